@@ -1,0 +1,35 @@
+# tcpao — top-level entry points. Everything builds with meson into build*/.
+SHELL := /bin/bash
+MESON ?= meson
+BUILD ?= build
+
+DEB_PACKAGES := build-essential pkg-config meson ninja-build clang \
+	libclang-rt-14-dev nettle-dev libpcap-dev libcmocka-dev \
+	libmnl-dev libnetfilter-queue-dev iproute2 iptables ipset \
+	tcpdump socat python3 python3-scapy iperf3
+
+.PHONY: all deps check unit demo bench fuzz clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	rm -rf $(BUILD) && $(MESON) setup $(BUILD)
+
+deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PACKAGES)
+
+# Every test: unit (plain, then ASan+UBSan), capture checks, fuzzing for a
+# bounded time. Prints one "N passed, N failed" line at the end.
+check: all
+	tests/run-all.sh
+
+demo: all
+	$(BUILD)/cli/tcpao demo
+
+bench: all
+	$(BUILD)/bench/bench-mac
+
+clean:
+	rm -rf build build-asan build-fuzz

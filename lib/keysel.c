@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Which MKT signs what we send, and which one we ask the peer to use. */
+#include <errno.h>
+
+#include "tcpao.h"
+
+int tcpao_keysel_default(struct tcpao_keysel *sel,
+			 const struct tcpao_keyring *ring,
+			 const struct tcpao_addr *peer, int ifindex)
+{
+	int i = tcpao_keyring_first(ring, peer, ifindex);
+
+	if (i < 0)
+		return -ENOENT;
+	sel->current = sel->rnext = ring->serials[i];
+	return 0;
+}
+
+void tcpao_keysel_follow_peer(struct tcpao_keysel *sel,
+			      const struct tcpao_keyring *ring,
+			      const struct tcpao_addr *peer, int ifindex,
+			      uint8_t rnext)
+{
+	int cur = tcpao_keyring_find_serial(ring, sel->current);
+	int want;
+
+	if (cur >= 0 && ring->keys[cur].sndid == rnext)
+		return;
+	want = tcpao_keyring_find_sndid(ring, peer, ifindex, rnext);
+	if (want >= 0)
+		sel->current = ring->serials[want];
+}

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Whole IPv4 / IPv6 TCP segments: parsing, the MAC of RFC 5925 section 5.1,
+ * inserting and removing the AO option, checksums.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "tcpao.h"
+
+enum {
+	IPPROTO_HOPOPTS_ = 0,
+	IPPROTO_ROUTING_ = 43,
+	IPPROTO_FRAGMENT_ = 44,
+	IPPROTO_AH_ = 51,
+	IPPROTO_DSTOPTS_ = 60,
+};
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Finds the TCP header behind an IPv4 header; sets iplen, iphlen, addrs. */
+static enum tcpao_seg_status parse_ipv4(struct tcpao_seg *seg, size_t caplen)
+{
+	const uint8_t *ip = seg->ip;
+
+	if (caplen < 20)
+		return TCPAO_SEG_TRUNCATED;
+	seg->iphlen = (uint8_t)((ip[0] & 0x0f) * 4);
+	seg->iplen = get16(ip + 2);
+	if (seg->iphlen < 20 || seg->iplen < seg->iphlen)
+		return TCPAO_SEG_MALFORMED;
+	seg->saddr.family = seg->daddr.family = AF_INET;
+	memcpy(seg->saddr.bytes, ip + 12, 4);
+	memcpy(seg->daddr.bytes, ip + 16, 4);
+	if (ip[9] != IPPROTO_TCP)
+		return TCPAO_SEG_NOT_TCP;
+	if (get16(ip + 6) & 0x3fff) /* MF or a fragment offset */
+		return TCPAO_SEG_FRAGMENT;
+	return TCPAO_SEG_OK;
+}
+
+static enum tcpao_seg_status parse_ipv6(struct tcpao_seg *seg, size_t caplen)
+{
+	const uint8_t *ip = seg->ip;
+	size_t off = 40;
+	uint8_t next;
+
+	if (caplen < 40)
+		return TCPAO_SEG_TRUNCATED;
+	seg->iplen = 40 + (size_t)get16(ip + 4);
+	seg->saddr.family = seg->daddr.family = AF_INET6;
+	memcpy(seg->saddr.bytes, ip + 8, 16);
+	memcpy(seg->daddr.bytes, ip + 24, 16);
+	next = ip[6];
+	for (int hops = 0; next != IPPROTO_TCP; hops++) {
+		size_t len;
+
+		if (next == IPPROTO_FRAGMENT_)
+			return TCPAO_SEG_FRAGMENT;
+		if (next != IPPROTO_HOPOPTS_ && next != IPPROTO_ROUTING_ &&
+		    next != IPPROTO_DSTOPTS_ && next != IPPROTO_AH_)
+			return TCPAO_SEG_NOT_TCP;
+		if (hops > 8)
+			return TCPAO_SEG_MALFORMED;
+		if (off + 8 > caplen)
+			return TCPAO_SEG_TRUNCATED;
+		len = next == IPPROTO_AH_ ? ((size_t)ip[off + 1] + 2) * 4
+					  : ((size_t)ip[off + 1] + 1) * 8;
+		next = ip[off];
+		off += len;
+		if (off > seg->iplen)
+			return TCPAO_SEG_MALFORMED;
+	}
+	if (off > 255)
+		return TCPAO_SEG_MALFORMED;
+	seg->iphlen = (uint8_t)off;
+	return TCPAO_SEG_OK;
+}
+
+static enum tcpao_seg_status parse_tcp(struct tcpao_seg *seg, size_t caplen)
+{
+	uint8_t *th = seg->ip + seg->iphlen;
+	size_t avail = caplen < seg->iplen ? caplen : seg->iplen;
+
+	seg->tcplen = seg->iplen - seg->iphlen;
+	if (seg->tcplen < 20)
+		return TCPAO_SEG_MALFORMED;
+	if (avail < (size_t)seg->iphlen + 20)
+		return TCPAO_SEG_TRUNCATED;
+	seg->thlen = (uint8_t)((th[12] >> 4) * 4);
+	if (seg->thlen < 20 || seg->thlen > seg->tcplen)
+		return TCPAO_SEG_MALFORMED;
+	if (avail < (size_t)seg->iphlen + seg->thlen)
+		return TCPAO_SEG_TRUNCATED;
+	seg->tcp = th;
+	seg->sport = get16(th);
+	seg->dport = get16(th + 2);
+	seg->seq = get32(th + 4);
+	seg->ack = get32(th + 8);
+	seg->flags = th[13];
+	if (tcpao_opts_parse(th, seg->thlen, &seg->opts) != TCPAO_OPTS_OK)
+		return TCPAO_SEG_MALFORMED;
+	return caplen < seg->iplen ? TCPAO_SEG_TRUNCATED : TCPAO_SEG_OK;
+}
+
+enum tcpao_seg_status tcpao_seg_parse(struct tcpao_seg *seg, uint8_t *pkt,
+				      size_t caplen)
+{
+	enum tcpao_seg_status st;
+
+	memset(seg, 0, sizeof(*seg));
+	seg->ip = pkt;
+	if (caplen < 1)
+		return TCPAO_SEG_TRUNCATED;
+	switch (pkt[0] >> 4) {
+	case 4:
+		st = parse_ipv4(seg, caplen);
+		break;
+	case 6:
+		st = parse_ipv6(seg, caplen);
+		break;
+	default:
+		return TCPAO_SEG_NOT_TCP;
+	}
+	if (st != TCPAO_SEG_OK)
+		return st;
+	return parse_tcp(seg, caplen);
+}
+
+size_t tcpao_seg_payload_len(const struct tcpao_seg *seg)
+{
+	return seg->tcplen - seg->thlen;
+}
+
+static void mac_pseudo_header(const struct tcpao_seg *seg,
+			      struct tcpao_pool *pool)
+{
+	uint8_t ph[40];
+	size_t alen = tcpao_addr_len(&seg->saddr);
+
+	memcpy(ph, seg->saddr.bytes, alen);
+	memcpy(ph + alen, seg->daddr.bytes, alen);
+	if (seg->saddr.family == AF_INET) {
+		ph[8] = 0;
+		ph[9] = IPPROTO_TCP;
+		put16(ph + 10, (uint16_t)seg->tcplen);
+		tcpao_mac_update(pool, ph, 12);
+	} else {
+		put16(ph + 32, 0);
+		put16(ph + 34, (uint16_t)seg->tcplen);
+		ph[36] = ph[37] = ph[38] = 0;
+		ph[39] = IPPROTO_TCP;
+		tcpao_mac_update(pool, ph, 40);
+	}
+}
+
+void tcpao_seg_mac(const struct tcpao_seg *seg, const struct tcpao_tk *tk,
+		   struct tcpao_pool *pool, uint32_t sne, bool exclude_opts,
+		   uint8_t *mac, size_t maclen)
+{
+	static const uint8_t zeros[TCPAO_TCP_OPTSPACE];
+	const uint8_t *th = seg->tcp;
+	size_t ao = seg->opts.ao_off, aolen = seg->opts.ao_len;
+	uint8_t sne_be[4] = { (uint8_t)(sne >> 24), (uint8_t)(sne >> 16),
+			      (uint8_t)(sne >> 8), (uint8_t)sne };
+
+	tcpao_mac_begin(pool, tk);
+	tcpao_mac_update(pool, sne_be, 4);
+	mac_pseudo_header(seg, pool);
+	tcpao_mac_update(pool, th, 16);
+	tcpao_mac_update(pool, zeros, 2);        /* checksum */
+	tcpao_mac_update(pool, th + 18, 2);
+	if (exclude_opts) {
+		tcpao_mac_update(pool, th + ao, TCPAO_OPT_HDRLEN);
+	} else {
+		tcpao_mac_update(pool, th + 20, ao + TCPAO_OPT_HDRLEN - 20);
+	}
+	tcpao_mac_update(pool, zeros, aolen - TCPAO_OPT_HDRLEN);   /* the MAC */
+	if (!exclude_opts)
+		tcpao_mac_update(pool, th + ao + aolen, seg->thlen - ao - aolen);
+	tcpao_mac_update(pool, th + seg->thlen, tcpao_seg_payload_len(seg));
+	tcpao_mac_end(pool, mac, maclen);
+}
+
+/* ---- editing ----------------------------------------------------------- */
+
+static void set_lengths(struct tcpao_seg *seg, uint8_t thlen, size_t iplen)
+{
+	seg->tcplen = iplen - seg->iphlen;
+	seg->iplen = iplen;
+	seg->thlen = thlen;
+	seg->tcp[12] = (uint8_t)((thlen / 4) << 4 | (seg->tcp[12] & 0x0f));
+	if (seg->saddr.family == AF_INET) {
+		put16(seg->ip + 2, (uint16_t)iplen);
+		put16(seg->ip + 10, 0);
+		put16(seg->ip + 10, (uint16_t)~tcpao_csum_fold(
+			tcpao_csum_add(0, seg->ip, seg->iphlen)));
+	} else {
+		put16(seg->ip + 4, (uint16_t)(iplen - 40));
+	}
+}
+
+/* Replaces the options with opts[0..len), moving the payload. */
+static int replace_options(struct tcpao_seg *seg, size_t cap,
+			   const uint8_t *opts, size_t len)
+{
+	size_t old_end = (size_t)seg->iphlen + seg->thlen;
+	size_t new_end = (size_t)seg->iphlen + 20 + len;
+	size_t payload = tcpao_seg_payload_len(seg);
+
+	if (new_end + payload > cap || new_end + payload > 0xffff)
+		return -EMSGSIZE;
+	memmove(seg->ip + new_end, seg->ip + old_end, payload);
+	memcpy(seg->tcp + 20, opts, len);
+	set_lengths(seg, (uint8_t)(20 + len), new_end + payload);
+	return tcpao_opts_parse(seg->tcp, seg->thlen, &seg->opts) ? -EINVAL : 0;
+}
+
+/* Copies the options other than AO (and EOL padding) to out, keeping as
+ * many SACK blocks as room allows. Returns the length or -EMSGSIZE. */
+static int copy_other_options(const struct tcpao_seg *seg, uint8_t *out,
+			      size_t room)
+{
+	const uint8_t *th = seg->tcp;
+	size_t off = 20, n = 0, fixed = 0;
+	size_t sack_blocks = 0;
+
+	/* First pass: how much do the options other than SACK take? */
+	for (off = 20; off < seg->thlen && th[off] != 0;) {
+		size_t len = th[off] == 1 ? 1 : th[off + 1];
+
+		if (off == seg->opts.sack_off)
+			sack_blocks = (len - 2) / 8;
+		else if (off != seg->opts.ao_off)
+			fixed += len;
+		off += len;
+	}
+	if (fixed > room)
+		return -EMSGSIZE;
+	while (sack_blocks && fixed + 2 + 8 * sack_blocks > room)
+		sack_blocks--;
+	for (off = 20; off < seg->thlen && th[off] != 0;) {
+		size_t len = th[off] == 1 ? 1 : th[off + 1];
+
+		if (off == seg->opts.sack_off) {
+			if (sack_blocks) {
+				memcpy(out + n, th + off, 2 + 8 * sack_blocks);
+				out[n + 1] = (uint8_t)(2 + 8 * sack_blocks);
+				n += 2 + 8 * sack_blocks;
+			}
+		} else if (off != seg->opts.ao_off) {
+			memcpy(out + n, th + off, len);
+			n += len;
+		}
+		off += len;
+	}
+	return (int)n;
+}
+
+static size_t pad_to_word(uint8_t *opts, size_t len)
+{
+	while (len % 4)
+		opts[len++] = 1; /* NOP */
+	return len;
+}
+
+int tcpao_seg_add_ao(struct tcpao_seg *seg, size_t cap, uint8_t keyid,
+		     uint8_t rnext, uint8_t maclen)
+{
+	uint8_t opts[TCPAO_TCP_OPTSPACE];
+	size_t aolen = TCPAO_OPT_HDRLEN + (size_t)maclen;
+	size_t n;
+	int rest, rc;
+
+	if (seg->opts.ao_off || aolen > TCPAO_TCP_OPTSPACE)
+		return -EINVAL;
+	/* AO first, as Linux places it; then the others, word-aligned. */
+	opts[0] = TCPAO_OPT_KIND;
+	opts[1] = (uint8_t)aolen;
+	opts[2] = keyid;
+	opts[3] = rnext;
+	memset(opts + 4, 0, maclen);
+	n = pad_to_word(opts, aolen);
+	rest = copy_other_options(seg, opts + n, sizeof(opts) - n);
+	if (rest < 0)
+		return rest;
+	n = pad_to_word(opts, n + (size_t)rest);
+	if (n > sizeof(opts))
+		return -EMSGSIZE;
+	rc = replace_options(seg, cap, opts, n);
+	return rc ? rc : (int)seg->iplen;
+}
+
+size_t tcpao_seg_strip_ao(struct tcpao_seg *seg)
+{
+	uint8_t opts[TCPAO_TCP_OPTSPACE];
+	size_t aolen = (seg->opts.ao_len + 3u) & ~3u;
+	int n;
+
+	if (!seg->opts.ao_off)
+		return seg->iplen;
+	n = copy_other_options(seg, opts, sizeof(opts));
+	if (n < 0)
+		return seg->iplen;
+	if (replace_options(seg, seg->iplen, opts, pad_to_word(opts, (size_t)n)))
+		return seg->iplen;
+	if ((seg->flags & TCPAO_TH_SYN) && seg->opts.mss_off) {
+		uint8_t *mss = seg->tcp + seg->opts.mss_off + 2;
+		uint16_t v = get16(mss);
+
+		put16(mss, v > aolen ? (uint16_t)(v - aolen) : v);
+	}
+	return seg->iplen;
+}
+
+/* ---- checksums --------------------------------------------------------- */
+
+uint32_t tcpao_csum_add(uint32_t sum, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	for (; len > 1; len -= 2, p += 2)
+		sum += get16(p);
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+uint16_t tcpao_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static uint16_t tcp_checksum(const struct tcpao_seg *seg)
+{
+	size_t alen = tcpao_addr_len(&seg->saddr);
+	uint32_t sum = 0;
+
+	sum = tcpao_csum_add(sum, seg->saddr.bytes, alen);
+	sum = tcpao_csum_add(sum, seg->daddr.bytes, alen);
+	sum += IPPROTO_TCP + (uint32_t)seg->tcplen;
+	sum = tcpao_csum_add(sum, seg->tcp, seg->tcplen);
+	return (uint16_t)~tcpao_csum_fold(sum);
+}
+
+void tcpao_seg_fix_checksum(struct tcpao_seg *seg)
+{
+	put16(seg->tcp + 16, 0);
+	put16(seg->tcp + 16, tcp_checksum(seg));
+}
+
+bool tcpao_seg_checksum_ok(const struct tcpao_seg *seg)
+{
+	return tcp_checksum(seg) == 0;
+}
