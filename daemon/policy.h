@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Host policy: which connections of this host are protected with TCP-AO,
+ * with which MKTs. Built from tcpao.conf (config.h) and changed at run time
+ * by `tcpao key add|del|set` (control.h).
+ *
+ * A policy is a list of peer entries. An entry has a scope (remote prefix,
+ * optional local prefix, optional local / remote port), two flags, and the
+ * MKTs for that scope (a tcpao_keyring, newest key first as Linux keeps
+ * them). A connection uses the most specific entry that matches it.
+ *
+ * Snapshot contract (for the datapath):
+ *  - A policy is a plain value that owns its memory. Nothing in it changes
+ *    unless one of the policy_* mutators below is called on it.
+ *  - Workers only read a policy: policy_match(), the entry's fields and its
+ *    keyring, policy_peer_keysel(). Those functions take no lock, allocate
+ *    nothing and touch no global state, so any number of threads may call
+ *    them on one policy at the same time.
+ *  - A change (key add/del/set, reload) is made on a copy: policy_clone()
+ *    the current policy, mutate the copy, hand the copy to the workers by
+ *    message passing, free the old one when every worker has let go of it.
+ *  - Every key carries a serial (keys.serials[i]), unique within a policy
+ *    and across its clones and reloads (policy_adopt_serials()). A serial
+ *    names one version of one key: a traffic-key cache entry or a flow's
+ *    tcpao_keysel stays valid exactly as long as its serial is still
+ *    present (tcpao_keyring_find_serial()). A deleted key's serial is never
+ *    reused; an unchanged key keeps its serial across clone and reload.
+ *
+ * Errors: mutators return 0 or a negative errno (Linux's, where Linux has
+ * one for the same mistake) and, when err is not NULL, a one-line message
+ * that never contains a secret.
+ */
+#ifndef TCPAOD_POLICY_H
+#define TCPAOD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcpao.h"
+
+/* Which connections an entry applies to. Addresses are IPv4 or IPv6, never
+ * IPv4-mapped (mapped input is converted to IPv4). A local prefix of family
+ * AF_UNSPEC and a port of 0 mean "any". */
+struct policy_scope {
+	struct tcpao_addr peer;
+	uint8_t peer_len;
+	struct tcpao_addr local;
+	uint8_t local_len;
+	uint16_t local_port;  /* host order */
+	uint16_t remote_port; /* host order */
+};
+
+struct policy_peer {
+	struct policy_scope scope;
+	/* Segments of a matched connection that carry no AO option are dropped
+	 * (TCPAORequired). When false, a connection whose SYN carries no AO
+	 * is left alone in the clear (migration); an AO connection still
+	 * requires AO on every segment. Default true. */
+	bool ao_required;
+	/* Hard ICMP errors (v4 type 3 codes 2-4, v6 type 1 codes 1, 4) for
+	 * matched connections are delivered instead of dropped. Default false. */
+	bool accept_icmps;
+	/* The MKTs. Each key's peer/prefixlen equal the scope's peer. */
+	struct tcpao_keyring keys;
+	/* Preferred keys for new connections, and for live ones when
+	 * keysel_epoch changes: sndid of the current key, rcvid of the rnext
+	 * key; -1 for Linux's default (the newest matching key). */
+	int current_sndid;
+	int rnext_rcvid;
+	/* Bumped each time current/rnext is set explicitly: the datapath moves
+	 * the live connections of this entry to the new preference when it sees
+	 * a new value. */
+	uint64_t keysel_epoch;
+	/* Where the entry was defined ("file:line"), or "runtime". */
+	char origin[96];
+};
+
+struct policy {
+	struct policy_peer *peers;
+	size_t n, cap;
+	uint64_t next_serial; /* the next key serial to hand out */
+};
+
+struct policy *policy_new(void);
+/* Wipes every secret, then frees. NULL is fine. */
+void policy_free(struct policy *policy);
+/* A deep copy (serials and epochs included), or NULL on ENOMEM. */
+struct policy *policy_clone(const struct policy *policy);
+
+/* The entry with exactly this scope, creating it with the default flags
+ * when absent (origin is copied). Returns NULL and sets *rc on error:
+ * -EINVAL for an invalid scope (host bits set, prefix too long, mixed
+ * families, no peer), -ENOMEM. */
+struct policy_peer *policy_peer_get(struct policy *policy,
+				    const struct policy_scope *scope,
+				    const char *origin, int *rc,
+				    char *err, size_t errlen);
+/* The entry with exactly this scope, or NULL. */
+struct policy_peer *policy_peer_find(const struct policy *policy,
+				     const struct policy_scope *scope);
+
+/* Adds an MKT to the entry whose scope is {mkt->peer/prefixlen, any local,
+ * any ports} (created if absent), or to `scope` when not NULL (its peer
+ * must then equal the key's peer, or the key's peer must be unset).
+ * The key's peer must be a real prefix (AF_UNSPEC is -EINVAL: a host
+ * policy never covers every address). Errors: -EINVAL (bad key or scope),
+ * -EEXIST (sndid or rcvid already used by a key of an entry whose scope
+ * overlaps, as Linux's rule for overlapping peers), -ENOMEM.
+ * set_current / set_rnext make the new key the entry's preference. */
+int policy_add_key(struct policy *policy, const struct tcpao_mkt *mkt,
+		   char *err, size_t errlen);
+int policy_add_key_to(struct policy *policy, const struct policy_scope *scope,
+		      const struct tcpao_mkt *mkt, bool set_current,
+		      bool set_rnext, char *err, size_t errlen);
+
+/* Which key to delete, and optional new preferences (-1: unchanged).
+ * A NULL scope in the calls below means: every entry whose peer prefix
+ * equals `peer`/`peer_len`; an AF_UNSPEC peer means every entry. */
+struct policy_key_ref {
+	struct tcpao_addr peer;
+	uint8_t peer_len;
+	uint8_t sndid;
+	uint8_t rcvid;
+};
+
+/* Deletes the key. -ENOENT when no such key (or new_current / new_rnext
+ * name no key of that entry, or name the deleted key, as Linux);
+ * -EBUSY when it is the entry's explicit current or rnext preference and
+ * no replacement is given. Live connections are the caller's business:
+ * the datapath refuses (EBUSY) before calling this when a live flow signs
+ * with the key and no new current key is given. */
+int policy_del_key(struct policy *policy, const struct policy_key_ref *ref,
+		   int new_current, int new_rnext, char *err, size_t errlen);
+
+/* Sets the preferred keys (-1: leave as is) of every entry selected by
+ * peer/peer_len (AF_UNSPEC: all entries). Only entries holding a key with
+ * sndid == current (and rcvid == rnext) are changed; -ENOENT when no entry
+ * holds them. Bumps keysel_epoch of the entries changed. */
+int policy_set_keysel(struct policy *policy, const struct tcpao_addr *peer,
+		      uint8_t peer_len, int current, int rnext,
+		      char *err, size_t errlen);
+
+/* The most specific entry matching a connection, or NULL. Specificity:
+ * longer remote prefix, then longer local prefix, then more ports given;
+ * ties go to the entry defined first. Addresses may be IPv4-mapped.
+ * Ports in host order. No locks, no allocation. */
+const struct policy_peer *policy_match(const struct policy *policy,
+				       const struct tcpao_addr *local,
+				       uint16_t lport,
+				       const struct tcpao_addr *remote,
+				       uint16_t rport);
+/* True when some entry's remote prefix contains addr (whatever the ports
+ * and local address): the test the ipset/nft set implements. */
+bool policy_covers(const struct policy *policy, const struct tcpao_addr *addr);
+
+/* The keys a new connection to `remote` starts with: the entry's preferred
+ * keys when set and present, otherwise Linux's default (the newest key
+ * matching the peer, for both). -ENOENT when no key matches. */
+int policy_peer_keysel(const struct policy_peer *peer,
+		       const struct tcpao_addr *remote, int ifindex,
+		       struct tcpao_keysel *sel);
+
+/* Iterates over the distinct remote prefixes (for the ipset / nft set).
+ * Start with *cursor = 0; returns false when done. */
+bool policy_next_prefix(const struct policy *policy, size_t *cursor,
+			struct tcpao_addr *prefix, uint8_t *prefix_len);
+
+/* After a reload: every key of `fresh` that is identical to a key of the
+ * same scope in `old` (ids, algorithm, secret, maclen, flags, ifindex)
+ * takes that key's serial, and every entry with the same preferences keeps
+ * its keysel_epoch; other keys get serials above every serial of `old`.
+ * So live flows whose keys did not change are untouched by the reload. */
+void policy_adopt_serials(struct policy *fresh, const struct policy *old);
+
+/* "198.18.0.0/24" / "fd00::/64"; "any" for AF_UNSPEC. buf >= 64 bytes. */
+const char *policy_prefix_str(const struct tcpao_addr *addr, uint8_t len,
+			      char *buf, size_t buflen);
+
+#endif
