@@ -61,10 +61,14 @@ struct tcpao_tk {
 
 /* Per-thread working area: the MAC state of the message being computed.
  * Keeps traffic keys read-only so that one flow's keys can serve any
- * thread, and keeps the per-segment path free of allocation. */
+ * thread, and keeps the per-segment path free of allocation. Only the
+ * running state is copied per message; the keyed parts (HMAC's outer
+ * hash, CMAC's subkeys and cipher) are read from tk, which must outlive
+ * the message (tcpao_mac_begin .. tcpao_mac_end). */
 struct tcpao_pool {
 	union tcpao_mac_ctx work;
 	enum tcpao_alg alg;
+	const struct tcpao_tk *tk;
 };
 
 void tcpao_tk_init(struct tcpao_tk *tk, enum tcpao_alg alg,
@@ -146,12 +150,14 @@ struct tcpao_mkt {
 	uint8_t key[TCPAO_MAXKEYLEN];
 };
 
-/* Checks one key as Linux's TCP_AO_ADD_KEY does: 0 or -EINVAL / -EMSGSIZE.
- * A maclen of 0 becomes the default. */
+/* Checks one key as Linux's TCP_AO_ADD_KEY does: 0 or -EINVAL / -EMSGSIZE /
+ * -ENOENT. A maclen of 0 becomes the default; a v4-mapped peer becomes
+ * IPv4 (its prefix counts IPv4 bits, as in Linux). */
 int tcpao_mkt_check(struct tcpao_mkt *mkt);
 bool tcpao_mkt_matches(const struct tcpao_mkt *mkt,
 		       const struct tcpao_addr *peer, int ifindex);
-/* Two keys whose peers overlap may not share a sndid or a rcvid. */
+/* Two keys whose peers overlap may not share a sndid or a rcvid. a is the
+ * key already held, b the one being added (ifindex rules are Linux's). */
 bool tcpao_mkt_conflicts(const struct tcpao_mkt *a, const struct tcpao_mkt *b);
 void tcpao_mkt_wipe(struct tcpao_mkt *mkt);
 
