@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The subcommands of `tcpao`. Each takes its own argv (argv[0] is the
+ * subcommand's name) and returns the exit status.
+ */
+#ifndef TCPAO_CLI_COMMANDS_H
+#define TCPAO_CLI_COMMANDS_H
+
+int cmd_verify(int argc, char **argv);
+
+#endif
