@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Control-socket client: one request line out, framed reply in. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+static socklen_t abstract_addr(const char *name, struct sockaddr_un *sun)
+{
+	size_t len = strlen(name);
+
+	if (len + 1 > sizeof(sun->sun_path))
+		len = sizeof(sun->sun_path) - 1;
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path + 1, name, len); /* sun_path[0] = 0: abstract */
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
+}
+
+int tcpao_ctl_connect(const char *name, int timeout_ms)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	struct sockaddr_un sun;
+	socklen_t len = abstract_addr(name ? name : TCPAO_CTL_DEFAULT_NAME, &sun);
+	int fd, rc;
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (timeout_ms > 0 &&
+	    (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))))
+		goto fail;
+	if (connect(fd, (struct sockaddr *)&sun, len))
+		goto fail;
+	return fd;
+fail:
+	rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int append(struct tcpao_ctl_reply *reply, const char *data, size_t n)
+{
+	char *body;
+
+	if (reply->len + n + 1 > TCPAO_CTL_REPLY_MAX)
+		return -EMSGSIZE;
+	body = realloc(reply->body, reply->len + n + 1);
+	if (!body)
+		return -ENOMEM;
+	memcpy(body + reply->len, data, n);
+	reply->body = body;
+	reply->len += n;
+	body[reply->len] = '\0';
+	return 0;
+}
+
+static int read_frames(int fd, struct tcpao_ctl_reply *reply)
+{
+	char *frame = malloc(TCPAO_CTL_FRAME_MAX);
+	int rc = -ENOMEM;
+	ssize_t n;
+
+	if (!frame)
+		return rc;
+	for (;;) {
+		n = recv(fd, frame, TCPAO_CTL_FRAME_MAX, MSG_TRUNC);
+		if (n < 0) {
+			rc = errno == EAGAIN ? -ETIMEDOUT : -errno;
+			break;
+		}
+		if (n == 0) {
+			rc = -ECONNRESET;
+			break;
+		}
+		if (n > TCPAO_CTL_FRAME_MAX || (frame[0] != '+' && frame[0] != '.')) {
+			rc = -EPROTO;
+			break;
+		}
+		rc = append(reply, frame + 1, (size_t)n - 1);
+		if (rc || frame[0] == '.')
+			break;
+	}
+	free(frame);
+	return rc;
+}
+
+/* First line: "ok" or "error ERRNO MESSAGE"; the rest is the body. */
+static int parse_status(struct tcpao_ctl_reply *reply)
+{
+	char *nl = reply->body ? strchr(reply->body, '\n') : NULL;
+	size_t rest;
+	int err;
+
+	if (!nl)
+		return -EPROTO;
+	*nl = '\0';
+	if (!strcmp(reply->body, "ok")) {
+		reply->status = 0;
+	} else if (sscanf(reply->body, "error %d", &err) == 1 && err > 0) {
+		const char *msg = strchr(reply->body + 6, ' ');
+
+		reply->status = -err;
+		snprintf(reply->message, sizeof(reply->message), "%s",
+			 msg ? msg + 1 : strerror(err));
+	} else {
+		return -EPROTO;
+	}
+	rest = reply->len - (size_t)(nl + 1 - reply->body);
+	memmove(reply->body, nl + 1, rest + 1);
+	reply->len = rest;
+	return 0;
+}
+
+int tcpao_ctl_request(int fd, const char *request,
+		      struct tcpao_ctl_reply *reply)
+{
+	size_t len = strlen(request);
+	int rc;
+
+	memset(reply, 0, sizeof(*reply));
+	if (len > TCPAO_CTL_REQUEST_MAX)
+		return -EMSGSIZE;
+	if (send(fd, request, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	rc = read_frames(fd, reply);
+	if (!rc)
+		rc = parse_status(reply);
+	if (rc)
+		tcpao_ctl_reply_free(reply);
+	return rc;
+}
+
+void tcpao_ctl_reply_free(struct tcpao_ctl_reply *reply)
+{
+	free(reply->body);
+	memset(reply, 0, sizeof(*reply));
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		int hi, lo;
+
+		if (*s == '%' && (hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0) {
+			*out++ = (char)(hi << 4 | lo);
+			s += 2;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+static char *next_word(char **p)
+{
+	char *w = *p;
+
+	while (*w == ' ')
+		w++;
+	if (!*w)
+		return NULL;
+	*p = w + strcspn(w, " ");
+	if (**p)
+		*(*p)++ = '\0';
+	return w;
+}
+
+bool tcpao_ctl_next_record(char **cursor, struct tcpao_ctl_record *rec)
+{
+	char *line, *nl, *word;
+
+	do {
+		line = *cursor;
+		if (!line || !*line)
+			return false;
+		nl = strchr(line, '\n');
+		*cursor = nl ? nl + 1 : line + strlen(line);
+		if (nl)
+			*nl = '\0';
+		rec->type = next_word(&line);
+	} while (!rec->type);
+	rec->n = 0;
+	while ((word = next_word(&line))) {
+		char *eq = strchr(word, '=');
+
+		if (!eq || rec->n == TCPAO_CTL_FIELDS_MAX)
+			continue;
+		*eq = '\0';
+		unescape(eq + 1);
+		rec->fields[rec->n].name = word;
+		rec->fields[rec->n].value = eq + 1;
+		rec->n++;
+	}
+	return true;
+}
+
+const char *tcpao_ctl_field(const struct tcpao_ctl_record *rec,
+			    const char *name)
+{
+	for (size_t i = 0; i < rec->n; i++)
+		if (!strcmp(rec->fields[i].name, name))
+			return rec->fields[i].value;
+	return NULL;
+}
+
+int tcpao_ctl_escape(const char *value, char *out, size_t outlen)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (const unsigned char *s = (const unsigned char *)value; *s; s++) {
+		bool plain = *s > ' ' && *s < 0x7f && *s != '%' && *s != '=';
+
+		if (o + (plain ? 1 : 3) >= outlen)
+			return -ENOSPC;
+		if (plain) {
+			out[o++] = (char)*s;
+		} else {
+			out[o++] = '%';
+			out[o++] = digits[*s >> 4];
+			out[o++] = digits[*s & 15];
+		}
+	}
+	if (o >= outlen)
+		return -ENOSPC;
+	out[o] = '\0';
+	return (int)o;
+}

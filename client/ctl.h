@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Client side of tcpaod's control socket (docs/control-protocol.md).
+ * No globals, no exit(), no output: the CLI and the LD_PRELOAD library
+ * both use it. Functions return 0 or a negative errno.
+ */
+#ifndef TCPAO_CTL_H
+#define TCPAO_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TCPAO_CTL_DEFAULT_NAME "tcpao/ctl" /* abstract socket name */
+#define TCPAO_CTL_REQUEST_MAX 4096         /* one request, bytes */
+#define TCPAO_CTL_FRAME_MAX 32768          /* one reply message, bytes */
+#define TCPAO_CTL_REPLY_MAX (16u << 20)    /* a whole reply, bytes */
+
+struct tcpao_ctl_reply {
+	int status;        /* 0, or the daemon's negative errno */
+	char message[256]; /* the daemon's explanation when status < 0 */
+	char *body;        /* the records, NUL-terminated (malloc'd) */
+	size_t len;
+};
+
+/* Connects to the namespace's daemon (name NULL: the default) with a
+ * receive/send timeout. -ECONNREFUSED (or -ENOENT) when no daemon runs.
+ * Returns the socket or a negative errno. */
+int tcpao_ctl_connect(const char *name, int timeout_ms);
+/* Sends one request line and reads the whole reply. 0 when a reply came
+ * (reply->status holds the daemon's verdict), else a transport error.
+ * The request buffer is not kept; callers wipe requests with secrets. */
+int tcpao_ctl_request(int fd, const char *request,
+		      struct tcpao_ctl_reply *reply);
+void tcpao_ctl_reply_free(struct tcpao_ctl_reply *reply);
+
+/* One record of a reply body: "TYPE name=value ...", values unescaped. */
+#define TCPAO_CTL_FIELDS_MAX 48
+
+struct tcpao_ctl_record {
+	const char *type;
+	size_t n;
+	struct {
+		const char *name;
+		const char *value;
+	} fields[TCPAO_CTL_FIELDS_MAX];
+};
+
+/* Parses the next record in place (the body is modified). *cursor starts
+ * at reply->body. Returns false at the end. Fields beyond the maximum and
+ * malformed fields are skipped. */
+bool tcpao_ctl_next_record(char **cursor, struct tcpao_ctl_record *rec);
+/* The value of a field, or NULL. */
+const char *tcpao_ctl_field(const struct tcpao_ctl_record *rec,
+			    const char *name);
+
+/* Escapes a value for the wire (%XX for space, '%', '=', controls and
+ * bytes >= 0x7f). Returns the length written, or -ENOSPC. */
+int tcpao_ctl_escape(const char *value, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Secrets as operators write them, inline or in protected files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "secret.h"
+#include "tcpao.h"
+
+/* Longest file content accepted: "hex:" + 160 digits + CRLF. */
+#define SECRET_FILE_MAX (4 + 2 * TCPAO_MAXKEYLEN + 2)
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int parse_bytes(const char *text, size_t n, uint8_t *key,
+		       uint8_t *keylen, char *err, size_t errlen)
+{
+	if (n >= 4 && !memcmp(text, "hex:", 4)) {
+		text += 4;
+		n -= 4;
+		if (n % 2 || !n)
+			return fail(err, errlen, -EINVAL, "hex secret needs an even, non-zero number of digits");
+		if (n / 2 > TCPAO_MAXKEYLEN)
+			return fail(err, errlen, -EINVAL, "secret longer than %d bytes", TCPAO_MAXKEYLEN);
+		for (size_t i = 0; i < n / 2; i++) {
+			int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				return fail(err, errlen, -EINVAL, "hex secret has a non-hex digit");
+			key[i] = (uint8_t)(hi << 4 | lo);
+		}
+		*keylen = (uint8_t)(n / 2);
+		return 0;
+	}
+	if (!n)
+		return fail(err, errlen, -EINVAL, "the secret is empty");
+	if (n > TCPAO_MAXKEYLEN)
+		return fail(err, errlen, -EINVAL, "secret longer than %d bytes", TCPAO_MAXKEYLEN);
+	memcpy(key, text, n);
+	*keylen = (uint8_t)n;
+	return 0;
+}
+
+int tcpao_secret_parse(const char *text, uint8_t *key, uint8_t *keylen,
+		       char *err, size_t errlen)
+{
+	return parse_bytes(text, strlen(text), key, keylen, err, errlen);
+}
+
+static int check_mode(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(err, errlen, -EINVAL, "%s: not a regular file", path);
+	if (st.st_mode & (S_IROTH | S_IWOTH))
+		return fail(err, errlen, -EACCES,
+			    "%s: secret file is accessible by others (mode %03o); chmod 600 it",
+			    path, (unsigned)(st.st_mode & 0777));
+	return 0;
+}
+
+int tcpao_secret_file_read(const char *path, uint8_t *key, uint8_t *keylen,
+			   char *err, size_t errlen)
+{
+	char buf[SECRET_FILE_MAX + 1];
+	ssize_t n;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	rc = check_mode(fd, path, err, errlen);
+	if (!rc) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0)
+			rc = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		else if ((size_t)n > SECRET_FILE_MAX)
+			rc = fail(err, errlen, -EINVAL, "%s: longer than a secret can be", path);
+	}
+	close(fd);
+	if (!rc) {
+		if (n && buf[n - 1] == '\n')
+			n--;
+		if (n && buf[n - 1] == '\r')
+			n--;
+		rc = parse_bytes(buf, (size_t)n, key, keylen, err, errlen);
+		if (rc && err && errlen) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "%s", err);
+			fail(err, errlen, rc, "%s: %s", path, why);
+		}
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+void tcpao_secret_to_hex(const uint8_t *key, uint8_t keylen, char *out,
+			 size_t outlen)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (outlen < 5 + 2 * (size_t)keylen) {
+		if (outlen)
+			out[0] = '\0';
+		return;
+	}
+	memcpy(out, "hex:", 4);
+	o = 4;
+	for (size_t i = 0; i < keylen; i++) {
+		out[o++] = digits[key[i] >> 4];
+		out[o++] = digits[key[i] & 15];
+	}
+	out[o] = '\0';
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Secrets as operators write them: TEXT or hex:HEX, inline or in a file
+ * that only its owner (and group) may read. Shared by the CLI and tcpaod's
+ * config parser. Every buffer that held a secret is wiped before return.
+ */
+#ifndef TCPAO_SECRET_H
+#define TCPAO_SECRET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "TEXT" (the bytes as written) or "hex:0011..." into key[TCPAO_MAXKEYLEN].
+ * Returns 0 or -EINVAL with a message (never the secret) in err. */
+int tcpao_secret_parse(const char *text, uint8_t *key, uint8_t *keylen,
+		       char *err, size_t errlen);
+
+/* Reads a secret file: its content is one secret in the syntax above; one
+ * trailing newline is ignored. Refuses (-EACCES) a file that others may
+ * read or write, and anything that is not a regular file (-EINVAL). */
+int tcpao_secret_file_read(const char *path, uint8_t *key, uint8_t *keylen,
+			   char *err, size_t errlen);
+
+/* Writes "hex:..." for key into out (out needs 4 + 2 * keylen + 1 bytes). */
+void tcpao_secret_to_hex(const uint8_t *key, uint8_t keylen, char *out,
+			 size_t outlen);
+
+#endif

@@ -1,0 +1,798 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * tcpaod's control socket: accepts clients, reads one request message at a
+ * time, checks it, calls the daemon's callback, sends the reply in frames.
+ * Never blocks: a client that does not read its reply gets it later
+ * (EPOLLOUT) and sends nothing meanwhile.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "ctl.h"
+
+#define CONTROL_MAX_CLIENTS 64
+#define CONTROL_MAX_ARGS 8
+#define CONTROL_EVENTS_PER_CALL 64
+#define CAP_NET_ADMIN_BIT 12
+
+struct control_reply {
+	char *buf;
+	size_t len, cap;
+	bool overflow;
+	int err;
+	char msg[256];
+	const struct control_client *who;
+};
+
+struct conn {
+	int fd;
+	struct control_client who;
+	char *out; /* a reply not yet fully sent */
+	size_t out_len, out_off;
+};
+
+struct control {
+	int epfd;
+	int listen_fd;
+	const struct control_ops *ops;
+	void *ctx;
+	struct conn *conns[CONTROL_MAX_CLIENTS];
+	char frame[TCPAO_CTL_FRAME_MAX];
+	char request[TCPAO_CTL_REQUEST_MAX + 1];
+};
+
+/* ---- replies ----------------------------------------------------------- */
+
+static void put(struct control_reply *out, const char *data, size_t n)
+{
+	size_t cap;
+	char *buf;
+
+	if (out->overflow)
+		return;
+	if (out->len + n + 2 > TCPAO_CTL_REPLY_MAX) {
+		out->overflow = true;
+		return;
+	}
+	if (out->len + n + 2 > out->cap) {
+		cap = out->cap ? out->cap : 4096;
+		while (cap < out->len + n + 2)
+			cap *= 2;
+		buf = realloc(out->buf, cap);
+		if (!buf) {
+			out->overflow = true;
+			return;
+		}
+		out->buf = buf;
+		out->cap = cap;
+	}
+	memcpy(out->buf + out->len, data, n);
+	out->len += n;
+}
+
+static void put_str(struct control_reply *out, const char *s)
+{
+	put(out, s, strlen(s));
+}
+
+void control_reply_record(struct control_reply *out, const char *type)
+{
+	if (out->len)
+		put(out, "\n", 1);
+	put_str(out, type);
+}
+
+void control_reply_str(struct control_reply *out, const char *name,
+		       const char *value)
+{
+	char esc[3 * 256 + 1];
+
+	if (tcpao_ctl_escape(value, esc, sizeof(esc)) < 0)
+		snprintf(esc, sizeof(esc), "%%3Ftoo-long%%3F");
+	put(out, " ", 1);
+	put_str(out, name);
+	put(out, "=", 1);
+	put_str(out, esc);
+}
+
+void control_reply_u64(struct control_reply *out, const char *name,
+		       uint64_t value)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)value);
+	control_reply_str(out, name, text);
+}
+
+void control_reply_int(struct control_reply *out, const char *name,
+		       long long value)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "%lld", value);
+	control_reply_str(out, name, text);
+}
+
+void control_reply_addr(struct control_reply *out, const char *name,
+			const struct tcpao_addr *addr, uint16_t port)
+{
+	char ip[INET6_ADDRSTRLEN] = "?", text[INET6_ADDRSTRLEN + 16];
+	bool v6 = addr->family == AF_INET6;
+
+	if (addr->family == AF_INET || v6)
+		inet_ntop(addr->family, addr->bytes, ip, sizeof(ip));
+	if (!port)
+		snprintf(text, sizeof(text), "%s", ip);
+	else
+		snprintf(text, sizeof(text), v6 ? "[%s]:%u" : "%s:%u", ip, port);
+	control_reply_str(out, name, text);
+}
+
+void control_reply_prefix(struct control_reply *out, const char *name,
+			  const struct tcpao_addr *addr, uint8_t len)
+{
+	char text[64];
+
+	control_reply_str(out, name, policy_prefix_str(addr, len, text, sizeof(text)));
+}
+
+int control_reply_error(struct control_reply *out, int err,
+			const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out->msg, sizeof(out->msg), fmt, ap);
+	va_end(ap);
+	out->err = err;
+	return err;
+}
+
+void control_reply_counter(struct control_reply *out, const char *name,
+			   uint64_t value)
+{
+	control_reply_record(out, "counter");
+	control_reply_str(out, "name", name);
+	control_reply_u64(out, "value", value);
+}
+
+const struct control_client *control_reply_client(
+	const struct control_reply *out)
+{
+	return out->who;
+}
+
+static void reply_peer(struct control_reply *out, const struct policy_peer *p)
+{
+	control_reply_record(out, "peer");
+	control_reply_prefix(out, "peer", &p->scope.peer, p->scope.peer_len);
+	if (p->scope.local.family != AF_UNSPEC)
+		control_reply_prefix(out, "local", &p->scope.local, p->scope.local_len);
+	if (p->scope.local_port)
+		control_reply_u64(out, "local-port", p->scope.local_port);
+	if (p->scope.remote_port)
+		control_reply_u64(out, "remote-port", p->scope.remote_port);
+	control_reply_str(out, "ao-required", p->ao_required ? "yes" : "no");
+	control_reply_str(out, "accept-icmps", p->accept_icmps ? "yes" : "no");
+	if (p->current_sndid >= 0)
+		control_reply_int(out, "current", p->current_sndid);
+	if (p->rnext_rcvid >= 0)
+		control_reply_int(out, "rnext", p->rnext_rcvid);
+	control_reply_u64(out, "keys", p->keys.n);
+	control_reply_str(out, "origin", p->origin);
+}
+
+/* Which key new connections would use: the preference, else the newest. */
+static bool preferred(const struct policy_peer *p, size_t k, int pref, bool by_sndid)
+{
+	const struct tcpao_mkt *key = &p->keys.keys[k];
+
+	if (pref < 0)
+		return k == 0;
+	return (by_sndid ? key->sndid : key->rcvid) == pref;
+}
+
+static void reply_key(struct control_reply *out, const struct policy_peer *p, size_t k)
+{
+	const struct tcpao_mkt *key = &p->keys.keys[k];
+
+	control_reply_record(out, "key");
+	control_reply_prefix(out, "peer", &p->scope.peer, p->scope.peer_len);
+	if (p->scope.local.family != AF_UNSPEC)
+		control_reply_prefix(out, "local", &p->scope.local, p->scope.local_len);
+	if (p->scope.local_port)
+		control_reply_u64(out, "local-port", p->scope.local_port);
+	if (p->scope.remote_port)
+		control_reply_u64(out, "remote-port", p->scope.remote_port);
+	control_reply_u64(out, "sndid", key->sndid);
+	control_reply_u64(out, "rcvid", key->rcvid);
+	control_reply_str(out, "alg", tcpao_alg_name(key->alg));
+	control_reply_u64(out, "maclen", key->maclen);
+	control_reply_str(out, "exclude-options",
+			  key->flags & TCPAO_MKT_EXCLUDE_OPT ? "yes" : "no");
+	if (key->flags & TCPAO_MKT_IFINDEX)
+		control_reply_int(out, "ifindex", key->ifindex);
+	control_reply_str(out, "current", preferred(p, k, p->current_sndid, true) ? "yes" : "no");
+	control_reply_str(out, "rnext", preferred(p, k, p->rnext_rcvid, false) ? "yes" : "no");
+	control_reply_u64(out, "serial", p->keys.serials[k]);
+}
+
+void control_reply_keys(struct control_reply *out, const struct policy *policy)
+{
+	for (size_t i = 0; i < policy->n; i++) {
+		reply_peer(out, &policy->peers[i]);
+		for (size_t k = 0; k < policy->peers[i].keys.n; k++)
+			reply_key(out, &policy->peers[i], k);
+	}
+}
+
+/* ---- request parsing --------------------------------------------------- */
+
+struct request {
+	char *argv[CONTROL_MAX_ARGS];
+	int argc;
+};
+
+static int parse_id(const char *text, int *id)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*text))
+		return -EINVAL;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || *end || v > 255)
+		return -EINVAL;
+	*id = (int)v;
+	return 0;
+}
+
+static int parse_peer(const char *text, struct tcpao_addr *peer, uint8_t *len,
+		      struct control_reply *out)
+{
+	if (!strcmp(text, "any")) {
+		memset(peer, 0, sizeof(*peer));
+		*len = 0;
+		return 0;
+	}
+	if (tcpao_addr_parse(text, peer, len))
+		return control_reply_error(out, -EINVAL, "peer: not an address or prefix");
+	return 0;
+}
+
+/* "current=ID" / "rnext=ID" arguments; returns -EINVAL on anything else. */
+static int parse_keysel_arg(const char *arg, int *current, int *rnext,
+			    struct control_reply *out)
+{
+	if (!strncmp(arg, "current=", 8) && !parse_id(arg + 8, current))
+		return 0;
+	if (!strncmp(arg, "rnext=", 6) && !parse_id(arg + 6, rnext))
+		return 0;
+	return control_reply_error(out, -EINVAL, "expected current=ID or rnext=ID (0-255)");
+}
+
+static int do_ping(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	control_reply_record(out, "tcpaod");
+	control_reply_int(out, "pid", getpid());
+	control_reply_str(out, "privileged", out->who->privileged ? "yes" : "no");
+	return 0;
+}
+
+static int do_key_add(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	struct control_key_add add = {0};
+	char err[160];
+	int rc = 0;
+
+	if (req->argc < 2)
+		return control_reply_error(out, -EINVAL, "usage: key-add SPEC [current] [rnext]");
+	if (strstr(req->argv[1], "secret-file="))
+		return control_reply_error(out, -EINVAL,
+					   "secret-file is read by the client: send secret=hex:...");
+	for (int i = 2; i < req->argc && !rc; i++) {
+		if (!strcmp(req->argv[i], "current"))
+			add.set_current = true;
+		else if (!strcmp(req->argv[i], "rnext"))
+			add.set_rnext = true;
+		else
+			rc = control_reply_error(out, -EINVAL, "expected 'current' or 'rnext'");
+	}
+	if (!rc && tcpao_mkt_parse(req->argv[1], &add.mkt, err, sizeof(err)))
+		rc = control_reply_error(out, -EINVAL, "%s", err);
+	if (!rc && add.mkt.peer.family == AF_UNSPEC)
+		rc = control_reply_error(out, -EINVAL, "a key needs peer=PREFIX");
+	if (!rc)
+		rc = ctl->ops->key_add(ctl->ctx, &add, out);
+	explicit_bzero(&add, sizeof(add));
+	return rc;
+}
+
+static int parse_key_ref(char *spec, struct control_key_del *del, struct control_reply *out)
+{
+	unsigned seen = 0;
+	char *save = NULL;
+	int id;
+
+	for (char *f = strtok_r(spec, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(f, '=');
+
+		if (!v)
+			return control_reply_error(out, -EINVAL, "key: expected NAME=VALUE fields");
+		*v++ = '\0';
+		if (!strcmp(f, "peer")) {
+			if (parse_peer(v, &del->ref.peer, &del->ref.peer_len, out))
+				return -EINVAL;
+			continue;
+		}
+		if (strcmp(f, "sndid") && strcmp(f, "rcvid") && strcmp(f, "id"))
+			return control_reply_error(out, -EINVAL,
+						   "key: unknown field (sndid, rcvid, id, peer)");
+		if (parse_id(v, &id))
+			return control_reply_error(out, -EINVAL, "%s: not a number 0-255", f);
+		if (f[0] != 'r')
+			del->ref.sndid = (uint8_t)id, seen |= 1;
+		if (f[0] != 's')
+			del->ref.rcvid = (uint8_t)id, seen |= 2;
+	}
+	if (seen != 3)
+		return control_reply_error(out, -EINVAL, "key: sndid= and rcvid= (or id=) are required");
+	return 0;
+}
+
+static int do_key_del(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	struct control_key_del del = { .new_current = -1, .new_rnext = -1 };
+	int rc;
+
+	if (req->argc < 2)
+		return control_reply_error(out, -EINVAL,
+					   "usage: key-del sndid=N,rcvid=N[,peer=P] [current=ID] [rnext=ID]");
+	rc = parse_key_ref(req->argv[1], &del, out);
+	for (int i = 2; i < req->argc && !rc; i++)
+		rc = parse_keysel_arg(req->argv[i], &del.new_current, &del.new_rnext, out);
+	return rc ? rc : ctl->ops->key_del(ctl->ctx, &del, out);
+}
+
+static int do_key_set(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	struct control_key_set set = { .current = -1, .rnext = -1 };
+	int rc = 0;
+
+	for (int i = 1; i < req->argc && !rc; i++) {
+		if (!strncmp(req->argv[i], "peer=", 5))
+			rc = parse_peer(req->argv[i] + 5, &set.peer, &set.peer_len, out);
+		else
+			rc = parse_keysel_arg(req->argv[i], &set.current, &set.rnext, out);
+	}
+	if (!rc && set.current < 0 && set.rnext < 0)
+		rc = control_reply_error(out, -EINVAL, "usage: key-set [peer=P] current=ID rnext=ID");
+	return rc ? rc : ctl->ops->key_set(ctl->ctx, &set, out);
+}
+
+static int do_key_list(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	return ctl->ops->key_list(ctl->ctx, out);
+}
+
+static int do_show(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	return ctl->ops->show(ctl->ctx, out);
+}
+
+static int do_stat(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	return ctl->ops->stat(ctl->ctx, out);
+}
+
+static int do_reload(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	return ctl->ops->reload(ctl->ctx, out);
+}
+
+static const struct command {
+	const char *name;
+	int (*run)(struct control *, struct request *, struct control_reply *);
+	bool privileged;
+	int max_args;
+} commands[] = {
+	{ "ping", do_ping, false, 1 },
+	{ "key-add", do_key_add, true, 4 },
+	{ "key-del", do_key_del, true, 4 },
+	{ "key-set", do_key_set, true, 4 },
+	{ "key-list", do_key_list, false, 1 },
+	{ "show", do_show, false, 1 },
+	{ "stat", do_stat, false, 1 },
+	{ "reload", do_reload, true, 1 },
+};
+
+static int split(char *line, struct request *req, struct control_reply *out)
+{
+	char *save = NULL;
+
+	req->argc = 0;
+	for (char *w = strtok_r(line, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (req->argc == CONTROL_MAX_ARGS)
+			return control_reply_error(out, -E2BIG, "too many arguments");
+		req->argv[req->argc++] = w;
+	}
+	if (!req->argc)
+		return control_reply_error(out, -EINVAL, "empty request");
+	return 0;
+}
+
+/* Only printable ASCII, one line (a final newline is allowed). */
+static int check_text(char *text, size_t n, struct control_reply *out)
+{
+	if (n && text[n - 1] == '\n')
+		text[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)text[i] < 0x20 && text[i] != '\t')
+			return control_reply_error(out, -EINVAL, "request has a control character at byte %zu", i);
+		else if ((unsigned char)text[i] >= 0x7f)
+			return control_reply_error(out, -EINVAL, "request is not ASCII (byte %zu)", i);
+	return 0;
+}
+
+static int dispatch(struct control *ctl, char *text, size_t n, struct control_reply *out)
+{
+	struct request req;
+	int rc = check_text(text, n, out);
+
+	if (!rc)
+		rc = split(text, &req, out);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(req.argv[0], c->name))
+			continue;
+		if (c->privileged && !out->who->privileged)
+			return control_reply_error(out, -EPERM,
+						   "%s needs root or CAP_NET_ADMIN", c->name);
+		if (req.argc > c->max_args)
+			return control_reply_error(out, -E2BIG, "%s: too many arguments", c->name);
+		return c->run(ctl, &req, out);
+	}
+	return control_reply_error(out, -EINVAL, "unknown command (ping, key-add, key-del, key-set, key-list, show, stat, reload)");
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static struct conn **conn_slot(struct control *ctl, int fd)
+{
+	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (ctl->conns[i] && ctl->conns[i]->fd == fd)
+			return &ctl->conns[i];
+	return NULL;
+}
+
+static void conn_close(struct control *ctl, struct conn **slot)
+{
+	struct conn *c = *slot;
+
+	epoll_ctl(ctl->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->out);
+	free(c);
+	*slot = NULL;
+}
+
+static int conn_watch(struct control *ctl, struct conn *c, int op, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = c->fd };
+
+	return epoll_ctl(ctl->epfd, op, c->fd, &ev) ? -errno : 0;
+}
+
+/* Sends what is left of c->out; 0 when done or waiting, <0 to drop c. */
+static int conn_flush(struct control *ctl, struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		size_t chunk = c->out_len - c->out_off;
+		bool last = chunk <= TCPAO_CTL_FRAME_MAX - 1;
+		ssize_t n;
+
+		if (!last)
+			chunk = TCPAO_CTL_FRAME_MAX - 1;
+		ctl->frame[0] = last ? '.' : '+';
+		memcpy(ctl->frame + 1, c->out + c->out_off, chunk);
+		n = send(c->fd, ctl->frame, chunk + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return conn_watch(ctl, c, EPOLL_CTL_MOD, EPOLLOUT);
+		if (n < 0)
+			return -errno;
+		c->out_off += chunk;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	return conn_watch(ctl, c, EPOLL_CTL_MOD, EPOLLIN);
+}
+
+/* The reply text: status line, then the records. Takes out's buffer. */
+static void finish_reply(struct conn *c, struct control_reply *out, int rc)
+{
+	char head[320];
+	size_t hlen;
+
+	if (!rc && out->overflow)
+		rc = control_reply_error(out, -EMSGSIZE, "reply larger than %u bytes",
+					 TCPAO_CTL_REPLY_MAX);
+	if (rc) {
+		if (rc > 0 || rc < -4095)
+			rc = -EIO;
+		if (!out->msg[0] || out->err != rc)
+			snprintf(out->msg, sizeof(out->msg), "%s", strerror(-rc));
+		for (char *p = out->msg; *p; p++)
+			if (*p == '\n' || (unsigned char)*p < 0x20)
+				*p = ' ';
+		out->len = 0;
+		out->overflow = false;
+		hlen = (size_t)snprintf(head, sizeof(head), "error %d %s\n", -rc, out->msg);
+	} else {
+		hlen = (size_t)snprintf(head, sizeof(head), "ok\n");
+	}
+	if (hlen >= sizeof(head))
+		hlen = sizeof(head) - 1;
+	if (out->len)
+		put(out, "\n", 1);
+	c->out = malloc(hlen + out->len + 1);
+	if (!c->out) { /* last resort: the status line alone */
+		c->out = strdup(rc ? "error 12 out of memory\n" : "ok\n");
+		out->len = 0;
+		hlen = c->out ? strlen(c->out) : 0;
+		if (c->out)
+			memcpy(head, c->out, hlen);
+	}
+	if (c->out) {
+		memcpy(c->out, head, hlen);
+		if (out->len)
+			memcpy(c->out + hlen, out->buf, out->len);
+		c->out_len = hlen + out->len;
+		c->out_off = 0;
+	}
+	free(out->buf);
+	out->buf = NULL;
+}
+
+static int conn_serve(struct control *ctl, struct conn *c)
+{
+	struct control_reply out = { .who = &c->who };
+	ssize_t n;
+	int rc;
+
+	n = recv(c->fd, ctl->request, TCPAO_CTL_REQUEST_MAX + 1, MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -ECONNRESET;
+	if (n > TCPAO_CTL_REQUEST_MAX) {
+		rc = control_reply_error(&out, -EMSGSIZE, "request longer than %d bytes",
+					 TCPAO_CTL_REQUEST_MAX);
+	} else {
+		ctl->request[n] = '\0';
+		if (strlen(ctl->request) != (size_t)n)
+			rc = control_reply_error(&out, -EINVAL, "request contains a NUL byte");
+		else
+			rc = dispatch(ctl, ctl->request, (size_t)n, &out);
+	}
+	explicit_bzero(ctl->request, sizeof(ctl->request));
+	finish_reply(c, &out, rc);
+	if (!c->out)
+		return -ENOMEM;
+	rc = conn_flush(ctl, c);
+	return rc ? rc : 1;
+}
+
+/* ---- server ------------------------------------------------------------ */
+
+struct control *control_new(const struct control_ops *ops, void *ctx)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+
+	if (!ctl)
+		return NULL;
+	ctl->listen_fd = -1;
+	ctl->ops = ops;
+	ctl->ctx = ctx;
+	ctl->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ctl->epfd < 0) {
+		free(ctl);
+		return NULL;
+	}
+	return ctl;
+}
+
+int control_adopt(struct control *ctl, int fd, const struct control_client *who)
+{
+	struct conn **slot = NULL, *c;
+	int rc;
+
+	for (size_t i = 0; !slot && i < CONTROL_MAX_CLIENTS; i++)
+		if (!ctl->conns[i])
+			slot = &ctl->conns[i];
+	if (!slot) {
+		close(fd);
+		return -EMFILE;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	c->who = *who;
+	rc = conn_watch(ctl, c, EPOLL_CTL_ADD, EPOLLIN);
+	if (rc) {
+		close(fd);
+		free(c);
+		return rc;
+	}
+	*slot = c;
+	return 0;
+}
+
+/* CapEff of a process, read from /proc (the peer may exit meanwhile: then
+ * it gets no privilege). */
+static bool has_net_admin(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long caps = 0;
+	bool found = false;
+	FILE *f;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &caps) == 1;
+	fclose(f);
+	return found && (caps >> CAP_NET_ADMIN_BIT & 1);
+}
+
+static void accept_clients(struct control *ctl)
+{
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct control_client who = {0};
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+			close(fd);
+			continue;
+		}
+		who.pid = cred.pid;
+		who.uid = cred.uid;
+		who.gid = cred.gid;
+		who.privileged = cred.uid == 0 || has_net_admin(cred.pid);
+		control_adopt(ctl, fd, &who); /* closes fd when full */
+	}
+}
+
+int control_listen(struct control *ctl, const char *name, char *err, size_t errlen)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = -1 };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t nlen;
+	int fd, rc;
+
+	name = name ? name : CONTROL_DEFAULT_NAME;
+	nlen = strlen(name);
+	if (!nlen || nlen + 1 > sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket name too long");
+		return -EINVAL;
+	}
+	memcpy(sun.sun_path + 1, name, nlen);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&sun,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + nlen)) ||
+	    listen(fd, 16) || epoll_ctl(ctl->epfd, EPOLL_CTL_ADD, fd, &ev))
+		goto fail;
+	ctl->listen_fd = fd;
+	return 0;
+fail:
+	rc = -errno;
+	if (rc == -EADDRINUSE)
+		snprintf(err, errlen, "control socket @%s is in use: is tcpaod already running in this network namespace?", name);
+	else
+		snprintf(err, errlen, "control socket @%s: %s", name, strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+struct control *control_open(const char *name, const struct control_ops *ops,
+			     void *ctx, char *err, size_t errlen)
+{
+	struct control *ctl = control_new(ops, ctx);
+
+	if (!ctl) {
+		snprintf(err, errlen, "control: %s", strerror(errno ? errno : ENOMEM));
+		return NULL;
+	}
+	if (control_listen(ctl, name, err, errlen)) {
+		control_close(ctl);
+		return NULL;
+	}
+	return ctl;
+}
+
+int control_fd(const struct control *ctl)
+{
+	return ctl->epfd;
+}
+
+size_t control_client_count(const struct control *ctl)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		n += !!ctl->conns[i];
+	return n;
+}
+
+int control_handle(struct control *ctl)
+{
+	int served = 0;
+
+	for (int i = 0; i < CONTROL_EVENTS_PER_CALL; i++) {
+		struct epoll_event ev;
+		struct conn **slot;
+		int rc;
+
+		if (epoll_wait(ctl->epfd, &ev, 1, 0) != 1)
+			break;
+		if (ev.data.fd < 0) {
+			accept_clients(ctl);
+			continue;
+		}
+		slot = conn_slot(ctl, ev.data.fd);
+		if (!slot)
+			continue;
+		if ((*slot)->out)
+			rc = conn_flush(ctl, *slot);
+		else if (ev.events & EPOLLIN)
+			rc = conn_serve(ctl, *slot);
+		else
+			rc = -ECONNRESET; /* hang-up or error with nothing to read */
+		if (rc > 0)
+			served++;
+		if (rc < 0)
+			conn_close(ctl, slot);
+	}
+	return served;
+}
+
+void control_close(struct control *ctl)
+{
+	if (!ctl)
+		return;
+	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (ctl->conns[i])
+			conn_close(ctl, &ctl->conns[i]);
+	if (ctl->listen_fd >= 0)
+		close(ctl->listen_fd);
+	close(ctl->epfd);
+	free(ctl);
+}

@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Host policy: peer entries with their MKTs, matched per connection.
+ * See policy.h for the snapshot contract.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+const char *policy_prefix_str(const struct tcpao_addr *addr, uint8_t len,
+			      char *buf, size_t buflen)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (addr->family != AF_INET && addr->family != AF_INET6) {
+		snprintf(buf, buflen, "any");
+		return buf;
+	}
+	inet_ntop(addr->family, addr->bytes, text, sizeof(text));
+	snprintf(buf, buflen, "%s/%u", text, len);
+	return buf;
+}
+
+struct policy *policy_new(void)
+{
+	struct policy *policy = calloc(1, sizeof(*policy));
+
+	if (policy)
+		policy->next_serial = 1;
+	return policy;
+}
+
+void policy_free(struct policy *policy)
+{
+	if (!policy)
+		return;
+	for (size_t i = 0; i < policy->n; i++)
+		tcpao_keyring_free(&policy->peers[i].keys);
+	free(policy->peers);
+	free(policy);
+}
+
+static int keyring_copy(struct tcpao_keyring *dst,
+			const struct tcpao_keyring *src)
+{
+	*dst = *src;
+	dst->keys = NULL;
+	dst->serials = NULL;
+	if (!src->cap)
+		return 0;
+	dst->keys = calloc(src->cap, sizeof(*dst->keys));
+	dst->serials = calloc(src->cap, sizeof(*dst->serials));
+	if (!dst->keys || !dst->serials) {
+		free(dst->keys);
+		free(dst->serials);
+		tcpao_keyring_init(dst);
+		return -ENOMEM;
+	}
+	memcpy(dst->keys, src->keys, src->n * sizeof(*dst->keys));
+	memcpy(dst->serials, src->serials, src->n * sizeof(*dst->serials));
+	return 0;
+}
+
+struct policy *policy_clone(const struct policy *policy)
+{
+	struct policy *copy = policy_new();
+
+	if (!copy)
+		return NULL;
+	copy->next_serial = policy->next_serial;
+	if (!policy->n)
+		return copy;
+	copy->peers = calloc(policy->n, sizeof(*copy->peers));
+	if (!copy->peers) {
+		free(copy);
+		return NULL;
+	}
+	copy->cap = policy->n;
+	for (size_t i = 0; i < policy->n; i++) {
+		copy->peers[i] = policy->peers[i];
+		if (keyring_copy(&copy->peers[i].keys, &policy->peers[i].keys)) {
+			copy->n = i;
+			policy_free(copy);
+			return NULL;
+		}
+		copy->n = i + 1;
+	}
+	return copy;
+}
+
+/* ---- scopes ------------------------------------------------------------ */
+
+static bool has_host_bits(const struct tcpao_addr *addr, uint8_t len)
+{
+	size_t bits = tcpao_addr_len(addr) * 8;
+
+	for (size_t i = len; i < bits; i++)
+		if (addr->bytes[i / 8] & (0x80 >> (i % 8)))
+			return true;
+	return false;
+}
+
+/* IPv4-mapped prefixes become IPv4 prefixes. */
+static int unmap_prefix(struct tcpao_addr *addr, uint8_t *len)
+{
+	if (addr->family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&addr->v6))
+		return 0;
+	if (*len < 96)
+		return -EINVAL;
+	tcpao_addr_unmap(addr);
+	*len -= 96;
+	return 0;
+}
+
+static int check_prefix(const char *what, struct tcpao_addr *addr,
+			uint8_t *len, char *err, size_t errlen)
+{
+	char text[64];
+
+	if (addr->family != AF_INET && addr->family != AF_INET6)
+		return fail(err, errlen, -EINVAL, "%s: an IPv4 or IPv6 prefix is required", what);
+	if (*len > tcpao_addr_len(addr) * 8)
+		return fail(err, errlen, -EINVAL, "%s: prefix length %u is too long", what, *len);
+	if (unmap_prefix(addr, len))
+		return fail(err, errlen, -EINVAL, "%s: an IPv4-mapped prefix must be /96 or longer", what);
+	if (has_host_bits(addr, *len))
+		return fail(err, errlen, -EINVAL, "%s: %s has host bits set",
+			    what, policy_prefix_str(addr, *len, text, sizeof(text)));
+	return 0;
+}
+
+static int scope_normalize(struct policy_scope *scope, char *err, size_t errlen)
+{
+	int rc = check_prefix("peer", &scope->peer, &scope->peer_len, err, errlen);
+
+	if (rc)
+		return rc;
+	if (scope->local.family == AF_UNSPEC) {
+		memset(&scope->local, 0, sizeof(scope->local));
+		scope->local_len = 0;
+		return 0;
+	}
+	rc = check_prefix("local", &scope->local, &scope->local_len, err, errlen);
+	if (rc)
+		return rc;
+	if (scope->local.family != scope->peer.family)
+		return fail(err, errlen, -EINVAL, "local and peer addresses are of different families");
+	return 0;
+}
+
+static bool scope_equal(const struct policy_scope *a, const struct policy_scope *b)
+{
+	return a->peer_len == b->peer_len && tcpao_addr_equal(&a->peer, &b->peer) &&
+	       a->local.family == b->local.family &&
+	       (a->local.family == AF_UNSPEC ||
+		(a->local_len == b->local_len && tcpao_addr_equal(&a->local, &b->local))) &&
+	       a->local_port == b->local_port && a->remote_port == b->remote_port;
+}
+
+static bool prefixes_overlap(const struct tcpao_addr *a, uint8_t alen,
+			     const struct tcpao_addr *b, uint8_t blen)
+{
+	return tcpao_addr_in_prefix(a, b, alen < blen ? alen : blen);
+}
+
+static bool ports_overlap(uint16_t a, uint16_t b)
+{
+	return !a || !b || a == b;
+}
+
+/* Some connection could match both scopes. */
+static bool scopes_overlap(const struct policy_scope *a, const struct policy_scope *b)
+{
+	if (!prefixes_overlap(&a->peer, a->peer_len, &b->peer, b->peer_len))
+		return false;
+	if (a->local.family != AF_UNSPEC && b->local.family != AF_UNSPEC &&
+	    !prefixes_overlap(&a->local, a->local_len, &b->local, b->local_len))
+		return false;
+	return ports_overlap(a->local_port, b->local_port) &&
+	       ports_overlap(a->remote_port, b->remote_port);
+}
+
+struct policy_peer *policy_peer_find(const struct policy *policy,
+				     const struct policy_scope *scope)
+{
+	struct policy_scope s = *scope;
+
+	if (scope_normalize(&s, NULL, 0))
+		return NULL;
+	for (size_t i = 0; i < policy->n; i++)
+		if (scope_equal(&policy->peers[i].scope, &s))
+			return &policy->peers[i];
+	return NULL;
+}
+
+static int grow(struct policy *policy)
+{
+	size_t cap = policy->cap ? policy->cap * 2 : 8;
+	struct policy_peer *peers = realloc(policy->peers, cap * sizeof(*peers));
+
+	if (!peers)
+		return -ENOMEM;
+	policy->peers = peers;
+	policy->cap = cap;
+	return 0;
+}
+
+struct policy_peer *policy_peer_get(struct policy *policy,
+				    const struct policy_scope *scope,
+				    const char *origin, int *rc,
+				    char *err, size_t errlen)
+{
+	struct policy_scope s = *scope;
+	struct policy_peer *peer;
+
+	*rc = scope_normalize(&s, err, errlen);
+	if (*rc)
+		return NULL;
+	for (size_t i = 0; i < policy->n; i++)
+		if (scope_equal(&policy->peers[i].scope, &s))
+			return &policy->peers[i];
+	if (policy->n == policy->cap && grow(policy)) {
+		*rc = fail(err, errlen, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	peer = &policy->peers[policy->n++];
+	memset(peer, 0, sizeof(*peer));
+	peer->scope = s;
+	peer->ao_required = true;
+	peer->current_sndid = -1;
+	peer->rnext_rcvid = -1;
+	tcpao_keyring_init(&peer->keys);
+	snprintf(peer->origin, sizeof(peer->origin), "%s", origin ? origin : "runtime");
+	return peer;
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+static int check_clash(const struct policy *policy, const struct policy_scope *scope,
+		       const struct tcpao_mkt *mkt, char *err, size_t errlen)
+{
+	char text[64];
+
+	for (size_t i = 0; i < policy->n; i++) {
+		const struct policy_peer *p = &policy->peers[i];
+
+		if (!scopes_overlap(&p->scope, scope))
+			continue;
+		for (size_t k = 0; k < p->keys.n; k++)
+			if (tcpao_mkt_conflicts(&p->keys.keys[k], mkt))
+				return fail(err, errlen, -EEXIST,
+					    "key sndid %u rcvid %u clashes with key sndid %u rcvid %u of peer %s (%s)",
+					    mkt->sndid, mkt->rcvid,
+					    p->keys.keys[k].sndid, p->keys.keys[k].rcvid,
+					    policy_prefix_str(&p->scope.peer, p->scope.peer_len,
+							      text, sizeof(text)),
+					    p->origin);
+	}
+	return 0;
+}
+
+static int add_key(struct policy *policy, const struct policy_scope *scope,
+		   struct tcpao_mkt *key, bool set_current, bool set_rnext,
+		   char *err, size_t errlen)
+{
+	struct policy_peer *peer;
+	int rc = tcpao_mkt_check(key);
+
+	if (rc == -EMSGSIZE)
+		return fail(err, errlen, rc, "maclen %u does not fit %s or the option space",
+			    key->maclen, tcpao_alg_name(key->alg));
+	if (rc)
+		return fail(err, errlen, rc, "invalid key");
+	if (!key->keylen)
+		return fail(err, errlen, -EINVAL, "the secret is empty");
+	peer = policy_peer_get(policy, scope, NULL, &rc, err, errlen);
+	if (!peer)
+		return rc;
+	key->peer = peer->scope.peer;
+	key->prefixlen = peer->scope.peer_len;
+	rc = check_clash(policy, &peer->scope, key, err, errlen);
+	if (rc)
+		return rc;
+	rc = tcpao_keyring_add(&peer->keys, key);
+	if (rc)
+		return fail(err, errlen, rc, "cannot add key: %s", strerror(-rc));
+	peer->keys.serials[0] = policy->next_serial++;
+	if (set_current)
+		peer->current_sndid = key->sndid;
+	if (set_rnext)
+		peer->rnext_rcvid = key->rcvid;
+	if (set_current || set_rnext)
+		peer->keysel_epoch++;
+	return 0;
+}
+
+int policy_add_key_to(struct policy *policy, const struct policy_scope *scope,
+		      const struct tcpao_mkt *mkt, bool set_current,
+		      bool set_rnext, char *err, size_t errlen)
+{
+	struct policy_scope s = {0};
+	struct tcpao_mkt key = *mkt;
+	int rc;
+
+	if (scope) {
+		s = *scope;
+		rc = scope_normalize(&s, err, errlen);
+		if (rc)
+			goto out;
+	}
+	if (key.peer.family != AF_UNSPEC) {
+		rc = check_prefix("peer", &key.peer, &key.prefixlen, err, errlen);
+		if (rc)
+			goto out;
+		if (!scope) {
+			s.peer = key.peer;
+			s.peer_len = key.prefixlen;
+		} else if (key.prefixlen != s.peer_len ||
+			   !tcpao_addr_equal(&key.peer, &s.peer)) {
+			rc = fail(err, errlen, -EINVAL, "the key's peer differs from its entry's");
+			goto out;
+		}
+	} else if (!scope) {
+		rc = fail(err, errlen, -EINVAL, "a host-policy key needs a peer prefix (peer=PREFIX)");
+		goto out;
+	}
+	rc = add_key(policy, &s, &key, set_current, set_rnext, err, errlen);
+out:
+	tcpao_mkt_wipe(&key);
+	return rc;
+}
+
+int policy_add_key(struct policy *policy, const struct tcpao_mkt *mkt,
+		   char *err, size_t errlen)
+{
+	return policy_add_key_to(policy, NULL, mkt, false, false, err, errlen);
+}
+
+/* Entries a peer prefix selects: all of them for AF_UNSPEC. */
+static bool selects(const struct policy_peer *p, const struct tcpao_addr *peer,
+		    uint8_t peer_len)
+{
+	struct tcpao_addr a = *peer;
+	uint8_t len = peer_len;
+
+	if (peer->family == AF_UNSPEC)
+		return true;
+	if (unmap_prefix(&a, &len))
+		return false;
+	return p->scope.peer_len == len && tcpao_addr_equal(&p->scope.peer, &a);
+}
+
+static int find_key(const struct policy_peer *p, int sndid, int rcvid)
+{
+	for (size_t i = 0; i < p->keys.n; i++)
+		if ((sndid < 0 || p->keys.keys[i].sndid == sndid) &&
+		    (rcvid < 0 || p->keys.keys[i].rcvid == rcvid))
+			return (int)i;
+	return -1;
+}
+
+/* Linux's TCP_AO_DEL_KEY checks for one entry. */
+static int check_del(const struct policy_peer *p, const struct policy_key_ref *ref,
+		     int new_current, int new_rnext, char *err, size_t errlen)
+{
+	int cur = new_current >= 0 ? find_key(p, new_current, -1) : -1;
+	int rn = new_rnext >= 0 ? find_key(p, -1, new_rnext) : -1;
+	const struct tcpao_mkt *victim = &p->keys.keys[find_key(p, ref->sndid, ref->rcvid)];
+
+	if (new_current >= 0 && (cur < 0 || &p->keys.keys[cur] == victim))
+		return fail(err, errlen, -ENOENT, "no other key with sndid %d to make current", new_current);
+	if (new_rnext >= 0 && (rn < 0 || &p->keys.keys[rn] == victim))
+		return fail(err, errlen, -ENOENT, "no other key with rcvid %d to make rnext", new_rnext);
+	if (new_current < 0 && p->current_sndid == victim->sndid)
+		return fail(err, errlen, -EBUSY,
+			    "key sndid %u rcvid %u is the current key: give a new one (--current ID)",
+			    ref->sndid, ref->rcvid);
+	if (new_rnext < 0 && p->rnext_rcvid == victim->rcvid)
+		return fail(err, errlen, -EBUSY,
+			    "key sndid %u rcvid %u is the rnext key: give a new one (--rnext ID)",
+			    ref->sndid, ref->rcvid);
+	return 0;
+}
+
+int policy_del_key(struct policy *policy, const struct policy_key_ref *ref,
+		   int new_current, int new_rnext, char *err, size_t errlen)
+{
+	size_t found = 0;
+	int rc;
+
+	for (size_t i = 0; i < policy->n; i++) {
+		struct policy_peer *p = &policy->peers[i];
+
+		if (!selects(p, &ref->peer, ref->peer_len) ||
+		    find_key(p, ref->sndid, ref->rcvid) < 0)
+			continue;
+		rc = check_del(p, ref, new_current, new_rnext, err, errlen);
+		if (rc)
+			return rc;
+		found++;
+	}
+	if (!found)
+		return fail(err, errlen, -ENOENT, "no key sndid %u rcvid %u for that peer",
+			    ref->sndid, ref->rcvid);
+	for (size_t i = 0; i < policy->n; i++) {
+		struct policy_peer *p = &policy->peers[i];
+
+		if (!selects(p, &ref->peer, ref->peer_len) ||
+		    find_key(p, ref->sndid, ref->rcvid) < 0)
+			continue;
+		tcpao_keyring_del(&p->keys, NULL, p->scope.peer_len, ref->sndid, ref->rcvid);
+		if (new_current >= 0)
+			p->current_sndid = new_current;
+		if (new_rnext >= 0)
+			p->rnext_rcvid = new_rnext;
+		if (new_current >= 0 || new_rnext >= 0)
+			p->keysel_epoch++;
+	}
+	return 0;
+}
+
+int policy_set_keysel(struct policy *policy, const struct tcpao_addr *peer,
+		      uint8_t peer_len, int current, int rnext,
+		      char *err, size_t errlen)
+{
+	size_t changed = 0;
+
+	if (current < 0 && rnext < 0)
+		return fail(err, errlen, -EINVAL, "give a current key, an rnext key or both");
+	for (size_t i = 0; i < policy->n; i++) {
+		struct policy_peer *p = &policy->peers[i];
+
+		if (!selects(p, peer, peer_len) ||
+		    (current >= 0 && find_key(p, current, -1) < 0) ||
+		    (rnext >= 0 && find_key(p, -1, rnext) < 0))
+			continue;
+		if (current >= 0)
+			p->current_sndid = current;
+		if (rnext >= 0)
+			p->rnext_rcvid = rnext;
+		p->keysel_epoch++;
+		changed++;
+	}
+	if (!changed)
+		return fail(err, errlen, -ENOENT, "no peer has a key with %s%d%s%s%d",
+			    current >= 0 ? "sndid " : "", current >= 0 ? current : 0,
+			    current >= 0 && rnext >= 0 ? " and " : "",
+			    rnext >= 0 ? "rcvid " : "", rnext >= 0 ? rnext : 0);
+	return 0;
+}
+
+/* ---- lookups (worker side: no locks, no allocation) -------------------- */
+
+static bool scope_matches(const struct policy_scope *s,
+			  const struct tcpao_addr *local, uint16_t lport,
+			  const struct tcpao_addr *remote, uint16_t rport)
+{
+	if (!tcpao_addr_in_prefix(remote, &s->peer, s->peer_len))
+		return false;
+	if (s->local.family != AF_UNSPEC &&
+	    !tcpao_addr_in_prefix(local, &s->local, s->local_len))
+		return false;
+	return (!s->local_port || s->local_port == lport) &&
+	       (!s->remote_port || s->remote_port == rport);
+}
+
+/* Larger is more specific. */
+static unsigned specificity(const struct policy_scope *s)
+{
+	unsigned local = s->local.family == AF_UNSPEC ? 0 : 1u + s->local_len;
+
+	unsigned ports = (unsigned)!!s->local_port + !!s->remote_port;
+
+	return (unsigned)s->peer_len << 16 | local << 2 | ports;
+}
+
+const struct policy_peer *policy_match(const struct policy *policy,
+				       const struct tcpao_addr *local,
+				       uint16_t lport,
+				       const struct tcpao_addr *remote,
+				       uint16_t rport)
+{
+	const struct policy_peer *best = NULL;
+	struct tcpao_addr l = *local, r = *remote;
+	unsigned best_spec = 0;
+
+	tcpao_addr_unmap(&l);
+	tcpao_addr_unmap(&r);
+	for (size_t i = 0; i < policy->n; i++) {
+		const struct policy_peer *p = &policy->peers[i];
+		unsigned spec;
+
+		if (!scope_matches(&p->scope, &l, lport, &r, rport))
+			continue;
+		spec = specificity(&p->scope);
+		if (!best || spec > best_spec) {
+			best = p;
+			best_spec = spec;
+		}
+	}
+	return best;
+}
+
+bool policy_covers(const struct policy *policy, const struct tcpao_addr *addr)
+{
+	struct tcpao_addr a = *addr;
+
+	tcpao_addr_unmap(&a);
+	for (size_t i = 0; i < policy->n; i++)
+		if (tcpao_addr_in_prefix(&a, &policy->peers[i].scope.peer,
+					 policy->peers[i].scope.peer_len))
+			return true;
+	return false;
+}
+
+int policy_peer_keysel(const struct policy_peer *peer,
+		       const struct tcpao_addr *remote, int ifindex,
+		       struct tcpao_keysel *sel)
+{
+	const struct tcpao_keyring *ring = &peer->keys;
+	int i;
+
+	if (tcpao_keysel_default(sel, ring, remote, ifindex))
+		return -ENOENT;
+	if (peer->current_sndid >= 0) {
+		i = tcpao_keyring_find_sndid(ring, remote, ifindex, (uint8_t)peer->current_sndid);
+		if (i >= 0)
+			sel->current = ring->serials[i];
+	}
+	if (peer->rnext_rcvid >= 0) {
+		i = tcpao_keyring_find_rcvid(ring, remote, ifindex, (uint8_t)peer->rnext_rcvid);
+		if (i >= 0)
+			sel->rnext = ring->serials[i];
+	}
+	return 0;
+}
+
+bool policy_next_prefix(const struct policy *policy, size_t *cursor,
+			struct tcpao_addr *prefix, uint8_t *prefix_len)
+{
+	for (size_t i = *cursor; i < policy->n; i++) {
+		const struct policy_scope *s = &policy->peers[i].scope;
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = policy->peers[j].scope.peer_len == s->peer_len &&
+			       tcpao_addr_equal(&policy->peers[j].scope.peer, &s->peer);
+		if (seen)
+			continue;
+		*prefix = s->peer;
+		*prefix_len = s->peer_len;
+		*cursor = i + 1;
+		return true;
+	}
+	*cursor = policy->n;
+	return false;
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+static bool same_key(const struct tcpao_mkt *a, const struct tcpao_mkt *b)
+{
+	return a->sndid == b->sndid && a->rcvid == b->rcvid &&
+	       a->alg == b->alg && a->maclen == b->maclen &&
+	       a->flags == b->flags && a->ifindex == b->ifindex &&
+	       a->keylen == b->keylen && !memcmp(a->key, b->key, a->keylen);
+}
+
+static uint64_t old_serial(const struct policy_peer *old, const struct tcpao_mkt *key)
+{
+	for (size_t i = 0; old && i < old->keys.n; i++)
+		if (same_key(&old->keys.keys[i], key))
+			return old->keys.serials[i];
+	return 0;
+}
+
+void policy_adopt_serials(struct policy *fresh, const struct policy *old)
+{
+	uint64_t next = old->next_serial;
+
+	for (size_t i = 0; i < fresh->n; i++) {
+		struct policy_peer *p = &fresh->peers[i];
+		const struct policy_peer *o = policy_peer_find(old, &p->scope);
+
+		for (size_t k = 0; k < p->keys.n; k++) {
+			uint64_t s = old_serial(o, &p->keys.keys[k]);
+
+			p->keys.serials[k] = s ? s : next++;
+		}
+		if (o) {
+			bool same = o->current_sndid == p->current_sndid &&
+				    o->rnext_rcvid == p->rnext_rcvid;
+
+			p->keysel_epoch = o->keysel_epoch + !same;
+		}
+	}
+	fresh->next_serial = next;
+}
