@@ -3,6 +3,7 @@
  * Whole IPv4 / IPv6 TCP segments: parsing, the MAC of RFC 5925 section 5.1,
  * inserting and removing the AO option, checksums.
  */
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -146,10 +147,8 @@ size_t tcpao_seg_payload_len(const struct tcpao_seg *seg)
 	return seg->tcplen - seg->thlen;
 }
 
-static void mac_pseudo_header(const struct tcpao_seg *seg,
-			      struct tcpao_pool *pool)
+static size_t pseudo_header(const struct tcpao_seg *seg, uint8_t *ph)
 {
-	uint8_t ph[40];
 	size_t alen = tcpao_addr_len(&seg->saddr);
 
 	memcpy(ph, seg->saddr.bytes, alen);
@@ -158,41 +157,57 @@ static void mac_pseudo_header(const struct tcpao_seg *seg,
 		ph[8] = 0;
 		ph[9] = IPPROTO_TCP;
 		put16(ph + 10, (uint16_t)seg->tcplen);
-		tcpao_mac_update(pool, ph, 12);
-	} else {
-		put16(ph + 32, 0);
-		put16(ph + 34, (uint16_t)seg->tcplen);
-		ph[36] = ph[37] = ph[38] = 0;
-		ph[39] = IPPROTO_TCP;
-		tcpao_mac_update(pool, ph, 40);
+		return 12;
 	}
+	put16(ph + 32, 0);
+	put16(ph + 34, (uint16_t)seg->tcplen);
+	ph[36] = ph[37] = ph[38] = 0;
+	ph[39] = IPPROTO_TCP;
+	return 40;
+}
+
+/* The MAC's message up to the payload (RFC 5925 section 5.1) in one
+ * buffer: SNE, pseudo-header, TCP header with the checksum and the MAC
+ * zeroed (with exclude_opts only the base header and the AO option). One
+ * MAC update for all of it instead of seven small ones. */
+#define MAC_HEADER_MAX (4 + 40 + 60)
+
+static size_t mac_header(const struct tcpao_seg *seg, uint32_t sne,
+			 bool exclude_opts, uint8_t *out)
+{
+	const uint8_t *th = seg->tcp;
+	size_t ao = seg->opts.ao_off, aolen = seg->opts.ao_len;
+	uint8_t *p = out, *mac;
+
+	put16(p, (uint16_t)(sne >> 16));
+	put16(p + 2, (uint16_t)sne);
+	p += 4;
+	p += pseudo_header(seg, p);
+	memcpy(p, th, 20);
+	put16(p + 16, 0); /* checksum */
+	p += 20;
+	if (exclude_opts) {
+		memcpy(p, th + ao, aolen);
+		mac = p + TCPAO_OPT_HDRLEN;
+		p += aolen;
+	} else {
+		memcpy(p, th + 20, seg->thlen - 20u);
+		mac = p + (ao - 20) + TCPAO_OPT_HDRLEN;
+		p += seg->thlen - 20u;
+	}
+	memset(mac, 0, aolen - TCPAO_OPT_HDRLEN);
+	return (size_t)(p - out);
 }
 
 void tcpao_seg_mac(const struct tcpao_seg *seg, const struct tcpao_tk *tk,
 		   struct tcpao_pool *pool, uint32_t sne, bool exclude_opts,
 		   uint8_t *mac, size_t maclen)
 {
-	static const uint8_t zeros[TCPAO_TCP_OPTSPACE];
-	const uint8_t *th = seg->tcp;
-	size_t ao = seg->opts.ao_off, aolen = seg->opts.ao_len;
-	uint8_t sne_be[4] = { (uint8_t)(sne >> 24), (uint8_t)(sne >> 16),
-			      (uint8_t)(sne >> 8), (uint8_t)sne };
+	uint8_t hdr[MAC_HEADER_MAX];
 
 	tcpao_mac_begin(pool, tk);
-	tcpao_mac_update(pool, sne_be, 4);
-	mac_pseudo_header(seg, pool);
-	tcpao_mac_update(pool, th, 16);
-	tcpao_mac_update(pool, zeros, 2);        /* checksum */
-	tcpao_mac_update(pool, th + 18, 2);
-	if (exclude_opts) {
-		tcpao_mac_update(pool, th + ao, TCPAO_OPT_HDRLEN);
-	} else {
-		tcpao_mac_update(pool, th + 20, ao + TCPAO_OPT_HDRLEN - 20);
-	}
-	tcpao_mac_update(pool, zeros, aolen - TCPAO_OPT_HDRLEN);   /* the MAC */
-	if (!exclude_opts)
-		tcpao_mac_update(pool, th + ao + aolen, seg->thlen - ao - aolen);
-	tcpao_mac_update(pool, th + seg->thlen, tcpao_seg_payload_len(seg));
+	tcpao_mac_update(pool, hdr, mac_header(seg, sne, exclude_opts, hdr));
+	tcpao_mac_update(pool, seg->tcp + seg->thlen, tcpao_seg_payload_len(seg));
 	tcpao_mac_end(pool, mac, maclen);
 }
 
@@ -230,6 +245,25 @@ static int replace_options(struct tcpao_seg *seg, size_t cap,
 	return tcpao_opts_parse(seg->tcp, seg->thlen, &seg->opts) ? -EINVAL : 0;
 }
 
+/* Bytes taken by the option at off. The AO option counts with the NOPs
+ * that pad it to a word (add_ao and Linux lay it out so), so that removing
+ * it gives back the other options exactly as the peer's stack built them. */
+static size_t option_span(const struct tcpao_seg *seg, size_t off)
+{
+	const uint8_t *th = seg->tcp;
+	size_t end, pad_end;
+
+	if (th[off] == 1)
+		return 1;
+	end = off + th[off + 1];
+	if (off != seg->opts.ao_off)
+		return th[off + 1];
+	pad_end = off + ((th[off + 1] + 3u) & ~3u);
+	while (end < pad_end && end < seg->thlen && th[end] == 1)
+		end++;
+	return end - off;
+}
+
 /* Copies the options other than AO (and EOL padding) to out, keeping as
  * many SACK blocks as room allows. Returns the length or -EMSGSIZE. */
 static int copy_other_options(const struct tcpao_seg *seg, uint8_t *out,
@@ -241,7 +275,7 @@ static int copy_other_options(const struct tcpao_seg *seg, uint8_t *out,
 
 	/* First pass: how much do the options other than SACK take? */
 	for (off = 20; off < seg->thlen && th[off] != 0;) {
-		size_t len = th[off] == 1 ? 1 : th[off + 1];
+		size_t len = option_span(seg, off);
 
 		if (off == seg->opts.sack_off)
 			sack_blocks = (len - 2) / 8;
@@ -254,7 +288,7 @@ static int copy_other_options(const struct tcpao_seg *seg, uint8_t *out,
 	while (sack_blocks && fixed + 2 + 8 * sack_blocks > room)
 		sack_blocks--;
 	for (off = 20; off < seg->thlen && th[off] != 0;) {
-		size_t len = th[off] == 1 ? 1 : th[off + 1];
+		size_t len = option_span(seg, off);
 
 		if (off == seg->opts.sack_off) {
 			if (sack_blocks) {
@@ -329,15 +363,31 @@ size_t tcpao_seg_strip_ao(struct tcpao_seg *seg)
 
 /* ---- checksums --------------------------------------------------------- */
 
+/* Sums 32-bit words into 64 bits (the compiler vectorises it): since
+ * 2^16 = 1 mod 0xffff, the folded result is the one's complement sum of
+ * the 16-bit words (RFC 1071), and zero only when they all are. Four
+ * times faster than 16 bits at a time over a full segment (bench/mac.c). */
 uint32_t tcpao_csum_add(uint32_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
+	uint64_t acc = 0;
 
-	for (; len > 1; len -= 2, p += 2)
-		sum += get16(p);
+	for (; len >= 4; len -= 4, p += 4) {
+		uint32_t w;
+
+		memcpy(&w, p, 4);
+		acc += be32toh(w);
+	}
+	if (len >= 2) {
+		acc += get16(p);
+		len -= 2;
+		p += 2;
+	}
 	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
+		acc += (uint32_t)p[0] << 8;
+	while (acc >> 32)
+		acc = (acc & 0xffffffff) + (acc >> 32);
+	return sum + tcpao_csum_fold((uint32_t)acc);
 }
 
 uint16_t tcpao_csum_fold(uint32_t sum)
