@@ -288,6 +288,10 @@ static int key_attr(struct parser *ps, const struct stmt *st, int *i,
 		if (!v)
 			return fail_at(ps, st->line, -EINVAL, "key: '%s' needs a value", a);
 		(*i)++;
+	} else if (*i >= 2 && !strcmp(st->argv[*i - 2], "secret")) {
+		/* Likely the rest of an unquoted secret: do not echo it. */
+		return fail_at(ps, st->line, -EINVAL,
+			       "key: unknown attribute after the secret (quote a secret that has spaces)");
 	} else {
 		return fail_at(ps, st->line, -EINVAL,
 			       "key: unknown attribute '%s' (sndid, rcvid, id, alg, secret, secret-file, maclen, exclude-options, ifindex)",

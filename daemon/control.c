@@ -24,6 +24,8 @@
 #define CONTROL_MAX_ARGS 8
 #define CONTROL_EVENTS_PER_CALL 64
 #define CAP_NET_ADMIN_BIT 12
+/* Records, leaving room for the status line within the client's limit. */
+#define CONTROL_BODY_MAX (TCPAO_CTL_REPLY_MAX - 1024)
 
 struct control_reply {
 	char *buf;
@@ -60,7 +62,7 @@ static void put(struct control_reply *out, const char *data, size_t n)
 
 	if (out->overflow)
 		return;
-	if (out->len + n + 2 > TCPAO_CTL_REPLY_MAX) {
+	if (out->len + n + 2 > CONTROL_BODY_MAX) {
 		out->overflow = true;
 		return;
 	}
@@ -530,7 +532,7 @@ static void finish_reply(struct conn *c, struct control_reply *out, int rc)
 
 	if (!rc && out->overflow)
 		rc = control_reply_error(out, -EMSGSIZE, "reply larger than %u bytes",
-					 TCPAO_CTL_REPLY_MAX);
+					 CONTROL_BODY_MAX);
 	if (rc) {
 		if (rc > 0 || rc < -4095)
 			rc = -EIO;

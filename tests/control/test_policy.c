@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Host policy (daemon/policy.c): matching, key add/del/set with Linux's
+ * errno values, clones, prefixes for the ipset, serials across reloads.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "policy.h"
+
+static char err[256];
+
+static struct tcpao_addr addr(const char *text)
+{
+	struct tcpao_addr a;
+
+	assert_int_equal(tcpao_addr_parse(text, &a, NULL), 0);
+	return a;
+}
+
+static struct tcpao_mkt key(const char *peer, int sndid, int rcvid)
+{
+	struct tcpao_mkt m = { .sndid = (uint8_t)sndid, .rcvid = (uint8_t)rcvid,
+			       .alg = TCPAO_ALG_HMAC_SHA1, .keylen = 6, .key = "secret" };
+
+	if (peer)
+		assert_int_equal(tcpao_addr_parse(peer, &m.peer, &m.prefixlen), 0);
+	return m;
+}
+
+static struct policy_scope scope(const char *peer, const char *local,
+				 uint16_t lport, uint16_t rport)
+{
+	struct policy_scope s = { .local_port = lport, .remote_port = rport };
+
+	assert_int_equal(tcpao_addr_parse(peer, &s.peer, &s.peer_len), 0);
+	if (local)
+		assert_int_equal(tcpao_addr_parse(local, &s.local, &s.local_len), 0);
+	return s;
+}
+
+static int add(struct policy *p, const char *peer, int sndid, int rcvid)
+{
+	struct tcpao_mkt m = key(peer, sndid, rcvid);
+
+	return policy_add_key(p, &m, err, sizeof(err));
+}
+
+static int add_to(struct policy *p, struct policy_scope s, const char *peer,
+		  int sndid, int rcvid)
+{
+	struct tcpao_mkt m = key(peer, sndid, rcvid);
+
+	return policy_add_key_to(p, &s, &m, false, false, err, sizeof(err));
+}
+
+static const struct policy_peer *match(const struct policy *p, const char *local,
+				       uint16_t lport, const char *remote, uint16_t rport)
+{
+	struct tcpao_addr l = addr(local), r = addr(remote);
+
+	return policy_match(p, &l, lport, &r, rport);
+}
+
+/* ---- matching ---------------------------------------------------------- */
+
+static void test_match_most_specific(void **state)
+{
+	struct policy *p = policy_new();
+	const struct policy_peer *m;
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.0/24", 1, 1), 0);
+	assert_int_equal(add(p, "198.18.0.2/32", 2, 2), 0);
+	assert_int_equal(add_to(p, scope("198.18.0.0/24", "198.18.1.1", 0, 0), NULL, 3, 3), 0);
+	assert_int_equal(add_to(p, scope("198.18.0.0/24", "198.18.1.1", 0, 179), NULL, 4, 4), 0);
+
+	m = match(p, "198.18.1.9", 5000, "198.18.0.2", 179);
+	assert_non_null(m);
+	assert_int_equal(m->scope.peer_len, 32); /* longest peer prefix first */
+	m = match(p, "198.18.1.9", 5000, "198.18.0.7", 179);
+	assert_int_equal(m->keys.keys[0].sndid, 1); /* local does not match 3, 4 */
+	m = match(p, "198.18.1.1", 5000, "198.18.0.7", 80);
+	assert_int_equal(m->keys.keys[0].sndid, 3); /* local beats none */
+	m = match(p, "198.18.1.1", 5000, "198.18.0.7", 179);
+	assert_int_equal(m->keys.keys[0].sndid, 4); /* a port beats none */
+	assert_null(match(p, "198.18.1.1", 5000, "198.19.0.7", 179));
+	assert_null(match(p, "fd00::1", 5000, "fd00::2", 179));
+	policy_free(p);
+}
+
+static void test_match_mapped_and_v6(void **state)
+{
+	struct policy *p = policy_new();
+	const struct policy_peer *m;
+
+	(void)state;
+	/* A mapped prefix is stored as IPv4, and mapped connections match. */
+	assert_int_equal(add(p, "::ffff:198.18.0.0/120", 1, 1), 0);
+	assert_int_equal(p->peers[0].scope.peer.family, AF_INET);
+	assert_int_equal(p->peers[0].scope.peer_len, 24);
+	assert_int_equal(p->peers[0].keys.keys[0].peer.family, AF_INET);
+	assert_int_equal(p->peers[0].keys.keys[0].prefixlen, 24);
+	m = match(p, "::ffff:198.18.1.1", 1, "::ffff:198.18.0.9", 2);
+	assert_ptr_equal(m, &p->peers[0]);
+
+	assert_int_equal(add(p, "fd00:1::/64", 2, 2), 0);
+	m = match(p, "fd00:2::1", 1, "fd00:1::5", 2);
+	assert_ptr_equal(m, &p->peers[1]);
+	assert_null(match(p, "fd00:2::1", 1, "fd00:3::5", 2));
+	/* Mapped with a prefix shorter than /96 has no IPv4 meaning. */
+	assert_int_equal(add(p, "::ffff:0.0.0.0/64", 3, 3), -EINVAL);
+	policy_free(p);
+}
+
+static void test_match_ties_go_first(void **state)
+{
+	struct policy *p = policy_new();
+
+	(void)state;
+	assert_int_equal(add_to(p, scope("198.18.0.0/24", NULL, 179, 0), NULL, 1, 1), 0);
+	assert_int_equal(add_to(p, scope("198.18.0.0/24", NULL, 0, 179), NULL, 2, 2), 0);
+	assert_ptr_equal(match(p, "198.18.1.1", 179, "198.18.0.1", 179), &p->peers[0]);
+	assert_ptr_equal(match(p, "198.18.1.1", 1000, "198.18.0.1", 179), &p->peers[1]);
+	assert_null(match(p, "198.18.1.1", 1000, "198.18.0.1", 1000));
+	policy_free(p);
+}
+
+/* ---- adding keys ------------------------------------------------------- */
+
+static void test_add_defaults(void **state)
+{
+	struct policy *p = policy_new();
+	const struct policy_peer *e;
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.2/32", 1, 2), 0);
+	assert_int_equal(add(p, "198.18.0.2", 3, 4), 0); /* same entry */
+	assert_int_equal(p->n, 1);
+	e = &p->peers[0];
+	assert_true(e->ao_required);
+	assert_false(e->accept_icmps);
+	assert_int_equal(e->current_sndid, -1);
+	assert_int_equal(e->rnext_rcvid, -1);
+	assert_string_equal(e->origin, "runtime");
+	assert_int_equal(e->keys.n, 2);
+	assert_int_equal(e->keys.keys[0].sndid, 3); /* newest first */
+	assert_int_equal(e->keys.keys[0].maclen, TCPAO_DEFAULT_MACLEN);
+	assert_true(e->keys.serials[0] > e->keys.serials[1]);
+	policy_free(p);
+}
+
+static void test_add_errors(void **state)
+{
+	struct policy *p = policy_new();
+	struct tcpao_mkt m;
+
+	(void)state;
+	assert_int_equal(add(p, NULL, 1, 1), -EINVAL);
+	assert_non_null(strstr(err, "peer"));
+	assert_int_equal(add(p, "198.18.0.1/24", 1, 1), -EINVAL);
+	assert_non_null(strstr(err, "host bits"));
+	m = key("198.18.0.1", 1, 1);
+	m.keylen = 0;
+	assert_int_equal(policy_add_key(p, &m, err, sizeof(err)), -EINVAL);
+	m = key("198.18.0.1", 1, 1);
+	m.maclen = 21; /* longer than SHA-1's 20 bytes */
+	assert_int_equal(policy_add_key(p, &m, err, sizeof(err)), -EMSGSIZE);
+	m = key("198.18.0.1", 1, 1);
+	m.alg = TCPAO_ALG_COUNT;
+	assert_int_not_equal(policy_add_key(p, &m, err, sizeof(err)), 0);
+	/* A scope whose peer differs from the key's. */
+	assert_int_equal(add_to(p, scope("198.18.0.0/24", NULL, 0, 0), "198.18.1.0/24", 1, 1), -EINVAL);
+	/* Local and peer of different families. */
+	assert_int_equal(add_to(p, scope("198.18.0.0/24", "fd00::1", 0, 0), NULL, 1, 1), -EINVAL);
+	assert_int_equal(p->n, 0);
+	policy_free(p);
+}
+
+static void test_add_eexist(void **state)
+{
+	struct policy *p = policy_new();
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.2/32", 10, 20), 0);
+	/* Linux's duplicates: same key, sndid only, rcvid only. */
+	assert_int_equal(add(p, "198.18.0.2/32", 10, 20), -EEXIST);
+	assert_int_equal(add(p, "198.18.0.2/32", 10, 21), -EEXIST);
+	assert_int_equal(add(p, "198.18.0.2/32", 11, 20), -EEXIST);
+	assert_non_null(strstr(err, "198.18.0.2/32"));
+	/* An overlapping subnet in another entry, either order. */
+	assert_int_equal(add(p, "198.18.0.0/16", 10, 99), -EEXIST);
+	assert_int_equal(add(p, "198.18.0.0/16", 1, 1), 0);
+	assert_int_equal(add(p, "198.18.0.3/32", 1, 7), -EEXIST);
+	/* Disjoint peers may reuse ids. */
+	assert_int_equal(add(p, "198.19.0.2/32", 10, 20), 0);
+	assert_int_equal(add(p, "fd00::2/128", 10, 20), 0);
+	/* Scopes that no connection can match both (different remote ports). */
+	assert_int_equal(add_to(p, scope("198.20.0.2/32", NULL, 0, 179), NULL, 5, 5), 0);
+	assert_int_equal(add_to(p, scope("198.20.0.2/32", NULL, 0, 646), NULL, 5, 5), 0);
+	assert_int_equal(add_to(p, scope("198.20.0.2/32", NULL, 0, 0), NULL, 5, 6), -EEXIST);
+	policy_free(p);
+}
+
+static void test_add_set_current(void **state)
+{
+	struct policy *p = policy_new();
+	struct tcpao_mkt m = key("198.18.0.2", 7, 8);
+	struct policy_scope s = scope("198.18.0.2/32", NULL, 0, 0);
+	struct tcpao_keysel sel;
+	struct tcpao_addr r = addr("198.18.0.2");
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.2", 1, 2), 0);
+	assert_int_equal(policy_add_key_to(p, &s, &m, true, false, err, sizeof(err)), 0);
+	assert_int_equal(add(p, "198.18.0.2", 3, 4), 0);
+	assert_int_equal(p->peers[0].current_sndid, 7);
+	assert_int_equal(p->peers[0].rnext_rcvid, -1);
+	assert_int_equal(p->peers[0].keysel_epoch, 1);
+	assert_int_equal(policy_peer_keysel(&p->peers[0], &r, 0, &sel), 0);
+	assert_int_equal(sel.current, p->peers[0].keys.serials[1]); /* key 7 */
+	assert_int_equal(sel.rnext, p->peers[0].keys.serials[0]);   /* newest: 3/4 */
+	policy_free(p);
+}
+
+/* ---- deleting keys and moving preferences ------------------------------ */
+
+static struct policy_key_ref ref(const char *peer, int sndid, int rcvid)
+{
+	struct policy_key_ref r = { .sndid = (uint8_t)sndid, .rcvid = (uint8_t)rcvid };
+
+	if (peer)
+		assert_int_equal(tcpao_addr_parse(peer, &r.peer, &r.peer_len), 0);
+	return r;
+}
+
+static void test_del(void **state)
+{
+	struct policy *p = policy_new();
+	struct policy_key_ref r;
+	uint64_t kept;
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.2", 100, 100), 0);
+	assert_int_equal(add(p, "198.18.0.2", 200, 200), 0);
+	kept = p->peers[0].keys.serials[1];
+	r = ref("198.18.0.2", 101, 100);
+	assert_int_equal(policy_del_key(p, &r, -1, -1, err, sizeof(err)), -ENOENT);
+	r = ref("198.18.0.3", 100, 100);
+	assert_int_equal(policy_del_key(p, &r, -1, -1, err, sizeof(err)), -ENOENT);
+	/* Without an explicit preference any key may go, as on a closed socket. */
+	r = ref("198.18.0.2", 200, 200);
+	assert_int_equal(policy_del_key(p, &r, -1, -1, err, sizeof(err)), 0);
+	assert_int_equal(p->peers[0].keys.n, 1);
+	assert_int_equal(p->peers[0].keys.serials[0], kept);
+	/* Deleting the last key keeps the entry (fail closed). */
+	r = ref(NULL, 100, 100);
+	assert_int_equal(policy_del_key(p, &r, -1, -1, err, sizeof(err)), 0);
+	assert_int_equal(p->n, 1);
+	assert_int_equal(p->peers[0].keys.n, 0);
+	policy_free(p);
+}
+
+static void test_del_busy(void **state)
+{
+	struct policy *p = policy_new();
+	struct policy_key_ref r100 = ref("198.18.0.2", 100, 100);
+	struct policy_key_ref r200 = ref("198.18.0.2", 200, 200);
+	struct tcpao_addr peer = addr("198.18.0.2");
+	uint64_t epoch;
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.2", 100, 100), 0);
+	assert_int_equal(add(p, "198.18.0.2", 200, 200), 0);
+	assert_int_equal(add(p, "198.18.0.2", 10, 11), 0);
+	assert_int_equal(policy_set_keysel(p, &peer, 32, 100, 200, err, sizeof(err)), 0);
+	epoch = p->peers[0].keysel_epoch;
+	assert_int_equal(policy_del_key(p, &r100, -1, -1, err, sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "current"));
+	assert_int_equal(policy_del_key(p, &r200, -1, -1, err, sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "rnext"));
+	/* The replacement must exist and not be the key being deleted. */
+	assert_int_equal(policy_del_key(p, &r100, 100, -1, err, sizeof(err)), -ENOENT);
+	assert_int_equal(policy_del_key(p, &r100, 42, -1, err, sizeof(err)), -ENOENT);
+	assert_int_equal(policy_del_key(p, &r200, -1, 99, err, sizeof(err)), -ENOENT);
+	assert_int_equal(p->peers[0].keys.n, 3);
+	assert_int_equal(policy_del_key(p, &r100, 10, -1, err, sizeof(err)), 0);
+	assert_int_equal(p->peers[0].current_sndid, 10);
+	assert_true(p->peers[0].keysel_epoch > epoch);
+	assert_int_equal(policy_del_key(p, &r200, -1, 11, err, sizeof(err)), 0);
+	assert_int_equal(p->peers[0].rnext_rcvid, 11);
+	assert_int_equal(p->peers[0].keys.n, 1);
+	policy_free(p);
+}
+
+static void test_set_keysel(void **state)
+{
+	struct policy *p = policy_new();
+	struct tcpao_addr any = { .family = AF_UNSPEC };
+	struct tcpao_addr peer = addr("198.18.0.2");
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.2", 1, 1), 0);
+	assert_int_equal(add(p, "198.18.0.2", 2, 2), 0);
+	assert_int_equal(add(p, "198.19.0.0/16", 2, 2), 0);
+	assert_int_equal(policy_set_keysel(p, &peer, 32, 9, -1, err, sizeof(err)), -ENOENT);
+	assert_int_equal(policy_set_keysel(p, &peer, 32, -1, -1, err, sizeof(err)), -EINVAL);
+	assert_int_equal(policy_set_keysel(p, &peer, 24, 1, -1, err, sizeof(err)), -ENOENT);
+	/* Without a peer: every entry that has the key. */
+	assert_int_equal(policy_set_keysel(p, &any, 0, 2, 2, err, sizeof(err)), 0);
+	assert_int_equal(p->peers[0].current_sndid, 2);
+	assert_int_equal(p->peers[1].current_sndid, 2);
+	assert_int_equal(policy_set_keysel(p, &any, 0, 1, -1, err, sizeof(err)), 0);
+	assert_int_equal(p->peers[0].current_sndid, 1);
+	assert_int_equal(p->peers[1].current_sndid, 2); /* has no key 1 */
+	assert_int_equal(p->peers[0].rnext_rcvid, 2);
+	assert_int_equal(p->peers[0].keysel_epoch, 2);
+	assert_int_equal(p->peers[1].keysel_epoch, 1);
+	policy_free(p);
+}
+
+static void test_keysel_default_and_missing(void **state)
+{
+	struct policy *p = policy_new();
+	struct tcpao_addr r = addr("198.18.0.2");
+	struct tcpao_keysel sel;
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.2", 1, 1), 0);
+	assert_int_equal(add(p, "198.18.0.2", 2, 2), 0);
+	assert_int_equal(policy_peer_keysel(&p->peers[0], &r, 0, &sel), 0);
+	assert_int_equal(sel.current, p->peers[0].keys.serials[0]);
+	assert_int_equal(sel.rnext, p->peers[0].keys.serials[0]);
+	p->peers[0].keys.n = 0; /* as after deleting every key */
+	assert_int_equal(policy_peer_keysel(&p->peers[0], &r, 0, &sel), -ENOENT);
+	p->peers[0].keys.n = 2;
+	policy_free(p);
+}
+
+/* ---- snapshots --------------------------------------------------------- */
+
+static void test_clone_is_deep(void **state)
+{
+	struct policy *p = policy_new(), *c;
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.2", 1, 1), 0);
+	assert_int_equal(add(p, "198.18.0.3", 1, 1), 0);
+	p->peers[1].accept_icmps = true;
+	c = policy_clone(p);
+	assert_non_null(c);
+	assert_int_equal(c->n, 2);
+	assert_int_equal(c->next_serial, p->next_serial);
+	assert_int_equal(c->peers[0].keys.serials[0], p->peers[0].keys.serials[0]);
+	assert_true(c->peers[1].accept_icmps);
+	assert_ptr_not_equal(c->peers[0].keys.keys, p->peers[0].keys.keys);
+	/* Changing the clone leaves the original alone. */
+	assert_int_equal(add(c, "198.18.0.2", 2, 2), 0);
+	assert_int_equal(add(c, "198.18.0.4", 1, 1), 0);
+	assert_int_equal(p->peers[0].keys.n, 1);
+	assert_int_equal(p->n, 2);
+	/* Serials stay unique across clones. */
+	assert_true(c->peers[0].keys.serials[0] >= p->next_serial);
+	policy_free(p);
+	assert_int_equal(c->peers[0].keys.n, 2);
+	policy_free(c);
+	c = policy_clone(&(struct policy){ .next_serial = 5 });
+	assert_int_equal(c->n, 0);
+	policy_free(c);
+	policy_free(NULL);
+}
+
+static void test_prefixes(void **state)
+{
+	struct policy *p = policy_new();
+	struct tcpao_addr pfx, a;
+	uint8_t len;
+	size_t cursor = 0, n = 0;
+
+	(void)state;
+	assert_false(policy_next_prefix(p, &cursor, &pfx, &len));
+	assert_int_equal(add(p, "198.18.0.0/24", 1, 1), 0);
+	assert_int_equal(add_to(p, scope("198.18.0.0/24", NULL, 0, 179), NULL, 2, 2), 0);
+	assert_int_equal(add(p, "fd00::/64", 1, 1), 0);
+	cursor = 0;
+	while (policy_next_prefix(p, &cursor, &pfx, &len))
+		n++;
+	assert_int_equal(n, 2); /* the /24 once */
+	a = addr("198.18.0.77");
+	assert_true(policy_covers(p, &a));
+	a = addr("::ffff:198.18.0.77");
+	assert_true(policy_covers(p, &a));
+	a = addr("198.18.1.77");
+	assert_false(policy_covers(p, &a));
+	policy_free(p);
+}
+
+static void test_adopt_serials(void **state)
+{
+	struct policy *old = policy_new(), *fresh = policy_new();
+	struct tcpao_mkt changed = key("198.18.0.2", 2, 2);
+	struct tcpao_addr peer = addr("198.18.0.2");
+	uint64_t s1, s2;
+
+	(void)state;
+	assert_int_equal(add(old, "198.18.0.2", 1, 1), 0);
+	assert_int_equal(add(old, "198.18.0.2", 2, 2), 0);
+	assert_int_equal(policy_set_keysel(old, &peer, 32, 2, 2, err, sizeof(err)), 0);
+	s1 = old->peers[0].keys.serials[1];
+	s2 = old->peers[0].keys.serials[0];
+	/* The file again: key 1 unchanged, key 2 with a new secret, key 3 new. */
+	assert_int_equal(add(fresh, "198.18.0.2", 1, 1), 0);
+	memcpy(changed.key, "other!", 6);
+	assert_int_equal(policy_add_key(fresh, &changed, err, sizeof(err)), 0);
+	assert_int_equal(add(fresh, "198.18.0.2", 3, 3), 0);
+	fresh->peers[0].current_sndid = 2;
+	fresh->peers[0].rnext_rcvid = 2;
+	policy_adopt_serials(fresh, old);
+	assert_int_equal(fresh->peers[0].keys.serials[2], s1);
+	assert_true(fresh->peers[0].keys.serials[1] != s2);
+	assert_true(fresh->peers[0].keys.serials[1] >= old->next_serial);
+	assert_true(fresh->peers[0].keys.serials[0] >= old->next_serial);
+	assert_true(fresh->peers[0].keys.serials[0] != fresh->peers[0].keys.serials[1]);
+	assert_true(fresh->next_serial > fresh->peers[0].keys.serials[0]);
+	assert_int_equal(fresh->peers[0].keysel_epoch, old->peers[0].keysel_epoch);
+	policy_free(old);
+	policy_free(fresh);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_match_most_specific),
+		cmocka_unit_test(test_match_mapped_and_v6),
+		cmocka_unit_test(test_match_ties_go_first),
+		cmocka_unit_test(test_add_defaults),
+		cmocka_unit_test(test_add_errors),
+		cmocka_unit_test(test_add_eexist),
+		cmocka_unit_test(test_add_set_current),
+		cmocka_unit_test(test_del),
+		cmocka_unit_test(test_del_busy),
+		cmocka_unit_test(test_set_keysel),
+		cmocka_unit_test(test_keysel_default_and_missing),
+		cmocka_unit_test(test_clone_is_deep),
+		cmocka_unit_test(test_prefixes),
+		cmocka_unit_test(test_adopt_serials),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
