@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <nettle/aes.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
@@ -77,57 +78,94 @@ void tcpao_tk_wipe(struct tcpao_tk *tk)
 	explicit_bzero(tk, sizeof(*tk));
 }
 
-static size_t mac_ctx_size(enum tcpao_alg alg)
-{
-	switch (alg) {
-	case TCPAO_ALG_HMAC_SHA1:
-		return sizeof(struct hmac_sha1_ctx);
-	case TCPAO_ALG_HMAC_SHA256:
-		return sizeof(struct hmac_sha256_ctx);
-	default:
-		return sizeof(struct cmac_aes128_ctx);
-	}
-}
-
+/* Per message only the running state is copied: HMAC's inner hash, keyed
+ * (96 or 112 bytes), or CMAC's empty chaining state; the rest of the
+ * keyed context stays in tk. Copying the whole context (288-336 bytes)
+ * showed in bench/mac.c on short segments. The state lives in the pool's
+ * union: work.sha1.state, work.sha256.state, work.cmac.ctx. */
 void tcpao_mac_begin(struct tcpao_pool *pool, const struct tcpao_tk *tk)
 {
 	pool->alg = tk->alg;
-	memcpy(&pool->work, &tk->keyed, mac_ctx_size(tk->alg));
+	pool->tk = tk;
+	switch (tk->alg) {
+	case TCPAO_ALG_HMAC_SHA1:
+		pool->work.sha1.state = tk->keyed.sha1.inner;
+		break;
+	case TCPAO_ALG_HMAC_SHA256:
+		pool->work.sha256.state = tk->keyed.sha256.inner;
+		break;
+	case TCPAO_ALG_CMAC_AES128:
+		cmac128_init(&pool->work.cmac.ctx);
+		break;
+	default:
+		break;
+	}
 }
 
 void tcpao_mac_update(struct tcpao_pool *pool, const void *data, size_t len)
 {
 	switch (pool->alg) {
 	case TCPAO_ALG_HMAC_SHA1:
-		hmac_sha1_update(&pool->work.sha1, len, data);
+		sha1_update(&pool->work.sha1.state, len, data);
 		break;
 	case TCPAO_ALG_HMAC_SHA256:
-		hmac_sha256_update(&pool->work.sha256, len, data);
+		sha256_update(&pool->work.sha256.state, len, data);
 		break;
 	case TCPAO_ALG_CMAC_AES128:
-		cmac_aes128_update(&pool->work.cmac, len, data);
+		cmac128_update(&pool->work.cmac.ctx, &pool->tk->keyed.cmac.cipher,
+			       (nettle_cipher_func *)aes128_encrypt, len, data);
 		break;
 	default:
 		break;
 	}
 }
 
+/* HMAC's last step, as nettle's hmac_digest: the outer hash, keyed, over
+ * the inner digest. */
+static void hmac_sha1_end(struct tcpao_pool *pool, uint8_t *mac, size_t maclen)
+{
+	struct sha1_ctx *state = &pool->work.sha1.state;
+	uint8_t inner[SHA1_DIGEST_SIZE];
+
+	sha1_digest(state, sizeof(inner), inner);
+	*state = pool->tk->keyed.sha1.outer;
+	sha1_update(state, sizeof(inner), inner);
+	sha1_digest(state, maclen, mac);
+}
+
+static void hmac_sha256_end(struct tcpao_pool *pool, uint8_t *mac,
+			    size_t maclen)
+{
+	struct sha256_ctx *state = &pool->work.sha256.state;
+	uint8_t inner[SHA256_DIGEST_SIZE];
+
+	sha256_digest(state, sizeof(inner), inner);
+	*state = pool->tk->keyed.sha256.outer;
+	sha256_update(state, sizeof(inner), inner);
+	sha256_digest(state, maclen, mac);
+}
+
 void tcpao_mac_end(struct tcpao_pool *pool, uint8_t *mac, size_t maclen)
 {
+	const struct tcpao_tk *tk = pool->tk;
+
 	/* nettle truncates to the length asked for. */
 	switch (pool->alg) {
 	case TCPAO_ALG_HMAC_SHA1:
-		hmac_sha1_digest(&pool->work.sha1, maclen, mac);
+		hmac_sha1_end(pool, mac, maclen);
 		break;
 	case TCPAO_ALG_HMAC_SHA256:
-		hmac_sha256_digest(&pool->work.sha256, maclen, mac);
+		hmac_sha256_end(pool, mac, maclen);
 		break;
 	case TCPAO_ALG_CMAC_AES128:
-		cmac_aes128_digest(&pool->work.cmac, maclen, mac);
+		cmac128_digest(&pool->work.cmac.ctx, &tk->keyed.cmac.key,
+			       &tk->keyed.cmac.cipher,
+			       (nettle_cipher_func *)aes128_encrypt, maclen, mac);
 		break;
 	default:
 		break;
 	}
+	pool->tk = NULL;
 }
 
 void tcpao_pool_wipe(struct tcpao_pool *pool)
