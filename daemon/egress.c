@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Egress: every segment the kernel sends to an AO peer is signed here
+ * (SYN, SYN-ACK, data, ACK, FIN, RST, TIME-WAIT ACKs), or dropped: a
+ * protected peer never receives an unsigned segment from us.
+ */
+#include "log.h"
+#include "worker.h"
+
+static bool is_syn(const struct tcpao_seg *seg)
+{
+	return (seg->flags & (TCPAO_TH_SYN | TCPAO_TH_ACK)) == TCPAO_TH_SYN;
+}
+
+/* A SYN starts a new connection on this 4-tuple unless it retransmits the
+ * SYN of the flow we have. */
+static bool starts_new_flow(const struct flow *f, const struct tcpao_seg *seg)
+{
+	if (!f)
+		return true;
+	if (f->state == FLOW_SYN_SENT)
+		return f->tx.ctx.sisn != seg->seq;
+	return f->state == FLOW_TIME_WAIT || f->state == FLOW_CLOSED;
+}
+
+/* An active open: the policy's keys for the peer, Linux's default choice
+ * (or the entry's preference). NULL when the peer is not protected. */
+static struct flow *open_flow(struct worker *w, struct flow *old,
+			      const struct flow_key *key, bool *protected)
+{
+	const struct policy_peer *peer = worker_policy_peer(w, key);
+	struct tcpao_keysel sel;
+	struct flow *f;
+
+	*protected = peer != NULL;
+	if (!peer || policy_peer_keysel(peer, &key->remote, 0, &sel))
+		return NULL;
+	if (old)
+		flow_remove(&w->flows, old);
+	f = flow_insert(&w->flows, key);
+	if (!f)
+		return NULL;
+	flow_start(f, peer, &sel, FLOW_SYN_SENT, w->now_ms);
+	w->state_dirty = true;
+	return f;
+}
+
+static enum queue_verdict sign(struct worker *w, struct flow *f,
+			       struct tcpao_seg *seg, size_t *len)
+{
+	const struct tcpao_mkt *mkt;
+	uint64_t serial;
+	int rnext, n;
+
+	worker_refresh_keysel(w, f);
+	mkt = flow_current_key(f, &serial);
+	rnext = flow_rnext_rcvid(f);
+	if (!mkt) {
+		stats_inc(&w->stats, STAT_EGRESS_DROPPED);
+		return QUEUE_DROP;
+	}
+	n = tcpao_seg_add_ao(seg, sizeof(w->pkt), mkt->sndid,
+			     (uint8_t)(rnext < 0 ? mkt->rcvid : rnext),
+			     mkt->maclen);
+	if (n < 0 || tcpao_dir_sign(&f->tx, mkt, serial, seg, &w->pool) !=
+			     TCPAO_GOOD) {
+		stats_inc(&w->stats, STAT_EGRESS_DROPPED);
+		return QUEUE_DROP;
+	}
+	tcpao_seg_fix_checksum(seg);
+	*len = (size_t)n;
+	/* Our ISN is the peer direction's destination ISN. */
+	if (seg->flags & TCPAO_TH_SYN)
+		tcpao_dir_set_disn(&f->rx, seg->seq);
+	flow_track_egress(f, seg);
+	f->last_seen_ms = w->now_ms;
+	worker_note_seq(w, f);
+	stats_inc(&w->stats, STAT_AO_SIGNED);
+	return QUEUE_ACCEPT_MODIFIED;
+}
+
+enum queue_verdict egress_packet(struct worker *w, size_t *len)
+{
+	struct tcpao_seg seg;
+	struct flow_key key;
+	struct flow *f;
+	bool protected = false;
+	const struct policy_peer *peer;
+
+	switch (tcpao_seg_parse(&seg, w->pkt, *len)) {
+	case TCPAO_SEG_OK:
+		break;
+	case TCPAO_SEG_NOT_TCP:
+		return QUEUE_ACCEPT;
+	default:
+		/* Our own stack does not fragment TCP before this hook; what
+		 * we cannot sign does not leave. */
+		stats_inc(&w->stats, STAT_EGRESS_DROPPED);
+		return QUEUE_DROP;
+	}
+	flow_key_egress(&key, &seg);
+	f = flow_lookup(&w->flows, &key);
+	if (!f && !is_syn(&seg))
+		f = worker_restore_flow(w, &key);
+	if (is_syn(&seg) && starts_new_flow(f, &seg)) {
+		f = open_flow(w, f, &key, &protected);
+		if (!f && !protected)
+			return QUEUE_ACCEPT;
+	}
+	if (f && f->peer)
+		return sign(w, f, &seg, len);
+	/* No flow: a plain connection unless the policy protects the peer
+	 * (then this is a reply to a segment of a connection we do not know,
+	 * e.g. the kernel's RST to an AO segment: Linux sends none). */
+	peer = worker_policy_peer(w, &key);
+	if (!peer || (!peer->ao_required && !f && !protected))
+		return QUEUE_ACCEPT;
+	stats_inc(&w->stats, STAT_EGRESS_DROPPED);
+	return QUEUE_DROP;
+}

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The flow table of one worker: a fixed array of flows (allocated once, at
+ * start), a free list and hash chains. Nothing here allocates after init.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "flow.h"
+
+/* How long a flow outlives its last segment, by state (milliseconds). */
+#define HANDSHAKE_IDLE_MS (75 * 1000)
+#define ESTABLISHED_IDLE_MS (24ull * 3600 * 1000)
+#define TIME_WAIT_MS (120 * 1000) /* twice Linux's TCP_TIMEWAIT_LEN */
+#define CLOSED_MS (10 * 1000)
+
+static const char *const state_names[FLOW_STATE_COUNT] = {
+	[FLOW_SYN_SENT] = "SYN-SENT",	  [FLOW_SYN_RECV] = "SYN-RECV",
+	[FLOW_ESTABLISHED] = "ESTAB",	  [FLOW_FIN_WAIT] = "FIN-WAIT",
+	[FLOW_CLOSE_WAIT] = "CLOSE-WAIT", [FLOW_CLOSING] = "CLOSING",
+	[FLOW_TIME_WAIT] = "TIME-WAIT",	  [FLOW_CLOSED] = "CLOSED",
+};
+
+const char *flow_state_name(enum flow_state state)
+{
+	return state < FLOW_STATE_COUNT ? state_names[state] : "?";
+}
+
+int flow_table_init(struct flow_table *t, uint32_t cap)
+{
+	memset(t, 0, sizeof(*t));
+	t->nbuckets = 64;
+	while (t->nbuckets < cap)
+		t->nbuckets <<= 1;
+	/* calloc'd pages stay untouched (and unbacked) until used. */
+	t->flows = calloc(cap, sizeof(*t->flows));
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	if (!t->flows || !t->buckets) {
+		flow_table_free(t);
+		return -ENOMEM;
+	}
+	t->cap = cap;
+	for (uint32_t i = cap; i > 0; i--) {
+		t->flows[i - 1].next = t->free_head;
+		t->free_head = i;
+	}
+	if (getrandom(&t->seed, sizeof(t->seed), 0) != sizeof(t->seed))
+		t->seed = (uint64_t)(uintptr_t)t ^ 0x9e3779b97f4a7c15ull;
+	return 0;
+}
+
+void flow_table_free(struct flow_table *t)
+{
+	if (t->flows)
+		explicit_bzero(t->flows, (size_t)t->cap * sizeof(*t->flows));
+	free(t->flows);
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
+static uint32_t key_hash(const struct flow_table *t, const struct flow_key *k)
+{
+	uint64_t w[4], h = t->seed;
+
+	memcpy(w, k->local.bytes, 16);
+	memcpy(w + 2, k->remote.bytes, 16);
+	for (int i = 0; i < 4; i++)
+		h = mix(h, w[i]);
+	h = mix(h, (uint64_t)k->lport << 16 | k->rport |
+		       (uint64_t)k->local.family << 32);
+	return (uint32_t)h & (t->nbuckets - 1);
+}
+
+static bool key_equal(const struct flow_key *a, const struct flow_key *b)
+{
+	return a->lport == b->lport && a->rport == b->rport &&
+	       tcpao_addr_equal(&a->local, &b->local) &&
+	       tcpao_addr_equal(&a->remote, &b->remote);
+}
+
+struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key)
+{
+	for (uint32_t i = t->buckets[key_hash(t, key)]; i;) {
+		struct flow *f = &t->flows[i - 1];
+
+		if (key_equal(&f->key, key))
+			return f;
+		i = f->next;
+	}
+	return NULL;
+}
+
+struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
+{
+	uint32_t b = key_hash(t, key), i = t->free_head;
+	struct flow *f;
+
+	if (!i)
+		return NULL;
+	f = &t->flows[i - 1];
+	t->free_head = f->next;
+	memset(f, 0, sizeof(*f));
+	f->key = *key;
+	f->in_use = true;
+	f->peer_rnext = -1;
+	f->next = t->buckets[b];
+	t->buckets[b] = i;
+	t->count++;
+	return f;
+}
+
+void flow_remove(struct flow_table *t, struct flow *f)
+{
+	uint32_t idx = (uint32_t)(f - t->flows) + 1;
+	uint32_t *link = &t->buckets[key_hash(t, &f->key)];
+
+	while (*link && *link != idx)
+		link = &t->flows[*link - 1].next;
+	if (*link)
+		*link = f->next;
+	tcpao_dir_wipe(&f->tx);
+	tcpao_dir_wipe(&f->rx);
+	memset(f, 0, sizeof(*f));
+	f->next = t->free_head;
+	t->free_head = idx;
+	t->count--;
+}
+
+static void addr_unmapped(struct tcpao_addr *out, const struct tcpao_addr *in)
+{
+	*out = *in;
+	tcpao_addr_unmap(out);
+}
+
+void flow_key_egress(struct flow_key *key, const struct tcpao_seg *seg)
+{
+	memset(key, 0, sizeof(*key));
+	addr_unmapped(&key->local, &seg->saddr);
+	addr_unmapped(&key->remote, &seg->daddr);
+	key->lport = seg->sport;
+	key->rport = seg->dport;
+}
+
+void flow_key_ingress(struct flow_key *key, const struct tcpao_seg *seg)
+{
+	memset(key, 0, sizeof(*key));
+	addr_unmapped(&key->local, &seg->daddr);
+	addr_unmapped(&key->remote, &seg->saddr);
+	key->lport = seg->dport;
+	key->rport = seg->sport;
+}
+
+static void dir_start(struct tcpao_dir *dir, const struct tcpao_addr *from,
+		      uint16_t sport, const struct tcpao_addr *to,
+		      uint16_t dport)
+{
+	memset(dir, 0, sizeof(*dir));
+	dir->ctx.saddr = *from;
+	dir->ctx.daddr = *to;
+	dir->ctx.sport = sport;
+	dir->ctx.dport = dport;
+}
+
+void flow_start(struct flow *f, const struct policy_peer *peer,
+		const struct tcpao_keysel *sel, enum flow_state state,
+		uint64_t now_ms)
+{
+	const struct flow_key *k = &f->key;
+
+	dir_start(&f->tx, &k->local, k->lport, &k->remote, k->rport);
+	dir_start(&f->rx, &k->remote, k->rport, &k->local, k->lport);
+	f->peer = peer;
+	f->sel = *sel;
+	f->keysel_epoch = peer->keysel_epoch;
+	f->state = state;
+	f->last_seen_ms = now_ms;
+}
+
+static bool seq_after_eq(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) >= 0;
+}
+
+/* Moves the state on after a FIN, its ACK, or a RST in either direction. */
+static void update_state(struct flow *f, const struct tcpao_seg *seg,
+			 bool outgoing)
+{
+	bool ack = seg->flags & TCPAO_TH_ACK;
+
+	if (seg->flags & TCPAO_TH_RST) {
+		f->state = FLOW_CLOSED;
+		return;
+	}
+	if (f->state == FLOW_CLOSED)
+		return;
+	if ((f->state == FLOW_SYN_SENT || f->state == FLOW_SYN_RECV) && ack &&
+	    !(seg->flags & TCPAO_TH_SYN))
+		f->state = FLOW_ESTABLISHED;
+	if (seg->flags & TCPAO_TH_FIN) {
+		uint32_t at = seg->seq + (uint32_t)tcpao_seg_payload_len(seg);
+
+		if (outgoing)
+			f->fin_out = true, f->fin_out_seq = at;
+		else
+			f->fin_in = true, f->fin_in_seq = at;
+	}
+	/* A FIN is acknowledged by an ACK of the other direction past it. */
+	if (ack && outgoing && f->fin_in &&
+	    seq_after_eq(seg->ack, f->fin_in_seq + 1))
+		f->fin_in_acked = true;
+	if (ack && !outgoing && f->fin_out &&
+	    seq_after_eq(seg->ack, f->fin_out_seq + 1))
+		f->fin_out_acked = true;
+	if (f->fin_out && f->fin_in)
+		f->state = f->fin_out_acked && f->fin_in_acked ? FLOW_TIME_WAIT
+							       : FLOW_CLOSING;
+	else if (f->fin_out)
+		f->state = FLOW_FIN_WAIT;
+	else if (f->fin_in)
+		f->state = FLOW_CLOSE_WAIT;
+}
+
+void flow_track_egress(struct flow *f, const struct tcpao_seg *seg)
+{
+	update_state(f, seg, true);
+}
+
+void flow_track_ingress(struct flow *f, const struct tcpao_seg *seg)
+{
+	update_state(f, seg, false);
+}
+
+static uint64_t idle_limit_ms(const struct flow *f)
+{
+	switch (f->state) {
+	case FLOW_SYN_SENT:
+	case FLOW_SYN_RECV:
+		return HANDSHAKE_IDLE_MS;
+	case FLOW_TIME_WAIT:
+		return TIME_WAIT_MS;
+	case FLOW_CLOSED:
+		return CLOSED_MS;
+	default:
+		return ESTABLISHED_IDLE_MS;
+	}
+}
+
+unsigned int flow_gc(struct flow_table *t, uint64_t now_ms,
+		     void (*gone)(struct flow *f, void *arg), void *arg)
+{
+	unsigned int n = 0;
+
+	for (uint32_t i = 0; i < t->cap && t->count; i++) {
+		struct flow *f = &t->flows[i];
+
+		if (!f->in_use || now_ms - f->last_seen_ms < idle_limit_ms(f))
+			continue;
+		if (gone)
+			gone(f, arg);
+		flow_remove(t, f);
+		n++;
+	}
+	return n;
+}
+
+const struct tcpao_mkt *flow_current_key(const struct flow *f,
+					 uint64_t *serial)
+{
+	int i;
+
+	if (!f->peer)
+		return NULL;
+	i = tcpao_keyring_find_serial(&f->peer->keys, f->sel.current);
+	if (i < 0)
+		return NULL;
+	*serial = f->sel.current;
+	return &f->peer->keys.keys[i];
+}
+
+int flow_rnext_rcvid(const struct flow *f)
+{
+	int i;
+
+	if (!f->peer)
+		return -1;
+	i = tcpao_keyring_find_serial(&f->peer->keys, f->sel.rnext);
+	return i < 0 ? -1 : f->peer->keys.keys[i].rcvid;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The flows of one worker: every TCP connection with an AO peer that this
+ * worker signs and verifies. A flow is keyed by its 4-tuple seen from this
+ * host (local address and port, remote address and port) and holds both
+ * directions of the engine's state (struct tcpao_dir), the keys it uses
+ * and its counters. The table is owned by one thread: no locks.
+ */
+#ifndef TCPAOD_FLOW_H
+#define TCPAOD_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "stats.h"
+#include "tcpao.h"
+
+struct flow_key {
+	struct tcpao_addr local;
+	struct tcpao_addr remote;
+	uint16_t lport;
+	uint16_t rport;
+};
+
+/* TCP state as seen from the segments (both directions). */
+enum flow_state {
+	FLOW_SYN_SENT,
+	FLOW_SYN_RECV,
+	FLOW_ESTABLISHED,
+	FLOW_FIN_WAIT,   /* we sent FIN */
+	FLOW_CLOSE_WAIT, /* the peer sent FIN */
+	FLOW_CLOSING,    /* both sent FIN, not both acknowledged */
+	FLOW_TIME_WAIT,  /* both FINs acknowledged */
+	FLOW_CLOSED,     /* RST seen */
+	FLOW_STATE_COUNT
+};
+
+const char *flow_state_name(enum flow_state state);
+
+struct flow {
+	struct flow_key key;
+	enum flow_state state;
+	bool fin_out, fin_in;             /* FIN sent / received */
+	bool fin_out_acked, fin_in_acked;
+	uint32_t fin_out_seq, fin_in_seq; /* sequence number of each FIN */
+	struct tcpao_dir tx;              /* what we send */
+	struct tcpao_dir rx;              /* what the peer sends */
+	/* The policy entry whose keys this flow uses (the worker's current
+	 * snapshot) and which of them, by serial. */
+	const struct policy_peer *peer;
+	struct tcpao_keysel sel;
+	uint64_t keysel_epoch;
+	int peer_rnext;                   /* last RNextKeyID received, -1 */
+	struct flow_counters cnt;
+	uint64_t last_seen_ms;
+	uint64_t log_ms[TCPAO_RESULT_COUNT + 1]; /* rate limit per reason */
+	uint32_t saved_tx_quarter, saved_rx_quarter; /* see state.c */
+	uint32_t next;                    /* hash chain: index + 1, 0 ends */
+	bool in_use;
+};
+
+struct flow_table {
+	struct flow *flows;
+	uint32_t cap;
+	uint32_t count;
+	uint32_t *buckets;   /* index + 1 of the first flow; 0: empty */
+	uint32_t nbuckets;   /* power of two */
+	uint32_t free_head;  /* index + 1 of a free flow; chained by next */
+	uint64_t seed;
+};
+
+int flow_table_init(struct flow_table *t, uint32_t cap);
+void flow_table_free(struct flow_table *t);
+
+struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key);
+/* A fresh, zeroed flow for key (which must not be present); NULL when the
+ * table is full. */
+struct flow *flow_insert(struct flow_table *t, const struct flow_key *key);
+void flow_remove(struct flow_table *t, struct flow *f);
+
+/* The key of a segment from the local side (egress) or the remote side. */
+void flow_key_egress(struct flow_key *key, const struct tcpao_seg *seg);
+void flow_key_ingress(struct flow_key *key, const struct tcpao_seg *seg);
+
+/* Starts both directions: tx as local -> remote, rx as remote -> local. */
+void flow_start(struct flow *f, const struct policy_peer *peer,
+		const struct tcpao_keysel *sel, enum flow_state state,
+		uint64_t now_ms);
+/* Follows FIN / RST / ACK of a segment we sent (egress) or received. */
+void flow_track_egress(struct flow *f, const struct tcpao_seg *seg);
+void flow_track_ingress(struct flow *f, const struct tcpao_seg *seg);
+/* Frees flows whose time has passed; calls gone(f) for each first.
+ * Returns how many. */
+unsigned int flow_gc(struct flow_table *t, uint64_t now_ms,
+		     void (*gone)(struct flow *f, void *arg), void *arg);
+
+/* The key a flow signs with and the rcvid it announces (NULL / -1 when
+ * the keys it uses are gone). */
+const struct tcpao_mkt *flow_current_key(const struct flow *f,
+					 uint64_t *serial);
+int flow_rnext_rcvid(const struct flow *f);
+
+#endif

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Ingress: every segment from an AO peer is verified, its AO option
+ * removed (the stack then sees exactly the segment the peer built, with
+ * the MSS of a SYN lowered by the AO option's length) and accepted; or it
+ * is dropped and counted. Nothing unverified reaches a protected socket.
+ */
+#include <string.h>
+
+#include "log.h"
+#include "worker.h"
+
+static bool is_syn(const struct tcpao_seg *seg)
+{
+	return (seg->flags & (TCPAO_TH_SYN | TCPAO_TH_ACK)) == TCPAO_TH_SYN;
+}
+
+static bool handshaking(const struct flow *f)
+{
+	return f->state == FLOW_SYN_SENT || f->state == FLOW_SYN_RECV;
+}
+
+/* The key whose rcvid is the segment's KeyID, preferring our rnext key
+ * (as Linux does); -1 when none. */
+static int find_key(const struct flow *f, uint8_t keyid)
+{
+	const struct tcpao_keyring *ring = &f->peer->keys;
+	int i = tcpao_keyring_find_serial(ring, f->sel.rnext);
+
+	if (i >= 0 && ring->keys[i].rcvid == keyid)
+		return i;
+	return tcpao_keyring_find_rcvid(ring, &f->key.remote, 0, keyid);
+}
+
+/* Removes the AO option of a verified segment and hands it to the stack. */
+static enum queue_verdict deliver(struct worker *w, struct tcpao_seg *seg,
+				  size_t *len)
+{
+	*len = tcpao_seg_strip_ao(seg);
+	tcpao_seg_fix_checksum(seg);
+	return QUEUE_ACCEPT_MODIFIED;
+}
+
+static enum tcpao_result verify(struct worker *w, struct flow *f,
+				const struct tcpao_seg *seg)
+{
+	const struct tcpao_keyring *ring = &f->peer->keys;
+	struct tcpao_dir *dir = &f->rx;
+	int i;
+
+	if (!seg->opts.ao_off)
+		return TCPAO_AO_REQUIRED;
+	if (seg->opts.md5_off)
+		return TCPAO_AO_MD5;
+	i = find_key(f, seg->opts.keyid);
+	if (i < 0)
+		return TCPAO_KEY_NOT_FOUND;
+	/* A SYN on an established flow (a late retransmission, or a replay)
+	 * is checked with the SYN's key but must not reset the flow's ISN
+	 * and SNE: verify it on a copy. */
+	if ((seg->flags & TCPAO_TH_SYN) && !handshaking(f)) {
+		w->scratch_dir = f->rx;
+		dir = &w->scratch_dir;
+	}
+	return tcpao_dir_verify(dir, &ring->keys[i], ring->serials[i], seg,
+				&w->pool);
+}
+
+static enum queue_verdict on_flow(struct worker *w, struct flow *f,
+				  struct tcpao_seg *seg, size_t *len)
+{
+	enum tcpao_result r;
+	uint64_t before = f->sel.current;
+
+	worker_refresh_keysel(w, f);
+	r = verify(w, f, seg);
+	if (r != TCPAO_GOOD) {
+		worker_count_drop(w, f, r, seg);
+		return QUEUE_DROP;
+	}
+	stats_inc(&w->stats, STAT_AO_GOOD);
+	counter_inc(&f->cnt.good);
+	f->peer_rnext = seg->opts.rnext;
+	tcpao_keysel_follow_peer(&f->sel, &f->peer->keys, &f->key.remote, 0,
+				 seg->opts.rnext);
+	if (f->sel.current != before)
+		w->state_dirty = true;
+	/* The SYN-ACK tells our direction the peer's ISN. */
+	if ((seg->flags & (TCPAO_TH_SYN | TCPAO_TH_ACK)) ==
+	    (TCPAO_TH_SYN | TCPAO_TH_ACK) && handshaking(f)) {
+		tcpao_dir_set_disn(&f->tx, seg->seq);
+		w->state_dirty = true;
+	}
+	flow_track_ingress(f, seg);
+	f->last_seen_ms = w->now_ms;
+	worker_note_seq(w, f);
+	return deliver(w, seg, len);
+}
+
+/* A passive open: a SYN verified with the key whose rcvid is its KeyID.
+ * Current becomes the key whose sndid is the SYN's RNextKeyID, RNext the
+ * key whose rcvid is its KeyID (Linux's choice on accept). */
+static enum queue_verdict passive_open(struct worker *w,
+				       const struct policy_peer *peer,
+				       struct flow *old,
+				       const struct flow_key *key,
+				       struct tcpao_seg *seg, size_t *len)
+{
+	const struct tcpao_keyring *ring = &peer->keys;
+	struct tcpao_keysel sel = { 0 };
+	enum tcpao_result r;
+	struct flow *f;
+	int rcv, snd;
+
+	rcv = tcpao_keyring_find_rcvid(ring, &key->remote, 0, seg->opts.keyid);
+	if (seg->opts.md5_off) {
+		worker_count_drop(w, NULL, TCPAO_AO_MD5, seg);
+		return QUEUE_DROP;
+	}
+	if (rcv < 0) {
+		worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, seg);
+		return QUEUE_DROP;
+	}
+	snd = tcpao_keyring_find_sndid(ring, &key->remote, 0, seg->opts.rnext);
+	sel.rnext = ring->serials[rcv];
+	/* No key with sndid == RNextKeyID: Linux sends no SYN-ACK; we keep
+	 * the flow keyless, so egress drops the SYN-ACK the same way. */
+	sel.current = snd >= 0 ? ring->serials[snd] : 0;
+	if (old)
+		flow_remove(&w->flows, old);
+	f = flow_insert(&w->flows, key);
+	if (!f) {
+		stats_inc(&w->stats, STAT_NO_FLOW);
+		return QUEUE_DROP;
+	}
+	flow_start(f, peer, &sel, FLOW_SYN_RECV, w->now_ms);
+	r = tcpao_dir_verify(&f->rx, &ring->keys[rcv], ring->serials[rcv], seg,
+			     &w->pool);
+	if (r != TCPAO_GOOD) {
+		worker_count_drop(w, NULL, r, seg);
+		flow_remove(&w->flows, f);
+		return QUEUE_DROP;
+	}
+	stats_inc(&w->stats, STAT_AO_GOOD);
+	counter_inc(&f->cnt.good);
+	f->peer_rnext = seg->opts.rnext;
+	tcpao_dir_set_disn(&f->tx, seg->seq);
+	w->state_dirty = true;
+	return deliver(w, seg, len);
+}
+
+/* A segment of no flow we know. */
+static enum queue_verdict no_flow(struct worker *w, struct flow *old,
+				  const struct flow_key *key,
+				  struct tcpao_seg *seg, size_t *len)
+{
+	const struct policy_peer *peer = worker_policy_peer(w, key);
+
+	if (!peer) {
+		/* AO to a connection the policy does not protect: Linux drops
+		 * it (no key) rather than accept it unverified. */
+		if (!seg->opts.ao_off)
+			return QUEUE_ACCEPT;
+		worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, seg);
+		return QUEUE_DROP;
+	}
+	if (!seg->opts.ao_off) {
+		/* Migration: an entry that does not require AO lets a
+		 * connection opened without it stay in the clear. */
+		if (!peer->ao_required && !old)
+			return QUEUE_ACCEPT;
+		worker_count_drop(w, NULL, TCPAO_AO_REQUIRED, seg);
+		return QUEUE_DROP;
+	}
+	if (is_syn(seg))
+		return passive_open(w, peer, old, key, seg, len);
+	worker_count_drop(w, NULL, TCPAO_NO_ISN, seg);
+	return QUEUE_DROP;
+}
+
+enum queue_verdict ingress_packet(struct worker *w, size_t *len)
+{
+	struct tcpao_seg seg;
+	struct flow_key key;
+	struct flow *f;
+
+	switch (tcpao_seg_parse(&seg, w->pkt, *len)) {
+	case TCPAO_SEG_OK:
+		break;
+	case TCPAO_SEG_NOT_TCP:
+		return QUEUE_ACCEPT;
+	case TCPAO_SEG_FRAGMENT:
+		/* Never reassembled by us, never delivered unverified. */
+		stats_inc(&w->stats, STAT_FRAGMENTS);
+		return QUEUE_DROP;
+	default:
+		stats_inc(&w->stats, STAT_MALFORMED);
+		return QUEUE_DROP;
+	}
+	flow_key_ingress(&key, &seg);
+	f = flow_lookup(&w->flows, &key);
+	if (!f && !is_syn(&seg))
+		f = worker_restore_flow(w, &key);
+	/* A new SYN on a finished flow, or a different SYN while we wait in
+	 * SYN-RECV, starts over. */
+	if (f && is_syn(&seg) &&
+	    (f->state == FLOW_TIME_WAIT || f->state == FLOW_CLOSED ||
+	     (f->state == FLOW_SYN_RECV && f->rx.ctx.sisn != seg.seq)))
+		return no_flow(w, f, &key, &seg, len);
+	if (!f || !f->peer)
+		return no_flow(w, f, &key, &seg, len);
+	return on_flow(w, f, &seg, len);
+}

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * tcpaod: TCP-AO for the kernel's own TCP connections, one daemon per
+ * network namespace. Sets up the policy, the queues, the netfilter rules
+ * and the workers; then waits for signals; on SIGTERM/SIGINT removes the
+ * rules and leaves nothing behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "ops.h"
+#include "policy.h"
+#include "rules.h"
+#include "state.h"
+#include "worker.h"
+
+#define LOCK_NAME "tcpaod/lock"
+#define DEFAULT_QUEUE_BASE 7430
+#define DEFAULT_MAX_FLOWS 4096
+
+struct options {
+	unsigned int queues;
+	uint16_t queue_base;
+	uint32_t max_flows;
+	const char *state_dir;
+	const char *pidfile;
+	bool daemonize;
+	bool accept_icmps;
+	bool ao_optional;
+	bool verbose;
+	const char *config;
+	const char *control_name;
+	const char **keys;
+	size_t nkeys;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tcpaod [options]\n"
+		"  --config FILE       the host policy (tcpao.conf(5))\n"
+		"  --control NAME      abstract control socket name (default "
+		CONTROL_DEFAULT_NAME ")\n"
+		"  --key SPEC          an MKT (repeatable): sndid=N,rcvid=N,"
+		"alg=NAME,\n"
+		"                      secret=TEXT|hex:HEX,peer=PREFIX"
+		"[,maclen=N][,exclude-options]\n"
+		"  --ao-required       peers' segments must carry AO (default)\n"
+		"  --no-ao-required    let a connection opened without AO stay "
+		"in the clear\n"
+		"  --accept-icmps      deliver hard ICMP errors for AO flows\n"
+		"  --queues N          worker threads (default 1)\n"
+		"  --queue-base N      first NFQUEUE number (default %d)\n"
+		"  --max-flows N       flows per worker (default %d)\n"
+		"  --state-dir DIR     state files (default "
+		"/run/tcpao/<netns>)\n"
+		"  --pidfile FILE      write the pid there\n"
+		"  --daemon            detach, log to syslog\n"
+		"  --verbose           more log lines\n",
+		DEFAULT_QUEUE_BASE, DEFAULT_MAX_FLOWS);
+}
+
+static bool parse_uint(const char *s, unsigned long min, unsigned long max,
+		       unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return !errno && *s && !*end && *out >= min && *out <= max;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { O_KEY = 256, O_AOREQ, O_NOAOREQ, O_ICMPS, O_QUEUES, O_QBASE,
+	       O_MAXFLOWS, O_STATE, O_PID, O_DAEMON, O_VERBOSE, O_HELP,
+	       O_CONFIG, O_CONTROL };
+	static const struct option longopts[] = {
+		{ "key", required_argument, NULL, O_KEY },
+		{ "ao-required", no_argument, NULL, O_AOREQ },
+		{ "no-ao-required", no_argument, NULL, O_NOAOREQ },
+		{ "accept-icmps", no_argument, NULL, O_ICMPS },
+		{ "queues", required_argument, NULL, O_QUEUES },
+		{ "queue-base", required_argument, NULL, O_QBASE },
+		{ "max-flows", required_argument, NULL, O_MAXFLOWS },
+		{ "state-dir", required_argument, NULL, O_STATE },
+		{ "pidfile", required_argument, NULL, O_PID },
+		{ "daemon", no_argument, NULL, O_DAEMON },
+		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "control", required_argument, NULL, O_CONTROL },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long v;
+	int c;
+
+	*o = (struct options){ .queues = 1, .queue_base = DEFAULT_QUEUE_BASE,
+			       .max_flows = DEFAULT_MAX_FLOWS };
+	o->keys = calloc((size_t)argc, sizeof(*o->keys));
+	if (!o->keys)
+		return -1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_KEY:
+			o->keys[o->nkeys++] = optarg;
+			break;
+		case O_AOREQ:
+			o->ao_optional = false;
+			break;
+		case O_NOAOREQ:
+			o->ao_optional = true;
+			break;
+		case O_ICMPS:
+			o->accept_icmps = true;
+			break;
+		case O_QUEUES:
+			if (!parse_uint(optarg, 1, 64, &v))
+				goto bad;
+			o->queues = (unsigned int)v;
+			break;
+		case O_QBASE:
+			if (!parse_uint(optarg, 0, 65535 - 200, &v))
+				goto bad;
+			o->queue_base = (uint16_t)v;
+			break;
+		case O_MAXFLOWS:
+			if (!parse_uint(optarg, 1, 1u << 24, &v))
+				goto bad;
+			o->max_flows = (uint32_t)v;
+			break;
+		case O_STATE:
+			o->state_dir = optarg;
+			break;
+		case O_PID:
+			o->pidfile = optarg;
+			break;
+		case O_DAEMON:
+			o->daemonize = true;
+			break;
+		case O_VERBOSE:
+			o->verbose = true;
+			break;
+		case O_CONFIG:
+			o->config = optarg;
+			break;
+		case O_CONTROL:
+			o->control_name = optarg;
+			break;
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tcpaod: unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "tcpaod: bad value '%s'\n", optarg);
+	return -1;
+}
+
+/* The policy from --config, then --key options. */
+static struct policy *build_policy(const struct options *o)
+{
+	struct policy *policy = NULL;
+	char err[512];
+
+	if (o->config) {
+		if (config_load(o->config, &policy, err, sizeof(err))) {
+			fprintf(stderr, "tcpaod: %s\n", err);
+			return NULL;
+		}
+	} else {
+		policy = policy_new();
+	}
+	if (!policy)
+		return NULL;
+	for (size_t i = 0; i < o->nkeys; i++) {
+		struct tcpao_mkt mkt;
+		int rc = tcpao_mkt_parse(o->keys[i], &mkt, err, sizeof(err));
+
+		if (!rc && mkt.peer.family == AF_UNSPEC) {
+			snprintf(err, sizeof(err), "the key needs peer=PREFIX");
+			rc = -EINVAL;
+		}
+		if (!rc)
+			rc = policy_add_key(policy, &mkt, err, sizeof(err));
+		tcpao_mkt_wipe(&mkt);
+		if (rc) {
+			fprintf(stderr, "tcpaod: --key #%zu: %s\n", i + 1, err);
+			policy_free(policy);
+			return NULL;
+		}
+	}
+	return policy;
+}
+
+/* One daemon per network namespace: an abstract socket name is per
+ * namespace, and the kernel frees it when the holder dies, even by
+ * SIGKILL. */
+static int take_lock(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	socklen_t len;
+
+	if (fd < 0)
+		return -errno;
+	memcpy(sun.sun_path + 1, LOCK_NAME, strlen(LOCK_NAME));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			  strlen(LOCK_NAME));
+	if (bind(fd, (struct sockaddr *)&sun, len)) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static char *default_state_dir(void)
+{
+	static char dir[128];
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st))
+		st.st_ino = 0;
+	mkdir("/run/tcpao", 0700);
+	snprintf(dir, sizeof(dir), "/run/tcpao/net-%lu",
+		 (unsigned long)st.st_ino);
+	return dir;
+}
+
+static int write_pidfile(const char *path)
+{
+	char tmp[4200];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) || rename(tmp, path))
+		return -errno;
+	return 0;
+}
+
+static int detach(void)
+{
+	pid_t pid = fork();
+	int null;
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	log_to_syslog(true);
+	return 0;
+}
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Serves the control socket; SIGHUP reloads; SIGTERM / SIGINT stop. */
+static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = sigfd, .events = POLLIN },
+		{ .fd = ctl ? control_fd(ctl) : -1, .events = POLLIN },
+	};
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		char err[512];
+
+		if (poll(pfd, 2, 1000) < 0 && errno != EINTR)
+			return;
+		if ((pfd[0].revents & POLLIN) &&
+		    read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+				log_msg(LOG_INFO, "signal %u: stopping",
+					si.ssi_signo);
+				return;
+			}
+			if (si.ssi_signo == SIGHUP) {
+				if (daemon_reload(d, err, sizeof(err)))
+					log_msg(LOG_ERR, "reload: %s", err);
+				else
+					log_msg(LOG_INFO, "reloaded %s",
+						d->config_path);
+			}
+		}
+		if (ctl && (pfd[1].revents & POLLIN))
+			control_handle(ctl);
+		state_expire(monotonic_ms());
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct workers_config wc;
+	struct daemon_ctx d = { 0 };
+	struct control *ctl;
+	struct options o;
+	struct policy *policy;
+	struct rules rules;
+	sigset_t sigs;
+	char err[512];
+	int lock, sigfd, rc, restored;
+
+	if (parse_options(argc, argv, &o))
+		return 2;
+	log_set_verbose(o.verbose);
+	policy = build_policy(&o);
+	if (!policy)
+		return 2;
+	d = (struct daemon_ctx){ .config_path = o.config,
+				 .force_ao_optional = o.ao_optional,
+				 .force_accept_icmps = o.accept_icmps };
+	daemon_apply_flags(&d, policy);
+	lock = take_lock();
+	if (lock < 0) {
+		fprintf(stderr, "tcpaod: %s\n",
+			lock == -EADDRINUSE
+				? "already running in this network namespace"
+				: strerror(-lock));
+		return 1;
+	}
+	if (!o.state_dir)
+		o.state_dir = default_state_dir();
+	restored = state_load(o.state_dir, policy, err, sizeof(err));
+	if (restored < 0) {
+		fprintf(stderr, "tcpaod: %s\n", err);
+		return 1;
+	}
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGPIPE);
+	/* Blocked before any thread exists: only the signalfd sees them. */
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	wc = (struct workers_config){
+		.count = o.queues, .max_flows = o.max_flows,
+		.state_dir = o.state_dir,
+	};
+	rules_init(&rules, o.queue_base, o.queues);
+	wc.egress_base = rules.egress_base;
+	wc.ingress_base = rules.ingress_base;
+	wc.icmp_queue = rules.icmp_queue;
+	/* Queues before rules: no packet ever meets a queue nobody reads. */
+	rc = workers_open(&wc, policy, err, sizeof(err));
+	if (!rc)
+		rc = rules_install(&rules, policy, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "tcpaod: %s\n", err);
+		workers_close();
+		return 1;
+	}
+	d.policy = policy;
+	d.rules = &rules;
+	ctl = control_open(o.control_name, &daemon_ops, &d, err, sizeof(err));
+	if (!ctl) {
+		fprintf(stderr, "tcpaod: control socket: %s\n", err);
+		rules_remove(&rules);
+		workers_close();
+		return 1;
+	}
+	if (o.daemonize && detach()) {
+		rules_remove(&rules);
+		return 1;
+	}
+	if (o.pidfile && write_pidfile(o.pidfile))
+		log_msg(LOG_WARNING, "pidfile %s: %m", o.pidfile);
+	rc = workers_start(err, sizeof(err));
+	if (rc) {
+		log_msg(LOG_ERR, "%s", err);
+	} else {
+		log_msg(LOG_INFO,
+			"running: %u worker(s), queues %u-%u, %zu policy "
+			"entries, %d flow(s) restored, state in %s",
+			o.queues, rules.egress_base, rules.icmp_queue,
+			d.policy->n, restored, o.state_dir);
+		main_loop(sigfd, ctl, &d);
+		workers_stop();
+	}
+	control_close(ctl);
+	rules_remove(&rules);
+	workers_close();
+	state_free();
+	policy_free(d.policy);
+	if (o.pidfile)
+		unlink(o.pidfile);
+	close(lock);
+	free(o.keys);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The daemon's side of the control socket: the struct control_ops
+ * callbacks. Each change is made on a clone of the policy, published to
+ * the workers (message passing), and the peer sets are refilled.
+ */
+#ifndef TCPAOD_OPS_H
+#define TCPAOD_OPS_H
+
+#include <stdbool.h>
+
+#include "control.h"
+#include "policy.h"
+#include "rules.h"
+
+struct daemon_ctx {
+	struct policy *policy;      /* the workers' current snapshot */
+	struct rules *rules;
+	const char *config_path;    /* NULL: keys came from the command line */
+	bool force_ao_optional;     /* command line flags, applied on reload */
+	bool force_accept_icmps;
+};
+
+extern const struct control_ops daemon_ops;
+
+/* Publishes a new policy: workers adopt it, sets are refilled, the old one
+ * is freed. Takes ownership of fresh. */
+/* Applies the command line's --no-ao-required / --accept-icmps. */
+void daemon_apply_flags(const struct daemon_ctx *d, struct policy *p);
+/* Reloads the config file (SIGHUP, `tcpao reload`). */
+int daemon_reload(struct daemon_ctx *d, char *err, size_t errlen);
+
+int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
+		   size_t errlen);
+
+#endif

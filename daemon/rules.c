@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Installing and removing tcpaod's netfilter rules by running iptables,
+ * ip6tables and ipset (their restore forms, one call per table).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rules.h"
+
+#define SET4 "tcpao4"
+#define SET6 "tcpao6"
+#define CHAIN_IN "tcpao-in"
+#define CHAIN_OUT "tcpao-out"
+
+/* Runs argv with input on its stdin; its output goes to /dev/null unless
+ * loud. Returns its exit status, or -errno. */
+static int run(const char *const argv[], const char *input, bool loud)
+{
+	int in[2], status;
+	pid_t pid;
+
+	if (pipe2(in, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(in[0]);
+		close(in[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(in[0], 0);
+		if (null >= 0) {
+			dup2(null, 1);
+			if (!loud)
+				dup2(null, 2);
+		}
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	if (input) {
+		size_t len = strlen(input), off = 0;
+
+		while (off < len) {
+			ssize_t n = write(in[1], input + off, len - off);
+
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+	}
+	close(in[1]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+void rules_init(struct rules *r, uint16_t base, unsigned int n)
+{
+	memset(r, 0, sizeof(*r));
+	r->nqueues = n;
+	r->egress_base = base;
+	r->ingress_base = (uint16_t)(base + n);
+	r->icmp_queue = (uint16_t)(base + 2 * n);
+}
+
+/* "--queue-num N" or "--queue-balance A:B" for n queues from base. */
+static void queue_target(char *buf, size_t len, uint16_t base, unsigned int n)
+{
+	if (n == 1)
+		snprintf(buf, len, "--queue-num %u", base);
+	else
+		snprintf(buf, len, "--queue-balance %u:%u", base,
+			 base + n - 1);
+}
+
+/* The restore input for one family. The jumps into our chains are added
+ * only when missing: a restart refills the chains in one transaction and
+ * never leaves a moment without rules (fail closed). */
+static void rules_text(const struct rules *r, bool v6, bool jump_in,
+		       bool jump_out, char *buf, size_t len)
+{
+	const char *set = v6 ? SET6 : SET4;
+	char in[48], out[48];
+	size_t off;
+
+	queue_target(out, sizeof(out), r->egress_base, r->nqueues);
+	queue_target(in, sizeof(in), r->ingress_base, r->nqueues);
+	off = (size_t)snprintf(buf, len,
+		"*raw\n:" CHAIN_IN " - [0:0]\n%s"
+		"-A " CHAIN_IN " -p tcp -m set --match-set %s src "
+		"-m addrtype --dst-type LOCAL -j NFQUEUE %s\n",
+		jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n", set, in);
+	/* ICMP errors: destination unreachable; for IPv6 also packet too
+	 * big (IPv4's frag-needed is a destination unreachable code). */
+	if (v6)
+		off += (size_t)snprintf(buf + off, len - off,
+			"-A " CHAIN_IN " -p ipv6-icmp -m icmp6 --icmpv6-type 1 "
+			"-m addrtype --dst-type LOCAL -j NFQUEUE --queue-num %u\n"
+			"-A " CHAIN_IN " -p ipv6-icmp -m icmp6 --icmpv6-type 2 "
+			"-m addrtype --dst-type LOCAL -j NFQUEUE --queue-num %u\n",
+			r->icmp_queue, r->icmp_queue);
+	else
+		off += (size_t)snprintf(buf + off, len - off,
+			"-A " CHAIN_IN " -p icmp -m icmp --icmp-type 3 "
+			"-m addrtype --dst-type LOCAL -j NFQUEUE --queue-num %u\n",
+			r->icmp_queue);
+	snprintf(buf + off, len - off,
+		 "COMMIT\n*mangle\n:" CHAIN_OUT " - [0:0]\n%s"
+		 "-A " CHAIN_OUT " -p tcp -m set --match-set %s dst "
+		 "-m addrtype --src-type LOCAL -j NFQUEUE %s\nCOMMIT\n",
+		 jump_out ? "" : "-I POSTROUTING 1 -j " CHAIN_OUT "\n", set, out);
+}
+
+static void remove_family(const char *ipt)
+{
+	static const char *const tables[][3] = {
+		{ "raw", "PREROUTING", CHAIN_IN },
+		{ "mangle", "POSTROUTING", CHAIN_OUT },
+	};
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *del[] = { ipt, "-w", "-t", tables[i][0], "-D",
+				      tables[i][1], "-j", tables[i][2], NULL };
+		const char *flush[] = { ipt, "-w", "-t", tables[i][0], "-F",
+					tables[i][2], NULL };
+		const char *drop[] = { ipt, "-w", "-t", tables[i][0], "-X",
+				       tables[i][2], NULL };
+
+		for (int n = 0; n < 16 && run(del, NULL, false) == 0; n++)
+			;
+		run(flush, NULL, false);
+		run(drop, NULL, false);
+	}
+}
+
+static void destroy_sets(void)
+{
+	const char *d4[] = { "ipset", "destroy", SET4, NULL };
+	const char *d6[] = { "ipset", "destroy", SET6, NULL };
+
+	run(d4, NULL, false);
+	run(d6, NULL, false);
+}
+
+void rules_remove(struct rules *r)
+{
+	static const char *const all[] = { "iptables-nft", "ip6tables-nft",
+					   "iptables-legacy",
+					   "ip6tables-legacy" };
+
+	/* Both backends: a previous daemon may have used the other one. */
+	for (size_t i = 0; i < 4; i++)
+		remove_family(all[i]);
+	destroy_sets();
+	r->installed = false;
+}
+
+/* Appends "add SET PREFIX" lines; a /0 becomes two /1 (hash:net has no /0). */
+static size_t set_lines(const struct policy *policy, const char *tmp4,
+			const char *tmp6, char *buf, size_t len)
+{
+	struct tcpao_addr prefix;
+	size_t cursor = 0, off = 0;
+	uint8_t plen;
+	char text[64];
+
+	while (policy_next_prefix(policy, &cursor, &prefix, &plen) &&
+	       off + 160 < len) {
+		const char *set = prefix.family == AF_INET ? tmp4 : tmp6;
+
+		if (prefix.family != AF_INET && prefix.family != AF_INET6)
+			continue;
+		if (plen == 0) {
+			const char *halves = prefix.family == AF_INET
+				? "0.0.0.0/1 128.0.0.0/1" : "::/1 8000::/1";
+			char a[32], b[32];
+
+			sscanf(halves, "%31s %31s", a, b);
+			off += (size_t)snprintf(buf + off, len - off,
+						"add %s %s -exist\nadd %s %s -exist\n",
+						set, a, set, b);
+			continue;
+		}
+		policy_prefix_str(&prefix, plen, text, sizeof(text));
+		off += (size_t)snprintf(buf + off, len - off,
+					"add %s %s -exist\n", set, text);
+	}
+	return off;
+}
+
+int rules_update_sets(struct rules *r, const struct policy *policy,
+		      char *err, size_t errlen)
+{
+	static const char *const argv[] = { "ipset", "restore", NULL };
+	size_t cap = 1 << 20, off;
+	char *buf = malloc(cap);
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	off = (size_t)snprintf(buf, cap,
+		"create " SET4 " hash:net family inet -exist\n"
+		"create " SET6 " hash:net family inet6 -exist\n"
+		"create " SET4 "-new hash:net family inet -exist\n"
+		"create " SET6 "-new hash:net family inet6 -exist\n"
+		"flush " SET4 "-new\nflush " SET6 "-new\n");
+	off += set_lines(policy, SET4 "-new", SET6 "-new", buf + off, cap - off);
+	snprintf(buf + off, cap - off,
+		 "swap " SET4 "-new " SET4 "\nswap " SET6 "-new " SET6 "\n"
+		 "destroy " SET4 "-new\ndestroy " SET6 "-new\n");
+	rc = run(argv, buf, true);
+	free(buf);
+	if (rc) {
+		snprintf(err, errlen, "ipset restore failed (status %d)", rc);
+		return -EIO;
+	}
+	(void)r;
+	return 0;
+}
+
+static bool has_jump(const char *ipt, const char *table, const char *hook,
+		     const char *chain)
+{
+	const char *argv[] = { ipt, "-w", "-t", table, "-C", hook, "-j", chain,
+			       NULL };
+
+	return run(argv, NULL, false) == 0;
+}
+
+static bool backend_in_use(const char *i4, const char *i6)
+{
+	return has_jump(i4, "raw", "PREROUTING", CHAIN_IN) ||
+	       has_jump(i6, "raw", "PREROUTING", CHAIN_IN) ||
+	       has_jump(i4, "mangle", "POSTROUTING", CHAIN_OUT) ||
+	       has_jump(i6, "mangle", "POSTROUTING", CHAIN_OUT);
+}
+
+static int install_family(const struct rules *r, const char *restore,
+			  const char *ipt, bool v6)
+{
+	const char *argv[] = { restore, "-w", "--noflush", NULL };
+	char text[4096];
+
+	rules_text(r, v6, has_jump(ipt, "raw", "PREROUTING", CHAIN_IN),
+		   has_jump(ipt, "mangle", "POSTROUTING", CHAIN_OUT), text,
+		   sizeof(text));
+	return run(argv, text, false) ? -1 : 0;
+}
+
+static int try_backend(struct rules *r, const char *r4, const char *r6,
+		       const char *i4, const char *i6)
+{
+	if (install_family(r, r4, i4, false))
+		return -1;
+	if (install_family(r, r6, i6, true)) {
+		remove_family(i4);
+		return -1;
+	}
+	r->ipt4 = i4;
+	r->ipt6 = i6;
+	r->restore4 = r4;
+	r->restore6 = r6;
+	return 0;
+}
+
+int rules_install(struct rules *r, const struct policy *policy, char *err,
+		  size_t errlen)
+{
+	static const char *const b[2][4] = {
+		{ "iptables-nft-restore", "ip6tables-nft-restore",
+		  "iptables-nft", "ip6tables-nft" },
+		{ "iptables-legacy-restore", "ip6tables-legacy-restore",
+		  "iptables-legacy", "ip6tables-legacy" },
+	};
+	int first = backend_in_use(b[1][2], b[1][3]) ? 1 : 0;
+	int rc, used = -1;
+
+	/* Sets first (the rules name them); an old run's sets are swapped. */
+	rc = rules_update_sets(r, policy, err, errlen);
+	if (rc)
+		return rc;
+	for (int i = 0; i < 2 && used < 0; i++) {
+		int k = (first + i) % 2;
+
+		if (!try_backend(r, b[k][0], b[k][1], b[k][2], b[k][3]))
+			used = k;
+	}
+	if (used < 0) {
+		destroy_sets();
+		snprintf(err, errlen,
+			 "neither iptables-nft nor iptables-legacy can install "
+			 "NFQUEUE rules with ipset matches");
+		return -ENOTSUP;
+	}
+	/* Leftovers of a previous run with the other backend. */
+	remove_family(b[1 - used][2]);
+	remove_family(b[1 - used][3]);
+	r->installed = true;
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The netfilter rules that send AO peers' packets to tcpaod's queues:
+ *
+ *   raw PREROUTING    -> tcpao-in : TCP from a peer in tcpao4/tcpao6 to a
+ *                                   local address (fragments included),
+ *                                   ICMP/ICMPv6 errors -> ingress queues
+ *   mangle POSTROUTING -> tcpao-out: TCP from a local address to a peer
+ *                                   -> egress queues
+ *
+ * Raw PREROUTING runs before conntrack, so a forged packet leaves no state.
+ * No --queue-bypass: with no daemon the packets are dropped (fail closed).
+ * The backend is iptables-nft or iptables-legacy, whichever can queue.
+ */
+#ifndef TCPAOD_RULES_H
+#define TCPAOD_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+struct rules {
+	const char *ipt4, *ipt6;      /* the iptables binaries in use */
+	const char *restore4, *restore6;
+	uint16_t egress_base;         /* queues egress_base .. + n - 1 */
+	uint16_t ingress_base;        /* queues ingress_base .. + n - 1 */
+	uint16_t icmp_queue;
+	unsigned int nqueues;
+	bool installed;
+};
+
+/* Queue numbers for n workers starting at base: egress base..base+n-1,
+ * ingress base+n..base+2n-1, ICMP errors base+2n. */
+void rules_init(struct rules *r, uint16_t base, unsigned int n);
+
+/* Removes whatever a previous tcpaod (even a killed one) left, creates the
+ * peer sets from the policy and the chains. */
+int rules_install(struct rules *r, const struct policy *policy,
+		  char *err, size_t errlen);
+/* Refills the peer sets from the policy (atomically: build, then swap). */
+int rules_update_sets(struct rules *r, const struct policy *policy,
+		      char *err, size_t errlen);
+/* Removes chains, jumps and sets. Safe to call twice. */
+void rules_remove(struct rules *r);
+
+#endif

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Worker threads: poll the queues, handle a batch, save state if flows
+ * changed, send the batch's verdicts in one message.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "state.h"
+#include "worker.h"
+
+#define GC_INTERVAL_MS 1000
+#define LOG_INTERVAL_MS 1000
+
+static struct worker *workers;
+static unsigned int nworkers;
+static bool started;
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- shared by the handlers -------------------------------------------- */
+
+const struct policy_peer *worker_policy_peer(const struct worker *w,
+					     const struct flow_key *key)
+{
+	return policy_match(w->policy, &key->local, key->lport, &key->remote,
+			    key->rport);
+}
+
+static bool rate_ok(uint64_t *last, uint64_t now)
+{
+	if (*last && now - *last < LOG_INTERVAL_MS)
+		return false;
+	*last = now;
+	return true;
+}
+
+static enum stat_id stat_of(enum tcpao_result why)
+{
+	switch (why) {
+	case TCPAO_BAD_MAC:
+		return STAT_AO_BAD;
+	case TCPAO_KEY_NOT_FOUND:
+		return STAT_AO_KEY_NOT_FOUND;
+	case TCPAO_AO_REQUIRED:
+		return STAT_AO_REQUIRED;
+	case TCPAO_AO_MD5:
+		return STAT_AO_MD5;
+	case TCPAO_NO_ISN:
+		return STAT_NO_FLOW;
+	default:
+		return STAT_MALFORMED;
+	}
+}
+
+static void flow_count(struct flow *f, enum tcpao_result why)
+{
+	switch (why) {
+	case TCPAO_BAD_MAC:
+		counter_inc(&f->cnt.bad);
+		break;
+	case TCPAO_KEY_NOT_FOUND:
+		counter_inc(&f->cnt.key_not_found);
+		break;
+	case TCPAO_AO_REQUIRED:
+		counter_inc(&f->cnt.ao_required);
+		break;
+	default:
+		break;
+	}
+}
+
+void worker_count_drop(struct worker *w, struct flow *f,
+		       enum tcpao_result why, const struct tcpao_seg *seg)
+{
+	uint64_t *last = f ? &f->log_ms[why] : &w->drop_log_ms[why];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+	stats_inc(&w->stats, stat_of(why));
+	if (f)
+		flow_count(f, why);
+	if (!rate_ok(last, w->now_ms))
+		return;
+	inet_ntop(seg->saddr.family, seg->saddr.bytes, src, sizeof(src));
+	inet_ntop(seg->daddr.family, seg->daddr.bytes, dst, sizeof(dst));
+	if (seg->opts.ao_off)
+		log_msg(LOG_NOTICE,
+			"drop %s: %s port %u -> %s port %u flags 0x%02x "
+			"KeyID %u RNextKeyID %u%s",
+			tcpao_result_name(why), src, seg->sport, dst,
+			seg->dport, seg->flags, seg->opts.keyid,
+			seg->opts.rnext, f ? "" : " (no flow)");
+	else
+		log_msg(LOG_NOTICE,
+			"drop %s: %s port %u -> %s port %u flags 0x%02x "
+			"no AO option%s",
+			tcpao_result_name(why), src, seg->sport, dst,
+			seg->dport, seg->flags, f ? "" : " (no flow)");
+}
+
+void worker_refresh_keysel(struct worker *w, struct flow *f)
+{
+	const struct policy_peer *p = f->peer;
+	struct tcpao_keysel sel;
+	bool have_cur, have_next;
+
+	(void)w;
+	if (!p)
+		return;
+	have_cur = tcpao_keyring_find_serial(&p->keys, f->sel.current) >= 0;
+	have_next = tcpao_keyring_find_serial(&p->keys, f->sel.rnext) >= 0;
+	if (f->keysel_epoch == p->keysel_epoch && have_cur && have_next)
+		return;
+	if (policy_peer_keysel(p, &f->key.remote, 0, &sel) == 0) {
+		if (f->keysel_epoch != p->keysel_epoch || !have_cur)
+			f->sel.current = sel.current;
+		if (f->keysel_epoch != p->keysel_epoch || !have_next)
+			f->sel.rnext = sel.rnext;
+	}
+	f->keysel_epoch = p->keysel_epoch;
+	w->state_dirty = true;
+}
+
+void worker_note_seq(struct worker *w, struct flow *f)
+{
+	uint32_t tq = f->tx.sne.seq >> 30, rq = f->rx.sne.seq >> 30;
+
+	if (tq != f->saved_tx_quarter || rq != f->saved_rx_quarter) {
+		f->saved_tx_quarter = tq;
+		f->saved_rx_quarter = rq;
+		w->state_dirty = true;
+	}
+}
+
+struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
+{
+	struct flow *f = flow_insert(&w->flows, key);
+
+	if (!f)
+		return NULL;
+	if (!state_claim(key, w->policy, f, w->now_ms)) {
+		flow_remove(&w->flows, f);
+		return NULL;
+	}
+	f->saved_tx_quarter = f->tx.sne.seq >> 30;
+	f->saved_rx_quarter = f->rx.sne.seq >> 30;
+	w->state_dirty = true;
+	return f;
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+typedef enum queue_verdict (*handler_fn)(struct worker *w, size_t *len);
+
+/* Handles one received batch of a queue; the verdicts stay pending. */
+static void handle_batch(struct worker *w, struct queue *q, int n,
+			 handler_fn handle)
+{
+	for (int i = 0; i < n; i++) {
+		struct queue_packet pkt;
+		enum queue_verdict v;
+		size_t len;
+
+		if (queue_packet(q, i, &pkt)) {
+			if (pkt.id)
+				queue_verdict(q, pkt.id, QUEUE_DROP, NULL, 0);
+			continue;
+		}
+		if (pkt.len > QUEUE_MSG_MAX) {
+			queue_verdict(q, pkt.id, QUEUE_DROP, NULL, 0);
+			continue;
+		}
+		memcpy(w->pkt, pkt.data, pkt.len);
+		len = pkt.len;
+		v = handle(w, &len);
+		queue_verdict(q, pkt.id, v, w->pkt, len);
+	}
+}
+
+static void run_call(struct worker *w)
+{
+	uint64_t v;
+
+	if (read(w->call_fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&w->call_lock);
+	if (w->call_pending) {
+		w->call_fn(w, w->call_arg);
+		w->call_pending = false;
+		pthread_cond_broadcast(&w->call_done);
+	}
+	pthread_mutex_unlock(&w->call_lock);
+}
+
+static void save_if_dirty(struct worker *w)
+{
+	if (!w->state_dirty)
+		return;
+	if (state_save(w) == 0)
+		w->state_dirty = false;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct queue *qs[3] = { &w->egress, &w->ingress, &w->icmp };
+	handler_fn fns[3] = { egress_packet, ingress_packet, icmp_packet };
+	struct pollfd pfd[4];
+	uint64_t next_gc = 0;
+
+	for (int i = 0; i < 3; i++)
+		pfd[i] = (struct pollfd){ .fd = qs[i]->fd, .events = POLLIN };
+	pfd[3] = (struct pollfd){ .fd = w->call_fd, .events = POLLIN };
+	while (!atomic_load(&w->stop)) {
+		int ready = poll(pfd, 4, GC_INTERVAL_MS);
+
+		w->now_ms = monotonic_ms();
+		if (ready < 0 && errno != EINTR) {
+			log_msg(LOG_ERR, "worker %u: poll: %m", w->index);
+			break;
+		}
+		for (int i = 0; i < 3 && ready > 0; i++) {
+			int n;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			n = queue_recv(qs[i]);
+			if (n < 0) {
+				log_msg(LOG_ERR, "worker %u: queue %u: %s",
+					w->index, qs[i]->num, strerror(-n));
+				continue;
+			}
+			handle_batch(w, qs[i], n, fns[i]);
+			/* The state file covers every packet released. */
+			save_if_dirty(w);
+			queue_flush(qs[i]);
+		}
+		if (ready > 0 && (pfd[3].revents & POLLIN))
+			run_call(w);
+		if (w->now_ms >= next_gc) {
+			if (flow_gc(&w->flows, w->now_ms, NULL, NULL))
+				w->state_dirty = true;
+			save_if_dirty(w);
+			next_gc = w->now_ms + GC_INTERVAL_MS;
+		}
+	}
+	return NULL;
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static int worker_open(struct worker *w, unsigned int index,
+		       const struct workers_config *cfg,
+		       const struct policy *policy, char *err, size_t errlen)
+{
+	int rc;
+
+	w->index = index;
+	w->policy = policy;
+	w->state_dir = cfg->state_dir;
+	w->egress.fd = w->ingress.fd = w->icmp.fd = -1;
+	w->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->call_fd < 0)
+		return -errno;
+	pthread_mutex_init(&w->call_lock, NULL);
+	pthread_cond_init(&w->call_done, NULL);
+	rc = flow_table_init(&w->flows, cfg->max_flows);
+	if (rc) {
+		snprintf(err, errlen, "flow table: %s", strerror(-rc));
+		return rc;
+	}
+	rc = queue_open(&w->egress, (uint16_t)(cfg->egress_base + index), err,
+			errlen);
+	if (!rc)
+		rc = queue_open(&w->ingress,
+				(uint16_t)(cfg->ingress_base + index), err,
+				errlen);
+	if (!rc && index == 0)
+		rc = queue_open(&w->icmp, cfg->icmp_queue, err, errlen);
+	return rc;
+}
+
+int workers_open(const struct workers_config *cfg,
+		 const struct policy *policy, char *err, size_t errlen)
+{
+	workers = calloc(cfg->count, sizeof(*workers));
+	if (!workers)
+		return -ENOMEM;
+	nworkers = cfg->count;
+	for (unsigned int i = 0; i < nworkers; i++) {
+		int rc = worker_open(&workers[i], i, cfg, policy, err, errlen);
+
+		if (rc) {
+			workers_close();
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int workers_start(char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < nworkers; i++) {
+		int rc = pthread_create(&workers[i].thread, NULL, worker_main,
+					&workers[i]);
+
+		if (rc) {
+			snprintf(err, errlen, "pthread_create: %s",
+				 strerror(rc));
+			workers_stop();
+			return -rc;
+		}
+		workers[i].running = true;
+	}
+	started = true;
+	return 0;
+}
+
+void workers_stop(void)
+{
+	for (unsigned int i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+		uint64_t one = 1;
+
+		if (!w->running)
+			continue;
+		atomic_store(&w->stop, true);
+		if (write(w->call_fd, &one, sizeof(one)) < 0)
+			log_msg(LOG_ERR, "waking worker %u: %m", i);
+		pthread_join(w->thread, NULL);
+		w->running = false;
+	}
+	started = false;
+}
+
+void workers_close(void)
+{
+	for (unsigned int i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+
+		queue_close(&w->egress);
+		queue_close(&w->ingress);
+		queue_close(&w->icmp);
+		flow_table_free(&w->flows);
+		tcpao_pool_wipe(&w->pool);
+		tcpao_dir_wipe(&w->scratch_dir);
+		if (w->call_fd >= 0)
+			close(w->call_fd);
+		pthread_mutex_destroy(&w->call_lock);
+		pthread_cond_destroy(&w->call_done);
+	}
+	free(workers);
+	workers = NULL;
+	nworkers = 0;
+}
+
+void workers_call(void (*fn)(struct worker *w, void *arg), void *arg)
+{
+	for (unsigned int i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+		uint64_t one = 1;
+
+		if (!w->running) {
+			fn(w, arg);
+			continue;
+		}
+		pthread_mutex_lock(&w->call_lock);
+		w->call_fn = fn;
+		w->call_arg = arg;
+		w->call_pending = true;
+		if (write(w->call_fd, &one, sizeof(one)) < 0)
+			log_msg(LOG_ERR, "waking worker %u: %m", i);
+		while (w->call_pending)
+			pthread_cond_wait(&w->call_done, &w->call_lock);
+		pthread_mutex_unlock(&w->call_lock);
+	}
+}
+
+/* On the worker: adopt the new snapshot, move every flow to its entry. */
+static void adopt_policy(struct worker *w, void *arg)
+{
+	const struct policy *policy = arg;
+
+	w->policy = policy;
+	for (uint32_t i = 0; i < w->flows.cap; i++) {
+		struct flow *f = &w->flows.flows[i];
+
+		if (!f->in_use)
+			continue;
+		f->peer = worker_policy_peer(w, &f->key);
+		worker_refresh_keysel(w, f);
+	}
+	w->state_dirty = true;
+	save_if_dirty(w);
+}
+
+const struct policy *workers_set_policy(const struct policy *policy)
+{
+	const struct policy *old = nworkers ? workers[0].policy : NULL;
+
+	workers_call(adopt_policy, (void *)policy);
+	return old;
+}
+
+/* ---- stats.h ----------------------------------------------------------- */
+
+static const char *const stat_names[STAT_COUNT] = {
+	[STAT_AO_GOOD] = "TCPAOGood",
+	[STAT_AO_BAD] = "TCPAOBad",
+	[STAT_AO_KEY_NOT_FOUND] = "TCPAOKeyNotFound",
+	[STAT_AO_REQUIRED] = "TCPAORequired",
+	[STAT_AO_DROPPED_ICMPS] = "TCPAODroppedIcmps",
+	[STAT_AO_MD5] = "TCPAOMD5Conflict",
+	[STAT_AO_SIGNED] = "TCPAOSigned",
+	[STAT_FRAGMENTS] = "TCPAOFragmentsDropped",
+	[STAT_MALFORMED] = "TCPAOMalformedDropped",
+	[STAT_NO_FLOW] = "TCPAONoFlowDropped",
+	[STAT_EGRESS_DROPPED] = "TCPAOEgressDropped",
+	[STAT_ICMP_PMTU] = "TCPAOPmtuAdjusted",
+};
+
+const char *stat_name(enum stat_id id)
+{
+	return id < STAT_COUNT ? stat_names[id] : "?";
+}
+
+void stats_read(uint64_t out[STAT_COUNT])
+{
+	memset(out, 0, STAT_COUNT * sizeof(out[0]));
+	for (unsigned int i = 0; i < nworkers; i++)
+		for (int s = 0; s < STAT_COUNT; s++)
+			out[s] += atomic_load_explicit(&workers[i].stats.v[s],
+						       memory_order_relaxed);
+}
+
+struct snapshot {
+	struct flow_info *infos;
+	size_t n, cap;
+	bool overflow;
+};
+
+static int key_id(const struct flow *f, uint64_t serial, bool snd)
+{
+	int i;
+
+	if (!f->peer)
+		return -1;
+	i = tcpao_keyring_find_serial(&f->peer->keys, serial);
+	if (i < 0)
+		return -1;
+	return snd ? f->peer->keys.keys[i].sndid : f->peer->keys.keys[i].rcvid;
+}
+
+static void snapshot_worker(struct worker *w, void *arg)
+{
+	struct snapshot *s = arg;
+
+	for (uint32_t i = 0; i < w->flows.cap; i++) {
+		const struct flow *f = &w->flows.flows[i];
+		struct flow_info *info;
+
+		if (!f->in_use)
+			continue;
+		if (s->n == s->cap) {
+			s->overflow = true;
+			return;
+		}
+		info = &s->infos[s->n++];
+		*info = (struct flow_info){
+			.local = f->key.local, .remote = f->key.remote,
+			.lport = f->key.lport, .rport = f->key.rport,
+			.state = flow_state_name(f->state),
+			.current_sndid = key_id(f, f->sel.current, true),
+			.rnext_rcvid = key_id(f, f->sel.rnext, false),
+			.peer_rnext = f->peer_rnext,
+			.snd_sne = f->tx.sne.sne, .rcv_sne = f->rx.sne.sne,
+			.good = atomic_load(&f->cnt.good),
+			.bad = atomic_load(&f->cnt.bad),
+			.key_not_found = atomic_load(&f->cnt.key_not_found),
+			.ao_required = atomic_load(&f->cnt.ao_required),
+			.dropped_icmps = atomic_load(&f->cnt.dropped_icmps),
+			.worker = w->index,
+		};
+	}
+}
+
+int flows_foreach(void (*fn)(const struct flow_info *info, void *arg),
+		  void *arg)
+{
+	struct snapshot s = { 0 };
+
+	for (unsigned int i = 0; i < nworkers; i++)
+		s.cap += workers[i].flows.cap;
+	s.infos = calloc(s.cap ? s.cap : 1, sizeof(*s.infos));
+	if (!s.infos)
+		return -ENOMEM;
+	workers_call(snapshot_worker, &s);
+	for (size_t i = 0; i < s.n; i++)
+		fn(&s.infos[i], arg);
+	free(s.infos);
+	return (int)s.n;
+}

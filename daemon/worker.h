@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Workers: one thread per shard, each owning an egress queue, an ingress
+ * queue (worker 0 also the ICMP queue) and the flows that hash to it. The
+ * kernel's --queue-balance hash is symmetric in the address pair, so both
+ * directions of a connection reach the same worker.
+ *
+ * Everything that changes a worker's state from outside (a new policy, a
+ * snapshot for `tcpao show`) is a call run on the worker's own thread
+ * between two batches: message passing, no lock on the packet path.
+ */
+#ifndef TCPAOD_WORKER_H
+#define TCPAOD_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "flow.h"
+#include "policy.h"
+#include "queue.h"
+#include "stats.h"
+#include "tcpao.h"
+
+struct worker {
+	unsigned int index;
+	pthread_t thread;
+	bool running;
+	atomic_bool stop;
+	struct queue egress;
+	struct queue ingress;
+	struct queue icmp;            /* worker 0 only; fd -1 otherwise */
+	struct flow_table flows;
+	const struct policy *policy;  /* read-only snapshot */
+	struct tcpao_pool pool;
+	struct stats stats;
+	uint64_t now_ms;
+	bool state_dirty;             /* flows changed: save before verdicts */
+	const char *state_dir;
+	uint64_t drop_log_ms[TCPAO_RESULT_COUNT + 1]; /* for flowless drops */
+	/* A call from another thread (one at a time). */
+	int call_fd;                  /* eventfd */
+	pthread_mutex_t call_lock;
+	pthread_cond_t call_done;
+	void (*call_fn)(struct worker *w, void *arg);
+	void *call_arg;
+	bool call_pending;
+	uint8_t pkt[QUEUE_MSG_MAX + TCPAO_TCP_OPTSPACE];
+	struct tcpao_dir scratch_dir; /* verifying without side effects */
+};
+
+struct workers_config {
+	unsigned int count;
+	uint16_t egress_base, ingress_base, icmp_queue;
+	uint32_t max_flows;           /* per worker */
+	const char *state_dir;
+};
+
+int workers_open(const struct workers_config *cfg,
+		 const struct policy *policy, char *err, size_t errlen);
+int workers_start(char *err, size_t errlen);
+void workers_stop(void);
+void workers_close(void);
+
+/* Runs fn(w, arg) on every worker's thread (or here, when not started)
+ * and returns when all are done. */
+void workers_call(void (*fn)(struct worker *w, void *arg), void *arg);
+/* Publishes a new policy snapshot. Returns the previous one, which no
+ * worker uses any more: the caller frees it. */
+const struct policy *workers_set_policy(const struct policy *policy);
+
+/* ---- the packet handlers (egress.c, ingress.c, icmp.c) ----------------- */
+
+/* Each gets the packet in w->pkt (room for the AO option behind it),
+ * may change it and its length. */
+enum queue_verdict egress_packet(struct worker *w, size_t *len);
+enum queue_verdict ingress_packet(struct worker *w, size_t *len);
+enum queue_verdict icmp_packet(struct worker *w, size_t *len);
+
+/* Shared by the handlers. */
+void worker_count_drop(struct worker *w, struct flow *f,
+		       enum tcpao_result why, const struct tcpao_seg *seg);
+/* The policy entry and keys a new flow starts with; NULL when the policy
+ * does not protect the connection. */
+const struct policy_peer *worker_policy_peer(const struct worker *w,
+					     const struct flow_key *key);
+/* Re-reads the policy's preferred keys after `tcpao key set`, and
+ * recovers when the keys the flow used were deleted. */
+void worker_refresh_keysel(struct worker *w, struct flow *f);
+/* Flags the state file for a save when a direction's sequence number
+ * crossed into another quarter of the space (keeps the saved SNE valid). */
+void worker_note_seq(struct worker *w, struct flow *f);
+/* A flow from the state file of a previous run, moved into this worker. */
+struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key);
+
+#endif

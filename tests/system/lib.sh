@@ -1,0 +1,194 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared by the system tests: two network namespaces joined by a veth pair,
+# a tcpaod in each, captures, counters. Source it, then call ts_init NAME.
+#
+#   A: 198.18.0.1/24 fd00::1/64  <-- veth -->  B: 198.18.0.2/24 fd00::2/64
+#
+# Environment (from meson): TCPAOD, TCPAO_CLI (may be empty), TS_DIR.
+# Everything a test starts is killed by pid, and the namespaces deleted, on
+# any exit. Exit 77 means "skipped".
+
+set -u
+PY=/usr/bin/python3
+TS_DIR=${TS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+A4=198.18.0.1 B4=198.18.0.2 A6=fd00::1 B6=fd00::2
+TS_PIDS=()
+TS_FAILED=0
+
+ts_skip() { echo "SKIP: $*"; exit 77; }
+ts_fail() { echo "FAIL: $*" >&2; TS_FAILED=1; }
+ts_die() { echo "FAIL: $*" >&2; exit 1; }
+ts_log() { echo "--- $*"; }
+
+ts_require() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || [ -x "$t" ] || ts_skip "$t not found"
+	done
+}
+
+ts_cleanup() {
+	local pid ns
+	for pid in "${TS_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${TS_PIDS[@]}"; do
+		# Bounded: a daemon gets 5 s to remove its rules.
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	for ns in "$NS_A" "$NS_B"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ "$TS_FAILED" = 0 ] && [ -z "${TS_KEEP:-}" ]; then
+		rm -rf "$TS_TMP"
+	else
+		echo "logs and captures kept in $TS_TMP"
+	fi
+}
+
+# ts_init NAME: checks, unique names, cleanup trap.
+ts_init() {
+	[ "$(id -u)" = 0 ] || ts_skip "needs root"
+	[ -x "${TCPAOD:-}" ] || ts_skip "TCPAOD not set"
+	ts_require ip iptables ipset "$PY"
+	TS_NAME=$1
+	NS_A=tcpao-$1-a-$$ NS_B=tcpao-$1-b-$$
+	NS_A=${NS_A:0:40} NS_B=${NS_B:0:40}
+	TS_TMP=$(mktemp -d "/tmp/tcpao-$1-XXXXXX")
+	trap ts_cleanup EXIT
+	trap 'exit 1' INT TERM
+}
+
+# ts_start CMD...: runs in the background, remembered for cleanup.
+ts_start() {
+	"$@" &
+	TS_PIDS+=($!)
+	TS_LAST_PID=$!
+}
+
+# ts_pair [MTU]: the two namespaces and the veth between them.
+ts_pair() {
+	local mtu=${1:-1500}
+	ip netns add "$NS_A" || ts_die "netns add"
+	ip netns add "$NS_B" || ts_die "netns add"
+	ip link add va$$ netns "$NS_A" mtu "$mtu" type veth peer name vb$$ netns "$NS_B" mtu "$mtu" ||
+		ts_die "veth"
+	ip -n "$NS_A" link set lo up
+	ip -n "$NS_B" link set lo up
+	ip -n "$NS_A" link set va$$ name eth0
+	ip -n "$NS_B" link set vb$$ name eth0
+	ip -n "$NS_A" addr add $A4/24 dev eth0
+	ip -n "$NS_B" addr add $B4/24 dev eth0
+	ip -n "$NS_A" addr add $A6/64 dev eth0 nodad
+	ip -n "$NS_B" addr add $B6/64 dev eth0 nodad
+	ip -n "$NS_A" link set eth0 up
+	ip -n "$NS_B" link set eth0 up
+}
+
+ts_in() { # NS CMD...
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# ts_daemon NS ARGS...: starts tcpaod in NS and waits for its control socket.
+# Its log is $TS_TMP/tcpaod-NS.log; its pid in DAEMON_PID[NS].
+declare -A DAEMON_PID
+ts_daemon() {
+	local ns=$1
+	shift
+	mkdir -p "$TS_TMP/state-$ns"
+	ts_start ip netns exec "$ns" "$TCPAOD" --state-dir "$TS_TMP/state-$ns" "$@" \
+		>>"$TS_TMP/tcpaod-$ns.log" 2>&1
+	DAEMON_PID[$ns]=$TS_LAST_PID
+	for _ in $(seq 100); do
+		ts_in "$ns" "$PY" "$TS_DIR/ctl.py" stat >/dev/null 2>&1 && return 0
+		kill -0 "$TS_LAST_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$TS_TMP/tcpaod-$ns.log" >&2
+	ts_die "tcpaod did not start in $ns"
+}
+
+# ts_stop_daemon NS [SIGNAL]: stops it and waits (bounded).
+ts_stop_daemon() {
+	local ns=$1 sig=${2:-TERM} pid=${DAEMON_PID[$1]}
+	kill -"$sig" "$pid" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	wait "$pid" 2>/dev/null
+}
+
+# ts_stat NS NAME: one counter of the daemon in NS.
+ts_stat() {
+	ts_in "$1" "$PY" "$TS_DIR/ctl.py" stat | awk -v n="$2" '$1 == n { print $2 }'
+}
+
+ts_stats() { # NS: all counters on one line
+	ts_in "$1" "$PY" "$TS_DIR/ctl.py" stat | awk '$2 != 0 { printf "%s=%s ", $1, $2 } END { print "" }'
+}
+
+# ts_expect CONDITION MESSAGE: records a failure unless the test holds.
+ts_expect() {
+	if ! eval "$1"; then
+		ts_fail "$2 ($1)"
+	fi
+}
+
+# ts_capture NS FILE: tcpdump on eth0 of NS until ts_capture_stop.
+ts_capture() {
+	ts_start ip netns exec "$1" tcpdump -i eth0 -s 0 -U -w "$2" tcp 2>"$2.log"
+	TS_CAPTURE_PID=$TS_LAST_PID
+	for _ in $(seq 50); do grep -q listening "$2.log" 2>/dev/null && return 0; sleep 0.05; done
+}
+
+ts_capture_stop() {
+	sleep 0.2
+	kill -INT "$TS_CAPTURE_PID" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$TS_CAPTURE_PID" 2>/dev/null || break; sleep 0.05; done
+	wait "$TS_CAPTURE_PID" 2>/dev/null
+}
+
+# ts_verify_capture FILE KEY...: every TCP-AO segment of the capture
+# verifies with the keys (tcpao verify); skipped when the CLI is absent.
+ts_verify_capture() {
+	local file=$1 args=() out
+	shift
+	if [ -z "${TCPAO_CLI:-}" ] || [ ! -x "$TCPAO_CLI" ]; then
+		ts_log "tcpao verify not available: capture not checked"
+		return 0
+	fi
+	for k in "$@"; do args+=(--key "$k"); done
+	out=$("$TCPAO_CLI" verify "$file" "${args[@]}" --quiet 2>&1)
+	local rc=$?
+	echo "$out" | tail -3
+	[ $rc = 0 ] || ts_fail "tcpao verify $file: exit $rc"
+}
+
+# ts_wait_listen NS PORT: until something listens on PORT (bounded).
+ts_wait_listen() {
+	for _ in $(seq 100); do
+		ts_in "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+		sleep 0.05
+	done
+	ts_die "nothing listens on port $2 in $1"
+}
+
+# ts_rules_gone NS: no tcpao chain, jump or set is left in NS.
+ts_rules_gone() {
+	local left
+	left=$( (ts_in "$1" iptables-nft-save; ts_in "$1" ip6tables-nft-save;
+		 ts_in "$1" iptables-legacy-save; ts_in "$1" ip6tables-legacy-save;
+		 ts_in "$1" ipset list -n) 2>/dev/null | grep -c tcpao)
+	[ "$left" = 0 ]
+}
+
+ts_end() {
+	if [ "$TS_FAILED" != 0 ]; then
+		echo "daemon logs:"; tail -n 20 "$TS_TMP"/tcpaod-*.log 2>/dev/null
+		exit 1
+	fi
+	echo "PASS: $TS_NAME"
+	exit 0
+}

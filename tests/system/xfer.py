@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Bulk transfer with a check of every byte (tests only).
+
+    xfer.py serve ADDR PORT --bytes N [--echo] [--timeout S]
+    xfer.py send  ADDR PORT --bytes N [--echo] [--timeout S]
+                  [--start-seq SEQ] [--bind ADDR] [--pause-at N --pause S]
+
+Byte i of the stream is (i % 251). The server checks what it receives
+(and echoes it with --echo); the sender checks the echo. --start-seq puts
+the sender's sequence numbers at SEQ with TCP_REPAIR before connect().
+Prints "ok bytes=N" and exits 0, or says what went wrong and exits 1
+(3 on timeout).
+"""
+import argparse
+import socket
+import struct
+import sys
+import threading
+import time
+
+TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ, TCP_SEND_QUEUE = 19, 20, 21, 2
+PATTERN = bytes(i % 251 for i in range(251 * 1100))
+
+
+def chunk(offset, n):
+    start = offset % 251
+    return PATTERN[start:start + n] if n <= len(PATTERN) - 251 else None
+
+
+class Checker:
+    def __init__(self, what):
+        self.offset = 0
+        self.what = what
+
+    def feed(self, data):
+        n = len(data)
+        if data != chunk(self.offset, n):
+            for i, b in enumerate(data):
+                if b != (self.offset + i) % 251:
+                    raise SystemExit("%s: byte %d is %d, expected %d" % (
+                        self.what, self.offset + i, b, (self.offset + i) % 251))
+        self.offset += n
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def send_all(sock, total, pause_at=None, pause=0):
+    off = 0
+    while off < total:
+        n = min(65536, total - off)
+        if pause_at is not None and off < pause_at <= off + n:
+            n = pause_at - off
+        if n:
+            sock.sendall(chunk(off, n))
+            off += n
+        if pause_at is not None and off == pause_at and pause:
+            time.sleep(pause)
+            pause_at = None
+
+
+def receive(sock, total, checker):
+    while checker.offset < total:
+        data = sock.recv(min(262144, total - checker.offset))
+        if not data:
+            raise SystemExit("%s: connection closed after %d of %d bytes" % (
+                checker.what, checker.offset, total))
+        checker.feed(data)
+
+
+def serve(a):
+    ls = socket.socket(family(a.addr), socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.addr, a.port))
+    ls.listen(4)
+    ls.settimeout(a.timeout)
+    print("listening", flush=True)
+    conn, peer = ls.accept()
+    conn.settimeout(a.timeout)
+    check = Checker("server")
+    if a.echo:
+        while check.offset < a.bytes:
+            data = conn.recv(min(262144, a.bytes - check.offset))
+            if not data:
+                raise SystemExit("server: closed after %d bytes" % check.offset)
+            check.feed(data)
+            conn.sendall(data)
+    else:
+        receive(conn, a.bytes, check)
+    # The peer closes first; wait for it so that our close is the last.
+    conn.settimeout(a.timeout)
+    rest = conn.recv(1)
+    if rest:
+        raise SystemExit("server: %d bytes more than expected" % len(rest))
+    conn.close()
+    print("ok bytes=%d" % check.offset, flush=True)
+
+
+def send(a):
+    s = socket.socket(family(a.addr), socket.SOCK_STREAM)
+    if a.bind:
+        s.bind((a.bind, 0))
+    if a.start_seq is not None:
+        s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+        s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)
+        s.setsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ,
+                     struct.pack("I", a.start_seq & 0xffffffff))
+        s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
+    s.settimeout(a.timeout)
+    s.connect((a.addr, a.port))
+    errors = []
+    if a.echo:
+        check = Checker("sender (echo)")
+
+        def reader():
+            try:
+                receive(s, a.bytes, check)
+            except BaseException as e:  # report from the main thread
+                errors.append(e)
+        t = threading.Thread(target=reader)
+        t.start()
+        send_all(s, a.bytes, a.pause_at, a.pause)
+        t.join(a.timeout)
+        if errors:
+            raise SystemExit(str(errors[0]))
+        if t.is_alive():
+            raise SystemExit("sender: echo incomplete (%d of %d)" % (
+                check.offset, a.bytes))
+    else:
+        send_all(s, a.bytes, a.pause_at, a.pause)
+    s.shutdown(socket.SHUT_WR)
+    if s.recv(1):
+        raise SystemExit("sender: unexpected data after the echo")
+    s.close()
+    print("ok bytes=%d" % a.bytes, flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["serve", "send"])
+    p.add_argument("addr")
+    p.add_argument("port", type=int)
+    p.add_argument("--bytes", type=int, default=65536)
+    p.add_argument("--echo", action="store_true")
+    p.add_argument("--timeout", type=float, default=30)
+    p.add_argument("--start-seq", type=lambda v: int(v, 0))
+    p.add_argument("--bind")
+    p.add_argument("--pause-at", type=int)
+    p.add_argument("--pause", type=float, default=0)
+    a = p.parse_args()
+    try:
+        (serve if a.mode == "serve" else send)(a)
+    except socket.timeout:
+        print("%s: timeout" % a.mode, file=sys.stderr)
+        return 3
+    except ConnectionError as e:
+        print("%s: %s" % (a.mode, e), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
