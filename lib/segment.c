@@ -363,7 +363,7 @@ size_t tcpao_seg_strip_ao(struct tcpao_seg *seg)
 
 /* ---- checksums --------------------------------------------------------- */
 
-/* Sums 32-bit words into 64 bits (the compiler vectorises it): since
+/* Sums 32-bit words into 64 bits: since
  * 2^16 = 1 mod 0xffff, the folded result is the one's complement sum of
  * the 16-bit words (RFC 1071), and zero only when they all are. About
  * twice as fast as 16 bits at a time over a full segment. */
