@@ -130,47 +130,62 @@ static void learn_isn(struct tcpao_dir *dir, uint32_t isn)
 	tcpao_dir_observe(dir, &syn);
 }
 
-/* A SYN is verified on a fresh direction (its key needs no state). If it
- * verifies with an ISN not seen before, a new connection starts on the
- * 4-tuple; a forged SYN leaves the current one alone. */
+/* ISNs are learnt from SYN and SYN-ACK segments: from a verified one always
+ * (a new connection if its ISN is new), from one that fails only where the
+ * connection has none yet. Then a wrong key or a damaged SYN still lets the
+ * later segments be checked (and fail), while a forged SYN cannot disturb a
+ * connection; and no segment can verify with wrong ISNs, as its MAC needs a
+ * traffic key derived from the real ones. */
+
+/* A SYN is verified on a fresh direction (its key needs no state). */
 static enum tcpao_result verify_syn(struct verifier *v, struct flow *flow,
 				    int side, struct verify_outcome *o)
 {
 	const struct tcpao_seg *seg = &o->seg;
+	const struct tcpao_dir *mine = &flow->dir[side];
 	struct tcpao_dir fresh;
 	enum tcpao_result r;
+	bool adopt;
 
 	tcpao_dir_init(&fresh, seg);
 	r = try_keys(v, flow, side, &fresh, o);
-	if (r == TCPAO_GOOD) {
-		const struct tcpao_dir *mine = &flow->dir[side];
-
-		if (flow->client != side || !mine->have_sisn ||
-		    mine->ctx.sisn != seg->seq) {
-			flow_reset(flow);
-			flow->client = side;
-			flow->dir[side] = fresh;
-			v->stats.handshakes++;
-		}
-		tcpao_dir_set_disn(&flow->dir[!side], seg->seq);
+	if (r == TCPAO_GOOD)
+		adopt = flow->client != side || !mine->have_sisn ||
+			mine->ctx.sisn != seg->seq;
+	else
+		adopt = !flow->dir[0].have_sisn && !flow->dir[1].have_sisn;
+	if (adopt) {
+		if (r != TCPAO_GOOD)
+			learn_isn(&fresh, seg->seq);
+		flow_reset(flow);
+		flow->client = side;
+		flow->dir[side] = fresh;
+		v->stats.handshakes++;
 	}
+	if (r == TCPAO_GOOD || adopt)
+		tcpao_dir_set_disn(&flow->dir[!side], seg->seq);
 	tcpao_dir_wipe(&fresh);
 	return r;
 }
 
-/* A SYN-ACK carries both ISNs (its own, and the client's in its ACK), and
- * once verified they are known even if the SYN was not captured. */
+/* A SYN-ACK carries both ISNs (its own, and the client's in its ACK), so
+ * they are known even when the SYN was not captured. */
 static enum tcpao_result verify_syn_ack(struct verifier *v, struct flow *flow,
 					int side, struct verify_outcome *o)
 {
 	const struct tcpao_seg *seg = &o->seg;
+	struct tcpao_dir *server = &flow->dir[side];
 	struct tcpao_dir *client = &flow->dir[!side];
 	uint32_t client_isn = seg->ack - 1;
 	enum tcpao_result r;
 
-	r = try_keys(v, flow, side, &flow->dir[side], o);
-	if (r != TCPAO_GOOD)
-		return r;
+	r = try_keys(v, flow, side, server, o);
+	if (r != TCPAO_GOOD) {
+		if (server->have_sisn ||
+		    (client->have_sisn && client->ctx.sisn != client_isn))
+			return r;
+		tcpao_dir_observe(server, seg);
+	}
 	if (flow->client != !side || !client->have_sisn ||
 	    client->ctx.sisn != client_isn) {
 		flow_reset_dir(flow, !side);
