@@ -7,5 +7,9 @@
 #define TCPAO_CLI_COMMANDS_H
 
 int cmd_verify(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 
 #endif

@@ -19,6 +19,10 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
 	{ "help", cmd_help, "show the commands" },
 	{ "verify", cmd_verify, "verify the TCP-AO MACs of a pcap/pcapng capture" },
+	{ "key", cmd_key, "add, delete, list keys; move the current/rnext key" },
+	{ "show", cmd_show, "list TCP-AO connections (like ss)" },
+	{ "stat", cmd_stat, "show tcpaod's counters (TCPAOGood, TCPAOBad, ...)" },
+	{ "reload", cmd_reload, "make tcpaod reread its config file" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* One request to tcpaod, and the reply printed for people or programs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+#define DAEMON_TIMEOUT_MS 10000
+
+int daemon_call(const char *what, const char *request,
+		struct tcpao_ctl_reply *reply)
+{
+	const char *name = getenv("TCPAO_CTL");
+	int fd, rc;
+
+	if (!name || !*name)
+		name = TCPAO_CTL_DEFAULT_NAME;
+	fd = tcpao_ctl_connect(name, DAEMON_TIMEOUT_MS);
+	if (fd < 0) {
+		fprintf(stderr, "tcpao %s: cannot reach tcpaod at @%s: %s%s\n", what, name,
+			strerror(-fd), fd == -ECONNREFUSED || fd == -ENOENT ?
+			" (is tcpaod running in this network namespace?)" : "");
+		return 1;
+	}
+	rc = tcpao_ctl_request(fd, request, reply);
+	close(fd);
+	if (rc) {
+		fprintf(stderr, "tcpao %s: no answer from tcpaod: %s\n", what, strerror(-rc));
+		return 1;
+	}
+	if (reply->status) {
+		fprintf(stderr, "tcpao %s: %s\n", what, reply->message);
+		tcpao_ctl_reply_free(reply);
+		return 1;
+	}
+	return 0;
+}
+
+void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+void json_value(FILE *f, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n && n <= 19 && strspn(s, "0123456789") == n && (n == 1 || s[0] != '0'))
+		fputs(s, f);
+	else if (!strcmp(s, "yes"))
+		fputs("true", f);
+	else if (!strcmp(s, "no"))
+		fputs("false", f);
+	else
+		json_string(f, s);
+}
+
+void json_fields(FILE *f, const struct tcpao_ctl_record *rec)
+{
+	for (size_t i = 0; i < rec->n; i++) {
+		if (i)
+			fputs(", ", f);
+		json_string(f, rec->fields[i].name);
+		fputs(": ", f);
+		json_value(f, rec->fields[i].value);
+	}
+}
+
+void json_record(FILE *f, const struct tcpao_ctl_record *rec)
+{
+	fputc('{', f);
+	json_fields(f, rec);
+	fputc('}', f);
+}
+
+bool parse_json_only(int argc, char **argv, bool *json)
+{
+	*json = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			*json = true;
+		else
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * tcpao key add|del|set|list: the host policy's keys at run time.
+ * Secrets are read here (secret-file= as the invoking user), checked with
+ * the engine's parser, and sent to tcpaod as hex; every buffer that held
+ * one is wiped.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "daemon.h"
+#include "secret.h"
+#include "tcpao.h"
+
+#define SPEC_MAX 1024
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tcpao key add SPEC [--current] [--rnext]\n"
+		"       tcpao key del sndid=N,rcvid=N[,peer=PREFIX] [--current ID] [--rnext ID]\n"
+		"       tcpao key set [peer=PREFIX] [--current ID] [--rnext ID]\n"
+		"       tcpao key list [--json]\n"
+		"\n"
+		"SPEC: sndid=N,rcvid=N,alg=NAME,secret=TEXT|hex:HEX|secret-file=PATH,\n"
+		"      peer=PREFIX[,maclen=N][,exclude-options][,ifindex=N]   (id=N sets both ids)\n"
+		"  alg: hmac(sha1), cmac(aes128), hmac(sha256); maclen defaults to 12.\n"
+		"--current ID  the key with sndid ID signs what we send (our KeyID)\n"
+		"--rnext ID    we ask the peer to use the key with rcvid ID (our RNextKeyID)\n"
+		"Deleting the key a live connection uses fails unless --current names another.\n"
+		"add, del and set need root or CAP_NET_ADMIN; list shows no secret.\n");
+}
+
+static bool has_space(const char *s)
+{
+	return strpbrk(s, " \t\n\r") != NULL;
+}
+
+static int parse_id(const char *what, const char *text, int *id)
+{
+	char *end;
+	long v = strtol(text, &end, 10);
+
+	if (!*text || *end || v < 0 || v > 255) {
+		fprintf(stderr, "tcpao key: %s '%s' is not a key id 0-255\n", what, text);
+		return -EINVAL;
+	}
+	*id = (int)v;
+	return 0;
+}
+
+/* Replaces secret-file=PATH in spec by secret=hex:... (read as the user
+ * running tcpao). */
+static int resolve_secret_file(const char *spec, char *out, size_t outlen)
+{
+	const char *field = strstr(spec, "secret-file=");
+	char hex[8 + 2 * TCPAO_MAXKEYLEN], path[SPEC_MAX], err[256];
+	uint8_t key[TCPAO_MAXKEYLEN], keylen = 0;
+	size_t pathlen, before;
+	const char *after;
+	int rc, n;
+
+	if (!field || (field != spec && field[-1] != ',')) {
+		n = snprintf(out, outlen, "%s", spec);
+		return n < 0 || (size_t)n >= outlen ? -E2BIG : 0;
+	}
+	before = (size_t)(field - spec);
+	field += strlen("secret-file=");
+	pathlen = strcspn(field, ",");
+	after = field + pathlen;
+	snprintf(path, sizeof(path), "%.*s", (int)pathlen, field);
+	rc = tcpao_secret_file_read(path, key, &keylen, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "tcpao key add: %s\n", err);
+		return rc;
+	}
+	tcpao_secret_to_hex(key, keylen, hex, sizeof(hex));
+	n = snprintf(out, outlen, "%.*ssecret=%s%s", (int)before, spec, hex, after);
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(hex, sizeof(hex));
+	return n < 0 || (size_t)n >= outlen ? -E2BIG : 0;
+}
+
+/* The request in a canonical form without spaces: hex secret, full names. */
+static int build_add(const struct tcpao_mkt *m, bool current, bool rnext,
+		     char *req, size_t len)
+{
+	char hex[8 + 2 * TCPAO_MAXKEYLEN], peer[INET6_ADDRSTRLEN + 8], ifindex[24] = "";
+	int n;
+
+	tcpao_secret_to_hex(m->key, m->keylen, hex, sizeof(hex));
+	if (!inet_ntop(m->peer.family, m->peer.bytes, peer, sizeof(peer)))
+		return -EINVAL;
+	if (m->flags & TCPAO_MKT_IFINDEX)
+		snprintf(ifindex, sizeof(ifindex), ",ifindex=%d", m->ifindex);
+	n = snprintf(req, len, "key-add sndid=%u,rcvid=%u,alg=%s,secret=%s,peer=%s/%u,maclen=%u%s%s%s%s",
+		     m->sndid, m->rcvid, tcpao_alg_name(m->alg), hex, peer, m->prefixlen,
+		     m->maclen, m->flags & TCPAO_MKT_EXCLUDE_OPT ? ",exclude-options" : "",
+		     ifindex, current ? " current" : "", rnext ? " rnext" : "");
+	explicit_bzero(hex, sizeof(hex));
+	return n < 0 || (size_t)n >= len ? -E2BIG : 0;
+}
+
+static int simple_call(const char *what, const char *req)
+{
+	struct tcpao_ctl_reply reply;
+	int rc = daemon_call(what, req, &reply);
+
+	if (!rc)
+		tcpao_ctl_reply_free(&reply);
+	return rc;
+}
+
+static int key_add(int argc, char **argv)
+{
+	char spec[SPEC_MAX], req[TCPAO_CTL_REQUEST_MAX], err[256];
+	const char *text = NULL;
+	bool current = false, rnext = false;
+	struct tcpao_mkt mkt;
+	int rc = 2;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--current"))
+			current = true;
+		else if (!strcmp(argv[i], "--rnext"))
+			rnext = true;
+		else if (!text && argv[i][0] != '-')
+			text = argv[i];
+		else
+			goto usage;
+	}
+	if (!text)
+		goto usage;
+	if (resolve_secret_file(text, spec, sizeof(spec)))
+		return 1;
+	if (tcpao_mkt_parse(spec, &mkt, err, sizeof(err))) {
+		fprintf(stderr, "tcpao key add: %s\n", err);
+		rc = 1;
+	} else if (mkt.peer.family == AF_UNSPEC) {
+		fprintf(stderr, "tcpao key add: the key needs peer=PREFIX (the peers it protects)\n");
+		rc = 1;
+	} else if (build_add(&mkt, current, rnext, req, sizeof(req))) {
+		fprintf(stderr, "tcpao key add: key spec too long\n");
+		rc = 1;
+	} else {
+		rc = simple_call("key add", req);
+	}
+	explicit_bzero(spec, sizeof(spec));
+	explicit_bzero(req, sizeof(req));
+	tcpao_mkt_wipe(&mkt);
+	return rc;
+usage:
+	usage(stderr);
+	return rc;
+}
+
+/* --current ID / --rnext ID pairs into " current=ID rnext=ID". */
+static int keysel_args(int argc, char **argv, int *i, int *current, int *rnext)
+{
+	const char *opt = argv[*i];
+	int *target = !strcmp(opt, "--current") ? current :
+		      !strcmp(opt, "--rnext") ? rnext : NULL;
+
+	if (!target || *i + 1 >= argc)
+		return -EINVAL;
+	return parse_id(opt + 2, argv[++*i], target);
+}
+
+static void append_keysel(char *req, size_t len, int current, int rnext)
+{
+	size_t n = strlen(req);
+
+	if (current >= 0)
+		n += (size_t)snprintf(req + n, len - n, " current=%d", current);
+	if (rnext >= 0 && n < len)
+		snprintf(req + n, len - n, " rnext=%d", rnext);
+}
+
+static int key_del(int argc, char **argv)
+{
+	char req[TCPAO_CTL_REQUEST_MAX];
+	const char *spec = NULL;
+	int current = -1, rnext = -1;
+
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-') {
+			if (keysel_args(argc, argv, &i, &current, &rnext))
+				goto usage;
+		} else if (!spec && !has_space(argv[i]) && strlen(argv[i]) < SPEC_MAX) {
+			spec = argv[i];
+		} else {
+			goto usage;
+		}
+	}
+	if (!spec)
+		goto usage;
+	snprintf(req, sizeof(req), "key-del %s", spec);
+	append_keysel(req, sizeof(req), current, rnext);
+	return simple_call("key del", req);
+usage:
+	usage(stderr);
+	return 2;
+}
+
+static int key_set(int argc, char **argv)
+{
+	char req[TCPAO_CTL_REQUEST_MAX] = "key-set";
+	const char *peer = NULL;
+	int current = -1, rnext = -1;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--peer") && i + 1 < argc)
+			peer = argv[++i];
+		else if (!strncmp(argv[i], "peer=", 5))
+			peer = argv[i] + 5;
+		else if (keysel_args(argc, argv, &i, &current, &rnext))
+			goto usage;
+	}
+	if ((current < 0 && rnext < 0) || (peer && (has_space(peer) || strlen(peer) > 64)))
+		goto usage;
+	if (peer)
+		snprintf(req, sizeof(req), "key-set peer=%s", peer);
+	append_keysel(req, sizeof(req), current, rnext);
+	return simple_call("key set", req);
+usage:
+	usage(stderr);
+	return 2;
+}
+
+static void print_text(char *body)
+{
+	struct tcpao_ctl_record rec;
+	char *cur = body;
+	bool any = false;
+
+	while (tcpao_ctl_next_record(&cur, &rec)) {
+		const char *v;
+
+		any = true;
+		if (!strcmp(rec.type, "peer")) {
+			printf("peer %s", tcpao_ctl_field(&rec, "peer"));
+			if ((v = tcpao_ctl_field(&rec, "local")))
+				printf(" local %s", v);
+			if ((v = tcpao_ctl_field(&rec, "local-port")))
+				printf(" local-port %s", v);
+			if ((v = tcpao_ctl_field(&rec, "remote-port")))
+				printf(" remote-port %s", v);
+			printf("  ao-required %s  accept-icmps %s  (%s)\n",
+			       tcpao_ctl_field(&rec, "ao-required"),
+			       tcpao_ctl_field(&rec, "accept-icmps"),
+			       tcpao_ctl_field(&rec, "origin"));
+		} else if (!strcmp(rec.type, "key")) {
+			printf("  key sndid %s rcvid %s alg %s maclen %s%s%s%s\n",
+			       tcpao_ctl_field(&rec, "sndid"), tcpao_ctl_field(&rec, "rcvid"),
+			       tcpao_ctl_field(&rec, "alg"), tcpao_ctl_field(&rec, "maclen"),
+			       !strcmp(tcpao_ctl_field(&rec, "exclude-options") ?: "", "yes") ?
+			       " exclude-options" : "",
+			       !strcmp(tcpao_ctl_field(&rec, "current") ?: "", "yes") ? "  [current]" : "",
+			       !strcmp(tcpao_ctl_field(&rec, "rnext") ?: "", "yes") ? "  [rnext]" : "");
+		}
+	}
+	if (!any)
+		printf("no keys\n");
+}
+
+/* {"peers": [{..., "keys": [{...}]}]} */
+static void print_json(char *body)
+{
+	struct tcpao_ctl_record rec;
+	char *cur = body;
+	bool peer_open = false, first_key = true;
+
+	printf("{\"peers\": [");
+	while (tcpao_ctl_next_record(&cur, &rec)) {
+		if (!strcmp(rec.type, "peer")) {
+			printf("%s\n  {", peer_open ? "]}," : "");
+			json_fields(stdout, &rec);
+			printf(", \"keys\": [");
+			peer_open = true;
+			first_key = true;
+		} else if (!strcmp(rec.type, "key") && peer_open) {
+			printf("%s\n    ", first_key ? "" : ",");
+			json_record(stdout, &rec);
+			first_key = false;
+		}
+	}
+	printf("%s]}\n", peer_open ? "]}\n" : "");
+}
+
+static int key_list(int argc, char **argv)
+{
+	struct tcpao_ctl_reply reply;
+	bool json;
+	int rc;
+
+	if (!parse_json_only(argc, argv, &json)) {
+		usage(stderr);
+		return 2;
+	}
+	rc = daemon_call("key list", "key-list", &reply);
+	if (rc)
+		return rc;
+	if (json)
+		print_json(reply.body);
+	else
+		print_text(reply.body);
+	tcpao_ctl_reply_free(&reply);
+	return 0;
+}
+
+int cmd_key(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(sub, "add"))
+		return key_add(argc - 1, argv + 1);
+	if (!strcmp(sub, "del") || !strcmp(sub, "delete"))
+		return key_del(argc - 1, argv + 1);
+	if (!strcmp(sub, "set"))
+		return key_set(argc - 1, argv + 1);
+	if (!strcmp(sub, "list") || !strcmp(sub, "ls"))
+		return key_list(argc - 1, argv + 1);
+	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* tcpao stat: tcpaod's global counters, named as Linux names them. */
+#include <string.h>
+
+#include "commands.h"
+#include "daemon.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tcpao stat [--json]\n"
+		   "Prints tcpaod's counters (TCPAOGood, TCPAOBad, TCPAOKeyNotFound,\n"
+		   "TCPAORequired, TCPAODroppedIcmps, then tcpaod's own).\n");
+}
+
+static void print(char *body, bool json)
+{
+	struct tcpao_ctl_record rec;
+	char *cur = body;
+	bool first = true;
+
+	if (json)
+		fputc('{', stdout);
+	while (tcpao_ctl_next_record(&cur, &rec)) {
+		const char *name = tcpao_ctl_field(&rec, "name");
+		const char *value = tcpao_ctl_field(&rec, "value");
+
+		if (strcmp(rec.type, "counter") || !name || !value)
+			continue;
+		if (!json) {
+			printf("%-24s %s\n", name, value);
+			continue;
+		}
+		printf("%s\n  ", first ? "" : ",");
+		json_string(stdout, name);
+		fputs(": ", stdout);
+		json_value(stdout, value);
+		first = false;
+	}
+	if (json)
+		printf("%s}\n", first ? "" : "\n");
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	struct tcpao_ctl_reply reply;
+	bool json;
+	int rc;
+
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (!parse_json_only(argc, argv, &json)) {
+		usage(stderr);
+		return 2;
+	}
+	rc = daemon_call("stat", "stat", &reply);
+	if (rc)
+		return rc;
+	print(reply.body, json);
+	tcpao_ctl_reply_free(&reply);
+	return 0;
+}
