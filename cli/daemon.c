@@ -54,9 +54,11 @@ void json_string(FILE *f, const char *s)
 
 void json_value(FILE *f, const char *s)
 {
-	size_t n = strlen(s);
+	const char *digits = s + (s[0] == '-');
+	size_t n = strlen(digits);
 
-	if (n && n <= 19 && strspn(s, "0123456789") == n && (n == 1 || s[0] != '0'))
+	if (n && n <= 19 && strspn(digits, "0123456789") == n &&
+	    (n == 1 || digits[0] != '0'))
 		fputs(s, f);
 	else if (!strcmp(s, "yes"))
 		fputs("true", f);

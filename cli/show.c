@@ -42,7 +42,7 @@ static const char *cell(const struct tcpao_ctl_record *rec, size_t c)
 {
 	const char *v = tcpao_ctl_field(rec, columns[c].field);
 
-	return v && *v ? v : "-";
+	return v && *v && strcmp(v, "-1") ? v : "-"; /* -1: no key */
 }
 
 static void print_table(struct tcpao_ctl_record *recs, size_t n)
