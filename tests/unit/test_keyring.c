@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Key sets and key selection (lib/keyring.c, lib/keysel.c), with Linux's
+ * list order: keys are added at the head, lookups take the first match.
+ *
+ * Linked with -Wl,--wrap=free: the engine's calls to free() come through
+ * __wrap_free below, which checks that the key storage handed back holds
+ * no secret any more.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tcpao.h"
+
+void __real_free(void *p);
+void __wrap_free(void *p);
+
+static const void *watched;      /* the key array expected to be freed */
+static size_t watched_len;
+static int watched_freed, watched_dirty;
+
+void __wrap_free(void *p)
+{
+	if (p && p == watched) {
+		const uint8_t *b = p;
+
+		watched_freed++;
+		for (size_t i = 0; i < watched_len; i++)
+			watched_dirty += b[i] != 0;
+		watched = NULL;
+	}
+	__real_free(p);
+}
+
+static struct tcpao_addr addr(const char *text)
+{
+	struct tcpao_addr a;
+
+	assert_int_equal(tcpao_addr_parse(text, &a, NULL), 0);
+	return a;
+}
+
+static struct tcpao_mkt key(const char *peer, uint8_t prefixlen, uint8_t sndid,
+			    uint8_t rcvid)
+{
+	struct tcpao_mkt m = { .sndid = sndid, .rcvid = rcvid,
+			       .alg = TCPAO_ALG_HMAC_SHA1, .keylen = 16,
+			       .prefixlen = prefixlen };
+
+	m.peer = addr(peer);
+	memset(m.key, 0xa0 | (sndid & 15), 16);
+	assert_int_equal(tcpao_mkt_check(&m), 0);
+	return m;
+}
+
+static int add(struct tcpao_keyring *r, const char *peer, uint8_t len,
+	       uint8_t sndid, uint8_t rcvid)
+{
+	struct tcpao_mkt m = key(peer, len, sndid, rcvid);
+
+	return tcpao_keyring_add(r, &m);
+}
+
+static void test_add_order(void **state)
+{
+	struct tcpao_keyring r;
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 1, 11), 0);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 2, 12), 0);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 3, 13), 0);
+	assert_int_equal(r.n, 3);
+	/* Newest first, serials in order of addition, never reused. */
+	assert_int_equal(r.keys[0].sndid, 3);
+	assert_int_equal(r.keys[1].sndid, 2);
+	assert_int_equal(r.keys[2].sndid, 1);
+	assert_true(r.serials[0] > r.serials[1] && r.serials[1] > r.serials[2]);
+	assert_true(r.serials[2] > 0);
+	/* The key is copied: secret and all. */
+	assert_int_equal(r.keys[0].keylen, 16);
+	assert_int_equal(r.keys[0].key[0], 0xa3);
+	tcpao_keyring_free(&r);
+	assert_int_equal(r.n, 0);
+	assert_null(r.keys);
+}
+
+static void test_add_conflicts(void **state)
+{
+	struct tcpao_keyring r;
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 100, 100), 0);
+	uint64_t serial = r.serials[0];
+	/* The selftest's duplicates: all EEXIST, the ring unchanged. */
+	assert_int_equal(add(&r, "198.18.0.1", 32, 100, 100), -EEXIST);
+	assert_int_equal(add(&r, "0.0.0.0", 0, 100, 100), -EEXIST);
+	assert_int_equal(add(&r, "198.18.0.0", 16, 100, 100), -EEXIST);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 100, 101), -EEXIST);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 101, 100), -EEXIST);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.serials[0], serial);
+	/* Other ids, or peers that do not overlap: fine. */
+	assert_int_equal(add(&r, "198.18.0.1", 32, 101, 101), 0);
+	assert_int_equal(add(&r, "198.18.0.2", 32, 100, 100), 0);
+	assert_int_equal(add(&r, "fd00::1", 128, 100, 100), 0);
+	assert_int_equal(r.n, 4);
+	/* And a key for any IPv4 peer now clashes with all three. */
+	assert_int_equal(add(&r, "0.0.0.0", 0, 101, 7), -EEXIST);
+	assert_int_equal(add(&r, "0.0.0.0", 0, 7, 7), 0);
+	tcpao_keyring_free(&r);
+
+	/* The other order: the any key first. */
+	tcpao_keyring_init(&r);
+	assert_int_equal(add(&r, "0.0.0.0", 0, 100, 100), 0);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 100, 100), -EEXIST);
+	tcpao_keyring_free(&r);
+}
+
+/* Past the first allocation: order, contents and lookups survive. */
+static void test_grow(void **state)
+{
+	struct tcpao_keyring r;
+	struct tcpao_addr p = addr("198.18.0.9");
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(add(&r, "198.18.0.0", 24, (uint8_t)i,
+				     (uint8_t)(100 + i)), 0);
+	assert_int_equal(r.n, 40);
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(r.keys[i].sndid, 39 - i);
+		assert_int_equal(r.keys[i].key[0], 0xa0 | ((39 - i) & 15));
+		assert_int_equal(tcpao_keyring_find_sndid(&r, &p, 0, (uint8_t)i), 39 - i);
+		assert_int_equal(tcpao_keyring_find_rcvid(&r, &p, 0, (uint8_t)(100 + i)),
+				 39 - i);
+		assert_int_equal(tcpao_keyring_find_serial(&r, r.serials[i]), i);
+	}
+	tcpao_keyring_free(&r);
+}
+
+static void test_del(void **state)
+{
+	struct tcpao_keyring r;
+	struct tcpao_addr peer = addr("198.18.0.1"), other = addr("198.18.0.2");
+	struct tcpao_addr net = addr("198.18.0.0");
+	static const struct tcpao_mkt zero;
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 1, 1), 0);
+	assert_int_equal(add(&r, "198.18.0.0", 24, 2, 2), 0);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 3, 3), 0);
+	uint64_t s1 = r.serials[2], s3 = r.serials[0];
+	/* Everything must match exactly. */
+	assert_int_equal(tcpao_keyring_del(&r, &peer, 32, 2, 2), -ENOENT);
+	assert_int_equal(tcpao_keyring_del(&r, &net, 16, 2, 2), -ENOENT);
+	assert_int_equal(tcpao_keyring_del(&r, &other, 32, 1, 1), -ENOENT);
+	assert_int_equal(tcpao_keyring_del(&r, &peer, 32, 1, 2), -ENOENT);
+	assert_int_equal(tcpao_keyring_del(&r, &peer, 32, 2, 1), -ENOENT);
+	assert_int_equal(r.n, 3);
+	/* The middle one: the others keep their order and serials, and the
+	 * slot vacated at the end holds nothing. */
+	assert_int_equal(tcpao_keyring_del(&r, &net, 24, 2, 2), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.keys[0].sndid, 3);
+	assert_int_equal(r.keys[1].sndid, 1);
+	assert_int_equal(r.serials[0], s3);
+	assert_int_equal(r.serials[1], s1);
+	assert_memory_equal(&r.keys[2], &zero, sizeof(zero));
+	assert_int_equal(tcpao_keyring_del(&r, &net, 24, 2, 2), -ENOENT);
+	/* A NULL peer matches any address. */
+	assert_int_equal(tcpao_keyring_del(&r, NULL, 32, 3, 3), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.keys[0].sndid, 1);
+	assert_memory_equal(&r.keys[1], &zero, sizeof(zero));
+	assert_int_equal(tcpao_keyring_del(&r, &peer, 32, 1, 1), 0);
+	assert_int_equal(r.n, 0);
+	assert_memory_equal(&r.keys[0], &zero, sizeof(zero));
+	assert_int_equal(tcpao_keyring_del(&r, &peer, 32, 1, 1), -ENOENT);
+	/* Deleted ids may be added again, with new serials. */
+	assert_int_equal(add(&r, "198.18.0.1", 32, 1, 1), 0);
+	assert_true(r.serials[0] > s3);
+	tcpao_keyring_free(&r);
+}
+
+static void test_lookups(void **state)
+{
+	struct tcpao_keyring r;
+	struct tcpao_addr a = addr("198.18.0.1"), b = addr("198.18.0.77");
+	struct tcpao_addr c = addr("198.19.0.1"), mapped = addr("::ffff:198.18.0.1");
+	struct tcpao_addr v6 = addr("fd00::1");
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	assert_int_equal(tcpao_keyring_first(&r, &a, 0), -1);
+	assert_int_equal(add(&r, "198.18.0.0", 24, 1, 2), 0);  /* index 2 */
+	assert_int_equal(add(&r, "198.18.0.1", 32, 3, 4), 0);  /* index 1 */
+	assert_int_equal(add(&r, "fd00::", 64, 1, 2), 0);      /* index 0 */
+	/* By rcvid: the key for the peer, not the one with the same id for
+	 * another peer. */
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &a, 0, 2), 2);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &b, 0, 2), 2);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &v6, 0, 2), 0);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &a, 0, 4), 1);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &b, 0, 4), -1);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &c, 0, 2), -1);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &a, 0, 3), -1); /* a sndid */
+	/* By sndid. */
+	assert_int_equal(tcpao_keyring_find_sndid(&r, &a, 0, 1), 2);
+	assert_int_equal(tcpao_keyring_find_sndid(&r, &a, 0, 3), 1);
+	assert_int_equal(tcpao_keyring_find_sndid(&r, &a, 0, 4), -1); /* a rcvid */
+	assert_int_equal(tcpao_keyring_find_sndid(&r, &v6, 0, 1), 0);
+	/* First for the peer: the newest matching, not the most specific
+	 * (Linux takes the first in its list). */
+	assert_int_equal(tcpao_keyring_first(&r, &a, 0), 1);
+	assert_int_equal(tcpao_keyring_first(&r, &b, 0), 2);
+	assert_int_equal(tcpao_keyring_first(&r, &v6, 0), 0);
+	assert_int_equal(tcpao_keyring_first(&r, &c, 0), -1);
+	/* A v4-mapped peer finds the IPv4 keys. */
+	assert_int_equal(tcpao_keyring_first(&r, &mapped, 0), 1);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &mapped, 0, 2), 2);
+	/* By serial. */
+	assert_int_equal(tcpao_keyring_find_serial(&r, r.serials[1]), 1);
+	assert_int_equal(tcpao_keyring_find_serial(&r, 0), -1);
+	assert_int_equal(tcpao_keyring_find_serial(&r, 9999), -1);
+	tcpao_keyring_free(&r);
+}
+
+static void test_lookups_ifindex(void **state)
+{
+	struct tcpao_keyring r;
+	struct tcpao_mkt m = key("198.18.0.1", 32, 1, 1);
+	struct tcpao_addr a = addr("198.18.0.1");
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	m.flags = TCPAO_MKT_IFINDEX, m.ifindex = 5;
+	assert_int_equal(tcpao_keyring_add(&r, &m), 0);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &a, 5, 1), 0);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &a, 6, 1), -1);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &a, 0, 1), -1);
+	/* The same ids for the same peer in the default VRF: allowed. */
+	m.flags = 0, m.ifindex = 0;
+	assert_int_equal(tcpao_keyring_add(&r, &m), 0);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &a, 0, 1), 0);
+	assert_int_equal(tcpao_keyring_find_rcvid(&r, &a, 5, 1), 0); /* newest */
+	tcpao_keyring_free(&r);
+}
+
+/* ---- key selection ------------------------------------------------------- */
+
+static void test_keysel_default(void **state)
+{
+	struct tcpao_keyring r;
+	struct tcpao_keysel sel = { 77, 78 };
+	struct tcpao_addr a = addr("198.18.0.1"), b = addr("198.18.0.2");
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	assert_int_equal(tcpao_keysel_default(&sel, &r, &a, 0), -ENOENT);
+	assert_int_equal(sel.current, 77); /* untouched on failure */
+	assert_int_equal(sel.rnext, 78);
+	/* Twenty keys, as the selftest: the default is the last added. */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(add(&r, "198.18.0.1", 32, (uint8_t)i,
+				     (uint8_t)(i + 50)), 0);
+	assert_int_equal(add(&r, "198.18.0.2", 32, 99, 99), 0);
+	assert_int_equal(tcpao_keysel_default(&sel, &r, &a, 0), 0);
+	assert_int_equal(sel.current, r.serials[1]);
+	assert_int_equal(sel.rnext, r.serials[1]);
+	assert_int_equal(r.keys[1].sndid, 19);
+	assert_int_equal(tcpao_keysel_default(&sel, &r, &b, 0), 0);
+	assert_int_equal(sel.current, r.serials[0]);
+	struct tcpao_addr none = addr("198.18.0.3");
+	assert_int_equal(tcpao_keysel_default(&sel, &r, &none, 0), -ENOENT);
+	tcpao_keyring_free(&r);
+}
+
+static void test_keysel_follow_peer(void **state)
+{
+	struct tcpao_keyring r;
+	struct tcpao_keysel sel;
+	struct tcpao_addr a = addr("198.18.0.1");
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 1, 101), 0);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 2, 102), 0);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 3, 103), 0);
+	assert_int_equal(add(&r, "198.18.0.2", 32, 4, 104), 0);
+	assert_int_equal(tcpao_keysel_default(&sel, &r, &a, 0), 0);
+	uint64_t k3 = sel.current, rnext = sel.rnext;
+	assert_int_equal(r.keys[tcpao_keyring_find_serial(&r, k3)].sndid, 3);
+
+	/* The peer asks for key 1: current follows, rnext stays. */
+	tcpao_keysel_follow_peer(&sel, &r, &a, 0, 1);
+	assert_int_equal(r.keys[tcpao_keyring_find_serial(&r, sel.current)].sndid, 1);
+	assert_int_equal(sel.rnext, rnext);
+	/* Asking for what is current changes nothing. */
+	uint64_t k1 = sel.current;
+	tcpao_keysel_follow_peer(&sel, &r, &a, 0, 1);
+	assert_int_equal(sel.current, k1);
+	/* An id we have no key for, a rcvid, or another peer's key:
+	 * nothing happens. */
+	tcpao_keysel_follow_peer(&sel, &r, &a, 0, 9);
+	assert_int_equal(sel.current, k1);
+	tcpao_keysel_follow_peer(&sel, &r, &a, 0, 102);
+	assert_int_equal(sel.current, k1);
+	tcpao_keysel_follow_peer(&sel, &r, &a, 0, 4);
+	assert_int_equal(sel.current, k1);
+	/* Flapping back and forth, as the selftest's rotation does. */
+	for (int i = 0; i < 6; i++) {
+		uint8_t want = (uint8_t)(i % 3 + 1);
+
+		tcpao_keysel_follow_peer(&sel, &r, &a, 0, want);
+		assert_int_equal(r.keys[tcpao_keyring_find_serial(&r, sel.current)].sndid,
+				 want);
+	}
+	/* The current key deleted: the peer's choice is still honoured. */
+	tcpao_keysel_follow_peer(&sel, &r, &a, 0, 2);
+	assert_int_equal(tcpao_keyring_del(&r, &a, 32, 2, 102), 0);
+	assert_int_equal(tcpao_keyring_find_serial(&r, sel.current), -1);
+	tcpao_keysel_follow_peer(&sel, &r, &a, 0, 3);
+	assert_int_equal(sel.current, k3);
+	tcpao_keyring_free(&r);
+}
+
+/* ---- secrets are wiped --------------------------------------------------- */
+
+static void test_free_wipes(void **state)
+{
+	struct tcpao_keyring r;
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(add(&r, "198.18.0.1", 32, (uint8_t)i, (uint8_t)i), 0);
+	assert_int_equal(r.cap, 8);
+	/* Growing frees the old array: wiped first. */
+	watched = r.keys;
+	watched_len = r.cap * sizeof(*r.keys);
+	watched_freed = watched_dirty = 0;
+	assert_int_equal(add(&r, "198.18.0.1", 32, 8, 8), 0);
+	assert_int_equal(watched_freed, 1);
+	assert_int_equal(watched_dirty, 0);
+	/* And so does freeing the ring. */
+	watched = r.keys;
+	watched_len = r.cap * sizeof(*r.keys);
+	watched_freed = watched_dirty = 0;
+	tcpao_keyring_free(&r);
+	assert_int_equal(watched_freed, 1);
+	assert_int_equal(watched_dirty, 0);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.cap, 0);
+	assert_null(r.keys);
+	assert_null(r.serials);
+	/* Freeing an empty or freed ring is harmless. */
+	tcpao_keyring_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_order),
+		cmocka_unit_test(test_add_conflicts),
+		cmocka_unit_test(test_grow),
+		cmocka_unit_test(test_del),
+		cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_lookups_ifindex),
+		cmocka_unit_test(test_keysel_default),
+		cmocka_unit_test(test_keysel_follow_peer),
+		cmocka_unit_test(test_free_wipes),
+	};
+
+	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
+}
