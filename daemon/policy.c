@@ -276,83 +276,6 @@ static int check_clash(const struct policy *policy, const struct policy_scope *s
 	return 0;
 }
 
-static int add_key(struct policy *policy, const struct policy_scope *scope,
-		   struct tcpao_mkt *key, bool set_current, bool set_rnext,
-		   char *err, size_t errlen)
-{
-	struct policy_peer *peer;
-	int rc = tcpao_mkt_check(key);
-
-	if (rc == -EMSGSIZE)
-		return fail(err, errlen, rc, "maclen %u does not fit %s or the option space",
-			    key->maclen, tcpao_alg_name(key->alg));
-	if (rc)
-		return fail(err, errlen, rc, "invalid key");
-	if (!key->keylen)
-		return fail(err, errlen, -EINVAL, "the secret is empty");
-	peer = policy_peer_get(policy, scope, NULL, &rc, err, errlen);
-	if (!peer)
-		return rc;
-	key->peer = peer->scope.peer;
-	key->prefixlen = peer->scope.peer_len;
-	rc = check_clash(policy, &peer->scope, key, err, errlen);
-	if (rc)
-		return rc;
-	rc = tcpao_keyring_add(&peer->keys, key);
-	if (rc)
-		return fail(err, errlen, rc, "cannot add key: %s", strerror(-rc));
-	peer->keys.serials[0] = policy->next_serial++;
-	if (set_current)
-		peer->current_sndid = key->sndid;
-	if (set_rnext)
-		peer->rnext_rcvid = key->rcvid;
-	if (set_current || set_rnext)
-		peer->keysel_epoch++;
-	return 0;
-}
-
-int policy_add_key_to(struct policy *policy, const struct policy_scope *scope,
-		      const struct tcpao_mkt *mkt, bool set_current,
-		      bool set_rnext, char *err, size_t errlen)
-{
-	struct policy_scope s = {0};
-	struct tcpao_mkt key = *mkt;
-	int rc;
-
-	if (scope) {
-		s = *scope;
-		rc = scope_normalize(&s, err, errlen);
-		if (rc)
-			goto out;
-	}
-	if (key.peer.family != AF_UNSPEC) {
-		rc = check_prefix("peer", &key.peer, &key.prefixlen, err, errlen);
-		if (rc)
-			goto out;
-		if (!scope) {
-			s.peer = key.peer;
-			s.peer_len = key.prefixlen;
-		} else if (key.prefixlen != s.peer_len ||
-			   !tcpao_addr_equal(&key.peer, &s.peer)) {
-			rc = fail(err, errlen, -EINVAL, "the key's peer differs from its entry's");
-			goto out;
-		}
-	} else if (!scope) {
-		rc = fail(err, errlen, -EINVAL, "a host-policy key needs a peer prefix (peer=PREFIX)");
-		goto out;
-	}
-	rc = add_key(policy, &s, &key, set_current, set_rnext, err, errlen);
-out:
-	tcpao_mkt_wipe(&key);
-	return rc;
-}
-
-int policy_add_key(struct policy *policy, const struct tcpao_mkt *mkt,
-		   char *err, size_t errlen)
-{
-	return policy_add_key_to(policy, NULL, mkt, false, false, err, errlen);
-}
-
 /* Entries a peer prefix selects: all of them for AF_UNSPEC. */
 static bool selects(const struct policy_peer *p, const struct tcpao_addr *peer,
 		    uint8_t peer_len)
@@ -365,6 +288,135 @@ static bool selects(const struct policy_peer *p, const struct tcpao_addr *peer,
 	if (unmap_prefix(&a, &len))
 		return false;
 	return p->scope.peer_len == len && tcpao_addr_equal(&p->scope.peer, &a);
+}
+
+static int check_key(struct tcpao_mkt *key, char *err, size_t errlen)
+{
+	int rc = tcpao_mkt_check(key);
+
+	if (rc == -EMSGSIZE)
+		return fail(err, errlen, rc, "maclen %u does not fit %s or the option space",
+			    key->maclen, tcpao_alg_name(key->alg));
+	if (rc)
+		return fail(err, errlen, rc, "invalid key");
+	if (!key->keylen)
+		return fail(err, errlen, -EINVAL, "the secret is empty");
+	return 0;
+}
+
+/* Links a checked key into one entry (its peer already the entry's). */
+static int insert_key(struct policy *policy, struct policy_peer *peer,
+		      const struct tcpao_mkt *key, bool set_current,
+		      bool set_rnext, char *err, size_t errlen)
+{
+	int rc = tcpao_keyring_add(&peer->keys, key);
+
+	if (rc)
+		return fail(err, errlen, rc, "cannot add key: %s", strerror(-rc));
+	peer->keys.serials[0] = policy->next_serial++;
+	if (set_current)
+		peer->current_sndid = key->sndid;
+	if (set_rnext)
+		peer->rnext_rcvid = key->rcvid;
+	if (set_current || set_rnext)
+		peer->keysel_epoch++;
+	return 0;
+}
+
+static int add_to_scope(struct policy *policy, const struct policy_scope *scope,
+			struct tcpao_mkt *key, bool set_current, bool set_rnext,
+			char *err, size_t errlen)
+{
+	size_t before = policy->n;
+	struct policy_peer *peer;
+	int rc;
+
+	peer = policy_peer_get(policy, scope, NULL, &rc, err, errlen);
+	if (!peer)
+		return rc;
+	rc = check_clash(policy, &peer->scope, key, err, errlen) ?:
+	     insert_key(policy, peer, key, set_current, set_rnext, err, errlen);
+	if (rc && policy->n > before) { /* leave no empty entry behind */
+		tcpao_keyring_free(&peer->keys);
+		policy->n--;
+	}
+	return rc;
+}
+
+/* A key for a peer prefix joins every entry of that prefix, whatever its
+ * local address and ports: all connections to the peer get it. */
+static int add_to_prefix(struct policy *policy, struct tcpao_mkt *key,
+			 bool set_current, bool set_rnext, char *err, size_t errlen)
+{
+	struct policy_scope s = { .peer = key->peer, .peer_len = key->prefixlen };
+	size_t targets = 0;
+	int rc;
+
+	for (size_t i = 0; i < policy->n; i++) {
+		if (!selects(&policy->peers[i], &key->peer, key->prefixlen))
+			continue;
+		rc = check_clash(policy, &policy->peers[i].scope, key, err, errlen);
+		if (rc)
+			return rc;
+		targets++;
+	}
+	if (!targets)
+		return add_to_scope(policy, &s, key, set_current, set_rnext, err, errlen);
+	for (size_t i = 0; i < policy->n; i++) {
+		if (!selects(&policy->peers[i], &key->peer, key->prefixlen))
+			continue;
+		rc = insert_key(policy, &policy->peers[i], key, set_current, set_rnext,
+				err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int policy_add_key_to(struct policy *policy, const struct policy_scope *scope,
+		      const struct tcpao_mkt *mkt, bool set_current,
+		      bool set_rnext, char *err, size_t errlen)
+{
+	struct policy_scope s = {0};
+	struct tcpao_mkt key = *mkt;
+	int rc = 0;
+
+	if (scope) {
+		s = *scope;
+		rc = scope_normalize(&s, err, errlen);
+		if (rc)
+			goto out;
+	}
+	if (key.peer.family != AF_UNSPEC) {
+		rc = check_prefix("peer", &key.peer, &key.prefixlen, err, errlen);
+		if (rc)
+			goto out;
+		if (!scope) {
+			rc = check_key(&key, err, errlen) ?:
+			     add_to_prefix(policy, &key, set_current, set_rnext, err, errlen);
+			goto out;
+		}
+		if (key.prefixlen != s.peer_len || !tcpao_addr_equal(&key.peer, &s.peer)) {
+			rc = fail(err, errlen, -EINVAL, "the key's peer differs from its entry's");
+			goto out;
+		}
+	} else if (!scope) {
+		rc = fail(err, errlen, -EINVAL, "a host-policy key needs a peer prefix (peer=PREFIX)");
+		goto out;
+	}
+	key.peer = s.peer;
+	key.prefixlen = s.peer_len;
+	rc = check_key(&key, err, errlen) ?:
+	     add_to_scope(policy, &s, &key, set_current, set_rnext, err, errlen);
+out:
+	tcpao_mkt_wipe(&key);
+	return rc;
+}
+
+int policy_add_key(struct policy *policy, const struct tcpao_mkt *mkt,
+		   char *err, size_t errlen)
+{
+	return policy_add_key_to(policy, NULL, mkt, false, false, err, errlen);
 }
 
 static int find_key(const struct policy_peer *p, int sndid, int rcvid)

@@ -100,9 +100,11 @@ struct policy_peer *policy_peer_get(struct policy *policy,
 struct policy_peer *policy_peer_find(const struct policy *policy,
 				     const struct policy_scope *scope);
 
-/* Adds an MKT to the entry whose scope is {mkt->peer/prefixlen, any local,
- * any ports} (created if absent), or to `scope` when not NULL (its peer
- * must then equal the key's peer, or the key's peer must be unset).
+/* Adds an MKT to every entry whose peer prefix is mkt->peer/prefixlen,
+ * whatever their local address and ports (so every connection to that
+ * peer gets the key); when there is none, to a new entry {peer, any local,
+ * any ports}. With a scope, to that entry only (created if absent; the
+ * key's peer must then equal the scope's, or be unset).
  * The key's peer must be a real prefix (AF_UNSPEC is -EINVAL: a host
  * policy never covers every address). Errors: -EINVAL (bad key or scope),
  * -EEXIST (sndid or rcvid already used by a key of an entry whose scope

@@ -207,6 +207,36 @@ static void test_add_eexist(void **state)
 	policy_free(p);
 }
 
+/* A runtime key for a peer joins every entry of that prefix (ports and
+ * local address notwithstanding), or none of them. */
+static void test_add_joins_every_entry_of_prefix(void **state)
+{
+	struct policy *p = policy_new();
+
+	(void)state;
+	assert_int_equal(add_to(p, scope("198.18.0.2/32", NULL, 0, 179), NULL, 1, 1), 0);
+	/* Overlapping (local port 179 and remote port 179): ids must differ. */
+	assert_int_equal(add_to(p, scope("198.18.0.2/32", "198.18.0.1", 179, 0), NULL, 1, 1), -EEXIST);
+	assert_int_equal(p->n, 1); /* no empty entry left behind */
+	assert_int_equal(add_to(p, scope("198.18.0.2/32", "198.18.0.1", 179, 0), NULL, 5, 5), 0);
+	assert_int_equal(add(p, "198.18.0.2/32", 2, 2), 0);
+	assert_int_equal(p->n, 2);
+	assert_int_equal(p->peers[0].keys.n, 2);
+	assert_int_equal(p->peers[1].keys.n, 2);
+	assert_int_equal(p->peers[0].keys.keys[0].sndid, 2);
+	assert_int_not_equal(p->peers[0].keys.serials[0], p->peers[1].keys.serials[0]);
+	assert_ptr_equal(match(p, "198.18.0.9", 5000, "198.18.0.2", 179), &p->peers[0]);
+	/* A clash in one of them: none gets the key. */
+	assert_int_equal(add_to(p, scope("198.18.0.2/32", NULL, 0, 646), NULL, 3, 3), 0);
+	assert_int_equal(add(p, "198.18.0.2/32", 3, 9), -EEXIST);
+	assert_int_equal(p->peers[0].keys.n, 2);
+	assert_int_equal(p->peers[1].keys.n, 2);
+	/* Another prefix gets an entry of its own. */
+	assert_int_equal(add(p, "198.18.0.0/24", 7, 7), 0);
+	assert_int_equal(p->n, 4);
+	policy_free(p);
+}
+
 static void test_add_set_current(void **state)
 {
 	struct policy *p = policy_new();
@@ -441,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_add_defaults),
 		cmocka_unit_test(test_add_errors),
 		cmocka_unit_test(test_add_eexist),
+		cmocka_unit_test(test_add_joins_every_entry_of_prefix),
 		cmocka_unit_test(test_add_set_current),
 		cmocka_unit_test(test_del),
 		cmocka_unit_test(test_del_busy),
