@@ -169,8 +169,8 @@ static void text_summary(FILE *f, const struct verify_stats *s,
 			 const struct capture_stats *cs, const char *verdict,
 			 const char *error)
 {
-	fprintf(f, "summary: %" PRIu64 " TCP-AO segments on %" PRIu64
-		" 4-tuples (%" PRIu64 " handshakes seen):",
+	fprintf(f, "summary: %" PRIu64 " TCP-AO segments (4-tuples %" PRIu64
+		", handshakes %" PRIu64 "):",
 		s->ao_segments, s->flows, s->handshakes);
 	for (size_t i = 0; i < N_REPORTED; i++)
 		fprintf(f, "%s %" PRIu64 " %s", i ? "," : "",

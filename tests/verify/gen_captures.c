@@ -303,6 +303,29 @@ static size_t ao_offset(const uint8_t *pkt)
 	return seg.opts.ao_off;
 }
 
+/* The four packets and packet 4 again without its AO option: a segment
+ * without AO on a TCP-AO connection. */
+static void write_unsigned(const char *dir, const struct vector *v4)
+{
+	char tag[8], name[64];
+	struct tcpao_seg seg;
+	uint8_t pkt[512];
+	struct writer w;
+	size_t len;
+
+	case_tag(v4, tag);
+	snprintf(name, sizeof(name), "unsigned-%s.pcap", tag);
+	writer_open(&w, in_dir(dir, name), PCAP_USEC, LT_RAW);
+	for (int p = 0; p < 4; p++)
+		write_ip(&w, v4[p].pkt, v4[p].len);
+	memcpy(pkt, v4[3].pkt, v4[3].len);
+	tcpao_seg_parse(&seg, pkt, v4[3].len);
+	len = tcpao_seg_strip_ao(&seg);
+	tcpao_seg_fix_checksum(&seg);
+	write_ip(&w, pkt, len);
+	writer_close(&w);
+}
+
 static void write_damaged(const char *dir, const struct vector *v4)
 {
 	const uint8_t *p3 = v4[2].pkt;
@@ -345,6 +368,8 @@ static void write_damaged(const char *dir, const struct vector *v4)
 		write_ip(&w, pkt, v4[0].len);
 	}
 	writer_close(&w);
+
+	write_unsigned(dir, v4);
 
 	/* A snaplen that cuts the payload of the data segments, and one that
 	 * cuts packet 3 inside its options, before the AO option. */

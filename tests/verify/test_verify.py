@@ -213,6 +213,10 @@ def group_damage(t):
         check_rfc_run(t, f"{case} payload bit", r, ["good", "good", "good", "bad-mac"], rc=1)
         t.eq(f"{case} payload bit: fields", (r.segments[3]["keyid"], r.segments[3]["sne"],
                                              r.segments[3]["direction"]), (84, 0, "server"))
+        # A segment without AO on the connection: counted, not a failure.
+        r = t.verify(f"unsigned-{case}.pcap", [rfc_key(case)])
+        check_rfc_run(t, f"{case} unsigned", r, ["good"] * 4, rc=0)
+        t.eq(f"{case} unsigned: count", (r.summary["unsigned"], r.summary["plain"]), (1, 0))
         # Another source address is another connection, whose ISNs are unknown.
         r = t.verify(f"flip-{case}-address.pcap", [rfc_key(case)])
         check_rfc_run(t, f"{case} address bit", r, ["good", "good", "good", "no-isn"], rc=0)
