@@ -192,3 +192,23 @@ ts_end() {
 	echo "PASS: $TS_NAME"
 	exit 0
 }
+
+# ts_snmp NS NAME: a kernel counter of NS (nstat, absolute).
+ts_snmp() {
+	ts_in "$1" nstat -asz 2>/dev/null | awk -v n="$2" '$1 == n { print $2 }'
+}
+
+# ts_queue_drops NS: packets the kernel dropped on tcpaod's queues (queue
+# full or socket buffer full), summed over the queues.
+ts_queue_drops() {
+	ts_in "$1" cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null |
+		awk '{ n += $6 + $7 } END { print n + 0 }'
+}
+
+# ts_link_drops NS: RX + TX drops of eth0.
+ts_link_drops() {
+	ts_in "$1" ip -s -j link show eth0 | "$PY" -c '
+import json, sys
+s = json.load(sys.stdin)[0]["stats64"]
+print(s["rx"]["dropped"] + s["tx"]["dropped"])'
+}
