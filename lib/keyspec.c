@@ -103,6 +103,19 @@ static int parse_peer(const char *v, struct tcpao_mkt *mkt, char *err,
 	return 0;
 }
 
+static bool known_field(const char *name)
+{
+	static const char *const names[] = {
+		"exclude-options", "sndid", "rcvid", "id", "alg", "secret",
+		"peer", "maclen", "ifindex",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
 static int parse_field(char *field, struct tcpao_mkt *mkt, unsigned *seen,
 		       char *err, size_t errlen)
 {
@@ -112,6 +125,9 @@ static int parse_field(char *field, struct tcpao_mkt *mkt, unsigned *seen,
 
 	if (v)
 		*v++ = '\0';
+	/* Text after a secret may be the secret's own tail: never echo it. */
+	if ((*seen & SEEN_SECRET) && !known_field(field))
+		return fail(err, errlen, "unexpected field after secret= (a text secret cannot contain ','; use secret=hex:...)");
 	if (!strcmp(field, "exclude-options"))
 		bit = SEEN_EXCLUDE;
 	else if (!v)

@@ -570,8 +570,13 @@ static void test_spec_maclen(void **state)
 static void test_spec_fields(void **state)
 {
 	(void)state;
-	parse_fails("id=1,alg=hmac(sha1),secret=x,colour=blue", "unknown field 'colour'");
-	parse_fails("id=1,alg=hmac(sha1),secret=x,bogus", "'bogus': expected NAME=VALUE");
+	parse_fails("id=1,colour=blue,alg=hmac(sha1),secret=x", "unknown field 'colour'");
+	parse_fails("id=1,alg=hmac(sha1),secret=x,colour=blue", "unexpected field after secret=");
+	parse_fails("id=1,alg=hmac(sha1),secret=x,bogus", "unexpected field after secret=");
+	parse_fails("id=1,bogus,alg=hmac(sha1),secret=x", "'bogus': expected NAME=VALUE");
+	/* The tail of a secret with a comma is never echoed. */
+	parse_fails("id=1,alg=hmac(sha1),secret=abc,tail-of-secret", "cannot contain ','");
+	assert_null(strstr(err, "tail-of-secret"));
 	parse_fails("id=1,alg=hmac(md5),secret=x", "alg: unknown algorithm 'hmac(md5)'");
 	parse_fails("id=1,alg=,secret=x", "alg: unknown algorithm ''");
 	parse_fails("id=1,alg=hmac(sha1),secret=x,exclude-options=yes", "exclude-options takes no value");
