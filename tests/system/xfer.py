@@ -4,15 +4,23 @@
 
     xfer.py serve ADDR PORT --bytes N [--echo] [--timeout S]
     xfer.py send  ADDR PORT --bytes N [--echo] [--timeout S]
-                  [--start-seq SEQ] [--bind ADDR] [--pause-at N --pause S]
+                  [--start-seq SEQ] [--bind ADDR] [--pause-at N... --pause S]
+                  [--pause-file F]
+    both: [--reset-after N] [--expect-reset]
 
 Byte i of the stream is (i % 251). The server checks what it receives
 (and echoes it with --echo); the sender checks the echo. --start-seq puts
 the sender's sequence numbers at SEQ with TCP_REPAIR before connect().
+--pause-at may be repeated; at each point the sender sleeps --pause S, and
+with --pause-file F prints "paused at N" and waits until F exists (then
+removes it). --reset-after N: after N bytes (echoed, with --echo), close with
+SO_LINGER 0, i.e. send a RST. --expect-reset: a reset by the peer after some
+data is the expected end ("ok reset seen").
 Prints "ok bytes=N" and exits 0, or says what went wrong and exits 1
 (3 on timeout).
 """
 import argparse
+import os
 import socket
 import struct
 import sys
@@ -47,18 +55,36 @@ def family(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
-def send_all(sock, total, pause_at=None, pause=0):
+def wait_file(path, timeout):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise socket.timeout("no %s" % path)
+        time.sleep(0.05)
+    os.unlink(path)
+
+
+def send_all(sock, total, pause_at=(), pause=0, pause_file=None, timeout=30):
     off = 0
+    points = sorted(p for p in pause_at if 0 < p < total)
     while off < total:
         n = min(65536, total - off)
-        if pause_at is not None and off < pause_at <= off + n:
-            n = pause_at - off
-        if n:
-            sock.sendall(chunk(off, n))
-            off += n
-        if pause_at is not None and off == pause_at and pause:
+        if points and off < points[0] <= off + n:
+            n = points[0] - off
+        sock.sendall(chunk(off, n))
+        off += n
+        if points and off == points[0]:
+            points.pop(0)
+            if pause_file:
+                print("paused at %d" % off, flush=True)
+                wait_file(pause_file, timeout)
             time.sleep(pause)
-            pause_at = None
+
+
+def reset(sock):
+    """Close with SO_LINGER 0: the kernel sends a RST."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
 
 
 def receive(sock, total, checker):
@@ -80,15 +106,25 @@ def serve(a):
     conn, peer = ls.accept()
     conn.settimeout(a.timeout)
     check = Checker("server")
-    if a.echo:
-        while check.offset < a.bytes:
-            data = conn.recv(min(262144, a.bytes - check.offset))
-            if not data:
-                raise SystemExit("server: closed after %d bytes" % check.offset)
-            check.feed(data)
-            conn.sendall(data)
-    else:
-        receive(conn, a.bytes, check)
+    try:
+        if a.echo:
+            while check.offset < a.bytes:
+                data = conn.recv(min(262144, a.bytes - check.offset))
+                if not data:
+                    raise SystemExit("server: closed after %d bytes" % check.offset)
+                check.feed(data)
+                conn.sendall(data)
+                if a.reset_after and check.offset >= a.reset_after:
+                    reset(conn)
+                    print("ok reset sent after %d bytes" % check.offset, flush=True)
+                    return
+        else:
+            receive(conn, a.bytes, check)
+    except ConnectionResetError:
+        if a.expect_reset and check.offset:
+            print("ok reset seen after %d bytes" % check.offset, flush=True)
+            return
+        raise
     # The peer closes first; wait for it so that our close is the last.
     conn.settimeout(a.timeout)
     rest = conn.recv(1)
@@ -110,26 +146,38 @@ def send(a):
         s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
     s.settimeout(a.timeout)
     s.connect((a.addr, a.port))
+    total = min(a.bytes, a.reset_after or a.bytes)
     errors = []
     if a.echo:
         check = Checker("sender (echo)")
 
         def reader():
             try:
-                receive(s, a.bytes, check)
+                receive(s, total, check)
             except BaseException as e:  # report from the main thread
                 errors.append(e)
         t = threading.Thread(target=reader)
         t.start()
-        send_all(s, a.bytes, a.pause_at, a.pause)
+        try:
+            send_all(s, total, a.pause_at, a.pause, a.pause_file, a.timeout)
+        except (ConnectionResetError, BrokenPipeError) as e:
+            errors.append(e)
         t.join(a.timeout)
+        if errors and a.expect_reset and check.offset and \
+                isinstance(errors[0], (ConnectionResetError, BrokenPipeError)):
+            print("ok reset seen after %d bytes" % check.offset, flush=True)
+            return
         if errors:
             raise SystemExit(str(errors[0]))
         if t.is_alive():
             raise SystemExit("sender: echo incomplete (%d of %d)" % (
-                check.offset, a.bytes))
+                check.offset, total))
     else:
-        send_all(s, a.bytes, a.pause_at, a.pause)
+        send_all(s, total, a.pause_at, a.pause, a.pause_file, a.timeout)
+    if a.reset_after:
+        reset(s)
+        print("ok reset sent after %d bytes" % total, flush=True)
+        return
     s.shutdown(socket.SHUT_WR)
     if s.recv(1):
         raise SystemExit("sender: unexpected data after the echo")
@@ -147,8 +195,11 @@ def main():
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--start-seq", type=lambda v: int(v, 0))
     p.add_argument("--bind")
-    p.add_argument("--pause-at", type=int)
+    p.add_argument("--pause-at", type=int, action="append", default=[])
     p.add_argument("--pause", type=float, default=0)
+    p.add_argument("--pause-file")
+    p.add_argument("--reset-after", type=int)
+    p.add_argument("--expect-reset", action="store_true")
     a = p.parse_args()
     try:
         (serve if a.mode == "serve" else send)(a)
