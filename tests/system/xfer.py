@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Bulk transfer with a check of every byte (tests only).
 
-    xfer.py serve ADDR PORT --bytes N [--echo] [--timeout S]
+    xfer.py serve ADDR PORT --bytes N [--echo] [--timeout S] [--count N]
     xfer.py send  ADDR PORT --bytes N [--echo] [--timeout S]
                   [--start-seq SEQ] [--bind ADDR] [--pause-at N... --pause S]
                   [--pause-file F]
@@ -103,7 +103,12 @@ def serve(a):
     ls.listen(4)
     ls.settimeout(a.timeout)
     print("listening", flush=True)
-    conn, peer = ls.accept()
+    for _ in range(a.count):
+        conn, peer = ls.accept()
+        serve_one(a, conn, peer)
+
+
+def serve_one(a, conn, peer):
     conn.settimeout(a.timeout)
     check = Checker("server")
     try:
@@ -131,7 +136,7 @@ def serve(a):
     if rest:
         raise SystemExit("server: %d bytes more than expected" % len(rest))
     conn.close()
-    print("ok bytes=%d" % check.offset, flush=True)
+    print("ok bytes=%d from %s" % (check.offset, peer[0]), flush=True)
 
 
 def send(a):
@@ -199,6 +204,8 @@ def main():
     p.add_argument("--pause", type=float, default=0)
     p.add_argument("--pause-file")
     p.add_argument("--reset-after", type=int)
+    p.add_argument("--count", type=int, default=1,
+                   help="serve: connections to serve, one after another")
     p.add_argument("--expect-reset", action="store_true")
     a = p.parse_args()
     try:
