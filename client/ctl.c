@@ -119,8 +119,36 @@ static int parse_status(struct tcpao_ctl_reply *reply)
 	return 0;
 }
 
+/* One request message, with a descriptor in SCM_RIGHTS when passfd >= 0. */
+static ssize_t send_request(int fd, const char *request, size_t len, int passfd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctrl;
+	struct iovec iov = { .iov_base = (void *)request, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (passfd >= 0) {
+		memset(&ctrl, 0, sizeof(ctrl));
+		msg.msg_control = ctrl.buf;
+		msg.msg_controllen = sizeof(ctrl.buf);
+		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &passfd, sizeof(int));
+	}
+	return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
 int tcpao_ctl_request(int fd, const char *request,
 		      struct tcpao_ctl_reply *reply)
+{
+	return tcpao_ctl_request_fd(fd, request, -1, reply);
+}
+
+int tcpao_ctl_request_fd(int fd, const char *request, int passfd,
+			 struct tcpao_ctl_reply *reply)
 {
 	size_t len = strlen(request);
 	int rc;
@@ -128,7 +156,7 @@ int tcpao_ctl_request(int fd, const char *request,
 	memset(reply, 0, sizeof(*reply));
 	if (len > TCPAO_CTL_REQUEST_MAX)
 		return -EMSGSIZE;
-	if (send(fd, request, len, MSG_NOSIGNAL) != (ssize_t)len)
+	if (send_request(fd, request, len, passfd) != (ssize_t)len)
 		return errno == EAGAIN ? -ETIMEDOUT : -errno;
 	rc = read_frames(fd, reply);
 	if (!rc)

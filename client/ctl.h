@@ -31,6 +31,10 @@ int tcpao_ctl_connect(const char *name, int timeout_ms);
  * The request buffer is not kept; callers wipe requests with secrets. */
 int tcpao_ctl_request(int fd, const char *request,
 		      struct tcpao_ctl_reply *reply);
+/* The same, passing a descriptor (SCM_RIGHTS) with the request: how a
+ * socket is named to the daemon (sock-* requests). */
+int tcpao_ctl_request_fd(int fd, const char *request, int passfd,
+			 struct tcpao_ctl_reply *reply);
 void tcpao_ctl_reply_free(struct tcpao_ctl_reply *reply);
 
 /* One record of a reply body: "TYPE name=value ...", values unescaped. */

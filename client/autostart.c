@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Starting the namespace's tcpaod when none answers. The binary is
+ * $TCPAOD, else the path set at build time; TCPAO_NO_AUTOSTART=1 turns
+ * this off. The daemon gets a state directory of its own network
+ * namespace (so daemons of several namespaces never share state files)
+ * and is detached (--daemon); we wait until its control socket answers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "autostart.h"
+#include "ctl.h"
+
+#ifndef TCPAOD_PATH
+#define TCPAOD_PATH "/usr/local/sbin/tcpaod"
+#endif
+
+#define START_WAIT_MS 5000
+
+static const char *daemon_path(void)
+{
+	const char *p = getenv("TCPAOD");
+
+	return p && *p ? p : TCPAOD_PATH;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Runs in the child: a new session, no inherited descriptors but 0-2. */
+static void exec_daemon(const char *path, const char *ctl_name,
+			const char *state_dir)
+{
+	char *argv[10];
+	int i = 0, null = open("/dev/null", O_RDWR);
+
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	closefrom(3);
+	setsid();
+	argv[i++] = (char *)path;
+	argv[i++] = "--daemon";
+	argv[i++] = "--state-dir";
+	argv[i++] = (char *)state_dir;
+	if (ctl_name) {
+		argv[i++] = "--control";
+		argv[i++] = (char *)ctl_name;
+	}
+	argv[i] = NULL;
+	/* LD_PRELOAD must not follow the daemon. */
+	unsetenv("LD_PRELOAD");
+	execv(path, argv);
+	_exit(127);
+}
+
+int tcpao_autostart(const char *ctl_name)
+{
+	const char *off = getenv("TCPAO_NO_AUTOSTART");
+	char state_dir[128];
+	struct stat ns;
+	pid_t pid;
+	int status;
+
+	if (off && !strcmp(off, "1"))
+		return -ECONNREFUSED;
+	if (stat("/proc/thread-self/ns/net", &ns))
+		return -errno;
+	snprintf(state_dir, sizeof(state_dir), "/run/tcpao/netns-%lu",
+		 (unsigned long)ns.st_ino);
+	mkdir("/run/tcpao", 0700);
+	mkdir(state_dir, 0700);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* Detach by a second fork, so no zombie is left to the app. */
+		if (fork() == 0)
+			exec_daemon(daemon_path(), ctl_name, state_dir);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	for (int waited = 0; waited < START_WAIT_MS; waited += 20) {
+		int fd = tcpao_ctl_connect(ctl_name, 1000);
+
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		sleep_ms(20);
+	}
+	return -ECONNREFUSED;
+}

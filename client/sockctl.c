@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* sock-* requests to tcpaod, each carrying the socket's descriptor. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autostart.h"
+#include "ctl.h"
+#include "sockctl.h"
+
+#define CTL_TIMEOUT_MS 10000
+
+static const char *ctl_name(void)
+{
+	const char *name = getenv("TCPAO_CTL");
+
+	return name && *name ? name : NULL;
+}
+
+/* A connection to this thread's namespace daemon, started if needed. */
+static int ctl_open(void)
+{
+	int fd = tcpao_ctl_connect(ctl_name(), CTL_TIMEOUT_MS);
+
+	if (fd == -ECONNREFUSED || fd == -ENOENT) {
+		int rc = tcpao_autostart(ctl_name());
+
+		if (rc)
+			return rc;
+		fd = tcpao_ctl_connect(ctl_name(), CTL_TIMEOUT_MS);
+	}
+	return fd;
+}
+
+static int request(int ctl, const char *req, int sock,
+		   struct tcpao_ctl_reply *reply)
+{
+	int rc = tcpao_ctl_request_fd(ctl, req, sock, reply);
+
+	if (rc)
+		return rc;
+	if (reply->status) {
+		rc = reply->status;
+		tcpao_ctl_reply_free(reply);
+	}
+	return rc;
+}
+
+static int one(const char *req, int sock)
+{
+	struct tcpao_ctl_reply reply;
+	int ctl = ctl_open(), rc;
+
+	if (ctl < 0)
+		return ctl;
+	rc = request(ctl, req, sock, &reply);
+	if (!rc)
+		tcpao_ctl_reply_free(&reply);
+	close(ctl);
+	return rc;
+}
+
+static void hex(char *out, const uint8_t *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", in[i]);
+	out[2 * n] = '\0';
+}
+
+static void prefix_str(const struct tcpao_mkt *m, char *out, size_t len)
+{
+	char a[64];
+
+	inet_ntop(m->peer.family, m->peer.bytes, a, sizeof(a));
+	snprintf(out, len, "%s/%u", a, m->prefixlen);
+}
+
+/* The key syntax of tcpao_mkt_parse(); the secret as hex. */
+static void key_spec(const struct tcpao_mkt *m, char *out, size_t len)
+{
+	char secret[2 * TCPAO_MAXKEYLEN + 1], peer[80];
+
+	hex(secret, m->key, m->keylen);
+	prefix_str(m, peer, sizeof(peer));
+	snprintf(out, len, "sndid=%u,rcvid=%u,alg=%s,secret=hex:%s,peer=%s,maclen=%u%s%s%d",
+		 m->sndid, m->rcvid, tcpao_alg_name(m->alg), secret, peer,
+		 m->maclen, (m->flags & TCPAO_MKT_EXCLUDE_OPT) ? ",exclude-options" : "",
+		 (m->flags & TCPAO_MKT_IFINDEX) ? ",ifindex=" : "",
+		 (m->flags & TCPAO_MKT_IFINDEX) ? m->ifindex : 0);
+	if (!(m->flags & TCPAO_MKT_IFINDEX))
+		out[strlen(out) - 1] = '\0'; /* the %d of no ifindex */
+	explicit_bzero(secret, sizeof(secret));
+}
+
+static void keysel_args(const struct aosock *s, char *out, size_t len)
+{
+	const struct aosock_key *cur = aosock_find_uid(s, s->current);
+	const struct aosock_key *next = aosock_find_uid(s, s->rnext);
+
+	snprintf(out, len, "ao-required=%d accept-icmps=%d current=%d rnext=%d",
+		 s->ao_required, s->accept_icmps, cur ? cur->mkt.sndid : -1,
+		 next ? next->mkt.rcvid : -1);
+}
+
+int sockctl_register(int fd, const struct aosock *s, const char *role)
+{
+	struct tcpao_ctl_reply reply;
+	char req[TCPAO_CTL_REQUEST_MAX], args[128];
+	int ctl = ctl_open(), rc;
+
+	if (ctl < 0)
+		return ctl;
+	keysel_args(s, args, sizeof(args));
+	snprintf(req, sizeof(req), "sock-begin role=%s %s", role, args);
+	rc = request(ctl, req, fd, &reply);
+	for (size_t i = s->n; !rc && i-- > 0;) {
+		tcpao_ctl_reply_free(&reply);
+		strcpy(req, "sock-key ");
+		key_spec(&s->keys[i].mkt, req + 9, sizeof(req) - 9);
+		rc = request(ctl, req, fd, &reply);
+	}
+	if (!rc) {
+		tcpao_ctl_reply_free(&reply);
+		snprintf(req, sizeof(req), "sock-commit %s", args);
+		rc = request(ctl, req, fd, &reply);
+	}
+	if (!rc)
+		tcpao_ctl_reply_free(&reply);
+	explicit_bzero(req, sizeof(req));
+	close(ctl);
+	return rc;
+}
+
+int sockctl_key_add(int fd, const struct aosock *s, const struct aosock_key *k)
+{
+	char req[TCPAO_CTL_REQUEST_MAX];
+	int rc;
+
+	strcpy(req, "sock-key-add ");
+	key_spec(&k->mkt, req + 13, sizeof(req) - 13);
+	rc = one(req, fd);
+	explicit_bzero(req, sizeof(req));
+	return rc ? rc : sockctl_set(fd, s);
+}
+
+int sockctl_key_del(int fd, const struct aosock *s, const struct tcpao_mkt *k)
+{
+	char req[256], peer[80];
+	int rc;
+
+	prefix_str(k, peer, sizeof(peer));
+	snprintf(req, sizeof(req), "sock-key-del sndid=%u,rcvid=%u,peer=%s",
+		 k->sndid, k->rcvid, peer);
+	rc = one(req, fd);
+	return rc ? rc : sockctl_set(fd, s);
+}
+
+int sockctl_set(int fd, const struct aosock *s)
+{
+	char req[256], args[128];
+
+	keysel_args(s, args, sizeof(args));
+	snprintf(req, sizeof(req), "sock-set %s", args);
+	return one(req, fd);
+}
+
+static long field_long(const struct tcpao_ctl_record *r, const char *name,
+		       long dflt)
+{
+	const char *v = tcpao_ctl_field(r, name);
+
+	return v ? strtol(v, NULL, 10) : dflt;
+}
+
+int sockctl_accept(int fd, int *syn_keyid, int *syn_rnext)
+{
+	struct tcpao_ctl_reply reply;
+	struct tcpao_ctl_record rec;
+	int ctl = ctl_open(), rc;
+	char *cur;
+
+	*syn_keyid = *syn_rnext = -1;
+	if (ctl < 0)
+		return ctl;
+	rc = request(ctl, "sock-accept", fd, &reply);
+	close(ctl);
+	if (rc)
+		return rc;
+	cur = reply.body;
+	while (tcpao_ctl_next_record(&cur, &rec))
+		if (!strcmp(rec.type, "sock")) {
+			*syn_keyid = (int)field_long(&rec, "syn-keyid", -1);
+			*syn_rnext = (int)field_long(&rec, "syn-rnext", -1);
+		}
+	tcpao_ctl_reply_free(&reply);
+	return 0;
+}
+
+int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid)
+{
+	static const char *const names[5] = { "good", "bad", "key-not-found",
+					      "ao-required", "dropped-icmps" };
+	struct tcpao_ctl_reply reply;
+	struct tcpao_ctl_record rec;
+	int ctl = ctl_open(), rc;
+	char *cur;
+
+	*current_sndid = *rnext_rcvid = -1;
+	if (ctl < 0)
+		return ctl;
+	rc = request(ctl, "sock-info", fd, &reply);
+	close(ctl);
+	if (rc)
+		return rc;
+	cur = reply.body;
+	while (tcpao_ctl_next_record(&cur, &rec)) {
+		if (strcmp(rec.type, "sock"))
+			continue;
+		for (int i = 0; i < 5; i++) {
+			const char *v = tcpao_ctl_field(&rec, names[i]);
+
+			cnt[i] = v ? strtoull(v, NULL, 10) : 0;
+		}
+		*current_sndid = (int)field_long(&rec, "current", -1);
+		*rnext_rcvid = (int)field_long(&rec, "rnext", -1);
+	}
+	tcpao_ctl_reply_free(&reply);
+	return 0;
+}
+
+int sockctl_stat(uint64_t cnt[5])
+{
+	static const char *const names[5] = { "TCPAOGood", "TCPAOBad",
+					      "TCPAOKeyNotFound",
+					      "TCPAORequired",
+					      "TCPAODroppedIcmps" };
+	struct tcpao_ctl_reply reply;
+	struct tcpao_ctl_record rec;
+	int ctl = tcpao_ctl_connect(ctl_name(), CTL_TIMEOUT_MS), rc;
+	char *cur;
+
+	memset(cnt, 0, 5 * sizeof(*cnt));
+	if (ctl < 0)
+		return ctl;
+	rc = request(ctl, "stat", -1, &reply);
+	close(ctl);
+	if (rc)
+		return rc;
+	cur = reply.body;
+	while (tcpao_ctl_next_record(&cur, &rec)) {
+		const char *name = tcpao_ctl_field(&rec, "name");
+		const char *v = tcpao_ctl_field(&rec, "value");
+
+		for (int i = 0; name && v && i < 5; i++)
+			if (!strcmp(name, names[i]))
+				cnt[i] = strtoull(v, NULL, 10);
+	}
+	tcpao_ctl_reply_free(&reply);
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A socket's TCP-AO state handed to the namespace's tcpaod: the socket is
+ * named by passing its descriptor (SCM_RIGHTS) with each request; holding
+ * the socket is the permission to configure it. Requests: sock-* in
+ * docs/control-protocol.md. Starts the daemon when none runs (autostart.c).
+ */
+#ifndef TCPAO_SOCKCTL_H
+#define TCPAO_SOCKCTL_H
+
+#include <stdint.h>
+
+#include "aosock.h"
+
+/* Hands the whole state of a listening (role "listen") or connecting
+ * (role "connect") socket to the daemon, which protects its flows from
+ * now on. 0 or a negative errno. */
+int sockctl_register(int fd, const struct aosock *s, const char *role);
+/* Incremental changes on a registered socket. */
+int sockctl_key_add(int fd, const struct aosock *s, const struct aosock_key *k);
+int sockctl_key_del(int fd, const struct aosock *s, const struct tcpao_mkt *k);
+int sockctl_set(int fd, const struct aosock *s);
+/* An accepted socket: the daemon copies the listener's matching keys and
+ * tells which keys the SYN asked for (-1: unknown). */
+int sockctl_accept(int fd, int *syn_keyid, int *syn_rnext);
+/* The socket's five counters (TCP_AO_INFO order) and its current keys as
+ * the datapath uses them now (-1: none). */
+int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid);
+/* The daemon's global counters named as Linux names them (TcpExt). */
+int sockctl_stat(uint64_t cnt[5]);
+
+#endif
