@@ -6,9 +6,10 @@ BUILD ?= build
 DEB_PACKAGES := build-essential pkg-config meson ninja-build clang \
 	libclang-rt-14-dev nettle-dev libpcap-dev libcmocka-dev \
 	libmnl-dev libnetfilter-queue-dev iproute2 iptables ipset \
-	tcpdump socat python3 python3-scapy iperf3
+	tcpdump socat python3 python3-scapy iperf3 \
+	qemu-system-x86 cpio
 
-.PHONY: all deps check unit demo bench fuzz clean
+.PHONY: all deps check unit demo bench fuzz interop clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -32,6 +33,10 @@ demo: all
 bench: $(BUILD)/build.ninja
 	ninja -C $(BUILD) bench/bench-mac
 	$(BUILD)/bench/bench-mac
+
+# Interop with Linux's own TCP-AO (a QEMU guest; root; ~5 min).
+interop: all
+	$(MESON) test -C $(BUILD) --suite interop --num-processes 1 --print-errorlogs
 
 clean:
 	rm -rf build build-asan build-fuzz
