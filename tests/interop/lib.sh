@@ -93,14 +93,20 @@ io_linux_ok() {
 	ts_expect '[ "$knf" = "$eknf" ]' "Linux $row: pkt_key_not_found"
 }
 
-# io_flow PORT FIELD: FIELD of our flow (tcpao show --json) whose local or
-# remote port is PORT; the newest such flow.
+# io_flow PORT|ADDR|ADDR,PORT FIELD: FIELD of our flow (tcpao show --json)
+# with local or remote port PORT and/or remote address ADDR (the last one).
 io_flow() {
 	ts_in "$NS_A" "${CTL[@]}" show --json | "$PY" -c '
 import json, sys
-port, field = sys.argv[1], sys.argv[2]
-flows = [f for f in json.load(sys.stdin)["flows"]
-         if f["local"].rsplit(":", 1)[1] == port or f["remote"].rsplit(":", 1)[1] == port]
+want, field = sys.argv[1], sys.argv[2]
+def hit(f):
+    addr, _, port = want.rpartition(",")
+    if not addr and not port.isdigit():
+        addr, port = port, ""
+    ports = (f["local"].rsplit(":", 1)[1], f["remote"].rsplit(":", 1)[1])
+    return (not port or port in ports) and \
+        (not addr or f["remote"].rsplit(":", 1)[0].strip("[]") == addr)
+flows = [f for f in json.load(sys.stdin)["flows"] if hit(f)]
 print(flows[-1].get(field, "") if flows else "")' "$1" "$2"
 }
 
@@ -195,4 +201,28 @@ io_row_keys() {
 	local net=198.18.200.0/24
 	[ "$R_FAM" = 6 ] && net=fd00:200::/64
 	echo "sndid=$R_SND,rcvid=$R_RCV,$k,peer=$net"
+}
+
+# io_linux_key ROW SNDID FIELD: FIELD (pkt_good, pkt_bad, ...) of the key
+# with that SendID in aopeer's TCP_AO_GET_KEYS output for ROW.
+io_linux_key() {
+	local k
+	k=$(tr -d '\r' <"$IO_OUT" | sed -n "s/^$1\.\(key[0-9]*\)\.sndid=$2\$/\1/p" | tail -1)
+	[ -n "$k" ] && io_val "$1.$k.$3"
+}
+
+# io_paused FILE N: waits until xfer.py (output in FILE) paused N times.
+io_paused() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[ "$(grep -c '^paused at' "$1" 2>/dev/null)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	ts_die "no pause $2 in $1"
+}
+
+# io_keyids_to DST_PORT: as io_keyids, for the segments sent to DST_PORT.
+io_keyids_to() {
+	tcpdump -nr "$IO_PCAP" 2>/dev/null "tcp dst port $1" |
+		sed -n 's/.*tcp-ao keyid \([0-9]*\).*/\1/p' | uniq | tr '\n' ' '
 }
