@@ -5,6 +5,7 @@
  * protected peer never receives an unsigned segment from us.
  */
 #include "log.h"
+#include "pmtu.h"
 #include "worker.h"
 
 static bool is_syn(const struct tcpao_seg *seg)
@@ -45,6 +46,27 @@ static struct flow *open_flow(struct worker *w, struct flow *old,
 	return f;
 }
 
+/* The kernel holds packets to the path MTU we told it, which is the real
+ * one minus the AO option: a full-size signed segment would be dropped
+ * after our hook. Those go out through the raw socket instead (pmtu.h). */
+static enum queue_verdict past_kernel_pmtu(struct worker *w, struct flow *f,
+					   const struct tcpao_seg *seg)
+{
+	uint32_t gen = pmtu_generation();
+
+	if (gen != f->pmtu_gen) {
+		f->kernel_mtu = pmtu_kernel_mtu(&f->key.remote, w->now_ms);
+		f->pmtu_gen = gen;
+	}
+	if (!f->kernel_mtu || seg->iplen <= f->kernel_mtu)
+		return QUEUE_ACCEPT_MODIFIED;
+	if (worker_send_raw(w, seg)) {
+		stats_inc(&w->stats, STAT_EGRESS_DROPPED);
+		return QUEUE_DROP;
+	}
+	return QUEUE_DROP; /* the original: its signed copy is on its way */
+}
+
 static enum queue_verdict sign(struct worker *w, struct flow *f,
 			       struct tcpao_seg *seg, size_t *len)
 {
@@ -76,7 +98,7 @@ static enum queue_verdict sign(struct worker *w, struct flow *f,
 	f->last_seen_ms = w->now_ms;
 	worker_note_seq(w, f);
 	stats_inc(&w->stats, STAT_AO_SIGNED);
-	return QUEUE_ACCEPT_MODIFIED;
+	return past_kernel_pmtu(w, f, seg);
 }
 
 enum queue_verdict egress_packet(struct worker *w, size_t *len)

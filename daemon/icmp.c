@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pmtu.h"
 #include "worker.h"
 
 #define ICMP_DEST_UNREACH 3
@@ -161,21 +162,27 @@ static unsigned int ao_room(const struct flow *f,
 static void lower_mtu(struct worker *w, struct icmp_error *e,
 		      unsigned int room)
 {
+	uint32_t told = 0;
+
 	if (e->v6) {
 		uint32_t mtu = (uint32_t)get16(e->icmp + 4) << 16 |
 			       get16(e->icmp + 6);
 
 		if (mtu > room) {
-			mtu -= room;
-			put16(e->icmp + 4, (uint16_t)(mtu >> 16));
-			put16(e->icmp + 6, (uint16_t)mtu);
+			told = mtu - room;
+			put16(e->icmp + 4, (uint16_t)(told >> 16));
+			put16(e->icmp + 6, (uint16_t)told);
 		}
 	} else {
 		uint16_t mtu = get16(e->icmp + 6);
 
-		if (mtu > room)
-			put16(e->icmp + 6, (uint16_t)(mtu - room));
+		if (mtu > room) {
+			told = mtu - room;
+			put16(e->icmp + 6, (uint16_t)told);
+		}
 	}
+	if (told)
+		pmtu_note(&e->key.remote, told, w->now_ms);
 	icmp_checksum(e);
 	stats_inc(&w->stats, STAT_ICMP_PMTU);
 }

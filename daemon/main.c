@@ -24,6 +24,7 @@
 #include "control.h"
 #include "log.h"
 #include "ops.h"
+#include "pmtu.h"
 #include "policy.h"
 #include "rules.h"
 #include "state.h"
@@ -330,6 +331,7 @@ static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d)
 		if (ctl && (pfd[1].revents & POLLIN))
 			control_handle(ctl);
 		state_expire(monotonic_ms());
+		pmtu_expire(monotonic_ms());
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pmtu.h"
 #include "rules.h"
 
 #define SET4 "tcpao4"
@@ -117,8 +118,10 @@ static void rules_text(const struct rules *r, bool v6, bool jump_in,
 	snprintf(buf + off, len - off,
 		 "COMMIT\n*mangle\n:" CHAIN_OUT " - [0:0]\n%s"
 		 "-A " CHAIN_OUT " -p tcp -m set --match-set %s dst "
-		 "-m addrtype --src-type LOCAL -j NFQUEUE %s\nCOMMIT\n",
-		 jump_out ? "" : "-I POSTROUTING 1 -j " CHAIN_OUT "\n", set, out);
+		 "-m addrtype --src-type LOCAL -m mark ! --mark 0x%x/0x%x "
+		 "-j NFQUEUE %s\nCOMMIT\n",
+		 jump_out ? "" : "-I POSTROUTING 1 -j " CHAIN_OUT "\n", set,
+		 PMTU_MARK, PMTU_MARK, out);
 }
 
 static void remove_family(const char *ipt)

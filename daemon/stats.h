@@ -27,6 +27,7 @@ enum stat_id {
 	STAT_NO_FLOW,          /* AO segments for no known flow, dropped */
 	STAT_EGRESS_DROPPED,   /* segments we could not sign, dropped */
 	STAT_ICMP_PMTU,        /* frag-needed / packet-too-big adjusted */
+	STAT_PMTU_RAW_SENT,    /* signed segments sent past the kernel's PMTU */
 	STAT_COUNT
 };
 

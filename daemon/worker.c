@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "pmtu.h"
 #include "state.h"
 #include "worker.h"
 
@@ -162,6 +165,56 @@ struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
 	return f;
 }
 
+/* A raw socket held to the device MTU, not the path MTU, whose packets
+ * carry PMTU_MARK so that our egress rule lets them pass. */
+static int open_raw(int family)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	int mark = (int)PMTU_MARK, probe;
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
+		goto fail;
+	if (family == AF_INET) {
+		probe = IP_PMTUDISC_PROBE;
+		if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe,
+			       sizeof(probe)))
+			goto fail;
+	} else {
+		probe = IPV6_PMTUDISC_PROBE;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe,
+			       sizeof(probe)))
+			goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -errno;
+}
+
+int worker_send_raw(struct worker *w, const struct tcpao_seg *seg)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	const struct sockaddr *sa = (const struct sockaddr *)&sin;
+	socklen_t salen = sizeof(sin);
+	int fd = w->raw4;
+
+	if (seg->daddr.family == AF_INET6) {
+		memcpy(&sin6.sin6_addr, seg->daddr.bytes, 16);
+		sa = (const struct sockaddr *)&sin6;
+		salen = sizeof(sin6);
+		fd = w->raw6;
+	} else {
+		memcpy(&sin.sin_addr, seg->daddr.bytes, 4);
+	}
+	if (sendto(fd, seg->ip, seg->iplen, 0, sa, salen) < 0)
+		return -errno;
+	stats_inc(&w->stats, STAT_PMTU_RAW_SENT);
+	return 0;
+}
+
 /* ---- the loop ---------------------------------------------------------- */
 
 typedef enum queue_verdict (*handler_fn)(struct worker *w, size_t *len);
@@ -273,6 +326,13 @@ static int worker_open(struct worker *w, unsigned int index,
 	w->policy = policy;
 	w->state_dir = cfg->state_dir;
 	w->egress.fd = w->ingress.fd = w->icmp.fd = -1;
+	w->raw4 = open_raw(AF_INET);
+	w->raw6 = open_raw(AF_INET6);
+	if (w->raw4 < 0 || w->raw6 < 0) {
+		rc = w->raw4 < 0 ? w->raw4 : w->raw6;
+		snprintf(err, errlen, "raw socket: %s", strerror(-rc));
+		return rc;
+	}
 	w->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->call_fd < 0)
 		return -errno;
@@ -301,6 +361,11 @@ int workers_open(const struct workers_config *cfg,
 	if (!workers)
 		return -ENOMEM;
 	nworkers = cfg->count;
+	for (unsigned int i = 0; i < nworkers; i++) {
+		workers[i].call_fd = workers[i].raw4 = workers[i].raw6 = -1;
+		workers[i].egress.fd = workers[i].ingress.fd = -1;
+		workers[i].icmp.fd = -1;
+	}
 	for (unsigned int i = 0; i < nworkers; i++) {
 		int rc = worker_open(&workers[i], i, cfg, policy, err, errlen);
 
@@ -360,6 +425,10 @@ void workers_close(void)
 		tcpao_dir_wipe(&w->scratch_dir);
 		if (w->call_fd >= 0)
 			close(w->call_fd);
+		if (w->raw4 >= 0)
+			close(w->raw4);
+		if (w->raw6 >= 0)
+			close(w->raw6);
 		pthread_mutex_destroy(&w->call_lock);
 		pthread_cond_destroy(&w->call_done);
 	}
@@ -431,6 +500,7 @@ static const char *const stat_names[STAT_COUNT] = {
 	[STAT_NO_FLOW] = "TCPAONoFlowDropped",
 	[STAT_EGRESS_DROPPED] = "TCPAOEgressDropped",
 	[STAT_ICMP_PMTU] = "TCPAOPmtuAdjusted",
+	[STAT_PMTU_RAW_SENT] = "TCPAOPmtuRawSent",
 };
 
 const char *stat_name(enum stat_id id)

@@ -31,11 +31,12 @@ struct worker {
 	struct queue egress;
 	struct queue ingress;
 	struct queue icmp;            /* worker 0 only; fd -1 otherwise */
+	int raw4, raw6;               /* see pmtu.h */
 	struct flow_table flows;
 	const struct policy *policy;  /* read-only snapshot */
 	struct tcpao_pool pool;
 	struct stats stats;
-	uint64_t now_ms;
+	uint64_t now_ms;              /* CLOCK_MONOTONIC_COARSE */
 	bool state_dirty;             /* flows changed: save before verdicts */
 	const char *state_dir;
 	uint64_t drop_log_ms[TCPAO_RESULT_COUNT + 1]; /* for flowless drops */
@@ -91,6 +92,8 @@ void worker_refresh_keysel(struct worker *w, struct flow *f);
 /* Flags the state file for a save when a direction's sequence number
  * crossed into another quarter of the space (keeps the saved SNE valid). */
 void worker_note_seq(struct worker *w, struct flow *f);
+/* Sends a signed packet past the kernel's path MTU (pmtu.h). */
+int worker_send_raw(struct worker *w, const struct tcpao_seg *seg);
 /* A flow from the state file of a previous run, moved into this worker. */
 struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key);
 

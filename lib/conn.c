@@ -153,6 +153,8 @@ enum tcpao_result tcpao_dir_sign(struct tcpao_dir *dir,
 	if (!seg->opts.ao_off ||
 	    seg->opts.ao_len != TCPAO_OPT_HDRLEN + mkt->maclen)
 		return TCPAO_MALFORMED;
+	if (seg->opts.md5_off) /* the peer would refuse it (RFC 5925 2.2) */
+		return TCPAO_AO_MD5;
 	tk = tcpao_dir_tk(dir, mkt, serial, seg);
 	if (!tk)
 		return TCPAO_NO_ISN;

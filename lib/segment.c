@@ -255,6 +255,9 @@ static size_t option_span(const struct tcpao_seg *seg, size_t off)
 
 	if (th[off] == 1)
 		return 1;
+	/* Callers only edit parsed segments; never loop on a bad length. */
+	if (off + 1 >= seg->thlen || th[off + 1] < 2)
+		return seg->thlen - off;
 	end = off + th[off + 1];
 	if (off != seg->opts.ao_off)
 		return th[off + 1];
