@@ -56,10 +56,67 @@ static char *slurp(int fd, size_t *len)
 	return buf;
 }
 
-/* Writes the file with our fields after the TcpExt header and values. */
+static const char *const ao_fields[5] = { "TCPAOGood", "TCPAOBad",
+					   "TCPAOKeyNotFound", "TCPAORequired",
+					   "TCPAODroppedIcmps" };
+
+/* Which of our counters a TcpExt field is; -1 for others. */
+static int ao_index(const char *name, size_t len)
+{
+	for (int i = 0; i < 5; i++)
+		if (strlen(ao_fields[i]) == len && !strncmp(name, ao_fields[i], len))
+			return i;
+	return -1;
+}
+
+/* The TcpExt values line, each TCPAO* field (named by the header line)
+ * raised by the daemon's count. Kernels since 6.7 list the fields (0
+ * without CONFIG_TCP_AO); older ones do not: then they are appended. */
+static void write_values(FILE *f, const char *hdr, size_t hlen,
+			 const char *val, size_t vlen, const uint64_t cnt[5])
+{
+	const char *h = hdr, *hend = hdr + hlen, *v = val, *vend = val + vlen;
+	bool seen = false;
+
+	fputs("TcpExt:", f);
+	h += 7;
+	v += 7;
+	while (h < hend && v < vend) {
+		size_t hn, vn;
+		int i;
+
+		while (h < hend && *h == ' ')
+			h++;
+		while (v < vend && *v == ' ')
+			v++;
+		hn = strcspn(h, " \n");
+		vn = strcspn(v, " \n");
+		if (h + hn > hend)
+			hn = (size_t)(hend - h);
+		if (v + vn > vend)
+			vn = (size_t)(vend - v);
+		if (!hn || !vn)
+			break;
+		i = ao_index(h, hn);
+		if (i >= 0) {
+			seen = true;
+			fprintf(f, " %" PRIu64, (uint64_t)strtoull(v, NULL, 10) + cnt[i]);
+		} else {
+			fprintf(f, " %.*s", (int)vn, v);
+		}
+		h += hn;
+		v += vn;
+	}
+	if (!seen)
+		fprintf(f, " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
+			cnt[0], cnt[1], cnt[2], cnt[3], cnt[4]);
+}
+
 static int synthesize(int out, const char *in, const uint64_t cnt[5])
 {
-	bool header = true, have = strstr(in, "TCPAOGood") != NULL;
+	bool have = strstr(in, "TCPAOGood") != NULL;
+	const char *hdr = NULL;
+	size_t hlen = 0;
 	FILE *f = fdopen(dup(out), "w");
 
 	if (!f)
@@ -68,14 +125,17 @@ static int synthesize(int out, const char *in, const uint64_t cnt[5])
 		const char *nl = strchr(line, '\n');
 		size_t n = nl ? (size_t)(nl - line) : strlen(line);
 
-		fwrite(line, 1, n, f);
-		if (!have && !strncmp(line, "TcpExt:", 7)) {
-			if (header)
+		if (strncmp(line, "TcpExt:", 7)) {
+			fwrite(line, 1, n, f);
+		} else if (!hdr) {
+			hdr = line;
+			hlen = n;
+			fwrite(line, 1, n, f);
+			if (!have)
 				fputs(ao_names, f);
-			else
-				fprintf(f, " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
-					cnt[0], cnt[1], cnt[2], cnt[3], cnt[4]);
-			header = !header;
+		} else {
+			write_values(f, hdr, hlen, line, n, cnt);
+			hdr = NULL;
 		}
 		if (nl)
 			fputc('\n', f);

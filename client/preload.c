@@ -299,7 +299,7 @@ static int fail(int err)
 /* The daemon follows a registered socket's changes. */
 static int sync_add(int fd, struct psock *p, struct aosock_key *k)
 {
-	return p->registered ? sockctl_key_add(fd, &p->ao, k) : 0;
+	return p->registered && k ? sockctl_key_add(fd, &p->ao, k) : 0;
 }
 
 static int ao_setsockopt(int fd, int family, int opt, const void *optval,
@@ -380,6 +380,12 @@ static int ao_setsockopt(int fd, int family, int opt, const void *optval,
 				memcpy(&p->ao.repair, buf, sizeof(p->ao.repair));
 			break;
 		}
+	}
+	/* Keys set on a listener after listen(): the daemon takes it now. */
+	if (!rc && p && !p->registered && p->ao.has_info &&
+	    env.state == AOSOCK_LISTEN) {
+		rc = sockctl_register(fd, &p->ao, "listen", NULL, 0);
+		p->registered = !rc;
 	}
 	explicit_bzero(buf, optlen);
 	free(buf);
@@ -569,7 +575,10 @@ static int prepare_connect(int fd, struct psock *p, const struct sockaddr *sa,
 		return rc;
 	rc = bind_ephemeral(fd, p->ao.family);
 	if (!rc)
-		rc = sockctl_register(fd, &p->ao, "connect");
+		rc = sockctl_register(fd, &p->ao, "connect", &p->dest,
+				      ntohs(ss.ss_family == AF_INET
+						    ? ((struct sockaddr_in *)&ss)->sin_port
+						    : ((struct sockaddr_in6 *)&ss)->sin6_port));
 	if (!rc) {
 		p->registered = true;
 		p->connecting = true;
@@ -605,7 +614,7 @@ int listen(int fd, int backlog)
 	pthread_mutex_lock(&table_lock);
 	p = lookup(fd);
 	if (p && p->ao.has_info && !p->registered) {
-		int err = sockctl_register(fd, &p->ao, "listen");
+		int err = sockctl_register(fd, &p->ao, "listen", NULL, 0);
 
 		if (err) {
 			pthread_mutex_unlock(&table_lock);

@@ -105,7 +105,8 @@ static void keysel_args(const struct aosock *s, char *out, size_t len)
 		 next ? next->mkt.rcvid : -1);
 }
 
-int sockctl_register(int fd, const struct aosock *s, const char *role)
+int sockctl_register(int fd, const struct aosock *s, const char *role,
+		     const struct tcpao_addr *dest, uint16_t dport)
 {
 	struct tcpao_ctl_reply reply;
 	char req[TCPAO_CTL_REQUEST_MAX], args[128];
@@ -115,8 +116,16 @@ int sockctl_register(int fd, const struct aosock *s, const char *role)
 		return ctl;
 	keysel_args(s, args, sizeof(args));
 	snprintf(req, sizeof(req), "sock-begin role=%s %s", role, args);
+	if (dest && dest->family != AF_UNSPEC) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(dest->family, dest->bytes, a, sizeof(a));
+		snprintf(req + strlen(req), sizeof(req) - strlen(req),
+			 " peer=%s port=%u", a, dport);
+	}
 	rc = request(ctl, req, fd, &reply);
-	for (size_t i = s->n; !rc && i-- > 0;) {
+	/* Oldest first: the daemon's keyring puts each new key first. */
+	for (size_t i = 0; !rc && i < s->n; i++) {
 		tcpao_ctl_reply_free(&reply);
 		strcpy(req, "sock-key ");
 		key_spec(&s->keys[i].mkt, req + 9, sizeof(req) - 9);

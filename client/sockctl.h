@@ -13,9 +13,10 @@
 #include "aosock.h"
 
 /* Hands the whole state of a listening (role "listen") or connecting
- * (role "connect") socket to the daemon, which protects its flows from
- * now on. 0 or a negative errno. */
-int sockctl_register(int fd, const struct aosock *s, const char *role);
+ * (role "connect", to dest:dport) socket to the daemon, which protects its
+ * flows from now on. 0 or a negative errno. */
+int sockctl_register(int fd, const struct aosock *s, const char *role,
+		     const struct tcpao_addr *dest, uint16_t dport);
 /* Incremental changes on a registered socket. */
 int sockctl_key_add(int fd, const struct aosock *s, const struct aosock_key *k);
 int sockctl_key_del(int fd, const struct aosock *s, const struct tcpao_mkt *k);

@@ -243,6 +243,7 @@ void control_reply_keys(struct control_reply *out, const struct policy *policy)
 struct request {
 	char *argv[CONTROL_MAX_ARGS];
 	int argc;
+	int fd; /* a descriptor passed with the request (SCM_RIGHTS), or -1 */
 };
 
 static int parse_id(const char *text, int *id)
@@ -403,6 +404,17 @@ static int do_reload(struct control *ctl, struct request *req, struct control_re
 	return ctl->ops->reload(ctl->ctx, out);
 }
 
+/* sock-*: the socket passed with the request is the permission. */
+static int do_sock(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	if (!ctl->ops->sock)
+		return control_reply_error(out, -EOPNOTSUPP, "no socket support");
+	if (req->fd < 0)
+		return control_reply_error(out, -EBADF, "%s needs the socket (SCM_RIGHTS)",
+					   req->argv[0]);
+	return ctl->ops->sock(ctl->ctx, req->fd, req->argc, req->argv, out);
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct control *, struct request *, struct control_reply *);
@@ -417,6 +429,7 @@ static const struct command {
 	{ "show", do_show, false, 1 },
 	{ "stat", do_stat, false, 1 },
 	{ "reload", do_reload, true, 1 },
+	{ "sock-", do_sock, false, CONTROL_MAX_ARGS },
 };
 
 static int split(char *line, struct request *req, struct control_reply *out)
@@ -447,9 +460,10 @@ static int check_text(char *text, size_t n, struct control_reply *out)
 	return 0;
 }
 
-static int dispatch(struct control *ctl, char *text, size_t n, struct control_reply *out)
+static int dispatch(struct control *ctl, char *text, size_t n, int fd,
+		    struct control_reply *out)
 {
-	struct request req;
+	struct request req = { .fd = fd };
 	int rc = check_text(text, n, out);
 
 	if (!rc)
@@ -459,7 +473,8 @@ static int dispatch(struct control *ctl, char *text, size_t n, struct control_re
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct command *c = &commands[i];
 
-		if (strcmp(req.argv[0], c->name))
+		if (c->run == do_sock ? strncmp(req.argv[0], c->name, strlen(c->name))
+				      : strcmp(req.argv[0], c->name))
 			continue;
 		if (c->privileged && !out->who->privileged)
 			return control_reply_error(out, -EPERM,
@@ -570,13 +585,49 @@ static void finish_reply(struct conn *c, struct control_reply *out, int rc)
 	out->buf = NULL;
 }
 
+/* recv() that also takes one descriptor passed with the message (any
+ * other is closed at once). */
+static ssize_t recv_request(int fd, char *buf, size_t len, int *passed)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctrl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf) };
+	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+
+	*passed = -1;
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		size_t nfd;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (*passed < 0)
+				*passed = got;
+			else
+				close(got);
+		}
+	}
+	return n;
+}
+
 static int conn_serve(struct control *ctl, struct conn *c)
 {
 	struct control_reply out = { .who = &c->who };
+	int passed;
 	ssize_t n;
 	int rc;
 
-	n = recv(c->fd, ctl->request, TCPAO_CTL_REQUEST_MAX + 1, MSG_DONTWAIT | MSG_TRUNC);
+	n = recv_request(c->fd, ctl->request, TCPAO_CTL_REQUEST_MAX + 1, &passed);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
 	if (n <= 0)
@@ -589,8 +640,10 @@ static int conn_serve(struct control *ctl, struct conn *c)
 		if (strlen(ctl->request) != (size_t)n)
 			rc = control_reply_error(&out, -EINVAL, "request contains a NUL byte");
 		else
-			rc = dispatch(ctl, ctl->request, (size_t)n, &out);
+			rc = dispatch(ctl, ctl->request, (size_t)n, passed, &out);
 	}
+	if (passed >= 0)
+		close(passed); /* the daemon never keeps a client's socket */
 	explicit_bzero(ctl->request, sizeof(ctl->request));
 	finish_reply(c, &out, rc);
 	if (!c->out)

@@ -74,6 +74,11 @@ struct control_ops {
 	/* "counter" records: control_reply_counter(). */
 	int (*stat)(void *ctx, struct control_reply *out);
 	int (*reload)(void *ctx, struct control_reply *out);
+	/* sock-* requests (docs/socket-api.md): fd is the client's socket,
+	 * passed with the request; closed by the caller afterwards. NULL:
+	 * not supported. */
+	int (*sock)(void *ctx, int fd, int argc, char **argv,
+		    struct control_reply *out);
 };
 
 /* A server with no socket yet (tests adopt socketpair ends). */

@@ -149,6 +149,15 @@ static enum queue_verdict passive_open(struct worker *w,
 	return deliver(w, seg, len);
 }
 
+/* A socket's key for this peer makes AO required, as in Linux
+ * (tcp_ao_required(): any key matching the source address). */
+static bool socket_key_matches(const struct policy_peer *peer,
+			       const struct flow_key *key)
+{
+	return peer->sock_cookie &&
+	       tcpao_keyring_first(&peer->keys, &key->remote, 0) >= 0;
+}
+
 /* A segment of no flow we know. */
 static enum queue_verdict no_flow(struct worker *w, struct flow *old,
 				  const struct flow_key *key,
@@ -167,7 +176,7 @@ static enum queue_verdict no_flow(struct worker *w, struct flow *old,
 	if (!seg->opts.ao_off) {
 		/* Migration: an entry that does not require AO lets a
 		 * connection opened without it stay in the clear. */
-		if (!peer->ao_required && !old)
+		if (!peer->ao_required && !old && !socket_key_matches(peer, key))
 			return QUEUE_ACCEPT;
 		worker_count_drop(w, NULL, TCPAO_AO_REQUIRED, seg);
 		return QUEUE_DROP;

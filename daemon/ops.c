@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "ops.h"
+#include "sockets.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -221,4 +222,5 @@ const struct control_ops daemon_ops = {
 	.show = op_show,
 	.stat = op_stat,
 	.reload = op_reload,
+	.sock = sockets_request,
 };

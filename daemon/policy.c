@@ -561,7 +561,7 @@ const struct policy_peer *policy_match(const struct policy *policy,
 
 		if (!scope_matches(&p->scope, &l, lport, &r, rport))
 			continue;
-		spec = specificity(&p->scope);
+		spec = specificity(&p->scope) | (p->sock_cookie ? 1u << 31 : 0);
 		if (!best || spec > best_spec) {
 			best = p;
 			best_spec = spec;

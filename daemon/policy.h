@@ -33,6 +33,7 @@
 #ifndef TCPAOD_POLICY_H
 #define TCPAOD_POLICY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +75,12 @@ struct policy_peer {
 	uint64_t keysel_epoch;
 	/* Where the entry was defined ("file:line"), or "runtime". */
 	char origin[96];
+	/* Socket-owned entries (sockets.c): the socket's SO_COOKIE, 0 for host
+	 * policy. They win over host entries (keys set on a socket override
+	 * the policy). sock_cnt: the socket's five TCP_AO_INFO counters for
+	 * segments of no flow (a listener's), owned by sockets.c. */
+	uint64_t sock_cookie;
+	_Atomic uint64_t *sock_cnt;
 };
 
 struct policy {

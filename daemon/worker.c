@@ -87,6 +87,24 @@ static void flow_count(struct flow *f, enum tcpao_result why)
 	}
 }
 
+/* A drop of no flow counts for the socket whose entry covers it (a
+ * listener's TCP_AO_INFO counters; sockets.c). */
+static void socket_count(struct worker *w, enum tcpao_result why,
+			 const struct tcpao_seg *seg)
+{
+	const struct policy_peer *p;
+	struct flow_key key;
+	int i = why == TCPAO_BAD_MAC ? 1 : why == TCPAO_KEY_NOT_FOUND ? 2
+		: why == TCPAO_AO_REQUIRED ? 3 : -1;
+
+	if (i < 0)
+		return;
+	flow_key_ingress(&key, seg);
+	p = worker_policy_peer(w, &key);
+	if (p && p->sock_cnt)
+		counter_inc(&p->sock_cnt[i]);
+}
+
 void worker_count_drop(struct worker *w, struct flow *f,
 		       enum tcpao_result why, const struct tcpao_seg *seg)
 {
@@ -96,6 +114,8 @@ void worker_count_drop(struct worker *w, struct flow *f,
 	stats_inc(&w->stats, stat_of(why));
 	if (f)
 		flow_count(f, why);
+	else
+		socket_count(w, why, seg);
 	if (!rate_ok(last, w->now_ms))
 		return;
 	inet_ntop(seg->saddr.family, seg->saddr.bytes, src, sizeof(src));

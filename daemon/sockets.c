@@ -1,0 +1,633 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Sockets configured through Linux's TCP-AO socket API (the preload or
+ * libtcpao-client): each is one policy entry owned by the socket (its
+ * SO_COOKIE), with a precise scope, so that policy_match() gives its
+ * flows the socket's keys (docs/socket-api.md). The socket comes with
+ * each request (SCM_RIGHTS): holding it is the permission.
+ *
+ *   listener:  peer any (of the keys' family), local address and port
+ *   connected: peer address and port, local address and port
+ *
+ * Requests: sock-begin role=listen|connect [peer=ADDR port=N] flags,
+ * sock-key SPEC (repeated), sock-commit: the whole state at listen() /
+ * connect(); sock-key-add SPEC, sock-key-del KEY, sock-set flags: later
+ * changes; sock-accept: an accepted socket gets the listener's keys that
+ * match its peer, with their serials (the flow keeps its keys); sock-info:
+ * the counters. Flags: ao-required=0|1 accept-icmps=0|1 current=ID
+ * rnext=ID (-1: Linux's default).
+ *
+ * Entries of sockets that are gone (sock_diag: SO_COOKIE no longer found)
+ * are dropped when the next sock-* request comes (sockets_gc()).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ops.h"
+#include "sockets.h"
+#include "worker.h"
+
+struct sock_rec {
+	uint64_t cookie;
+	bool listener;
+	_Atomic uint64_t cnt[5];
+	struct tcpao_keyring staged; /* sock-begin .. sock-commit */
+	int family;
+	struct tcpao_addr dest;      /* connect()'s peer */
+	uint16_t dport;
+};
+
+static struct sock_rec **socks;
+static size_t nsocks;
+
+/* ---- the socket passed with a request ---------------------------------- */
+
+struct sock_id {
+	uint64_t cookie;
+	int family;
+	struct tcpao_addr local, remote;
+	uint16_t lport, rport;
+	bool connected;
+};
+
+static void from_sockaddr(const struct sockaddr_storage *ss,
+			  struct tcpao_addr *a, uint16_t *port)
+{
+	memset(a, 0, sizeof(*a));
+	*port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		a->family = AF_INET;
+		a->v4 = sin->sin_addr;
+		*port = ntohs(sin->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		a->family = AF_INET6;
+		a->v6 = sin6->sin6_addr;
+		*port = ntohs(sin6->sin6_port);
+		tcpao_addr_unmap(a);
+	}
+}
+
+static int identify(int fd, struct sock_id *id)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(id->cookie);
+	int proto = 0;
+
+	memset(id, 0, sizeof(*id));
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &id->cookie, &l))
+		return -errno;
+	l = sizeof(proto);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) || proto != IPPROTO_TCP)
+		return -ENOTSOCK;
+	l = sizeof(id->family);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &id->family, &l))
+		return -errno;
+	l = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &l))
+		return -errno;
+	from_sockaddr(&ss, &id->local, &id->lport);
+	l = sizeof(ss);
+	if (!getpeername(fd, (struct sockaddr *)&ss, &l)) {
+		from_sockaddr(&ss, &id->remote, &id->rport);
+		id->connected = true;
+	}
+	return 0;
+}
+
+static struct sock_rec *rec_find(uint64_t cookie)
+{
+	for (size_t i = 0; i < nsocks; i++)
+		if (socks[i]->cookie == cookie)
+			return socks[i];
+	return NULL;
+}
+
+static struct sock_rec *rec_get(uint64_t cookie)
+{
+	struct sock_rec *r = rec_find(cookie), **grown;
+
+	if (r)
+		return r;
+	r = calloc(1, sizeof(*r));
+	grown = realloc(socks, (nsocks + 1) * sizeof(*socks));
+	if (!r || !grown) {
+		free(r);
+		if (grown)
+			socks = grown;
+		return NULL;
+	}
+	socks = grown;
+	r->cookie = cookie;
+	tcpao_keyring_init(&r->staged);
+	socks[nsocks++] = r;
+	return r;
+}
+
+/* ---- arguments --------------------------------------------------------- */
+
+struct sock_flags {
+	int ao_required, accept_icmps, current, rnext;
+};
+
+static const char *arg(int argc, char **argv, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], name, n) && argv[i][n] == '=')
+			return argv[i] + n + 1;
+	return NULL;
+}
+
+static int arg_int(int argc, char **argv, const char *name, int dflt)
+{
+	const char *v = arg(argc, argv, name);
+
+	return v ? atoi(v) : dflt;
+}
+
+static void parse_flags(int argc, char **argv, struct sock_flags *f)
+{
+	f->ao_required = arg_int(argc, argv, "ao-required", -1);
+	f->accept_icmps = arg_int(argc, argv, "accept-icmps", -1);
+	f->current = arg_int(argc, argv, "current", -1);
+	f->rnext = arg_int(argc, argv, "rnext", -1);
+}
+
+static void apply_flags(struct policy_peer *p, const struct sock_flags *f)
+{
+	if (f->ao_required >= 0)
+		p->ao_required = f->ao_required;
+	if (f->accept_icmps >= 0)
+		p->accept_icmps = f->accept_icmps;
+	if (p->current_sndid != f->current || p->rnext_rcvid != f->rnext)
+		p->keysel_epoch++;
+	p->current_sndid = f->current;
+	p->rnext_rcvid = f->rnext;
+}
+
+/* ---- policy entries ---------------------------------------------------- */
+
+static struct policy_peer *entry_of(struct policy *p, uint64_t cookie)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->peers[i].sock_cookie == cookie)
+			return &p->peers[i];
+	return NULL;
+}
+
+static void entry_remove(struct policy *p, struct policy_peer *e)
+{
+	size_t i = (size_t)(e - p->peers);
+
+	tcpao_keyring_free(&e->keys);
+	memmove(e, e + 1, (p->n - i - 1) * sizeof(*e));
+	p->n--;
+}
+
+static void host_prefix(struct tcpao_addr *a, uint8_t *len,
+			const struct tcpao_addr *from)
+{
+	*a = *from;
+	*len = (uint8_t)(tcpao_addr_len(a) * 8);
+}
+
+/* The scope of a socket's entry. A listener's peer is "any" of the
+ * family its keys are (IPv4-mapped keys are IPv4). */
+static void socket_scope(const struct sock_id *id, const struct sock_rec *r,
+			 const struct tcpao_keyring *keys, struct policy_scope *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->local_port = id->lport;
+	if (id->local.family != AF_UNSPEC &&
+	    memcmp(id->local.bytes, (uint8_t[16]){ 0 }, tcpao_addr_len(&id->local)))
+		host_prefix(&s->local, &s->local_len, &id->local);
+	if (r->listener) {
+		s->peer.family = keys->n ? keys->keys[0].peer.family : (sa_family_t)id->family;
+		if (s->peer.family == AF_UNSPEC)
+			s->peer.family = (sa_family_t)id->family;
+		s->peer_len = 0;
+		if (s->local.family != AF_UNSPEC && s->local.family != s->peer.family)
+			memset(&s->local, 0, sizeof(s->local)), s->local_len = 0;
+		return;
+	}
+	host_prefix(&s->peer, &s->peer_len, id->connected ? &id->remote : &r->dest);
+	s->remote_port = id->connected ? id->rport : r->dport;
+	if (s->local.family != AF_UNSPEC && s->local.family != s->peer.family)
+		memset(&s->local, 0, sizeof(s->local)), s->local_len = 0;
+}
+
+/* Copies keys keeping serials unique in the policy (or the given ones). */
+static int copy_keys(struct policy *p, struct tcpao_keyring *dst,
+		     const struct tcpao_keyring *src, bool keep_serials,
+		     const struct tcpao_addr *only_peer)
+{
+	for (size_t i = src->n; i-- > 0;) {
+		int rc;
+
+		if (only_peer && !tcpao_mkt_matches(&src->keys[i], only_peer, 0))
+			continue;
+		rc = tcpao_keyring_add(dst, &src->keys[i]);
+		if (rc)
+			return rc;
+		dst->serials[0] = keep_serials ? src->serials[i] : p->next_serial++;
+	}
+	return 0;
+}
+
+static int publish(struct daemon_ctx *d, struct policy *fresh,
+		   struct control_reply *out)
+{
+	char err[256] = "";
+	int rc = daemon_publish(d, fresh, err, sizeof(err));
+
+	return rc ? control_reply_error(out, rc, "%s", err) : 0;
+}
+
+/* A new entry for the socket in a clone of the policy, replacing any. */
+static struct policy_peer *new_entry(struct policy *fresh, struct sock_rec *r,
+				     const struct policy_scope *scope,
+				     int *rc, char *err, size_t errlen)
+{
+	struct policy_peer *e = entry_of(fresh, r->cookie), *other;
+
+	if (e)
+		entry_remove(fresh, e);
+	/* An entry of a socket that is gone may hold the same scope. */
+	other = policy_peer_find(fresh, scope);
+	if (other && other->sock_cookie)
+		entry_remove(fresh, other);
+	e = policy_peer_get(fresh, scope, "socket", rc, err, errlen);
+	if (!e)
+		return NULL;
+	e->sock_cookie = r->cookie;
+	e->sock_cnt = r->cnt;
+	e->ao_required = false;
+	return e;
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+static int sock_begin(struct sock_id *id, int argc, char **argv,
+		      struct control_reply *out)
+{
+	struct sock_rec *r = rec_get(id->cookie);
+	const char *role = arg(argc, argv, "role"), *peer = arg(argc, argv, "peer");
+
+	if (!r)
+		return -ENOMEM;
+	tcpao_keyring_free(&r->staged);
+	tcpao_keyring_init(&r->staged);
+	r->listener = role && !strcmp(role, "listen");
+	r->family = id->family;
+	memset(&r->dest, 0, sizeof(r->dest));
+	r->dport = (uint16_t)arg_int(argc, argv, "port", 0);
+	if (peer) {
+		uint8_t len;
+
+		if (tcpao_addr_parse(peer, &r->dest, &len))
+			return control_reply_error(out, -EINVAL, "bad peer");
+		tcpao_addr_unmap(&r->dest);
+	}
+	return 0;
+}
+
+static int parse_key(const char *spec, struct tcpao_mkt *mkt,
+		     struct control_reply *out)
+{
+	char err[160];
+
+	if (!spec)
+		return control_reply_error(out, -EINVAL, "no key");
+	if (tcpao_mkt_parse(spec, mkt, err, sizeof(err)))
+		return control_reply_error(out, -EINVAL, "%s", err);
+	return 0;
+}
+
+static int sock_key(struct sock_id *id, int argc, char **argv,
+		    struct control_reply *out)
+{
+	struct sock_rec *r = rec_find(id->cookie);
+	struct tcpao_mkt mkt;
+	int rc;
+
+	if (!r || argc < 2)
+		return control_reply_error(out, -EINVAL, "sock-begin first");
+	rc = parse_key(argv[1], &mkt, out);
+	if (!rc)
+		rc = tcpao_keyring_add(&r->staged, &mkt);
+	tcpao_mkt_wipe(&mkt);
+	return rc;
+}
+
+static int sock_commit(struct daemon_ctx *d, struct sock_id *id, int argc,
+		       char **argv, struct control_reply *out)
+{
+	struct sock_rec *r = rec_find(id->cookie);
+	struct policy_scope scope;
+	struct sock_flags f;
+	struct policy *fresh;
+	struct policy_peer *e;
+	char err[256] = "";
+	int rc;
+
+	if (!r)
+		return control_reply_error(out, -EINVAL, "sock-begin first");
+	parse_flags(argc, argv, &f);
+	socket_scope(id, r, &r->staged, &scope);
+	fresh = policy_clone(d->policy);
+	if (!fresh)
+		return -ENOMEM;
+	e = new_entry(fresh, r, &scope, &rc, err, sizeof(err));
+	if (e)
+		rc = copy_keys(fresh, &e->keys, &r->staged, false, NULL);
+	if (!e || rc) {
+		policy_free(fresh);
+		return control_reply_error(out, rc ? rc : -EINVAL, "%s", err);
+	}
+	apply_flags(e, &f);
+	tcpao_keyring_free(&r->staged);
+	tcpao_keyring_init(&r->staged);
+	return publish(d, fresh, out);
+}
+
+/* A change to a committed entry, on a clone. */
+static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
+		       char **argv, struct control_reply *out)
+{
+	struct policy *fresh = policy_clone(d->policy);
+	struct policy_peer *e;
+	struct tcpao_mkt mkt;
+	struct sock_flags f;
+	int rc = 0;
+
+	if (!fresh)
+		return -ENOMEM;
+	e = entry_of(fresh, id->cookie);
+	if (!e) {
+		policy_free(fresh);
+		return control_reply_error(out, -ENOENT, "socket not registered");
+	}
+	if (!strcmp(argv[0], "sock-key-add")) {
+		rc = parse_key(argc > 1 ? argv[1] : NULL, &mkt, out);
+		if (!rc)
+			rc = tcpao_keyring_add(&e->keys, &mkt);
+		if (!rc)
+			e->keys.serials[0] = fresh->next_serial++;
+		tcpao_mkt_wipe(&mkt);
+	} else if (!strcmp(argv[0], "sock-key-del")) {
+		rc = parse_key(argc > 1 ? argv[1] : NULL, &mkt, out);
+		/* ids and peer only: the key syntax wants alg and secret */
+		if (rc) {
+			struct tcpao_addr peer;
+			uint8_t len = 0;
+			const char *ps = strstr(argv[1], "peer=");
+			unsigned sndid, rcvid;
+
+			rc = -EINVAL;
+			if (ps && sscanf(argv[1], "sndid=%u,rcvid=%u", &sndid, &rcvid) == 2 &&
+			    !tcpao_addr_parse(ps + 5, &peer, &len)) {
+				tcpao_addr_unmap(&peer);
+				rc = tcpao_keyring_del(&e->keys, &peer, len,
+						       (uint8_t)sndid, (uint8_t)rcvid);
+			}
+		}
+	} else if (!strcmp(argv[0], "sock-set")) {
+		parse_flags(argc, argv, &f);
+		apply_flags(e, &f);
+	} else {
+		rc = -EINVAL;
+	}
+	if (rc) {
+		policy_free(fresh);
+		return control_reply_error(out, rc, "%s: %s", argv[0], strerror(-rc));
+	}
+	return publish(d, fresh, out);
+}
+
+/* The flow of an accepted or connected socket. */
+struct flow_find {
+	const struct sock_id *id;
+	bool found;
+	struct flow_info info;
+};
+
+static void match_flow(const struct flow_info *fi, void *arg)
+{
+	struct flow_find *ff = arg;
+
+	if (fi->lport == ff->id->lport && fi->rport == ff->id->rport &&
+	    tcpao_addr_equal(&fi->local, &ff->id->local) &&
+	    tcpao_addr_equal(&fi->remote, &ff->id->remote)) {
+		ff->found = true;
+		ff->info = *fi;
+	}
+}
+
+static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
+		       struct control_reply *out)
+{
+	const struct policy_peer *l;
+	struct flow_find ff = { .id = id };
+	struct policy_scope scope;
+	struct policy *fresh;
+	struct policy_peer *e;
+	struct sock_rec *r;
+	char err[256] = "";
+	int rc;
+
+	if (!id->connected)
+		return -ENOTCONN;
+	l = policy_match(d->policy, &id->local, id->lport, &id->remote, id->rport);
+	if (!l || !l->sock_cookie)
+		return control_reply_error(out, -ENOENT, "no listener keys");
+	flows_foreach(match_flow, &ff);
+	r = rec_get(id->cookie);
+	if (!r)
+		return -ENOMEM;
+	r->listener = false;
+	socket_scope(id, r, NULL, &scope);
+	fresh = policy_clone(d->policy);
+	if (!fresh)
+		return -ENOMEM;
+	l = policy_match(fresh, &id->local, id->lport, &id->remote, id->rport);
+	{
+		struct tcpao_keyring keys = l->keys;
+		struct policy_peer lcopy = *l;
+
+		e = new_entry(fresh, r, &scope, &rc, err, sizeof(err));
+		/* new_entry may move entries: use the listener's copy. */
+		rc = e ? copy_keys(fresh, &e->keys, &keys, true, &id->remote) : rc;
+		if (e) {
+			e->ao_required = lcopy.ao_required;
+			e->accept_icmps = lcopy.accept_icmps;
+		}
+	}
+	if (!e || rc) {
+		policy_free(fresh);
+		return control_reply_error(out, rc ? rc : -EINVAL, "%s", err);
+	}
+	rc = publish(d, fresh, out);
+	if (rc)
+		return rc;
+	control_reply_record(out, "sock");
+	control_reply_int(out, "syn-keyid", ff.found ? ff.info.rnext_rcvid : -1);
+	control_reply_int(out, "syn-rnext", ff.found ? ff.info.current_sndid : -1);
+	return 0;
+}
+
+static int sock_info(struct daemon_ctx *d, struct sock_id *id,
+		     struct control_reply *out)
+{
+	struct sock_rec *r = rec_find(id->cookie);
+	struct flow_find ff = { .id = id };
+	uint64_t v[5] = { 0 };
+	int cur = -1, next = -1;
+
+	(void)d;
+	if (id->connected) {
+		flows_foreach(match_flow, &ff);
+		if (ff.found) {
+			v[0] = ff.info.good;
+			v[1] = ff.info.bad;
+			v[2] = ff.info.key_not_found;
+			v[3] = ff.info.ao_required;
+			v[4] = ff.info.dropped_icmps;
+			cur = ff.info.current_sndid;
+			next = ff.info.rnext_rcvid;
+		}
+	}
+	for (int i = 0; r && i < 5; i++)
+		v[i] += atomic_load(&r->cnt[i]);
+	control_reply_record(out, "sock");
+	control_reply_u64(out, "good", v[0]);
+	control_reply_u64(out, "bad", v[1]);
+	control_reply_u64(out, "key-not-found", v[2]);
+	control_reply_u64(out, "ao-required", v[3]);
+	control_reply_u64(out, "dropped-icmps", v[4]);
+	control_reply_int(out, "current", cur);
+	control_reply_int(out, "rnext", next);
+	return 0;
+}
+
+/* ---- sockets that are gone --------------------------------------------- */
+
+/* Is a TCP socket with this cookie still alive in the namespace? One
+ * sock_diag dump per family, filtered by cookie in user space. */
+static bool alive(int family, uint64_t cookie)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+	} msg = {
+		.nlh = { .nlmsg_len = sizeof(msg), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.req = { .sdiag_family = (uint8_t)family, .sdiag_protocol = IPPROTO_TCP,
+			 .idiag_states = ~0u },
+	};
+	char buf[16384];
+	bool found = false, done = false;
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	if (fd < 0)
+		return true; /* cannot tell: keep it */
+	if (send(fd, &msg, sizeof(msg), 0) < 0) {
+		close(fd);
+		return true;
+	}
+	while (!done) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (n <= 0)
+			break;
+		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			const struct inet_diag_msg *m = NLMSG_DATA(h);
+			uint64_t c;
+
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			memcpy(&c, m->id.idiag_cookie, sizeof(c));
+			if (c == cookie)
+				found = true;
+		}
+	}
+	close(fd);
+	return found || !done;
+}
+
+void sockets_gc(struct daemon_ctx *d)
+{
+	struct sock_rec **gone = calloc(nsocks + 1, sizeof(*gone));
+	struct policy *fresh = NULL;
+	size_t ngone = 0;
+
+	if (!gone)
+		return;
+	for (size_t i = 0; i < nsocks;) {
+		struct sock_rec *r = socks[i];
+		struct policy_peer *e;
+
+		if (alive(r->family == AF_INET6 ? AF_INET6 : AF_INET, r->cookie)) {
+			i++;
+			continue;
+		}
+		if (!fresh && !(fresh = policy_clone(d->policy)))
+			break;
+		e = entry_of(fresh, r->cookie);
+		if (e)
+			entry_remove(fresh, e);
+		socks[i] = socks[--nsocks];
+		gone[ngone++] = r;
+	}
+	if (fresh) {
+		char err[256];
+
+		daemon_publish(d, fresh, err, sizeof(err));
+	}
+	/* Published: no worker sees their counters any more. */
+	for (size_t i = 0; i < ngone; i++) {
+		tcpao_keyring_free(&gone[i]->staged);
+		free(gone[i]);
+	}
+	free(gone);
+}
+
+int sockets_request(void *ctx, int fd, int argc, char **argv,
+		    struct control_reply *out)
+{
+	struct daemon_ctx *d = ctx;
+	struct sock_id id;
+	int rc = identify(fd, &id);
+
+	if (rc)
+		return control_reply_error(out, rc, "not a TCP socket");
+	if (!strcmp(argv[0], "sock-begin"))
+		return sock_begin(&id, argc, argv, out);
+	if (!strcmp(argv[0], "sock-key"))
+		return sock_key(&id, argc, argv, out);
+	if (!strcmp(argv[0], "sock-commit")) {
+		sockets_gc(d);
+		return sock_commit(d, &id, argc, argv, out);
+	}
+	if (!strcmp(argv[0], "sock-accept"))
+		return sock_accept(d, &id, out);
+	if (!strcmp(argv[0], "sock-info"))
+		return sock_info(d, &id, out);
+	return sock_change(d, &id, argc, argv, out);
+}
