@@ -243,27 +243,27 @@ static int io_all(int fd, uint8_t *buf, size_t n, bool out)
 	return 0;
 }
 
-/* Lock-step echo of @total bytes; returns bytes verified, -1 on an error. */
-static long long echo(int fd, long long total)
+/* Lock-step echo of @total bytes; *off counts the bytes verified. */
+static int echo(int fd, long long total, long long *off)
 {
 	uint8_t out[CHUNK], in[CHUNK];
-	long long off = 0;
 
-	while (off < total) {
-		size_t n = total - off < CHUNK ? total - off : CHUNK;
+	while (*off < total) {
+		long long o = *off;
+		size_t n = total - o < CHUNK ? total - o : CHUNK;
 
 		for (size_t i = 0; i < n; i++)
-			out[i] = (off + i) % 251;
+			out[i] = (o + i) % 251;
 		if (io_all(fd, out, n, true) < 0 || io_all(fd, in, n, false) < 0)
 			return -1;
 		if (memcmp(in, out, n)) {
-			fprintf(stderr, "aoguest: echo differs in bytes %lld-%lld\n", off, off + n);
+			fprintf(stderr, "aoguest: echo differs in bytes %lld-%lld\n", o, o + n);
 			errno = EBADMSG;
 			return -1;
 		}
-		off += n;
+		*off += n;
 	}
-	return off;
+	return 0;
 }
 
 static const char *run(int fd, struct options *o, long long *done)
@@ -277,9 +277,7 @@ static const char *run(int fd, struct options *o, long long *done)
 		return "fail";
 	}
 	printf("conn1.connected=yes\n");
-	*done = echo(fd, want);
-	if (*done < 0) {
-		*done = 0;
+	if (echo(fd, want, done) < 0) {
 		if (o->expect_reset && (errno == ECONNRESET || errno == EPIPE))
 			return "reset-seen";
 		perror("aoguest: echo");
