@@ -13,6 +13,7 @@ PY=/usr/bin/python3
 TS_DIR=${TS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 A4=198.18.0.1 B4=198.18.0.2 A6=fd00::1 B6=fd00::2
 TS_PIDS=()
+TS_EXTRA_NS=() # more namespaces a test creates (deleted on exit)
 TS_FAILED=0
 
 ts_skip() { echo "SKIP: $*"; exit 77; }
@@ -38,7 +39,7 @@ ts_cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	for ns in "$NS_A" "$NS_B"; do
+	for ns in "$NS_A" "$NS_B" "${TS_EXTRA_NS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
 	if [ "$TS_FAILED" = 0 ] && [ -z "${TS_KEEP:-}" ]; then
