@@ -52,38 +52,6 @@ static int parse_id(const char *what, const char *text, int *id)
 	return 0;
 }
 
-/* Replaces secret-file=PATH in spec by secret=hex:... (read as the user
- * running tcpao). */
-static int resolve_secret_file(const char *spec, char *out, size_t outlen)
-{
-	const char *field = strstr(spec, "secret-file=");
-	char hex[8 + 2 * TCPAO_MAXKEYLEN], path[SPEC_MAX], err[256];
-	uint8_t key[TCPAO_MAXKEYLEN], keylen = 0;
-	size_t pathlen, before;
-	const char *after;
-	int rc, n;
-
-	if (!field || (field != spec && field[-1] != ',')) {
-		n = snprintf(out, outlen, "%s", spec);
-		return n < 0 || (size_t)n >= outlen ? -E2BIG : 0;
-	}
-	before = (size_t)(field - spec);
-	field += strlen("secret-file=");
-	pathlen = strcspn(field, ",");
-	after = field + pathlen;
-	snprintf(path, sizeof(path), "%.*s", (int)pathlen, field);
-	rc = tcpao_secret_file_read(path, key, &keylen, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "tcpao key add: %s\n", err);
-		return rc;
-	}
-	tcpao_secret_to_hex(key, keylen, hex, sizeof(hex));
-	n = snprintf(out, outlen, "%.*ssecret=%s%s", (int)before, spec, hex, after);
-	explicit_bzero(key, sizeof(key));
-	explicit_bzero(hex, sizeof(hex));
-	return n < 0 || (size_t)n >= outlen ? -E2BIG : 0;
-}
-
 /* The request in a canonical form without spaces: hex secret, full names. */
 static int build_add(const struct tcpao_mkt *m, bool current, bool rnext,
 		     char *req, size_t len)
@@ -134,8 +102,10 @@ static int key_add(int argc, char **argv)
 	}
 	if (!text)
 		goto usage;
-	if (resolve_secret_file(text, spec, sizeof(spec)))
+	if (tcpao_secret_file_inline(text, spec, sizeof(spec), err, sizeof(err))) {
+		fprintf(stderr, "tcpao key add: %s\n", err);
 		return 1;
+	}
 	if (tcpao_mkt_parse(spec, &mkt, err, sizeof(err))) {
 		fprintf(stderr, "tcpao key add: %s\n", err);
 		rc = 1;

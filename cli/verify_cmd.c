@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "commands.h"
 #include "report.h"
+#include "secret.h"
 #include "verify.h"
 
 #define EXIT_USAGE 2
@@ -35,8 +36,8 @@ static void verify_usage(FILE *f)
 		"Verifies the TCP-AO MAC of every segment of a pcap or pcapng capture.\n"
 		"  CAPTURE       a file, or - for standard input\n"
 		"  --key SPEC    an MKT, as configured on either endpoint:\n"
-		"                sndid=N,rcvid=N,alg=NAME,secret=TEXT|hex:HEX[,peer=PREFIX]\n"
-		"                [,maclen=N][,exclude-options]   (repeat for more keys)\n"
+		"                sndid=N,rcvid=N,alg=NAME,secret=TEXT|hex:HEX|secret-file=PATH\n"
+		"                [,peer=PREFIX][,maclen=N][,exclude-options]   (repeat for more keys)\n"
 		"  --json        JSON lines: one object per TCP-AO segment, then a summary\n"
 		"  --quiet       print only the segments that did not verify, and the summary\n"
 		"  --strict      count segments that cannot be checked (no-isn, truncated)\n"
@@ -48,7 +49,7 @@ static void verify_usage(FILE *f)
 static int add_key(struct verify_args *a, const char *spec)
 {
 	struct tcpao_mkt *keys;
-	char err[160];
+	char err[160], inlined[1024];
 
 	keys = realloc(a->keys, (a->nkeys + 1) * sizeof(*keys));
 	if (!keys) {
@@ -57,10 +58,13 @@ static int add_key(struct verify_args *a, const char *spec)
 	}
 	a->keys = keys;
 	/* The spec holds the secret: the message names the key by number. */
-	if (tcpao_mkt_parse(spec, &keys[a->nkeys], err, sizeof(err))) {
+	if (tcpao_secret_file_inline(spec, inlined, sizeof(inlined), err, sizeof(err)) ||
+	    tcpao_mkt_parse(inlined, &keys[a->nkeys], err, sizeof(err))) {
 		fprintf(stderr, "tcpao verify: --key #%zu: %s\n", a->nkeys + 1, err);
+		explicit_bzero(inlined, sizeof(inlined));
 		return -1;
 	}
+	explicit_bzero(inlined, sizeof(inlined));
 	a->nkeys++;
 	return 0;
 }

@@ -2,6 +2,7 @@
 /* Secrets as operators write them, inline or in protected files. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,6 +122,41 @@ int tcpao_secret_file_read(const char *path, uint8_t *key, uint8_t *keylen,
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return rc;
+}
+
+int tcpao_secret_file_inline(const char *spec, char *out, size_t outlen,
+			     char *err, size_t errlen)
+{
+	const char *field = strstr(spec, "secret-file=");
+	char hex[8 + 2 * TCPAO_MAXKEYLEN], path[PATH_MAX];
+	uint8_t key[TCPAO_MAXKEYLEN], keylen = 0;
+	size_t pathlen, before;
+	const char *after;
+	int rc, n;
+
+	if (!field || (field != spec && field[-1] != ',')) {
+		n = snprintf(out, outlen, "%s", spec);
+		return n < 0 || (size_t)n >= outlen ? fail(err, errlen, -E2BIG, "key spec too long") : 0;
+	}
+	before = (size_t)(field - spec);
+	field += strlen("secret-file=");
+	pathlen = strcspn(field, ",");
+	after = field + pathlen;
+	if (pathlen >= sizeof(path))
+		return fail(err, errlen, -E2BIG, "secret-file path too long");
+	snprintf(path, sizeof(path), "%.*s", (int)pathlen, field);
+	rc = tcpao_secret_file_read(path, key, &keylen, err, errlen);
+	if (rc)
+		return rc;
+	tcpao_secret_to_hex(key, keylen, hex, sizeof(hex));
+	n = snprintf(out, outlen, "%.*ssecret=%s%s", (int)before, spec, hex, after);
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(hex, sizeof(hex));
+	if (n < 0 || (size_t)n >= outlen) {
+		explicit_bzero(out, outlen);
+		return fail(err, errlen, -E2BIG, "key spec too long");
+	}
+	return 0;
 }
 
 void tcpao_secret_to_hex(const uint8_t *key, uint8_t keylen, char *out,

@@ -21,6 +21,13 @@ int tcpao_secret_parse(const char *text, uint8_t *key, uint8_t *keylen,
 int tcpao_secret_file_read(const char *path, uint8_t *key, uint8_t *keylen,
 			   char *err, size_t errlen);
 
+/* Copies a key spec into out, replacing its secret-file=PATH field (if
+ * any) by secret=hex:... read from PATH as the calling user. Returns 0,
+ * -E2BIG when out is too small, or tcpao_secret_file_read's error with its
+ * message in err. out holds a secret: the caller wipes it. */
+int tcpao_secret_file_inline(const char *spec, char *out, size_t outlen,
+			     char *err, size_t errlen);
+
 /* Writes "hex:..." for key into out (out needs 4 + 2 * keylen + 1 bytes). */
 void tcpao_secret_to_hex(const uint8_t *key, uint8_t keylen, char *out,
 			 size_t outlen);

@@ -186,6 +186,19 @@ def group_keys(t):
                       rfc_key(case)])
         check_rfc_run(t, f"{case} third key", r, ["good"] * 4, rc=0)
         t.eq(f"{case} third key: key", r.field("key"), [3] * 4)
+    # secret-file= as tcpao key add reads it: private files only.
+    secret_file = t.path("secret.key")
+    with open(secret_file, "w") as f:
+        f.write(SECRET + "\n")
+    os.chmod(secret_file, 0o600)
+    from_file = rfc_key("4-1").replace(f"secret={SECRET}", f"secret-file={secret_file}")
+    r = t.verify("rfc-4-1.raw.pcap", [from_file])
+    check_rfc_run(t, "secret-file", r, ["good"] * 4, rc=0)
+    os.chmod(secret_file, 0o644)
+    r = t.verify("rfc-4-1.raw.pcap", [from_file])
+    t.eq("secret-file readable by others: exit", r.rc, 2)
+    t.true("secret-file readable by others: message",
+           "--key #1:" in r.stderr and "accessible by others" in r.stderr)
 
 
 def group_damage(t):
