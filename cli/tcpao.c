@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "list TCP-AO connections (like ss)" },
 	{ "stat", cmd_stat, "show tcpaod's counters (TCPAOGood, TCPAOBad, ...)" },
 	{ "reload", cmd_reload, "make tcpaod reread its config file" },
+	{ "demo", cmd_demo, "TCP-AO between two network namespaces, with a key rotation (root)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
