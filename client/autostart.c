@@ -5,6 +5,7 @@
  * this off. The daemon gets a state directory of its own network
  * namespace (so daemons of several namespaces never share state files)
  * and is detached (--daemon); we wait until its control socket answers.
+ * --autostarted: it leaves by itself once idle (tcpaod(8)).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #endif
 
 #define START_WAIT_MS 5000
+#define RESPAWN_MS 1000
 
 static const char *daemon_path(void)
 {
@@ -56,6 +58,7 @@ static void exec_daemon(const char *path, const char *ctl_name,
 	setsid();
 	argv[i++] = (char *)path;
 	argv[i++] = "--daemon";
+	argv[i++] = "--autostarted";
 	argv[i++] = "--state-dir";
 	argv[i++] = (char *)state_dir;
 	if (ctl_name) {
@@ -69,13 +72,28 @@ static void exec_daemon(const char *path, const char *ctl_name,
 	_exit(127);
 }
 
+/* Starts the daemon detached by a double fork: no zombie for the app. */
+static int spawn(const char *ctl_name, const char *state_dir)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (fork() == 0)
+			exec_daemon(daemon_path(), ctl_name, state_dir);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	return 0;
+}
+
 int tcpao_autostart(const char *ctl_name)
 {
 	const char *off = getenv("TCPAO_NO_AUTOSTART");
 	char state_dir[128];
 	struct stat ns;
-	pid_t pid;
-	int status;
 
 	if (off && !strcmp(off, "1"))
 		return -ECONNREFUSED;
@@ -85,18 +103,19 @@ int tcpao_autostart(const char *ctl_name)
 		 (unsigned long)ns.st_ino);
 	mkdir("/run/tcpao", 0700);
 	mkdir(state_dir, 0700);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		/* Detach by a second fork, so no zombie is left to the app. */
-		if (fork() == 0)
-			exec_daemon(daemon_path(), ctl_name, state_dir);
-		_exit(0);
-	}
-	waitpid(pid, &status, 0);
 	for (int waited = 0; waited < START_WAIT_MS; waited += 20) {
-		int fd = tcpao_ctl_connect(ctl_name, 1000);
+		int fd;
+
+		/* Again each second: a daemon leaving (--autostarted, idle)
+		 * holds the namespace's lock a little longer than its control
+		 * socket, and the one started meanwhile gives up. */
+		if (waited % RESPAWN_MS == 0) {
+			int rc = spawn(ctl_name, state_dir);
+
+			if (rc)
+				return rc;
+		}
+		fd = tcpao_ctl_connect(ctl_name, 1000);
 
 		if (fd >= 0) {
 			close(fd);

@@ -27,12 +27,15 @@
 #include "pmtu.h"
 #include "policy.h"
 #include "rules.h"
+#include "sockets.h"
 #include "state.h"
 #include "worker.h"
 
 #define LOCK_NAME "tcpaod/lock"
 #define DEFAULT_QUEUE_BASE 7430
 #define DEFAULT_MAX_FLOWS 4096
+/* --autostarted: leave after this long with nothing to do. */
+#define AUTOSTART_IDLE_MS 10000
 
 struct options {
 	unsigned int queues;
@@ -41,6 +44,7 @@ struct options {
 	const char *state_dir;
 	const char *pidfile;
 	bool daemonize;
+	bool autostarted;
 	bool accept_icmps;
 	bool ao_optional;
 	bool verbose;
@@ -72,6 +76,9 @@ static void usage(FILE *out)
 		"/run/tcpao/<netns>)\n"
 		"  --pidfile FILE      write the pid there\n"
 		"  --daemon            detach, log to syslog\n"
+		"  --autostarted       started by libtcpao-preload: exit after "
+		"10 s\n"
+		"                      without sockets or keys\n"
 		"  --verbose           more log lines\n",
 		DEFAULT_QUEUE_BASE, DEFAULT_MAX_FLOWS);
 }
@@ -90,7 +97,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_KEY = 256, O_AOREQ, O_NOAOREQ, O_ICMPS, O_QUEUES, O_QBASE,
 	       O_MAXFLOWS, O_STATE, O_PID, O_DAEMON, O_VERBOSE, O_HELP,
-	       O_CONFIG, O_CONTROL };
+	       O_CONFIG, O_CONTROL, O_AUTOSTARTED };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "ao-required", no_argument, NULL, O_AOREQ },
@@ -106,6 +113,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, O_HELP },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "control", required_argument, NULL, O_CONTROL },
+		{ "autostarted", no_argument, NULL, O_AUTOSTARTED },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -162,6 +170,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_CONTROL:
 			o->control_name = optarg;
+			break;
+		case O_AUTOSTARTED:
+			o->autostarted = true;
 			break;
 		case O_HELP:
 			usage(stdout);
@@ -299,9 +310,30 @@ static uint64_t monotonic_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Serves the control socket; SIGHUP reloads; SIGTERM / SIGINT stop. */
-static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d)
+/* An autostarted daemon keeps its namespace alive: it leaves once it has
+ * had no socket and no key for AUTOSTART_IDLE_MS. */
+static bool idle_too_long(struct daemon_ctx *d, uint64_t *idle_since)
 {
+	static uint64_t checked;
+	uint64_t now = monotonic_ms();
+
+	/* sockets_idle() asks sock_diag: once a second is enough. */
+	if (now - checked < 1000)
+		return false;
+	checked = now;
+	if (!sockets_idle(d)) {
+		*idle_since = now;
+		return false;
+	}
+	return now - *idle_since >= AUTOSTART_IDLE_MS;
+}
+
+/* Serves the control socket; SIGHUP reloads; SIGTERM / SIGINT stop. */
+static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
+		      bool autostarted)
+{
+	uint64_t idle_since = monotonic_ms();
+
 	struct pollfd pfd[2] = {
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = ctl ? control_fd(ctl) : -1, .events = POLLIN },
@@ -332,6 +364,10 @@ static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d)
 			control_handle(ctl);
 		state_expire(monotonic_ms());
 		pmtu_expire(monotonic_ms());
+		if (autostarted && idle_too_long(d, &idle_since)) {
+			log_msg(LOG_INFO, "autostarted and idle: stopping");
+			return;
+		}
 	}
 }
 
@@ -421,7 +457,7 @@ int main(int argc, char **argv)
 			"entries, %d flow(s) restored, state in %s",
 			o.queues, rules.egress_base, rules.icmp_queue,
 			d.policy->n, restored, o.state_dir);
-		main_loop(sigfd, ctl, &d);
+		main_loop(sigfd, ctl, &d, o.autostarted);
 		workers_stop();
 	}
 	control_close(ctl);

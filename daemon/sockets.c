@@ -608,6 +608,18 @@ void sockets_gc(struct daemon_ctx *d)
 	free(gone);
 }
 
+bool sockets_idle(struct daemon_ctx *d)
+{
+	if (nsocks)
+		sockets_gc(d);
+	if (nsocks)
+		return false;
+	for (size_t i = 0; i < d->policy->n; i++)
+		if (d->policy->peers[i].keys.n)
+			return false;
+	return true;
+}
+
 int sockets_request(void *ctx, int fd, int argc, char **argv,
 		    struct control_reply *out)
 {

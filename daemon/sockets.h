@@ -15,5 +15,8 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 		    struct control_reply *out);
 /* Forgets the sockets that sock_diag no longer finds. */
 void sockets_gc(struct daemon_ctx *d);
+/* Nothing to do: no socket registered (after sockets_gc()) and no key in
+ * the policy. An autostarted daemon then leaves (tcpaod --autostarted). */
+bool sockets_idle(struct daemon_ctx *d);
 
 #endif
