@@ -7,9 +7,9 @@ DEB_PACKAGES := build-essential pkg-config meson ninja-build clang \
 	libclang-rt-14-dev nettle-dev libpcap-dev libcmocka-dev \
 	libmnl-dev libnetfilter-queue-dev iproute2 iptables ipset \
 	tcpdump socat python3 python3-scapy iperf3 \
-	qemu-system-x86 cpio
+	qemu-system-x86 cpio linux-source-6.12
 
-.PHONY: all deps check unit demo bench fuzz interop clean
+.PHONY: all deps check unit demo bench fuzz interop selftests clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -37,6 +37,11 @@ bench: $(BUILD)/build.ninja
 # Interop with Linux's own TCP-AO (a QEMU guest; root; ~5 min).
 interop: all
 	$(MESON) test -C $(BUILD) --suite interop --num-processes 1 --print-errorlogs
+
+# Linux's tcp_ao selftests with libtcpao-preload.so (root; < 10 min): the
+# whole table, then the regression gate of tests/selftests/expected-pass.txt.
+selftests: all
+	tests/selftests/run.sh --expect tests/selftests/expected-pass.txt $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz
