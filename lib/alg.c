@@ -1,23 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* MAC algorithms of RFC 5926 and the pre-keyed contexts that compute them. */
+/*
+ * MAC algorithms and the pre-keyed contexts that compute them: RFC 5926's
+ * (HMAC-SHA-1-96, AES-128-CMAC-96) and the other HMACs Linux accepts for
+ * TCP-AO (any "hmac(...)" of its crypto API; we offer those nettle has).
+ *
+ * Two ways to key a traffic key (struct tcpao_tk), chosen per algorithm:
+ *  - KEYED: the HMAC's inner and outer hashes are computed once; a message
+ *    copies the inner state only. For the common algorithms, whose hash
+ *    state is small (SHA-1, SHA-224/256, MD5, RIPEMD-160) and CMAC.
+ *  - RAW: the key bytes are kept and the HMAC is keyed per message in the
+ *    pool. For SHA-384/512 and SHA3-512, whose keyed contexts (650-850
+ *    bytes) would more than double every traffic key kept in a flow's
+ *    cache, for algorithms seldom used; it costs two more hash blocks per
+ *    message.
+ */
 #include <errno.h>
 #include <string.h>
 
 #include <nettle/aes.h>
+#include <nettle/md5.h>
+#include <nettle/nettle-meta.h>
+#include <nettle/ripemd160.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
+#include <nettle/sha3.h>
 
 #include "tcpao.h"
 
 static const struct {
 	const char *name;     /* as Linux reports it */
 	const char *alias;    /* also accepted */
-	size_t digest_len;
-	size_t traffic_key_len;
+	size_t digest_len;    /* = the traffic key's length, as Linux */
 } algs[TCPAO_ALG_COUNT] = {
-	[TCPAO_ALG_HMAC_SHA1] = { "hmac(sha1)", NULL, SHA1_DIGEST_SIZE, SHA1_DIGEST_SIZE },
-	[TCPAO_ALG_CMAC_AES128] = { "cmac(aes)", "cmac(aes128)", 16, 16 },
-	[TCPAO_ALG_HMAC_SHA256] = { "hmac(sha256)", NULL, SHA256_DIGEST_SIZE, SHA256_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_SHA1] = { "hmac(sha1)", NULL, SHA1_DIGEST_SIZE },
+	[TCPAO_ALG_CMAC_AES128] = { "cmac(aes)", "cmac(aes128)", 16 },
+	[TCPAO_ALG_HMAC_SHA256] = { "hmac(sha256)", NULL, SHA256_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_SHA224] = { "hmac(sha224)", NULL, SHA224_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_SHA384] = { "hmac(sha384)", NULL, SHA384_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_SHA512] = { "hmac(sha512)", NULL, SHA512_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_SHA3_512] = { "hmac(sha3-512)", NULL, SHA3_512_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_MD5] = { "hmac(md5)", NULL, MD5_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_RMD160] = { "hmac(rmd160)", NULL, RIPEMD160_DIGEST_SIZE },
 };
 
 int tcpao_alg_from_name(const char *name, enum tcpao_alg *alg)
@@ -44,7 +67,17 @@ size_t tcpao_alg_digest_len(enum tcpao_alg alg)
 
 size_t tcpao_alg_traffic_key_len(enum tcpao_alg alg)
 {
-	return algs[alg].traffic_key_len;
+	return algs[alg].digest_len;
+}
+
+static void raw_set_key(union tcpao_mac_ctx *ctx, const uint8_t *key,
+			size_t keylen)
+{
+	/* HMAC hashes keys longer than its block; our keys are <= 80. */
+	if (keylen > sizeof(ctx->raw.key))
+		keylen = sizeof(ctx->raw.key);
+	memcpy(ctx->raw.key, key, keylen);
+	ctx->raw.len = (uint8_t)keylen;
 }
 
 static void mac_ctx_set_key(union tcpao_mac_ctx *ctx, enum tcpao_alg alg,
@@ -57,9 +90,23 @@ static void mac_ctx_set_key(union tcpao_mac_ctx *ctx, enum tcpao_alg alg,
 	case TCPAO_ALG_HMAC_SHA256:
 		hmac_sha256_set_key(&ctx->sha256, keylen, key);
 		break;
+	case TCPAO_ALG_HMAC_SHA224:
+		hmac_sha224_set_key(&ctx->sha256, keylen, key);
+		break;
+	case TCPAO_ALG_HMAC_MD5:
+		hmac_md5_set_key(&ctx->md5, keylen, key);
+		break;
+	case TCPAO_ALG_HMAC_RMD160:
+		hmac_ripemd160_set_key(&ctx->rmd160, keylen, key);
+		break;
 	case TCPAO_ALG_CMAC_AES128:
 		/* Callers give CMAC exactly 16 bytes (kdf.c reduces others). */
 		cmac_aes128_set_key(&ctx->cmac, key);
+		break;
+	case TCPAO_ALG_HMAC_SHA384:
+	case TCPAO_ALG_HMAC_SHA512:
+	case TCPAO_ALG_HMAC_SHA3_512:
+		raw_set_key(ctx, key, keylen);
 		break;
 	default:
 		break;
@@ -78,24 +125,44 @@ void tcpao_tk_wipe(struct tcpao_tk *tk)
 	explicit_bzero(tk, sizeof(*tk));
 }
 
-/* Per message only the running state is copied: HMAC's inner hash, keyed
- * (96 or 112 bytes), or CMAC's empty chaining state; the rest of the
- * keyed context stays in tk. Copying the whole context (288-336 bytes)
- * showed in bench/mac.c on short segments. The state lives in the pool's
- * union: work.sha1.state, work.sha256.state, work.cmac.ctx. */
+/* Per message only the running state is copied: HMAC's inner hash, keyed,
+ * or CMAC's empty chaining state; the rest of the keyed context stays in
+ * tk. Copying the whole context showed in bench/mac.c on short segments.
+ * RAW algorithms key the whole HMAC in the pool. */
 void tcpao_mac_begin(struct tcpao_pool *pool, const struct tcpao_tk *tk)
 {
+	const union tcpao_mac_ctx *k = &tk->keyed;
+	union tcpao_mac_work *w = &pool->work;
+
 	pool->alg = tk->alg;
 	pool->tk = tk;
 	switch (tk->alg) {
 	case TCPAO_ALG_HMAC_SHA1:
-		pool->work.sha1.state = tk->keyed.sha1.inner;
+		w->sha1 = k->sha1.inner;
 		break;
 	case TCPAO_ALG_HMAC_SHA256:
-		pool->work.sha256.state = tk->keyed.sha256.inner;
+	case TCPAO_ALG_HMAC_SHA224:
+		w->sha256 = k->sha256.inner;
+		break;
+	case TCPAO_ALG_HMAC_MD5:
+		w->md5 = k->md5.inner;
+		break;
+	case TCPAO_ALG_HMAC_RMD160:
+		w->rmd160 = k->rmd160.inner;
 		break;
 	case TCPAO_ALG_CMAC_AES128:
-		cmac128_init(&pool->work.cmac.ctx);
+		cmac128_init(&w->cmac);
+		break;
+	case TCPAO_ALG_HMAC_SHA384:
+		hmac_sha384_set_key(&w->sha512, k->raw.len, k->raw.key);
+		break;
+	case TCPAO_ALG_HMAC_SHA512:
+		hmac_sha512_set_key(&w->sha512, k->raw.len, k->raw.key);
+		break;
+	case TCPAO_ALG_HMAC_SHA3_512:
+		hmac_set_key(&w->sha3_512.outer, &w->sha3_512.inner,
+			     &w->sha3_512.state, &nettle_sha3_512, k->raw.len,
+			     k->raw.key);
 		break;
 	default:
 		break;
@@ -104,63 +171,92 @@ void tcpao_mac_begin(struct tcpao_pool *pool, const struct tcpao_tk *tk)
 
 void tcpao_mac_update(struct tcpao_pool *pool, const void *data, size_t len)
 {
+	union tcpao_mac_work *w = &pool->work;
+
 	switch (pool->alg) {
 	case TCPAO_ALG_HMAC_SHA1:
-		sha1_update(&pool->work.sha1.state, len, data);
+		sha1_update(&w->sha1, len, data);
 		break;
 	case TCPAO_ALG_HMAC_SHA256:
-		sha256_update(&pool->work.sha256.state, len, data);
+	case TCPAO_ALG_HMAC_SHA224:
+		sha256_update(&w->sha256, len, data);
+		break;
+	case TCPAO_ALG_HMAC_MD5:
+		md5_update(&w->md5, len, data);
+		break;
+	case TCPAO_ALG_HMAC_RMD160:
+		ripemd160_update(&w->rmd160, len, data);
 		break;
 	case TCPAO_ALG_CMAC_AES128:
-		cmac128_update(&pool->work.cmac.ctx, &pool->tk->keyed.cmac.cipher,
+		cmac128_update(&w->cmac, &pool->tk->keyed.cmac.cipher,
 			       (nettle_cipher_func *)aes128_encrypt, len, data);
+		break;
+	case TCPAO_ALG_HMAC_SHA384:
+	case TCPAO_ALG_HMAC_SHA512:
+		sha512_update(&w->sha512.state, len, data);
+		break;
+	case TCPAO_ALG_HMAC_SHA3_512:
+		sha3_512_update(&w->sha3_512.state, len, data);
 		break;
 	default:
 		break;
 	}
 }
 
-/* HMAC's last step, as nettle's hmac_digest: the outer hash, keyed, over
- * the inner digest. */
-static void hmac_sha1_end(struct tcpao_pool *pool, uint8_t *mac, size_t maclen)
+/* HMAC's last step for the KEYED algorithms, as nettle's hmac_digest: the
+ * outer hash, keyed (from tk), over the inner digest. */
+static void keyed_hmac_end(const struct nettle_hash *h, void *state,
+			   const void *outer, uint8_t *mac, size_t maclen)
 {
-	struct sha1_ctx *state = &pool->work.sha1.state;
-	uint8_t inner[SHA1_DIGEST_SIZE];
+	uint8_t inner[SHA256_DIGEST_SIZE]; /* the longest KEYED digest */
 
-	sha1_digest(state, sizeof(inner), inner);
-	*state = pool->tk->keyed.sha1.outer;
-	sha1_update(state, sizeof(inner), inner);
-	sha1_digest(state, maclen, mac);
-}
-
-static void hmac_sha256_end(struct tcpao_pool *pool, uint8_t *mac,
-			    size_t maclen)
-{
-	struct sha256_ctx *state = &pool->work.sha256.state;
-	uint8_t inner[SHA256_DIGEST_SIZE];
-
-	sha256_digest(state, sizeof(inner), inner);
-	*state = pool->tk->keyed.sha256.outer;
-	sha256_update(state, sizeof(inner), inner);
-	sha256_digest(state, maclen, mac);
+	h->digest(state, h->digest_size, inner);
+	memcpy(state, outer, h->context_size);
+	h->update(state, h->digest_size, inner);
+	h->digest(state, maclen, mac);
+	explicit_bzero(inner, sizeof(inner));
 }
 
 void tcpao_mac_end(struct tcpao_pool *pool, uint8_t *mac, size_t maclen)
 {
-	const struct tcpao_tk *tk = pool->tk;
+	const union tcpao_mac_ctx *k = &pool->tk->keyed;
+	union tcpao_mac_work *w = &pool->work;
 
 	/* nettle truncates to the length asked for. */
 	switch (pool->alg) {
 	case TCPAO_ALG_HMAC_SHA1:
-		hmac_sha1_end(pool, mac, maclen);
+		keyed_hmac_end(&nettle_sha1, &w->sha1, &k->sha1.outer,
+			       mac, maclen);
 		break;
 	case TCPAO_ALG_HMAC_SHA256:
-		hmac_sha256_end(pool, mac, maclen);
+		keyed_hmac_end(&nettle_sha256, &w->sha256,
+			       &k->sha256.outer, mac, maclen);
+		break;
+	case TCPAO_ALG_HMAC_SHA224:
+		keyed_hmac_end(&nettle_sha224, &w->sha256,
+			       &k->sha256.outer, mac, maclen);
+		break;
+	case TCPAO_ALG_HMAC_MD5:
+		keyed_hmac_end(&nettle_md5, &w->md5, &k->md5.outer, mac,
+			       maclen);
+		break;
+	case TCPAO_ALG_HMAC_RMD160:
+		keyed_hmac_end(&nettle_ripemd160, &w->rmd160,
+			       &k->rmd160.outer, mac, maclen);
 		break;
 	case TCPAO_ALG_CMAC_AES128:
-		cmac128_digest(&pool->work.cmac.ctx, &tk->keyed.cmac.key,
-			       &tk->keyed.cmac.cipher,
+		cmac128_digest(&w->cmac, &k->cmac.key, &k->cmac.cipher,
 			       (nettle_cipher_func *)aes128_encrypt, maclen, mac);
+		break;
+	case TCPAO_ALG_HMAC_SHA384:
+		hmac_sha384_digest(&w->sha512, maclen, mac);
+		break;
+	case TCPAO_ALG_HMAC_SHA512:
+		hmac_sha512_digest(&w->sha512, maclen, mac);
+		break;
+	case TCPAO_ALG_HMAC_SHA3_512:
+		hmac_digest(&w->sha3_512.outer, &w->sha3_512.inner,
+			    &w->sha3_512.state, &nettle_sha3_512, maclen, mac);
 		break;
 	default:
 		break;

@@ -20,12 +20,13 @@
 #include <netinet/in.h>
 #include <nettle/cmac.h>
 #include <nettle/hmac.h>
+#include <nettle/sha3.h>
 
 #define TCPAO_OPT_KIND 29
 #define TCPAO_MD5_OPT_KIND 19
 #define TCPAO_OPT_HDRLEN 4      /* kind, length, KeyID, RNextKeyID */
 #define TCPAO_MAXKEYLEN 80      /* Linux's TCP_AO_MAXKEYLEN */
-#define TCPAO_MAX_MACLEN 32     /* longest digest we offer (SHA-256) */
+#define TCPAO_MAX_MACLEN 64     /* longest digest we offer (SHA-512) */
 #define TCPAO_DEFAULT_MACLEN 12 /* the 96-bit MACs of RFC 5926 */
 #define TCPAO_TCP_OPTSPACE 40
 
@@ -35,22 +36,52 @@ enum tcpao_alg {
 	TCPAO_ALG_HMAC_SHA1,
 	TCPAO_ALG_CMAC_AES128,
 	TCPAO_ALG_HMAC_SHA256,
+	/* Linux accepts any hmac(...) of its crypto API; these are the
+	 * ones nettle has. Added last: state files store the number. */
+	TCPAO_ALG_HMAC_SHA224,
+	TCPAO_ALG_HMAC_SHA384,
+	TCPAO_ALG_HMAC_SHA512,
+	TCPAO_ALG_HMAC_SHA3_512,
+	TCPAO_ALG_HMAC_MD5,
+	TCPAO_ALG_HMAC_RMD160,
 	TCPAO_ALG_COUNT
 };
 
 /* Accepts Linux's names: "hmac(sha1)", "cmac(aes128)" or "cmac(aes)",
- * "hmac(sha256)". Returns 0 or -ENOENT. */
+ * "hmac(sha256)", "hmac(sha224)", "hmac(sha384)", "hmac(sha512)",
+ * "hmac(sha3-512)", "hmac(md5)", "hmac(rmd160)". Returns 0 or -ENOENT. */
 int tcpao_alg_from_name(const char *name, enum tcpao_alg *alg);
 /* The name Linux reports back (TCP_AO_GET_KEYS): "cmac(aes)" for CMAC. */
 const char *tcpao_alg_name(enum tcpao_alg alg);
 size_t tcpao_alg_digest_len(enum tcpao_alg alg);
 size_t tcpao_alg_traffic_key_len(enum tcpao_alg alg);
 
-/* A MAC context keyed once; copied into a tcpao_pool for each message. */
+/* A MAC context keyed once, read by each message (alg.c: KEYED), or the
+ * key itself for the algorithms keyed per message (RAW: SHA-384/512,
+ * SHA3-512), whose keyed contexts would more than double this union. */
 union tcpao_mac_ctx {
 	struct hmac_sha1_ctx sha1;
-	struct hmac_sha256_ctx sha256;
+	struct hmac_sha256_ctx sha256; /* and SHA-224 */
+	struct hmac_md5_ctx md5;
+	struct hmac_ripemd160_ctx rmd160;
 	struct cmac_aes128_ctx cmac;
+	struct {
+		uint8_t len;
+		uint8_t key[TCPAO_MAXKEYLEN];
+	} raw;
+};
+
+/* The state of one message being MACed (struct tcpao_pool). */
+union tcpao_mac_work {
+	struct sha1_ctx sha1;
+	struct sha256_ctx sha256;
+	struct md5_ctx md5;
+	struct ripemd160_ctx rmd160;
+	struct cmac128_ctx cmac;
+	struct hmac_sha512_ctx sha512; /* and SHA-384 */
+	struct {
+		struct sha3_512_ctx outer, inner, state;
+	} sha3_512;
 };
 
 /* A traffic key, pre-keyed (RFC 5926 section 3.1's output, ready to MAC). */
@@ -66,7 +97,7 @@ struct tcpao_tk {
  * hash, CMAC's subkeys and cipher) are read from tk, which must outlive
  * the message (tcpao_mac_begin .. tcpao_mac_end). */
 struct tcpao_pool {
-	union tcpao_mac_ctx work;
+	union tcpao_mac_work work;
 	enum tcpao_alg alg;
 	const struct tcpao_tk *tk;
 };
