@@ -500,11 +500,14 @@ static int get_repair(int fd, struct psock *p, void *optval, socklen_t *optlen)
 	struct aosock_env env;
 	int len;
 
+	/* tcp_can_repair_sock() comes first: never on a listener. */
+	read_env(fd, p, &env, false);
+	if (env.state == AOSOCK_LISTEN)
+		return -EPERM;
 	if (copy_from_user(&len, optlen, sizeof(len)))
 		return -EFAULT;
 	if (len <= 0)
 		return -EINVAL;
-	read_env(fd, p, &env, false);
 	if (!env.repair)
 		return -EPERM;
 	if (!p || !p->ao.has_info)
