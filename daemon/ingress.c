@@ -97,6 +97,36 @@ static enum queue_verdict on_flow(struct worker *w, struct flow *f,
 	return deliver(w, seg, len);
 }
 
+/* A Linux server turns TCP timestamps off on an AO connection when SACK
+ * is permitted (tcp_synack_options(): the option space). Our kernel does
+ * not know that the connection uses AO, so the SYN it is handed loses its
+ * timestamp option (NOPs in its place): its SYN-ACK then carries none, as
+ * Linux's, and the segments have room for two SACK blocks. */
+static void drop_timestamps_with_sack(struct tcpao_seg *seg)
+{
+	uint8_t *th = seg->tcp;
+	size_t off = 20, ts = 0;
+	bool sack = false;
+
+	while (off < seg->thlen && th[off] != 0) {
+		size_t len = th[off] == 1 ? 1 : 0;
+
+		if (!len) {
+			if (off + 1 >= seg->thlen || th[off + 1] < 2 ||
+			    off + th[off + 1] > seg->thlen)
+				return;
+			len = th[off + 1];
+		}
+		if (th[off] == 4)
+			sack = true;
+		else if (th[off] == 8 && len == 10)
+			ts = off;
+		off += len;
+	}
+	if (sack && ts)
+		memset(th + ts, 1, 10);
+}
+
 /* A passive open: a SYN verified with the key whose rcvid is its KeyID.
  * Current becomes the key whose sndid is the SYN's RNextKeyID, RNext the
  * key whose rcvid is its KeyID (Linux's choice on accept). */
@@ -146,7 +176,10 @@ static enum queue_verdict passive_open(struct worker *w,
 	f->peer_rnext = seg->opts.rnext;
 	tcpao_dir_set_disn(&f->tx, seg->seq);
 	w->state_dirty = true;
-	return deliver(w, seg, len);
+	*len = tcpao_seg_strip_ao(seg);
+	drop_timestamps_with_sack(seg);
+	tcpao_seg_fix_checksum(seg);
+	return QUEUE_ACCEPT_MODIFIED;
 }
 
 /* A socket's key for this peer makes AO required, as in Linux
