@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "keycount.h"
 #include "log.h"
 #include "worker.h"
 
@@ -41,8 +42,21 @@ static enum queue_verdict deliver(struct worker *w, struct tcpao_seg *seg,
 	return QUEUE_ACCEPT_MODIFIED;
 }
 
+/* A socket's per-key counters (TCP_AO_GET_KEYS) and, for a listener's
+ * handshakes, its pkt_good, as Linux counts them on the listener. */
+static void count_for_socket(const struct policy_peer *p, uint64_t serial,
+			     enum tcpao_result r)
+{
+	if (!p->sock_keycnt || (r != TCPAO_GOOD && r != TCPAO_BAD_MAC))
+		return;
+	keycount_inc(p->sock_keycnt, serial, r == TCPAO_GOOD);
+	if (r == TCPAO_GOOD && p->sock_keycnt->listener)
+		counter_inc(&p->sock_cnt[0]);
+}
+
+/* *serial: the key the segment was checked with, when one was found. */
 static enum tcpao_result verify(struct worker *w, struct flow *f,
-				const struct tcpao_seg *seg)
+				const struct tcpao_seg *seg, uint64_t *serial)
 {
 	const struct tcpao_keyring *ring = &f->peer->keys;
 	struct tcpao_dir *dir = &f->rx;
@@ -55,6 +69,7 @@ static enum tcpao_result verify(struct worker *w, struct flow *f,
 	i = find_key(f, seg->opts.keyid);
 	if (i < 0)
 		return TCPAO_KEY_NOT_FOUND;
+	*serial = ring->serials[i];
 	/* A SYN on an established flow (a late retransmission, or a replay)
 	 * is checked with the SYN's key but must not reset the flow's ISN
 	 * and SNE: verify it on a copy. */
@@ -70,10 +85,11 @@ static enum queue_verdict on_flow(struct worker *w, struct flow *f,
 				  struct tcpao_seg *seg, size_t *len)
 {
 	enum tcpao_result r;
-	uint64_t before = f->sel.current;
+	uint64_t before = f->sel.current, serial = 0;
 
 	worker_refresh_keysel(w, f);
-	r = verify(w, f, seg);
+	r = verify(w, f, seg, &serial);
+	count_for_socket(f->peer, serial, r);
 	if (r != TCPAO_GOOD) {
 		worker_count_drop(w, f, r, seg);
 		return QUEUE_DROP;
@@ -166,6 +182,7 @@ static enum queue_verdict passive_open(struct worker *w,
 	flow_start(f, peer, &sel, FLOW_SYN_RECV, w->now_ms);
 	r = tcpao_dir_verify(&f->rx, &ring->keys[rcv], ring->serials[rcv], seg,
 			     &w->pool);
+	count_for_socket(peer, ring->serials[rcv], r);
 	if (r != TCPAO_GOOD) {
 		worker_count_drop(w, NULL, r, seg);
 		flow_remove(&w->flows, f);

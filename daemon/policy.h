@@ -81,6 +81,9 @@ struct policy_peer {
 	 * segments of no flow (a listener's), owned by sockets.c. */
 	uint64_t sock_cookie;
 	_Atomic uint64_t *sock_cnt;
+	/* Its per-key counters (keycount.h), owned by sockets.c; NULL for
+	 * host policy. */
+	struct keycount *sock_keycnt;
 };
 
 struct policy {
