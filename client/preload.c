@@ -245,7 +245,7 @@ static void read_env(int fd, const struct psock *p, struct aosock_env *env,
 	if (want_counters && p && p->registered) {
 		int cur, next;
 
-		sockctl_info(fd, env->cnt, &cur, &next);
+		sockctl_info(fd, env->cnt, &cur, &next, NULL);
 	}
 }
 
@@ -435,9 +435,15 @@ static int get_keys(int fd, struct psock *p, void *optval, socklen_t *optlen)
 	uint32_t n;
 	void *req;
 
-	(void)fd;
 	if (!p || !p->ao.has_info)
 		return -ENOENT;
+	if (p->registered) {
+		uint64_t cnt[5];
+		int cur, next;
+
+		/* Per-key pkt_good / pkt_bad are the daemon's. */
+		sockctl_info(fd, cnt, &cur, &next, &p->ao);
+	}
 	if (copy_from_user(&user_len, optlen, sizeof(user_len)))
 		return -EFAULT;
 	if (user_len <= 0)

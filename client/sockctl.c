@@ -208,7 +208,31 @@ int sockctl_accept(int fd, int *syn_keyid, int *syn_rnext)
 	return 0;
 }
 
-int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid)
+/* A "key" record of sock-info: the per-key counters of the key it names. */
+static void key_counts(struct aosock *s, const struct tcpao_ctl_record *rec)
+{
+	const char *peer = tcpao_ctl_field(rec, "peer");
+	struct tcpao_addr addr = { 0 };
+	uint8_t len = 0;
+
+	if (!peer || (strcmp(peer, "any") && tcpao_addr_parse(peer, &addr, &len)))
+		return;
+	tcpao_addr_unmap(&addr);
+	for (size_t i = 0; i < s->n; i++) {
+		struct aosock_key *k = &s->keys[i];
+
+		if (k->mkt.sndid == field_long(rec, "sndid", -1) &&
+		    k->mkt.rcvid == field_long(rec, "rcvid", -1) &&
+		    k->mkt.prefixlen == len && k->mkt.peer.family == addr.family &&
+		    tcpao_addr_equal(&k->mkt.peer, &addr)) {
+			k->pkt_good = strtoull(tcpao_ctl_field(rec, "good") ?: "0", NULL, 10);
+			k->pkt_bad = strtoull(tcpao_ctl_field(rec, "bad") ?: "0", NULL, 10);
+		}
+	}
+}
+
+int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
+		 struct aosock *keys)
 {
 	static const char *const names[5] = { "good", "bad", "key-not-found",
 					      "ao-required", "dropped-icmps" };
@@ -226,6 +250,8 @@ int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid)
 		return rc;
 	cur = reply.body;
 	while (tcpao_ctl_next_record(&cur, &rec)) {
+		if (!strcmp(rec.type, "key") && keys)
+			key_counts(keys, &rec);
 		if (strcmp(rec.type, "sock"))
 			continue;
 		for (int i = 0; i < 5; i++) {

@@ -25,8 +25,10 @@ int sockctl_set(int fd, const struct aosock *s);
  * tells which keys the SYN asked for (-1: unknown). */
 int sockctl_accept(int fd, int *syn_keyid, int *syn_rnext);
 /* The socket's five counters (TCP_AO_INFO order) and its current keys as
- * the datapath uses them now (-1: none). */
-int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid);
+ * the datapath uses them now (-1: none); with keys, their per-key pkt_good
+ * and pkt_bad. */
+int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
+		 struct aosock *keys);
 /* The daemon's global counters named as Linux names them (TcpExt). */
 int sockctl_stat(uint64_t cnt[5]);
 

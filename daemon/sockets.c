@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "keycount.h"
 #include "ops.h"
 #include "sockets.h"
 #include "worker.h"
@@ -40,6 +41,7 @@ struct sock_rec {
 	uint64_t cookie;
 	bool listener;
 	_Atomic uint64_t cnt[5];
+	struct keycount keycnt;      /* per key, by serial */
 	struct tcpao_keyring staged; /* sock-begin .. sock-commit */
 	int family;
 	struct tcpao_addr dest;      /* connect()'s peer */
@@ -132,6 +134,7 @@ static struct sock_rec *rec_get(uint64_t cookie)
 	socks = grown;
 	r->cookie = cookie;
 	tcpao_keyring_init(&r->staged);
+	keycount_init(&r->keycnt, false);
 	socks[nsocks++] = r;
 	return r;
 }
@@ -275,6 +278,7 @@ static struct policy_peer *new_entry(struct policy *fresh, struct sock_rec *r,
 		return NULL;
 	e->sock_cookie = r->cookie;
 	e->sock_cnt = r->cnt;
+	e->sock_keycnt = &r->keycnt;
 	e->ao_required = false;
 	return e;
 }
@@ -292,6 +296,7 @@ static int sock_begin(struct sock_id *id, int argc, char **argv,
 	tcpao_keyring_free(&r->staged);
 	tcpao_keyring_init(&r->staged);
 	r->listener = role && !strcmp(role, "listen");
+	r->keycnt.listener = r->listener;
 	r->family = id->family;
 	memset(&r->dest, 0, sizeof(r->dest));
 	r->dport = (uint16_t)arg_int(argc, argv, "port", 0);
@@ -459,6 +464,7 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	if (!r)
 		return -ENOMEM;
 	r->listener = false;
+	r->keycnt.listener = false;
 	socket_scope(id, r, NULL, &scope);
 	fresh = policy_clone(d->policy);
 	if (!fresh)
@@ -487,6 +493,27 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	control_reply_int(out, "syn-keyid", ff.found ? ff.info.rnext_rcvid : -1);
 	control_reply_int(out, "syn-rnext", ff.found ? ff.info.current_sndid : -1);
 	return 0;
+}
+
+/* One "key" record per key of the socket's entry: TCP_AO_GET_KEYS's
+ * pkt_good / pkt_bad, named by ids and peer. */
+static void reply_key_counts(struct daemon_ctx *d, struct sock_rec *r,
+			     struct control_reply *out)
+{
+	const struct policy_peer *e = entry_of(d->policy, r->cookie);
+
+	for (size_t i = 0; e && i < e->keys.n; i++) {
+		const struct tcpao_mkt *m = &e->keys.keys[i];
+		uint64_t good, bad;
+
+		keycount_get(&r->keycnt, e->keys.serials[i], &good, &bad);
+		control_reply_record(out, "key");
+		control_reply_int(out, "sndid", m->sndid);
+		control_reply_int(out, "rcvid", m->rcvid);
+		control_reply_prefix(out, "peer", &m->peer, m->prefixlen);
+		control_reply_u64(out, "good", good);
+		control_reply_u64(out, "bad", bad);
+	}
 }
 
 static int sock_info(struct daemon_ctx *d, struct sock_id *id,
@@ -520,6 +547,8 @@ static int sock_info(struct daemon_ctx *d, struct sock_id *id,
 	control_reply_u64(out, "dropped-icmps", v[4]);
 	control_reply_int(out, "current", cur);
 	control_reply_int(out, "rnext", next);
+	if (r)
+		reply_key_counts(d, r, out);
 	return 0;
 }
 
@@ -603,6 +632,7 @@ void sockets_gc(struct daemon_ctx *d)
 	/* Published: no worker sees their counters any more. */
 	for (size_t i = 0; i < ngone; i++) {
 		tcpao_keyring_free(&gone[i]->staged);
+		keycount_free(&gone[i]->keycnt);
 		free(gone[i]);
 	}
 	free(gone);
