@@ -465,6 +465,16 @@ static struct aosock_key *find_id(struct aosock *s, int sndid, int rcvid)
 	return NULL;
 }
 
+void aosock_follow_datapath(struct aosock *s, const struct aosock_env *env)
+{
+	struct aosock_key *k;
+
+	if (env->dp_current >= 0 && (k = find_id(s, env->dp_current, -1)))
+		s->current = k->uid;
+	if (env->dp_rnext >= 0 && (k = find_id(s, -1, env->dp_rnext)))
+		s->rnext = k->uid;
+}
+
 static void unlink_key(struct aosock *s, struct aosock_key *k)
 {
 	size_t i = (size_t)(k - s->keys);

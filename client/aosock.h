@@ -68,6 +68,8 @@ struct aosock_env {
 	int bound_ifindex;     /* SO_BINDTOIFINDEX, 0 */
 	bool (*is_l3mdev)(int ifindex); /* a VRF device? */
 	uint64_t cnt[5];       /* the daemon's counters for this socket */
+	int dp_current;        /* the datapath's current sndid / rnext rcvid */
+	int dp_rnext;          /* on a live connection; -1: none, unknown */
 	long optmem_max;       /* net.core.optmem_max; <= 0: no limit */
 };
 
@@ -125,5 +127,8 @@ bool aosock_md5_conflicts(const struct aosock *s, const struct tcpao_mkt *mkt);
 bool aosock_md5_matches(const struct aosock *s, const struct tcpao_addr *peer);
 
 const struct aosock_key *aosock_find_uid(const struct aosock *s, uint32_t uid);
+/* Adopts the datapath's current / rnext keys (env->dp_*): on a live
+ * connection the peer's RNextKeyID moves current, as in Linux. */
+void aosock_follow_datapath(struct aosock *s, const struct aosock_env *env);
 
 #endif

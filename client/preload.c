@@ -242,11 +242,9 @@ static void read_env(int fd, const struct psock *p, struct aosock_env *env,
 		env->has_daddr = true;
 		env->daddr = p->dest;
 	}
-	if (want_counters && p && p->registered) {
-		int cur, next;
-
-		sockctl_info(fd, env->cnt, &cur, &next, NULL);
-	}
+	env->dp_current = env->dp_rnext = -1;
+	if (want_counters && p && p->registered)
+		sockctl_info(fd, env->cnt, &env->dp_current, &env->dp_rnext, NULL);
 }
 
 /* ---- user memory: EFAULT instead of a crash ---------------------------- */
@@ -323,7 +321,9 @@ static int ao_setsockopt(int fd, int family, int opt, const void *optval,
 		aosock_init(&probe, family);
 		read_env(fd, NULL, &env, false);
 	} else {
-		read_env(fd, p, &env, opt == TCP_AO_INFO);
+		/* DEL's EBUSY and INFO see the current key the datapath uses. */
+		read_env(fd, p, &env, opt == TCP_AO_INFO || opt == TCP_AO_DEL_KEY);
+		aosock_follow_datapath(&p->ao, &env);
 	}
 	if (opt != TCP_AO_REPAIR) {
 		rc = aosock_gate(p ? &p->ao : &probe, &env);
@@ -490,6 +490,8 @@ static int get_info(int fd, struct psock *p, void *optval, socklen_t *optlen)
 		struct aosock empty;
 
 		read_env(fd, p, &env, true);
+		if (p)
+			aosock_follow_datapath(&p->ao, &env);
 		aosock_init(&empty, AF_INET);
 		rc = aosock_get_info(p ? &p->ao : &empty, &env, buf, (size_t)len);
 	}
