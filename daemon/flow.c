@@ -180,7 +180,8 @@ void flow_start(struct flow *f, const struct policy_peer *peer,
 	dir_start(&f->rx, &k->remote, k->rport, &k->local, k->lport);
 	f->peer = peer;
 	f->sel = *sel;
-	f->keysel_epoch = peer->keysel_epoch;
+	f->current_epoch = peer->current_epoch;
+	f->rnext_epoch = peer->rnext_epoch;
 	f->state = state;
 	f->last_seen_ms = now_ms;
 }

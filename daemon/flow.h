@@ -50,7 +50,7 @@ struct flow {
 	 * snapshot) and which of them, by serial. */
 	const struct policy_peer *peer;
 	struct tcpao_keysel sel;
-	uint64_t keysel_epoch;
+	uint64_t current_epoch, rnext_epoch; /* the entry's, when sel was set */
 	int peer_rnext;                   /* last RNextKeyID received, -1 */
 	struct flow_counters cnt;
 	uint64_t last_seen_ms;

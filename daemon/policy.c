@@ -318,8 +318,8 @@ static int insert_key(struct policy *policy, struct policy_peer *peer,
 		peer->current_sndid = key->sndid;
 	if (set_rnext)
 		peer->rnext_rcvid = key->rcvid;
-	if (set_current || set_rnext)
-		peer->keysel_epoch++;
+	peer->current_epoch += set_current;
+	peer->rnext_epoch += set_rnext;
 	return 0;
 }
 
@@ -482,8 +482,8 @@ int policy_del_key(struct policy *policy, const struct policy_key_ref *ref,
 			p->current_sndid = new_current;
 		if (new_rnext >= 0)
 			p->rnext_rcvid = new_rnext;
-		if (new_current >= 0 || new_rnext >= 0)
-			p->keysel_epoch++;
+		p->current_epoch += new_current >= 0;
+		p->rnext_epoch += new_rnext >= 0;
 	}
 	return 0;
 }
@@ -507,7 +507,8 @@ int policy_set_keysel(struct policy *policy, const struct tcpao_addr *peer,
 			p->current_sndid = current;
 		if (rnext >= 0)
 			p->rnext_rcvid = rnext;
-		p->keysel_epoch++;
+		p->current_epoch += current >= 0;
+		p->rnext_epoch += rnext >= 0;
 		changed++;
 	}
 	if (!changed)
@@ -657,10 +658,10 @@ void policy_adopt_serials(struct policy *fresh, const struct policy *old)
 			p->keys.serials[k] = s ? s : next++;
 		}
 		if (o) {
-			bool same = o->current_sndid == p->current_sndid &&
-				    o->rnext_rcvid == p->rnext_rcvid;
-
-			p->keysel_epoch = o->keysel_epoch + !same;
+			p->current_epoch = o->current_epoch +
+				(o->current_sndid != p->current_sndid);
+			p->rnext_epoch = o->rnext_epoch +
+				(o->rnext_rcvid != p->rnext_rcvid);
 		}
 	}
 	fresh->next_serial = next;

@@ -65,14 +65,16 @@ struct policy_peer {
 	/* The MKTs. Each key's peer/prefixlen equal the scope's peer. */
 	struct tcpao_keyring keys;
 	/* Preferred keys for new connections, and for live ones when
-	 * keysel_epoch changes: sndid of the current key, rcvid of the rnext
+	 * their epoch changes: sndid of the current key, rcvid of the rnext
 	 * key; -1 for Linux's default (the newest matching key). */
 	int current_sndid;
 	int rnext_rcvid;
-	/* Bumped each time current/rnext is set explicitly: the datapath moves
-	 * the live connections of this entry to the new preference when it sees
-	 * a new value. */
-	uint64_t keysel_epoch;
+	/* Bumped each time current (rnext) is set explicitly: the datapath
+	 * moves the live connections of this entry to the new preference when
+	 * it sees a new value. Separate, because setting only the rnext key
+	 * must leave the current key where the peer's RNextKeyID put it. */
+	uint64_t current_epoch;
+	uint64_t rnext_epoch;
 	/* Where the entry was defined ("file:line"), or "runtime". */
 	char origin[96];
 	/* Socket-owned entries (sockets.c): the socket's SO_COOKIE, 0 for host
@@ -148,7 +150,7 @@ int policy_del_key(struct policy *policy, const struct policy_key_ref *ref,
 /* Sets the preferred keys (-1: leave as is) of every entry selected by
  * peer/peer_len (AF_UNSPEC: all entries). Only entries holding a key with
  * sndid == current (and rcvid == rnext) are changed; -ENOENT when no entry
- * holds them. Bumps keysel_epoch of the entries changed. */
+ * holds them. Bumps the epochs of the preferences changed. */
 int policy_set_keysel(struct policy *policy, const struct tcpao_addr *peer,
 		      uint8_t peer_len, int current, int rnext,
 		      char *err, size_t errlen);
@@ -181,7 +183,7 @@ bool policy_next_prefix(const struct policy *policy, size_t *cursor,
 /* After a reload: every key of `fresh` that is identical to a key of the
  * same scope in `old` (ids, algorithm, secret, maclen, flags, ifindex)
  * takes that key's serial, and every entry with the same preferences keeps
- * its keysel_epoch; other keys get serials above every serial of `old`.
+ * its epochs; other keys get serials above every serial of `old`.
  * So live flows whose keys did not change are untouched by the reload. */
 void policy_adopt_serials(struct policy *fresh, const struct policy *old);
 

@@ -176,8 +176,8 @@ static void apply_flags(struct policy_peer *p, const struct sock_flags *f)
 		p->ao_required = f->ao_required;
 	if (f->accept_icmps >= 0)
 		p->accept_icmps = f->accept_icmps;
-	if (p->current_sndid != f->current || p->rnext_rcvid != f->rnext)
-		p->keysel_epoch++;
+	p->current_epoch += p->current_sndid != f->current;
+	p->rnext_epoch += p->rnext_rcvid != f->rnext;
 	p->current_sndid = f->current;
 	p->rnext_rcvid = f->rnext;
 }

@@ -146,15 +146,19 @@ void worker_refresh_keysel(struct worker *w, struct flow *f)
 		return;
 	have_cur = tcpao_keyring_find_serial(&p->keys, f->sel.current) >= 0;
 	have_next = tcpao_keyring_find_serial(&p->keys, f->sel.rnext) >= 0;
-	if (f->keysel_epoch == p->keysel_epoch && have_cur && have_next)
+	bool move_cur = f->current_epoch != p->current_epoch || !have_cur;
+	bool move_next = f->rnext_epoch != p->rnext_epoch || !have_next;
+
+	if (!move_cur && !move_next)
 		return;
 	if (policy_peer_keysel(p, &f->key.remote, 0, &sel) == 0) {
-		if (f->keysel_epoch != p->keysel_epoch || !have_cur)
+		if (move_cur)
 			f->sel.current = sel.current;
-		if (f->keysel_epoch != p->keysel_epoch || !have_next)
+		if (move_next)
 			f->sel.rnext = sel.rnext;
 	}
-	f->keysel_epoch = p->keysel_epoch;
+	f->current_epoch = p->current_epoch;
+	f->rnext_epoch = p->rnext_epoch;
 	w->state_dirty = true;
 }
 

@@ -251,7 +251,8 @@ static void test_add_set_current(void **state)
 	assert_int_equal(add(p, "198.18.0.2", 3, 4), 0);
 	assert_int_equal(p->peers[0].current_sndid, 7);
 	assert_int_equal(p->peers[0].rnext_rcvid, -1);
-	assert_int_equal(p->peers[0].keysel_epoch, 1);
+	assert_int_equal(p->peers[0].current_epoch, 1);
+	assert_int_equal(p->peers[0].rnext_epoch, 0);
 	assert_int_equal(policy_peer_keysel(&p->peers[0], &r, 0, &sel), 0);
 	assert_int_equal(sel.current, p->peers[0].keys.serials[1]); /* key 7 */
 	assert_int_equal(sel.rnext, p->peers[0].keys.serials[0]);   /* newest: 3/4 */
@@ -309,7 +310,7 @@ static void test_del_busy(void **state)
 	assert_int_equal(add(p, "198.18.0.2", 200, 200), 0);
 	assert_int_equal(add(p, "198.18.0.2", 10, 11), 0);
 	assert_int_equal(policy_set_keysel(p, &peer, 32, 100, 200, err, sizeof(err)), 0);
-	epoch = p->peers[0].keysel_epoch;
+	epoch = p->peers[0].current_epoch;
 	assert_int_equal(policy_del_key(p, &r100, -1, -1, err, sizeof(err)), -EBUSY);
 	assert_non_null(strstr(err, "current"));
 	assert_int_equal(policy_del_key(p, &r200, -1, -1, err, sizeof(err)), -EBUSY);
@@ -321,8 +322,10 @@ static void test_del_busy(void **state)
 	assert_int_equal(p->peers[0].keys.n, 3);
 	assert_int_equal(policy_del_key(p, &r100, 10, -1, err, sizeof(err)), 0);
 	assert_int_equal(p->peers[0].current_sndid, 10);
-	assert_true(p->peers[0].keysel_epoch > epoch);
+	assert_true(p->peers[0].current_epoch > epoch);
+	epoch = p->peers[0].rnext_epoch;
 	assert_int_equal(policy_del_key(p, &r200, -1, 11, err, sizeof(err)), 0);
+	assert_true(p->peers[0].rnext_epoch > epoch);
 	assert_int_equal(p->peers[0].rnext_rcvid, 11);
 	assert_int_equal(p->peers[0].keys.n, 1);
 	policy_free(p);
@@ -349,8 +352,12 @@ static void test_set_keysel(void **state)
 	assert_int_equal(p->peers[0].current_sndid, 1);
 	assert_int_equal(p->peers[1].current_sndid, 2); /* has no key 1 */
 	assert_int_equal(p->peers[0].rnext_rcvid, 2);
-	assert_int_equal(p->peers[0].keysel_epoch, 2);
-	assert_int_equal(p->peers[1].keysel_epoch, 1);
+	/* Only the preference that was set moves: setting the current key
+	 * alone leaves live flows' rnext key alone, and the other way round. */
+	assert_int_equal(p->peers[0].current_epoch, 2);
+	assert_int_equal(p->peers[0].rnext_epoch, 1);
+	assert_int_equal(p->peers[1].current_epoch, 1);
+	assert_int_equal(p->peers[1].rnext_epoch, 1);
 	policy_free(p);
 }
 
@@ -457,7 +464,8 @@ static void test_adopt_serials(void **state)
 	assert_true(fresh->peers[0].keys.serials[0] >= old->next_serial);
 	assert_true(fresh->peers[0].keys.serials[0] != fresh->peers[0].keys.serials[1]);
 	assert_true(fresh->next_serial > fresh->peers[0].keys.serials[0]);
-	assert_int_equal(fresh->peers[0].keysel_epoch, old->peers[0].keysel_epoch);
+	assert_int_equal(fresh->peers[0].current_epoch, old->peers[0].current_epoch);
+	assert_int_equal(fresh->peers[0].rnext_epoch, old->peers[0].rnext_epoch);
 	policy_free(old);
 	policy_free(fresh);
 }
