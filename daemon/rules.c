@@ -99,8 +99,13 @@ static void rules_text(const struct rules *r, bool v6, bool jump_in,
 	off = (size_t)snprintf(buf, len,
 		"*raw\n:" CHAIN_IN " - [0:0]\n%s"
 		"-A " CHAIN_IN " -p tcp -m set --match-set %s src "
+		"-m addrtype --dst-type LOCAL -j NFQUEUE %s\n"
+		/* AO from anyone else: Linux drops it when no key matches
+		 * (TCPAOKeyNotFound); without this rule the stack would take
+		 * it unverified. Plain TCP of non-peers never comes here. */
+		"-A " CHAIN_IN " -p tcp -m tcp --tcp-option 29 "
 		"-m addrtype --dst-type LOCAL -j NFQUEUE %s\n",
-		jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n", set, in);
+		jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n", set, in, in);
 	/* ICMP errors: destination unreachable; for IPv6 also packet too
 	 * big (IPv4's frag-needed is a destination unreachable code). */
 	if (v6)
