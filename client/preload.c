@@ -613,6 +613,36 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	return real_connect(fd, sa, len);
 }
 
+/* CAP_NET_ADMIN in the effective set (/proc/self/status CapEff, bit 12):
+ * what starting tcpaod takes. */
+static bool has_net_admin(void)
+{
+	char line[128];
+	unsigned long long caps = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return caps & (1ULL << 12);
+}
+
+/* A listener without AO still needs the namespace's daemon: Linux drops
+ * AO segments sent to it (TCPAOKeyNotFound). Best effort: a daemon that
+ * cannot start (no CAP_NET_ADMIN) is not tried again by this process. */
+static void watch_listener(int fd)
+{
+	static bool failed;
+
+	if (failed || !emulating() || !tcp_family(fd))
+		return;
+	if (!has_net_admin() || sockctl_watch(fd))
+		failed = true;
+}
+
 int listen(int fd, int backlog)
 {
 	struct psock *p;
@@ -633,6 +663,8 @@ int listen(int fd, int backlog)
 			return fail(err);
 		}
 		p->registered = true;
+	} else if (!p || !p->ao.has_info) {
+		watch_listener(fd);
 	}
 	pthread_mutex_unlock(&table_lock);
 	return 0;

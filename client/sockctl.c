@@ -143,6 +143,20 @@ int sockctl_register(int fd, const struct aosock *s, const char *role,
 	return rc;
 }
 
+int sockctl_watch(int fd)
+{
+	struct tcpao_ctl_reply reply;
+	int ctl = ctl_open(), rc;
+
+	if (ctl < 0)
+		return ctl;
+	rc = request(ctl, "sock-watch", fd, &reply);
+	if (!rc)
+		tcpao_ctl_reply_free(&reply);
+	close(ctl);
+	return rc;
+}
+
 int sockctl_key_add(int fd, const struct aosock *s, const struct aosock_key *k)
 {
 	char req[TCPAO_CTL_REQUEST_MAX];

@@ -17,6 +17,9 @@
  * flows from now on. 0 or a negative errno. */
 int sockctl_register(int fd, const struct aosock *s, const char *role,
 		     const struct tcpao_addr *dest, uint16_t dport);
+/* A listener without keys: the namespace's daemon (started if needed)
+ * drops AO segments sent to it, as Linux does, and stays while it lives. */
+int sockctl_watch(int fd);
 /* Incremental changes on a registered socket. */
 int sockctl_key_add(int fd, const struct aosock *s, const struct aosock_key *k);
 int sockctl_key_del(int fd, const struct aosock *s, const struct tcpao_mkt *k);

@@ -14,7 +14,9 @@
  * connect(); sock-key-add SPEC, sock-key-del KEY, sock-set flags: later
  * changes; sock-accept: an accepted socket gets the listener's keys that
  * match its peer, with their serials (the flow keeps its keys); sock-info:
- * the counters. Flags: ao-required=0|1 accept-icmps=0|1 current=ID
+ * the counters; sock-watch: a listener without keys, only remembered so
+ * that an autostarted daemon stays while it lives (the rules drop AO
+ * segments to it, as Linux does). Flags: ao-required=0|1 accept-icmps=0|1 current=ID
  * rnext=ID (-1: Linux's default).
  *
  * Entries of sockets that are gone (sock_diag: SO_COOKIE no longer found)
@@ -516,6 +518,16 @@ static void reply_key_counts(struct daemon_ctx *d, struct sock_rec *r,
 	}
 }
 
+static int sock_watch(struct sock_id *id)
+{
+	struct sock_rec *r = rec_get(id->cookie);
+
+	if (!r)
+		return -ENOMEM;
+	r->family = id->family;
+	return 0;
+}
+
 static int sock_info(struct daemon_ctx *d, struct sock_id *id,
 		     struct control_reply *out)
 {
@@ -669,6 +681,8 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 	}
 	if (!strcmp(argv[0], "sock-accept"))
 		return sock_accept(d, &id, out);
+	if (!strcmp(argv[0], "sock-watch"))
+		return sock_watch(&id);
 	if (!strcmp(argv[0], "sock-info"))
 		return sock_info(d, &id, out);
 	return sock_change(d, &id, argc, argv, out);
