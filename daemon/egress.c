@@ -135,6 +135,12 @@ enum queue_verdict egress_packet(struct worker *w, size_t *len)
 	 * (then this is a reply to a segment of a connection we do not know,
 	 * e.g. the kernel's RST to an AO segment: Linux sends none). */
 	peer = worker_policy_peer(w, &key);
+	/* A socket with a key for the peer never sends unsigned (Linux
+	 * signs whatever such a socket sends, and sends no RST to an AO
+	 * segment of no socket). */
+	if (peer && peer->sock_cookie &&
+	    tcpao_keyring_first(&peer->keys, &key.remote, 0) >= 0)
+		protected = true;
 	if (!peer || (!peer->ao_required && !f && !protected))
 		return QUEUE_ACCEPT;
 	stats_inc(&w->stats, STAT_EGRESS_DROPPED);
