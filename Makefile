@@ -7,7 +7,7 @@ DEB_PACKAGES := build-essential pkg-config meson ninja-build clang \
 	libclang-rt-14-dev nettle-dev libpcap-dev libcmocka-dev \
 	libmnl-dev libnetfilter-queue-dev iproute2 iptables ipset \
 	tcpdump socat python3 python3-scapy iperf3 \
-	qemu-system-x86 cpio linux-source-6.12
+	qemu-system-x86 cpio linux-source-6.12 ethtool linux-perf
 
 .PHONY: all deps check unit demo bench fuzz interop selftests clean
 
@@ -29,10 +29,12 @@ check: all
 demo: all
 	$(BUILD)/cli/tcpao demo
 
-# Builds only what it runs (about 20 s; bench-mac --quick for a smoke test).
+# Builds only what it runs: bench-mac (about 20 s; --quick for a smoke
+# test), then bench/throughput (root, about 4 min; --quick about 75 s).
 bench: $(BUILD)/build.ninja
-	ninja -C $(BUILD) bench/bench-mac
+	ninja -C $(BUILD) bench/bench-mac bench/tcpbench daemon/tcpaod cli/tcpao
 	$(BUILD)/bench/bench-mac
+	bench/throughput --profile 5 $(BUILD)
 
 # Interop with Linux's own TCP-AO (a QEMU guest; root; ~5 min).
 interop: all
