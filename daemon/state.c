@@ -384,7 +384,11 @@ int state_load(const char *dir, struct policy *policy, char *err,
 			 strerror(errno));
 		return -errno;
 	}
-	snprintf(pool.dir, sizeof(pool.dir), "%s", dir);
+	if (strlen(dir) >= sizeof(pool.dir)) {
+		snprintf(err, errlen, "state directory name too long");
+		return -ENAMETOOLONG;
+	}
+	memcpy(pool.dir, dir, strlen(dir) + 1);
 	d = opendir(dir);
 	if (!d) {
 		snprintf(err, errlen, "state directory %s: %s", dir,
