@@ -170,6 +170,8 @@ void rules_remove(struct rules *r)
 	for (size_t i = 0; i < 4; i++)
 		remove_family(all[i]);
 	destroy_sets();
+	free(r->sets);
+	r->sets = NULL;
 	r->installed = false;
 }
 
@@ -210,7 +212,7 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 		      char *err, size_t errlen)
 {
 	static const char *const argv[] = { "ipset", "restore", NULL };
-	size_t cap = 1 << 20, off;
+	size_t cap = 1 << 20, off, lines;
 	char *buf = malloc(cap);
 	int rc;
 
@@ -222,17 +224,27 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 		"create " SET4 "-new hash:net family inet -exist\n"
 		"create " SET6 "-new hash:net family inet6 -exist\n"
 		"flush " SET4 "-new\nflush " SET6 "-new\n");
+	lines = off;
 	off += set_lines(policy, SET4 "-new", SET6 "-new", buf + off, cap - off);
+	/* A key change (a rotation) leaves the peers as they were: running
+	 * ipset again would only cost a fork and exec per change. */
+	if (r->sets && !strcmp(r->sets, buf + lines)) {
+		free(buf);
+		return 0;
+	}
+	free(r->sets);
+	r->sets = NULL;
 	snprintf(buf + off, cap - off,
 		 "swap " SET4 "-new " SET4 "\nswap " SET6 "-new " SET6 "\n"
 		 "destroy " SET4 "-new\ndestroy " SET6 "-new\n");
 	rc = run(argv, buf, true);
+	if (!rc)
+		r->sets = strndup(buf + lines, off - lines);
 	free(buf);
 	if (rc) {
 		snprintf(err, errlen, "ipset restore failed (status %d)", rc);
 		return -EIO;
 	}
-	(void)r;
 	return 0;
 }
 

@@ -29,6 +29,7 @@ struct rules {
 	uint16_t icmp_queue;
 	unsigned int nqueues;
 	bool installed;
+	char *sets;                   /* the set members last loaded, or NULL */
 };
 
 /* Queue numbers for n workers starting at base: egress base..base+n-1,
@@ -39,7 +40,8 @@ void rules_init(struct rules *r, uint16_t base, unsigned int n);
  * peer sets from the policy and the chains. */
 int rules_install(struct rules *r, const struct policy *policy,
 		  char *err, size_t errlen);
-/* Refills the peer sets from the policy (atomically: build, then swap). */
+/* Refills the peer sets from the policy (atomically: build, then swap);
+ * nothing to do when they hold the policy's peers already. */
 int rules_update_sets(struct rules *r, const struct policy *policy,
 		      char *err, size_t errlen);
 /* Removes chains, jumps and sets. Safe to call twice. */
