@@ -145,7 +145,9 @@ ts_capture() {
 }
 
 ts_capture_stop() {
-	sleep 0.2
+	# tcpdump gets packets in blocks that libpcap hands over when full or
+	# after its 1 s timeout; on SIGINT it drops the blocks not handed over.
+	sleep 1.2
 	kill -INT "$TS_CAPTURE_PID" 2>/dev/null
 	for _ in $(seq 50); do kill -0 "$TS_CAPTURE_PID" 2>/dev/null || break; sleep 0.05; done
 	wait "$TS_CAPTURE_PID" 2>/dev/null
