@@ -51,6 +51,19 @@ run_case() { # LOCAL REMOTE PORT
 	ts_expect '[ "$d" = "$nfrag" ]' "TCPAOFragmentsDropped grew by $d, expected $nfrag"
 	# The per-flow counters say the same for the flow under attack.
 	ts_in "$NS_B" "$PY" "$TS_DIR/ctl.py" show | grep "remote=[^ ]*$local" | sed 's/^/  /'
+	# The capture (real and forged): every real segment verifies, the
+	# forgeries are found for what they are. tcpao verify does not
+	# reassemble: the real segment's first IPv4 fragment, which shows its
+	# AO option, is "malformed"; the other fragments are only counted.
+	ts_verify_summary "$TS_TMP/hostile-$port.pcap" "id=3,$K,peer=198.18.0.0/24" \
+		"id=3,$K,peer=fd00::/64" || return 0
+	local -n v=TS_VERIFY
+	local frag_ao=$([ "$port" = 9001 ] && echo 1 || echo 0)
+	ts_expect '[ "${v[bad-mac]} ${v[key-not-found]} ${v[unsigned]} ${v[malformed]}" = "1 1 4 $frag_ao" ]' \
+		"verify: bad-mac, key-not-found, unsigned, malformed are ${v[bad-mac]} ${v[key-not-found]} ${v[unsigned]} ${v[malformed]}, expected 1 1 4 $frag_ao"
+	ts_expect '[ "${v[ip_fragments]}" = "$nfrag" ]' "verify: ${v[ip_fragments]} IP fragments, $nfrag sent"
+	ts_expect '[ "${v[good]}" -gt 100 ] && [ $((v[good] + 2 + frag_ao)) = "${v[ao_segments]}" ] && [ "${v[no-isn]}" = 0 ]' \
+		"verify: every real segment good"
 }
 
 run_case "$A4" "$B4" 9001

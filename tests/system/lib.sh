@@ -169,6 +169,28 @@ ts_verify_capture() {
 	[ $rc = 0 ] || ts_fail "tcpao verify $file: exit $rc"
 }
 
+# ts_verify_summary FILE KEY...: for captures where some segments must
+# fail: runs tcpao verify and fills TS_VERIFY[NAME] with its summary (good,
+# bad-mac, key-not-found, no-isn, truncated, malformed, unsigned, plain,
+# ip_fragments, ...), printed on one line. Returns 1 when the CLI is absent.
+declare -A TS_VERIFY
+ts_verify_summary() {
+	local file=$1 args=() line kv
+	shift
+	TS_VERIFY=()
+	if [ -z "${TCPAO_CLI:-}" ] || [ ! -x "$TCPAO_CLI" ]; then
+		ts_log "tcpao verify not available: capture not checked"
+		return 1
+	fi
+	for kv in "$@"; do args+=(--key "$kv"); done
+	line=$("$TCPAO_CLI" verify "$file" "${args[@]}" --json | tail -1 | "$PY" -c '
+import json, sys
+s = json.load(sys.stdin)["summary"]
+print(" ".join("%s=%s" % (k, v) for k, v in s.items() if k != "error"))')
+	for kv in $line; do TS_VERIFY[${kv%%=*}]=${kv#*=}; done
+	echo "  verify: $line"
+}
+
 # ts_wait_listen NS PORT: until something listens on PORT (bounded).
 ts_wait_listen() {
 	for _ in $(seq 100); do

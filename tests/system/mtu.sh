@@ -8,7 +8,7 @@
 # segments that were never lost; drops are asserted (queue, link, daemon).
 source "$(dirname "$0")/lib.sh"
 ts_init mtu
-ts_require nstat
+ts_require nstat tcpdump
 MB=${TCPAO_MTU_MB:-50}
 BYTES=$((MB * 1000 * 1000))
 K="alg=hmac(sha1),secret=mtu-test"
@@ -19,6 +19,7 @@ run_case() { # MTU DST PORT
 	ts_pair "$mtu"
 	ts_daemon "$NS_A" --key "id=1,$K,peer=$B4/32" --key "id=1,$K,peer=$B6/128"
 	ts_daemon "$NS_B" --key "id=1,$K,peer=$A4/32" --key "id=1,$K,peer=$A6/128"
+	ts_capture "$NS_B" "$TS_TMP/mtu-$mtu.pcap"
 	ts_start ts_in "$NS_B" "$PY" "$TS_DIR/xfer.py" serve "$dst" "$port" --bytes $BYTES --timeout 60
 	srv=$TS_LAST_PID
 	ts_wait_listen "$NS_B" "$port"
@@ -27,6 +28,7 @@ run_case() { # MTU DST PORT
 		ts_fail "sender at MTU $mtu"
 	wait $srv || ts_fail "receiver at MTU $mtu"
 	t1=$(date +%s.%N)
+	ts_capture_stop
 	echo "  $(echo "$BYTES $t0 $t1" | awk '{ printf "%.1f MB/s", $1 / ($3 - $2) / 1e6 }')"
 	for ns in "$NS_A" "$NS_B"; do
 		echo "  $ns: $(ts_stats "$ns")"
@@ -47,6 +49,7 @@ run_case() { # MTU DST PORT
 			ts_expect '[ "$v" = 0 ]' "MTU $mtu: $c in $ns"
 		done
 	done
+	ts_verify_capture "$TS_TMP/mtu-$mtu.pcap" "id=1,$K,peer=198.18.0.0/24" "id=1,$K,peer=fd00::/64"
 	ts_stop_daemon "$NS_A"
 	ts_stop_daemon "$NS_B"
 	ip netns del "$NS_A"
