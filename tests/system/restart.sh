@@ -8,6 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 ts_init restart
 ts_pair
+ts_require tcpdump
 K="alg=cmac(aes128),secret=restart-test"
 A_ARGS=(--key "id=4,$K,peer=$B4/32" --key "id=4,$K,peer=$B6/128")
 B_ARGS=(--key "id=4,$K,peer=$A4/32" --key "id=4,$K,peer=$A6/128")
@@ -43,6 +44,10 @@ run_case() { # NS-TO-KILL DST PORT
 	ts_expect '[ "$v" -gt 0 ]' "TCPAOGood after the restart in $victim"
 }
 
+ts_capture "$NS_A" "$TS_TMP/restart.pcap"
 run_case "$NS_B" "$B4" 9101
 run_case "$NS_A" "$B6" 9102
+ts_capture_stop
+# What each restarted daemon signed, and everything else, verifies.
+ts_verify_capture "$TS_TMP/restart.pcap" "id=4,$K,peer=198.18.0.0/24" "id=4,$K,peer=fd00::/64"
 ts_end
