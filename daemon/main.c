@@ -193,12 +193,18 @@ bad:
 	return -1;
 }
 
-/* The policy from --config, then --key options. */
-static struct policy *build_policy(const struct options *o)
+#define DEFAULT_CONFIG "/etc/tcpao/tcpao.conf"
+
+/* The policy from --config (by default /etc/tcpao/tcpao.conf when it
+ * exists and no --key is given), then --key options. */
+static struct policy *build_policy(struct options *o)
 {
 	struct policy *policy = NULL;
 	char err[512];
 
+	if (!o->config && !o->nkeys && !o->autostarted &&
+	    access(DEFAULT_CONFIG, F_OK) == 0)
+		o->config = DEFAULT_CONFIG;
 	if (o->config) {
 		if (config_load(o->config, &policy, err, sizeof(err))) {
 			fprintf(stderr, "tcpaod: %s\n", err);
