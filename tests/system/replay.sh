@@ -95,12 +95,21 @@ replay() {
 
 ts_log "P1: $P1 bytes, just after the wrap: replay OLD (SNE 0) and DUP (SNE 1)"
 pause_at $P1
-picked=$(ts_in "$NS_A" "$PY" "$TS_DIR/replay.py" pick "$CAP" $A4 $B4 $PORT $OLD_SEQ "$TS_TMP") ||
-	ts_die "replay.py pick: $picked"
+# tcpdump writes with up to 1 s delay: wait until the capture has the
+# segment that ends at P1, so that DUP is the last one received.
+p1_end=$(( (START + 1 + P1) % WRAP ))
+for _ in $(seq 30); do
+	picked=$(ts_in "$NS_A" "$PY" "$TS_DIR/replay.py" pick "$CAP" $A4 $B4 $PORT $OLD_SEQ "$TS_TMP") ||
+		ts_die "replay.py pick: $picked"
+	dup_seq=$(echo "$picked" | sed -n 's/^dup seq=\([0-9]*\) .*/\1/p')
+	dup_len=$(echo "$picked" | sed -n 's/^dup .*len=//p')
+	[ $(( (dup_seq + dup_len) % WRAP )) = $p1_end ] && break
+	sleep 0.2
+done
 echo "$picked" | sed 's/^/  /'
 old_seq=$(echo "$picked" | sed -n 's/^old seq=\([0-9]*\) .*/\1/p')
 old_len=$(echo "$picked" | sed -n 's/^old .*len=//p')
-dup_seq=$(echo "$picked" | sed -n 's/^dup seq=\([0-9]*\) .*/\1/p')
+ts_expect '[ $(( (dup_seq + dup_len) % WRAP )) = $p1_end ]' "DUP is the last segment before P1"
 ts_expect '[ "$old_seq" -ge "$START" ] && [ "$old_seq" -le "$OLD_SEQ" ]' "OLD is before the wrap"
 ts_expect '[ "$dup_seq" -lt $((1 << 31)) ]' "DUP is after the wrap"
 snap
@@ -122,7 +131,12 @@ rcv_nxt=$(( (START + 1 + P3) % WRAP ))
 # B's window, from its last ACK and its SYN-ACK's window scale.
 wscale=$(tcpdump -nr "$CAP" "src $B4 and tcp[tcpflags] & tcp-syn != 0" 2>/dev/null |
 	sed -n 's/.*wscale \([0-9]*\).*/\1/p' | head -1)
-win=$(tcpdump -nr "$CAP" "src $B4" 2>/dev/null | tail -1 | sed -n 's/.* win \([0-9]*\).*/\1/p')
+for _ in $(seq 30); do # B's ACK of P3, once tcpdump has written it
+	last=$(tcpdump -S -nr "$CAP" "src $B4" 2>/dev/null | tail -1)
+	[[ "$last" == *" ack $rcv_nxt,"* ]] && break
+	sleep 0.2
+done
+win=$(echo "$last" | sed -n 's/.* win \([0-9]*\).*/\1/p')
 window=$(( ${win:-0} << ${wscale:-0} ))
 ahead=$(( (old_seq - rcv_nxt + WRAP) % WRAP ))
 echo "  OLD ends $((ahead + old_len)) bytes past B's rcv_nxt, B's window is $window"
