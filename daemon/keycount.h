@@ -11,6 +11,7 @@
 #define TCPAOD_KEYCOUNT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +25,9 @@ struct keycount {
 	pthread_mutex_t lock;
 	struct key_count *v;
 	size_t n, cap;
-	bool listener; /* its flows' segments are the listener's (handshakes) */
+	/* Its flows' segments are the listener's (handshakes). Set by the
+	 * control thread, read by the workers. */
+	_Atomic bool listener;
 };
 
 void keycount_init(struct keycount *kc, bool listener);
