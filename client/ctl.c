@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "tcpao.h"
 
 static socklen_t abstract_addr(const char *name, struct sockaddr_un *sun)
 {
@@ -172,17 +173,6 @@ void tcpao_ctl_reply_free(struct tcpao_ctl_reply *reply)
 	memset(reply, 0, sizeof(*reply));
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void unescape(char *s)
 {
 	char *out = s;
@@ -190,7 +180,8 @@ static void unescape(char *s)
 	for (; *s; s++) {
 		int hi, lo;
 
-		if (*s == '%' && (hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0) {
+		if (*s == '%' && (hi = tcpao_hex_digit(s[1])) >= 0 &&
+		    (lo = tcpao_hex_digit(s[2])) >= 0) {
 			*out++ = (char)(hi << 4 | lo);
 			s += 2;
 		} else {

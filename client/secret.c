@@ -27,17 +27,6 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_bytes(const char *text, size_t n, uint8_t *key,
 		       uint8_t *keylen, char *err, size_t errlen)
 {
@@ -46,16 +35,13 @@ static int parse_bytes(const char *text, size_t n, uint8_t *key,
 		n -= 4;
 		if (n % 2 || !n)
 			return fail(err, errlen, -EINVAL, "hex secret needs an even, non-zero number of digits");
-		if (n / 2 > TCPAO_MAXKEYLEN)
-			return fail(err, errlen, -EINVAL, "secret longer than %d bytes", TCPAO_MAXKEYLEN);
-		for (size_t i = 0; i < n / 2; i++) {
-			int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
+		int len = tcpao_hex_decode(text, n, key, TCPAO_MAXKEYLEN);
 
-			if (hi < 0 || lo < 0)
-				return fail(err, errlen, -EINVAL, "hex secret has a non-hex digit");
-			key[i] = (uint8_t)(hi << 4 | lo);
-		}
-		*keylen = (uint8_t)(n / 2);
+		if (len == -E2BIG)
+			return fail(err, errlen, -EINVAL, "secret longer than %d bytes", TCPAO_MAXKEYLEN);
+		if (len < 0)
+			return fail(err, errlen, -EINVAL, "hex secret has a non-hex digit");
+		*keylen = (uint8_t)len;
 		return 0;
 	}
 	if (!n)

@@ -38,17 +38,6 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return !errno && !*end && *out <= max;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool parse_secret(const char *v, struct tcpao_mkt *mkt)
 {
 	size_t n;
@@ -62,17 +51,11 @@ static bool parse_secret(const char *v, struct tcpao_mkt *mkt)
 		return true;
 	}
 	v += 4;
-	n = strlen(v);
-	if (n % 2 || n / 2 > TCPAO_MAXKEYLEN)
-		return false;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+	int len = tcpao_hex_decode(v, strlen(v), mkt->key, TCPAO_MAXKEYLEN);
 
-		if (hi < 0 || lo < 0)
-			return false;
-		mkt->key[i] = (uint8_t)(hi << 4 | lo);
-	}
-	mkt->keylen = (uint8_t)(n / 2);
+	if (len < 0)
+		return false;
+	mkt->keylen = (uint8_t)len;
 	return true;
 }
 

@@ -113,6 +113,14 @@ void tcpao_mac_update(struct tcpao_pool *pool, const void *data, size_t len);
 void tcpao_mac_end(struct tcpao_pool *pool, uint8_t *mac, size_t maclen);
 void tcpao_pool_wipe(struct tcpao_pool *pool);
 
+/* ---- hex (hex.c) ------------------------------------------------------- */
+
+/* 0-15, or -1 for a character that is not a hex digit. */
+int tcpao_hex_digit(char c);
+/* Decodes `digits` hex digits into out; returns the byte count, -EINVAL
+ * (odd count, a non-hex digit) or -E2BIG (more than max bytes). */
+int tcpao_hex_decode(const char *hex, size_t digits, uint8_t *out, size_t max);
+
 /* ---- addresses --------------------------------------------------------- */
 
 struct tcpao_addr {
