@@ -37,12 +37,12 @@ static struct flow *open_flow(struct worker *w, struct flow *old,
 	if (!peer || policy_peer_keysel(peer, &key->remote, 0, &sel))
 		return NULL;
 	if (old)
-		flow_remove(&w->flows, old);
+		worker_remove_flow(w, old);
 	f = flow_insert(&w->flows, key);
 	if (!f)
 		return NULL;
 	flow_start(f, peer, &sel, FLOW_SYN_SENT, w->now_ms);
-	w->state_dirty = true;
+	worker_flow_changed(w, f);
 	return f;
 }
 

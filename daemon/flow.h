@@ -55,7 +55,8 @@ struct flow {
 	struct flow_counters cnt;
 	uint64_t last_seen_ms;
 	uint64_t log_ms[TCPAO_RESULT_COUNT + 1]; /* rate limit per reason */
-	uint32_t saved_tx_quarter, saved_rx_quarter; /* see state.c */
+	uint32_t saved_tx_quarter, saved_rx_quarter; /* as last saved */
+	uint8_t saved_tcp;                /* state and FIN flags, likewise */
 	uint32_t pmtu_gen;                /* pmtu.h: generation seen, */
 	uint32_t kernel_mtu;              /* and the kernel's MTU, or 0 */
 	uint32_t next;                    /* hash chain: index + 1, 0 ends */

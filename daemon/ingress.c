@@ -100,12 +100,12 @@ static enum queue_verdict on_flow(struct worker *w, struct flow *f,
 	tcpao_keysel_follow_peer(&f->sel, &f->peer->keys, &f->key.remote, 0,
 				 seg->opts.rnext);
 	if (f->sel.current != before)
-		w->state_dirty = true;
+		worker_flow_changed(w, f);
 	/* The SYN-ACK tells our direction the peer's ISN. */
 	if ((seg->flags & (TCPAO_TH_SYN | TCPAO_TH_ACK)) ==
 	    (TCPAO_TH_SYN | TCPAO_TH_ACK) && handshaking(f)) {
 		tcpao_dir_set_disn(&f->tx, seg->seq);
-		w->state_dirty = true;
+		worker_flow_changed(w, f);
 	}
 	flow_track_ingress(f, seg);
 	f->last_seen_ms = w->now_ms;
@@ -173,7 +173,7 @@ static enum queue_verdict passive_open(struct worker *w,
 	 * the flow keyless, so egress drops the SYN-ACK the same way. */
 	sel.current = snd >= 0 ? ring->serials[snd] : 0;
 	if (old)
-		flow_remove(&w->flows, old);
+		worker_remove_flow(w, old);
 	f = flow_insert(&w->flows, key);
 	if (!f) {
 		stats_inc(&w->stats, STAT_NO_FLOW);
@@ -192,7 +192,7 @@ static enum queue_verdict passive_open(struct worker *w,
 	counter_inc(&f->cnt.good);
 	f->peer_rnext = seg->opts.rnext;
 	tcpao_dir_set_disn(&f->tx, seg->seq);
-	w->state_dirty = true;
+	worker_flow_changed(w, f);
 	*len = tcpao_seg_strip_ao(seg);
 	drop_timestamps_with_sack(seg);
 	tcpao_seg_fix_checksum(seg);

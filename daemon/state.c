@@ -1,24 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The state file (see state.h). Text, one "flow" line per flow followed by
- * "key" lines for the keys it uses:
- *
- *   flow STAMP FAMILY LOCAL LPORT REMOTE RPORT STATE FINS FINOUT FININ
- *        TXFLAGS TXSISN TXDISN TXSEQ TXSNE RXFLAGS RXSISN RXDISN RXSEQ RXSNE
- *        CURRENT RNEXT PEERRNEXT
- *   key SNDID RCVID ALG MACLEN FLAGS IFINDEX PEER/LEN HEXSECRET
+ * The state file (see state.h). Binary, in host byte order (read back by
+ * the same host): flow slot i of a worker owns two records of RECORD_SIZE
+ * bytes at offset (2i + copy) * RECORD_SIZE. A record is valid when its
+ * magic and checksum are; of a slot's two copies the one with the higher
+ * generation is the slot's current record, and the other only tells that
+ * its flow left the slot when its key differs. Files of a previous run
+ * ("restored", holding the flows not yet claimed, and each worker's) are
+ * merged by keeping the newest record of each connection.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -27,62 +27,188 @@
 
 #define RESTORED_FILE "restored"
 #define RESTORED_TTL_MS (10 * 60 * 1000)
+#define RECORD_MAGIC 0x32616f74u /* "tao2" */
+#define RECORD_SIZE 512          /* divides a page: no record spans two */
+#define READ_PAIRS 64
 
-struct saved_dir {
-	unsigned int flags; /* 1: have sisn, 2: have disn */
+/* slot_flags */
+#define SLOT_DIRTY 1   /* in state_file.dirty */
+#define SLOT_WRITTEN 2 /* some record of the slot is on disk */
+#define SLOT_LIVE 4    /* the newest one is a live flow (disk_key) */
+#define SLOT_COPY1 8   /* the newest one is copy 1 */
+
+/* The 4-tuple, zero-padded so that memcmp orders and compares keys. */
+struct rec_key {
+	uint8_t family; /* 4 or 6 */
+	uint8_t pad;
+	uint16_t lport, rport;
+	uint8_t pad2[2];
+	uint8_t local[16], remote[16];
+};
+
+struct rec_dir {
+	uint32_t flags; /* 1: have sisn, 2: have disn */
 	uint32_t sisn, disn, seq, sne;
 };
 
-struct saved_flow {
-	uint64_t stamp;
-	struct flow_key key;
-	enum flow_state state;
-	unsigned int fins;
+struct rec_mkt {
+	uint8_t sndid, rcvid, alg, maclen;
+	uint8_t keylen, prefixlen, family, pad; /* family 0: any */
+	uint32_t flags;
+	int32_t ifindex;
+	uint8_t peer[16];
+	uint8_t secret[TCPAO_MAXKEYLEN];
+};
+
+#define REC_HAS_CURRENT 1 /* mkt[0] */
+#define REC_HAS_RNEXT 2   /* mkt[1] */
+
+struct record {
+	uint32_t magic;
+	uint32_t live; /* 0: the flow is gone */
+	uint64_t generation;
+	struct rec_key key;
+	uint8_t state, fins, has_mkt, pad;
 	uint32_t fin_out_seq, fin_in_seq;
-	struct saved_dir tx, rx;
-	int current, rnext, peer_rnext; /* sndid, rcvid, id; -1: none */
+	struct rec_dir tx, rx;
+	int32_t current, rnext, peer_rnext; /* sndid, rcvid, id; -1: none */
+	struct rec_mkt mkt[2];
+};
+
+union record_block {
+	struct record r;
+	uint8_t bytes[RECORD_SIZE];
+};
+
+#define CHECKSUM_AT (RECORD_SIZE - sizeof(uint64_t))
+_Static_assert(sizeof(struct record) <= CHECKSUM_AT, "record too large");
+
+struct pool_entry {
+	struct record r; /* secrets wiped once loaded */
 	bool claimed;
 };
 
 static struct {
 	pthread_mutex_t lock;
-	struct saved_flow *flows;
-	size_t n, cap;
+	struct pool_entry *flows; /* sorted by key */
+	size_t n;
 	char dir[4096];
 	uint64_t loaded_ms;
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static _Atomic size_t unclaimed;
+/* Above every generation on disk once state_load has run. */
+static _Atomic uint64_t next_generation = 1;
 
-static uint64_t realtime_ns(void)
+/* ---- records ----------------------------------------------------------- */
+
+/* FNV-1a: catches a torn record; nobody forges the file (it is 0600). */
+static uint64_t checksum(const uint8_t *p, size_t len)
 {
-	struct timespec ts;
+	uint64_t h = 0xcbf29ce484222325ull;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
 }
 
-/* ---- writing ----------------------------------------------------------- */
-
-static void put_dir(FILE *out, const struct tcpao_dir *d)
+static void seal(union record_block *b)
 {
-	fprintf(out, " %u %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32,
-		(d->have_sisn ? 1u : 0u) | (d->have_disn ? 2u : 0u),
-		d->ctx.sisn, d->ctx.disn, d->sne.seq, d->sne.sne);
+	uint64_t sum;
+
+	b->r.magic = RECORD_MAGIC;
+	b->r.generation = atomic_fetch_add(&next_generation, 1);
+	sum = checksum(b->bytes, CHECKSUM_AT);
+	memcpy(b->bytes + CHECKSUM_AT, &sum, sizeof(sum));
 }
 
-static void put_key(FILE *out, const struct tcpao_mkt *k)
+static bool sealed(const union record_block *b)
 {
-	char addr[INET6_ADDRSTRLEN];
+	uint64_t sum;
 
-	inet_ntop(k->peer.family == AF_INET6 ? AF_INET6 : AF_INET,
-		  k->peer.bytes, addr, sizeof(addr));
-	fprintf(out, "key %u %u %d %u %u %d %s/%u ", k->sndid, k->rcvid,
-		(int)k->alg, k->maclen, k->flags, k->ifindex, addr,
-		k->prefixlen);
-	for (unsigned int i = 0; i < k->keylen; i++)
-		fprintf(out, "%02x", k->key[i]);
-	fprintf(out, "%s\n", k->keylen ? "" : "-");
+	memcpy(&sum, b->bytes + CHECKSUM_AT, sizeof(sum));
+	return b->r.magic == RECORD_MAGIC && b->r.generation &&
+	       sum == checksum(b->bytes, CHECKSUM_AT);
+}
+
+static void put_key(struct rec_key *r, const struct flow_key *k)
+{
+	size_t alen = k->local.family == AF_INET6 ? 16 : 4;
+
+	memset(r, 0, sizeof(*r));
+	r->family = k->local.family == AF_INET6 ? 6 : 4;
+	r->lport = k->lport;
+	r->rport = k->rport;
+	memcpy(r->local, k->local.bytes, alen);
+	memcpy(r->remote, k->remote.bytes, alen);
+}
+
+static void get_key(struct flow_key *k, const struct rec_key *r)
+{
+	memset(k, 0, sizeof(*k));
+	k->local.family = k->remote.family = r->family == 6 ? AF_INET6
+							    : AF_INET;
+	k->lport = r->lport;
+	k->rport = r->rport;
+	memcpy(k->local.bytes, r->local, 16);
+	memcpy(k->remote.bytes, r->remote, 16);
+}
+
+static void put_dir(struct rec_dir *r, const struct tcpao_dir *d)
+{
+	r->flags = (d->have_sisn ? 1u : 0u) | (d->have_disn ? 2u : 0u);
+	r->sisn = d->ctx.sisn;
+	r->disn = d->ctx.disn;
+	r->seq = d->sne.seq;
+	r->sne = d->sne.sne;
+}
+
+static void get_dir(struct tcpao_dir *d, const struct rec_dir *r)
+{
+	d->have_sisn = r->flags & 1;
+	d->have_disn = r->flags & 2;
+	d->ctx.sisn = r->sisn;
+	d->ctx.disn = r->disn;
+	d->sne.seq = r->seq;
+	d->sne.sne = r->sne;
+}
+
+static void put_mkt(struct rec_mkt *r, const struct tcpao_mkt *k)
+{
+	r->sndid = k->sndid;
+	r->rcvid = k->rcvid;
+	r->alg = (uint8_t)k->alg;
+	r->maclen = k->maclen;
+	r->keylen = k->keylen;
+	r->prefixlen = k->prefixlen;
+	r->family = k->peer.family == AF_INET6 ? 6
+		    : k->peer.family == AF_INET ? 4 : 0;
+	r->flags = k->flags;
+	r->ifindex = k->ifindex;
+	memcpy(r->peer, k->peer.bytes, sizeof(r->peer));
+	memcpy(r->secret, k->key, k->keylen);
+}
+
+/* False when the stored key is not one Linux would accept. */
+static bool get_mkt(struct tcpao_mkt *k, const struct rec_mkt *r)
+{
+	memset(k, 0, sizeof(*k));
+	if (r->alg >= TCPAO_ALG_COUNT || r->keylen > TCPAO_MAXKEYLEN ||
+	    r->maclen > TCPAO_MAX_MACLEN)
+		return false;
+	k->sndid = r->sndid;
+	k->rcvid = r->rcvid;
+	k->alg = (enum tcpao_alg)r->alg;
+	k->maclen = r->maclen;
+	k->keylen = r->keylen;
+	k->prefixlen = r->prefixlen;
+	k->peer.family = r->family == 6 ? AF_INET6
+			 : r->family == 4 ? AF_INET : AF_UNSPEC;
+	k->flags = r->flags;
+	k->ifindex = r->ifindex;
+	memcpy(k->peer.bytes, r->peer, sizeof(r->peer));
+	memcpy(k->key, r->secret, r->keylen);
+	return tcpao_mkt_check(k) == 0;
 }
 
 static int key_index(const struct flow *f, uint64_t serial)
@@ -90,221 +216,277 @@ static int key_index(const struct flow *f, uint64_t serial)
 	return f->peer ? tcpao_keyring_find_serial(&f->peer->keys, serial) : -1;
 }
 
-static void put_flow(FILE *out, const struct flow *f, uint64_t stamp)
+static void put_flow(struct record *r, const struct flow *f)
 {
-	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
 	int cur = key_index(f, f->sel.current), nxt = key_index(f, f->sel.rnext);
 	const struct tcpao_mkt *keys = f->peer ? f->peer->keys.keys : NULL;
 
-	inet_ntop(f->key.local.family, f->key.local.bytes, l, sizeof(l));
-	inet_ntop(f->key.remote.family, f->key.remote.bytes, r, sizeof(r));
-	fprintf(out, "flow %" PRIu64 " %d %s %u %s %u %d %u %" PRIu32
-		" %" PRIu32, stamp, f->key.local.family == AF_INET6 ? 6 : 4,
-		l, f->key.lport, r, f->key.rport, (int)f->state,
-		(f->fin_out ? 1u : 0u) | (f->fin_in ? 2u : 0u) |
-			(f->fin_out_acked ? 4u : 0u) |
-			(f->fin_in_acked ? 8u : 0u),
-		f->fin_out_seq, f->fin_in_seq);
-	put_dir(out, &f->tx);
-	put_dir(out, &f->rx);
-	fprintf(out, " %d %d %d\n", cur >= 0 ? keys[cur].sndid : -1,
-		nxt >= 0 ? keys[nxt].rcvid : -1, f->peer_rnext);
-	if (cur >= 0)
-		put_key(out, &keys[cur]);
-	if (nxt >= 0 && nxt != cur)
-		put_key(out, &keys[nxt]);
+	r->live = 1;
+	put_key(&r->key, &f->key);
+	r->state = (uint8_t)f->state;
+	r->fins = (f->fin_out ? 1u : 0u) | (f->fin_in ? 2u : 0u) |
+		  (f->fin_out_acked ? 4u : 0u) | (f->fin_in_acked ? 8u : 0u);
+	r->fin_out_seq = f->fin_out_seq;
+	r->fin_in_seq = f->fin_in_seq;
+	put_dir(&r->tx, &f->tx);
+	put_dir(&r->rx, &f->rx);
+	r->current = cur >= 0 ? keys[cur].sndid : -1;
+	r->rnext = nxt >= 0 ? keys[nxt].rcvid : -1;
+	r->peer_rnext = f->peer_rnext;
+	if (cur >= 0) {
+		put_mkt(&r->mkt[0], &keys[cur]);
+		r->has_mkt |= REC_HAS_CURRENT;
+	}
+	if (nxt >= 0 && nxt != cur) {
+		put_mkt(&r->mkt[1], &keys[nxt]);
+		r->has_mkt |= REC_HAS_RNEXT;
+	}
 }
 
-static void put_saved_dir(FILE *out, const struct saved_dir *d)
+static bool record_usable(const struct record *r)
 {
-	fprintf(out, " %u %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32,
-		d->flags, d->sisn, d->disn, d->seq, d->sne);
+	return (r->key.family == 4 || r->key.family == 6) &&
+	       r->state < FLOW_STATE_COUNT;
 }
 
-static void put_saved(FILE *out, const struct saved_flow *s)
+/* ---- writing ----------------------------------------------------------- */
+
+int state_file_open(struct state_file *sf, const char *dir,
+		    unsigned int index, uint32_t slots, char *err,
+		    size_t errlen)
 {
-	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+	char path[4200];
 
-	inet_ntop(s->key.local.family, s->key.local.bytes, l, sizeof(l));
-	inet_ntop(s->key.remote.family, s->key.remote.bytes, r, sizeof(r));
-	fprintf(out, "flow %" PRIu64 " %d %s %u %s %u %d %u %" PRIu32
-		" %" PRIu32, s->stamp, s->key.local.family == AF_INET6 ? 6 : 4,
-		l, s->key.lport, r, s->key.rport, (int)s->state, s->fins,
-		s->fin_out_seq, s->fin_in_seq);
-	put_saved_dir(out, &s->tx);
-	put_saved_dir(out, &s->rx);
-	fprintf(out, " %d %d %d\n", s->current, s->rnext, s->peer_rnext);
-}
+	memset(sf, 0, sizeof(*sf));
+	sf->fd = -1;
+	if (!dir)
+		return 0;
+	sf->slot_flags = calloc(slots, sizeof(*sf->slot_flags));
+	sf->disk_key = calloc(slots, sizeof(*sf->disk_key));
+	sf->dirty = calloc(slots, sizeof(*sf->dirty));
+	if (!sf->slot_flags || !sf->disk_key || !sf->dirty) {
+		state_file_close(sf);
+		snprintf(err, errlen, "state file: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	sf->slots = slots;
+	snprintf(path, sizeof(path), "%s/flows-%u", dir, index);
+	sf->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (sf->fd < 0) {
+		int rc = -errno;
 
-/* Writes path through a temporary file: fsync, then rename. */
-static int write_atomically(const char *dir, const char *name,
-			    void (*fill)(FILE *out, void *arg), void *arg)
-{
-	char path[4200], tmp[4200];
-	FILE *out;
-	int fd, rc = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	out = fdopen(fd, "w");
-	if (!out) {
-		rc = -errno;
-		close(fd);
-		unlink(tmp);
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		state_file_close(sf);
 		return rc;
 	}
-	fprintf(out, "tcpaod-state 1\n");
-	fill(out, arg);
-	if (fflush(out) || fsync(fd))
-		rc = -errno;
-	if (fclose(out) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	return rc;
+	return 0;
 }
 
-static void fill_worker(FILE *out, void *arg)
+void state_file_close(struct state_file *sf)
 {
-	const struct worker *w = arg;
-	uint64_t stamp = realtime_ns();
+	if (sf->fd >= 0)
+		close(sf->fd);
+	free(sf->slot_flags);
+	free(sf->disk_key);
+	free(sf->dirty);
+	memset(sf, 0, sizeof(*sf));
+	sf->fd = -1;
+}
 
-	for (uint32_t i = 0; i < w->flows.cap; i++)
-		if (w->flows.flows[i].in_use)
-			put_flow(out, &w->flows.flows[i], stamp);
+void state_mark(struct state_file *sf, uint32_t slot)
+{
+	if (sf->fd < 0 || slot >= sf->slots ||
+	    (sf->slot_flags[slot] & SLOT_DIRTY))
+		return;
+	sf->slot_flags[slot] |= SLOT_DIRTY;
+	sf->dirty[sf->ndirty++] = slot;
+}
+
+/* The flow in the slot, or a record saying that the one on disk is gone;
+ * into the copy that does not hold the slot's newest record. */
+static int write_slot(struct state_file *sf, uint32_t slot,
+		      const struct flow *f)
+{
+	uint8_t *flags = &sf->slot_flags[slot];
+	union record_block b;
+	unsigned int copy;
+	ssize_t n;
+	int rc = 0;
+
+	if (!f->in_use && !(*flags & SLOT_LIVE))
+		return 0;
+	memset(&b, 0, sizeof(b));
+	if (f->in_use)
+		put_flow(&b.r, f);
+	else
+		put_key(&b.r.key, &sf->disk_key[slot]);
+	seal(&b);
+	copy = (*flags & SLOT_WRITTEN) && !(*flags & SLOT_COPY1) ? 1 : 0;
+	n = pwrite(sf->fd, b.bytes, RECORD_SIZE,
+		   ((off_t)slot * 2 + copy) * RECORD_SIZE);
+	if (n != RECORD_SIZE)
+		rc = n < 0 ? -errno : -EIO;
+	explicit_bzero(&b, sizeof(b));
+	if (rc)
+		return rc;
+	*flags = (uint8_t)((*flags & SLOT_DIRTY) | SLOT_WRITTEN |
+			   (copy ? SLOT_COPY1 : 0) | (f->in_use ? SLOT_LIVE : 0));
+	if (f->in_use)
+		sf->disk_key[slot] = f->key;
+	return 0;
 }
 
 int state_save(struct worker *w)
 {
-	char name[32];
-	int rc;
+	struct state_file *sf = &w->state;
+	int rc = 0;
 
-	if (!w->state_dir)
-		return 0;
-	snprintf(name, sizeof(name), "flows-%u", w->index);
-	rc = write_atomically(w->state_dir, name, fill_worker, w);
-	if (rc)
-		log_msg(LOG_ERR, "writing %s/%s: %s", w->state_dir, name,
-			strerror(-rc));
+	while (sf->ndirty) {
+		uint32_t slot = sf->dirty[sf->ndirty - 1];
+
+		rc = write_slot(sf, slot, &w->flows.flows[slot]);
+		if (rc) {
+			log_msg(LOG_ERR, "writing state of worker %u: %s",
+				w->index, strerror(-rc));
+			break;
+		}
+		sf->slot_flags[slot] &= (uint8_t)~SLOT_DIRTY;
+		sf->ndirty--;
+	}
 	return rc;
 }
 
 /* ---- reading ----------------------------------------------------------- */
 
-static bool parse_addr(int fam, const char *text, struct tcpao_addr *a)
+/* Every record read, before the newest of each connection is chosen. */
+struct candidates {
+	struct pool_entry *v;
+	size_t n, cap;
+};
+
+static int candidate_add(struct candidates *c, const struct record *r,
+			 bool live)
 {
-	memset(a, 0, sizeof(*a));
-	a->family = fam == 6 ? AF_INET6 : AF_INET;
-	return inet_pton(a->family, text, a->bytes) == 1;
-}
-
-static bool parse_flow(const char *line, struct saved_flow *s)
-{
-	char l[64], r[64];
-	unsigned int lport, rport;
-	int fam, state, n = 0;
-
-	memset(s, 0, sizeof(*s));
-	if (sscanf(line,
-		   "flow %" SCNu64 " %d %63s %u %63s %u %d %u %" SCNu32
-		   " %" SCNu32 " %u %" SCNu32 " %" SCNu32 " %" SCNu32
-		   " %" SCNu32 " %u %" SCNu32 " %" SCNu32 " %" SCNu32
-		   " %" SCNu32 " %d %d %d%n",
-		   &s->stamp, &fam, l, &lport, r, &rport, &state, &s->fins,
-		   &s->fin_out_seq, &s->fin_in_seq, &s->tx.flags, &s->tx.sisn,
-		   &s->tx.disn, &s->tx.seq, &s->tx.sne, &s->rx.flags,
-		   &s->rx.sisn, &s->rx.disn, &s->rx.seq, &s->rx.sne,
-		   &s->current, &s->rnext, &s->peer_rnext, &n) != 23 || !n)
-		return false;
-	if (!parse_addr(fam, l, &s->key.local) ||
-	    !parse_addr(fam, r, &s->key.remote) || lport > 65535 ||
-	    rport > 65535 || state < 0 || state >= FLOW_STATE_COUNT)
-		return false;
-	s->key.lport = (uint16_t)lport;
-	s->key.rport = (uint16_t)rport;
-	s->state = (enum flow_state)state;
-	return true;
-}
-
-static bool parse_key(const char *line, struct tcpao_mkt *k)
-{
-	char prefix[80], hex[2 * TCPAO_MAXKEYLEN + 2];
-	unsigned int snd, rcv, maclen, flags;
-	int alg, ifindex;
-	size_t len;
-
-	memset(k, 0, sizeof(*k));
-	if (sscanf(line, "key %u %u %d %u %u %d %79s %161s", &snd, &rcv, &alg,
-		   &maclen, &flags, &ifindex, prefix, hex) != 8)
-		return false;
-	if (snd > 255 || rcv > 255 || alg < 0 || alg >= TCPAO_ALG_COUNT ||
-	    maclen > TCPAO_MAX_MACLEN)
-		return false;
-	k->sndid = (uint8_t)snd;
-	k->rcvid = (uint8_t)rcv;
-	k->alg = (enum tcpao_alg)alg;
-	k->maclen = (uint8_t)maclen;
-	k->flags = flags;
-	k->ifindex = ifindex;
-	if (tcpao_addr_parse(prefix, &k->peer, &k->prefixlen))
-		return false;
-	len = strcmp(hex, "-") ? strlen(hex) : 0;
-	if (len % 2 || len / 2 > TCPAO_MAXKEYLEN)
-		return false;
-	for (size_t i = 0; i < len / 2; i++) {
-		unsigned int b;
-
-		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
-			return false;
-		k->key[i] = (uint8_t)b;
-	}
-	k->keylen = (uint8_t)(len / 2);
-	explicit_bzero(hex, sizeof(hex));
-	return tcpao_mkt_check(k) == 0;
-}
-
-static bool same_key(const struct flow_key *a, const struct flow_key *b)
-{
-	return a->lport == b->lport && a->rport == b->rport &&
-	       tcpao_addr_equal(&a->local, &b->local) &&
-	       tcpao_addr_equal(&a->remote, &b->remote);
-}
-
-/* Keeps the newest record of each flow. */
-static int pool_add(const struct saved_flow *s)
-{
-	for (size_t i = 0; i < pool.n; i++) {
-		if (!same_key(&pool.flows[i].key, &s->key))
-			continue;
-		if (s->stamp > pool.flows[i].stamp)
-			pool.flows[i] = *s;
+	if (!record_usable(r))
 		return 0;
-	}
-	if (pool.n == pool.cap) {
-		size_t cap = pool.cap ? pool.cap * 2 : 64;
-		struct saved_flow *p = realloc(pool.flows, cap * sizeof(*p));
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct pool_entry *p = calloc(cap, sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
-		pool.flows = p;
-		pool.cap = cap;
+		if (c->n)
+			memcpy(p, c->v, c->n * sizeof(*p));
+		if (c->v)
+			explicit_bzero(c->v, c->n * sizeof(*p));
+		free(c->v);
+		c->v = p;
+		c->cap = cap;
 	}
-	pool.flows[pool.n++] = *s;
+	c->v[c->n].r = *r;
+	c->v[c->n].r.live = live;
+	c->v[c->n].claimed = false;
+	c->n++;
 	return 0;
 }
 
+/* A slot's two copies: the newest valid one as it is; the other one only
+ * says that its flow left the slot (if it is another flow). */
+static int add_slot(struct candidates *c, const union record_block *a,
+		    const union record_block *b)
+{
+	bool va = sealed(a), vb = sealed(b);
+	const union record_block *newest, *older;
+	int rc;
+
+	if (!va && !vb)
+		return 0;
+	if (va != vb)
+		return candidate_add(c, va ? &a->r : &b->r, (va ? a : b)->r.live);
+	newest = a->r.generation > b->r.generation ? a : b;
+	older = newest == a ? b : a;
+	rc = candidate_add(c, &newest->r, newest->r.live);
+	if (!rc && memcmp(&older->r.key, &newest->r.key, sizeof(older->r.key)))
+		rc = candidate_add(c, &older->r, false);
+	return rc;
+}
+
+static int load_file(const char *path, struct candidates *c)
+{
+	size_t bufsize = READ_PAIRS * 2 * RECORD_SIZE;
+	union record_block *buf = malloc(bufsize);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+	ssize_t n;
+
+	if (fd < 0 || !buf) {
+		rc = fd < 0 ? -errno : -ENOMEM;
+		goto out;
+	}
+	while ((n = read(fd, buf, bufsize)) > 0) {
+		/* A short read ends on a whole record (page cache). */
+		size_t pairs = (size_t)n / (2 * RECORD_SIZE);
+
+		if ((size_t)n % (2 * RECORD_SIZE) >= RECORD_SIZE) {
+			memset(&buf[2 * pairs + 1], 0, RECORD_SIZE);
+			pairs++;
+		}
+		for (size_t i = 0; i < pairs && !rc; i++)
+			rc = add_slot(c, &buf[2 * i], &buf[2 * i + 1]);
+		if (rc || (size_t)n < bufsize)
+			break;
+	}
+	if (n < 0 && !rc)
+		rc = -errno;
+out:
+	if (buf) {
+		explicit_bzero(buf, bufsize);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* By connection, newest first. */
+static int by_key_newest(const void *a, const void *b)
+{
+	const struct record *x = &((const struct pool_entry *)a)->r;
+	const struct record *y = &((const struct pool_entry *)b)->r;
+	int d = memcmp(&x->key, &y->key, sizeof(x->key));
+
+	if (d)
+		return d;
+	return x->generation < y->generation ? 1
+	       : x->generation > y->generation ? -1 : 0;
+}
+
+/* Keeps the newest record of each connection when it is live; sorted. */
+static void choose_newest(struct candidates *c)
+{
+	size_t out = 0;
+
+	qsort(c->v, c->n, sizeof(*c->v), by_key_newest);
+	for (size_t i = 0; i < c->n; i++) {
+		bool first = !i || memcmp(&c->v[i].r.key, &c->v[i - 1].r.key,
+					  sizeof(c->v[i].r.key));
+		uint64_t gen = c->v[i].r.generation;
+
+		if (gen >= next_generation)
+			next_generation = gen + 1;
+		if (first && c->v[i].r.live)
+			c->v[out++] = c->v[i];
+	}
+	explicit_bzero(c->v + out, (c->n - out) * sizeof(*c->v));
+	c->n = out;
+}
+
 /* A key a restored flow used that the policy lacks joins the policy. */
-static void restore_key(struct policy *policy, const struct saved_flow *s,
+static void restore_key(struct policy *policy, const struct flow_key *key,
 			const struct tcpao_mkt *k)
 {
 	const struct policy_peer *p = policy_match(
-		policy, &s->key.local, s->key.lport, &s->key.remote,
-		s->key.rport);
+		policy, &key->local, key->lport, &key->remote, key->rport);
 	char err[160];
 	int rc;
 
@@ -325,45 +507,58 @@ static void restore_key(struct policy *policy, const struct saved_flow *s,
 			k->sndid, k->rcvid, err);
 }
 
-static int load_file(const char *path, struct policy *policy)
+static void restore_keys(struct policy *policy, const struct record *r)
 {
-	FILE *in = fopen(path, "re");
-	char line[1024];
-	struct saved_flow s;
-	bool have = false;
-	int n = 0;
+	struct flow_key key;
+	struct tcpao_mkt k;
 
-	if (!in)
-		return -errno;
-	if (!fgets(line, sizeof(line), in) ||
-	    strcmp(line, "tcpaod-state 1\n")) {
-		fclose(in);
-		return -EINVAL;
+	get_key(&key, &r->key);
+	for (int i = 0; i < 2; i++) {
+		if (!(r->has_mkt & (i ? REC_HAS_RNEXT : REC_HAS_CURRENT)))
+			continue;
+		if (get_mkt(&k, &r->mkt[i]))
+			restore_key(policy, &key, &k);
+		tcpao_mkt_wipe(&k);
 	}
-	while (fgets(line, sizeof(line), in)) {
-		struct tcpao_mkt k;
-
-		if (!strncmp(line, "flow ", 5)) {
-			have = parse_flow(line, &s);
-			if (have && pool_add(&s) == 0)
-				n++;
-		} else if (!strncmp(line, "key ", 4) && have &&
-			   parse_key(line, &k)) {
-			restore_key(policy, &s, &k);
-			tcpao_mkt_wipe(&k);
-		}
-	}
-	explicit_bzero(line, sizeof(line));
-	fclose(in);
-	return n;
 }
 
-static void fill_pool(FILE *out, void *arg)
+/* The pool's records (keys included), through a temporary file and a
+ * rename; no file when the pool is empty. */
+static int write_restored(const char *dir)
 {
-	(void)arg;
-	for (size_t i = 0; i < pool.n; i++)
-		if (!pool.flows[i].claimed)
-			put_saved(out, &pool.flows[i]);
+	char path[4200], tmp[4200];
+	union record_block b;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, RESTORED_FILE);
+	if (!pool.n)
+		return unlink(path) && errno != ENOENT ? -errno : 0;
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, RESTORED_FILE);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; i < pool.n && !rc; i++) {
+		uint64_t sum;
+		ssize_t n;
+
+		/* Keeps its generation: a newer record elsewhere wins. */
+		memset(&b, 0, sizeof(b));
+		b.r = pool.flows[i].r;
+		sum = checksum(b.bytes, CHECKSUM_AT);
+		memcpy(b.bytes + CHECKSUM_AT, &sum, sizeof(sum));
+		n = pwrite(fd, b.bytes, RECORD_SIZE,
+			   (off_t)i * 2 * RECORD_SIZE);
+		if (n != RECORD_SIZE)
+			rc = n < 0 ? -errno : -EIO;
+	}
+	explicit_bzero(&b, sizeof(b));
+	if (close(fd) && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path))
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	return rc;
 }
 
 static bool is_state_file(const char *name)
@@ -371,12 +566,59 @@ static bool is_state_file(const char *name)
 	return !strcmp(name, RESTORED_FILE) || !strncmp(name, "flows-", 6);
 }
 
-int state_load(const char *dir, struct policy *policy, char *err,
-	       size_t errlen)
+static int read_dir(const char *dir, struct candidates *c, char *err,
+		    size_t errlen)
 {
 	char path[4200];
 	struct dirent *de;
-	DIR *d;
+	DIR *d = opendir(dir);
+	int rc;
+
+	if (!d) {
+		rc = -errno;
+		snprintf(err, errlen, "state directory %s: %s", dir,
+			 strerror(-rc));
+		return rc;
+	}
+	while ((de = readdir(d))) {
+		if (!is_state_file(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		rc = load_file(path, c);
+		if (rc == -ENOMEM) {
+			closedir(d);
+			snprintf(err, errlen, "reading state: %s",
+				 strerror(ENOMEM));
+			return rc;
+		}
+		if (rc < 0)
+			log_msg(LOG_WARNING, "state: ignoring %s: %s", path,
+				strerror(-rc));
+	}
+	closedir(d);
+	return 0;
+}
+
+static void remove_worker_files(const char *dir)
+{
+	char path[4200];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "flows-", 6))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+int state_load(const char *dir, struct policy *policy, char *err,
+	       size_t errlen)
+{
+	struct candidates c = { 0 };
 	int rc;
 
 	if (mkdir(dir, 0700) && errno != EEXIST) {
@@ -389,50 +631,29 @@ int state_load(const char *dir, struct policy *policy, char *err,
 		return -ENAMETOOLONG;
 	}
 	memcpy(pool.dir, dir, strlen(dir) + 1);
-	d = opendir(dir);
-	if (!d) {
-		snprintf(err, errlen, "state directory %s: %s", dir,
-			 strerror(errno));
-		return -errno;
+	rc = read_dir(dir, &c, err, errlen);
+	if (rc) {
+		explicit_bzero(c.v, c.n * sizeof(*c.v));
+		free(c.v);
+		return rc;
 	}
-	while ((de = readdir(d))) {
-		if (!is_state_file(de->d_name))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		rc = load_file(path, policy);
-		if (rc < 0)
-			log_msg(LOG_WARNING, "state: ignoring %s: %s", path,
-				strerror(-rc));
-	}
-	closedir(d);
+	choose_newest(&c);
+	pool.flows = c.v;
+	pool.n = c.n;
+	for (size_t i = 0; i < pool.n; i++)
+		restore_keys(policy, &pool.flows[i].r);
 	/* One file with everything, then the per-worker files can go. */
-	rc = write_atomically(dir, RESTORED_FILE, fill_pool, NULL);
+	rc = write_restored(dir);
+	for (size_t i = 0; i < pool.n; i++)
+		explicit_bzero(pool.flows[i].r.mkt, sizeof(pool.flows[i].r.mkt));
 	if (rc) {
 		snprintf(err, errlen, "writing %s/%s: %s", dir, RESTORED_FILE,
 			 strerror(-rc));
 		return rc;
 	}
-	d = opendir(dir);
-	while (d && (de = readdir(d))) {
-		if (strncmp(de->d_name, "flows-", 6))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
+	remove_worker_files(dir);
 	unclaimed = pool.n;
 	return (int)pool.n;
-}
-
-static void restore_dir(struct tcpao_dir *d, const struct saved_dir *s)
-{
-	d->have_sisn = s->flags & 1;
-	d->have_disn = s->flags & 2;
-	d->ctx.sisn = s->sisn;
-	d->ctx.disn = s->disn;
-	d->sne.seq = s->seq;
-	d->sne.sne = s->sne;
 }
 
 static uint64_t serial_of(const struct policy_peer *p,
@@ -447,27 +668,37 @@ static uint64_t serial_of(const struct policy_peer *p,
 	return i < 0 ? 0 : p->keys.serials[i];
 }
 
+static int by_key(const void *a, const void *b)
+{
+	return memcmp(a, &((const struct pool_entry *)b)->r.key,
+		      sizeof(struct rec_key));
+}
+
 bool state_claim(const struct flow_key *key, const struct policy *policy,
 		 struct flow *f, uint64_t now_ms)
 {
 	const struct policy_peer *p;
+	struct pool_entry *e;
 	struct tcpao_keysel sel;
-	struct saved_flow s = { 0 };
-	bool found = false;
+	struct record s = { 0 };
+	struct rec_key want;
 
 	if (!unclaimed)
 		return false;
+	put_key(&want, key);
 	pthread_mutex_lock(&pool.lock);
-	for (size_t i = 0; i < pool.n && !found; i++) {
-		if (pool.flows[i].claimed || !same_key(&pool.flows[i].key, key))
-			continue;
-		s = pool.flows[i];
-		pool.flows[i].claimed = true;
+	e = pool.n ? bsearch(&want, pool.flows, pool.n, sizeof(*pool.flows),
+			     by_key)
+		   : NULL;
+	if (e && !e->claimed) {
+		s = e->r;
+		e->claimed = true;
 		unclaimed--;
-		found = true;
+	} else {
+		e = NULL;
 	}
 	pthread_mutex_unlock(&pool.lock);
-	if (!found)
+	if (!e)
 		return false;
 	p = policy_match(policy, &key->local, key->lport, &key->remote,
 			 key->rport);
@@ -475,9 +706,9 @@ bool state_claim(const struct flow_key *key, const struct policy *policy,
 		return false;
 	sel.current = serial_of(p, &key->remote, s.current, true);
 	sel.rnext = serial_of(p, &key->remote, s.rnext, false);
-	flow_start(f, p, &sel, s.state, now_ms);
-	restore_dir(&f->tx, &s.tx);
-	restore_dir(&f->rx, &s.rx);
+	flow_start(f, p, &sel, (enum flow_state)s.state, now_ms);
+	get_dir(&f->tx, &s.tx);
+	get_dir(&f->rx, &s.rx);
 	f->fin_out = s.fins & 1;
 	f->fin_in = s.fins & 2;
 	f->fin_out_acked = s.fins & 4;
@@ -490,32 +721,34 @@ bool state_claim(const struct flow_key *key, const struct policy *policy,
 	return true;
 }
 
+/* The restored file keeps claimed flows too (their workers' records are
+ * newer), so that it never misses one whose new record is not written
+ * yet; it goes as a whole once the restored flows expire. */
 void state_expire(uint64_t now_ms)
 {
-	bool changed = false;
-
 	pthread_mutex_lock(&pool.lock);
 	if (!pool.loaded_ms)
 		pool.loaded_ms = now_ms;
-	for (size_t i = 0; i < pool.n; i++) {
-		if (pool.flows[i].claimed ||
-		    now_ms - pool.loaded_ms > RESTORED_TTL_MS) {
-			if (!pool.flows[i].claimed)
-				unclaimed--;
-			pool.flows[i--] = pool.flows[--pool.n];
-			changed = true;
-		}
+	if (pool.n && now_ms - pool.loaded_ms > RESTORED_TTL_MS) {
+		explicit_bzero(pool.flows, pool.n * sizeof(*pool.flows));
+		free(pool.flows);
+		pool.flows = NULL;
+		pool.n = 0;
+		unclaimed = 0;
+		if (pool.dir[0])
+			write_restored(pool.dir);
 	}
-	if (changed && pool.dir[0])
-		write_atomically(pool.dir, RESTORED_FILE, fill_pool, NULL);
 	pthread_mutex_unlock(&pool.lock);
 }
 
 void state_free(void)
 {
 	pthread_mutex_lock(&pool.lock);
+	if (pool.flows)
+		explicit_bzero(pool.flows, pool.n * sizeof(*pool.flows));
 	free(pool.flows);
 	pool.flows = NULL;
-	pool.n = pool.cap = 0;
+	pool.n = 0;
+	unclaimed = 0;
 	pthread_mutex_unlock(&pool.lock);
 }

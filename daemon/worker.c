@@ -159,18 +159,40 @@ void worker_refresh_keysel(struct worker *w, struct flow *f)
 	}
 	f->current_epoch = p->current_epoch;
 	f->rnext_epoch = p->rnext_epoch;
-	w->state_dirty = true;
+	worker_flow_changed(w, f);
+}
+
+static uint8_t tcp_code(const struct flow *f)
+{
+	return (uint8_t)(f->state | f->fin_out << 3 | f->fin_in << 4 |
+			 f->fin_out_acked << 5 | f->fin_in_acked << 6);
+}
+
+static uint32_t flow_slot(const struct worker *w, const struct flow *f)
+{
+	return (uint32_t)(f - w->flows.flows);
+}
+
+void worker_flow_changed(struct worker *w, struct flow *f)
+{
+	f->saved_tx_quarter = f->tx.sne.seq >> 30;
+	f->saved_rx_quarter = f->rx.sne.seq >> 30;
+	f->saved_tcp = tcp_code(f);
+	state_mark(&w->state, flow_slot(w, f));
+}
+
+void worker_remove_flow(struct worker *w, struct flow *f)
+{
+	state_mark(&w->state, flow_slot(w, f));
+	flow_remove(&w->flows, f);
 }
 
 void worker_note_seq(struct worker *w, struct flow *f)
 {
-	uint32_t tq = f->tx.sne.seq >> 30, rq = f->rx.sne.seq >> 30;
-
-	if (tq != f->saved_tx_quarter || rq != f->saved_rx_quarter) {
-		f->saved_tx_quarter = tq;
-		f->saved_rx_quarter = rq;
-		w->state_dirty = true;
-	}
+	if (f->tx.sne.seq >> 30 != f->saved_tx_quarter ||
+	    f->rx.sne.seq >> 30 != f->saved_rx_quarter ||
+	    tcp_code(f) != f->saved_tcp)
+		worker_flow_changed(w, f);
 }
 
 struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
@@ -183,9 +205,7 @@ struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
 		flow_remove(&w->flows, f);
 		return NULL;
 	}
-	f->saved_tx_quarter = f->tx.sne.seq >> 30;
-	f->saved_rx_quarter = f->rx.sne.seq >> 30;
-	w->state_dirty = true;
+	worker_flow_changed(w, f);
 	return f;
 }
 
@@ -285,10 +305,15 @@ static void run_call(struct worker *w)
 
 static void save_if_dirty(struct worker *w)
 {
-	if (!w->state_dirty)
-		return;
-	if (state_save(w) == 0)
-		w->state_dirty = false;
+	if (w->state.ndirty)
+		state_save(w);
+}
+
+static void flow_gone(struct flow *f, void *arg)
+{
+	struct worker *w = arg;
+
+	state_mark(&w->state, flow_slot(w, f));
 }
 
 static void *worker_main(void *arg)
@@ -329,8 +354,7 @@ static void *worker_main(void *arg)
 		if (ready > 0 && (pfd[3].revents & POLLIN))
 			run_call(w);
 		if (w->now_ms >= next_gc) {
-			if (flow_gc(&w->flows, w->now_ms, NULL, NULL))
-				w->state_dirty = true;
+			flow_gc(&w->flows, w->now_ms, flow_gone, w);
 			save_if_dirty(w);
 			next_gc = w->now_ms + GC_INTERVAL_MS;
 		}
@@ -348,7 +372,6 @@ static int worker_open(struct worker *w, unsigned int index,
 
 	w->index = index;
 	w->policy = policy;
-	w->state_dir = cfg->state_dir;
 	w->egress.fd = w->ingress.fd = w->icmp.fd = -1;
 	w->raw4 = open_raw(AF_INET);
 	w->raw6 = open_raw(AF_INET6);
@@ -367,6 +390,10 @@ static int worker_open(struct worker *w, unsigned int index,
 		snprintf(err, errlen, "flow table: %s", strerror(-rc));
 		return rc;
 	}
+	rc = state_file_open(&w->state, cfg->state_dir, index, cfg->max_flows,
+			     err, errlen);
+	if (rc)
+		return rc;
 	rc = queue_open(&w->egress, (uint16_t)(cfg->egress_base + index), err,
 			errlen);
 	if (!rc)
@@ -389,6 +416,7 @@ int workers_open(const struct workers_config *cfg,
 		workers[i].call_fd = workers[i].raw4 = workers[i].raw6 = -1;
 		workers[i].egress.fd = workers[i].ingress.fd = -1;
 		workers[i].icmp.fd = -1;
+		workers[i].state.fd = -1;
 	}
 	for (unsigned int i = 0; i < nworkers; i++) {
 		int rc = worker_open(&workers[i], i, cfg, policy, err, errlen);
@@ -445,6 +473,7 @@ void workers_close(void)
 		queue_close(&w->ingress);
 		queue_close(&w->icmp);
 		flow_table_free(&w->flows);
+		state_file_close(&w->state);
 		tcpao_pool_wipe(&w->pool);
 		tcpao_dir_wipe(&w->scratch_dir);
 		if (w->call_fd >= 0)
@@ -496,8 +525,9 @@ static void adopt_policy(struct worker *w, void *arg)
 			continue;
 		f->peer = worker_policy_peer(w, &f->key);
 		worker_refresh_keysel(w, f);
+		/* Its keys may have changed with the same serials. */
+		worker_flow_changed(w, f);
 	}
-	w->state_dirty = true;
 	save_if_dirty(w);
 }
 

@@ -20,6 +20,7 @@
 #include "flow.h"
 #include "policy.h"
 #include "queue.h"
+#include "state.h"
 #include "stats.h"
 #include "tcpao.h"
 
@@ -37,8 +38,7 @@ struct worker {
 	struct tcpao_pool pool;
 	struct stats stats;
 	uint64_t now_ms;              /* CLOCK_MONOTONIC_COARSE */
-	bool state_dirty;             /* flows changed: save before verdicts */
-	const char *state_dir;
+	struct state_file state;      /* changed flows: saved before verdicts */
 	uint64_t drop_log_ms[TCPAO_RESULT_COUNT + 1]; /* for flowless drops */
 	/* A call from another thread (one at a time). */
 	int call_fd;                  /* eventfd */
@@ -89,8 +89,14 @@ const struct policy_peer *worker_policy_peer(const struct worker *w,
 /* Re-reads the policy's preferred keys after `tcpao key set`, and
  * recovers when the keys the flow used were deleted. */
 void worker_refresh_keysel(struct worker *w, struct flow *f);
-/* Flags the state file for a save when a direction's sequence number
- * crossed into another quarter of the space (keeps the saved SNE valid). */
+/* The flow's record in the state file is out of date: it is written
+ * before the verdicts of this batch. */
+void worker_flow_changed(struct worker *w, struct flow *f);
+/* Removes a flow, and its record from the state file. */
+void worker_remove_flow(struct worker *w, struct flow *f);
+/* Marks the flow changed when a direction's sequence number crossed into
+ * another quarter of the space (keeps the saved SNE valid) or its TCP
+ * state moved on. */
 void worker_note_seq(struct worker *w, struct flow *f);
 /* Sends a signed packet past the kernel's path MTU (pmtu.h). */
 int worker_send_raw(struct worker *w, const struct tcpao_seg *seg);
