@@ -72,6 +72,7 @@ static enum queue_verdict sign(struct worker *w, struct flow *f,
 {
 	const struct tcpao_mkt *mkt;
 	uint64_t serial;
+	uint16_t before = tcpao_seg_header_sum(seg);
 	int rnext, n;
 
 	worker_refresh_keysel(w, f);
@@ -89,7 +90,7 @@ static enum queue_verdict sign(struct worker *w, struct flow *f,
 		stats_inc(&w->stats, STAT_EGRESS_DROPPED);
 		return QUEUE_DROP;
 	}
-	tcpao_seg_fix_checksum(seg);
+	tcpao_seg_update_checksum(seg, before);
 	*len = (size_t)n;
 	/* Our ISN is the peer direction's destination ISN. */
 	if (seg->flags & TCPAO_TH_SYN)

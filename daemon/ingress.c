@@ -37,8 +37,10 @@ static int find_key(const struct flow *f, uint8_t keyid)
 static enum queue_verdict deliver(struct worker *w, struct tcpao_seg *seg,
 				  size_t *len)
 {
+	uint16_t before = tcpao_seg_header_sum(seg);
+
 	*len = tcpao_seg_strip_ao(seg);
-	tcpao_seg_fix_checksum(seg);
+	tcpao_seg_update_checksum(seg, before);
 	return QUEUE_ACCEPT_MODIFIED;
 }
 
@@ -156,6 +158,7 @@ static enum queue_verdict passive_open(struct worker *w,
 	struct tcpao_keysel sel = { 0 };
 	enum tcpao_result r;
 	struct flow *f;
+	uint16_t before;
 	int rcv, snd;
 
 	rcv = tcpao_keyring_find_rcvid(ring, &key->remote, 0, seg->opts.keyid);
@@ -193,9 +196,10 @@ static enum queue_verdict passive_open(struct worker *w,
 	f->peer_rnext = seg->opts.rnext;
 	tcpao_dir_set_disn(&f->tx, seg->seq);
 	worker_flow_changed(w, f);
+	before = tcpao_seg_header_sum(seg);
 	*len = tcpao_seg_strip_ao(seg);
 	drop_timestamps_with_sack(seg);
-	tcpao_seg_fix_checksum(seg);
+	tcpao_seg_update_checksum(seg, before);
 	return QUEUE_ACCEPT_MODIFIED;
 }
 

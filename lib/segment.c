@@ -400,14 +400,20 @@ uint16_t tcpao_csum_fold(uint32_t sum)
 	return (uint16_t)sum;
 }
 
-static uint16_t tcp_checksum(const struct tcpao_seg *seg)
+static uint32_t pseudo_header_sum(const struct tcpao_seg *seg)
 {
 	size_t alen = tcpao_addr_len(&seg->saddr);
 	uint32_t sum = 0;
 
 	sum = tcpao_csum_add(sum, seg->saddr.bytes, alen);
 	sum = tcpao_csum_add(sum, seg->daddr.bytes, alen);
-	sum += IPPROTO_TCP + (uint32_t)seg->tcplen;
+	return sum + IPPROTO_TCP + (uint32_t)seg->tcplen;
+}
+
+static uint16_t tcp_checksum(const struct tcpao_seg *seg)
+{
+	uint32_t sum = pseudo_header_sum(seg);
+
 	sum = tcpao_csum_add(sum, seg->tcp, seg->tcplen);
 	return (uint16_t)~tcpao_csum_fold(sum);
 }
@@ -416,6 +422,24 @@ void tcpao_seg_fix_checksum(struct tcpao_seg *seg)
 {
 	put16(seg->tcp + 16, 0);
 	put16(seg->tcp + 16, tcp_checksum(seg));
+}
+
+/* RFC 1624: with a right checksum, the payload sums to the complement of
+ * the pseudo-header and header (checksum included). The payload moves by
+ * whole words when the header changes size, so its sum stays. */
+uint16_t tcpao_seg_header_sum(const struct tcpao_seg *seg)
+{
+	return tcpao_csum_fold(
+		tcpao_csum_add(pseudo_header_sum(seg), seg->tcp, seg->thlen));
+}
+
+void tcpao_seg_update_checksum(struct tcpao_seg *seg, uint16_t before)
+{
+	uint32_t sum = pseudo_header_sum(seg) + (uint16_t)~before;
+
+	put16(seg->tcp + 16, 0);
+	sum = tcpao_csum_add(sum, seg->tcp, seg->thlen);
+	put16(seg->tcp + 16, (uint16_t)~tcpao_csum_fold(sum));
 }
 
 bool tcpao_seg_checksum_ok(const struct tcpao_seg *seg)

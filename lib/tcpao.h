@@ -293,6 +293,12 @@ int tcpao_seg_add_ao(struct tcpao_seg *seg, size_t cap, uint8_t keyid,
  * length. Returns the new packet length. */
 size_t tcpao_seg_strip_ao(struct tcpao_seg *seg);
 void tcpao_seg_fix_checksum(struct tcpao_seg *seg);
+/* The same result without reading the payload, for a segment whose
+ * checksum was right before its TCP header (options, lengths) was edited:
+ * take tcpao_seg_header_sum() before the edit, pass it to
+ * tcpao_seg_update_checksum() after (RFC 1624). */
+uint16_t tcpao_seg_header_sum(const struct tcpao_seg *seg);
+void tcpao_seg_update_checksum(struct tcpao_seg *seg, uint16_t before);
 /* Internet checksum helpers: add 16-bit big-endian words, then fold. */
 uint32_t tcpao_csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t tcpao_csum_fold(uint32_t sum);
