@@ -95,7 +95,15 @@ stop_leftovers() { # prints how many were left
 	for p in $(marked_pids); do kill -KILL "$p" 2>/dev/null; done
 	echo "$n"
 }
-trap 'stop_leftovers >/dev/null' EXIT
+# Without /sys/kernel/tracing mounted, the selftests' library mounts tracefs
+# in its working directory and leaves it there: unmount what it left.
+unmount_tracefs() {
+	local m
+	for m in $(awk -v p="$out/bin/ksft-ftrace-" 'index($2, p) == 1 { print $2 }' /proc/mounts); do
+		umount -l "$m" && rmdir "$m"
+	done
+}
+trap 'stop_leftovers >/dev/null; unmount_tracefs' EXIT
 
 declare -A expected=()
 if [ -n "$expect" ]; then
@@ -129,6 +137,7 @@ for t in $all_tests; do
 				>"$log" 2>&1
 			rc=$?
 			echo "# tcpao: $(stop_leftovers) process(es) left behind, stopped" >>"$log"
+			unmount_tracefs
 			counts=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) xfail:\([0-9]*\) xpass:[0-9]* skip:\([0-9]*\) error:\([0-9]*\).*/\1\/\2\/\4\/\5/p' "$log")
 			case $rc in
 			0) result=PASS; passed=$((passed + 1)) ;;
