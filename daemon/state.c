@@ -466,6 +466,8 @@ static void choose_newest(struct candidates *c)
 {
 	size_t out = 0;
 
+	if (!c->n)
+		return;
 	qsort(c->v, c->n, sizeof(*c->v), by_key_newest);
 	for (size_t i = 0; i < c->n; i++) {
 		bool first = !i || memcmp(&c->v[i].r.key, &c->v[i - 1].r.key,
