@@ -79,6 +79,8 @@ echo
 for f in "${failures[@]}"; do
 	echo "FAILED: $f"
 done
+# What the selftests gate found, again here: CI shows only the end.
+grep -hs 'selftests: REGRESSION' build/meson-logs/testlog.txt
 summary="$passed passed, $failed failed, $skipped skipped"
 echo "$summary" >"${TCPAO_SUMMARY:-/dev/null}"
 echo "$summary"
