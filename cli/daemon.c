@@ -97,3 +97,26 @@ bool parse_json_only(int argc, char **argv, bool *json)
 	}
 	return true;
 }
+
+int daemon_show(int argc, char **argv, const char *what, const char *request,
+		void (*usage)(FILE *f), int (*print)(char *body, bool json))
+{
+	struct tcpao_ctl_reply reply;
+	bool json;
+	int rc;
+
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (!parse_json_only(argc, argv, &json)) {
+		usage(stderr);
+		return 2;
+	}
+	rc = daemon_call(what, request, &reply);
+	if (rc)
+		return rc;
+	rc = print(reply.body, json);
+	tcpao_ctl_reply_free(&reply);
+	return rc;
+}

@@ -29,4 +29,9 @@ void json_record(FILE *f, const struct tcpao_ctl_record *rec);
  * (returns false). */
 bool parse_json_only(int argc, char **argv, bool *json);
 
+/* A command that only reads: "[--json]" or "--help", one request, and
+ * print(reply body, json) for its exit status. */
+int daemon_show(int argc, char **argv, const char *what, const char *request,
+		void (*usage)(FILE *f), int (*print)(char *body, bool json));
+
 #endif

@@ -260,25 +260,18 @@ static void print_json(char *body)
 	printf("%s]}\n", peer_open ? "]}\n" : "");
 }
 
+static int print_list(char *body, bool json)
+{
+	if (json)
+		print_json(body);
+	else
+		print_text(body);
+	return 0;
+}
+
 static int key_list(int argc, char **argv)
 {
-	struct tcpao_ctl_reply reply;
-	bool json;
-	int rc;
-
-	if (!parse_json_only(argc, argv, &json)) {
-		usage(stderr);
-		return 2;
-	}
-	rc = daemon_call("key list", "key-list", &reply);
-	if (rc)
-		return rc;
-	if (json)
-		print_json(reply.body);
-	else
-		print_text(reply.body);
-	tcpao_ctl_reply_free(&reply);
-	return 0;
+	return daemon_show(argc, argv, "key list", "key-list", usage, print_list);
 }
 
 int cmd_key(int argc, char **argv)

@@ -107,22 +107,5 @@ static int print(char *body, bool json)
 
 int cmd_show(int argc, char **argv)
 {
-	struct tcpao_ctl_reply reply;
-	bool json;
-	int rc;
-
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		usage(stdout);
-		return 0;
-	}
-	if (!parse_json_only(argc, argv, &json)) {
-		usage(stderr);
-		return 2;
-	}
-	rc = daemon_call("show", "show", &reply);
-	if (rc)
-		return rc;
-	rc = print(reply.body, json);
-	tcpao_ctl_reply_free(&reply);
-	return rc;
+	return daemon_show(argc, argv, "show", "show", usage, print);
 }

@@ -12,7 +12,7 @@ static void usage(FILE *f)
 		   "TCPAORequired, TCPAODroppedIcmps, then tcpaod's own).\n");
 }
 
-static void print(char *body, bool json)
+static int print(char *body, bool json)
 {
 	struct tcpao_ctl_record rec;
 	char *cur = body;
@@ -38,26 +38,10 @@ static void print(char *body, bool json)
 	}
 	if (json)
 		printf("%s}\n", first ? "" : "\n");
+	return 0;
 }
 
 int cmd_stat(int argc, char **argv)
 {
-	struct tcpao_ctl_reply reply;
-	bool json;
-	int rc;
-
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		usage(stdout);
-		return 0;
-	}
-	if (!parse_json_only(argc, argv, &json)) {
-		usage(stderr);
-		return 2;
-	}
-	rc = daemon_call("stat", "stat", &reply);
-	if (rc)
-		return rc;
-	print(reply.body, json);
-	tcpao_ctl_reply_free(&reply);
-	return 0;
+	return daemon_show(argc, argv, "stat", "stat", usage, print);
 }
