@@ -2,18 +2,15 @@
 /*
  * Starting the namespace's tcpaod when none answers. The binary is
  * $TCPAOD, else the path set at build time; TCPAO_NO_AUTOSTART=1 turns
- * this off. The daemon gets a state directory of its own network
- * namespace (so daemons of several namespaces never share state files)
- * and is detached (--daemon); we wait until its control socket answers.
+ * this off. The daemon is detached (--daemon) and keeps its state in its
+ * own namespace's directory; we wait until its control socket answers.
  * --autostarted: it leaves by itself once idle (tcpaod(8)).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,10 +40,9 @@ static void sleep_ms(long ms)
 }
 
 /* Runs in the child: a new session, no inherited descriptors but 0-2. */
-static void exec_daemon(const char *path, const char *ctl_name,
-			const char *state_dir)
+static void exec_daemon(const char *path, const char *ctl_name)
 {
-	char *argv[10];
+	char *argv[6];
 	int i = 0, null = open("/dev/null", O_RDWR);
 
 	if (null >= 0) {
@@ -59,8 +55,6 @@ static void exec_daemon(const char *path, const char *ctl_name,
 	argv[i++] = (char *)path;
 	argv[i++] = "--daemon";
 	argv[i++] = "--autostarted";
-	argv[i++] = "--state-dir";
-	argv[i++] = (char *)state_dir;
 	if (ctl_name) {
 		argv[i++] = "--control";
 		argv[i++] = (char *)ctl_name;
@@ -73,7 +67,7 @@ static void exec_daemon(const char *path, const char *ctl_name,
 }
 
 /* Starts the daemon detached by a double fork: no zombie for the app. */
-static int spawn(const char *ctl_name, const char *state_dir)
+static int spawn(const char *ctl_name)
 {
 	pid_t pid = fork();
 	int status;
@@ -82,7 +76,7 @@ static int spawn(const char *ctl_name, const char *state_dir)
 		return -errno;
 	if (pid == 0) {
 		if (fork() == 0)
-			exec_daemon(daemon_path(), ctl_name, state_dir);
+			exec_daemon(daemon_path(), ctl_name);
 		_exit(0);
 	}
 	waitpid(pid, &status, 0);
@@ -92,17 +86,9 @@ static int spawn(const char *ctl_name, const char *state_dir)
 int tcpao_autostart(const char *ctl_name)
 {
 	const char *off = getenv("TCPAO_NO_AUTOSTART");
-	char state_dir[128];
-	struct stat ns;
 
 	if (off && !strcmp(off, "1"))
 		return -ECONNREFUSED;
-	if (stat("/proc/thread-self/ns/net", &ns))
-		return -errno;
-	snprintf(state_dir, sizeof(state_dir), "/run/tcpao/netns-%lu",
-		 (unsigned long)ns.st_ino);
-	mkdir("/run/tcpao", 0700);
-	mkdir(state_dir, 0700);
 	for (int waited = 0; waited < START_WAIT_MS; waited += 20) {
 		int fd;
 
@@ -110,7 +96,7 @@ int tcpao_autostart(const char *ctl_name)
 		 * holds the namespace's lock a little longer than its control
 		 * socket, and the one started meanwhile gives up. */
 		if (waited % RESPAWN_MS == 0) {
-			int rc = spawn(ctl_name, state_dir);
+			int rc = spawn(ctl_name);
 
 			if (rc)
 				return rc;

@@ -5,6 +5,7 @@
  * and the workers; then waits for signals; on SIGTERM/SIGINT removes the
  * rules and leaves nothing behind.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -258,17 +259,60 @@ static int take_lock(void)
 	return fd;
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/* The namespace's cookie: unlike its inode number, never given to another
+ * namespace, so that no daemon restores flows of a namespace long gone. */
+static uint64_t netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+			cookie = 0;
+		close(fd);
+	}
+	return cookie;
+}
+
 static char *default_state_dir(void)
 {
 	static char dir[128];
+	uint64_t cookie = netns_cookie();
 	struct stat st;
 
+	mkdir("/run/tcpao", 0700);
+	if (cookie) {
+		snprintf(dir, sizeof(dir), "/run/tcpao/netns-%llu",
+			 (unsigned long long)cookie);
+		return dir;
+	}
+	/* Before Linux 5.14. */
 	if (stat("/proc/self/ns/net", &st))
 		st.st_ino = 0;
-	mkdir("/run/tcpao", 0700);
 	snprintf(dir, sizeof(dir), "/run/tcpao/net-%lu",
 		 (unsigned long)st.st_ino);
 	return dir;
+}
+
+/* An autostarted daemon leaves when idle or told to, with nothing for a
+ * successor; only a crash (SIGKILL) leaves its state behind. */
+static void remove_state_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (e->d_type == DT_REG)
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	rmdir(dir);
 }
 
 static int write_pidfile(const char *path)
@@ -388,6 +432,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	char err[512];
 	int lock, sigfd, rc, restored;
+	bool own_state_dir;
 
 	if (parse_options(argc, argv, &o))
 		return 2;
@@ -407,7 +452,9 @@ int main(int argc, char **argv)
 				: strerror(-lock));
 		return 1;
 	}
-	if (!o.state_dir)
+	/* Only a directory of our own making is ever removed. */
+	own_state_dir = !o.state_dir;
+	if (own_state_dir)
 		o.state_dir = default_state_dir();
 	restored = state_load(o.state_dir, policy, err, sizeof(err));
 	if (restored < 0) {
@@ -470,6 +517,8 @@ int main(int argc, char **argv)
 	rules_remove(&rules);
 	workers_close();
 	state_free();
+	if (o.autostarted && own_state_dir && !rc)
+		remove_state_dir(o.state_dir);
 	policy_free(d.policy);
 	if (o.pidfile)
 		unlink(o.pidfile);
