@@ -525,12 +525,40 @@ static int get_repair(int fd, struct psock *p, void *optval, socklen_t *optlen)
 							       : sizeof(p->ao.repair));
 }
 
+/* Linux hands a segment to the peer's socket before the syscall that sent
+ * it returns; ours pass through tcpaod on both sides first. Reading an AO
+ * socket's error waits until the daemon has verified what arrived for it,
+ * and an abortive close (SO_LINGER 0) until the daemon has signed its RST:
+ * a peer then sees the reset when it would with Linux. */
+static bool registered(int fd)
+{
+	struct psock *p;
+	bool r;
+
+	pthread_mutex_lock(&table_lock);
+	p = lookup(fd);
+	r = p && p->registered;
+	pthread_mutex_unlock(&table_lock);
+	return r;
+}
+
+static bool lingers_zero(int fd)
+{
+	struct linger l = { 0 };
+	socklen_t len = sizeof(l);
+
+	return !real_getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len) && l.l_onoff &&
+	       !l.l_linger;
+}
+
 int getsockopt(int fd, int level, int opt, void *optval, socklen_t *optlen)
 {
 	struct psock *p;
 	int rc;
 
 	init();
+	if (level == SOL_SOCKET && opt == SO_ERROR && registered(fd))
+		sockctl_sync();
 	if (level != IPPROTO_TCP || opt < TCP_AO_INFO || opt > TCP_AO_REPAIR ||
 	    !emulating() || !tcp_family(fd))
 		return real_getsockopt(fd, level, opt, optval, optlen);
@@ -715,13 +743,23 @@ int accept(int lfd, struct sockaddr *sa, socklen_t *len)
  * another descriptor may still hold the socket. */
 int close(int fd)
 {
+	bool abortive = false;
+	int rc, err;
+
 	init();
 	if (fd >= 0 && (size_t)fd < table_len) {
 		pthread_mutex_lock(&table_lock);
+		abortive = registered(fd) && lingers_zero(fd);
 		forget(fd);
 		pthread_mutex_unlock(&table_lock);
 	}
-	return real_close(fd);
+	rc = real_close(fd);
+	if (abortive) {
+		err = errno;
+		sockctl_sync();
+		errno = err;
+	}
+	return rc;
 }
 
 /* ---- /proc/net/netstat ------------------------------------------------- */

@@ -280,6 +280,20 @@ int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
 	return 0;
 }
 
+int sockctl_sync(void)
+{
+	struct tcpao_ctl_reply reply;
+	int ctl = tcpao_ctl_connect(ctl_name(), CTL_TIMEOUT_MS), rc;
+
+	if (ctl < 0)
+		return ctl;
+	rc = request(ctl, "sync", -1, &reply);
+	close(ctl);
+	if (!rc)
+		tcpao_ctl_reply_free(&reply);
+	return rc;
+}
+
 int sockctl_stat(uint64_t cnt[5])
 {
 	static const char *const names[5] = { "TCPAOGood", "TCPAOBad",

@@ -32,6 +32,9 @@ int sockctl_accept(int fd, int *syn_keyid, int *syn_rnext);
  * and pkt_bad. */
 int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
 		 struct aosock *keys);
+/* Returns once the daemon has handled every segment queued so far: what
+ * a closed socket sent, what arrived for an open one. Never starts one. */
+int sockctl_sync(void);
 /* The daemon's global counters named as Linux names them (TcpExt). */
 int sockctl_stat(uint64_t cnt[5]);
 

@@ -404,6 +404,11 @@ static int do_reload(struct control *ctl, struct request *req, struct control_re
 	return ctl->ops->reload(ctl->ctx, out);
 }
 
+static int do_sync(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	return ctl->ops->sync ? ctl->ops->sync(ctl->ctx, out) : -EOPNOTSUPP;
+}
+
 /* sock-*: the socket passed with the request is the permission. */
 static int do_sock(struct control *ctl, struct request *req, struct control_reply *out)
 {
@@ -429,6 +434,7 @@ static const struct command {
 	{ "show", do_show, false, 1 },
 	{ "stat", do_stat, false, 1 },
 	{ "reload", do_reload, true, 1 },
+	{ "sync", do_sync, false, 1 },
 	{ "sock-", do_sock, false, CONTROL_MAX_ARGS },
 };
 

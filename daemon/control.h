@@ -74,6 +74,8 @@ struct control_ops {
 	/* "counter" records: control_reply_counter(). */
 	int (*stat)(void *ctx, struct control_reply *out);
 	int (*reload)(void *ctx, struct control_reply *out);
+	/* Answers once the packets queued before the request are handled. */
+	int (*sync)(void *ctx, struct control_reply *out);
 	/* sock-* requests (docs/socket-api.md): fd is the client's socket,
 	 * passed with the request; closed by the caller afterwards. NULL:
 	 * not supported. */

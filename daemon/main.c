@@ -383,24 +383,30 @@ static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		      bool autostarted)
 {
 	uint64_t idle_since = monotonic_ms();
+	int watch = sockets_watch_open();
 
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = ctl ? control_fd(ctl) : -1, .events = POLLIN },
+		{ .fd = watch, .events = POLLIN },
 	};
+
+	if (watch < 0)
+		log_msg(LOG_WARNING, "sock_diag destroy notifications: %s "
+			"(closed sockets are found by polling)", strerror(-watch));
 
 	for (;;) {
 		struct signalfd_siginfo si;
 		char err[512];
 
-		if (poll(pfd, 2, 1000) < 0 && errno != EINTR)
-			return;
+		if (poll(pfd, 3, 1000) < 0 && errno != EINTR)
+			break;
 		if ((pfd[0].revents & POLLIN) &&
 		    read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 				log_msg(LOG_INFO, "signal %u: stopping",
 					si.ssi_signo);
-				return;
+				break;
 			}
 			if (si.ssi_signo == SIGHUP) {
 				if (daemon_reload(d, err, sizeof(err)))
@@ -412,13 +418,17 @@ static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		}
 		if (ctl && (pfd[1].revents & POLLIN))
 			control_handle(ctl);
+		if (pfd[2].revents & POLLIN)
+			sockets_watch_read(d, watch);
 		state_expire(monotonic_ms());
 		pmtu_expire(monotonic_ms());
 		if (autostarted && idle_too_long(d, &idle_since)) {
 			log_msg(LOG_INFO, "autostarted and idle: stopping");
-			return;
+			break;
 		}
 	}
+	if (watch >= 0)
+		close(watch);
 }
 
 int main(int argc, char **argv)

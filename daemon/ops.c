@@ -214,6 +214,14 @@ static int op_reload(void *ctx, struct control_reply *out)
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
 
+static int op_sync(void *ctx, struct control_reply *out)
+{
+	(void)ctx;
+	(void)out;
+	workers_drain();
+	return 0;
+}
+
 const struct control_ops daemon_ops = {
 	.key_add = op_key_add,
 	.key_del = op_key_del,
@@ -222,5 +230,6 @@ const struct control_ops daemon_ops = {
 	.show = op_show,
 	.stat = op_stat,
 	.reload = op_reload,
+	.sync = op_sync,
 	.sock = sockets_request,
 };

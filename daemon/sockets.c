@@ -19,8 +19,10 @@
  * segments to it, as Linux does). Flags: ao-required=0|1 accept-icmps=0|1 current=ID
  * rnext=ID (-1: Linux's default).
  *
- * Entries of sockets that are gone (sock_diag: SO_COOKIE no longer found)
- * are dropped when the next sock-* request comes (sockets_gc()).
+ * Entries of sockets that are gone are dropped when sock_diag says the
+ * socket was destroyed (and no TIME-WAIT socket is left of it), and
+ * otherwise when sockets_gc() no longer finds its SO_COOKIE: before each
+ * sock-commit, and when notifications were lost.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +37,7 @@
 #include <unistd.h>
 
 #include "keycount.h"
+#include "log.h"
 #include "ops.h"
 #include "sockets.h"
 #include "worker.h"
@@ -48,6 +51,11 @@ struct sock_rec {
 	int family;
 	struct tcpao_addr dest;      /* connect()'s peer */
 	uint16_t dport;
+	/* The 4-tuple when last seen connected: a reset socket has no peer
+	 * any more, and its TCP_AO_INFO still counts its flow's RST. */
+	bool seen;
+	struct tcpao_addr seen_local, seen_remote;
+	uint16_t seen_lport, seen_rport;
 };
 
 static struct sock_rec **socks;
@@ -465,6 +473,8 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	r = rec_get(id->cookie);
 	if (!r)
 		return -ENOMEM;
+	/* sockets_gc() looks for it in the sock_diag dump of its family. */
+	r->family = id->family;
 	r->listener = false;
 	r->keycnt.listener = false;
 	socket_scope(id, r, NULL, &scope);
@@ -537,7 +547,13 @@ static int sock_info(struct daemon_ctx *d, struct sock_id *id,
 	int cur = -1, next = -1;
 
 	(void)d;
-	if (id->connected) {
+	if (!id->connected && r && r->seen) {
+		id->local = r->seen_local;
+		id->remote = r->seen_remote;
+		id->lport = r->seen_lport;
+		id->rport = r->seen_rport;
+	}
+	if (id->connected || (r && r->seen)) {
 		flows_foreach(match_flow, &ff);
 		if (ff.found) {
 			v[0] = ff.info.good;
@@ -650,6 +666,142 @@ void sockets_gc(struct daemon_ctx *d)
 	free(gone);
 }
 
+/* ---- sock_diag destroy notifications ----------------------------------- */
+
+int sockets_watch_open(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = 1u << (SKNLGRP_INET_TCP_DESTROY - 1) |
+			     1u << (SKNLGRP_INET6_TCP_DESTROY - 1),
+	};
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			NETLINK_SOCK_DIAG);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* A destroyed socket may live on as a TIME-WAIT socket (same cookie),
+ * which still signs its last segments with the keys: an exact sock_diag
+ * lookup of its 4-tuple and cookie. */
+static bool lingers(const struct inet_diag_msg *m)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+	} msg = {
+		.nlh = { .nlmsg_len = sizeof(msg), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST },
+		.req = { .sdiag_family = m->idiag_family, .sdiag_protocol = IPPROTO_TCP,
+			 .idiag_states = ~0u, .id = m->id },
+	};
+	char buf[2048];
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	ssize_t n = -1;
+
+	if (fd < 0)
+		return true; /* cannot tell: sockets_gc() decides later */
+	if (send(fd, &msg, sizeof(msg), 0) == sizeof(msg))
+		n = recv(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n < 0)
+		return true;
+	return NLMSG_OK(h, (size_t)n) && h->nlmsg_type == SOCK_DIAG_BY_FAMILY;
+}
+
+/* Drops the records and their entries: one publish, then the records
+ * (no worker sees their counters any more). */
+static void forget_records(struct daemon_ctx *d, struct sock_rec **gone,
+			   size_t ngone)
+{
+	struct policy *fresh = policy_clone(d->policy);
+	char err[256];
+
+	if (!fresh)
+		return; /* kept: sockets_gc() tries again */
+	for (size_t i = 0; i < ngone; i++) {
+		struct policy_peer *e = entry_of(fresh, gone[i]->cookie);
+
+		if (e)
+			entry_remove(fresh, e);
+		log_msg(LOG_DEBUG, "socket %llx destroyed: its entry goes",
+			(unsigned long long)gone[i]->cookie);
+		for (size_t j = 0; j < nsocks; j++)
+			if (socks[j] == gone[i]) {
+				socks[j] = socks[--nsocks];
+				break;
+			}
+	}
+	daemon_publish(d, fresh, err, sizeof(err));
+	for (size_t i = 0; i < ngone; i++) {
+		tcpao_keyring_free(&gone[i]->staged);
+		keycount_free(&gone[i]->keycnt);
+		free(gone[i]);
+	}
+}
+
+/* Collects the records of the destroyed sockets in this batch. */
+static size_t destroyed(const char *buf, size_t len, struct sock_rec **gone,
+			size_t ngone)
+{
+	for (const struct nlmsghdr *h = (const void *)buf; NLMSG_OK(h, len);
+	     h = NLMSG_NEXT(h, len)) {
+		const struct inet_diag_msg *m = NLMSG_DATA(h);
+		struct sock_rec *r;
+		uint64_t c;
+
+		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+		    h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+			continue;
+		memcpy(&c, m->id.idiag_cookie, sizeof(c));
+		r = rec_find(c);
+		if (!r || lingers(m))
+			continue;
+		for (size_t i = 0; i < ngone; i++)
+			if (gone[i] == r)
+				r = NULL;
+		if (r && ngone < nsocks)
+			gone[ngone++] = r;
+	}
+	return ngone;
+}
+
+void sockets_watch_read(struct daemon_ctx *d, int fd)
+{
+	struct sock_rec **gone = calloc(nsocks + 1, sizeof(*gone));
+	size_t ngone = 0;
+	bool lost = false;
+	char buf[16384];
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && errno == ENOBUFS) {
+			lost = true;
+			continue;
+		}
+		if (n <= 0)
+			break;
+		if (gone)
+			ngone = destroyed(buf, (size_t)n, gone, ngone);
+	}
+	if (ngone)
+		forget_records(d, gone, ngone);
+	free(gone);
+	/* Notifications were lost: ask sock_diag about every socket. */
+	if (lost || !gone)
+		sockets_gc(d);
+}
+
 bool sockets_idle(struct daemon_ctx *d)
 {
 	if (nsocks)
@@ -662,6 +814,20 @@ bool sockets_idle(struct daemon_ctx *d)
 	return true;
 }
 
+/* A socket's 4-tuple while it is connected (sock_rec.seen). */
+static void remember_tuple(const struct sock_id *id)
+{
+	struct sock_rec *r = id->connected ? rec_find(id->cookie) : NULL;
+
+	if (!r)
+		return;
+	r->seen = true;
+	r->seen_local = id->local;
+	r->seen_remote = id->remote;
+	r->seen_lport = id->lport;
+	r->seen_rport = id->rport;
+}
+
 int sockets_request(void *ctx, int fd, int argc, char **argv,
 		    struct control_reply *out)
 {
@@ -671,6 +837,7 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 
 	if (rc)
 		return control_reply_error(out, rc, "not a TCP socket");
+	remember_tuple(&id);
 	if (!strcmp(argv[0], "sock-begin"))
 		return sock_begin(&id, argc, argv, out);
 	if (!strcmp(argv[0], "sock-key"))

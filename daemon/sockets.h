@@ -15,6 +15,12 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 		    struct control_reply *out);
 /* Forgets the sockets that sock_diag no longer finds. */
 void sockets_gc(struct daemon_ctx *d);
+/* sock_diag's destroy notifications of TCP sockets (CAP_NET_ADMIN): a
+ * descriptor to poll, or a negative errno. */
+int sockets_watch_open(void);
+/* Reads them: the entries of destroyed sockets go at once, so that a new
+ * socket on the same ports never meets a dead socket's keys. */
+void sockets_watch_read(struct daemon_ctx *d, int fd);
 /* Nothing to do: no socket registered (after sockets_gc()) and no key in
  * the policy. An autostarted daemon then leaves (tcpaod --autostarted). */
 bool sockets_idle(struct daemon_ctx *d);

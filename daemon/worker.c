@@ -146,7 +146,11 @@ void worker_refresh_keysel(struct worker *w, struct flow *f)
 		return;
 	have_cur = tcpao_keyring_find_serial(&p->keys, f->sel.current) >= 0;
 	have_next = tcpao_keyring_find_serial(&p->keys, f->sel.rnext) >= 0;
-	bool move_cur = f->current_epoch != p->current_epoch || !have_cur;
+	/* A passive open with no key for the SYN's RNextKeyID sends no
+	 * SYN-ACK, as Linux (ingress.c): its flow keeps no current key. */
+	bool no_synack_key = f->state == FLOW_SYN_RECV && !f->sel.current;
+	bool move_cur = f->current_epoch != p->current_epoch ||
+			(!have_cur && !no_synack_key);
 	bool move_next = f->rnext_epoch != p->rnext_epoch || !have_next;
 
 	if (!move_cur && !move_next)
@@ -529,6 +533,30 @@ static void adopt_policy(struct worker *w, void *arg)
 		worker_flow_changed(w, f);
 	}
 	save_if_dirty(w);
+}
+
+/* On the worker: every packet waiting in its queues, not just a batch. */
+static void drain_worker(struct worker *w, void *arg)
+{
+	struct queue *qs[3] = { &w->egress, &w->ingress, &w->icmp };
+	handler_fn fns[3] = { egress_packet, ingress_packet, icmp_packet };
+
+	(void)arg;
+	w->now_ms = monotonic_ms();
+	for (int i = 0; i < 3; i++) {
+		int n;
+
+		while (qs[i]->fd >= 0 && (n = queue_recv(qs[i])) > 0) {
+			handle_batch(w, qs[i], n, fns[i]);
+			save_if_dirty(w);
+			queue_flush(qs[i]);
+		}
+	}
+}
+
+void workers_drain(void)
+{
+	workers_call(drain_worker, NULL);
 }
 
 const struct policy *workers_set_policy(const struct policy *policy)

@@ -67,6 +67,9 @@ void workers_close(void);
 /* Runs fn(w, arg) on every worker's thread (or here, when not started)
  * and returns when all are done. */
 void workers_call(void (*fn)(struct worker *w, void *arg), void *arg);
+/* Returns once every worker has handled the packets queued before the
+ * call (a socket's last segments, e.g. the RST of an abortive close). */
+void workers_drain(void);
 /* Publishes a new policy snapshot. Returns the previous one, which no
  * worker uses any more: the caller frees it. */
 const struct policy *workers_set_policy(const struct policy *policy);
