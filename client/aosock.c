@@ -210,39 +210,68 @@ struct md5sig { /* struct tcp_md5sig's layout (linux/tcp.h) */
 #define MD5SIG_FLAG_PREFIX 0x1
 #define MD5SIG_FLAG_IFINDEX 0x2
 
-void aosock_md5_track(struct aosock *s, const void *buf, size_t optlen)
+/* struct tcp_md5sig as the MD5 key it adds (or deletes: keylen 0). */
+static bool md5_parse(const void *buf, size_t optlen, struct aosock_md5 *k,
+		      uint16_t *keylen)
 {
 	struct md5sig m = { 0 };
-	struct aosock_md5 k = { 0 }, *grown;
 
+	memset(k, 0, sizeof(*k));
 	memcpy(&m, buf, optlen < sizeof(m) ? optlen : sizeof(m));
 	if (m.addr.ss_family == AF_INET) {
-		set_v4(&k.addr, ((struct sockaddr_in *)&m.addr)->sin_addr.s_addr);
+		set_v4(&k->addr, ((struct sockaddr_in *)&m.addr)->sin_addr.s_addr);
 	} else if (m.addr.ss_family == AF_INET6) {
-		set_v6(&k.addr, &((struct sockaddr_in6 *)&m.addr)->sin6_addr);
-		tcpao_addr_unmap(&k.addr);
+		set_v6(&k->addr, &((struct sockaddr_in6 *)&m.addr)->sin6_addr);
+		tcpao_addr_unmap(&k->addr);
 	} else {
-		return;
+		return false;
 	}
-	k.prefixlen = (m.flags & MD5SIG_FLAG_PREFIX) ? m.prefixlen
-						      : (uint8_t)(tcpao_addr_len(&k.addr) * 8);
-	if (k.addr.family == AF_INET && k.prefixlen > 32 &&
+	k->prefixlen = (m.flags & MD5SIG_FLAG_PREFIX) ? m.prefixlen
+						       : (uint8_t)(tcpao_addr_len(&k->addr) * 8);
+	if (k->addr.family == AF_INET && k->prefixlen > 32 &&
 	    m.addr.ss_family == AF_INET6)
-		k.prefixlen -= 96;
-	k.has_l3index = m.flags & MD5SIG_FLAG_IFINDEX;
-	k.l3index = k.has_l3index ? m.ifindex : 0;
+		k->prefixlen -= 96;
+	k->has_l3index = m.flags & MD5SIG_FLAG_IFINDEX;
+	k->l3index = k->has_l3index ? m.ifindex : 0;
+	*keylen = m.keylen;
+	return true;
+}
+
+int aosock_md5_check(const struct aosock *s, const void *buf, size_t optlen)
+{
+	struct aosock_md5 k;
+	uint16_t keylen;
+
+	if (!s->has_info || !md5_parse(buf, optlen, &k, &keylen) || !keylen)
+		return 0;
+	if (s->ao_required)
+		return -EKEYREJECTED;
+	for (size_t i = 0; i < s->n; i++)
+		if (key_cmp(&s->keys[i].mkt, k.has_l3index ? k.l3index : -1,
+			    &k.addr, tcpao_addr_len(&k.addr) * 8, -1, -1))
+			return -EKEYREJECTED;
+	return 0;
+}
+
+void aosock_md5_track(struct aosock *s, const void *buf, size_t optlen)
+{
+	struct aosock_md5 k, *grown;
+	uint16_t keylen;
+
+	if (!md5_parse(buf, optlen, &k, &keylen))
+		return;
 	for (size_t i = 0; i < s->n_md5; i++) {
 		struct aosock_md5 *o = &s->md5[i];
 
 		if (o->prefixlen == k.prefixlen && o->l3index == k.l3index &&
 		    tcpao_addr_equal(&o->addr, &k.addr)) {
 			/* keylen 0 deletes (tcp_v4_parse_md5_keys) */
-			if (!m.keylen)
+			if (!keylen)
 				s->md5[i] = s->md5[--s->n_md5];
 			return;
 		}
 	}
-	if (!m.keylen)
+	if (!keylen)
 		return;
 	grown = realloc(s->md5, (s->n_md5 + 1) * sizeof(*grown));
 	if (!grown)
@@ -274,12 +303,18 @@ bool aosock_md5_conflicts(const struct aosock *s, const struct tcpao_mkt *mkt)
 	return false;
 }
 
-bool aosock_md5_matches(const struct aosock *s, const struct tcpao_addr *peer)
+bool aosock_md5_matches(const struct aosock *s, const struct tcpao_addr *peer,
+			int l3index)
 {
-	for (size_t i = 0; i < s->n_md5; i++)
-		if (s->md5[i].addr.family == peer->family &&
-		    tcpao_addr_in_prefix(peer, &s->md5[i].addr, s->md5[i].prefixlen))
+	for (size_t i = 0; i < s->n_md5; i++) {
+		const struct aosock_md5 *m = &s->md5[i];
+
+		if (m->has_l3index && m->l3index != l3index)
+			continue;
+		if (m->addr.family == peer->family &&
+		    tcpao_addr_in_prefix(peer, &m->addr, m->prefixlen))
 			return true;
+	}
 	return false;
 }
 
@@ -792,6 +827,21 @@ int aosock_get_keys(const struct aosock *s, const void *req, size_t len,
 
 /* ---- connect / accept -------------------------------------------------- */
 
+/* tcp_ao_destroy_sock(): the socket no longer has AO. */
+static void drop_ao(struct aosock *s)
+{
+	if (s->keys)
+		explicit_bzero(s->keys, s->cap * sizeof(*s->keys));
+	free(s->keys);
+	s->keys = NULL;
+	s->n = s->cap = 0;
+	s->current = s->rnext = 0;
+	s->has_info = false;
+	s->ao_required = s->accept_icmps = false;
+	memset(s->cnt_base, 0, sizeof(s->cnt_base));
+	memset(&s->repair, 0, sizeof(s->repair));
+}
+
 int aosock_connect(struct aosock *s, const struct tcpao_addr *peer, int l3index)
 {
 	const struct aosock_key *first = NULL;
@@ -804,8 +854,15 @@ int aosock_connect(struct aosock *s, const struct tcpao_addr *peer, int l3index)
 			ao_match = true;
 			break;
 		}
-	if (aosock_md5_matches(s, peer) && (ao_match || s->ao_required))
-		return -EKEYREJECTED;
+	/* tcp_connect(): an MD5 key for the peer makes it an MD5 connection,
+	 * unless AO is wanted too (ambiguous: refused); without one, AO needs
+	 * a key for the peer. */
+	if (aosock_md5_matches(s, peer, l3index)) {
+		if (ao_match || s->ao_required)
+			return -EKEYREJECTED;
+		drop_ao(s);
+		return 0;
+	}
 	if (!ao_match)
 		return -EKEYREJECTED;
 	/* tcp_ao_connect_init(): only the peer's keys stay. */

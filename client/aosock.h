@@ -110,7 +110,9 @@ int aosock_get_keys(const struct aosock *s, const void *req, size_t len,
 
 /* connect(): drops the keys that do not match the peer and picks Current /
  * RNext as Linux (the newest matching key). -EKEYREJECTED when no key is
- * left, or an MD5 key also matches. Nothing to do without ao_info. */
+ * left, or an MD5 key also matches. An MD5 key alone for the peer drops
+ * ao_info (has_info false: an MD5 connection). l3index: the VRF of the
+ * bound device (l3mdev_master_ifindex()). Nothing to do without ao_info. */
 int aosock_connect(struct aosock *s, const struct tcpao_addr *peer, int l3index);
 /* accept(): a child with the listener's keys matching the peer (fresh
  * counters), Current / RNext by the SYN's RNextKeyID / KeyID (-1: unknown,
@@ -119,12 +121,17 @@ int aosock_accept(struct aosock *child, const struct aosock *listener,
 		  const struct tcpao_addr *peer, int l3index, int syn_keyid,
 		  int syn_rnext);
 
+/* TCP_MD5SIG[_EXT] before the kernel sees it: -EKEYREJECTED for a key
+ * on an ao_required socket or for a peer an AO key matches
+ * (tcp_ao_required() in tcp_v{4,6}_parse_md5_keys()), else 0. */
+int aosock_md5_check(const struct aosock *s, const void *buf, size_t optlen);
 /* TCP_MD5SIG[_EXT] seen on the socket (optval as struct tcp_md5sig). */
 void aosock_md5_track(struct aosock *s, const void *buf, size_t optlen);
 /* An MD5 key conflicts with this AO key (EKEYREJECTED rule). */
 bool aosock_md5_conflicts(const struct aosock *s, const struct tcpao_mkt *mkt);
-/* An MD5 key matches peer. */
-bool aosock_md5_matches(const struct aosock *s, const struct tcpao_addr *peer);
+/* An MD5 key matches peer in the VRF l3index (tcp_md5_do_lookup()). */
+bool aosock_md5_matches(const struct aosock *s, const struct tcpao_addr *peer,
+			int l3index);
 
 const struct aosock_key *aosock_find_uid(const struct aosock *s, uint32_t uid);
 /* Adopts the datapath's current / rnext keys (env->dp_*): on a live

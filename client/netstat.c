@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The TCPAO* counters appended to /proc/net/netstat's TcpExt lines. */
+/* /proc/net/netstat, snmp and snmp6 with tcpaod's counts added. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -10,25 +10,50 @@
 #include <unistd.h>
 
 #include "netstat.h"
+#include "snmp.h"
 #include "sockctl.h"
 
-static const char ao_names[] =
-	" TCPAOGood TCPAOBad TCPAOKeyNotFound TCPAORequired TCPAODroppedIcmps";
+enum procnet_file { PROCNET_OTHER, PROCNET_NETSTAT, PROCNET_SNMP, PROCNET_SNMP6 };
+
+/* tcpaod's counters we show, by their `tcpao stat` names. */
+enum { C_GOOD, C_BAD, C_KEY_NOT_FOUND, C_REQUIRED, C_DROPPED_ICMPS,
+       C_MD5_UNEXPECTED, C_ICMP4_DROPPED, C_ICMP6_DROPPED, C_COUNT };
+static const char *const daemon_names[C_COUNT] = {
+	"TCPAOGood", "TCPAOBad", "TCPAOKeyNotFound", "TCPAORequired",
+	"TCPAODroppedIcmps", "TCPMD5Unexpected", "TCPAODroppedIcmp4",
+	"TCPAODroppedIcmp6",
+};
+#define AO_FIELDS 5 /* the first five: TcpExt's TCPAO* fields */
+
+static enum procnet_file which(const char *path)
+{
+	static const char *const dirs[] = { "/proc/net/", "/proc/self/net/",
+					    "/proc/thread-self/net/" };
+	char mine[48];
+	const char *file = NULL;
+
+	if (!path)
+		return PROCNET_OTHER;
+	for (size_t i = 0; !file && i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (!strncmp(path, dirs[i], strlen(dirs[i])))
+			file = path + strlen(dirs[i]);
+	snprintf(mine, sizeof(mine), "/proc/%d/net/", (int)getpid());
+	if (!file && !strncmp(path, mine, strlen(mine)))
+		file = path + strlen(mine);
+	if (!file)
+		return PROCNET_OTHER;
+	if (!strcmp(file, "netstat"))
+		return PROCNET_NETSTAT;
+	if (!strcmp(file, "snmp"))
+		return PROCNET_SNMP;
+	if (!strcmp(file, "snmp6"))
+		return PROCNET_SNMP6;
+	return PROCNET_OTHER;
+}
 
 bool netstat_is_path(const char *path)
 {
-	static const char *const fixed[] = { "/proc/net/netstat",
-					     "/proc/self/net/netstat",
-					     "/proc/thread-self/net/netstat" };
-	char mine[64];
-
-	if (!path)
-		return false;
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (!strcmp(path, fixed[i]))
-			return true;
-	snprintf(mine, sizeof(mine), "/proc/%d/net/netstat", (int)getpid());
-	return !strcmp(path, mine);
+	return which(path) != PROCNET_OTHER;
 }
 
 static char *slurp(int fd, size_t *len)
@@ -56,34 +81,33 @@ static char *slurp(int fd, size_t *len)
 	return buf;
 }
 
-static const char *const ao_fields[5] = { "TCPAOGood", "TCPAOBad",
-					   "TCPAOKeyNotFound", "TCPAORequired",
-					   "TCPAODroppedIcmps" };
-
-/* Which of our counters a TcpExt field is; -1 for others. */
-static int ao_index(const char *name, size_t len)
+static const struct netstat_add *find_add(const struct netstat_add *adds,
+					  size_t n, const char *name, size_t len)
 {
-	for (int i = 0; i < 5; i++)
-		if (strlen(ao_fields[i]) == len && !strncmp(name, ao_fields[i], len))
-			return i;
-	return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strlen(adds[i].name) == len && !strncmp(name, adds[i].name, len))
+			return &adds[i];
+	return NULL;
 }
 
-/* The TcpExt values line, each TCPAO* field (named by the header line)
- * raised by the daemon's count. Kernels since 6.7 list the fields (0
- * without CONFIG_TCP_AO); older ones do not: then they are appended. */
-static void write_values(FILE *f, const char *hdr, size_t hlen,
-			 const char *val, size_t vlen, const uint64_t cnt[5])
+size_t netstat_write_values(FILE *f, const char *hdr, size_t hlen,
+			    const char *val, size_t vlen,
+			    const struct netstat_add *adds, size_t n)
 {
-	const char *h = hdr, *hend = hdr + hlen, *v = val, *vend = val + vlen;
-	bool seen = false;
+	const char *h = memchr(hdr, ':', hlen), *hend = hdr + hlen;
+	const char *v = memchr(val, ':', vlen), *vend = val + vlen;
+	size_t seen = 0;
 
-	fputs("TcpExt:", f);
-	h += 7;
-	v += 7;
+	if (!h || !v) {
+		fwrite(val, 1, vlen, f);
+		return 0;
+	}
+	fwrite(val, 1, (size_t)(v - val) + 1, f);
+	h++;
+	v++;
 	while (h < hend && v < vend) {
+		const struct netstat_add *a;
 		size_t hn, vn;
-		int i;
 
 		while (h < hend && *h == ' ')
 			h++;
@@ -97,30 +121,32 @@ static void write_values(FILE *f, const char *hdr, size_t hlen,
 			vn = (size_t)(vend - v);
 		if (!hn || !vn)
 			break;
-		i = ao_index(h, hn);
-		if (i >= 0) {
-			seen = true;
-			fprintf(f, " %" PRIu64, (uint64_t)strtoull(v, NULL, 10) + cnt[i]);
+		a = find_add(adds, n, h, hn);
+		if (a) {
+			seen++;
+			fprintf(f, " %" PRIu64, (uint64_t)strtoull(v, NULL, 10) + a->add);
 		} else {
 			fprintf(f, " %.*s", (int)vn, v);
 		}
 		h += hn;
 		v += vn;
 	}
-	if (!seen)
-		fprintf(f, " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
-			cnt[0], cnt[1], cnt[2], cnt[3], cnt[4]);
+	return seen;
 }
 
-static int synthesize(int out, const char *in, const uint64_t cnt[5])
+/* TcpExt: kernels since 6.7 list the TCPAO* fields (0 without
+ * CONFIG_TCP_AO); older ones do not: then they are appended. */
+static void netstat_write(FILE *f, const char *in, const uint64_t cnt[C_COUNT])
 {
 	bool have = strstr(in, "TCPAOGood") != NULL;
+	struct netstat_add adds[AO_FIELDS + 1];
 	const char *hdr = NULL;
 	size_t hlen = 0;
-	FILE *f = fdopen(dup(out), "w");
 
-	if (!f)
-		return -errno;
+	for (int i = 0; i < AO_FIELDS; i++)
+		adds[i] = (struct netstat_add){ daemon_names[i], cnt[i] };
+	adds[AO_FIELDS] = (struct netstat_add){ "TCPMD5Unexpected",
+						cnt[C_MD5_UNEXPECTED] };
 	for (const char *line = in; *line;) {
 		const char *nl = strchr(line, '\n');
 		size_t n = nl ? (size_t)(nl - line) : strlen(line);
@@ -131,23 +157,42 @@ static int synthesize(int out, const char *in, const uint64_t cnt[5])
 			hdr = line;
 			hlen = n;
 			fwrite(line, 1, n, f);
-			if (!have)
-				fputs(ao_names, f);
+			for (int i = 0; !have && i < AO_FIELDS; i++)
+				fprintf(f, " %s", daemon_names[i]);
 		} else {
-			write_values(f, hdr, hlen, line, n, cnt);
+			netstat_write_values(f, hdr, hlen, line, n, adds,
+					     AO_FIELDS + 1);
+			for (int i = 0; !have && i < AO_FIELDS; i++)
+				fprintf(f, " %" PRIu64, cnt[i]);
 			hdr = NULL;
 		}
 		if (nl)
 			fputc('\n', f);
 		line += n + (nl ? 1 : 0);
 	}
+}
+
+static int synthesize(int out, enum procnet_file kind, const char *in,
+		      const uint64_t cnt[C_COUNT])
+{
+	FILE *f = fdopen(dup(out), "w");
+
+	if (!f)
+		return -errno;
+	if (kind == PROCNET_NETSTAT)
+		netstat_write(f, in, cnt);
+	else if (kind == PROCNET_SNMP)
+		snmp_write(f, in, cnt[C_ICMP4_DROPPED]);
+	else
+		snmp6_write(f, in, cnt[C_ICMP6_DROPPED]);
 	return fclose(f) ? -errno : 0;
 }
 
 int netstat_open(int (*real_openat)(int, const char *, int, ...),
 		 const char *path)
 {
-	uint64_t cnt[5];
+	enum procnet_file kind = which(path);
+	uint64_t cnt[C_COUNT];
 	size_t len;
 	char *text;
 	int in = real_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC), out, rc;
@@ -158,9 +203,10 @@ int netstat_open(int (*real_openat)(int, const char *, int, ...),
 	close(in);
 	if (!text)
 		return -ENOMEM;
-	sockctl_stat(cnt); /* zeros when no daemon runs: nothing counted */
+	/* zeros when no daemon runs: nothing counted */
+	sockctl_stat(daemon_names, cnt, C_COUNT);
 	out = memfd_create("netstat", MFD_CLOEXEC);
-	rc = out < 0 ? -errno : synthesize(out, text, cnt);
+	rc = out < 0 ? -errno : synthesize(out, kind, text, cnt);
 	free(text);
 	if (rc) {
 		if (out >= 0)

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "aosock.h"
+#include "l3mdev.h"
 #include "netstat.h"
 #include "sockctl.h"
 
@@ -414,6 +415,11 @@ int setsockopt(int fd, int level, int opt, const void *optval, socklen_t optlen)
 			pthread_mutex_unlock(&table_lock);
 			return fail(-EKEYREJECTED);
 		}
+		rc = p && optval ? aosock_md5_check(&p->ao, optval, optlen) : 0;
+		if (rc) {
+			pthread_mutex_unlock(&table_lock);
+			return fail(rc);
+		}
 		rc = real_setsockopt(fd, level, opt, optval, optlen);
 		if (!rc && optval && (p = get_or_create(fd, family)))
 			aosock_md5_track(&p->ao, optval, optlen);
@@ -609,9 +615,10 @@ static int prepare_connect(int fd, struct psock *p, const struct sockaddr *sa,
 	read_env(fd, p, &env, false);
 	if (env.state != AOSOCK_CLOSE || p->dest.family == AF_UNSPEC)
 		return 0; /* the kernel gives the errno (EISCONN, EALREADY...) */
-	rc = aosock_connect(&p->ao, &p->dest, env.bound_ifindex);
-	if (rc)
-		return rc;
+	rc = aosock_connect(&p->ao, &p->dest,
+			   l3mdev_master_ifindex(env.bound_ifindex));
+	if (rc || !p->ao.has_info)
+		return rc; /* !has_info: an MD5 connection, the kernel's own */
 	rc = bind_ephemeral(fd, p->ao.family);
 	if (!rc)
 		rc = sockctl_register(fd, &p->ao, "connect", &p->dest,

@@ -294,18 +294,14 @@ int sockctl_sync(void)
 	return rc;
 }
 
-int sockctl_stat(uint64_t cnt[5])
+int sockctl_stat(const char *const names[], uint64_t vals[], size_t n)
 {
-	static const char *const names[5] = { "TCPAOGood", "TCPAOBad",
-					      "TCPAOKeyNotFound",
-					      "TCPAORequired",
-					      "TCPAODroppedIcmps" };
 	struct tcpao_ctl_reply reply;
 	struct tcpao_ctl_record rec;
 	int ctl = tcpao_ctl_connect(ctl_name(), CTL_TIMEOUT_MS), rc;
 	char *cur;
 
-	memset(cnt, 0, 5 * sizeof(*cnt));
+	memset(vals, 0, n * sizeof(*vals));
 	if (ctl < 0)
 		return ctl;
 	rc = request(ctl, "stat", -1, &reply);
@@ -317,9 +313,9 @@ int sockctl_stat(uint64_t cnt[5])
 		const char *name = tcpao_ctl_field(&rec, "name");
 		const char *v = tcpao_ctl_field(&rec, "value");
 
-		for (int i = 0; name && v && i < 5; i++)
+		for (size_t i = 0; name && v && i < n; i++)
 			if (!strcmp(name, names[i]))
-				cnt[i] = strtoull(v, NULL, 10);
+				vals[i] = strtoull(v, NULL, 10);
 	}
 	tcpao_ctl_reply_free(&reply);
 	return 0;

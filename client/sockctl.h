@@ -35,7 +35,8 @@ int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
 /* Returns once the daemon has handled every segment queued so far: what
  * a closed socket sent, what arrived for an open one. Never starts one. */
 int sockctl_sync(void);
-/* The daemon's global counters named as Linux names them (TcpExt). */
-int sockctl_stat(uint64_t cnt[5]);
+/* The daemon's global counters (`tcpao stat`) named in names[], 0 for
+ * those it does not report; all 0 when no daemon runs. */
+int sockctl_stat(const char *const names[], uint64_t vals[], size_t n);
 
 #endif

@@ -213,6 +213,10 @@ enum queue_verdict icmp_packet(struct worker *w, size_t *len)
 	if (f && (f->state == FLOW_SYN_SENT || f->state == FLOW_SYN_RECV))
 		return QUEUE_ACCEPT;
 	stats_inc(&w->stats, STAT_AO_DROPPED_ICMPS);
+	/* The kernel never sees it: the preload adds these to the ICMP
+	 * counters of /proc/net/snmp{,6}, which Linux raises before TCP
+	 * ignores the message. */
+	stats_inc(&w->stats, e.v6 ? STAT_ICMP6_DROPPED : STAT_ICMP4_DROPPED);
 	if (f)
 		counter_inc(&f->cnt.dropped_icmps);
 	return QUEUE_DROP;

@@ -83,12 +83,31 @@ static enum tcpao_result verify(struct worker *w, struct flow *f,
 				&w->pool);
 }
 
+/* MD5 without AO where AO is used. Linux then looks for an MD5 key only
+ * (tcp_inbound_md5_hash()), finds none (no MD5 key may overlap an AO key,
+ * and connect()/accept() drop the MD5 keys of an AO connection) and drops
+ * the segment as TCPMD5Unexpected; a handshake that used AO counts it as
+ * TCPAOBad. No socket counter moves. */
+static bool md5_only(const struct tcpao_seg *seg)
+{
+	return !seg->opts.ao_off && seg->opts.md5_off;
+}
+
+static enum queue_verdict md5_unexpected(struct worker *w, const struct flow *f)
+{
+	stats_inc(&w->stats, f && f->state == FLOW_SYN_RECV ? STAT_AO_BAD
+							     : STAT_MD5_UNEXPECTED);
+	return QUEUE_DROP;
+}
+
 static enum queue_verdict on_flow(struct worker *w, struct flow *f,
 				  struct tcpao_seg *seg, size_t *len)
 {
 	enum tcpao_result r;
 	uint64_t before = f->sel.current, serial = 0;
 
+	if (md5_only(seg))
+		return md5_unexpected(w, f);
 	worker_refresh_keysel(w, f);
 	r = verify(w, f, seg, &serial);
 	count_for_socket(f->peer, serial, r);
@@ -232,6 +251,8 @@ static enum queue_verdict no_flow(struct worker *w, struct flow *old,
 		 * connection opened without it stay in the clear. */
 		if (!peer->ao_required && !old && !socket_key_matches(peer, key))
 			return QUEUE_ACCEPT;
+		if (md5_only(seg))
+			return md5_unexpected(w, NULL);
 		worker_count_drop(w, NULL, TCPAO_AO_REQUIRED, seg);
 		return QUEUE_DROP;
 	}

@@ -28,6 +28,9 @@ enum stat_id {
 	STAT_EGRESS_DROPPED,   /* segments we could not sign, dropped */
 	STAT_ICMP_PMTU,        /* frag-needed / packet-too-big adjusted */
 	STAT_PMTU_RAW_SENT,    /* signed segments sent past the kernel's PMTU */
+	STAT_MD5_UNEXPECTED,   /* TCPMD5Unexpected: MD5 where AO is used */
+	STAT_ICMP4_DROPPED,    /* the ICMPv4 share of TCPAODroppedIcmps */
+	STAT_ICMP6_DROPPED,    /* the ICMPv6 share of TCPAODroppedIcmps */
 	STAT_COUNT
 };
 

@@ -583,6 +583,9 @@ static const char *const stat_names[STAT_COUNT] = {
 	[STAT_EGRESS_DROPPED] = "TCPAOEgressDropped",
 	[STAT_ICMP_PMTU] = "TCPAOPmtuAdjusted",
 	[STAT_PMTU_RAW_SENT] = "TCPAOPmtuRawSent",
+	[STAT_MD5_UNEXPECTED] = "TCPMD5Unexpected",
+	[STAT_ICMP4_DROPPED] = "TCPAODroppedIcmp4",
+	[STAT_ICMP6_DROPPED] = "TCPAODroppedIcmp6",
 };
 
 const char *stat_name(enum stat_id id)
