@@ -34,10 +34,11 @@ static struct flow *open_flow(struct worker *w, struct flow *old,
 	struct flow *f;
 
 	*protected = peer != NULL;
-	if (!peer || policy_peer_keysel(peer, &key->remote, 0, &sel))
-		return NULL;
+	/* A new connection on this 4-tuple: the old one is over. */
 	if (old)
 		worker_remove_flow(w, old);
+	if (!peer || policy_peer_keysel(peer, &key->remote, 0, &sel))
+		return NULL;
 	f = flow_insert(&w->flows, key);
 	if (!f)
 		return NULL;
@@ -132,6 +133,14 @@ enum queue_verdict egress_packet(struct worker *w, size_t *len)
 	}
 	if (f && f->peer)
 		return sign(w, f, &seg, len);
+	/* A connection we signed for whose entry is gone (its socket's keys
+	 * were dropped, the policy changed): its peer takes nothing
+	 * unsigned, as a Linux socket never loses AO. Only the RST of a
+	 * socket that is gone may leave unsigned, as Linux sends it. */
+	if (f && !(seg.flags & TCPAO_TH_RST)) {
+		stats_inc(&w->stats, STAT_EGRESS_DROPPED);
+		return QUEUE_DROP;
+	}
 	/* No flow: a plain connection unless the policy protects the peer
 	 * (then this is a reply to a segment of a connection we do not know,
 	 * e.g. the kernel's RST to an AO segment: Linux sends none). */

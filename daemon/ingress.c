@@ -2,7 +2,8 @@
 /*
  * Ingress: every segment from an AO peer is verified, its AO option
  * removed (the stack then sees exactly the segment the peer built, with
- * the MSS of a SYN lowered by the AO option's length) and accepted; or it
+ * the MSS of a SYN lowered by the longest AO option of the peer's keys)
+ * and accepted; or it
  * is dropped and counted. Nothing unverified reaches a protected socket.
  */
 #include <string.h>
@@ -33,13 +34,36 @@ static int find_key(const struct flow *f, uint8_t keyid)
 	return tcpao_keyring_find_rcvid(ring, &f->key.remote, 0, keyid);
 }
 
+/* Linux counts the AO option of the key in use in every segment's size;
+ * our kernel only knows the MSS of the SYN it is handed. That MSS leaves
+ * room for the longest AO option among the keys for the peer, so that a
+ * full-size segment still fits the path after Current moves to the key
+ * with the longest MAC (docs/INTEROP.md, Differences). */
+static size_t syn_ao_room(const struct policy_peer *p,
+			  const struct tcpao_addr *remote)
+{
+	const struct tcpao_keyring *ring = &p->keys;
+	size_t room = 0;
+
+	for (size_t i = 0; i < ring->n; i++) {
+		size_t r = tcpao_ao_room(ring->keys[i].maclen);
+
+		if (r > room && tcpao_mkt_matches(&ring->keys[i], remote, 0))
+			room = r;
+	}
+	return room;
+}
+
 /* Removes the AO option of a verified segment and hands it to the stack. */
-static enum queue_verdict deliver(struct worker *w, struct tcpao_seg *seg,
+static enum queue_verdict deliver(struct flow *f, struct tcpao_seg *seg,
 				  size_t *len)
 {
 	uint16_t before = tcpao_seg_header_sum(seg);
+	size_t room = 0;
 
-	*len = tcpao_seg_strip_ao(seg);
+	if (seg->flags & TCPAO_TH_SYN)
+		room = syn_ao_room(f->peer, &f->key.remote);
+	*len = tcpao_seg_strip_ao_room(seg, room);
 	tcpao_seg_update_checksum(seg, before);
 	return QUEUE_ACCEPT_MODIFIED;
 }
@@ -131,7 +155,7 @@ static enum queue_verdict on_flow(struct worker *w, struct flow *f,
 	flow_track_ingress(f, seg);
 	f->last_seen_ms = w->now_ms;
 	worker_note_seq(w, f);
-	return deliver(w, seg, len);
+	return deliver(f, seg, len);
 }
 
 /* A Linux server turns TCP timestamps off on an AO connection when SACK
@@ -216,7 +240,7 @@ static enum queue_verdict passive_open(struct worker *w,
 	tcpao_dir_set_disn(&f->tx, seg->seq);
 	worker_flow_changed(w, f);
 	before = tcpao_seg_header_sum(seg);
-	*len = tcpao_seg_strip_ao(seg);
+	*len = tcpao_seg_strip_ao_room(seg, syn_ao_room(peer, &key->remote));
 	drop_timestamps_with_sack(seg);
 	tcpao_seg_update_checksum(seg, before);
 	return QUEUE_ACCEPT_MODIFIED;
@@ -241,8 +265,14 @@ static enum queue_verdict no_flow(struct worker *w, struct flow *old,
 	if (!peer) {
 		/* AO to a connection the policy does not protect: Linux drops
 		 * it (no key) rather than accept it unverified. */
-		if (!seg->opts.ao_off)
+		if (!seg->opts.ao_off) {
+			/* A plain connection on the 4-tuple of an AO flow
+			 * whose entry is gone: that flow is over (egress
+			 * sends nothing unsigned for it). */
+			if (old && is_syn(seg))
+				worker_remove_flow(w, old);
 			return QUEUE_ACCEPT;
+		}
 		worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, seg);
 		return QUEUE_DROP;
 	}

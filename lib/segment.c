@@ -342,7 +342,17 @@ int tcpao_seg_add_ao(struct tcpao_seg *seg, size_t cap, uint8_t keyid,
 	return rc ? rc : (int)seg->iplen;
 }
 
+size_t tcpao_ao_room(uint8_t maclen)
+{
+	return (TCPAO_OPT_HDRLEN + (size_t)maclen + 3u) & ~(size_t)3u;
+}
+
 size_t tcpao_seg_strip_ao(struct tcpao_seg *seg)
+{
+	return tcpao_seg_strip_ao_room(seg, 0);
+}
+
+size_t tcpao_seg_strip_ao_room(struct tcpao_seg *seg, size_t room)
 {
 	uint8_t opts[TCPAO_TCP_OPTSPACE];
 	size_t aolen = (seg->opts.ao_len + 3u) & ~3u;
@@ -355,6 +365,8 @@ size_t tcpao_seg_strip_ao(struct tcpao_seg *seg)
 		return seg->iplen;
 	if (replace_options(seg, seg->iplen, opts, pad_to_word(opts, (size_t)n)))
 		return seg->iplen;
+	if (room > aolen)
+		aolen = room;
 	if ((seg->flags & TCPAO_TH_SYN) && seg->opts.mss_off) {
 		uint8_t *mss = seg->tcp + seg->opts.mss_off + 2;
 		uint16_t v = get16(mss);

@@ -292,6 +292,12 @@ int tcpao_seg_add_ao(struct tcpao_seg *seg, size_t cap, uint8_t keyid,
 /* Removes the AO option, lowering the MSS option of a SYN by the AO option's
  * length. Returns the new packet length. */
 size_t tcpao_seg_strip_ao(struct tcpao_seg *seg);
+/* The same, lowering the MSS by room instead when that is more: room for
+ * the longest AO option the connection's keys may put in a segment
+ * (tcpao_ao_room()), since the stack sizes every segment by this MSS. */
+size_t tcpao_seg_strip_ao_room(struct tcpao_seg *seg, size_t room);
+/* The bytes an AO option with this MAC length takes, NOPs included. */
+size_t tcpao_ao_room(uint8_t maclen);
 void tcpao_seg_fix_checksum(struct tcpao_seg *seg);
 /* The same result without reading the payload, for a segment whose
  * checksum was right before its TCP header (options, lengths) was edited:

@@ -877,6 +877,59 @@ static void test_strip_edge_cases(void **state)
 	}
 }
 
+/* The MSS of a delivered SYN leaves room for the longest AO option the
+ * connection's keys may carry, never less than the SYN's own option. */
+static void test_strip_mss_room(void **state)
+{
+	/* AO with a 4-byte MAC (8 bytes), then MSS 1440. */
+	uint8_t opts[12] = { 29, 8, 1, 1, 0, 0, 0, 0, 2, 4, 0x05, 0xa0 };
+	static const struct {
+		uint8_t flags;
+		size_t room;
+		uint16_t mss;
+	} cases[] = {
+		{ TCPAO_TH_SYN, 0, 1440 - 8 },
+		{ TCPAO_TH_SYN, 4, 1440 - 8 },   /* less than its own: own */
+		{ TCPAO_TH_SYN, 16, 1440 - 16 },
+		{ TCPAO_TH_SYN, 20, 1440 - 20 }, /* a 16-byte MAC's option */
+		{ TCPAO_TH_SYN | TCPAO_TH_ACK, 20, 1440 - 20 },
+		{ TCPAO_TH_ACK, 20, 1440 },      /* only a SYN's MSS */
+	};
+	struct pkt_spec s = spec(AF_INET6);
+	struct tcpao_seg seg;
+	uint8_t *p;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(tcpao_ao_room(1), 8);
+	assert_int_equal(tcpao_ao_room(4), 8);
+	assert_int_equal(tcpao_ao_room(10), 16);
+	assert_int_equal(tcpao_ao_room(12), 16);
+	assert_int_equal(tcpao_ao_room(16), 20);
+	s.opts = opts, s.optlen = sizeof(opts);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s.flags = cases[i].flags;
+		s.ack = s.flags & TCPAO_TH_ACK ? 2000 : 0;
+		p = build(&s, 0, &len);
+		assert_int_equal(tcpao_seg_parse(&seg, p, len), TCPAO_SEG_OK);
+		assert_int_equal(tcpao_seg_strip_ao_room(&seg, cases[i].room),
+				 len - 8);
+		assert_int_equal(seg.opts.ao_off, 0);
+		assert_int_equal(pkt_get16(seg.tcp + 22), cases[i].mss);
+		tcpao_seg_fix_checksum(&seg);
+		assert_true(tcpao_seg_checksum_ok(&seg));
+		free(p);
+	}
+	/* An MSS no larger than the room is left alone. */
+	opts[10] = 0, opts[11] = 20;
+	s.flags = TCPAO_TH_SYN, s.ack = 0;
+	p = build(&s, 0, &len);
+	assert_int_equal(tcpao_seg_parse(&seg, p, len), TCPAO_SEG_OK);
+	tcpao_seg_strip_ao_room(&seg, 20);
+	assert_int_equal(pkt_get16(seg.tcp + 22), 20);
+	free(p);
+}
+
 /* EOL-terminated lists (BSD stacks pad with EOL): what follows the EOL is
  * dropped on add, and the round trip keeps every option. */
 static void test_eol_padded(void **state)
@@ -1068,6 +1121,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_strip_peer_layouts),
 		cmocka_unit_test(test_strip_edge_cases),
+		cmocka_unit_test(test_strip_mss_room),
 		cmocka_unit_test(test_eol_padded),
 		cmocka_unit_test(test_checksum_helpers),
 		cmocka_unit_test(test_checksum_detects),
