@@ -354,8 +354,12 @@ static int ao_setsockopt(int fd, int family, int opt, const void *optval,
 			else
 				rc = aosock_del(&p->ao, &env, buf, optlen);
 			if (p->registered) {
-				for (size_t i = 0; (!rc || rc == -EBUSY) && i < before.n; i++)
-					if (!aosock_find_uid(&p->ao, before.keys[i].uid))
+				/* The other keys keep their order: only one out of
+				 * step can be gone (a listener may hold thousands). */
+				for (size_t i = 0, j = 0; (!rc || rc == -EBUSY) && i < before.n; i++)
+					if (j < p->ao.n && p->ao.keys[j].uid == before.keys[i].uid)
+						j++;
+					else if (!aosock_find_uid(&p->ao, before.keys[i].uid))
 						rc = sockctl_key_del(fd, &p->ao, &before.keys[i].mkt);
 				if (rc == -EBUSY)
 					sockctl_set(fd, &p->ao);

@@ -157,28 +157,32 @@ int sockctl_watch(int fd)
 	return rc;
 }
 
+/* The key change and the socket's flags in one request: one publish. */
 int sockctl_key_add(int fd, const struct aosock *s, const struct aosock_key *k)
 {
-	char req[TCPAO_CTL_REQUEST_MAX];
+	char req[TCPAO_CTL_REQUEST_MAX], args[128];
+	size_t off;
 	int rc;
 
+	keysel_args(s, args, sizeof(args));
 	strcpy(req, "sock-key-add ");
 	key_spec(&k->mkt, req + 13, sizeof(req) - 13);
+	off = strlen(req);
+	snprintf(req + off, sizeof(req) - off, " %s", args);
 	rc = one(req, fd);
 	explicit_bzero(req, sizeof(req));
-	return rc ? rc : sockctl_set(fd, s);
+	return rc;
 }
 
 int sockctl_key_del(int fd, const struct aosock *s, const struct tcpao_mkt *k)
 {
-	char req[256], peer[80];
-	int rc;
+	char req[384], peer[80], args[128];
 
+	keysel_args(s, args, sizeof(args));
 	prefix_str(k, peer, sizeof(peer));
-	snprintf(req, sizeof(req), "sock-key-del sndid=%u,rcvid=%u,peer=%s",
-		 k->sndid, k->rcvid, peer);
-	rc = one(req, fd);
-	return rc ? rc : sockctl_set(fd, s);
+	snprintf(req, sizeof(req), "sock-key-del sndid=%u,rcvid=%u,peer=%s %s",
+		 k->sndid, k->rcvid, peer, args);
+	return one(req, fd);
 }
 
 int sockctl_set(int fd, const struct aosock *s)
@@ -226,6 +230,9 @@ int sockctl_accept(int fd, int *syn_keyid, int *syn_rnext)
 static void key_counts(struct aosock *s, const struct tcpao_ctl_record *rec)
 {
 	const char *peer = tcpao_ctl_field(rec, "peer");
+	long sndid = field_long(rec, "sndid", -1), rcvid = field_long(rec, "rcvid", -1);
+	uint64_t good = strtoull(tcpao_ctl_field(rec, "good") ?: "0", NULL, 10);
+	uint64_t bad = strtoull(tcpao_ctl_field(rec, "bad") ?: "0", NULL, 10);
 	struct tcpao_addr addr = { 0 };
 	uint8_t len = 0;
 
@@ -235,12 +242,11 @@ static void key_counts(struct aosock *s, const struct tcpao_ctl_record *rec)
 	for (size_t i = 0; i < s->n; i++) {
 		struct aosock_key *k = &s->keys[i];
 
-		if (k->mkt.sndid == field_long(rec, "sndid", -1) &&
-		    k->mkt.rcvid == field_long(rec, "rcvid", -1) &&
+		if (k->mkt.sndid == sndid && k->mkt.rcvid == rcvid &&
 		    k->mkt.prefixlen == len && k->mkt.peer.family == addr.family &&
 		    tcpao_addr_equal(&k->mkt.peer, &addr)) {
-			k->pkt_good = strtoull(tcpao_ctl_field(rec, "good") ?: "0", NULL, 10);
-			k->pkt_bad = strtoull(tcpao_ctl_field(rec, "bad") ?: "0", NULL, 10);
+			k->pkt_good = good;
+			k->pkt_bad = bad;
 		}
 	}
 }
@@ -258,7 +264,9 @@ int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
 	*current_sndid = *rnext_rcvid = -1;
 	if (ctl < 0)
 		return ctl;
-	rc = request(ctl, "sock-info", fd, &reply);
+	/* Without keys to fill, the per-key records are not wanted: a
+	 * listener may hold thousands. */
+	rc = request(ctl, keys ? "sock-info" : "sock-info keys=0", fd, &reply);
 	close(ctl);
 	if (rc)
 		return rc;

@@ -66,3 +66,26 @@ void keycount_get(struct keycount *kc, uint64_t serial, uint64_t *good,
 	*bad = c ? c->bad : 0;
 	pthread_mutex_unlock(&kc->lock);
 }
+
+static int by_serial(const void *a, const void *b)
+{
+	const struct key_count *x = a, *y = b;
+
+	return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
+size_t keycount_snapshot(struct keycount *kc, struct key_count **out)
+{
+	size_t n;
+
+	pthread_mutex_lock(&kc->lock);
+	n = kc->n;
+	*out = n ? malloc(n * sizeof(**out)) : NULL;
+	if (*out)
+		memcpy(*out, kc->v, n * sizeof(**out));
+	pthread_mutex_unlock(&kc->lock);
+	if (!*out)
+		return 0;
+	qsort(*out, n, sizeof(**out), by_serial);
+	return n;
+}

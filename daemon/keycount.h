@@ -35,6 +35,9 @@ void keycount_free(struct keycount *kc);
 /* One received segment verified (good) or not (bad MAC or length) with the
  * key of this serial. Counts nothing when memory runs out. */
 void keycount_inc(struct keycount *kc, uint64_t serial, bool good);
+/* A copy of every key's counts, sorted by serial (free() it); *out is
+ * NULL when none counted or memory runs out. */
+size_t keycount_snapshot(struct keycount *kc, struct key_count **out);
 /* The counts of one key; 0 when it never counted. */
 void keycount_get(struct keycount *kc, uint64_t serial, uint64_t *good,
 		  uint64_t *bad);

@@ -65,8 +65,10 @@ static int keyring_copy(struct tcpao_keyring *dst,
 	dst->serials = NULL;
 	if (!src->cap)
 		return 0;
-	dst->keys = calloc(src->cap, sizeof(*dst->keys));
-	dst->serials = calloc(src->cap, sizeof(*dst->serials));
+	/* Only the n keys in use are copied (a clone per change): no need to
+	 * zero the spare room first. */
+	dst->keys = malloc(src->cap * sizeof(*dst->keys));
+	dst->serials = malloc(src->cap * sizeof(*dst->serials));
 	if (!dst->keys || !dst->serials) {
 		free(dst->keys);
 		free(dst->serials);

@@ -170,50 +170,103 @@ void rules_remove(struct rules *r)
 	for (size_t i = 0; i < 4; i++)
 		remove_family(all[i]);
 	destroy_sets();
-	free(r->sets);
-	r->sets = NULL;
+	free(r->members);
+	r->members = NULL;
+	r->nmembers = 0;
+	r->sets_loaded = false;
 	r->installed = false;
 }
 
-/* Appends "add SET PREFIX" lines; a /0 becomes two /1 (hash:net has no /0). */
-static size_t set_lines(const struct policy *policy, const char *tmp4,
-			const char *tmp6, char *buf, size_t len)
+/* ---- peer sets --------------------------------------------------------- */
+
+static void put_member(struct ipset_member *m, sa_family_t family,
+		       uint8_t first_byte, uint8_t len)
 {
-	struct tcpao_addr prefix;
-	size_t cursor = 0, off = 0;
-	uint8_t plen;
-	char text[64];
-
-	while (policy_next_prefix(policy, &cursor, &prefix, &plen) &&
-	       off + 160 < len) {
-		const char *set = prefix.family == AF_INET ? tmp4 : tmp6;
-
-		if (prefix.family != AF_INET && prefix.family != AF_INET6)
-			continue;
-		if (plen == 0) {
-			const char *halves = prefix.family == AF_INET
-				? "0.0.0.0/1 128.0.0.0/1" : "::/1 8000::/1";
-			char a[32], b[32];
-
-			sscanf(halves, "%31s %31s", a, b);
-			off += (size_t)snprintf(buf + off, len - off,
-						"add %s %s -exist\nadd %s %s -exist\n",
-						set, a, set, b);
-			continue;
-		}
-		policy_prefix_str(&prefix, plen, text, sizeof(text));
-		off += (size_t)snprintf(buf + off, len - off,
-					"add %s %s -exist\n", set, text);
-	}
-	return off;
+	memset(m, 0, sizeof(*m));
+	m->prefix.family = family;
+	m->prefix.bytes[0] = first_byte;
+	m->len = len;
 }
 
-int rules_update_sets(struct rules *r, const struct policy *policy,
-		      char *err, size_t errlen)
+/* The policy's distinct peer prefixes, sorted; a /0 becomes two /1
+ * (hash:net has no /0). *out is NULL when there is none. */
+static int members_of(const struct policy *policy, struct ipset_member **out,
+		      size_t *n)
+{
+	struct ipset_member *m = NULL;
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!policy->n)
+		return 0;
+	m = calloc(2 * policy->n, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	for (size_t i = 0; i < policy->n; i++) {
+		const struct policy_scope *s = &policy->peers[i].scope;
+
+		if (s->peer.family != AF_INET && s->peer.family != AF_INET6)
+			continue;
+		if (s->peer_len == 0) {
+			put_member(&m[k++], s->peer.family, 0x00, 1);
+			put_member(&m[k++], s->peer.family, 0x80, 1);
+			continue;
+		}
+		m[k].prefix = s->peer;
+		m[k++].len = s->peer_len;
+	}
+	*out = m;
+	*n = ipset_members_unique(m, k);
+	return 0;
+}
+
+/* What is in `a` and not in `b` (both sorted), into out. */
+static size_t members_minus(const struct ipset_member *a, size_t na,
+			    const struct ipset_member *b, size_t nb,
+			    struct ipset_member *out)
+{
+	size_t i = 0, j = 0, k = 0;
+
+	while (i < na) {
+		int c = j < nb ? ipset_member_cmp(&a[i], &b[j]) : -1;
+
+		if (c < 0)
+			out[k++] = a[i++];
+		else if (c > 0)
+			j++;
+		else
+			i++, j++;
+	}
+	return k;
+}
+
+/* The change from the loaded members to `want`, member by member. */
+static int change_sets(const struct rules *r, const struct ipset_member *want,
+		       size_t n)
+{
+	struct ipset_member *add = calloc(n + 1, sizeof(*add));
+	struct ipset_member *del = calloc(r->nmembers + 1, sizeof(*del));
+	size_t nadd, ndel;
+	int rc = -ENOMEM;
+
+	if (add && del) {
+		nadd = members_minus(want, n, r->members, r->nmembers, add);
+		ndel = members_minus(r->members, r->nmembers, want, n, del);
+		rc = ipset_change(SET4, SET6, add, nadd, del, ndel);
+	}
+	free(add);
+	free(del);
+	return rc;
+}
+
+/* Both sets rebuilt whole: filled under new names, then swapped in. */
+static int reload_sets(const struct ipset_member *m, size_t n, char *err,
+		       size_t errlen)
 {
 	static const char *const argv[] = { "ipset", "restore", NULL };
-	size_t cap = 1 << 20, off, lines;
-	char *buf = malloc(cap);
+	size_t cap = 512 + n * 80, off;
+	char *buf = malloc(cap), text[64];
 	int rc;
 
 	if (!buf)
@@ -224,28 +277,63 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 		"create " SET4 "-new hash:net family inet -exist\n"
 		"create " SET6 "-new hash:net family inet6 -exist\n"
 		"flush " SET4 "-new\nflush " SET6 "-new\n");
-	lines = off;
-	off += set_lines(policy, SET4 "-new", SET6 "-new", buf + off, cap - off);
-	/* A key change (a rotation) leaves the peers as they were: running
-	 * ipset again would only cost a fork and exec per change. */
-	if (r->sets && !strcmp(r->sets, buf + lines)) {
-		free(buf);
-		return 0;
-	}
-	free(r->sets);
-	r->sets = NULL;
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, cap - off, "add %s %s -exist\n",
+					m[i].prefix.family == AF_INET ? SET4 "-new" : SET6 "-new",
+					policy_prefix_str(&m[i].prefix, m[i].len, text,
+							  sizeof(text)));
 	snprintf(buf + off, cap - off,
 		 "swap " SET4 "-new " SET4 "\nswap " SET6 "-new " SET6 "\n"
 		 "destroy " SET4 "-new\ndestroy " SET6 "-new\n");
 	rc = run(argv, buf, true);
-	if (!rc)
-		r->sets = strndup(buf + lines, off - lines);
 	free(buf);
 	if (rc) {
 		snprintf(err, errlen, "ipset restore failed (status %d)", rc);
 		return -EIO;
 	}
 	return 0;
+}
+
+static bool same_members(const struct rules *r, const struct ipset_member *m,
+			 size_t n)
+{
+	if (n != r->nmembers)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (ipset_member_cmp(&m[i], &r->members[i]))
+			return false;
+	return true;
+}
+
+int rules_update_sets(struct rules *r, const struct policy *policy,
+		      char *err, size_t errlen)
+{
+	struct ipset_member *want;
+	size_t n;
+	int rc = members_of(policy, &want, &n);
+
+	if (rc) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	/* A key change (a rotation) leaves the peers as they were. */
+	if (r->sets_loaded && same_members(r, want, n)) {
+		free(want);
+		return 0;
+	}
+	rc = r->sets_loaded ? change_sets(r, want, n) : -EAGAIN;
+	if (rc) {
+		r->sets_loaded = false;
+		r->reloads++;
+		rc = reload_sets(want, n, err, errlen);
+	}
+	free(r->members);
+	r->members = rc ? NULL : want;
+	r->nmembers = rc ? 0 : n;
+	r->sets_loaded = !rc;
+	if (rc)
+		free(want);
+	return rc;
 }
 
 static bool has_jump(const char *ipt, const char *table, const char *hook,

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipset.h"
 #include "policy.h"
 
 struct rules {
@@ -29,7 +30,12 @@ struct rules {
 	uint16_t icmp_queue;
 	unsigned int nqueues;
 	bool installed;
-	char *sets;                   /* the set members last loaded, or NULL */
+	/* The set members last loaded (sorted), when sets_loaded: later
+	 * changes are applied member by member (ipset.h). */
+	struct ipset_member *members;
+	size_t nmembers;
+	bool sets_loaded;
+	unsigned int reloads;         /* whole-set reloads so far */
 };
 
 /* Queue numbers for n workers starting at base: egress base..base+n-1,
@@ -40,8 +46,10 @@ void rules_init(struct rules *r, uint16_t base, unsigned int n);
  * peer sets from the policy and the chains. */
 int rules_install(struct rules *r, const struct policy *policy,
 		  char *err, size_t errlen);
-/* Refills the peer sets from the policy (atomically: build, then swap);
- * nothing to do when they hold the policy's peers already. */
+/* Makes the peer sets hold the policy's peer prefixes: the members that
+ * changed are added, then the ones gone deleted, over netlink; the first
+ * time, or when that fails, the sets are rebuilt whole (ipset restore:
+ * build, then swap). Nothing to do when no prefix changed. */
 int rules_update_sets(struct rules *r, const struct policy *policy,
 		      char *err, size_t errlen);
 /* Removes chains, jumps and sets. Safe to call twice. */

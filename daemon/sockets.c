@@ -426,6 +426,11 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 	} else {
 		rc = -EINVAL;
 	}
+	/* A key change that carries the socket's flags: one publish. */
+	if (!rc && strcmp(argv[0], "sock-set") && arg(argc, argv, "current")) {
+		parse_flags(argc, argv, &f);
+		apply_flags(e, &f);
+	}
 	if (rc) {
 		policy_free(fresh);
 		return control_reply_error(out, rc, "%s: %s", argv[0], strerror(-rc));
@@ -509,16 +514,32 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 
 /* One "key" record per key of the socket's entry: TCP_AO_GET_KEYS's
  * pkt_good / pkt_bad, named by ids and peer. */
+static int by_serial(const void *a, const void *b)
+{
+	const struct key_count *x = a, *y = b;
+
+	return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
 static void reply_key_counts(struct daemon_ctx *d, struct sock_rec *r,
 			     struct control_reply *out)
 {
 	const struct policy_peer *e = entry_of(d->policy, r->cookie);
+	struct key_count *counted, *c;
+	size_t ncounted = keycount_snapshot(&r->keycnt, &counted);
 
-	for (size_t i = 0; e && i < e->keys.n; i++) {
+	/* Only the keys that counted something: a key without a record has
+	 * counted nothing (a listener may hold thousands of keys). */
+	for (size_t i = 0; e && ncounted && i < e->keys.n; i++) {
 		const struct tcpao_mkt *m = &e->keys.keys[i];
 		uint64_t good, bad;
 
-		keycount_get(&r->keycnt, e->keys.serials[i], &good, &bad);
+		c = bsearch(&(struct key_count){ .serial = e->keys.serials[i] },
+			    counted, ncounted, sizeof(*counted), by_serial);
+		good = c ? c->good : 0;
+		bad = c ? c->bad : 0;
+		if (!good && !bad)
+			continue;
 		control_reply_record(out, "key");
 		control_reply_int(out, "sndid", m->sndid);
 		control_reply_int(out, "rcvid", m->rcvid);
@@ -526,6 +547,7 @@ static void reply_key_counts(struct daemon_ctx *d, struct sock_rec *r,
 		control_reply_u64(out, "good", good);
 		control_reply_u64(out, "bad", bad);
 	}
+	free(counted);
 }
 
 static int sock_watch(struct sock_id *id)
@@ -538,8 +560,8 @@ static int sock_watch(struct sock_id *id)
 	return 0;
 }
 
-static int sock_info(struct daemon_ctx *d, struct sock_id *id,
-		     struct control_reply *out)
+static int sock_info(struct daemon_ctx *d, struct sock_id *id, int argc,
+		     char **argv, struct control_reply *out)
 {
 	struct sock_rec *r = rec_find(id->cookie);
 	struct flow_find ff = { .id = id };
@@ -575,16 +597,45 @@ static int sock_info(struct daemon_ctx *d, struct sock_id *id,
 	control_reply_u64(out, "dropped-icmps", v[4]);
 	control_reply_int(out, "current", cur);
 	control_reply_int(out, "rnext", next);
-	if (r)
+	if (r && arg_int(argc, argv, "keys", 1)) /* keys=0: counters only */
 		reply_key_counts(d, r, out);
 	return 0;
 }
 
 /* ---- sockets that are gone --------------------------------------------- */
 
-/* Is a TCP socket with this cookie still alive in the namespace? One
- * sock_diag dump per family, filtered by cookie in user space. */
-static bool alive(int family, uint64_t cookie)
+/* The cookies of the namespace's TCP sockets of one family: one sock_diag
+ * dump per family and sockets_gc(), not one per socket (a dump walks the
+ * whole established hash table, every namespace's). */
+struct live_cookies {
+	bool dumped, known; /* known: the dump completed */
+	uint64_t *v;        /* sorted */
+	size_t n, cap;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool cookie_push(struct live_cookies *lc, uint64_t c)
+{
+	uint64_t *grown;
+
+	if (lc->n == lc->cap) {
+		grown = realloc(lc->v, (lc->cap ? lc->cap * 2 : 64) * sizeof(*grown));
+		if (!grown)
+			return false;
+		lc->v = grown;
+		lc->cap = lc->cap ? lc->cap * 2 : 64;
+	}
+	lc->v[lc->n++] = c;
+	return true;
+}
+
+static void dump_cookies(int family, struct live_cookies *lc)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -596,14 +647,15 @@ static bool alive(int family, uint64_t cookie)
 			 .idiag_states = ~0u },
 	};
 	char buf[16384];
-	bool found = false, done = false;
+	bool done = false, ok = true;
 	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 
+	lc->dumped = true;
 	if (fd < 0)
-		return true; /* cannot tell: keep it */
+		return; /* cannot tell: every socket is kept */
 	if (send(fd, &msg, sizeof(msg), 0) < 0) {
 		close(fd);
-		return true;
+		return;
 	}
 	while (!done) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
@@ -620,17 +672,29 @@ static bool alive(int family, uint64_t cookie)
 				break;
 			}
 			memcpy(&c, m->id.idiag_cookie, sizeof(c));
-			if (c == cookie)
-				found = true;
+			ok = ok && cookie_push(lc, c);
 		}
 	}
 	close(fd);
-	return found || !done;
+	lc->known = done && ok;
+	if (lc->known)
+		qsort(lc->v, lc->n, sizeof(*lc->v), cmp_u64);
+}
+
+/* Is a TCP socket with this cookie still alive in the namespace? */
+static bool alive(struct live_cookies lc[2], int family, uint64_t cookie)
+{
+	struct live_cookies *l = &lc[family == AF_INET6];
+
+	if (!l->dumped)
+		dump_cookies(family, l);
+	return !l->known || bsearch(&cookie, l->v, l->n, sizeof(*l->v), cmp_u64);
 }
 
 void sockets_gc(struct daemon_ctx *d)
 {
 	struct sock_rec **gone = calloc(nsocks + 1, sizeof(*gone));
+	struct live_cookies lc[2] = { 0 };
 	struct policy *fresh = NULL;
 	size_t ngone = 0;
 
@@ -640,7 +704,7 @@ void sockets_gc(struct daemon_ctx *d)
 		struct sock_rec *r = socks[i];
 		struct policy_peer *e;
 
-		if (alive(r->family == AF_INET6 ? AF_INET6 : AF_INET, r->cookie)) {
+		if (alive(lc, r->family == AF_INET6 ? AF_INET6 : AF_INET, r->cookie)) {
 			i++;
 			continue;
 		}
@@ -664,6 +728,8 @@ void sockets_gc(struct daemon_ctx *d)
 		free(gone[i]);
 	}
 	free(gone);
+	free(lc[0].v);
+	free(lc[1].v);
 }
 
 /* ---- sock_diag destroy notifications ----------------------------------- */
@@ -851,6 +917,6 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 	if (!strcmp(argv[0], "sock-watch"))
 		return sock_watch(&id);
 	if (!strcmp(argv[0], "sock-info"))
-		return sock_info(d, &id, out);
+		return sock_info(d, &id, argc, argv, out);
 	return sock_change(d, &id, argc, argv, out);
 }

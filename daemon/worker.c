@@ -516,7 +516,22 @@ void workers_call(void (*fn)(struct worker *w, void *arg), void *arg)
 	}
 }
 
-/* On the worker: adopt the new snapshot, move every flow to its entry. */
+/* The key of an entry with this serial, as a flow's record holds it. */
+static const struct tcpao_mkt *key_of(const struct policy_peer *p,
+				      uint64_t serial)
+{
+	int i = p ? tcpao_keyring_find_serial(&p->keys, serial) : -1;
+
+	return i >= 0 ? &p->keys.keys[i] : NULL;
+}
+
+static bool same_key(const struct tcpao_mkt *a, const struct tcpao_mkt *b)
+{
+	return a == b || (a && b && !memcmp(a, b, sizeof(*a)));
+}
+
+/* On the worker: adopt the new snapshot, move every flow to its entry.
+ * (The old snapshot is freed only after every worker adopted the new.) */
 static void adopt_policy(struct worker *w, void *arg)
 {
 	const struct policy *policy = arg;
@@ -524,13 +539,19 @@ static void adopt_policy(struct worker *w, void *arg)
 	w->policy = policy;
 	for (uint32_t i = 0; i < w->flows.cap; i++) {
 		struct flow *f = &w->flows.flows[i];
+		const struct tcpao_mkt *cur, *next;
 
 		if (!f->in_use)
 			continue;
+		cur = key_of(f->peer, f->sel.current);
+		next = key_of(f->peer, f->sel.rnext);
 		f->peer = worker_policy_peer(w, &f->key);
 		worker_refresh_keysel(w, f);
-		/* Its keys may have changed with the same serials. */
-		worker_flow_changed(w, f);
+		/* Saved again when the keys its record holds changed (not
+		 * for every flow at each change of the policy). */
+		if (!same_key(cur, key_of(f->peer, f->sel.current)) ||
+		    !same_key(next, key_of(f->peer, f->sel.rnext)))
+			worker_flow_changed(w, f);
 	}
 	save_if_dirty(w);
 }

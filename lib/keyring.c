@@ -117,9 +117,28 @@ int tcpao_keyring_first(const struct tcpao_keyring *ring,
 	return find(ring, peer, ifindex, -1, -1);
 }
 
+/* Serials are unique in a ring and nearly always descending (each key
+ * added at the head takes a higher serial): a binary search finds them;
+ * a ring whose serials were given out of order (a reload keeps old
+ * serials for unchanged keys) falls back to the linear walk. Serial 0
+ * names no key. */
 int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
 			      uint64_t serial)
 {
+	size_t lo = 0, hi = ring->n;
+
+	if (!serial)
+		return -1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ring->serials[mid] == serial)
+			return (int)mid;
+		if (ring->serials[mid] > serial)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	for (size_t i = 0; i < ring->n; i++)
 		if (ring->serials[i] == serial)
 			return (int)i;

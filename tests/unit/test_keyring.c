@@ -147,6 +147,31 @@ static void test_grow(void **state)
 	tcpao_keyring_free(&r);
 }
 
+/* Serials given out of order (a reload keeps the old serials of unchanged
+ * keys): every key is still found by its serial, a missing one is not. */
+static void test_find_serial_any_order(void **state)
+{
+	static const uint64_t given[] = { 7, 90, 3, 12, 5, 44, 2, 60, 1 };
+	struct tcpao_keyring r;
+	size_t n = sizeof(given) / sizeof(given[0]);
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(add(&r, "198.18.0.0", 24, (uint8_t)i,
+				     (uint8_t)(100 + i)), 0);
+	for (size_t i = 0; i < n; i++)
+		r.serials[i] = given[i];
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(tcpao_keyring_find_serial(&r, given[i]), (int)i);
+	assert_int_equal(tcpao_keyring_find_serial(&r, 4), -1);
+	assert_int_equal(tcpao_keyring_find_serial(&r, 91), -1);
+	assert_int_equal(tcpao_keyring_find_serial(&r, 0), -1);
+	tcpao_keyring_free(&r);
+	/* Empty. */
+	assert_int_equal(tcpao_keyring_find_serial(&r, 1), -1);
+}
+
 static void test_del(void **state)
 {
 	struct tcpao_keyring r;
@@ -379,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_keysel_default),
 		cmocka_unit_test(test_keysel_follow_peer),
 		cmocka_unit_test(test_free_wipes),
+		cmocka_unit_test(test_find_serial_any_order),
 	};
 
 	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);

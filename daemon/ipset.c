@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * hash:net members added and deleted over netlink (nfnetlink subsystem
+ * IPSET), as ipset(8) does: one request per member, each acknowledged.
+ */
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/ipset/ip_set.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipset.h"
+
+int ipset_member_cmp(const void *a, const void *b)
+{
+	const struct ipset_member *x = a, *y = b;
+
+	if (x->prefix.family != y->prefix.family)
+		return x->prefix.family < y->prefix.family ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->prefix.bytes, y->prefix.bytes,
+		      tcpao_addr_len(&x->prefix));
+}
+
+size_t ipset_members_unique(struct ipset_member *m, size_t n)
+{
+	size_t out = 0;
+
+	if (!n)
+		return 0;
+	qsort(m, n, sizeof(*m), ipset_member_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (ipset_member_cmp(&m[out], &m[i]))
+			m[++out] = m[i];
+	return out + 1;
+}
+
+/* One IPSET_CMD_ADD / IPSET_CMD_DEL request for one member. */
+static struct nlmsghdr *build(char *buf, int cmd, uint32_t seq,
+			      const char *set, const struct ipset_member *m)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+	struct nlattr *data, *ip;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_IPSET << 8) | cmd;
+	/* No NLM_F_EXCL: an existing (or, for del, a missing) member is no
+	 * error, as `ipset -exist`. */
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_INET; /* ipset(8) always sends AF_INET here */
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
+	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, set);
+	data = mnl_attr_nest_start(nlh, IPSET_ATTR_DATA);
+	ip = mnl_attr_nest_start(nlh, IPSET_ATTR_IP);
+	if (m->prefix.family == AF_INET)
+		mnl_attr_put(nlh, IPSET_ATTR_IPADDR_IPV4 | NLA_F_NET_BYTEORDER,
+			     4, m->prefix.bytes);
+	else
+		mnl_attr_put(nlh, IPSET_ATTR_IPADDR_IPV6 | NLA_F_NET_BYTEORDER,
+			     16, m->prefix.bytes);
+	mnl_attr_nest_end(nlh, ip);
+	mnl_attr_put_u8(nlh, IPSET_ATTR_CIDR, m->len);
+	mnl_attr_nest_end(nlh, data);
+	return nlh;
+}
+
+/* Sends one request and waits for its acknowledgement. */
+static int request(struct mnl_socket *nl, int cmd, uint32_t seq,
+		   const char *set, const struct ipset_member *m)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = build(buf, cmd, seq, set, m);
+	unsigned int portid = mnl_socket_get_portid(nl);
+	ssize_t n;
+	int rc;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
+	} while (rc == MNL_CB_OK);
+	/* ipset's own errors (IPSET_ERR_*) are above 4096: not errnos. */
+	if (rc < 0)
+		return errno > 0 && errno < 4096 ? -errno : -EIO;
+	return 0;
+}
+
+static int apply(struct mnl_socket *nl, int cmd, uint32_t *seq,
+		 const char *set4, const char *set6,
+		 const struct ipset_member *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *set = m[i].prefix.family == AF_INET ? set4 : set6;
+		int rc;
+
+		if (m[i].prefix.family != AF_INET && m[i].prefix.family != AF_INET6)
+			return -EAFNOSUPPORT;
+		rc = request(nl, cmd, (*seq)++, set, &m[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int ipset_change(const char *set4, const char *set6,
+		 const struct ipset_member *add, size_t nadd,
+		 const struct ipset_member *del, size_t ndel)
+{
+	struct mnl_socket *nl;
+	uint32_t seq = (uint32_t)time(NULL);
+	int rc;
+
+	if (!nadd && !ndel)
+		return 0;
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = -errno;
+		mnl_socket_close(nl);
+		return rc;
+	}
+	/* Adds first: in between, the sets hold both the old and the new
+	 * peers, and queuing more than needed is safe (the workers decide). */
+	rc = apply(nl, IPSET_CMD_ADD, &seq, set4, set6, add, nadd);
+	if (!rc)
+		rc = apply(nl, IPSET_CMD_DEL, &seq, set4, set6, del, ndel);
+	mnl_socket_close(nl);
+	return rc;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Members of tcpaod's hash:net peer sets, and changing them one member at
+ * a time over netlink: what `ipset add` / `ipset del` send, without a fork
+ * and exec per change. Creating and swapping whole sets stays with
+ * `ipset restore` (rules.c).
+ */
+#ifndef TCPAOD_IPSET_H
+#define TCPAOD_IPSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcpao.h"
+
+/* One member: an IPv4 or IPv6 prefix of 1..32 (1..128) bits (hash:net
+ * holds no /0). Host bits are clear. */
+struct ipset_member {
+	struct tcpao_addr prefix;
+	uint8_t len;
+};
+
+/* Orders members (family, length, address); equal members compare 0. */
+int ipset_member_cmp(const void *a, const void *b);
+
+/* Sorts and removes duplicates; returns the new count. */
+size_t ipset_members_unique(struct ipset_member *m, size_t n);
+
+/* Adds `add` then deletes `del` (IPv4 members in set4, IPv6 in set6).
+ * Adding a member already there, or deleting one that is not, is no
+ * error. Returns 0, or a negative errno when a request failed (the sets
+ * may then hold part of the change: the caller reloads them whole). */
+int ipset_change(const char *set4, const char *set6,
+		 const struct ipset_member *add, size_t nadd,
+		 const struct ipset_member *del, size_t ndel);
+
+#endif
