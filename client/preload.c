@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <linux/tcp.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -93,6 +94,8 @@ struct psock {
 	struct aosock ao;
 	bool registered;             /* the daemon protects its flows */
 	bool connecting;
+	bool restored;               /* connect()ed in TCP_REPAIR mode */
+	bool repair_set;             /* TCP_AO_REPAIR set since repair began */
 	struct tcpao_addr dest;      /* connect()'s, unmapped */
 };
 
@@ -383,6 +386,8 @@ static int ao_setsockopt(int fd, int family, int opt, const void *optval,
 				rc = -ENOENT;
 			else
 				memcpy(&p->ao.repair, buf, sizeof(p->ao.repair));
+			if (!rc)
+				p->repair_set = true;
 			break;
 		}
 	}
@@ -397,6 +402,90 @@ static int ao_setsockopt(int fd, int family, int opt, const void *optval,
 	return rc;
 }
 
+/* ---- TCP_REPAIR ------------------------------------------------------- */
+
+static int queue_seq(int fd, int queue, uint32_t *seq)
+{
+	socklen_t l = sizeof(*seq);
+
+	if (real_setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &queue, sizeof(queue)) ||
+	    real_getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, seq, &l))
+		return -errno;
+	return 0;
+}
+
+/* snd_una and rcv_nxt of a socket in repair mode, which Linux's SNEs
+ * belong to. The application's TCP_REPAIR_QUEUE choice is kept. */
+static int repair_seqs(int fd, uint32_t *snd_una, uint32_t *rcv_nxt)
+{
+	int saved = 0, outq = 0, rc;
+	socklen_t l = sizeof(saved);
+
+	if (real_getsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &saved, &l))
+		return -errno;
+	rc = queue_seq(fd, TCP_SEND_QUEUE, snd_una);
+	if (!rc)
+		rc = queue_seq(fd, TCP_RECV_QUEUE, rcv_nxt);
+	if (!rc && ioctl(fd, SIOCOUTQ, &outq))
+		rc = -errno;
+	real_setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &saved, sizeof(saved));
+	*snd_una -= (uint32_t)outq; /* write_seq - (write_seq - snd_una) */
+	return rc;
+}
+
+/* A socket connect()ed in repair mode sent no SYN: the daemon learns of it
+ * here, as a connected socket. */
+static int register_restored(int fd, struct psock *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+	struct tcpao_addr peer;
+	int rc;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &l))
+		return -errno;
+	sockaddr_to(&peer, &ss);
+	rc = sockctl_register(fd, &p->ao, "connect", &peer,
+			      ntohs(ss.ss_family == AF_INET
+					    ? ((struct sockaddr_in *)&ss)->sin_port
+					    : ((struct sockaddr_in6 *)&ss)->sin6_port));
+	p->registered = !rc;
+	return rc;
+}
+
+/* TCP_REPAIR off on an established AO socket that was restored (or given
+ * TCP_AO_REPAIR values): before it sends, the daemon makes its flow go on
+ * with the ISNs and SNEs of TCP_AO_REPAIR (zeros if never set, as Linux)
+ * from the socket's sequence numbers. */
+static int leave_repair(int fd, struct psock *p, const void *optval,
+			socklen_t optlen)
+{
+	struct sockctl_repair r;
+	struct aosock_env env;
+	int mode, rc;
+
+	if (!p || !p->ao.has_info || !(p->restored || p->repair_set) ||
+	    optlen < sizeof(mode) || copy_from_user(&mode, optval, sizeof(mode)) ||
+	    (mode != TCP_REPAIR_OFF && mode != TCP_REPAIR_OFF_NO_WP))
+		return 0;
+	read_env(fd, p, &env, false);
+	if (!env.repair || env.state != AOSOCK_ESTABLISHED)
+		return 0;
+	rc = p->registered ? 0 : register_restored(fd, p);
+	if (!rc)
+		rc = repair_seqs(fd, &r.snd_seq, &r.rcv_seq);
+	if (rc)
+		return rc;
+	r.snt_isn = ntohl(p->ao.repair.snt_isn);
+	r.rcv_isn = ntohl(p->ao.repair.rcv_isn);
+	r.snd_sne = p->ao.repair.snd_sne;
+	r.rcv_sne = p->ao.repair.rcv_sne;
+	rc = sockctl_repair(fd, &r);
+	if (!rc)
+		p->restored = p->repair_set = false;
+	return rc;
+}
+
 int setsockopt(int fd, int level, int opt, const void *optval, socklen_t optlen)
 {
 	int family, rc;
@@ -404,6 +493,7 @@ int setsockopt(int fd, int level, int opt, const void *optval, socklen_t optlen)
 	init();
 	if (level != IPPROTO_TCP ||
 	    (opt != TCP_MD5SIG_OPT && opt != TCP_MD5SIG_EXT_OPT &&
+	     opt != TCP_REPAIR_OPT &&
 	     (opt < TCP_AO_ADD_KEY || opt > TCP_AO_REPAIR)) ||
 	    !emulating())
 		return real_setsockopt(fd, level, opt, optval, optlen);
@@ -411,6 +501,11 @@ int setsockopt(int fd, int level, int opt, const void *optval, socklen_t optlen)
 	if (!family)
 		return real_setsockopt(fd, level, opt, optval, optlen);
 	pthread_mutex_lock(&table_lock);
+	if (opt == TCP_REPAIR_OPT) {
+		rc = leave_repair(fd, lookup(fd), optval, optlen);
+		pthread_mutex_unlock(&table_lock);
+		return rc ? fail(rc) : real_setsockopt(fd, level, opt, optval, optlen);
+	}
 	if (opt == TCP_MD5SIG_OPT || opt == TCP_MD5SIG_EXT_OPT) {
 		struct psock *p = lookup(fd);
 
@@ -513,6 +608,22 @@ static int get_info(int fd, struct psock *p, void *optval, socklen_t *optlen)
 	return rc;
 }
 
+/* The ISNs and SNEs of the socket's live flow, the SNEs taken at the
+ * socket's snd_una and rcv_nxt. Unchanged when the daemon has no flow for
+ * it yet (restored, nothing sent). */
+static void live_repair(int fd, struct tcp_ao_repair *out)
+{
+	struct sockctl_repair r;
+	uint32_t snd_una, rcv_nxt;
+
+	if (sockctl_repair_get(fd, &r) || repair_seqs(fd, &snd_una, &rcv_nxt))
+		return;
+	out->snt_isn = htonl(r.snt_isn);
+	out->rcv_isn = htonl(r.rcv_isn);
+	out->snd_sne = tcpao_sne_of(&(struct tcpao_sne){ r.snd_seq, r.snd_sne }, snd_una);
+	out->rcv_sne = tcpao_sne_of(&(struct tcpao_sne){ r.rcv_seq, r.rcv_sne }, rcv_nxt);
+}
+
 static int get_repair(int fd, struct psock *p, void *optval, socklen_t *optlen)
 {
 	struct aosock_env env;
@@ -530,6 +641,8 @@ static int get_repair(int fd, struct psock *p, void *optval, socklen_t *optlen)
 		return -EPERM;
 	if (!p || !p->ao.has_info)
 		return -ENOENT;
+	if (p->registered && !p->repair_set)
+		live_repair(fd, &p->ao.repair);
 	return copy_to_user(optval, &p->ao.repair,
 			    (size_t)len < sizeof(p->ao.repair) ? (size_t)len
 							       : sizeof(p->ao.repair));
@@ -636,6 +749,26 @@ static int prepare_connect(int fd, struct psock *p, const struct sockaddr *sa,
 	return rc;
 }
 
+static bool in_repair(int fd)
+{
+	socklen_t l = sizeof(int);
+	int v = 0;
+
+	return !real_getsockopt(fd, IPPROTO_TCP, TCP_REPAIR_OPT, &v, &l) && v;
+}
+
+/* connect() in repair mode sends no SYN: the daemon learns of the socket
+ * when repair ends (leave_repair). */
+static void mark_restored(int fd, struct psock *p)
+{
+	int family = tcp_family(fd);
+
+	if (!p && family)
+		p = get_or_create(fd, family);
+	if (p)
+		p->restored = true;
+}
+
 int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct psock *p;
@@ -644,6 +777,8 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	init();
 	pthread_mutex_lock(&table_lock);
 	p = lookup(fd);
+	if (sa && emulating() && in_repair(fd))
+		mark_restored(fd, p);
 	if (p && p->ao.has_info && !p->registered && sa && emulating())
 		rc = prepare_connect(fd, p, sa, len);
 	pthread_mutex_unlock(&table_lock);

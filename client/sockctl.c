@@ -302,6 +302,55 @@ int sockctl_sync(void)
 	return rc;
 }
 
+int sockctl_repair(int fd, const struct sockctl_repair *r)
+{
+	char req[256];
+
+	snprintf(req, sizeof(req),
+		 "sock-repair snt-isn=%u rcv-isn=%u snd-seq=%u snd-sne=%u "
+		 "rcv-seq=%u rcv-sne=%u", r->snt_isn, r->rcv_isn, r->snd_seq,
+		 r->snd_sne, r->rcv_seq, r->rcv_sne);
+	return one(req, fd);
+}
+
+static bool field_u32(const struct tcpao_ctl_record *rec, const char *name,
+		      uint32_t *v)
+{
+	const char *s = tcpao_ctl_field(rec, name);
+
+	if (!s)
+		return false;
+	*v = (uint32_t)strtoul(s, NULL, 10);
+	return true;
+}
+
+int sockctl_repair_get(int fd, struct sockctl_repair *r)
+{
+	struct tcpao_ctl_reply reply;
+	struct tcpao_ctl_record rec;
+	int ctl = ctl_open(), rc;
+	bool found = false;
+	char *cur;
+
+	if (ctl < 0)
+		return ctl;
+	rc = request(ctl, "sock-info", fd, &reply);
+	close(ctl);
+	if (rc)
+		return rc;
+	cur = reply.body;
+	while (tcpao_ctl_next_record(&cur, &rec))
+		if (!strcmp(rec.type, "sock"))
+			found = field_u32(&rec, "snt-isn", &r->snt_isn) &&
+				field_u32(&rec, "rcv-isn", &r->rcv_isn) &&
+				field_u32(&rec, "snd-seq", &r->snd_seq) &&
+				field_u32(&rec, "snd-sne", &r->snd_sne) &&
+				field_u32(&rec, "rcv-seq", &r->rcv_seq) &&
+				field_u32(&rec, "rcv-sne", &r->rcv_sne);
+	tcpao_ctl_reply_free(&reply);
+	return found ? 0 : -ENOENT;
+}
+
 int sockctl_stat(const char *const names[], uint64_t vals[], size_t n)
 {
 	struct tcpao_ctl_reply reply;

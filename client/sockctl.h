@@ -38,5 +38,17 @@ int sockctl_sync(void);
 /* The daemon's global counters (`tcpao stat`) named in names[], 0 for
  * those it does not report; all 0 when no daemon runs. */
 int sockctl_stat(const char *const names[], uint64_t vals[], size_t n);
+/* TCP_AO_REPAIR's ISNs and SNEs, with the sequence numbers the SNEs
+ * belong to (snd_una and rcv_nxt, as Linux). */
+struct sockctl_repair {
+	uint32_t snt_isn, rcv_isn;
+	uint32_t snd_seq, snd_sne;
+	uint32_t rcv_seq, rcv_sne;
+};
+/* A registered socket restored with TCP_REPAIR carries on with r. */
+int sockctl_repair(int fd, const struct sockctl_repair *r);
+/* The values of the socket's live flow; -ENOENT when the daemon has no
+ * flow with known ISNs for it (yet). */
+int sockctl_repair_get(int fd, struct sockctl_repair *r);
 
 #endif

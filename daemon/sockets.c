@@ -14,10 +14,12 @@
  * connect(); sock-key-add SPEC, sock-key-del KEY, sock-set flags: later
  * changes; sock-accept: an accepted socket gets the listener's keys that
  * match its peer, with their serials (the flow keeps its keys); sock-info:
- * the counters; sock-watch: a listener without keys, only remembered so
- * that an autostarted daemon stays while it lives (the rules drop AO
- * segments to it, as Linux does). Flags: ao-required=0|1 accept-icmps=0|1 current=ID
- * rnext=ID (-1: Linux's default).
+ * the counters (and the flow's ISNs and SNEs, for TCP_AO_REPAIR);
+ * sock-repair: a socket restored with TCP_REPAIR goes on with the ISNs
+ * and SNEs it was given (repair.h); sock-watch: a listener without keys,
+ * only remembered so that an autostarted daemon stays while it lives (the
+ * rules drop AO segments to it, as Linux does). Flags: ao-required=0|1
+ * accept-icmps=0|1 current=ID rnext=ID (-1: Linux's default).
  *
  * Entries of sockets that are gone are dropped when sock_diag says the
  * socket was destroyed (and no TIME-WAIT socket is left of it), and
@@ -39,6 +41,7 @@
 #include "keycount.h"
 #include "log.h"
 #include "ops.h"
+#include "repair.h"
 #include "sockets.h"
 #include "worker.h"
 
@@ -560,6 +563,18 @@ static int sock_watch(struct sock_id *id)
 	return 0;
 }
 
+/* What TCP_AO_REPAIR reads: the flow's ISNs, and each direction's SNE
+ * with the sequence number it belongs to. */
+static void reply_repair(const struct flow_info *fi, struct control_reply *out)
+{
+	control_reply_u64(out, "snt-isn", fi->snt_isn);
+	control_reply_u64(out, "rcv-isn", fi->rcv_isn);
+	control_reply_u64(out, "snd-seq", fi->snd_seq);
+	control_reply_u64(out, "snd-sne", fi->snd_sne);
+	control_reply_u64(out, "rcv-seq", fi->rcv_seq);
+	control_reply_u64(out, "rcv-sne", fi->rcv_sne);
+}
+
 static int sock_info(struct daemon_ctx *d, struct sock_id *id, int argc,
 		     char **argv, struct control_reply *out)
 {
@@ -597,9 +612,61 @@ static int sock_info(struct daemon_ctx *d, struct sock_id *id, int argc,
 	control_reply_u64(out, "dropped-icmps", v[4]);
 	control_reply_int(out, "current", cur);
 	control_reply_int(out, "rnext", next);
+	if (ff.found && ff.info.have_isns)
+		reply_repair(&ff.info, out);
 	if (r && arg_int(argc, argv, "keys", 1)) /* keys=0: counters only */
 		reply_key_counts(d, r, out);
 	return 0;
+}
+
+/* ---- TCP_REPAIR -------------------------------------------------------- */
+
+static int arg_u32(int argc, char **argv, const char *name, uint32_t *v)
+{
+	const char *s = arg(argc, argv, name);
+	char *end;
+	unsigned long long n;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || *end || n > UINT32_MAX || *s == '-')
+		return -EINVAL;
+	*v = (uint32_t)n;
+	return 0;
+}
+
+/* sock-repair snt-isn= rcv-isn= snd-seq= snd-sne= rcv-seq= rcv-sne=: the
+ * socket, restored with TCP_REPAIR, carries on with these ISNs and SNEs
+ * (its committed entry gives the keys). */
+static int sock_repair(struct daemon_ctx *d, struct sock_id *id, int argc,
+		       char **argv, struct control_reply *out)
+{
+	struct repair_flow rf = { 0 };
+	int rc;
+
+	if (!id->connected)
+		return control_reply_error(out, -ENOTCONN, "not connected");
+	if (!entry_of(d->policy, id->cookie))
+		return control_reply_error(out, -ENOENT, "socket not registered");
+	rc = arg_u32(argc, argv, "snt-isn", &rf.snt_isn);
+	if (!rc)
+		rc = arg_u32(argc, argv, "rcv-isn", &rf.rcv_isn);
+	if (!rc)
+		rc = arg_u32(argc, argv, "snd-seq", &rf.snd_seq);
+	if (!rc)
+		rc = arg_u32(argc, argv, "snd-sne", &rf.snd_sne);
+	if (!rc)
+		rc = arg_u32(argc, argv, "rcv-seq", &rf.rcv_seq);
+	if (!rc)
+		rc = arg_u32(argc, argv, "rcv-sne", &rf.rcv_sne);
+	if (rc)
+		return control_reply_error(out, rc, "sock-repair: bad arguments");
+	rf.key = (struct flow_key){ .local = id->local, .remote = id->remote,
+				    .lport = id->lport, .rport = id->rport };
+	rc = repair_start(&rf);
+	return rc ? control_reply_error(out, rc, "sock-repair: %s", strerror(-rc)) : 0;
 }
 
 /* ---- sockets that are gone --------------------------------------------- */
@@ -918,5 +985,7 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 		return sock_watch(&id);
 	if (!strcmp(argv[0], "sock-info"))
 		return sock_info(d, &id, argc, argv, out);
+	if (!strcmp(argv[0], "sock-repair"))
+		return sock_repair(d, &id, argc, argv, out);
 	return sock_change(d, &id, argc, argv, out);
 }

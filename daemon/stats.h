@@ -72,6 +72,9 @@ struct flow_info {
 	int rnext_rcvid;         /* -1: none */
 	int peer_rnext;          /* last RNextKeyID the peer sent, -1: none */
 	uint32_t snd_sne, rcv_sne;
+	uint32_t snd_seq, rcv_seq;   /* the sequence numbers of those SNEs */
+	bool have_isns;
+	uint32_t snt_isn, rcv_isn;   /* ours, the peer's (TCP_AO_REPAIR) */
 	uint64_t good, bad, key_not_found, ao_required, dropped_icmps;
 	unsigned int worker;
 };

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "pmtu.h"
+#include "repair.h"
 #include "state.h"
 #include "worker.h"
 
@@ -205,7 +206,8 @@ struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
 
 	if (!f)
 		return NULL;
-	if (!state_claim(key, w->policy, f, w->now_ms)) {
+	if (!repair_claim(key, w->policy, f, w->now_ms) &&
+	    !state_claim(key, w->policy, f, w->now_ms)) {
 		flow_remove(&w->flows, f);
 		return NULL;
 	}
@@ -492,6 +494,7 @@ void workers_close(void)
 	free(workers);
 	workers = NULL;
 	nworkers = 0;
+	repair_free();
 }
 
 void workers_call(void (*fn)(struct worker *w, void *arg), void *arg)
@@ -664,6 +667,9 @@ static void snapshot_worker(struct worker *w, void *arg)
 			.rnext_rcvid = key_id(f, f->sel.rnext, false),
 			.peer_rnext = f->peer_rnext,
 			.snd_sne = f->tx.sne.sne, .rcv_sne = f->rx.sne.sne,
+			.have_isns = f->tx.have_sisn && f->tx.have_disn,
+			.snt_isn = f->tx.ctx.sisn, .rcv_isn = f->tx.ctx.disn,
+			.snd_seq = f->tx.sne.seq, .rcv_seq = f->rx.sne.seq,
 			.good = atomic_load(&f->cnt.good),
 			.bad = atomic_load(&f->cnt.bad),
 			.key_not_found = atomic_load(&f->cnt.key_not_found),

@@ -103,7 +103,8 @@ void worker_remove_flow(struct worker *w, struct flow *f);
 void worker_note_seq(struct worker *w, struct flow *f);
 /* Sends a signed packet past the kernel's path MTU (pmtu.h). */
 int worker_send_raw(struct worker *w, const struct tcpao_seg *seg);
-/* A flow from the state file of a previous run, moved into this worker. */
+/* A flow repaired by sock-repair (repair.h) or from the state file of a
+ * previous run, moved into this worker. */
 struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key);
 
 #endif
