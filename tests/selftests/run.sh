@@ -13,9 +13,11 @@
 # when a listed test does not pass, and names tests that pass but are not
 # listed. A skipped suite (not root, no linux-source) exits 77.
 #
-# Env: SELFTEST_TIMEOUT (s, per test; default 60), SELFTEST_BENCH_TIMEOUT
-# (bench-lookups; default 180), SELFTEST_BUDGET (s, whole run; default 540:
-# tests that would start later are reported NOT-RUN).
+# Env: SELFTEST_TIMEOUT (s, per test; default 120), SELFTEST_BENCH_TIMEOUT
+# (bench-lookups; default 400), SELFTEST_BUDGET (s, whole run; default 1500:
+# tests that would start later are reported NOT-RUN). A quiet machine runs
+# them all in about 200 s; the margins are for a loaded one (unsigned-md5
+# waits out its own timeouts: 18 s quiet, up to 51 s at load 9).
 #
 # Every process a test leaves behind (the daemons the preload starts, one
 # per test namespace) is found by a mark in its environment and stopped by
@@ -34,9 +36,9 @@ case $build in /*) ;; *) build=$root/$build ;; esac
 out=$build/selftests
 tarball=/usr/src/linux-source-6.12.tar.xz
 sub=linux-source-6.12/tools
-timeout_s=${SELFTEST_TIMEOUT:-60}
-bench_timeout_s=${SELFTEST_BENCH_TIMEOUT:-180}
-budget_s=${SELFTEST_BUDGET:-540}
+timeout_s=${SELFTEST_TIMEOUT:-120}
+bench_timeout_s=${SELFTEST_BENCH_TIMEOUT:-400}
+budget_s=${SELFTEST_BUDGET:-1500}
 all_tests="setsockopt-closed key-management connect connect-deny unsigned-md5
 icmps-discard icmps-accept rst self-connect seq-ext restore bench-lookups"
 
