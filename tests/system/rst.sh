@@ -53,6 +53,15 @@ for dst in $B4 $B6; do
 	ts_expect '[[ "$line" == *"state=TIME-WAIT"* ]]' "A's flow is in TIME-WAIT ($line)"
 done
 ts_capture_stop
+# The passive resets were aborts: the server sent RSTs and never a FIN (a
+# FIN, then RSTs for the client's further data, would look the same to the
+# client's socket calls).
+for dst in $B4 $B6; do
+	flags=$(tcpdump -nn -r "$TS_TMP/rst.pcap" "src host $dst and src port 9502" 2>/dev/null)
+	rsts=$(grep -c "Flags \[R" <<<"$flags")
+	fins=$(grep -c "Flags \[F" <<<"$flags")
+	ts_expect '[ "$rsts" -ge 1 ] && [ "$fins" = 0 ]' "passive reset from $dst: $rsts RST, $fins FIN from the server"
+done
 for ns in "$NS_A" "$NS_B"; do
 	echo "$ns: $(ts_stats "$ns")"
 	for c in TCPAOBad TCPAOKeyNotFound TCPAORequired; do
