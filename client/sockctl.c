@@ -49,17 +49,28 @@ static int request(int ctl, const char *req, int sock,
 	return rc;
 }
 
-static int one(const char *req, int sock)
+/* One request on a connection of its own (ctl, or the error opening it);
+ * on success the reply is the caller's to free. */
+static int call(int ctl, const char *req, int sock,
+		struct tcpao_ctl_reply *reply)
 {
-	struct tcpao_ctl_reply reply;
-	int ctl = ctl_open(), rc;
+	int rc;
 
 	if (ctl < 0)
 		return ctl;
-	rc = request(ctl, req, sock, &reply);
+	rc = request(ctl, req, sock, reply);
+	close(ctl);
+	return rc;
+}
+
+/* A request whose reply says nothing but its status. */
+static int one(int ctl, const char *req, int sock)
+{
+	struct tcpao_ctl_reply reply;
+	int rc = call(ctl, req, sock, &reply);
+
 	if (!rc)
 		tcpao_ctl_reply_free(&reply);
-	close(ctl);
 	return rc;
 }
 
@@ -145,16 +156,7 @@ int sockctl_register(int fd, const struct aosock *s, const char *role,
 
 int sockctl_watch(int fd)
 {
-	struct tcpao_ctl_reply reply;
-	int ctl = ctl_open(), rc;
-
-	if (ctl < 0)
-		return ctl;
-	rc = request(ctl, "sock-watch", fd, &reply);
-	if (!rc)
-		tcpao_ctl_reply_free(&reply);
-	close(ctl);
-	return rc;
+	return one(ctl_open(), "sock-watch", fd);
 }
 
 /* The key change and the socket's flags in one request: one publish. */
@@ -169,7 +171,7 @@ int sockctl_key_add(int fd, const struct aosock *s, const struct aosock_key *k)
 	key_spec(&k->mkt, req + 13, sizeof(req) - 13);
 	off = strlen(req);
 	snprintf(req + off, sizeof(req) - off, " %s", args);
-	rc = one(req, fd);
+	rc = one(ctl_open(), req, fd);
 	explicit_bzero(req, sizeof(req));
 	return rc;
 }
@@ -182,7 +184,7 @@ int sockctl_key_del(int fd, const struct aosock *s, const struct tcpao_mkt *k)
 	prefix_str(k, peer, sizeof(peer));
 	snprintf(req, sizeof(req), "sock-key-del sndid=%u,rcvid=%u,peer=%s %s",
 		 k->sndid, k->rcvid, peer, args);
-	return one(req, fd);
+	return one(ctl_open(), req, fd);
 }
 
 int sockctl_set(int fd, const struct aosock *s)
@@ -191,7 +193,7 @@ int sockctl_set(int fd, const struct aosock *s)
 
 	keysel_args(s, args, sizeof(args));
 	snprintf(req, sizeof(req), "sock-set %s", args);
-	return one(req, fd);
+	return one(ctl_open(), req, fd);
 }
 
 static long field_long(const struct tcpao_ctl_record *r, const char *name,
@@ -206,14 +208,11 @@ int sockctl_accept(int fd, int *syn_keyid, int *syn_rnext)
 {
 	struct tcpao_ctl_reply reply;
 	struct tcpao_ctl_record rec;
-	int ctl = ctl_open(), rc;
 	char *cur;
+	int rc;
 
 	*syn_keyid = *syn_rnext = -1;
-	if (ctl < 0)
-		return ctl;
-	rc = request(ctl, "sock-accept", fd, &reply);
-	close(ctl);
+	rc = call(ctl_open(), "sock-accept", fd, &reply);
 	if (rc)
 		return rc;
 	cur = reply.body;
@@ -258,16 +257,14 @@ int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
 					      "ao-required", "dropped-icmps" };
 	struct tcpao_ctl_reply reply;
 	struct tcpao_ctl_record rec;
-	int ctl = ctl_open(), rc;
 	char *cur;
+	int rc;
 
 	*current_sndid = *rnext_rcvid = -1;
-	if (ctl < 0)
-		return ctl;
 	/* Without keys to fill, the per-key records are not wanted: a
 	 * listener may hold thousands. */
-	rc = request(ctl, keys ? "sock-info" : "sock-info keys=0", fd, &reply);
-	close(ctl);
+	rc = call(ctl_open(), keys ? "sock-info" : "sock-info keys=0", fd,
+		  &reply);
 	if (rc)
 		return rc;
 	cur = reply.body;
@@ -290,16 +287,7 @@ int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
 
 int sockctl_sync(void)
 {
-	struct tcpao_ctl_reply reply;
-	int ctl = tcpao_ctl_connect(ctl_name(), CTL_TIMEOUT_MS), rc;
-
-	if (ctl < 0)
-		return ctl;
-	rc = request(ctl, "sync", -1, &reply);
-	close(ctl);
-	if (!rc)
-		tcpao_ctl_reply_free(&reply);
-	return rc;
+	return one(tcpao_ctl_connect(ctl_name(), CTL_TIMEOUT_MS), "sync", -1);
 }
 
 int sockctl_repair(int fd, const struct sockctl_repair *r)
@@ -310,7 +298,7 @@ int sockctl_repair(int fd, const struct sockctl_repair *r)
 		 "sock-repair snt-isn=%u rcv-isn=%u snd-seq=%u snd-sne=%u "
 		 "rcv-seq=%u rcv-sne=%u", r->snt_isn, r->rcv_isn, r->snd_seq,
 		 r->snd_sne, r->rcv_seq, r->rcv_sne);
-	return one(req, fd);
+	return one(ctl_open(), req, fd);
 }
 
 static bool field_u32(const struct tcpao_ctl_record *rec, const char *name,
@@ -328,14 +316,11 @@ int sockctl_repair_get(int fd, struct sockctl_repair *r)
 {
 	struct tcpao_ctl_reply reply;
 	struct tcpao_ctl_record rec;
-	int ctl = ctl_open(), rc;
 	bool found = false;
 	char *cur;
+	int rc;
 
-	if (ctl < 0)
-		return ctl;
-	rc = request(ctl, "sock-info", fd, &reply);
-	close(ctl);
+	rc = call(ctl_open(), "sock-info", fd, &reply);
 	if (rc)
 		return rc;
 	cur = reply.body;
@@ -355,14 +340,12 @@ int sockctl_stat(const char *const names[], uint64_t vals[], size_t n)
 {
 	struct tcpao_ctl_reply reply;
 	struct tcpao_ctl_record rec;
-	int ctl = tcpao_ctl_connect(ctl_name(), CTL_TIMEOUT_MS), rc;
 	char *cur;
+	int rc;
 
 	memset(vals, 0, n * sizeof(*vals));
-	if (ctl < 0)
-		return ctl;
-	rc = request(ctl, "stat", -1, &reply);
-	close(ctl);
+	rc = call(tcpao_ctl_connect(ctl_name(), CTL_TIMEOUT_MS), "stat", -1,
+		  &reply);
 	if (rc)
 		return rc;
 	cur = reply.body;
