@@ -52,6 +52,7 @@ if setup build; then
 	run build gcc --suite unit --suite verify
 	if [ "$(id -u)" = 0 ]; then
 		run build system --suite system --num-processes 1
+		run build security --suite security --num-processes 1
 		run build interop --suite interop --num-processes 1
 		run build selftests --suite selftests --num-processes 1
 	fi
