@@ -10,6 +10,14 @@
 #include "control.h"
 #include "ops.h"
 
+/* Per-uid quotas for users other than root (or CAP_NET_ADMIN): sockets
+ * registered with the daemon, and keys held by them (staged and
+ * committed). Past them a request fails as Linux fails: ENOBUFS for a
+ * new socket, ENOMEM for a key (Linux's sock_kmalloc() past optmem_max).
+ * Root is never limited. See docs/SECURITY.md. */
+#define SOCKETS_PER_UID 256
+#define SOCKETS_KEYS_PER_UID 1024
+
 /* control_ops.sock: ctx is the struct daemon_ctx. */
 int sockets_request(void *ctx, int fd, int argc, char **argv,
 		    struct control_reply *out);
