@@ -795,6 +795,48 @@ void sockets_gc(struct daemon_ctx *d)
 	free(lc[1].v);
 }
 
+/* ---- restored after a restart ------------------------------------------ */
+
+int sockets_restore(struct policy *policy, uint64_t cookie, uint32_t uid,
+		    const struct flow_key *key, const struct tcpao_mkt *mkt)
+{
+	struct live_cookies lc[2] = { 0 };
+	int family = key->remote.family == AF_INET6 ? AF_INET6 : AF_INET;
+	const struct control_client who = { .uid = uid, .privileged = uid == 0 };
+	struct policy_scope scope = { .peer = key->remote, .local = key->local,
+				      .local_port = key->lport,
+				      .remote_port = key->rport };
+	struct sock_rec *r;
+	struct policy_peer *e;
+	bool live;
+	int rc;
+
+	live = alive(lc, family, cookie) && lc[family == AF_INET6].known;
+	free(lc[0].v);
+	free(lc[1].v);
+	if (!live)
+		return -ESRCH;
+	r = rec_get(cookie, &who, &rc);
+	if (!r)
+		return rc;
+	r->family = family;
+	scope.peer_len = scope.local_len = (uint8_t)(tcpao_addr_len(&key->remote) * 8);
+	e = policy_sock_entry(policy, cookie);
+	if (!e) {
+		struct policy_sock ps = sock_of(r);
+
+		e = policy_sock_set(policy, &ps, &scope, NULL, false, NULL, &rc, NULL, 0);
+		if (!e)
+			return rc;
+	}
+	rc = policy_sock_add_key(policy, cookie, mkt);
+	if (rc == -EEXIST)
+		return 0; /* the flow's other key is the same one */
+	if (!rc)
+		r->committed = e->keys.n;
+	return rc;
+}
+
 /* ---- sock_diag destroy notifications ----------------------------------- */
 
 int sockets_watch_open(void)

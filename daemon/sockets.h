@@ -8,6 +8,7 @@
 #define TCPAOD_SOCKETS_H
 
 #include "control.h"
+#include "flow.h"
 #include "ops.h"
 
 /* Per-uid quotas for users other than root (or CAP_NET_ADMIN): sockets
@@ -21,6 +22,11 @@
 /* control_ops.sock: ctx is the struct daemon_ctx. */
 int sockets_request(void *ctx, int fd, int argc, char **argv,
 		    struct control_reply *out);
+/* After a restart (state.c): a key that a restored flow of a socket used
+ * goes back to that socket's entry, when sock_diag still finds the socket
+ * (-ESRCH otherwise: the key is forgotten). Never into host policy. */
+int sockets_restore(struct policy *policy, uint64_t cookie, uint32_t uid,
+		    const struct flow_key *key, const struct tcpao_mkt *mkt);
 /* Forgets the sockets that sock_diag no longer finds. */
 void sockets_gc(struct daemon_ctx *d);
 /* sock_diag's destroy notifications of TCP sockets (CAP_NET_ADMIN): a
