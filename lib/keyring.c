@@ -32,6 +32,7 @@ struct tcpao_keyidx {
 	size_t cap, used;           /* cap: a power of 2 */
 	uint32_t lens[2][129];      /* keys per prefix length, v4 / v6 */
 	uint32_t unspec;            /* keys with no peer: they overlap all */
+	uint32_t bound;             /* keys with TCPAO_MKT_IFINDEX */
 };
 
 void tcpao_keyring_init(struct tcpao_keyring *ring)
@@ -79,14 +80,26 @@ static void slot_of(struct idx_slot *s, const struct tcpao_mkt *k, bool rcv,
 		s->addr[len / 8] = k->peer.bytes[len / 8] & (uint8_t)(0xff00 >> (len % 8));
 }
 
+/* FNV-1a of what names the slot (not used, not count). */
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
 static size_t slot_hash(const struct idx_slot *s)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = fnv(0xcbf29ce484222325ull, &s->rcv,
+			 offsetof(struct idx_slot, count) - offsetof(struct idx_slot, rcv));
 
-	for (size_t i = offsetof(struct idx_slot, rcv); i < sizeof(*s); i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return (size_t)(h ^ h >> 29);
+	h = fnv(h, s->addr, sizeof(s->addr));
+	/* FNV's low bits are weak: a 64-bit finalizer spreads them. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return (size_t)(h ^ h >> 33);
 }
 
 static bool slot_same(const struct idx_slot *a, const struct idx_slot *b)
@@ -159,6 +172,7 @@ static int idx_count(struct tcpao_keyidx *x, const struct tcpao_mkt *k, int delt
 		s->count += (uint32_t)delta;
 	}
 	x->lens[k->peer.family == AF_INET6][k->prefixlen] += (uint32_t)delta;
+	x->bound += (k->flags & TCPAO_MKT_IFINDEX) ? (uint32_t)delta : 0;
 	return 0;
 }
 
@@ -205,7 +219,7 @@ static int idx_clash(struct tcpao_keyidx *x, const struct tcpao_mkt *k)
 		if (l > k->prefixlen)
 			return -1;
 		for (int rcv = 0; rcv < 2; rcv++)
-			if (idx_holds(x, k, rcv, (uint8_t)l, ifx) ||
+			if ((x->bound && idx_holds(x, k, rcv, (uint8_t)l, ifx)) ||
 			    idx_holds(x, k, rcv, (uint8_t)l, IFX_ANY))
 				return 1;
 	}
