@@ -454,7 +454,7 @@ const char *policy_key_origin(const struct policy_peer *p, size_t k, char *buf,
 			      size_t buflen)
 {
 	if (p->from == POLICY_FROM_SOCKET)
-		snprintf(buf, buflen, "socket uid %u cookie %llx", p->uid,
+		snprintf(buf, buflen, "socket:uid=%u:cookie=%llu", p->uid,
 			 (unsigned long long)p->sock_cookie);
 	else
 		snprintf(buf, buflen, "%s", p->keys.tags[k] == POLICY_KEY_RUNTIME ?

@@ -151,7 +151,8 @@ int policy_add_key_from(struct policy *policy, const struct policy_scope *scope,
 			const struct tcpao_mkt *mkt, enum policy_from from,
 			bool set_current, bool set_rnext, char *err,
 			size_t errlen);
-/* "file", "runtime", "socket uid U cookie C": where key k of p came from. */
+/* "file", "runtime", "socket:uid=U:cookie=C" (C decimal, the socket's
+ * SO_COOKIE): where key k of p came from. */
 const char *policy_key_origin(const struct policy_peer *p, size_t k, char *buf,
 			      size_t buflen);
 

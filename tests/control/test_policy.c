@@ -509,7 +509,7 @@ static void test_origins(void **state)
 	e = sock_entry(p, 0xabc, 65534, false, scope("198.18.0.2", "198.18.0.1", 40000, 179),
 		       "198.18.0.2", 3);
 	assert_string_equal(policy_key_origin(e, 0, o, sizeof(o)),
-			    "socket uid 65534 cookie abc");
+			    "socket:uid=65534:cookie=2748");
 	assert_int_equal(e->from, POLICY_FROM_SOCKET);
 	policy_free(p);
 }
