@@ -353,6 +353,7 @@ static int sock_commit(struct daemon_ctx *d, struct sock_id *id, int argc,
 {
 	struct sock_rec *r = rec_find(id->cookie);
 	struct policy_scope scope;
+	struct policy_sock ps;
 	struct sock_flags f;
 	struct policy *fresh;
 	struct policy_peer *e;
@@ -366,8 +367,7 @@ static int sock_commit(struct daemon_ctx *d, struct sock_id *id, int argc,
 	fresh = policy_clone(d->policy);
 	if (!fresh)
 		return -ENOMEM;
-	struct policy_sock ps = sock_of(r);
-
+	ps = sock_of(r);
 	e = policy_sock_set(fresh, &ps, &scope, &r->staged, false, NULL, &rc,
 			    err, sizeof(err));
 	if (!e) {
@@ -496,8 +496,8 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	e = policy_sock_set(fresh, &ps, &scope, &l->keys, true, &id->remote, &rc,
 			    err, sizeof(err));
 	if (e) {
-		e->ao_required = l->ao_required;
-		e->accept_icmps = l->accept_icmps;
+		policy_sock_flags(e, l->ao_required, l->accept_icmps,
+				  e->current_sndid, e->rnext_rcvid);
 		r->committed = e->keys.n;
 	}
 	if (!e) {

@@ -7,7 +7,8 @@
 # key survive, and the listener with a key for A still refuses A's
 # connections that do not use that key (before: its entry went with the
 # reload, and A's connection signed with the host key was accepted).
-# `reload dry-run` lists the change and applies nothing.
+# `reload dry-run` lists the change, warns that it would take the current
+# key of a live host-policy session, and applies nothing.
 source "$SEC_DIR/lib.sh"
 ts_init reload-keeps
 sec_attacker_init
@@ -38,6 +39,12 @@ sec_wait_line "$TS_TMP/talk.out" connected || ts_die "session: $(cat "$TS_TMP/ta
 # A second listener of nobody's, idle, with a key for A.
 ts_start as_nobody "$NS_B" "$PY" "$ATK/usersock.py" listen $B4 8180 40 2 $A4 >"$TS_TMP/l2.out" 2>&1
 sec_wait_line "$TS_TMP/l2.out" listening || ts_die "listener 2"
+# And a session of the host policy (file key 1), no program keys.
+ts_start ts_in "$NS_B" "$PY" "$SEC_DIR/usersock.py" echo $B4 8181 0 - >/dev/null 2>&1
+ts_wait_listen "$NS_B" 8181
+ts_start ts_in "$NS_A" "$PY" "$SEC_DIR/usersock.py" talk $B4 8181 0 15 >"$TS_TMP/host.out" 2>&1
+host=$TS_LAST_PID
+sec_wait_line "$TS_TMP/host.out" connected || ts_die "host session: $(cat "$TS_TMP/host.out")"
 sleep 1
 before=$(sec_keylist "$NS_B")
 echo "$before"
@@ -50,6 +57,8 @@ echo "$plan"
 ts_expect 'grep -q "^change action=drop .*sndid=1 .*origin=file" <<<"$plan"' "dry-run: key 1 would go"
 ts_expect 'grep -q "^change action=add .*sndid=3 " <<<"$plan"' "dry-run: key 3 would come"
 ts_expect '! grep -q "^change action=drop .*origin=\(runtime\|socket\)" <<<"$plan"' "dry-run: no runtime or socket key would go"
+ts_expect 'grep -q "^summary .*live-flows-losing-keys=1 .*applied=no" <<<"$plan"' \
+	"dry-run: warns that the host session's current key would go"
 after=$(sec_keylist "$NS_B")
 ts_expect '[ "$before" = "$after" ]' "dry-run applied nothing"
 conf "$TS_TMP/b.conf" $A4
@@ -68,6 +77,8 @@ ts_expect '[ "$(grep "^key " <<<"$before" | sed "s/ serial=[0-9]*//" | sort)" = 
 	"the keys are what they were"
 wait $talk || ts_fail "the session did not survive the reloads: $(cat "$TS_TMP/talk.out")"
 cat "$TS_TMP/talk.out"
+wait $host || ts_fail "the host session did not survive the reloads: $(cat "$TS_TMP/host.out")"
+cat "$TS_TMP/host.out"
 
 ts_log "A without the listener's key, to nobody's listener (key for A)"
 out=$(ts_in "$NS_A" "$PY" "$ATK/usersock.py" plain $B4 8180)

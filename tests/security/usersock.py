@@ -84,7 +84,8 @@ def echo(addr, port, keyid, peer):
 
 def talk(addr, port, keyid, seconds):
     s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
-    s.setsockopt(socket.IPPROTO_TCP, TCP_AO_ADD_KEY, ao_add(addr, int(keyid)))
+    if int(keyid):  # 0: no key of its own (host policy, if any)
+        s.setsockopt(socket.IPPROTO_TCP, TCP_AO_ADD_KEY, ao_add(addr, int(keyid)))
     s.settimeout(10)
     s.connect((addr, port))
     say("connected")
