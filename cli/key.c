@@ -223,13 +223,14 @@ static void print_text(char *body)
 			       tcpao_ctl_field(&rec, "accept-icmps"),
 			       tcpao_ctl_field(&rec, "origin"));
 		} else if (!strcmp(rec.type, "key")) {
-			printf("  key sndid %s rcvid %s alg %s maclen %s%s%s%s\n",
+			printf("  key sndid %s rcvid %s alg %s maclen %s%s%s%s  (%s)\n",
 			       tcpao_ctl_field(&rec, "sndid"), tcpao_ctl_field(&rec, "rcvid"),
 			       tcpao_ctl_field(&rec, "alg"), tcpao_ctl_field(&rec, "maclen"),
 			       !strcmp(tcpao_ctl_field(&rec, "exclude-options") ?: "", "yes") ?
 			       " exclude-options" : "",
 			       !strcmp(tcpao_ctl_field(&rec, "current") ?: "", "yes") ? "  [current]" : "",
-			       !strcmp(tcpao_ctl_field(&rec, "rnext") ?: "", "yes") ? "  [rnext]" : "");
+			       !strcmp(tcpao_ctl_field(&rec, "rnext") ?: "", "yes") ? "  [rnext]" : "",
+			       tcpao_ctl_field(&rec, "origin") ?: "?");
 		}
 	}
 	if (!any)

@@ -455,8 +455,8 @@ static int commit_block(struct parser *ps, struct block *b)
 	peer->current_sndid = b->current_sndid;
 	peer->rnext_rcvid = b->rnext_rcvid;
 	for (size_t i = 0; i < b->nkeys; i++) {
-		rc = policy_add_key_to(ps->policy, &peer->scope, &b->keys[i], false, false,
-				       err, sizeof(err));
+		rc = policy_add_key_from(ps->policy, &peer->scope, &b->keys[i],
+					 POLICY_FROM_FILE, false, false, err, sizeof(err));
 		if (rc)
 			return fail_at(ps, b->key_lines[i], rc, "key: %s", err);
 	}

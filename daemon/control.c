@@ -192,6 +192,10 @@ static void reply_peer(struct control_reply *out, const struct policy_peer *p)
 		control_reply_int(out, "rnext", p->rnext_rcvid);
 	control_reply_u64(out, "keys", p->keys.n);
 	control_reply_str(out, "origin", p->origin);
+	if (p->from == POLICY_FROM_SOCKET) {
+		control_reply_u64(out, "uid", p->uid);
+		control_reply_u64(out, "cookie", p->sock_cookie);
+	}
 }
 
 /* Which key new connections would use: the preference, else the newest. */
@@ -207,6 +211,7 @@ static bool preferred(const struct policy_peer *p, size_t k, int pref, bool by_s
 static void reply_key(struct control_reply *out, const struct policy_peer *p, size_t k)
 {
 	const struct tcpao_mkt *key = &p->keys.keys[k];
+	char origin[96];
 
 	control_reply_record(out, "key");
 	control_reply_prefix(out, "peer", &p->scope.peer, p->scope.peer_len);
@@ -227,6 +232,7 @@ static void reply_key(struct control_reply *out, const struct policy_peer *p, si
 	control_reply_str(out, "current", preferred(p, k, p->current_sndid, true) ? "yes" : "no");
 	control_reply_str(out, "rnext", preferred(p, k, p->rnext_rcvid, false) ? "yes" : "no");
 	control_reply_u64(out, "serial", p->keys.serials[k]);
+	control_reply_str(out, "origin", policy_key_origin(p, k, origin, sizeof(origin)));
 }
 
 void control_reply_keys(struct control_reply *out, const struct policy *policy)
@@ -401,7 +407,11 @@ static int do_stat(struct control *ctl, struct request *req, struct control_repl
 
 static int do_reload(struct control *ctl, struct request *req, struct control_reply *out)
 {
-	return ctl->ops->reload(ctl->ctx, out);
+	if (req->argc < 2)
+		return ctl->ops->reload(ctl->ctx, out);
+	if (strcmp(req->argv[1], "dry-run") || !ctl->ops->reload_plan)
+		return control_reply_error(out, -EINVAL, "reload [dry-run]");
+	return ctl->ops->reload_plan(ctl->ctx, out);
 }
 
 static int do_sync(struct control *ctl, struct request *req, struct control_reply *out)
@@ -433,7 +443,7 @@ static const struct command {
 	{ "key-list", do_key_list, false, 1 },
 	{ "show", do_show, false, 1 },
 	{ "stat", do_stat, false, 1 },
-	{ "reload", do_reload, true, 1 },
+	{ "reload", do_reload, true, 2 },
 	{ "sync", do_sync, false, 1 },
 	{ "sock-", do_sock, false, CONTROL_MAX_ARGS },
 };

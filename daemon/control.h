@@ -74,6 +74,9 @@ struct control_ops {
 	/* "counter" records: control_reply_counter(). */
 	int (*stat)(void *ctx, struct control_reply *out);
 	int (*reload)(void *ctx, struct control_reply *out);
+	/* "reload dry-run": what a reload would add, change and drop ("change"
+	 * records), applying nothing. NULL: not supported. */
+	int (*reload_plan)(void *ctx, struct control_reply *out);
 	/* Answers once the packets queued before the request are handled. */
 	int (*sync)(void *ctx, struct control_reply *out);
 	/* sock-* requests (docs/socket-api.md): fd is the client's socket,

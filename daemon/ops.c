@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "log.h"
 #include "ops.h"
 #include "sockets.h"
 #include "stats.h"
@@ -181,6 +183,8 @@ static int op_stat(void *ctx, struct control_reply *out)
 void daemon_apply_flags(const struct daemon_ctx *d, struct policy *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
+		if (p->peers[i].sock_cookie)
+			continue; /* a socket's flags are the program's */
 		if (d->force_ao_optional)
 			p->peers[i].ao_required = false;
 		if (d->force_accept_icmps)
@@ -188,7 +192,11 @@ void daemon_apply_flags(const struct daemon_ctx *d, struct policy *p)
 	}
 }
 
-int daemon_reload(struct daemon_ctx *d, char *err, size_t errlen)
+/* The policy a reload publishes: the file's (unchanged keys keep their
+ * serials, so live flows are untouched) and whatever did not come from
+ * the file: runtime keys and sockets' entries. */
+static int reload_build(struct daemon_ctx *d, struct policy **out,
+			size_t *clashes, char *err, size_t errlen)
 {
 	struct policy *fresh = NULL;
 	int rc;
@@ -200,16 +208,147 @@ int daemon_reload(struct daemon_ctx *d, char *err, size_t errlen)
 	rc = config_load(d->config_path, &fresh, err, errlen);
 	if (rc)
 		return rc;
-	/* Unchanged keys keep their serials: live flows are untouched. */
 	policy_adopt_serials(fresh, d->policy);
+	rc = policy_keep_unfiled(fresh, d->policy, clashes);
+	if (rc) {
+		policy_free(fresh);
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
 	daemon_apply_flags(d, fresh);
+	*out = fresh;
+	return 0;
+}
+
+/* What a reload changes, and the live flows it takes keys from. */
+struct plan {
+	struct control_reply *out; /* NULL: count only */
+	uint64_t *dropped;         /* serials, sorted once collected */
+	size_t ndropped, cap;
+	size_t adds, changes, drops;
+	unsigned int flows;
+};
+
+static void plan_key(void *arg, const char *what, const struct policy_peer *p,
+		     size_t k)
+{
+	struct plan *pl = arg;
+	const struct tcpao_mkt *m = &p->keys.keys[k];
+	char origin[96];
+
+	pl->adds += what[0] == 'a';
+	pl->changes += what[0] == 'c';
+	if (what[0] == 'd') {
+		pl->drops++;
+		if (pl->ndropped == pl->cap) {
+			size_t cap = pl->cap ? pl->cap * 2 : 16;
+			uint64_t *v = realloc(pl->dropped, cap * sizeof(*v));
+
+			if (v) {
+				pl->dropped = v;
+				pl->cap = cap;
+			}
+		}
+		if (pl->ndropped < pl->cap)
+			pl->dropped[pl->ndropped++] = p->keys.serials[k];
+	}
+	if (!pl->out)
+		return;
+	control_reply_record(pl->out, "change");
+	control_reply_str(pl->out, "action", what);
+	control_reply_prefix(pl->out, "peer", &p->scope.peer, p->scope.peer_len);
+	control_reply_u64(pl->out, "sndid", m->sndid);
+	control_reply_u64(pl->out, "rcvid", m->rcvid);
+	control_reply_str(pl->out, "origin", policy_key_origin(p, k, origin, sizeof(origin)));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void count_dropped_use(struct worker *w, void *arg)
+{
+	struct plan *pl = arg;
+
+	for (uint32_t i = 0; i < w->flows.cap; i++) {
+		const struct flow *f = &w->flows.flows[i];
+		uint64_t serial;
+
+		if (!f->in_use || !f->peer || f->state == FLOW_CLOSED ||
+		    f->state == FLOW_TIME_WAIT)
+			continue;
+		if (flow_current_key(f, &serial) &&
+		    bsearch(&serial, pl->dropped, pl->ndropped, sizeof(serial), cmp_u64))
+			pl->flows++;
+	}
+}
+
+static void plan_make(struct plan *pl, const struct policy *old,
+		      const struct policy *fresh)
+{
+	policy_diff(old, fresh, plan_key, pl);
+	if (!pl->ndropped)
+		return;
+	qsort(pl->dropped, pl->ndropped, sizeof(*pl->dropped), cmp_u64);
+	workers_call(count_dropped_use, pl);
+}
+
+static int reload(struct daemon_ctx *d, bool dry_run, struct control_reply *out,
+		  char *err, size_t errlen)
+{
+	struct plan pl = { .out = out };
+	struct policy *fresh;
+	size_t clashes = 0;
+	int rc = reload_build(d, &fresh, &clashes, err, errlen);
+
+	if (rc)
+		return rc;
+	plan_make(&pl, d->policy, fresh);
+	free(pl.dropped);
+	if (clashes)
+		log_msg(LOG_WARNING, "reload: %zu runtime key(s) now clash with the file's and go",
+			clashes);
+	if (pl.flows)
+		log_msg(LOG_WARNING, "reload%s: drops keys that %u live connection(s) sign with",
+			dry_run ? " (dry run)" : "", pl.flows);
+	if (out) {
+		control_reply_record(out, "summary");
+		control_reply_u64(out, "add", pl.adds);
+		control_reply_u64(out, "change", pl.changes);
+		control_reply_u64(out, "drop", pl.drops);
+		control_reply_u64(out, "clash", clashes);
+		control_reply_u64(out, "live-flows-losing-keys", pl.flows);
+		control_reply_str(out, "applied", dry_run ? "no" : "yes");
+	}
+	if (dry_run) {
+		policy_free(fresh);
+		return 0;
+	}
+	log_msg(LOG_INFO, "reload: %zu key(s) added, %zu changed, %zu dropped", pl.adds,
+		pl.changes, pl.drops);
 	return daemon_publish(d, fresh, err, errlen);
+}
+
+int daemon_reload(struct daemon_ctx *d, char *err, size_t errlen)
+{
+	return reload(d, false, NULL, err, errlen);
 }
 
 static int op_reload(void *ctx, struct control_reply *out)
 {
 	char err[512] = "";
-	int rc = daemon_reload(ctx, err, sizeof(err));
+	int rc = reload(ctx, false, out, err, sizeof(err));
+
+	return rc ? control_reply_error(out, rc, "%s", err) : 0;
+}
+
+static int op_reload_plan(void *ctx, struct control_reply *out)
+{
+	char err[512] = "";
+	int rc = reload(ctx, true, out, err, sizeof(err));
 
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
@@ -230,6 +369,7 @@ const struct control_ops daemon_ops = {
 	.show = op_show,
 	.stat = op_stat,
 	.reload = op_reload,
+	.reload_plan = op_reload_plan,
 	.sync = op_sync,
 	.sock = sockets_request,
 };

@@ -57,26 +57,39 @@ void policy_free(struct policy *policy)
 	free(policy);
 }
 
+/* A deep copy of a ring, same layout (room in front), no clash index. */
 static int keyring_copy(struct tcpao_keyring *dst,
 			const struct tcpao_keyring *src)
 {
+	struct tcpao_mkt *keys;
+	uint64_t *serials;
+	uint8_t *tags;
+
 	*dst = *src;
 	dst->keys = NULL;
 	dst->serials = NULL;
+	dst->tags = NULL;
+	dst->idx = NULL;
 	if (!src->cap)
 		return 0;
 	/* Only the n keys in use are copied (a clone per change): no need to
 	 * zero the spare room first. */
-	dst->keys = malloc(src->cap * sizeof(*dst->keys));
-	dst->serials = malloc(src->cap * sizeof(*dst->serials));
-	if (!dst->keys || !dst->serials) {
-		free(dst->keys);
-		free(dst->serials);
+	keys = malloc(src->cap * sizeof(*keys));
+	serials = malloc(src->cap * sizeof(*serials));
+	tags = malloc(src->cap);
+	if (!keys || !serials || !tags) {
+		free(keys);
+		free(serials);
+		free(tags);
 		tcpao_keyring_init(dst);
 		return -ENOMEM;
 	}
-	memcpy(dst->keys, src->keys, src->n * sizeof(*dst->keys));
-	memcpy(dst->serials, src->serials, src->n * sizeof(*dst->serials));
+	dst->keys = keys + src->head;
+	dst->serials = serials + src->head;
+	dst->tags = tags + src->head;
+	memcpy(dst->keys, src->keys, src->n * sizeof(*keys));
+	memcpy(dst->serials, src->serials, src->n * sizeof(*serials));
+	memcpy(dst->tags, src->tags, src->n);
 	return 0;
 }
 
@@ -207,7 +220,8 @@ struct policy_peer *policy_peer_find(const struct policy *policy,
 	if (scope_normalize(&s, NULL, 0))
 		return NULL;
 	for (size_t i = 0; i < policy->n; i++)
-		if (scope_equal(&policy->peers[i].scope, &s))
+		if (!policy->peers[i].sock_cookie &&
+		    scope_equal(&policy->peers[i].scope, &s))
 			return &policy->peers[i];
 	return NULL;
 }
@@ -235,9 +249,9 @@ struct policy_peer *policy_peer_get(struct policy *policy,
 	*rc = scope_normalize(&s, err, errlen);
 	if (*rc)
 		return NULL;
-	for (size_t i = 0; i < policy->n; i++)
-		if (scope_equal(&policy->peers[i].scope, &s))
-			return &policy->peers[i];
+	peer = policy_peer_find(policy, &s);
+	if (peer)
+		return peer;
 	if (policy->n == policy->cap && grow(policy)) {
 		*rc = fail(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
@@ -250,21 +264,26 @@ struct policy_peer *policy_peer_get(struct policy *policy,
 	peer->rnext_rcvid = -1;
 	tcpao_keyring_init(&peer->keys);
 	snprintf(peer->origin, sizeof(peer->origin), "%s", origin ? origin : "runtime");
+	peer->from = origin ? POLICY_FROM_FILE : POLICY_FROM_RUNTIME;
 	return peer;
 }
 
 /* ---- keys -------------------------------------------------------------- */
 
-static int check_clash(const struct policy *policy, const struct policy_scope *scope,
+/* Only entries whose scope overlaps can clash; each ring answers from
+ * its index, so this costs O(entries), not O(keys). */
+static int check_clash(struct policy *policy, const struct policy_scope *scope,
 		       const struct tcpao_mkt *mkt, char *err, size_t errlen)
 {
 	char text[64];
 
 	for (size_t i = 0; i < policy->n; i++) {
-		const struct policy_peer *p = &policy->peers[i];
+		struct policy_peer *p = &policy->peers[i];
 
-		if (!scopes_overlap(&p->scope, scope))
+		if (p->sock_cookie || !scopes_overlap(&p->scope, scope) ||
+		    !tcpao_keyring_clashes(&p->keys, mkt))
 			continue;
+		/* Rare: a walk to name the key. */
 		for (size_t k = 0; k < p->keys.n; k++)
 			if (tcpao_mkt_conflicts(&p->keys.keys[k], mkt))
 				return fail(err, errlen, -EEXIST,
@@ -285,6 +304,8 @@ static bool selects(const struct policy_peer *p, const struct tcpao_addr *peer,
 	struct tcpao_addr a = *peer;
 	uint8_t len = peer_len;
 
+	if (p->sock_cookie) /* host operations leave sockets' keys alone */
+		return false;
 	if (peer->family == AF_UNSPEC)
 		return true;
 	if (unmap_prefix(&a, &len))
@@ -308,7 +329,7 @@ static int check_key(struct tcpao_mkt *key, char *err, size_t errlen)
 
 /* Links a checked key into one entry (its peer already the entry's). */
 static int insert_key(struct policy *policy, struct policy_peer *peer,
-		      const struct tcpao_mkt *key, bool set_current,
+		      const struct tcpao_mkt *key, uint8_t tag, bool set_current,
 		      bool set_rnext, char *err, size_t errlen)
 {
 	int rc = tcpao_keyring_add(&peer->keys, key);
@@ -316,6 +337,7 @@ static int insert_key(struct policy *policy, struct policy_peer *peer,
 	if (rc)
 		return fail(err, errlen, rc, "cannot add key: %s", strerror(-rc));
 	peer->keys.serials[0] = policy->next_serial++;
+	peer->keys.tags[0] = tag;
 	if (set_current)
 		peer->current_sndid = key->sndid;
 	if (set_rnext)
@@ -326,8 +348,8 @@ static int insert_key(struct policy *policy, struct policy_peer *peer,
 }
 
 static int add_to_scope(struct policy *policy, const struct policy_scope *scope,
-			struct tcpao_mkt *key, bool set_current, bool set_rnext,
-			char *err, size_t errlen)
+			struct tcpao_mkt *key, uint8_t tag, bool set_current,
+			bool set_rnext, char *err, size_t errlen)
 {
 	size_t before = policy->n;
 	struct policy_peer *peer;
@@ -337,7 +359,7 @@ static int add_to_scope(struct policy *policy, const struct policy_scope *scope,
 	if (!peer)
 		return rc;
 	rc = check_clash(policy, &peer->scope, key, err, errlen) ?:
-	     insert_key(policy, peer, key, set_current, set_rnext, err, errlen);
+	     insert_key(policy, peer, key, tag, set_current, set_rnext, err, errlen);
 	if (rc && policy->n > before) { /* leave no empty entry behind */
 		tcpao_keyring_free(&peer->keys);
 		policy->n--;
@@ -347,7 +369,7 @@ static int add_to_scope(struct policy *policy, const struct policy_scope *scope,
 
 /* A key for a peer prefix joins every entry of that prefix, whatever its
  * local address and ports: all connections to the peer get it. */
-static int add_to_prefix(struct policy *policy, struct tcpao_mkt *key,
+static int add_to_prefix(struct policy *policy, struct tcpao_mkt *key, uint8_t tag,
 			 bool set_current, bool set_rnext, char *err, size_t errlen)
 {
 	struct policy_scope s = { .peer = key->peer, .peer_len = key->prefixlen };
@@ -363,25 +385,30 @@ static int add_to_prefix(struct policy *policy, struct tcpao_mkt *key,
 		targets++;
 	}
 	if (!targets)
-		return add_to_scope(policy, &s, key, set_current, set_rnext, err, errlen);
+		return add_to_scope(policy, &s, key, tag, set_current, set_rnext, err, errlen);
 	for (size_t i = 0; i < policy->n; i++) {
 		if (!selects(&policy->peers[i], &key->peer, key->prefixlen))
 			continue;
-		rc = insert_key(policy, &policy->peers[i], key, set_current, set_rnext,
-				err, errlen);
+		rc = insert_key(policy, &policy->peers[i], key, tag, set_current,
+				set_rnext, err, errlen);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-int policy_add_key_to(struct policy *policy, const struct policy_scope *scope,
-		      const struct tcpao_mkt *mkt, bool set_current,
-		      bool set_rnext, char *err, size_t errlen)
+int policy_add_key_from(struct policy *policy, const struct policy_scope *scope,
+			const struct tcpao_mkt *mkt, enum policy_from from,
+			bool set_current, bool set_rnext, char *err,
+			size_t errlen)
 {
+	uint8_t tag = from == POLICY_FROM_FILE ? POLICY_KEY_FILE : POLICY_KEY_RUNTIME;
 	struct policy_scope s = {0};
 	struct tcpao_mkt key = *mkt;
 	int rc = 0;
+
+	if (from == POLICY_FROM_SOCKET)
+		return fail(err, errlen, -EINVAL, "a socket's key goes to its own entry");
 
 	if (scope) {
 		s = *scope;
@@ -395,7 +422,7 @@ int policy_add_key_to(struct policy *policy, const struct policy_scope *scope,
 			goto out;
 		if (!scope) {
 			rc = check_key(&key, err, errlen) ?:
-			     add_to_prefix(policy, &key, set_current, set_rnext, err, errlen);
+			     add_to_prefix(policy, &key, tag, set_current, set_rnext, err, errlen);
 			goto out;
 		}
 		if (key.prefixlen != s.peer_len || !tcpao_addr_equal(&key.peer, &s.peer)) {
@@ -409,10 +436,30 @@ int policy_add_key_to(struct policy *policy, const struct policy_scope *scope,
 	key.peer = s.peer;
 	key.prefixlen = s.peer_len;
 	rc = check_key(&key, err, errlen) ?:
-	     add_to_scope(policy, &s, &key, set_current, set_rnext, err, errlen);
+	     add_to_scope(policy, &s, &key, tag, set_current, set_rnext, err, errlen);
 out:
 	tcpao_mkt_wipe(&key);
 	return rc;
+}
+
+int policy_add_key_to(struct policy *policy, const struct policy_scope *scope,
+		      const struct tcpao_mkt *mkt, bool set_current,
+		      bool set_rnext, char *err, size_t errlen)
+{
+	return policy_add_key_from(policy, scope, mkt, POLICY_FROM_RUNTIME,
+				   set_current, set_rnext, err, errlen);
+}
+
+const char *policy_key_origin(const struct policy_peer *p, size_t k, char *buf,
+			      size_t buflen)
+{
+	if (p->from == POLICY_FROM_SOCKET)
+		snprintf(buf, buflen, "socket:uid=%u:cookie=%llu", p->uid,
+			 (unsigned long long)p->sock_cookie);
+	else
+		snprintf(buf, buflen, "%s", p->keys.tags[k] == POLICY_KEY_RUNTIME ?
+			 "runtime" : "file");
+	return buf;
 }
 
 int policy_add_key(struct policy *policy, const struct tcpao_mkt *mkt,
@@ -536,6 +583,20 @@ static bool scope_matches(const struct policy_scope *s,
 	       (!s->remote_port || s->remote_port == rport);
 }
 
+/* A listener's entry is for the peers of its keys only (Linux: a peer no
+ * key matches connects in the clear). */
+static bool listener_serves(const struct policy_peer *p, const struct tcpao_addr *remote)
+{
+	for (size_t k = 0; k < p->keys.n; k++) {
+		const struct tcpao_mkt *m = &p->keys.keys[k];
+
+		if (m->peer.family == AF_UNSPEC ||
+		    tcpao_addr_in_prefix(remote, &m->peer, m->prefixlen))
+			return true;
+	}
+	return false;
+}
+
 /* Larger is more specific. */
 static unsigned specificity(const struct policy_scope *s)
 {
@@ -562,7 +623,8 @@ const struct policy_peer *policy_match(const struct policy *policy,
 		const struct policy_peer *p = &policy->peers[i];
 		unsigned spec;
 
-		if (!scope_matches(&p->scope, &l, lport, &r, rport))
+		if (!scope_matches(&p->scope, &l, lport, &r, rport) ||
+		    (p->sock_listener && !listener_serves(p, &r)))
 			continue;
 		spec = specificity(&p->scope) | (p->sock_cookie ? 1u << 31 : 0);
 		if (!best || spec > best_spec) {
@@ -578,11 +640,48 @@ bool policy_covers(const struct policy *policy, const struct tcpao_addr *addr)
 	struct tcpao_addr a = *addr;
 
 	tcpao_addr_unmap(&a);
-	for (size_t i = 0; i < policy->n; i++)
-		if (tcpao_addr_in_prefix(&a, &policy->peers[i].scope.peer,
-					 policy->peers[i].scope.peer_len))
+	for (size_t i = 0; i < policy->n; i++) {
+		const struct policy_peer *p = &policy->peers[i];
+
+		if (p->sock_listener ? listener_serves(p, &a)
+		    : tcpao_addr_in_prefix(&a, &p->scope.peer, p->scope.peer_len))
 			return true;
+	}
 	return false;
+}
+
+size_t policy_foreach_prefix(const struct policy *policy,
+			     void (*fn)(const struct tcpao_addr *prefix,
+					uint8_t len, void *arg),
+			     void *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < policy->n; i++) {
+		const struct policy_peer *p = &policy->peers[i];
+
+		if (!p->sock_listener) {
+			if (fn)
+				fn(&p->scope.peer, p->scope.peer_len, arg);
+			n++;
+			continue;
+		}
+		for (size_t k = 0; k < p->keys.n; k++) {
+			struct tcpao_addr a = p->keys.keys[k].peer;
+			uint8_t len = p->keys.keys[k].prefixlen;
+
+			if (a.family == AF_UNSPEC) { /* a key for any peer */
+				a = p->scope.peer;
+				len = 0;
+			}
+			if (unmap_prefix(&a, &len))
+				continue;
+			if (fn)
+				fn(&a, len, arg);
+			n++;
+		}
+	}
+	return n;
 }
 
 int policy_peer_keysel(const struct policy_peer *peer,
@@ -612,7 +711,7 @@ bool policy_next_prefix(const struct policy *policy, size_t *cursor,
 {
 	for (size_t i = *cursor; i < policy->n; i++) {
 		const struct policy_scope *s = &policy->peers[i].scope;
-		bool seen = false;
+		bool seen = policy->peers[i].sock_listener;
 
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = policy->peers[j].scope.peer_len == s->peer_len &&
@@ -667,4 +766,282 @@ void policy_adopt_serials(struct policy *fresh, const struct policy *old)
 		}
 	}
 	fresh->next_serial = next;
+}
+
+/* What did not come from the file survives a reload. */
+static int keep_socket_entry(struct policy *fresh, const struct policy_peer *o)
+{
+	struct policy_peer *e;
+
+	if (fresh->n == fresh->cap && grow(fresh))
+		return -ENOMEM;
+	e = &fresh->peers[fresh->n];
+	*e = *o;
+	if (keyring_copy(&e->keys, &o->keys))
+		return -ENOMEM;
+	fresh->n++;
+	return 0;
+}
+
+static bool has_serial(const struct policy_peer *p, uint64_t serial)
+{
+	return tcpao_keyring_find_serial(&p->keys, serial) >= 0;
+}
+
+/* The old entry's preferences, when they name its runtime key k. */
+static void keep_preference(struct policy_peer *e, const struct policy_peer *o,
+			    const struct tcpao_mkt *k)
+{
+	if (e->current_sndid < 0 && o->current_sndid == k->sndid)
+		e->current_sndid = k->sndid;
+	if (e->rnext_rcvid < 0 && o->rnext_rcvid == k->rcvid)
+		e->rnext_rcvid = k->rcvid;
+}
+
+static int keep_runtime_keys(struct policy *fresh, const struct policy_peer *o,
+			     size_t *clashes)
+{
+	struct policy_peer *e = NULL;
+	int rc = 0;
+
+	/* Oldest first, so that they keep their order at the head. */
+	for (size_t k = o->keys.n; k-- > 0;) {
+		const struct tcpao_mkt *key = &o->keys.keys[k];
+
+		if (o->keys.tags[k] != POLICY_KEY_RUNTIME)
+			continue;
+		if (!e && !(e = policy_peer_get(fresh, &o->scope, NULL, &rc, NULL, 0)))
+			return rc;
+		if (has_serial(e, o->keys.serials[k]))
+			continue; /* the file now has the same key */
+		if (check_clash(fresh, &e->scope, key, NULL, 0) ||
+		    tcpao_keyring_add(&e->keys, key)) {
+			(*clashes)++;
+			continue;
+		}
+		e->keys.serials[0] = o->keys.serials[k];
+		e->keys.tags[0] = POLICY_KEY_RUNTIME;
+		keep_preference(e, o, key);
+	}
+	if (e) { /* as policy_adopt_serials(): same preference, same epoch */
+		e->current_epoch = o->current_epoch + (o->current_sndid != e->current_sndid);
+		e->rnext_epoch = o->rnext_epoch + (o->rnext_rcvid != e->rnext_rcvid);
+	}
+	return 0;
+}
+
+int policy_keep_unfiled(struct policy *fresh, const struct policy *old,
+			size_t *clashes)
+{
+	int rc = 0;
+
+	*clashes = 0;
+	for (size_t i = 0; i < old->n && !rc; i++) {
+		const struct policy_peer *o = &old->peers[i];
+
+		rc = o->sock_cookie ? keep_socket_entry(fresh, o)
+				    : keep_runtime_keys(fresh, o, clashes);
+	}
+	if (fresh->next_serial < old->next_serial)
+		fresh->next_serial = old->next_serial;
+	return rc;
+}
+
+/* ---- what a change does ----------------------------------------------- */
+
+static int cmp_serial(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every serial of a policy, sorted (NULL when none or no memory). */
+static uint64_t *serials_of(const struct policy *p, size_t *n)
+{
+	size_t total = 0, at = 0;
+	uint64_t *v;
+
+	for (size_t i = 0; i < p->n; i++)
+		total += p->peers[i].keys.n;
+	v = malloc((total + 1) * sizeof(*v));
+	for (size_t i = 0; v && i < p->n; i++)
+		for (size_t k = 0; k < p->peers[i].keys.n; k++)
+			v[at++] = p->peers[i].keys.serials[k];
+	if (v)
+		qsort(v, at, sizeof(*v), cmp_serial);
+	*n = v ? at : 0;
+	return v;
+}
+
+static bool in_sorted(const uint64_t *v, size_t n, uint64_t s)
+{
+	return v && bsearch(&s, v, n, sizeof(*v), cmp_serial);
+}
+
+/* The same ids in the entry of the same scope: a changed key. */
+static bool has_ids(const struct policy *policy, const struct policy_peer *p,
+		    const struct tcpao_mkt *k)
+{
+	const struct policy_peer *q = p->sock_cookie ? policy_sock_entry(policy, p->sock_cookie)
+						     : policy_peer_find(policy, &p->scope);
+
+	return q && find_key(q, k->sndid, k->rcvid) >= 0;
+}
+
+void policy_diff(const struct policy *old, const struct policy *fresh,
+		 void (*fn)(void *arg, const char *what,
+			    const struct policy_peer *p, size_t k),
+		 void *arg)
+{
+	size_t nold, nfresh;
+	uint64_t *vold = serials_of(old, &nold), *vfresh = serials_of(fresh, &nfresh);
+
+	for (size_t i = 0; i < old->n; i++)
+		for (size_t k = 0; k < old->peers[i].keys.n; k++)
+			if (!in_sorted(vfresh, nfresh, old->peers[i].keys.serials[k]) &&
+			    !has_ids(fresh, &old->peers[i], &old->peers[i].keys.keys[k]))
+				fn(arg, "drop", &old->peers[i], k);
+	for (size_t i = 0; i < fresh->n; i++)
+		for (size_t k = 0; k < fresh->peers[i].keys.n; k++)
+			if (!in_sorted(vold, nold, fresh->peers[i].keys.serials[k]))
+				fn(arg, has_ids(old, &fresh->peers[i],
+						&fresh->peers[i].keys.keys[k]) ? "change" : "add",
+				   &fresh->peers[i], k);
+	free(vold);
+	free(vfresh);
+}
+
+/* ---- socket entries ---------------------------------------------------- */
+
+struct policy_peer *policy_sock_entry(const struct policy *policy,
+				      uint64_t cookie)
+{
+	for (size_t i = 0; cookie && i < policy->n; i++)
+		if (policy->peers[i].sock_cookie == cookie)
+			return &policy->peers[i];
+	return NULL;
+}
+
+static void entry_remove(struct policy *policy, struct policy_peer *e)
+{
+	size_t i = (size_t)(e - policy->peers);
+
+	tcpao_keyring_free(&e->keys);
+	memmove(e, e + 1, (policy->n - i - 1) * sizeof(*e));
+	policy->n--;
+}
+
+bool policy_sock_remove(struct policy *policy, uint64_t cookie)
+{
+	struct policy_peer *e = policy_sock_entry(policy, cookie);
+
+	if (e)
+		entry_remove(policy, e);
+	return e != NULL;
+}
+
+/* Another socket's entry of exactly this scope (a socket that is gone and
+ * whose entry sockets_gc() has not removed yet). */
+static struct policy_peer *sock_scope_taken(struct policy *policy,
+					    const struct policy_scope *s)
+{
+	for (size_t i = 0; i < policy->n; i++)
+		if (policy->peers[i].sock_cookie &&
+		    scope_equal(&policy->peers[i].scope, s))
+			return &policy->peers[i];
+	return NULL;
+}
+
+static int copy_sock_keys(struct policy *policy, struct policy_peer *e,
+			  const struct tcpao_keyring *src, bool keep_serials,
+			  const struct tcpao_addr *only_peer)
+{
+	for (size_t i = src->n; i-- > 0;) {
+		int rc;
+
+		if (only_peer && !tcpao_mkt_matches(&src->keys[i], only_peer, 0))
+			continue;
+		rc = tcpao_keyring_add(&e->keys, &src->keys[i]);
+		if (rc)
+			return rc;
+		e->keys.serials[0] = keep_serials ? src->serials[i] : policy->next_serial++;
+	}
+	return 0;
+}
+
+struct policy_peer *policy_sock_set(struct policy *policy,
+				    const struct policy_sock *sock,
+				    const struct policy_scope *scope,
+				    const struct tcpao_keyring *keys,
+				    bool keep_serials,
+				    const struct tcpao_addr *only_peer,
+				    int *rc, char *err, size_t errlen)
+{
+	struct policy_scope s = *scope;
+	struct policy_peer *e;
+
+	*rc = scope_normalize(&s, err, errlen);
+	if (*rc)
+		return NULL;
+	policy_sock_remove(policy, sock->cookie);
+	if ((e = sock_scope_taken(policy, &s)))
+		entry_remove(policy, e);
+	if (policy->n == policy->cap && grow(policy)) {
+		*rc = fail(err, errlen, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	e = &policy->peers[policy->n++];
+	memset(e, 0, sizeof(*e));
+	e->scope = s;
+	e->current_sndid = -1;
+	e->rnext_rcvid = -1;
+	tcpao_keyring_init(&e->keys);
+	snprintf(e->origin, sizeof(e->origin), "socket");
+	e->from = POLICY_FROM_SOCKET;
+	e->uid = sock->uid;
+	e->sock_cookie = sock->cookie;
+	e->sock_cnt = sock->cnt;
+	e->sock_keycnt = sock->keycnt;
+	e->sock_listener = sock->listener;
+	*rc = keys ? copy_sock_keys(policy, e, keys, keep_serials, only_peer) : 0;
+	if (*rc) {
+		fail(err, errlen, *rc, "cannot add key: %s", strerror(-*rc));
+		entry_remove(policy, e);
+		return NULL;
+	}
+	return e;
+}
+
+int policy_sock_add_key(struct policy *policy, uint64_t cookie,
+			const struct tcpao_mkt *mkt)
+{
+	struct policy_peer *e = policy_sock_entry(policy, cookie);
+	int rc = e ? tcpao_keyring_add(&e->keys, mkt) : -ENOENT;
+
+	if (!rc)
+		e->keys.serials[0] = policy->next_serial++;
+	return rc;
+}
+
+int policy_sock_del_key(struct policy *policy, uint64_t cookie,
+			const struct tcpao_addr *peer, uint8_t len,
+			uint8_t sndid, uint8_t rcvid)
+{
+	struct policy_peer *e = policy_sock_entry(policy, cookie);
+
+	return e ? tcpao_keyring_del(&e->keys, peer, len, sndid, rcvid) : -ENOENT;
+}
+
+void policy_sock_flags(struct policy_peer *e, int ao_required,
+		       int accept_icmps, int current, int rnext)
+{
+	if (ao_required >= 0)
+		e->ao_required = ao_required;
+	if (accept_icmps >= 0)
+		e->accept_icmps = accept_icmps;
+	e->current_epoch += e->current_sndid != current;
+	e->rnext_epoch += e->rnext_rcvid != rnext;
+	e->current_sndid = current;
+	e->rnext_rcvid = rnext;
 }

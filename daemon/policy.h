@@ -40,6 +40,8 @@
 
 #include "tcpao.h"
 
+struct keycount;
+
 /* Which connections an entry applies to. Addresses are IPv4 or IPv6, never
  * IPv4-mapped (mapped input is converted to IPv4). A local prefix of family
  * AF_UNSPEC and a port of 0 mean "any". */
@@ -51,6 +53,18 @@ struct policy_scope {
 	uint16_t local_port;  /* host order */
 	uint16_t remote_port; /* host order */
 };
+
+/* Where an entry, or a key, came from. */
+enum policy_from {
+	POLICY_FROM_FILE,    /* tcpao.conf: a reload replaces it */
+	POLICY_FROM_RUNTIME, /* root, `tcpao key add` or tcpaod --key */
+	POLICY_FROM_SOCKET,  /* a program's socket (the socket API) */
+};
+
+/* keys.tags[i] of a host entry: where that key came from (a runtime key
+ * may join an entry of the file). A socket's keys are all the socket's. */
+#define POLICY_KEY_FILE 0
+#define POLICY_KEY_RUNTIME 1
 
 struct policy_peer {
 	struct policy_scope scope;
@@ -75,8 +89,12 @@ struct policy_peer {
 	 * must leave the current key where the peer's RNextKeyID put it. */
 	uint64_t current_epoch;
 	uint64_t rnext_epoch;
-	/* Where the entry was defined ("file:line"), or "runtime". */
+	/* Where the entry was defined ("file:line"), or "runtime", or
+	 * "socket". from and uid say the same for programs. */
 	char origin[96];
+	enum policy_from from;
+	uint32_t uid;      /* POLICY_FROM_SOCKET: the socket's owner */
+	bool sock_listener; /* its scope is its keys' prefixes, not the /0 */
 	/* Socket-owned entries (sockets.c): the socket's SO_COOKIE, 0 for host
 	 * policy. They win over host entries (keys set on a socket override
 	 * the policy). sock_cnt: the socket's five TCP_AO_INFO counters for
@@ -127,6 +145,54 @@ int policy_add_key(struct policy *policy, const struct tcpao_mkt *mkt,
 int policy_add_key_to(struct policy *policy, const struct policy_scope *scope,
 		      const struct tcpao_mkt *mkt, bool set_current,
 		      bool set_rnext, char *err, size_t errlen);
+/* The same, saying where the key comes from (policy_add_key_to() is
+ * POLICY_FROM_RUNTIME; the config file's keys are POLICY_FROM_FILE). */
+int policy_add_key_from(struct policy *policy, const struct policy_scope *scope,
+			const struct tcpao_mkt *mkt, enum policy_from from,
+			bool set_current, bool set_rnext, char *err,
+			size_t errlen);
+/* "file", "runtime", "socket:uid=U:cookie=C" (C decimal, the socket's
+ * SO_COOKIE): where key k of p came from. */
+const char *policy_key_origin(const struct policy_peer *p, size_t k, char *buf,
+			      size_t buflen);
+
+/* ---- socket entries (sockets.c owns the sockets, this file the entries) */
+
+/* What the policy records of a socket configured with the socket API. */
+struct policy_sock {
+	uint64_t cookie;
+	uint32_t uid;
+	bool listener;
+	_Atomic uint64_t *cnt;    /* see policy_peer.sock_cnt */
+	struct keycount *keycnt;
+};
+
+/* The socket's entry, or NULL. */
+struct policy_peer *policy_sock_entry(const struct policy *policy,
+				      uint64_t cookie);
+/* Replaces the socket's entry (and any entry of a socket that is gone
+ * with the same scope) by one with this scope and a copy of `keys`
+ * (only those matching only_peer, when given): with new serials, or with
+ * the ring's own when keep_serials (an accepted socket goes on with its
+ * listener's). A listener's entry matches only the peers of its keys. */
+struct policy_peer *policy_sock_set(struct policy *policy,
+				    const struct policy_sock *sock,
+				    const struct policy_scope *scope,
+				    const struct tcpao_keyring *keys,
+				    bool keep_serials,
+				    const struct tcpao_addr *only_peer,
+				    int *rc, char *err, size_t errlen);
+int policy_sock_add_key(struct policy *policy, uint64_t cookie,
+			const struct tcpao_mkt *mkt);
+int policy_sock_del_key(struct policy *policy, uint64_t cookie,
+			const struct tcpao_addr *peer, uint8_t len,
+			uint8_t sndid, uint8_t rcvid);
+/* Flags of a socket's entry; -1 leaves ao_required / accept_icmps, and
+ * current / rnext are set as given (-1: Linux's default). */
+void policy_sock_flags(struct policy_peer *e, int ao_required,
+		       int accept_icmps, int current, int rnext);
+/* Removes the socket's entry; false when it had none. */
+bool policy_sock_remove(struct policy *policy, uint64_t cookie);
 
 /* Which key to delete, and optional new preferences (-1: unchanged).
  * A NULL scope in the calls below means: every entry whose peer prefix
@@ -175,6 +241,15 @@ int policy_peer_keysel(const struct policy_peer *peer,
 		       const struct tcpao_addr *remote, int ifindex,
 		       struct tcpao_keysel *sel);
 
+/* Calls fn (when not NULL) for every remote prefix whose segments must
+ * reach the queue: each entry's peer prefix, but for a listener's entry
+ * its keys' prefixes (never the /0 unless a key says /0). Duplicates are
+ * the caller's business. Returns how many prefixes were given. */
+size_t policy_foreach_prefix(const struct policy *policy,
+			     void (*fn)(const struct tcpao_addr *prefix,
+					uint8_t len, void *arg),
+			     void *arg);
+
 /* Iterates over the distinct remote prefixes (for the ipset / nft set).
  * Start with *cursor = 0; returns false when done. */
 bool policy_next_prefix(const struct policy *policy, size_t *cursor,
@@ -186,6 +261,25 @@ bool policy_next_prefix(const struct policy *policy, size_t *cursor,
  * its epochs; other keys get serials above every serial of `old`.
  * So live flows whose keys did not change are untouched by the reload. */
 void policy_adopt_serials(struct policy *fresh, const struct policy *old);
+
+/* After a reload: what did not come from the file survives it. Every
+ * socket's entry of `old` joins `fresh` as it was, and every runtime key
+ * of a host entry joins the entry of the same scope in `fresh` (created
+ * when the file no longer has it) with its serial and, when the file set
+ * none, its entry's preferences. Call after policy_adopt_serials(). A
+ * runtime key that now clashes with a key of the file is left out and
+ * counted in *clashes. Returns 0 or -ENOMEM. */
+int policy_keep_unfiled(struct policy *fresh, const struct policy *old,
+			size_t *clashes);
+
+/* What replacing `old` by `fresh` does to keys: fn(arg, "add" | "change"
+ * | "drop", entry, key index) where entry is fresh's for add and change,
+ * old's for drop. Keys are told apart by serial (policy_adopt_serials()
+ * keeps an unchanged key's). */
+void policy_diff(const struct policy *old, const struct policy *fresh,
+		 void (*fn)(void *arg, const char *what,
+			    const struct policy_peer *p, size_t k),
+		 void *arg);
 
 /* "198.18.0.0/24" / "fd00::/64"; "any" for AF_UNSPEC. buf >= 64 bytes. */
 const char *policy_prefix_str(const struct tcpao_addr *addr, uint8_t len,

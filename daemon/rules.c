@@ -188,36 +188,44 @@ static void put_member(struct ipset_member *m, sa_family_t family,
 	m->len = len;
 }
 
-/* The policy's distinct peer prefixes, sorted; a /0 becomes two /1
- * (hash:net has no /0). *out is NULL when there is none. */
+/* The policy's distinct peer prefixes (policy_foreach_prefix()), sorted;
+ * a /0 becomes two /1 (hash:net has no /0). *out is NULL when none. */
+struct members {
+	struct ipset_member *m;
+	size_t k;
+};
+
+static void add_member(const struct tcpao_addr *prefix, uint8_t len, void *arg)
+{
+	struct members *ms = arg;
+
+	if (prefix->family != AF_INET && prefix->family != AF_INET6)
+		return;
+	if (len == 0) {
+		put_member(&ms->m[ms->k++], prefix->family, 0x00, 1);
+		put_member(&ms->m[ms->k++], prefix->family, 0x80, 1);
+		return;
+	}
+	ms->m[ms->k].prefix = *prefix;
+	ms->m[ms->k++].len = len;
+}
+
 static int members_of(const struct policy *policy, struct ipset_member **out,
 		      size_t *n)
 {
-	struct ipset_member *m = NULL;
-	size_t k = 0;
+	size_t count = policy_foreach_prefix(policy, NULL, NULL);
+	struct members ms = { 0 };
 
 	*out = NULL;
 	*n = 0;
-	if (!policy->n)
+	if (!count)
 		return 0;
-	m = calloc(2 * policy->n, sizeof(*m));
-	if (!m)
+	ms.m = calloc(2 * count, sizeof(*ms.m));
+	if (!ms.m)
 		return -ENOMEM;
-	for (size_t i = 0; i < policy->n; i++) {
-		const struct policy_scope *s = &policy->peers[i].scope;
-
-		if (s->peer.family != AF_INET && s->peer.family != AF_INET6)
-			continue;
-		if (s->peer_len == 0) {
-			put_member(&m[k++], s->peer.family, 0x00, 1);
-			put_member(&m[k++], s->peer.family, 0x80, 1);
-			continue;
-		}
-		m[k].prefix = s->peer;
-		m[k++].len = s->peer_len;
-	}
-	*out = m;
-	*n = ipset_members_unique(m, k);
+	policy_foreach_prefix(policy, add_member, &ms);
+	*out = ms.m;
+	*n = ipset_members_unique(ms.m, ms.k);
 	return 0;
 }
 

@@ -47,6 +47,9 @@
 
 struct sock_rec {
 	uint64_t cookie;
+	uint32_t uid;                /* who registered it: quotas, origin */
+	bool limited;                /* not root: quotas apply */
+	size_t committed;            /* keys in its policy entry */
 	bool listener;
 	_Atomic uint64_t cnt[5];
 	struct keycount keycnt;      /* per key, by serial */
@@ -130,12 +133,55 @@ static struct sock_rec *rec_find(uint64_t cookie)
 	return NULL;
 }
 
-static struct sock_rec *rec_get(uint64_t cookie)
+/* ---- per-uid quotas (sockets.h) --------------------------------------- */
+
+static size_t uid_sockets(uint32_t uid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nsocks; i++)
+		n += socks[i]->limited && socks[i]->uid == uid;
+	return n;
+}
+
+static size_t uid_keys(uint32_t uid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nsocks; i++)
+		if (socks[i]->limited && socks[i]->uid == uid)
+			n += socks[i]->staged.n + socks[i]->committed;
+	return n;
+}
+
+/* Room for `more` keys of this socket's owner? Linux's key allocation
+ * fails with ENOMEM when the socket's optmem is spent. */
+static int key_quota(const struct sock_rec *r, size_t more)
+{
+	if (!r->limited || uid_keys(r->uid) + more <= SOCKETS_KEYS_PER_UID)
+		return 0;
+	log_msg(LOG_NOTICE, "uid %u: key quota (%d) reached", r->uid,
+		SOCKETS_KEYS_PER_UID);
+	return -ENOMEM;
+}
+
+/* The record of a socket, new ones within the owner's quota (ENOBUFS,
+ * as when a system-wide resource runs out). */
+static struct sock_rec *rec_get(uint64_t cookie, const struct control_client *who,
+				int *rc)
 {
 	struct sock_rec *r = rec_find(cookie), **grown;
+	bool limited = who && !who->privileged;
 
+	*rc = -ENOMEM;
 	if (r)
 		return r;
+	if (limited && uid_sockets(who->uid) >= SOCKETS_PER_UID) {
+		log_msg(LOG_NOTICE, "uid %u: socket quota (%d) reached", who->uid,
+			SOCKETS_PER_UID);
+		*rc = -ENOBUFS;
+		return NULL;
+	}
 	r = calloc(1, sizeof(*r));
 	grown = realloc(socks, (nsocks + 1) * sizeof(*socks));
 	if (!r || !grown) {
@@ -146,6 +192,8 @@ static struct sock_rec *rec_get(uint64_t cookie)
 	}
 	socks = grown;
 	r->cookie = cookie;
+	r->uid = who ? who->uid : 0;
+	r->limited = limited;
 	tcpao_keyring_init(&r->staged);
 	keycount_init(&r->keycnt, false);
 	socks[nsocks++] = r;
@@ -185,33 +233,21 @@ static void parse_flags(int argc, char **argv, struct sock_flags *f)
 
 static void apply_flags(struct policy_peer *p, const struct sock_flags *f)
 {
-	if (f->ao_required >= 0)
-		p->ao_required = f->ao_required;
-	if (f->accept_icmps >= 0)
-		p->accept_icmps = f->accept_icmps;
-	p->current_epoch += p->current_sndid != f->current;
-	p->rnext_epoch += p->rnext_rcvid != f->rnext;
-	p->current_sndid = f->current;
-	p->rnext_rcvid = f->rnext;
+	policy_sock_flags(p, f->ao_required, f->accept_icmps, f->current, f->rnext);
 }
 
-/* ---- policy entries ---------------------------------------------------- */
+/* ---- policy entries (policy.c owns them) ------------------------------- */
 
-static struct policy_peer *entry_of(struct policy *p, uint64_t cookie)
+static struct policy_peer *entry_of(const struct policy *p, uint64_t cookie)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (p->peers[i].sock_cookie == cookie)
-			return &p->peers[i];
-	return NULL;
+	return policy_sock_entry(p, cookie);
 }
 
-static void entry_remove(struct policy *p, struct policy_peer *e)
+static struct policy_sock sock_of(struct sock_rec *r)
 {
-	size_t i = (size_t)(e - p->peers);
-
-	tcpao_keyring_free(&e->keys);
-	memmove(e, e + 1, (p->n - i - 1) * sizeof(*e));
-	p->n--;
+	return (struct policy_sock){ .cookie = r->cookie, .uid = r->uid,
+				     .listener = r->listener, .cnt = r->cnt,
+				     .keycnt = &r->keycnt };
 }
 
 static void host_prefix(struct tcpao_addr *a, uint8_t *len,
@@ -246,24 +282,6 @@ static void socket_scope(const struct sock_id *id, const struct sock_rec *r,
 		memset(&s->local, 0, sizeof(s->local)), s->local_len = 0;
 }
 
-/* Copies keys keeping serials unique in the policy (or the given ones). */
-static int copy_keys(struct policy *p, struct tcpao_keyring *dst,
-		     const struct tcpao_keyring *src, bool keep_serials,
-		     const struct tcpao_addr *only_peer)
-{
-	for (size_t i = src->n; i-- > 0;) {
-		int rc;
-
-		if (only_peer && !tcpao_mkt_matches(&src->keys[i], only_peer, 0))
-			continue;
-		rc = tcpao_keyring_add(dst, &src->keys[i]);
-		if (rc)
-			return rc;
-		dst->serials[0] = keep_serials ? src->serials[i] : p->next_serial++;
-	}
-	return 0;
-}
-
 static int publish(struct daemon_ctx *d, struct policy *fresh,
 		   struct control_reply *out)
 {
@@ -273,39 +291,18 @@ static int publish(struct daemon_ctx *d, struct policy *fresh,
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
 
-/* A new entry for the socket in a clone of the policy, replacing any. */
-static struct policy_peer *new_entry(struct policy *fresh, struct sock_rec *r,
-				     const struct policy_scope *scope,
-				     int *rc, char *err, size_t errlen)
-{
-	struct policy_peer *e = entry_of(fresh, r->cookie), *other;
-
-	if (e)
-		entry_remove(fresh, e);
-	/* An entry of a socket that is gone may hold the same scope. */
-	other = policy_peer_find(fresh, scope);
-	if (other && other->sock_cookie)
-		entry_remove(fresh, other);
-	e = policy_peer_get(fresh, scope, "socket", rc, err, errlen);
-	if (!e)
-		return NULL;
-	e->sock_cookie = r->cookie;
-	e->sock_cnt = r->cnt;
-	e->sock_keycnt = &r->keycnt;
-	e->ao_required = false;
-	return e;
-}
-
 /* ---- requests ---------------------------------------------------------- */
 
 static int sock_begin(struct sock_id *id, int argc, char **argv,
 		      struct control_reply *out)
 {
-	struct sock_rec *r = rec_get(id->cookie);
 	const char *role = arg(argc, argv, "role"), *peer = arg(argc, argv, "peer");
+	struct sock_rec *r;
+	int rc;
 
+	r = rec_get(id->cookie, control_reply_client(out), &rc);
 	if (!r)
-		return -ENOMEM;
+		return control_reply_error(out, rc, "sock-begin: %s", strerror(-rc));
 	tcpao_keyring_free(&r->staged);
 	tcpao_keyring_init(&r->staged);
 	r->listener = role && !strcmp(role, "listen");
@@ -344,7 +341,7 @@ static int sock_key(struct sock_id *id, int argc, char **argv,
 
 	if (!r || argc < 2)
 		return control_reply_error(out, -EINVAL, "sock-begin first");
-	rc = parse_key(argv[1], &mkt, out);
+	rc = parse_key(argv[1], &mkt, out) ?: key_quota(r, 1);
 	if (!rc)
 		rc = tcpao_keyring_add(&r->staged, &mkt);
 	tcpao_mkt_wipe(&mkt);
@@ -356,6 +353,7 @@ static int sock_commit(struct daemon_ctx *d, struct sock_id *id, int argc,
 {
 	struct sock_rec *r = rec_find(id->cookie);
 	struct policy_scope scope;
+	struct policy_sock ps;
 	struct sock_flags f;
 	struct policy *fresh;
 	struct policy_peer *e;
@@ -369,14 +367,15 @@ static int sock_commit(struct daemon_ctx *d, struct sock_id *id, int argc,
 	fresh = policy_clone(d->policy);
 	if (!fresh)
 		return -ENOMEM;
-	e = new_entry(fresh, r, &scope, &rc, err, sizeof(err));
-	if (e)
-		rc = copy_keys(fresh, &e->keys, &r->staged, false, NULL);
-	if (!e || rc) {
+	ps = sock_of(r);
+	e = policy_sock_set(fresh, &ps, &scope, &r->staged, false, NULL, &rc,
+			    err, sizeof(err));
+	if (!e) {
 		policy_free(fresh);
 		return control_reply_error(out, rc ? rc : -EINVAL, "%s", err);
 	}
 	apply_flags(e, &f);
+	r->committed = e->keys.n;
 	tcpao_keyring_free(&r->staged);
 	tcpao_keyring_init(&r->staged);
 	return publish(d, fresh, out);
@@ -386,25 +385,25 @@ static int sock_commit(struct daemon_ctx *d, struct sock_id *id, int argc,
 static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 		       char **argv, struct control_reply *out)
 {
-	struct policy *fresh = policy_clone(d->policy);
+	struct sock_rec *r = rec_find(id->cookie);
+	struct policy *fresh;
 	struct policy_peer *e;
 	struct tcpao_mkt mkt;
 	struct sock_flags f;
 	int rc = 0;
 
+	if (!r || !entry_of(d->policy, id->cookie))
+		return control_reply_error(out, -ENOENT, "socket not registered");
+	if (!strcmp(argv[0], "sock-key-add") && (rc = key_quota(r, 1)))
+		return control_reply_error(out, rc, "sock-key-add: key quota");
+	fresh = policy_clone(d->policy);
 	if (!fresh)
 		return -ENOMEM;
 	e = entry_of(fresh, id->cookie);
-	if (!e) {
-		policy_free(fresh);
-		return control_reply_error(out, -ENOENT, "socket not registered");
-	}
 	if (!strcmp(argv[0], "sock-key-add")) {
 		rc = parse_key(argc > 1 ? argv[1] : NULL, &mkt, out);
 		if (!rc)
-			rc = tcpao_keyring_add(&e->keys, &mkt);
-		if (!rc)
-			e->keys.serials[0] = fresh->next_serial++;
+			rc = policy_sock_add_key(fresh, id->cookie, &mkt);
 		tcpao_mkt_wipe(&mkt);
 	} else if (!strcmp(argv[0], "sock-key-del")) {
 		rc = parse_key(argc > 1 ? argv[1] : NULL, &mkt, out);
@@ -419,8 +418,8 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 			if (ps && sscanf(argv[1], "sndid=%u,rcvid=%u", &sndid, &rcvid) == 2 &&
 			    !tcpao_addr_parse(ps + 5, &peer, &len)) {
 				tcpao_addr_unmap(&peer);
-				rc = tcpao_keyring_del(&e->keys, &peer, len,
-						       (uint8_t)sndid, (uint8_t)rcvid);
+				rc = policy_sock_del_key(fresh, id->cookie, &peer, len,
+							 (uint8_t)sndid, (uint8_t)rcvid);
 			}
 		}
 	} else if (!strcmp(argv[0], "sock-set")) {
@@ -438,6 +437,7 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 		policy_free(fresh);
 		return control_reply_error(out, rc, "%s: %s", argv[0], strerror(-rc));
 	}
+	r->committed = e->keys.n;
 	return publish(d, fresh, out);
 }
 
@@ -466,6 +466,7 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	const struct policy_peer *l;
 	struct flow_find ff = { .id = id };
 	struct policy_scope scope;
+	struct policy_sock ps;
 	struct policy *fresh;
 	struct policy_peer *e;
 	struct sock_rec *r;
@@ -478,9 +479,9 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	if (!l || !l->sock_cookie)
 		return control_reply_error(out, -ENOENT, "no listener keys");
 	flows_foreach(match_flow, &ff);
-	r = rec_get(id->cookie);
+	r = rec_get(id->cookie, control_reply_client(out), &rc);
 	if (!r)
-		return -ENOMEM;
+		return control_reply_error(out, rc, "sock-accept: %s", strerror(-rc));
 	/* sockets_gc() looks for it in the sock_diag dump of its family. */
 	r->family = id->family;
 	r->listener = false;
@@ -489,20 +490,17 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	fresh = policy_clone(d->policy);
 	if (!fresh)
 		return -ENOMEM;
-	l = policy_match(fresh, &id->local, id->lport, &id->remote, id->rport);
-	{
-		struct tcpao_keyring keys = l->keys;
-		struct policy_peer lcopy = *l;
-
-		e = new_entry(fresh, r, &scope, &rc, err, sizeof(err));
-		/* new_entry may move entries: use the listener's copy. */
-		rc = e ? copy_keys(fresh, &e->keys, &keys, true, &id->remote) : rc;
-		if (e) {
-			e->ao_required = lcopy.ao_required;
-			e->accept_icmps = lcopy.accept_icmps;
-		}
+	/* The listener's keys from the published snapshot, which lives on
+	 * until publish(): entries of the clone move in policy_sock_set(). */
+	ps = sock_of(r);
+	e = policy_sock_set(fresh, &ps, &scope, &l->keys, true, &id->remote, &rc,
+			    err, sizeof(err));
+	if (e) {
+		policy_sock_flags(e, l->ao_required, l->accept_icmps,
+				  e->current_sndid, e->rnext_rcvid);
+		r->committed = e->keys.n;
 	}
-	if (!e || rc) {
+	if (!e) {
 		policy_free(fresh);
 		return control_reply_error(out, rc ? rc : -EINVAL, "%s", err);
 	}
@@ -553,12 +551,13 @@ static void reply_key_counts(struct daemon_ctx *d, struct sock_rec *r,
 	free(counted);
 }
 
-static int sock_watch(struct sock_id *id)
+static int sock_watch(struct sock_id *id, struct control_reply *out)
 {
-	struct sock_rec *r = rec_get(id->cookie);
+	int rc;
+	struct sock_rec *r = rec_get(id->cookie, control_reply_client(out), &rc);
 
 	if (!r)
-		return -ENOMEM;
+		return control_reply_error(out, rc, "sock-watch: %s", strerror(-rc));
 	r->family = id->family;
 	return 0;
 }
@@ -769,7 +768,6 @@ void sockets_gc(struct daemon_ctx *d)
 		return;
 	for (size_t i = 0; i < nsocks;) {
 		struct sock_rec *r = socks[i];
-		struct policy_peer *e;
 
 		if (alive(lc, r->family == AF_INET6 ? AF_INET6 : AF_INET, r->cookie)) {
 			i++;
@@ -777,9 +775,7 @@ void sockets_gc(struct daemon_ctx *d)
 		}
 		if (!fresh && !(fresh = policy_clone(d->policy)))
 			break;
-		e = entry_of(fresh, r->cookie);
-		if (e)
-			entry_remove(fresh, e);
+		policy_sock_remove(fresh, r->cookie);
 		socks[i] = socks[--nsocks];
 		gone[ngone++] = r;
 	}
@@ -797,6 +793,48 @@ void sockets_gc(struct daemon_ctx *d)
 	free(gone);
 	free(lc[0].v);
 	free(lc[1].v);
+}
+
+/* ---- restored after a restart ------------------------------------------ */
+
+int sockets_restore(struct policy *policy, uint64_t cookie, uint32_t uid,
+		    const struct flow_key *key, const struct tcpao_mkt *mkt)
+{
+	struct live_cookies lc[2] = { 0 };
+	int family = key->remote.family == AF_INET6 ? AF_INET6 : AF_INET;
+	const struct control_client who = { .uid = uid, .privileged = uid == 0 };
+	struct policy_scope scope = { .peer = key->remote, .local = key->local,
+				      .local_port = key->lport,
+				      .remote_port = key->rport };
+	struct sock_rec *r;
+	struct policy_peer *e;
+	bool live;
+	int rc;
+
+	live = alive(lc, family, cookie) && lc[family == AF_INET6].known;
+	free(lc[0].v);
+	free(lc[1].v);
+	if (!live)
+		return -ESRCH;
+	r = rec_get(cookie, &who, &rc);
+	if (!r)
+		return rc;
+	r->family = family;
+	scope.peer_len = scope.local_len = (uint8_t)(tcpao_addr_len(&key->remote) * 8);
+	e = policy_sock_entry(policy, cookie);
+	if (!e) {
+		struct policy_sock ps = sock_of(r);
+
+		e = policy_sock_set(policy, &ps, &scope, NULL, false, NULL, &rc, NULL, 0);
+		if (!e)
+			return rc;
+	}
+	rc = policy_sock_add_key(policy, cookie, mkt);
+	if (rc == -EEXIST)
+		return 0; /* the flow's other key is the same one */
+	if (!rc)
+		r->committed = e->keys.n;
+	return rc;
 }
 
 /* ---- sock_diag destroy notifications ----------------------------------- */
@@ -862,10 +900,7 @@ static void forget_records(struct daemon_ctx *d, struct sock_rec **gone,
 	if (!fresh)
 		return; /* kept: sockets_gc() tries again */
 	for (size_t i = 0; i < ngone; i++) {
-		struct policy_peer *e = entry_of(fresh, gone[i]->cookie);
-
-		if (e)
-			entry_remove(fresh, e);
+		policy_sock_remove(fresh, gone[i]->cookie);
 		log_msg(LOG_DEBUG, "socket %llx destroyed: its entry goes",
 			(unsigned long long)gone[i]->cookie);
 		for (size_t j = 0; j < nsocks; j++)
@@ -982,7 +1017,7 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 	if (!strcmp(argv[0], "sock-accept"))
 		return sock_accept(d, &id, out);
 	if (!strcmp(argv[0], "sock-watch"))
-		return sock_watch(&id);
+		return sock_watch(&id, out);
 	if (!strcmp(argv[0], "sock-info"))
 		return sock_info(d, &id, argc, argv, out);
 	if (!strcmp(argv[0], "sock-repair"))

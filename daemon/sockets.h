@@ -8,11 +8,25 @@
 #define TCPAOD_SOCKETS_H
 
 #include "control.h"
+#include "flow.h"
 #include "ops.h"
+
+/* Per-uid quotas for users other than root (or CAP_NET_ADMIN): sockets
+ * registered with the daemon, and keys held by them (staged and
+ * committed). Past them a request fails as Linux fails: ENOBUFS for a
+ * new socket, ENOMEM for a key (Linux's sock_kmalloc() past optmem_max).
+ * Root is never limited. See docs/SECURITY.md. */
+#define SOCKETS_PER_UID 256
+#define SOCKETS_KEYS_PER_UID 1024
 
 /* control_ops.sock: ctx is the struct daemon_ctx. */
 int sockets_request(void *ctx, int fd, int argc, char **argv,
 		    struct control_reply *out);
+/* After a restart (state.c): a key that a restored flow of a socket used
+ * goes back to that socket's entry, when sock_diag still finds the socket
+ * (-ESRCH otherwise: the key is forgotten). Never into host policy. */
+int sockets_restore(struct policy *policy, uint64_t cookie, uint32_t uid,
+		    const struct flow_key *key, const struct tcpao_mkt *mkt);
 /* Forgets the sockets that sock_diag no longer finds. */
 void sockets_gc(struct daemon_ctx *d);
 /* sock_diag's destroy notifications of TCP sockets (CAP_NET_ADMIN): a

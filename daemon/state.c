@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sockets.h"
 #include "state.h"
 #include "worker.h"
 
@@ -53,12 +54,20 @@ struct rec_dir {
 
 struct rec_mkt {
 	uint8_t sndid, rcvid, alg, maclen;
-	uint8_t keylen, prefixlen, family, pad; /* family 0: any */
+	uint8_t keylen, prefixlen, family;      /* family 0: any */
+	uint8_t from;   /* REC_FROM_*: where the key came from */
 	uint32_t flags;
 	int32_t ifindex;
 	uint8_t peer[16];
 	uint8_t secret[TCPAO_MAXKEYLEN];
 };
+
+/* rec_mkt.from and record.from. 0: a file of a version that did not
+ * say, whose keys are not restored (they might be a user's). */
+#define REC_FROM_UNKNOWN 0
+#define REC_FROM_FILE 1
+#define REC_FROM_RUNTIME 2
+#define REC_FROM_SOCKET 3
 
 #define REC_HAS_CURRENT 1 /* mkt[0] */
 #define REC_HAS_RNEXT 2   /* mkt[1] */
@@ -73,6 +82,11 @@ struct record {
 	struct rec_dir tx, rx;
 	int32_t current, rnext, peer_rnext; /* sndid, rcvid, id; -1: none */
 	struct rec_mkt mkt[2];
+	/* The flow's entry: REC_FROM_SOCKET with the socket's owner and
+	 * SO_COOKIE, or the host policy's (each key says file or runtime). */
+	uint8_t from, pad3[3];
+	uint32_t uid;
+	uint64_t cookie;
 };
 
 union record_block {
@@ -173,8 +187,9 @@ static void get_dir(struct tcpao_dir *d, const struct rec_dir *r)
 	d->sne.sne = r->sne;
 }
 
-static void put_mkt(struct rec_mkt *r, const struct tcpao_mkt *k)
+static void put_mkt(struct rec_mkt *r, const struct tcpao_mkt *k, uint8_t from)
 {
+	r->from = from;
 	r->sndid = k->sndid;
 	r->rcvid = k->rcvid;
 	r->alg = (uint8_t)k->alg;
@@ -216,11 +231,26 @@ static int key_index(const struct flow *f, uint64_t serial)
 	return f->peer ? tcpao_keyring_find_serial(&f->peer->keys, serial) : -1;
 }
 
+/* Where key i of the flow's entry came from. */
+static uint8_t key_from(const struct policy_peer *p, int i)
+{
+	if (p->sock_cookie)
+		return REC_FROM_SOCKET;
+	return p->keys.tags[i] == POLICY_KEY_RUNTIME ? REC_FROM_RUNTIME : REC_FROM_FILE;
+}
+
 static void put_flow(struct record *r, const struct flow *f)
 {
 	int cur = key_index(f, f->sel.current), nxt = key_index(f, f->sel.rnext);
 	const struct tcpao_mkt *keys = f->peer ? f->peer->keys.keys : NULL;
 
+	if (f->peer && f->peer->sock_cookie) {
+		r->from = REC_FROM_SOCKET;
+		r->uid = f->peer->uid;
+		r->cookie = f->peer->sock_cookie;
+	} else {
+		r->from = REC_FROM_FILE;
+	}
 	r->live = 1;
 	put_key(&r->key, &f->key);
 	r->state = (uint8_t)f->state;
@@ -234,11 +264,11 @@ static void put_flow(struct record *r, const struct flow *f)
 	r->rnext = nxt >= 0 ? keys[nxt].rcvid : -1;
 	r->peer_rnext = f->peer_rnext;
 	if (cur >= 0) {
-		put_mkt(&r->mkt[0], &keys[cur]);
+		put_mkt(&r->mkt[0], &keys[cur], key_from(f->peer, cur));
 		r->has_mkt |= REC_HAS_CURRENT;
 	}
 	if (nxt >= 0 && nxt != cur) {
-		put_mkt(&r->mkt[1], &keys[nxt]);
+		put_mkt(&r->mkt[1], &keys[nxt], key_from(f->peer, nxt));
 		r->has_mkt |= REC_HAS_RNEXT;
 	}
 }
@@ -247,6 +277,52 @@ static bool record_usable(const struct record *r)
 {
 	return (r->key.family == 4 || r->key.family == 6) &&
 	       r->state < FLOW_STATE_COUNT;
+}
+
+/* ---- secrets at rest: 0600 files in a root-owned 0700 directory -------- */
+
+/* A file that holds secrets: ours and 0600, whatever it was before. */
+static int secret_file_check(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (st.st_uid != geteuid() || !S_ISREG(st.st_mode))
+		return -EPERM;
+	if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600))
+		return -errno;
+	return 0;
+}
+
+/* The state directory: created 0700; one of another owner (or a link, or
+ * not a directory) is refused; one of ours with a wider mode is fixed. */
+static int state_dir_check(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "state directory %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (lstat(dir, &st)) {
+		snprintf(err, errlen, "state directory %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		snprintf(err, errlen, "state directory %s: not a directory owned by uid %u: "
+			 "refused (it would hold secrets)", dir, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((st.st_mode & 07777) != 0700) {
+		log_msg(LOG_WARNING, "state directory %s had mode %04o: set to 0700",
+			dir, (unsigned)(st.st_mode & 07777));
+		if (chmod(dir, 0700)) {
+			snprintf(err, errlen, "chmod %s: %s", dir, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -271,9 +347,9 @@ int state_file_open(struct state_file *sf, const char *dir,
 	}
 	sf->slots = slots;
 	snprintf(path, sizeof(path), "%s/flows-%u", dir, index);
-	sf->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (sf->fd < 0) {
-		int rc = -errno;
+	sf->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (sf->fd < 0 || secret_file_check(sf->fd)) {
+		int rc = sf->fd < 0 ? -errno : -EPERM;
 
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		state_file_close(sf);
@@ -483,29 +559,39 @@ static void choose_newest(struct candidates *c)
 	c->n = out;
 }
 
-/* A key a restored flow used that the policy lacks joins the policy. */
-static void restore_key(struct policy *policy, const struct flow_key *key,
-			const struct tcpao_mkt *k)
+/* A key a restored flow used that the policy lacks joins the policy as
+ * what it was: a runtime or file key of the host policy, never current
+ * (the flow names its keys itself), or a socket's key only as that
+ * socket's, while the socket lives. A socket's key never becomes host
+ * policy. */
+static void restore_key(struct policy *policy, const struct record *r,
+			const struct flow_key *key, const struct tcpao_mkt *k,
+			uint8_t from)
 {
-	const struct policy_peer *p = policy_match(
-		policy, &key->local, key->lport, &key->remote, key->rport);
-	char err[160];
+	char err[160] = "";
 	int rc;
 
-	if (p) {
-		for (size_t i = 0; i < p->keys.n; i++) {
-			const struct tcpao_mkt *have = &p->keys.keys[i];
-
-			if (have->sndid == k->sndid && have->rcvid == k->rcvid)
-				return;
-		}
-		rc = policy_add_key_to(policy, &p->scope, k, false, false, err,
-				       sizeof(err));
-	} else {
-		rc = policy_add_key(policy, k, err, sizeof(err));
+	switch (r->from == REC_FROM_SOCKET ? REC_FROM_SOCKET : from) {
+	case REC_FROM_SOCKET:
+		rc = sockets_restore(policy, r->cookie, r->uid, key, k);
+		if (rc == -ESRCH)
+			return; /* the socket is gone: so is its key */
+		snprintf(err, sizeof(err), "%s", strerror(-rc));
+		break;
+	case REC_FROM_FILE:
+	case REC_FROM_RUNTIME:
+		rc = policy_add_key_from(policy, NULL, k, from == REC_FROM_FILE ?
+					 POLICY_FROM_FILE : POLICY_FROM_RUNTIME,
+					 false, false, err, sizeof(err));
+		if (rc == -EEXIST)
+			return; /* the policy has it (or a key of the same ids) */
+		break;
+	default:
+		rc = -EPERM;
+		snprintf(err, sizeof(err), "the state file does not say whose it is");
 	}
 	if (rc)
-		log_msg(LOG_WARNING, "state: cannot restore key %u/%u: %s",
+		log_msg(LOG_WARNING, "state: key %u/%u not restored: %s",
 			k->sndid, k->rcvid, err);
 }
 
@@ -519,7 +605,7 @@ static void restore_keys(struct policy *policy, const struct record *r)
 		if (!(r->has_mkt & (i ? REC_HAS_RNEXT : REC_HAS_CURRENT)))
 			continue;
 		if (get_mkt(&k, &r->mkt[i]))
-			restore_key(policy, &key, &k);
+			restore_key(policy, r, &key, &k, r->mkt[i].from);
 		tcpao_mkt_wipe(&k);
 	}
 }
@@ -536,9 +622,13 @@ static int write_restored(const char *dir)
 	if (!pool.n)
 		return unlink(path) && errno != ENOENT ? -errno : 0;
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, RESTORED_FILE);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
+	if ((rc = secret_file_check(fd))) {
+		close(fd);
+		return rc;
+	}
 	for (size_t i = 0; i < pool.n && !rc; i++) {
 		uint64_t sum;
 		ssize_t n;
@@ -623,11 +713,9 @@ int state_load(const char *dir, struct policy *policy, char *err,
 	struct candidates c = { 0 };
 	int rc;
 
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "state directory %s: %s", dir,
-			 strerror(errno));
-		return -errno;
-	}
+	rc = state_dir_check(dir, err, errlen);
+	if (rc)
+		return rc;
 	if (strlen(dir) >= sizeof(pool.dir)) {
 		snprintf(err, errlen, "state directory name too long");
 		return -ENAMETOOLONG;
@@ -704,7 +792,9 @@ bool state_claim(const struct flow_key *key, const struct policy *policy,
 		return false;
 	p = policy_match(policy, &key->local, key->lport, &key->remote,
 			 key->rport);
-	if (!p)
+	/* A socket's flow goes on with that socket's keys or not at all. */
+	if (!p || (s.from == REC_FROM_SOCKET && p->sock_cookie != s.cookie) ||
+	    (s.from != REC_FROM_SOCKET && p->sock_cookie))
 		return false;
 	sel.current = serial_of(p, &key->remote, s.current, true);
 	sel.rnext = serial_of(p, &key->remote, s.rnext, false);

@@ -2,6 +2,12 @@
 /*
  * A set of MKTs, newest first as Linux keeps them, each with a serial that
  * names its version in traffic-key caches.
+ *
+ * Adding is O(1) amortized: the arrays keep their spare room in front of
+ * keys[0] (ring->head), so a new key goes at the head without moving the
+ * others, and the sndid/rcvid clash check asks a hash index (built once a
+ * ring holds INDEX_FROM keys) instead of walking every key. A listener
+ * with 50,000 peers' keys is built in linear time, not quadratic.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,56 +15,283 @@
 
 #include "tcpao.h"
 
+#define INDEX_FROM 32         /* below this, a walk is cheaper */
+#define IFX_ANY INT32_MIN     /* a key without TCPAO_MKT_IFINDEX */
+
+/* One (id, prefix) that some keys hold, and how many. */
+struct idx_slot {
+	uint8_t used, rcv, id, len;
+	uint8_t family, pad[3];
+	int32_t ifx;
+	uint32_t count;
+	uint8_t addr[16];
+};
+
+struct tcpao_keyidx {
+	struct idx_slot *slots;
+	size_t cap, used;           /* cap: a power of 2 */
+	uint32_t lens[2][129];      /* keys per prefix length, v4 / v6 */
+	uint32_t unspec;            /* keys with no peer: they overlap all */
+	uint32_t bound;             /* keys with TCPAO_MKT_IFINDEX */
+};
+
 void tcpao_keyring_init(struct tcpao_keyring *ring)
 {
 	memset(ring, 0, sizeof(*ring));
 	ring->next_serial = 1;
 }
 
+static void idx_free(struct tcpao_keyring *ring)
+{
+	if (ring->idx)
+		free(ring->idx->slots);
+	free(ring->idx);
+	ring->idx = NULL;
+}
+
 void tcpao_keyring_free(struct tcpao_keyring *ring)
 {
-	if (ring->keys)
-		explicit_bzero(ring->keys, ring->cap * sizeof(*ring->keys));
-	free(ring->keys);
-	free(ring->serials);
+	struct tcpao_mkt *base = ring->keys ? ring->keys - ring->head : NULL;
+
+	if (base)
+		explicit_bzero(base, ring->cap * sizeof(*base));
+	free(base);
+	free(ring->serials ? ring->serials - ring->head : NULL);
+	free(ring->tags ? ring->tags - ring->head : NULL);
+	idx_free(ring);
 	tcpao_keyring_init(ring);
 }
 
+/* ---- the clash index ---------------------------------------------------- */
+
+static void slot_of(struct idx_slot *s, const struct tcpao_mkt *k, bool rcv,
+		    uint8_t len, int32_t ifx)
+{
+	memset(s, 0, sizeof(*s));
+	s->rcv = rcv;
+	s->id = rcv ? k->rcvid : k->sndid;
+	s->len = len;
+	s->family = k->peer.family == AF_INET6;
+	s->ifx = ifx;
+	/* The peer's first len bits. */
+	for (size_t i = 0; i < len / 8u; i++)
+		s->addr[i] = k->peer.bytes[i];
+	if (len % 8)
+		s->addr[len / 8] = k->peer.bytes[len / 8] & (uint8_t)(0xff00 >> (len % 8));
+}
+
+/* FNV-1a of what names the slot (not used, not count). */
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static size_t slot_hash(const struct idx_slot *s)
+{
+	uint64_t h = fnv(0xcbf29ce484222325ull, &s->rcv,
+			 offsetof(struct idx_slot, count) - offsetof(struct idx_slot, rcv));
+
+	h = fnv(h, s->addr, sizeof(s->addr));
+	/* FNV's low bits are weak: a 64-bit finalizer spreads them. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return (size_t)(h ^ h >> 33);
+}
+
+static bool slot_same(const struct idx_slot *a, const struct idx_slot *b)
+{
+	return !memcmp(&a->rcv, &b->rcv, offsetof(struct idx_slot, count) -
+					 offsetof(struct idx_slot, rcv)) &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+static struct idx_slot *idx_find(struct tcpao_keyidx *x, const struct idx_slot *want)
+{
+	size_t i = slot_hash(want) & (x->cap - 1);
+
+	while (x->slots[i].used && !slot_same(&x->slots[i], want))
+		i = (i + 1) & (x->cap - 1);
+	return &x->slots[i];
+}
+
+static int idx_rehash(struct tcpao_keyidx *x, size_t cap)
+{
+	struct idx_slot *old = x->slots;
+	size_t oldcap = x->cap;
+
+	x->slots = calloc(cap, sizeof(*x->slots));
+	if (!x->slots) {
+		x->slots = old;
+		return -ENOMEM;
+	}
+	x->cap = cap;
+	x->used = 0;
+	for (size_t i = 0; i < oldcap; i++) {
+		if (!old[i].used || !old[i].count)
+			continue; /* emptied slots go */
+		*idx_find(x, &old[i]) = old[i];
+		x->used++;
+	}
+	free(old);
+	return 0;
+}
+
+static int32_t ifx_of(const struct tcpao_mkt *k)
+{
+	return (k->flags & TCPAO_MKT_IFINDEX) ? k->ifindex : IFX_ANY;
+}
+
+static bool has_peer(const struct tcpao_mkt *k)
+{
+	return k->peer.family == AF_INET || k->peer.family == AF_INET6;
+}
+
+/* Counts a key in (delta 1) or out (delta -1). */
+static int idx_count(struct tcpao_keyidx *x, const struct tcpao_mkt *k, int delta)
+{
+	if (!has_peer(k)) {
+		x->unspec += (uint32_t)delta;
+		return 0;
+	}
+	if (delta > 0 && x->used * 2 >= x->cap && idx_rehash(x, x->cap * 2))
+		return -ENOMEM;
+	for (int rcv = 0; rcv < 2; rcv++) {
+		struct idx_slot want, *s;
+
+		slot_of(&want, k, rcv, k->prefixlen, ifx_of(k));
+		s = idx_find(x, &want);
+		if (!s->used) {
+			*s = want;
+			s->used = 1;
+			x->used++;
+		}
+		s->count += (uint32_t)delta;
+	}
+	x->lens[k->peer.family == AF_INET6][k->prefixlen] += (uint32_t)delta;
+	x->bound += (k->flags & TCPAO_MKT_IFINDEX) ? (uint32_t)delta : 0;
+	return 0;
+}
+
+static int idx_build(struct tcpao_keyring *ring)
+{
+	struct tcpao_keyidx *x = calloc(1, sizeof(*x));
+
+	if (!x || idx_rehash(x, 64)) {
+		free(x);
+		return -ENOMEM;
+	}
+	ring->idx = x;
+	for (size_t i = 0; i < ring->n; i++)
+		if (idx_count(x, &ring->keys[i], 1)) {
+			idx_free(ring);
+			return -ENOMEM;
+		}
+	return 0;
+}
+
+static bool idx_holds(struct tcpao_keyidx *x, const struct tcpao_mkt *k,
+		      bool rcv, uint8_t len, int32_t ifx)
+{
+	struct idx_slot want, *s;
+
+	slot_of(&want, k, rcv, len, ifx);
+	s = idx_find(x, &want);
+	return s->used && s->count;
+}
+
+/* 1: a clash, 0: none, -1: the index cannot tell (walk the keys). A key
+ * of prefix length l clashes when it holds the new key's peer in its
+ * first l bits; only shorter-or-equal lengths can be looked up. */
+static int idx_clash(struct tcpao_keyidx *x, const struct tcpao_mkt *k)
+{
+	int32_t ifx = (k->flags & TCPAO_MKT_IFINDEX) ? k->ifindex : 0;
+	unsigned fam = k->peer.family == AF_INET6;
+
+	if (!has_peer(k) || x->unspec)
+		return -1;
+	for (unsigned l = 0; l <= (fam ? 128u : 32u); l++) {
+		if (!x->lens[fam][l])
+			continue;
+		if (l > k->prefixlen)
+			return -1;
+		for (int rcv = 0; rcv < 2; rcv++)
+			if ((x->bound && idx_holds(x, k, rcv, (uint8_t)l, ifx)) ||
+			    idx_holds(x, k, rcv, (uint8_t)l, IFX_ANY))
+				return 1;
+	}
+	return 0;
+}
+
+/* ---- adding and deleting ------------------------------------------------ */
+
+bool tcpao_keyring_clashes(struct tcpao_keyring *ring,
+			   const struct tcpao_mkt *mkt)
+{
+	int c = -1;
+
+	if (!ring->idx && ring->n >= INDEX_FROM)
+		idx_build(ring); /* no memory: the walk below still answers */
+	if (ring->idx)
+		c = idx_clash(ring->idx, mkt);
+	if (c >= 0)
+		return c;
+	for (size_t i = 0; i < ring->n; i++)
+		if (tcpao_mkt_conflicts(&ring->keys[i], mkt))
+			return true;
+	return false;
+}
+
+/* New arrays with the keys at their end: room in front again. */
 static int grow(struct tcpao_keyring *ring)
 {
-	size_t cap = ring->cap ? ring->cap * 2 : 8;
+	size_t cap = ring->n * 2 > 8 ? ring->n * 2 : 8, head = cap - ring->n;
 	struct tcpao_mkt *keys = calloc(cap, sizeof(*keys));
 	uint64_t *serials = calloc(cap, sizeof(*serials));
+	uint8_t *tags = calloc(cap, 1);
 
-	if (!keys || !serials) {
+	if (!keys || !serials || !tags) {
 		free(keys);
 		free(serials);
+		free(tags);
 		return -ENOMEM;
 	}
 	if (ring->n) {
-		memcpy(keys, ring->keys, ring->n * sizeof(*keys));
-		memcpy(serials, ring->serials, ring->n * sizeof(*serials));
-		explicit_bzero(ring->keys, ring->cap * sizeof(*ring->keys));
+		memcpy(keys + head, ring->keys, ring->n * sizeof(*keys));
+		memcpy(serials + head, ring->serials, ring->n * sizeof(*serials));
+		memcpy(tags + head, ring->tags, ring->n);
 	}
-	free(ring->keys);
-	free(ring->serials);
-	ring->keys = keys;
-	ring->serials = serials;
+	if (ring->keys)
+		explicit_bzero(ring->keys - ring->head, ring->cap * sizeof(*keys));
+	free(ring->keys ? ring->keys - ring->head : NULL);
+	free(ring->serials ? ring->serials - ring->head : NULL);
+	free(ring->tags ? ring->tags - ring->head : NULL);
+	ring->keys = keys + head;
+	ring->serials = serials + head;
+	ring->tags = tags + head;
+	ring->head = head;
 	ring->cap = cap;
 	return 0;
 }
 
 int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt)
 {
-	for (size_t i = 0; i < ring->n; i++)
-		if (tcpao_mkt_conflicts(&ring->keys[i], mkt))
-			return -EEXIST;
-	if (ring->n == ring->cap && grow(ring))
+	if (tcpao_keyring_clashes(ring, mkt))
+		return -EEXIST;
+	if (!ring->head && grow(ring))
 		return -ENOMEM;
-	memmove(ring->keys + 1, ring->keys, ring->n * sizeof(*ring->keys));
-	memmove(ring->serials + 1, ring->serials, ring->n * sizeof(*ring->serials));
+	if (ring->idx && idx_count(ring->idx, mkt, 1))
+		idx_free(ring); /* rebuilt when memory allows */
+	ring->head--;
+	ring->keys--;
+	ring->serials--;
+	ring->tags--;
 	ring->keys[0] = *mkt;
 	ring->serials[0] = ring->next_serial++;
+	ring->tags[0] = 0;
 	ring->n++;
 	return 0;
 }
@@ -73,10 +306,13 @@ int tcpao_keyring_del(struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		    k->prefixlen != prefixlen ||
 		    (peer && !tcpao_addr_equal(&k->peer, peer)))
 			continue;
+		if (ring->idx)
+			idx_count(ring->idx, k, -1); /* never grows */
 		ring->n--;
 		memmove(k, k + 1, (ring->n - i) * sizeof(*k));
 		memmove(ring->serials + i, ring->serials + i + 1,
 			(ring->n - i) * sizeof(*ring->serials));
+		memmove(ring->tags + i, ring->tags + i + 1, ring->n - i);
 		explicit_bzero(&ring->keys[ring->n], sizeof(*k));
 		return 0;
 	}

@@ -382,16 +382,26 @@ enum tcpao_result tcpao_dir_sign(struct tcpao_dir *dir,
 /* A set of MKTs, as a socket or a policy holds them. Keys added later come
  * first, as in Linux. Serials identify each key's version. */
 struct tcpao_keyring {
-	struct tcpao_mkt *keys;
+	struct tcpao_mkt *keys;   /* keys[0..n), newest first */
 	uint64_t *serials;
+	uint8_t *tags;            /* one byte per key for the owner (0 on add) */
 	size_t n, cap;
 	uint64_t next_serial;
+	/* keys - head is the allocation: room to add at the head in O(1). */
+	size_t head;
+	/* Clash index (keyring.c), NULL until needed; never read by lookups,
+	 * so a copied ring just sets it to NULL. */
+	struct tcpao_keyidx *idx;
 };
 
 void tcpao_keyring_init(struct tcpao_keyring *ring);
 void tcpao_keyring_free(struct tcpao_keyring *ring); /* wipes the secrets */
 /* -EEXIST on a sndid/rcvid clash with an overlapping key, -ENOMEM. */
 int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt);
+/* Would adding mkt clash (sndid or rcvid of an overlapping key)? O(1) for
+ * rings of one prefix length; may build the ring's index. */
+bool tcpao_keyring_clashes(struct tcpao_keyring *ring,
+			   const struct tcpao_mkt *mkt);
 int tcpao_keyring_del(struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		      uint8_t prefixlen, uint8_t sndid, uint8_t rcvid);
 /* Lookups for a peer; -1 when none. */

@@ -470,9 +470,171 @@ static void test_adopt_serials(void **state)
 	policy_free(fresh);
 }
 
+/* ---- origins, sockets, reload (issue 8) --------------------------------- */
+
+static struct policy_peer *sock_entry(struct policy *p, uint64_t cookie,
+				      uint32_t uid, bool listener,
+				      struct policy_scope sc, const char *peer,
+				      int sndid)
+{
+	struct policy_sock ps = { .cookie = cookie, .uid = uid, .listener = listener };
+	struct tcpao_mkt m = key(peer, sndid, sndid);
+	struct tcpao_keyring ring;
+	struct policy_peer *e;
+	int rc;
+
+	tcpao_keyring_init(&ring);
+	assert_int_equal(tcpao_keyring_add(&ring, &m), 0);
+	e = policy_sock_set(p, &ps, &sc, &ring, false, NULL, &rc, err, sizeof(err));
+	tcpao_keyring_free(&ring);
+	assert_non_null(e);
+	return e;
+}
+
+static void test_origins(void **state)
+{
+	struct policy *p = policy_new();
+	struct tcpao_mkt m = key("198.18.0.2/32", 1, 1);
+	const struct policy_peer *e;
+	char o[96];
+
+	(void)state;
+	assert_int_equal(policy_add_key_from(p, NULL, &m, POLICY_FROM_FILE, false,
+					     false, err, sizeof(err)), 0);
+	assert_int_equal(add(p, "198.18.0.2/32", 2, 2), 0);
+	e = policy_peer_find(p, &(struct policy_scope){ .peer = m.peer, .peer_len = 32 });
+	assert_non_null(e);
+	assert_string_equal(policy_key_origin(e, 0, o, sizeof(o)), "runtime");
+	assert_string_equal(policy_key_origin(e, 1, o, sizeof(o)), "file");
+	e = sock_entry(p, 0xabc, 65534, false, scope("198.18.0.2", "198.18.0.1", 40000, 179),
+		       "198.18.0.2", 3);
+	assert_string_equal(policy_key_origin(e, 0, o, sizeof(o)),
+			    "socket:uid=65534:cookie=2748");
+	assert_int_equal(e->from, POLICY_FROM_SOCKET);
+	policy_free(p);
+}
+
+/* Root's key operations never touch, nor clash with, a user's socket. */
+static void test_host_ops_leave_sockets(void **state)
+{
+	struct policy *p = policy_new();
+	struct policy_peer *e;
+	struct policy_key_ref ref = { .sndid = 5, .rcvid = 5 };
+
+	(void)state;
+	sock_entry(p, 0x77, 65534, false, scope("198.18.0.2", NULL, 0, 179), "198.18.0.2", 5);
+	assert_int_equal(add(p, "198.18.0.2/32", 5, 5), 0);
+	e = policy_sock_entry(p, 0x77);
+	assert_int_equal(e->keys.n, 1);
+	assert_int_equal(policy_del_key(p, &ref, -1, -1, err, sizeof(err)), 0);
+	e = policy_sock_entry(p, 0x77);
+	assert_int_equal(e->keys.n, 1);
+	assert_int_equal(policy_set_keysel(p, &ref.peer, 0, 5, -1, err, sizeof(err)), -ENOENT);
+	policy_free(p);
+}
+
+struct seen { char text[8][64]; size_t n; };
+
+static void note_prefix(const struct tcpao_addr *pre, uint8_t len, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 8)
+		policy_prefix_str(pre, len, s->text[s->n++], 64);
+}
+
+/* A listener's scope is its keys' prefixes, never the /0. */
+static void test_listener_scope(void **state)
+{
+	struct policy *p = policy_new();
+	struct seen seen = { 0 };
+	struct tcpao_addr a = addr("198.18.0.3"), b = addr("198.18.0.4");
+	(void)state;
+	sock_entry(p, 0x10, 65534, true, scope("0.0.0.0/0", NULL, 4179, 0), "198.18.0.3", 1);
+	assert_int_equal(policy_foreach_prefix(p, NULL, NULL), 1);
+	policy_foreach_prefix(p, note_prefix, &seen);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.text[0], "198.18.0.3/32");
+	assert_true(policy_covers(p, &a));
+	assert_false(policy_covers(p, &b));
+	assert_non_null(match(p, "198.18.0.1", 4179, "198.18.0.3", 50000));
+	assert_null(match(p, "198.18.0.1", 4179, "198.18.0.4", 50000));
+	policy_free(p);
+}
+
+struct diffc { int add, change, drop; };
+
+static void diff_count(void *arg, const char *what, const struct policy_peer *e, size_t k)
+{
+	struct diffc *c = arg;
+
+	(void)e;
+	(void)k;
+	c->add += what[0] == 'a';
+	c->change += what[0] == 'c';
+	c->drop += what[0] == 'd';
+}
+
+/* A reload replaces the file's keys only: runtime keys and sockets'
+ * entries survive with their serials (live flows keep them). */
+static void test_reload_keeps_runtime_and_socket_keys(void **state)
+{
+	struct policy *old = policy_new(), *fresh = policy_new(), *fresh2 = policy_new();
+	struct tcpao_mkt f1 = key("198.18.0.2/32", 1, 1);
+	struct policy_scope s2 = scope("198.18.0.2/32", NULL, 0, 0);
+	const struct policy_peer *e, *oe;
+	struct diffc c = { 0 };
+	size_t clashes;
+	uint64_t runtime_serial, sock_serial;
+
+	(void)state;
+	assert_int_equal(policy_add_key_from(old, NULL, &f1, POLICY_FROM_FILE, false,
+					     false, err, sizeof(err)), 0);
+	assert_int_equal(add(old, "198.18.0.2/32", 2, 2), 0);
+	assert_int_equal(policy_set_keysel(old, &f1.peer, 32, 2, 2, err, sizeof(err)), 0);
+	assert_int_equal(add(old, "198.18.0.9/32", 3, 3), 0);
+	sock_entry(old, 0x42, 65534, true, scope("0.0.0.0/0", NULL, 4179, 0), "198.18.0.3", 4);
+	runtime_serial = policy_peer_find(old, &s2)->keys.serials[0];
+	sock_serial = policy_sock_entry(old, 0x42)->keys.serials[0];
+	/* The file still has key 1. */
+	assert_int_equal(policy_add_key_from(fresh, NULL, &f1, POLICY_FROM_FILE, false,
+					     false, err, sizeof(err)), 0);
+	policy_adopt_serials(fresh, old);
+	assert_int_equal(policy_keep_unfiled(fresh, old, &clashes), 0);
+	assert_int_equal(clashes, 0);
+	e = policy_peer_find(fresh, &s2);
+	assert_non_null(e);
+	assert_int_equal(e->keys.n, 2);
+	assert_int_equal(e->keys.serials[0], runtime_serial);
+	assert_int_equal(e->keys.tags[0], POLICY_KEY_RUNTIME);
+	assert_int_equal(e->current_sndid, 2);
+	oe = policy_peer_find(old, &s2);
+	assert_int_equal(e->current_epoch, oe->current_epoch);
+	assert_non_null(policy_peer_find(fresh, &(struct policy_scope){
+		.peer = addr("198.18.0.9"), .peer_len = 32 }));
+	assert_non_null(policy_sock_entry(fresh, 0x42));
+	assert_int_equal(policy_sock_entry(fresh, 0x42)->keys.serials[0], sock_serial);
+	assert_true(fresh->next_serial >= old->next_serial);
+	policy_diff(old, fresh, diff_count, &c);
+	assert_int_equal(c.add + c.change + c.drop, 0);
+	/* A file without key 1: only key 1 goes. */
+	policy_adopt_serials(fresh2, old);
+	assert_int_equal(policy_keep_unfiled(fresh2, old, &clashes), 0);
+	policy_diff(old, fresh2, diff_count, &c);
+	assert_int_equal(c.drop, 1);
+	assert_int_equal(c.add + c.change, 0);
+	policy_free(old);
+	policy_free(fresh);
+	policy_free(fresh2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_origins),
+		cmocka_unit_test(test_host_ops_leave_sockets),
+		cmocka_unit_test(test_listener_scope),
+		cmocka_unit_test(test_reload_keeps_runtime_and_socket_keys),
 		cmocka_unit_test(test_match_most_specific),
 		cmocka_unit_test(test_match_mapped_and_v6),
 		cmocka_unit_test(test_match_ties_go_first),

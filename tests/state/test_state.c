@@ -306,9 +306,104 @@ static void test_newest_wins_across_restarts(void **state)
 	policy_free(r.policy);
 }
 
+/* ---- origins: restore never promotes ------------------------------------ */
+
+static struct policy_scope sock_scope(uint16_t lport)
+{
+	struct policy_scope sc = { .local_port = lport, .remote_port = 179 };
+
+	assert_int_equal(tcpao_addr_parse("198.18.0.2/32", &sc.peer, &sc.peer_len), 0);
+	assert_int_equal(tcpao_addr_parse("198.18.0.1/32", &sc.local, &sc.local_len), 0);
+	return sc;
+}
+
+/* A user's socket key (uid 65534) on a flow to a configured peer: after a
+ * restart its socket is gone, and the key must not join the host's entry
+ * for that peer, let alone as its current key; nor may the flow go on
+ * with the host's keys. */
+static void test_socket_key_never_promoted(void **state)
+{
+	struct policy *old = policy_new(), *fresh = policy_new();
+	struct tcpao_mkt file = test_key(7), user = test_key(9);
+	struct policy_sock ps = { .cookie = 0xfeedfacecafe, .uid = 65534 };
+	struct policy_scope sc = sock_scope(40001);
+	struct tcpao_keyring ring;
+	const struct policy_peer *p;
+	struct flow_key k = flow_key(40001);
+	struct rig r;
+	uint32_t sne = 0;
+	int rc;
+
+	(void)state;
+	assert_int_equal(policy_add_key_from(old, NULL, &file, POLICY_FROM_FILE,
+					     false, false, err, sizeof(err)), 0);
+	assert_int_equal(policy_add_key_from(fresh, NULL, &file, POLICY_FROM_FILE,
+					     false, false, err, sizeof(err)), 0);
+	tcpao_keyring_init(&ring);
+	assert_int_equal(tcpao_keyring_add(&ring, &user), 0);
+	assert_non_null(policy_sock_set(old, &ps, &sc, &ring, false, NULL, &rc, err,
+					sizeof(err)));
+	tcpao_keyring_free(&ring);
+	rig_open(&r, old);
+	add_flow(&r, 40001, 5);
+	assert_int_equal(state_save(&r.w), 0);
+	rig_close(&r);
+	assert_false(restart_and_claim(fresh, 40001, &sne));
+	p = policy_match(fresh, &k.local, k.lport, &k.remote, k.rport);
+	assert_non_null(p);
+	assert_int_equal(p->sock_cookie, 0);
+	assert_int_equal(p->keys.n, 1);
+	assert_int_equal(p->keys.keys[0].sndid, 7);
+	assert_null(policy_sock_entry(fresh, ps.cookie));
+	policy_free(old);
+	policy_free(fresh);
+}
+
+/* A runtime key comes back as a runtime key (a reload keeps it). */
+static void test_runtime_key_restored_as_runtime(void **state)
+{
+	struct policy *fresh = policy_with_key(0);
+	const struct policy_peer *p;
+	struct flow_key k = flow_key(40002);
+	char origin[96];
+	struct rig r;
+	uint32_t sne = 0;
+
+	(void)state;
+	rig_open(&r, policy_with_key(8)); /* policy_add_key: runtime */
+	add_flow(&r, 40002, 1);
+	assert_int_equal(state_save(&r.w), 0);
+	rig_close(&r);
+	assert_true(restart_and_claim(fresh, 40002, &sne));
+	p = policy_match(fresh, &k.local, k.lport, &k.remote, k.rport);
+	assert_non_null(p);
+	assert_int_equal(p->keys.n, 1);
+	assert_string_equal(policy_key_origin(p, 0, origin, sizeof(origin)), "runtime");
+	policy_free(r.policy);
+	policy_free(fresh);
+}
+
+/* The state directory holds secrets: a wide mode is fixed. */
+static void test_state_dir_mode(void **state)
+{
+	struct policy *p = policy_new();
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(chmod(dir, 0755), 0);
+	state_free();
+	assert_true(state_load(dir, p, err, sizeof(err)) >= 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_socket_key_never_promoted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runtime_key_restored_as_runtime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_dir_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip_with_key, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_torn_record_falls_back,
