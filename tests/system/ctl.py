@@ -29,10 +29,13 @@ def default_path():
     return "%s/netns-%d.sock" % (os.environ.get("TCPAO_RUNDIR", "/run/tcpao"), cookie)
 
 
-def check_server(s, path):
+def check_dir(path):
     st = os.lstat(os.path.dirname(path) or ".")
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
         raise PermissionError("%s: directory not root's alone" % path)
+
+
+def check_server(s, path):
     cred = s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     if struct.unpack("3i", cred)[1] != 0:
         raise PermissionError("%s: listener is not root" % path)
@@ -42,6 +45,7 @@ def request(name, line, timeout=5.0):
     name = name or default_path()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.settimeout(timeout)
+    check_dir(name)
     s.connect(name)
     check_server(s, name)
     s.send(line.encode())
