@@ -97,7 +97,7 @@ ts_in() { # NS CMD...
 # ts_secret_spec SPEC: the key spec with its secret=VALUE moved into a file
 # of mode 0600 (secret-file=PATH): secrets never go on command lines, where
 # every user can read them (tcpaod and tcpao key add refuse them there).
-TS_NSECRETS=0
+# (Called in $(...): a file of its own each time, from mktemp, mode 0600.)
 ts_secret_spec() {
 	local spec=$1 value rest file
 	case ",$spec" in
@@ -108,9 +108,8 @@ ts_secret_spec() {
 	rest=${value#*,}
 	[ "$rest" = "$value" ] && rest= || rest=,$rest
 	value=${value%%,*}
-	TS_NSECRETS=$((TS_NSECRETS + 1))
-	file=$TS_TMP/secret-$TS_NSECRETS
-	(umask 077 && printf '%s' "$value" >"$file")
+	file=$(mktemp "$TS_TMP/secret-XXXXXX") || ts_die "mktemp"
+	printf '%s' "$value" >"$file"
 	echo "${spec%%secret=*}secret-file=$file$rest"
 }
 

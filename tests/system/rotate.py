@@ -24,8 +24,10 @@ k' = k % KEYS + 1, the way an operator does it, with the tcpao CLI:
 Prints the time each step took in total, and "rotations=N" at the end;
 exits 1 at the first step that fails or takes longer than 10 s.
 """
+import atexit
 import ctypes
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,7 +99,8 @@ class Rotator:
     def secret_file(self, n):
         """The secret of key n in a file of mode 0600: never on a command line."""
         if not hasattr(self, "secrets"):
-            self.secrets = tempfile.mkdtemp(prefix="tcpao-rotate-")
+            self.secrets = tempfile.mkdtemp(prefix="tcpao-rotate-keys-")
+            atexit.register(shutil.rmtree, self.secrets, True)
         path = os.path.join(self.secrets, "key-%d" % n)
         if not os.path.exists(path):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
