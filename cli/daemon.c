@@ -12,15 +12,19 @@
 int daemon_call(const char *what, const char *request,
 		struct tcpao_ctl_reply *reply)
 {
-	const char *name = getenv("TCPAO_CTL");
+	char buf[128];
+	const char *name = tcpao_ctl_default(buf, sizeof(buf));
 	int fd, rc;
 
-	if (!name || !*name)
-		name = TCPAO_CTL_DEFAULT_NAME;
-	fd = tcpao_ctl_connect(name, DAEMON_TIMEOUT_MS);
+	fd = name ? tcpao_ctl_connect(name, DAEMON_TIMEOUT_MS) : -ENAMETOOLONG;
+	if (fd == -EPERM) {
+		fprintf(stderr, "tcpao %s: %s is not tcpaod's: its directory or its "
+			"listener is not root's; nothing was sent\n", what, name);
+		return 1;
+	}
 	if (fd < 0) {
-		fprintf(stderr, "tcpao %s: cannot reach tcpaod at @%s: %s%s\n", what, name,
-			strerror(-fd), fd == -ECONNREFUSED || fd == -ENOENT ?
+		fprintf(stderr, "tcpao %s: cannot reach tcpaod at %s: %s%s\n", what,
+			name ? name : "?", strerror(-fd), fd == -ECONNREFUSED || fd == -ENOENT ?
 			" (is tcpaod running in this network namespace?)" : "");
 		return 1;
 	}

@@ -25,12 +25,13 @@ static void usage(FILE *f)
 		"       tcpao key set [peer=PREFIX] [--current ID] [--rnext ID]\n"
 		"       tcpao key list [--json]\n"
 		"\n"
-		"SPEC: sndid=N,rcvid=N,alg=NAME,secret=TEXT|hex:HEX|secret-file=PATH,\n"
+		"SPEC: sndid=N,rcvid=N,alg=NAME,secret-file=PATH|-,\n"
 		"      peer=PREFIX[,maclen=N][,exclude-options][,ifindex=N]   (id=N sets both ids)\n"
 		"  alg: hmac(sha1), cmac(aes128), hmac(sha256); maclen defaults to 12.\n"
 		"--current ID  the key with sndid ID signs what we send (our KeyID)\n"
 		"--rnext ID    we ask the peer to use the key with rcvid ID (our RNextKeyID)\n"
 		"Deleting the key a live connection uses fails unless --current names another.\n"
+		"The secret file holds TEXT or hex:HEX (mode 0600); secret-file=- reads standard input.\n"
 		"add, del and set need root or CAP_NET_ADMIN; list shows no secret.\n");
 }
 
@@ -102,6 +103,11 @@ static int key_add(int argc, char **argv)
 	}
 	if (!text)
 		goto usage;
+	if (tcpao_spec_has_inline_secret(text)) {
+		fprintf(stderr, "tcpao key add: %s (secret-file=- reads it from standard input)\n",
+			TCPAO_INLINE_SECRET_ADVICE);
+		return 1;
+	}
 	if (tcpao_secret_file_inline(text, spec, sizeof(spec), err, sizeof(err))) {
 		fprintf(stderr, "tcpao key add: %s\n", err);
 		return 1;

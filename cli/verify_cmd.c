@@ -57,6 +57,10 @@ static int add_key(struct verify_args *a, const char *spec)
 		return -1;
 	}
 	a->keys = keys;
+	/* Test keys of captures are often given inline: allowed, but said. */
+	if (tcpao_spec_has_inline_secret(spec))
+		fprintf(stderr, "tcpao verify: warning: --key #%zu: %s\n", a->nkeys + 1,
+			TCPAO_INLINE_SECRET_ADVICE);
 	/* The spec holds the secret: the message names the key by number. */
 	if (tcpao_secret_file_inline(spec, inlined, sizeof(inlined), err, sizeof(err)) ||
 	    tcpao_mkt_parse(inlined, &keys[a->nkeys], err, sizeof(err))) {

@@ -27,7 +27,7 @@
 
 static const char *daemon_path(void)
 {
-	const char *p = getenv("TCPAOD");
+	const char *p = secure_getenv("TCPAOD");
 
 	return p && *p ? p : TCPAOD_PATH;
 }
@@ -85,7 +85,7 @@ static int spawn(const char *ctl_name)
 
 int tcpao_autostart(const char *ctl_name)
 {
-	const char *off = getenv("TCPAO_NO_AUTOSTART");
+	const char *off = secure_getenv("TCPAO_NO_AUTOSTART");
 
 	if (off && !strcmp(off, "1"))
 		return -ECONNREFUSED;

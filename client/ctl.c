@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -12,25 +13,113 @@
 #include "ctl.h"
 #include "tcpao.h"
 
-static socklen_t abstract_addr(const char *name, struct sockaddr_un *sun)
-{
-	size_t len = strlen(name);
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 
-	if (len + 1 > sizeof(sun->sun_path))
-		len = sizeof(sun->sun_path) - 1;
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	memcpy(sun->sun_path + 1, name, len); /* sun_path[0] = 0: abstract */
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
+unsigned long long tcpao_netns_cookie(void)
+{
+	unsigned long long cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+			cookie = 0;
+		close(fd);
+	}
+	return cookie;
 }
 
-int tcpao_ctl_connect(const char *name, int timeout_ms)
+int tcpao_ctl_rundir_path(const char *suffix, char *out, size_t outlen)
+{
+	unsigned long long cookie = tcpao_netns_cookie();
+	struct stat st;
+	int n;
+
+	if (cookie) {
+		n = snprintf(out, outlen, "%s/netns-%llu%s", TCPAO_RUNDIR, cookie, suffix);
+	} else { /* before Linux 5.14: the inode, as the state directory */
+		if (stat("/proc/self/ns/net", &st))
+			st.st_ino = 0;
+		n = snprintf(out, outlen, "%s/net-%lu%s", TCPAO_RUNDIR,
+			     (unsigned long)st.st_ino, suffix);
+	}
+	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+}
+
+const char *tcpao_ctl_default(char *buf, size_t len)
+{
+	const char *env = secure_getenv("TCPAO_CTL");
+
+	if (env && *env)
+		return env;
+	if (tcpao_ctl_rundir_path(".sock", buf, len))
+		return NULL;
+	return buf;
+}
+
+int tcpao_ctl_check_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	size_t n;
+
+	if (!slash)
+		n = snprintf(dir, sizeof(dir), ".");
+	else
+		n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path + !(slash - path)), path);
+	if (n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	if (lstat(dir, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
+	return 0;
+}
+
+static int path_addr(const char *path, struct sockaddr_un *sun, socklen_t *len)
+{
+	size_t n = strlen(path);
+
+	if (!n || n >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, n);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
+/* Whoever listens must be root in our view: a squatter's socket is not. */
+static int check_server(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		return -errno;
+	return cred.uid == 0 ? 0 : -EPERM;
+}
+
+int tcpao_ctl_connect(const char *path, int timeout_ms)
 {
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct sockaddr_un sun;
-	socklen_t len = abstract_addr(name ? name : TCPAO_CTL_DEFAULT_NAME, &sun);
+	socklen_t len;
 	int fd, rc;
 
+	path = path ? path : tcpao_ctl_default(buf, sizeof(buf));
+	if (!path)
+		return -ENAMETOOLONG;
+	rc = path_addr(path, &sun, &len);
+	if (!rc)
+		rc = tcpao_ctl_check_dir(path);
+	if (rc)
+		return rc;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -40,6 +129,11 @@ int tcpao_ctl_connect(const char *name, int timeout_ms)
 		goto fail;
 	if (connect(fd, (struct sockaddr *)&sun, len))
 		goto fail;
+	rc = check_server(fd);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
 	return fd;
 fail:
 	rc = -errno;

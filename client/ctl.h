@@ -10,7 +10,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define TCPAO_CTL_DEFAULT_NAME "tcpao/ctl" /* abstract socket name */
+/* Runtime directory: control sockets, locks and state, per network
+ * namespace (netns-<cookie>.sock, .lock, and a directory). Only root may
+ * create anything in it: that is what makes a socket there trustworthy. */
+#ifndef TCPAO_RUNDIR
+#define TCPAO_RUNDIR "/run/tcpao"
+#endif
 #define TCPAO_CTL_REQUEST_MAX 4096         /* one request, bytes */
 #define TCPAO_CTL_FRAME_MAX 32768          /* one reply message, bytes */
 #define TCPAO_CTL_REPLY_MAX (16u << 20)    /* a whole reply, bytes */
@@ -22,10 +27,23 @@ struct tcpao_ctl_reply {
 	size_t len;
 };
 
-/* Connects to the namespace's daemon (name NULL: the default) with a
- * receive/send timeout. -ECONNREFUSED (or -ENOENT) when no daemon runs.
- * Returns the socket or a negative errno. */
-int tcpao_ctl_connect(const char *name, int timeout_ms);
+/* The cookie of the caller's network namespace (0 before Linux 5.14). */
+unsigned long long tcpao_netns_cookie(void);
+/* "TCPAO_RUNDIR/netns-<cookie>SUFFIX" for this namespace: suffix ".sock",
+ * ".lock" or "". Returns 0 or -ENAMETOOLONG. */
+int tcpao_ctl_rundir_path(const char *suffix, char *out, size_t outlen);
+/* 0 when the directory holding path is owned by root and writable by
+ * nobody else (lstat: no symlink); else -EPERM, or -errno. */
+int tcpao_ctl_check_dir(const char *path);
+/* Connects to the namespace's daemon (path NULL: the default socket) with
+ * a receive/send timeout, and authenticates it before anything is sent:
+ * the socket's directory must be root's (tcpao_ctl_check_dir) and the
+ * listener must run as uid 0 (SO_PEERCRED); otherwise -EPERM and nothing
+ * was sent. -ECONNREFUSED (or -ENOENT) when no daemon runs. Returns the
+ * socket or a negative errno. */
+int tcpao_ctl_connect(const char *path, int timeout_ms);
+/* The socket path: $TCPAO_CTL (secure_getenv) or the default. */
+const char *tcpao_ctl_default(char *buf, size_t len);
 /* Sends one request line and reads the whole reply. 0 when a reply came
  * (reply->status holds the daemon's verdict), else a transport error.
  * The request buffer is not kept; callers wipe requests with secrets. */

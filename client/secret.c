@@ -67,9 +67,14 @@ static int check_mode(int fd, const char *path, char *err, size_t errlen)
 		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return fail(err, errlen, -EINVAL, "%s: not a regular file", path);
-	if (st.st_mode & (S_IROTH | S_IWOTH))
+	/* Someone else's file could be swapped, or read by its owner. */
+	if (st.st_uid != geteuid())
 		return fail(err, errlen, -EACCES,
-			    "%s: secret file is accessible by others (mode %03o); chmod 600 it",
+			    "%s: secret file is owned by uid %u, not by its reader (uid %u)",
+			    path, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return fail(err, errlen, -EACCES,
+			    "%s: secret file is accessible by group or others (mode %03o); chmod 600 it",
 			    path, (unsigned)(st.st_mode & 0777));
 	return 0;
 }
@@ -81,10 +86,14 @@ int tcpao_secret_file_read(const char *path, uint8_t *key, uint8_t *keylen,
 	ssize_t n;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* "-": standard input, for a secret piped in (no file, no argv). */
+	if (!strcmp(path, "-"))
+		fd = dup(0);
+	else
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
-	rc = check_mode(fd, path, err, errlen);
+	rc = strcmp(path, "-") ? check_mode(fd, path, err, errlen) : 0;
 	if (!rc) {
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0)
@@ -143,6 +152,14 @@ int tcpao_secret_file_inline(const char *spec, char *out, size_t outlen,
 		return fail(err, errlen, -E2BIG, "key spec too long");
 	}
 	return 0;
+}
+
+bool tcpao_spec_has_inline_secret(const char *spec)
+{
+	for (const char *p = spec; (p = strstr(p, "secret=")); p++)
+		if (p == spec || p[-1] == ',')
+			return true;
+	return false;
 }
 
 void tcpao_secret_to_hex(const uint8_t *key, uint8_t keylen, char *out,

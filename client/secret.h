@@ -7,6 +7,7 @@
 #ifndef TCPAO_SECRET_H
 #define TCPAO_SECRET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,8 +17,9 @@ int tcpao_secret_parse(const char *text, uint8_t *key, uint8_t *keylen,
 		       char *err, size_t errlen);
 
 /* Reads a secret file: its content is one secret in the syntax above; one
- * trailing newline is ignored. Refuses (-EACCES) a file that others may
- * read or write, and anything that is not a regular file (-EINVAL). */
+ * trailing newline is ignored. Refuses (-EACCES) a file not owned by the
+ * caller's euid or with any group/other permission, and anything that is
+ * not a regular file (-EINVAL). path "-" reads standard input. */
 int tcpao_secret_file_read(const char *path, uint8_t *key, uint8_t *keylen,
 			   char *err, size_t errlen);
 
@@ -29,6 +31,13 @@ int tcpao_secret_file_inline(const char *spec, char *out, size_t outlen,
 			     char *err, size_t errlen);
 
 /* Writes "hex:..." for key into out (out needs 4 + 2 * keylen + 1 bytes). */
+/* Whether a key spec carries its secret inline (a "secret=" field): on a
+ * command line, any user could read it in /proc/PID/cmdline. */
+bool tcpao_spec_has_inline_secret(const char *spec);
+#define TCPAO_INLINE_SECRET_ADVICE \
+	"secret= on a command line is visible to every user (/proc/PID/cmdline): " \
+	"put the secret in a file of mode 0600 and give secret-file=PATH"
+
 void tcpao_secret_to_hex(const uint8_t *key, uint8_t keylen, char *out,
 			 size_t outlen);
 

@@ -15,7 +15,7 @@
 
 static const char *ctl_name(void)
 {
-	const char *name = getenv("TCPAO_CTL");
+	const char *name = secure_getenv("TCPAO_CTL");
 
 	return name && *name ? name : NULL;
 }

@@ -553,7 +553,7 @@ int config_parse(const char *text, size_t len, const char *name,
 
 /* ---- files ------------------------------------------------------------- */
 
-static int read_file(const char *path, char **text, size_t *len, mode_t *mode,
+static int read_file(const char *path, char **text, size_t *len, struct stat *out,
 		     char *err, size_t errlen)
 {
 	struct stat st;
@@ -573,7 +573,7 @@ static int read_file(const char *path, char **text, size_t *len, mode_t *mode,
 		close(fd);
 		return rc;
 	}
-	*mode = st.st_mode;
+	*out = st;
 	*text = malloc((size_t)st.st_size + 1);
 	if (*text)
 		n = read(fd, *text, (size_t)st.st_size + 1);
@@ -603,27 +603,52 @@ static void dir_of(const char *path, char *dir, size_t len)
 		snprintf(dir, len, "%.*s", (int)(slash - path), path);
 }
 
+/* Whoever can write the policy, or swap it in its directory, decides the
+ * keys: only root (the daemon's own uid) may. */
+static bool trusted(const struct stat *st)
+{
+	return (st->st_uid == 0 || st->st_uid == geteuid()) &&
+	       !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+static int check_owner(const char *path, const struct stat *file, const char *dir,
+		       char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (!trusted(file)) {
+		snprintf(err, errlen, "%s: must be owned by root and writable by root alone "
+			 "(owner %u, mode %03o): refusing it", path, (unsigned)file->st_uid,
+			 (unsigned)(file->st_mode & 0777));
+		return -EACCES;
+	}
+	if (stat(dir, &st) || !trusted(&st)) {
+		snprintf(err, errlen, "%s: its directory %s must be owned by root and "
+			 "writable by root alone: refusing it", path, dir);
+		return -EACCES;
+	}
+	return 0;
+}
+
 int config_load(const char *path, struct policy **out, char *err, size_t errlen)
 {
 	struct parser ps = { .name = path, .err = err, .errlen = errlen };
 	char dir[PATH_MAX], *text = NULL;
+	struct stat st = { 0 };
 	size_t len = 0;
-	mode_t mode = 0;
+	mode_t mode;
 	int rc;
 
 	*out = NULL;
-	rc = read_file(path, &text, &len, &mode, err, errlen);
+	rc = read_file(path, &text, &len, &st, err, errlen);
 	if (rc)
 		return rc;
+	mode = st.st_mode;
 	dir_of(path, dir, sizeof(dir));
 	ps.dir = dir;
-	if (mode & S_IWOTH) {
-		rc = -EACCES;
-		snprintf(err, errlen, "%s: writable by others (mode %03o): refusing it",
-			 path, (unsigned)(mode & 0777));
-	} else {
+	rc = check_owner(path, &st, dir, err, errlen);
+	if (!rc)
 		rc = parse(&ps, text, len);
-	}
 	if (!rc && ps.inline_secret && (mode & S_IROTH)) {
 		rc = -EACCES;
 		snprintf(err, errlen,

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -19,11 +21,11 @@
 
 #include "control.h"
 #include "ctl.h"
+#include "peercred.h"
 
-#define CONTROL_MAX_CLIENTS 64
 #define CONTROL_MAX_ARGS 8
 #define CONTROL_EVENTS_PER_CALL 64
-#define CAP_NET_ADMIN_BIT 12
+#define CONTROL_ACCEPT_PER_CALL 64
 /* Records, leaving room for the status line within the client's limit. */
 #define CONTROL_BODY_MAX (TCPAO_CTL_REPLY_MAX - 1024)
 
@@ -41,6 +43,7 @@ struct conn {
 	struct control_client who;
 	char *out; /* a reply not yet fully sent */
 	size_t out_len, out_off;
+	uint64_t active_ms; /* last request or reply progress */
 };
 
 struct control {
@@ -48,7 +51,9 @@ struct control {
 	int listen_fd;
 	const struct control_ops *ops;
 	void *ctx;
-	struct conn *conns[CONTROL_MAX_CLIENTS];
+	struct conn **conns; /* grown on demand; NULL entries are free */
+	size_t nconns;
+	char *path; /* the socket file we bound, removed on close */
 	char frame[TCPAO_CTL_FRAME_MAX];
 	char request[TCPAO_CTL_REQUEST_MAX + 1];
 };
@@ -419,9 +424,53 @@ static int do_sync(struct control *ctl, struct request *req, struct control_repl
 	return ctl->ops->sync ? ctl->ops->sync(ctl->ctx, out) : -EOPNOTSUPP;
 }
 
+/* Numeric sock-* arguments: strictly decimal and in range, never wrapped
+ * into a smaller type further on. */
+static const struct sock_number {
+	const char *name;
+	long min, max;
+} sock_numbers[] = {
+	{ "ao-required", -1, 1 }, { "accept-icmps", -1, 1 },
+	{ "current", -1, 255 }, { "rnext", -1, 255 },
+	{ "port", 0, 65535 }, { "keys", 0, 1 },
+};
+
+static bool in_range(const char *text, long min, long max)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)text[text[0] == '-']))
+		return false;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	return !errno && !*end && v >= min && v <= max;
+}
+
+static int check_sock_numbers(const struct request *req, struct control_reply *out)
+{
+	for (int i = 1; i < req->argc; i++) {
+		for (size_t k = 0; k < sizeof(sock_numbers) / sizeof(sock_numbers[0]); k++) {
+			const struct sock_number *n = &sock_numbers[k];
+			size_t len = strlen(n->name);
+
+			if (strncmp(req->argv[i], n->name, len) || req->argv[i][len] != '=')
+				continue;
+			if (!in_range(req->argv[i] + len + 1, n->min, n->max))
+				return control_reply_error(out, -EINVAL, "%s: a number from %ld to %ld",
+							   n->name, n->min, n->max);
+		}
+	}
+	return 0;
+}
+
 /* sock-*: the socket passed with the request is the permission. */
 static int do_sock(struct control *ctl, struct request *req, struct control_reply *out)
 {
+	int rc = check_sock_numbers(req, out);
+
+	if (rc)
+		return rc;
 	if (!ctl->ops->sock)
 		return control_reply_error(out, -EOPNOTSUPP, "no socket support");
 	if (req->fd < 0)
@@ -506,7 +555,7 @@ static int dispatch(struct control *ctl, char *text, size_t n, int fd,
 
 static struct conn **conn_slot(struct control *ctl, int fd)
 {
-	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
+	for (size_t i = 0; i < ctl->nconns; i++)
 		if (ctl->conns[i] && ctl->conns[i]->fd == fd)
 			return &ctl->conns[i];
 	return NULL;
@@ -548,6 +597,7 @@ static int conn_flush(struct control *ctl, struct conn *c)
 		if (n < 0)
 			return -errno;
 		c->out_off += chunk;
+		c->active_ms = control_now_ms();
 	}
 	free(c->out);
 	c->out = NULL;
@@ -644,10 +694,13 @@ static int conn_serve(struct control *ctl, struct conn *c)
 	int rc;
 
 	n = recv_request(c->fd, ctl->request, TCPAO_CTL_REQUEST_MAX + 1, &passed);
+	if (n == 0 && passed >= 0)
+		close(passed); /* an empty message may carry descriptors too */
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
 	if (n <= 0)
 		return -ECONNRESET;
+	c->active_ms = control_now_ms();
 	if (n > TCPAO_CTL_REQUEST_MAX) {
 		rc = control_reply_error(&out, -EMSGSIZE, "request longer than %d bytes",
 					 TCPAO_CTL_REQUEST_MAX);
@@ -666,6 +719,22 @@ static int conn_serve(struct control *ctl, struct conn *c)
 		return -ENOMEM;
 	rc = conn_flush(ctl, c);
 	return rc ? rc : 1;
+}
+
+uint64_t control_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A client that holds a connection without using it loses it. */
+void control_expire(struct control *ctl, uint64_t now_ms)
+{
+	for (size_t i = 0; i < ctl->nconns; i++)
+		if (ctl->conns[i] && now_ms - ctl->conns[i]->active_ms >= CONTROL_IDLE_MS)
+			conn_close(ctl, &ctl->conns[i]);
 }
 
 /* ---- server ------------------------------------------------------------ */
@@ -687,17 +756,55 @@ struct control *control_new(const struct control_ops *ops, void *ctx)
 	return ctl;
 }
 
+/* Root and CAP_NET_ADMIN are never locked out; others share a quota. */
+static int admit(struct control *ctl, const struct control_client *who)
+{
+	size_t all = 0, mine = 0, others = 0;
+
+	for (size_t i = 0; i < ctl->nconns; i++) {
+		const struct conn *c = ctl->conns[i];
+
+		if (!c)
+			continue;
+		all++;
+		others += !c->who.privileged;
+		mine += !c->who.privileged && c->who.uid == who->uid;
+	}
+	if (all >= CONTROL_MAX_CONNS)
+		return -EMFILE;
+	if (!who->privileged && (mine >= CONTROL_MAX_CONNS_PER_UID ||
+				 others >= CONTROL_MAX_CONNS_UNPRIV))
+		return -EMFILE;
+	return 0;
+}
+
+static struct conn **free_slot(struct control *ctl)
+{
+	size_t old = ctl->nconns, n = old ? old * 2 : 64;
+	struct conn **grown;
+
+	for (size_t i = 0; i < ctl->nconns; i++)
+		if (!ctl->conns[i])
+			return &ctl->conns[i];
+	grown = realloc(ctl->conns, n * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	memset(grown + old, 0, (n - old) * sizeof(*grown));
+	ctl->conns = grown;
+	ctl->nconns = n;
+	return &ctl->conns[old];
+}
+
 int control_adopt(struct control *ctl, int fd, const struct control_client *who)
 {
 	struct conn **slot = NULL, *c;
-	int rc;
+	int rc = admit(ctl, who);
 
-	for (size_t i = 0; !slot && i < CONTROL_MAX_CLIENTS; i++)
-		if (!ctl->conns[i])
-			slot = &ctl->conns[i];
-	if (!slot) {
+	if (!rc && !(slot = free_slot(ctl)))
+		rc = -ENOMEM;
+	if (rc) {
 		close(fd);
-		return -EMFILE;
+		return rc;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -706,6 +813,7 @@ int control_adopt(struct control *ctl, int fd, const struct control_client *who)
 	}
 	c->fd = fd;
 	c->who = *who;
+	c->active_ms = control_now_ms();
 	rc = conn_watch(ctl, c, EPOLL_CTL_ADD, EPOLLIN);
 	if (rc) {
 		close(fd);
@@ -716,30 +824,9 @@ int control_adopt(struct control *ctl, int fd, const struct control_client *who)
 	return 0;
 }
 
-/* CapEff of a process, read from /proc (the peer may exit meanwhile: then
- * it gets no privilege). */
-static bool has_net_admin(pid_t pid)
-{
-	char path[64], line[256];
-	unsigned long long caps = 0;
-	bool found = false;
-	FILE *f;
-
-	if (pid <= 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "CapEff: %llx", &caps) == 1;
-	fclose(f);
-	return found && (caps >> CAP_NET_ADMIN_BIT & 1);
-}
-
 static void accept_clients(struct control *ctl)
 {
-	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+	for (int i = 0; i < CONTROL_ACCEPT_PER_CALL; i++) {
 		struct control_client who = {0};
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
@@ -754,43 +841,72 @@ static void accept_clients(struct control *ctl)
 		who.pid = cred.pid;
 		who.uid = cred.uid;
 		who.gid = cred.gid;
-		who.privileged = cred.uid == 0 || has_net_admin(cred.pid);
+		who.privileged = peercred_privileged(fd, &cred);
 		control_adopt(ctl, fd, &who); /* closes fd when full */
 	}
 }
 
-int control_listen(struct control *ctl, const char *name, char *err, size_t errlen)
+/* Only the holder of the namespace's lock calls this: a socket file left
+ * by a crashed daemon is replaced, in a directory only root can write. */
+static int bind_path(int fd, const char *path, char *err, size_t errlen)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = -1 };
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	size_t nlen;
-	int fd, rc;
+	size_t n = strlen(path);
+	int rc;
 
-	name = name ? name : CONTROL_DEFAULT_NAME;
-	nlen = strlen(name);
-	if (!nlen || nlen + 1 > sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "control socket name too long");
+	if (!n || n >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path too long");
 		return -EINVAL;
 	}
-	memcpy(sun.sun_path + 1, name, nlen);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	rc = tcpao_ctl_check_dir(path);
+	if (rc) {
+		snprintf(err, errlen, "control socket %s: its directory %s", path,
+			 rc == -EPERM ? "is not root's alone (owner root, not group/other-writable)"
+				      : strerror(-rc));
+		return rc;
+	}
+	memcpy(sun.sun_path, path, n);
+	if (unlink(path) && errno != ENOENT)
 		goto fail;
-	if (bind(fd, (struct sockaddr *)&sun,
-		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + nlen)) ||
-	    listen(fd, 16) || epoll_ctl(ctl->epfd, EPOLL_CTL_ADD, fd, &ev))
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(path, 0666))
 		goto fail;
-	ctl->listen_fd = fd;
 	return 0;
 fail:
 	rc = -errno;
-	if (rc == -EADDRINUSE)
-		snprintf(err, errlen, "control socket @%s is in use: is tcpaod already running in this network namespace?", name);
-	else
-		snprintf(err, errlen, "control socket @%s: %s", name, strerror(-rc));
-	if (fd >= 0)
-		close(fd);
+	snprintf(err, errlen, "control socket %s: %s", path, strerror(-rc));
 	return rc;
+}
+
+int control_listen(struct control *ctl, const char *path, char *err, size_t errlen)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = -1 };
+	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int fd, rc;
+
+	path = path ? path : tcpao_ctl_default(buf, sizeof(buf));
+	if (!path) {
+		snprintf(err, errlen, "control socket path too long");
+		return -ENAMETOOLONG;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "control socket: %s", strerror(-rc));
+		return rc;
+	}
+	rc = bind_path(fd, path, err, errlen);
+	if (!rc && (listen(fd, 64) || epoll_ctl(ctl->epfd, EPOLL_CTL_ADD, fd, &ev))) {
+		rc = -errno;
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(-rc));
+	}
+	if (!rc && !(ctl->path = strdup(path)))
+		rc = -ENOMEM;
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	ctl->listen_fd = fd;
+	return 0;
 }
 
 struct control *control_open(const char *name, const struct control_ops *ops,
@@ -818,7 +934,7 @@ size_t control_client_count(const struct control *ctl)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
+	for (size_t i = 0; i < ctl->nconns; i++)
 		n += !!ctl->conns[i];
 	return n;
 }
@@ -859,11 +975,15 @@ void control_close(struct control *ctl)
 {
 	if (!ctl)
 		return;
-	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
+	for (size_t i = 0; i < ctl->nconns; i++)
 		if (ctl->conns[i])
 			conn_close(ctl, &ctl->conns[i]);
+	free(ctl->conns);
 	if (ctl->listen_fd >= 0)
 		close(ctl->listen_fd);
+	if (ctl->path)
+		unlink(ctl->path);
+	free(ctl->path);
 	close(ctl->epfd);
 	free(ctl);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The control socket of tcpaod: an abstract Unix socket (SOCK_SEQPACKET),
- * one per network namespace, speaking the text protocol of
- * docs/control-protocol.md.
+ * The control socket of tcpaod: a Unix socket (SOCK_SEQPACKET) at
+ * TCPAO_RUNDIR/netns-<cookie>.sock, one per network namespace, speaking the
+ * text protocol of docs/control-protocol.md.
  *
  * The server lives in tcpaod's main loop: control_fd() is one pollable
  * file descriptor (an epoll set of the listener and its clients); when it
@@ -13,7 +13,10 @@
  * ever writes a secret into a reply or a log.
  *
  * Privilege: key-add, key-del, key-set and reload need uid 0 or
- * CAP_NET_ADMIN (SO_PEERCRED); key-list, show and stat do not.
+ * CAP_NET_ADMIN in tcpaod's user namespace (peercred.c); key-list, show and
+ * stat do not. Unprivileged clients have a connection quota per uid and
+ * all of them together; privileged ones are never locked out by them. A
+ * connection idle for CONTROL_IDLE_MS is closed.
  */
 #ifndef TCPAOD_CONTROL_H
 #define TCPAOD_CONTROL_H
@@ -25,7 +28,10 @@
 #include "policy.h"
 #include "tcpao.h"
 
-#define CONTROL_DEFAULT_NAME "tcpao/ctl" /* abstract: "\0tcpao/ctl" */
+#define CONTROL_MAX_CONNS_PER_UID 16 /* per unprivileged uid */
+#define CONTROL_MAX_CONNS_UNPRIV 256 /* all unprivileged clients */
+#define CONTROL_MAX_CONNS 4096       /* everyone, root included */
+#define CONTROL_IDLE_MS 30000
 
 struct control;
 struct control_reply;
@@ -88,9 +94,10 @@ struct control_ops {
 
 /* A server with no socket yet (tests adopt socketpair ends). */
 struct control *control_new(const struct control_ops *ops, void *ctx);
-/* Binds and listens on the abstract name (NULL: CONTROL_DEFAULT_NAME).
- * -EADDRINUSE when another daemon of this namespace holds it. */
-int control_listen(struct control *ctl, const char *name,
+/* Binds and listens on path (NULL: tcpao_ctl_default()), replacing a file
+ * left there: the caller holds the namespace's lock. The directory must be
+ * root's alone. The socket is mode 0666: anyone may ask. */
+int control_listen(struct control *ctl, const char *path,
 		   char *err, size_t errlen);
 /* new + listen; NULL on error with err set. */
 struct control *control_open(const char *name, const struct control_ops *ops,
@@ -105,6 +112,9 @@ int control_fd(const struct control *ctl);
  * served. */
 int control_handle(struct control *ctl);
 size_t control_client_count(const struct control *ctl);
+/* Closes connections idle for CONTROL_IDLE_MS (call about once a second). */
+void control_expire(struct control *ctl, uint64_t now_ms);
+uint64_t control_now_ms(void);
 void control_close(struct control *ctl);
 
 /* ---- writing replies (from the callbacks) ------------------------------ */

@@ -23,16 +23,19 @@
 
 #include "config.h"
 #include "control.h"
+#include "ctl.h"
 #include "log.h"
 #include "ops.h"
 #include "pmtu.h"
 #include "policy.h"
+#include "privs.h"
 #include "rules.h"
+#include "rundir.h"
+#include "secret.h"
 #include "sockets.h"
 #include "state.h"
 #include "worker.h"
 
-#define LOCK_NAME "tcpaod/lock"
 #define DEFAULT_QUEUE_BASE 7430
 #define DEFAULT_MAX_FLOWS 4096
 /* --autostarted: leave after this long with nothing to do. */
@@ -60,12 +63,14 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: tcpaod [options]\n"
 		"  --config FILE       the host policy (tcpao.conf(5))\n"
-		"  --control NAME      abstract control socket name (default "
-		CONTROL_DEFAULT_NAME ")\n"
+		"  --control PATH      control socket (default "
+		TCPAO_RUNDIR "/netns-<cookie>.sock)\n"
 		"  --key SPEC          an MKT (repeatable): sndid=N,rcvid=N,"
 		"alg=NAME,\n"
-		"                      secret=TEXT|hex:HEX,peer=PREFIX"
+		"                      secret-file=PATH,peer=PREFIX"
 		"[,maclen=N][,exclude-options]\n"
+		"                      (secret= is refused: command lines are "
+		"public)\n"
 		"  --ao-required       peers' segments must carry AO (default)\n"
 		"  --no-ao-required    let a connection opened without AO stay "
 		"in the clear\n"
@@ -74,7 +79,7 @@ static void usage(FILE *out)
 		"  --queue-base N      first NFQUEUE number (default %d)\n"
 		"  --max-flows N       flows per worker (default %d)\n"
 		"  --state-dir DIR     state files (default "
-		"/run/tcpao/<netns>)\n"
+		TCPAO_RUNDIR "/netns-<cookie>)\n"
 		"  --pidfile FILE      write the pid there\n"
 		"  --daemon            detach, log to syslog\n"
 		"  --autostarted       started by libtcpao-preload: exit after "
@@ -196,6 +201,25 @@ bad:
 
 #define DEFAULT_CONFIG "/etc/tcpao/tcpao.conf"
 
+/* --key: the secret comes from a file; on the command line it would be
+ * readable by every user in /proc/PID/cmdline for the daemon's life. */
+static int parse_key_option(const char *spec, struct tcpao_mkt *mkt,
+			    char *err, size_t errlen)
+{
+	char inlined[1024];
+	int rc;
+
+	if (tcpao_spec_has_inline_secret(spec)) {
+		snprintf(err, errlen, "%s", TCPAO_INLINE_SECRET_ADVICE);
+		return -EINVAL;
+	}
+	rc = tcpao_secret_file_inline(spec, inlined, sizeof(inlined), err, errlen);
+	if (!rc)
+		rc = tcpao_mkt_parse(inlined, mkt, err, errlen);
+	explicit_bzero(inlined, sizeof(inlined));
+	return rc;
+}
+
 /* The policy from --config (by default /etc/tcpao/tcpao.conf when it
  * exists and no --key is given), then --key options. */
 static struct policy *build_policy(struct options *o)
@@ -218,7 +242,7 @@ static struct policy *build_policy(struct options *o)
 		return NULL;
 	for (size_t i = 0; i < o->nkeys; i++) {
 		struct tcpao_mkt mkt;
-		int rc = tcpao_mkt_parse(o->keys[i], &mkt, err, sizeof(err));
+		int rc = parse_key_option(o->keys[i], &mkt, err, sizeof(err));
 
 		if (!rc && mkt.peer.family == AF_UNSPEC) {
 			snprintf(err, sizeof(err), "the key needs peer=PREFIX");
@@ -236,66 +260,15 @@ static struct policy *build_policy(struct options *o)
 	return policy;
 }
 
-/* One daemon per network namespace: an abstract socket name is per
- * namespace, and the kernel frees it when the holder dies, even by
- * SIGKILL. */
-static int take_lock(void)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	socklen_t len;
-
-	if (fd < 0)
-		return -errno;
-	memcpy(sun.sun_path + 1, LOCK_NAME, strlen(LOCK_NAME));
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-			  strlen(LOCK_NAME));
-	if (bind(fd, (struct sockaddr *)&sun, len)) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
-/* The namespace's cookie: unlike its inode number, never given to another
- * namespace, so that no daemon restores flows of a namespace long gone. */
-static uint64_t netns_cookie(void)
-{
-	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd >= 0) {
-		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
-			cookie = 0;
-		close(fd);
-	}
-	return cookie;
-}
-
+/* By the namespace's cookie: unlike its inode number, never given to
+ * another namespace, so that no daemon restores flows of a namespace long
+ * gone. */
 static char *default_state_dir(void)
 {
-	static char dir[128];
-	uint64_t cookie = netns_cookie();
-	struct stat st;
+	static char dir[256];
 
-	mkdir("/run/tcpao", 0700);
-	if (cookie) {
-		snprintf(dir, sizeof(dir), "/run/tcpao/netns-%llu",
-			 (unsigned long long)cookie);
-		return dir;
-	}
-	/* Before Linux 5.14. */
-	if (stat("/proc/self/ns/net", &st))
-		st.st_ino = 0;
-	snprintf(dir, sizeof(dir), "/run/tcpao/net-%lu",
-		 (unsigned long)st.st_ino);
+	if (tcpao_ctl_rundir_path("", dir, sizeof(dir)))
+		return NULL;
 	return dir;
 }
 
@@ -421,6 +394,8 @@ static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		if (pfd[2].revents & POLLIN)
 			sockets_watch_read(d, watch);
 		state_expire(monotonic_ms());
+		if (ctl)
+			control_expire(ctl, control_now_ms());
 		pmtu_expire(monotonic_ms());
 		if (autostarted && idle_too_long(d, &idle_since)) {
 			log_msg(LOG_INFO, "autostarted and idle: stopping");
@@ -454,18 +429,21 @@ int main(int argc, char **argv)
 				 .force_ao_optional = o.ao_optional,
 				 .force_accept_icmps = o.accept_icmps };
 	daemon_apply_flags(&d, policy);
-	lock = take_lock();
+	lock = rundir_prepare(err, sizeof(err));
+	if (!lock)
+		lock = rundir_lock(err, sizeof(err));
 	if (lock < 0) {
-		fprintf(stderr, "tcpaod: %s\n",
-			lock == -EADDRINUSE
-				? "already running in this network namespace"
-				: strerror(-lock));
+		fprintf(stderr, "tcpaod: %s\n", err);
 		return 1;
 	}
 	/* Only a directory of our own making is ever removed. */
 	own_state_dir = !o.state_dir;
 	if (own_state_dir)
 		o.state_dir = default_state_dir();
+	if (!o.state_dir) {
+		fprintf(stderr, "tcpaod: state directory path too long\n");
+		return 1;
+	}
 	restored = state_load(o.state_dir, policy, err, sizeof(err));
 	if (restored < 0) {
 		fprintf(stderr, "tcpaod: %s\n", err);
@@ -511,7 +489,11 @@ int main(int argc, char **argv)
 	}
 	if (o.pidfile && write_pidfile(o.pidfile))
 		log_msg(LOG_WARNING, "pidfile %s: %m", o.pidfile);
-	rc = workers_start(err, sizeof(err));
+	/* Everything is open: from here on, only what running needs. Before
+	 * the workers start, as capabilities are per thread. */
+	rc = privs_drop(err, sizeof(err));
+	if (!rc)
+		rc = workers_start(err, sizeof(err));
 	if (rc) {
 		log_msg(LOG_ERR, "%s", err);
 	} else {

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "pmtu.h"
 #include "rules.h"
 
@@ -23,9 +24,12 @@
  * loud. Returns its exit status, or -errno. */
 static int run(const char *const argv[], const char *input, bool loud)
 {
+	const char *path = helper_path(argv[0]);
 	int in[2], status;
 	pid_t pid;
 
+	if (!path)
+		return 127; /* as a shell would say: not found */
 	if (pipe2(in, O_CLOEXEC))
 		return -errno;
 	pid = fork();
@@ -43,7 +47,7 @@ static int run(const char *const argv[], const char *input, bool loud)
 			if (!loud)
 				dup2(null, 2);
 		}
-		execvp(argv[0], (char *const *)argv);
+		execv(path, (char *const *)argv);
 		_exit(127);
 	}
 	close(in[0]);

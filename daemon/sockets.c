@@ -220,7 +220,8 @@ static int arg_int(int argc, char **argv, const char *name, int dflt)
 {
 	const char *v = arg(argc, argv, name);
 
-	return v ? atoi(v) : dflt;
+	/* Range-checked in control.c (check_sock_numbers). */
+	return v ? (int)strtol(v, NULL, 10) : dflt;
 }
 
 static void parse_flags(int argc, char **argv, struct sock_flags *f)
@@ -416,7 +417,7 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 
 			rc = -EINVAL;
 			if (ps && sscanf(argv[1], "sndid=%u,rcvid=%u", &sndid, &rcvid) == 2 &&
-			    !tcpao_addr_parse(ps + 5, &peer, &len)) {
+			    sndid <= 255 && rcvid <= 255 && !tcpao_addr_parse(ps + 5, &peer, &len)) {
 				tcpao_addr_unmap(&peer);
 				rc = policy_sock_del_key(fresh, id->cookie, &peer, len,
 							 (uint8_t)sndid, (uint8_t)rcvid);

@@ -40,7 +40,7 @@ ts_expect 'json_ok <<<"$out"' "key list --json is JSON"
 ts_expect '"$PY" -c "import json,sys; d=json.load(sys.stdin); assert d[\"peers\"][0][\"keys\"][0][\"sndid\"] == 1" <<<"$out"' "key list --json has sndid 1"
 
 ts_log "privilege: nobody may read, not change"
-out=$(cli_nobody key add "id=5,alg=hmac(sha1),secret=x,peer=$B4" 2>&1; echo "rc=$?")
+out=$(echo x | cli_nobody key add "id=5,alg=hmac(sha1),secret-file=-,peer=$B4" 2>&1; echo "rc=$?")
 ts_expect 'grep -q "root or CAP_NET_ADMIN" <<<"$out" && grep -q "rc=1" <<<"$out"' "nobody cannot add a key"
 ts_expect 'cli_nobody key list >/dev/null' "nobody can list keys"
 
@@ -48,7 +48,9 @@ ts_log "secret files must be private"
 printf 'x\n' >"$TS_TMP/open.key"
 chmod 644 "$TS_TMP/open.key"
 out=$(cli key add "id=6,alg=hmac(sha1),secret-file=$TS_TMP/open.key,peer=$B4" 2>&1)
-ts_expect 'grep -q "accessible by others" <<<"$out"' "a world-readable secret file is refused"
+ts_expect 'grep -q "accessible by group or others" <<<"$out"' "a world-readable secret file is refused"
+out=$(cli key add "id=6,alg=hmac(sha1),secret=x,peer=$B4" 2>&1; echo "rc=$?")
+ts_expect 'grep -q "secret-file=" <<<"$out" && grep -q "rc=1" <<<"$out"' "secret= on the command line is refused"
 
 ts_log "rotation during a transfer"
 BYTES=4000000
@@ -64,7 +66,7 @@ cli show
 printf '%s\n' "$SECRET2" >"$TS_TMP/k2.key"
 chmod 600 "$TS_TMP/k2.key"
 cli key add "id=2,alg=hmac(sha1),secret-file=$TS_TMP/k2.key,peer=$B4" || ts_fail "key add 2 on A"
-cli_b key add "id=2,alg=hmac(sha1),secret=$SECRET2,peer=$A4" || ts_fail "key add 2 on B"
+cli_b key add "id=2,alg=hmac(sha1),secret-file=$TS_TMP/k2.key,peer=$A4" || ts_fail "key add 2 on B"
 out=$(cli key del "id=1,peer=$B4" 2>&1; echo "rc=$?")
 echo "$out"
 ts_expect 'grep -q "live connection" <<<"$out" && grep -q "rc=1" <<<"$out"' "deleting the key in use is refused"

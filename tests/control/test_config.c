@@ -51,6 +51,14 @@ static void write_file(const char *name, const char *text, mode_t mode)
 	close(fd);
 }
 
+static const char *path_of(const char *name)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
 static int parse(const char *text, struct policy **p)
 {
 	return config_parse(text, strlen(text), "test.conf", dir, p, err, sizeof(err));
@@ -266,18 +274,42 @@ static void test_load_modes(void **state)
 
 	write_file("a.conf", "", 0666);
 	assert_int_equal(load("a.conf", &p), -EACCES);
-	assert_non_null(strstr(err, "writable by others"));
+	assert_non_null(strstr(err, "writable by root alone"));
+	write_file("a.conf", "", 0620);
+	assert_int_equal(load("a.conf", &p), -EACCES);
+	assert_non_null(strstr(err, "mode 620"));
+	if (geteuid() == 0) { /* owned by another user */
+		write_file("a.conf", "", 0600);
+		assert_int_equal(chown(path_of("a.conf"), 65534, 65534), 0);
+		assert_int_equal(load("a.conf", &p), -EACCES);
+		assert_non_null(strstr(err, "owner 65534"));
+		/* A directory others may write: the file could be swapped. */
+		write_file("a.conf", "", 0600);
+		assert_int_equal(chmod(dir, 0777), 0);
+		assert_int_equal(load("a.conf", &p), -EACCES);
+		assert_non_null(strstr(err, "its directory"));
+		assert_int_equal(chmod(dir, 0700), 0);
+	}
 
 	/* Secret files: relative to the config, never readable by others. */
 	write_file("b.conf", file_secret, 0644);
-	write_file("k.key", "topsecret\n", 0640);
+	write_file("k.key", "topsecret\n", 0600);
 	assert_int_equal(load("b.conf", &p), 0);
 	assert_int_equal(p->peers[0].keys.keys[0].keylen, 9);
 	policy_free(p);
 	write_file("k.key", "topsecret\n", 0604);
 	assert_int_equal(load("b.conf", &p), -EACCES);
 	assert_non_null(strstr(err, "b.conf:1: key: "));
-	assert_non_null(strstr(err, "k.key: secret file is accessible by others (mode 604)"));
+	assert_non_null(strstr(err, "k.key: secret file is accessible by group or others (mode 604)"));
+	write_file("k.key", "topsecret\n", 0640);
+	assert_int_equal(load("b.conf", &p), -EACCES);
+	assert_non_null(strstr(err, "(mode 640)"));
+	if (geteuid() == 0) { /* a secret file of another user */
+		write_file("k.key", "topsecret\n", 0600);
+		assert_int_equal(chown(path_of("k.key"), 65534, 65534), 0);
+		assert_int_equal(load("b.conf", &p), -EACCES);
+		assert_non_null(strstr(err, "owned by uid 65534"));
+	}
 	write_file("k.key", "", 0600);
 	assert_int_equal(load("b.conf", &p), -EINVAL);
 	assert_non_null(strstr(err, "the secret is empty"));

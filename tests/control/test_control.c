@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The control protocol (daemon/control.c with client/ctl.c) over
- * socketpairs and a private abstract socket: requests reach the callbacks
+ * socketpairs and a private path socket: requests reach the callbacks
  * parsed and checked, privilege is enforced, malformed and hostile
  * messages get error replies, large replies arrive whole, a client that
  * does not read never blocks the server, and no reply holds a secret.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -17,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -595,26 +599,107 @@ static void test_client_goes_away(void **state)
 	unpair(&p);
 }
 
+/* Connections of one unprivileged uid are limited; other uids and root
+ * are not locked out by them. */
 static void test_client_limit(void **state)
 {
+	static const struct control_client other = { .pid = 3, .uid = 1000 };
 	struct control *ctl = control_new(&ops, NULL);
-	int fds[65];
+	int fds[CONTROL_MAX_CONNS_PER_UID + 102], n = 0;
 
 	(void)state;
-	for (int i = 0; i < 65; i++) {
+	for (int i = 0; i <= CONTROL_MAX_CONNS_PER_UID; i++) {
 		int sv[2];
 
 		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-		fds[i] = sv[0];
-		assert_int_equal(control_adopt(ctl, sv[1], &nobody), i < 64 ? 0 : -EMFILE);
+		fds[n++] = sv[0];
+		assert_int_equal(control_adopt(ctl, sv[1], &nobody),
+				 i < CONTROL_MAX_CONNS_PER_UID ? 0 : -EMFILE);
 	}
-	assert_int_equal(control_client_count(ctl), 64);
-	for (int i = 0; i < 65; i++)
+	for (int i = 0; i < 101; i++) { /* root: beyond the old fixed 64 */
+		int sv[2];
+		const struct control_client *who = i ? &root : &other;
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+		fds[n++] = sv[0];
+		assert_int_equal(control_adopt(ctl, sv[1], who), 0);
+	}
+	assert_int_equal(control_client_count(ctl), CONTROL_MAX_CONNS_PER_UID + 101);
+	for (int i = 0; i < n; i++)
 		close(fds[i]);
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < 100; i++)
 		control_handle(ctl);
 	assert_int_equal(control_client_count(ctl), 0);
 	control_close(ctl);
+}
+
+/* A connection that sends nothing is closed after CONTROL_IDLE_MS. */
+static void test_idle_timeout(void **state)
+{
+	struct conn_pair p = pair(&nobody);
+	char buf[16];
+
+	(void)state;
+	control_expire(p.ctl, control_now_ms() + CONTROL_IDLE_MS / 2);
+	assert_int_equal(control_client_count(p.ctl), 1);
+	control_expire(p.ctl, control_now_ms() + CONTROL_IDLE_MS + 1);
+	assert_int_equal(control_client_count(p.ctl), 0);
+	assert_int_equal(recv(p.client, buf, sizeof(buf), 0), 0);
+	unpair(&p);
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* An empty message carrying a descriptor: the daemon must not keep it. */
+static void test_empty_message_fd(void **state)
+{
+	int before = count_fds();
+
+	(void)state;
+	for (int i = 0; i < 50; i++) {
+		struct conn_pair p = pair(&nobody);
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} ctrl;
+		struct iovec iov = { .iov_base = "", .iov_len = 0 };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf) };
+		int passed = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		memset(&ctrl, 0, sizeof(ctrl));
+		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &passed, sizeof(int));
+		assert_int_equal(sendmsg(p.client, &msg, 0), 0);
+		close(passed);
+		for (int k = 0; k < 5; k++)
+			control_handle(p.ctl);
+		unpair(&p);
+	}
+	assert_int_equal(count_fds(), before);
+}
+
+/* sock-* numbers: strict decimal, in range; never wrapped. */
+static void test_sock_numbers(void **state)
+{
+	struct conn_pair p = pair(&nobody);
+
+	(void)state;
+	expect_raw_error(&p, "sock-set current=300", 20, EINVAL, "from -1 to 255");
+	expect_raw_error(&p, "sock-set rnext=1x", 17, EINVAL, "from -1 to 255");
+	expect_raw_error(&p, "sock-begin port=65536", 21, EINVAL, "from 0 to 65535");
+	expect_raw_error(&p, "sock-set ao-required=2", 22, EINVAL, "from -1 to 1");
+	expect_raw_error(&p, "sock-set current=", 17, EINVAL, "from -1 to 255");
+	unpair(&p);
 }
 
 /* ---- the real socket --------------------------------------------------- */
@@ -638,22 +723,26 @@ static void *connect_thread(void *arg)
 	return NULL;
 }
 
-static void test_abstract_socket(void **state)
+static void test_path_socket(void **state)
 {
-	char name[64], err[256];
+	char dir[64], name[96], err[256];
 	struct listener_call c = { .name = name };
 	struct tcpao_ctl_record rec;
-	struct control *ctl, *second;
+	struct control *ctl;
+	struct stat st;
 	pthread_t t;
 	char *cur;
 
 	(void)state;
-	snprintf(name, sizeof(name), "tcpao-test/%d", (int)getpid());
+	if (getuid() != 0)
+		skip(); /* the socket's directory must be root's */
+	snprintf(dir, sizeof(dir), "/tmp/tcpao-ctl-test.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(name, sizeof(name), "%s/ctl.sock", dir);
 	ctl = control_open(name, &ops, NULL, err, sizeof(err));
 	assert_non_null(ctl);
-	second = control_open(name, &ops, NULL, err, sizeof(err));
-	assert_null(second);
-	assert_non_null(strstr(err, "already running"));
+	assert_int_equal(stat(name, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0666); /* any user may ask */
 
 	assert_int_equal(pthread_create(&t, NULL, connect_thread, &c), 0);
 	serve_until(ctl, &c.done);
@@ -663,13 +752,55 @@ static void test_abstract_socket(void **state)
 	cur = c.reply.body;
 	assert_true(tcpao_ctl_next_record(&cur, &rec));
 	/* SO_PEERCRED: root is privileged (others only with CAP_NET_ADMIN). */
-	if (getuid() == 0)
-		assert_string_equal(tcpao_ctl_field(&rec, "privileged"), "yes");
+	assert_string_equal(tcpao_ctl_field(&rec, "privileged"), "yes");
 	tcpao_ctl_reply_free(&c.reply);
+
+	/* A directory others may write: the client sends nothing. */
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(tcpao_ctl_connect(name, 1000), -EPERM);
+	assert_null(control_open(name, &ops, NULL, err, sizeof(err)));
+	assert_int_equal(chmod(dir, 0700), 0);
 	control_close(ctl);
 
 	/* No daemon: a clear errno, not a hang. */
-	assert_int_equal(tcpao_ctl_connect(name, 1000), -ECONNREFUSED);
+	assert_int_equal(tcpao_ctl_connect(name, 1000), -ENOENT);
+	rmdir(dir);
+}
+
+/* A listener that is not root is not tcpaod, even at the right path. */
+static void test_server_not_root(void **state)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[64], go;
+	int sv[2], status;
+	pid_t pid;
+
+	(void)state;
+	if (getuid() != 0)
+		skip();
+	snprintf(dir, sizeof(dir), "/tmp/tcpao-ctl-test.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/ctl.sock", dir);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	if (pid == 0) { /* binds as root, listens as nobody: SO_PEERCRED says nobody */
+		int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(sun.sun_path, 0666) ||
+		    setgid(65534) || setuid(65534) || listen(fd, 4) || write(sv[1], "x", 1) != 1)
+			_exit(1);
+		(void)!read(sv[1], &go, 1);
+		_exit(0);
+	}
+	assert_int_equal(read(sv[0], &go, 1), 1);
+	assert_int_equal(tcpao_ctl_connect(sun.sun_path, 1000), -EPERM);
+	assert_int_equal(write(sv[0], "x", 1), 1);
+	waitpid(pid, &status, 0);
+	assert_int_equal(status, 0);
+	close(sv[0]);
+	close(sv[1]);
+	unlink(sun.sun_path);
+	rmdir(dir);
 }
 
 int main(void)
@@ -689,7 +820,11 @@ int main(void)
 		cmocka_unit_test(test_random_messages),
 		cmocka_unit_test(test_client_goes_away),
 		cmocka_unit_test(test_client_limit),
-		cmocka_unit_test(test_abstract_socket),
+		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_empty_message_fd),
+		cmocka_unit_test(test_sock_numbers),
+		cmocka_unit_test(test_path_socket),
+		cmocka_unit_test(test_server_not_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

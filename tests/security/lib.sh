@@ -1,29 +1,50 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Shared by the security tests: tests/system/lib.sh, plus the attacker, a
-# local unprivileged user (nobody) with the preload. The build directory
-# may be unreadable by nobody: what it runs is copied to a 0755 directory.
+# Shared by the security tests, on top of tests/system/lib.sh: the attacker
+# (user nobody) and what it needs, copied where nobody can read it (the
+# build directory may be under /root).
 source "$TS_DIR/lib.sh"
 
-# sec_attacker_init: $ATK holds the preload and usersock.py.
+ATK=
+sec_cleanup() { [ -n "$ATK" ] && rm -rf "$ATK"; }
+
+# sec_attacker_dir: $ATK (mode 0755) with the attacker's tools, and
+# $ATK/home, nobody's own directory.
+sec_attacker_dir() {
+	[ -n "$ATK" ] && return 0
+	ATK=$(mktemp -d /tmp/tcpao-attacker-XXXXXX)
+	chmod 755 "$ATK"
+	cp "$SEC_DIR/attack.py" "$SEC_DIR/usersock.py" "$TS_DIR/ctl.py" "$TS_DIR/aosock.py" "$ATK/"
+	[ -x "${TCPAO_CLI:-}" ] && cp "$TCPAO_CLI" "$ATK/tcpao"
+	[ -n "${TCPAO_PRELOAD:-}" ] && [ -e "$TCPAO_PRELOAD" ] && cp "$TCPAO_PRELOAD" "$ATK/preload.so"
+	chmod -R a+rX "$ATK"
+	mkdir "$ATK/home"
+	chown 65534:65534 "$ATK/home"
+}
+
+# sec_init NAME: ts_init, the attacker's directory, cleanup of both.
+sec_init() {
+	ts_init "$1"
+	ts_require setpriv unshare
+	trap 'sec_cleanup; ts_cleanup' EXIT
+	sec_attacker_dir
+}
+
+# sec_attacker_init (after ts_init): the attacker with the preload.
 sec_attacker_init() {
 	[ -n "${TCPAO_PRELOAD:-}" ] && [ -e "$TCPAO_PRELOAD" ] || ts_skip "TCPAO_PRELOAD not set"
 	ts_require setpriv
-	ATK=$(mktemp -d /tmp/tcpao-attacker-XXXXXX)
-	chmod 0755 "$ATK"
-	cp "$TCPAO_PRELOAD" "$ATK/preload.so"
-	cp "$SEC_DIR/usersock.py" "$ATK/usersock.py"
-	chmod 0755 "$ATK/preload.so" "$ATK/usersock.py"
-	SEC_CLEAN+=("$ATK")
+	sec_attacker_dir
 }
-SEC_CLEAN=()
-sec_cleanup() { rm -rf "${SEC_CLEAN[@]}"; }
 
-# as_nobody NS CMD...: CMD as uid/gid 65534 in NS, with the preload.
+# "${NOBODY[@]}" CMD...: runs CMD as nobody, no groups, no capabilities
+# (an array, not a function: it follows ts_in / ip netns exec).
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+# as_nobody NS CMD...: CMD as nobody in NS, with the preload.
 as_nobody() {
 	local ns=$1
 	shift
-	ts_in "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		env LD_PRELOAD="$ATK/preload.so" TCPAO_NO_AUTOSTART=1 "$@"
+	ts_in "$ns" "${NOBODY[@]}" env LD_PRELOAD="$ATK/preload.so" TCPAO_NO_AUTOSTART=1 "$@"
 }
 
 # as_root_preloaded NS CMD...: a root program with the preload.
@@ -31,6 +52,17 @@ as_root_preloaded() {
 	local ns=$1
 	shift
 	ts_in "$ns" env LD_PRELOAD="$ATK/preload.so" TCPAO_NO_AUTOSTART=1 "$@"
+}
+
+# sec_secret FILE TEXT: a root secret file of mode 0600.
+sec_secret() { (umask 077 && printf '%s' "$2" >"$1"); }
+
+# sec_ctl_path NS: the daemon's socket in NS (per netns cookie).
+sec_ctl_path() {
+	ts_in "$1" "$PY" -c 'import socket, struct, os
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+c = struct.unpack("Q", s.getsockopt(socket.SOL_SOCKET, 71, 8))[0]
+print("%s/netns-%d.sock" % (os.environ.get("TCPAO_RUNDIR", "/run/tcpao"), c))'
 }
 
 # sec_wait_line FILE TEXT [SECONDS]: until FILE has a line with TEXT.

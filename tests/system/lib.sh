@@ -94,12 +94,42 @@ ts_in() { # NS CMD...
 	ip netns exec "$ns" "$@"
 }
 
+# ts_secret_spec SPEC: the key spec with its secret=VALUE moved into a file
+# of mode 0600 (secret-file=PATH): secrets never go on command lines, where
+# every user can read them (tcpaod and tcpao key add refuse them there).
+# (Called in $(...): a file of its own each time, from mktemp, mode 0600.)
+ts_secret_spec() {
+	local spec=$1 value rest file
+	case ",$spec" in
+	*,secret=*) ;;
+	*) echo "$spec"; return ;;
+	esac
+	value=${spec#*secret=}
+	rest=${value#*,}
+	[ "$rest" = "$value" ] && rest= || rest=,$rest
+	value=${value%%,*}
+	file=$(mktemp "$TS_TMP/secret-XXXXXX") || ts_die "mktemp"
+	printf '%s' "$value" >"$file"
+	echo "${spec%%secret=*}secret-file=$file$rest"
+}
+
 # ts_daemon NS ARGS...: starts tcpaod in NS and waits for its control socket.
+# --key specs with secret= get their secret moved into a file.
 # Its log is $TS_TMP/tcpaod-NS.log; its pid in DAEMON_PID[NS].
 declare -A DAEMON_PID
 ts_daemon() {
-	local ns=$1
+	local ns=$1 a args=() key=0
 	shift
+	for a in "$@"; do
+		if [ "$key" = 1 ]; then
+			a=$(ts_secret_spec "$a")
+		elif [[ $a == --key=* ]]; then
+			a=--key=$(ts_secret_spec "${a#--key=}")
+		fi
+		[ "$a" = --key ] && key=1 || key=0
+		args+=("$a")
+	done
+	set -- "${args[@]}"
 	mkdir -p "$TS_TMP/state-$ns"
 	ts_start ip netns exec "$ns" "$TCPAOD" --state-dir "$TS_TMP/state-$ns" "$@" \
 		>>"$TS_TMP/tcpaod-$ns.log" 2>&1
@@ -162,7 +192,7 @@ ts_verify_capture() {
 		ts_log "tcpao verify not available: capture not checked"
 		return 0
 	fi
-	for k in "$@"; do args+=(--key "$k"); done
+	for k in "$@"; do args+=(--key "$(ts_secret_spec "$k")"); done
 	out=$("$TCPAO_CLI" verify "$file" "${args[@]}" --quiet 2>&1)
 	local rc=$?
 	echo "$out" | tail -3

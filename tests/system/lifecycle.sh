@@ -15,9 +15,9 @@ ip -n "$NS_A" addr add 198.18.0.4/24 dev eth0
 ip -n "$NS_B" addr add 198.18.0.3/24 dev eth0
 
 ts_log "bad options"
-out=$(ts_in "$NS_A" "$TCPAOD" --key "id=1,$K" 2>&1); rc=$?
+out=$(ts_in "$NS_A" "$TCPAOD" --key "$(ts_secret_spec "id=1,$K")" 2>&1); rc=$?
 ts_expect '[ $rc = 2 ]' "a key without peer= is refused ($rc: $out)"
-out=$(ts_in "$NS_A" "$TCPAOD" --key "id=1,alg=nope,secret=x,peer=$B4/32" 2>&1); rc=$?
+out=$(ts_in "$NS_A" "$TCPAOD" --key "$(ts_secret_spec "id=1,alg=nope,secret=x,peer=$B4/32")" 2>&1); rc=$?
 ts_expect '[ $rc = 2 ]' "an unknown algorithm is refused ($rc: $out)"
 out=$(ts_in "$NS_A" "$TCPAOD" --queues 0 2>&1); rc=$?
 ts_expect '[ $rc = 2 ]' "--queues 0 is refused ($rc)"
@@ -26,7 +26,7 @@ ts_expect 'ts_rules_gone "$NS_A"' "a refused start leaves no rules"
 ts_log "one daemon per namespace"
 ts_daemon "$NS_A" --key "id=1,$K,peer=$B4/32" --queues 2
 ts_daemon "$NS_B" --key "id=1,$K,peer=$A4/32" --queues 2
-out=$(ts_in "$NS_A" timeout 5 "$TCPAOD" --key "id=1,$K,peer=$B4/32" \
+out=$(ts_in "$NS_A" timeout 5 "$TCPAOD" --key "$(ts_secret_spec "id=1,$K,peer=$B4/32")" \
 	--state-dir "$TS_TMP/second" 2>&1); rc=$?
 ts_expect '[ $rc = 1 ] && [[ "$out" == *"already running"* ]]' "a second daemon refuses ($rc: $out)"
 ts_expect 'ts_in "$NS_A" iptables -t raw -S tcpao-in >/dev/null 2>&1' "the first one's rules are still there"

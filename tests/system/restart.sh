@@ -51,9 +51,9 @@ run_case() { # NS-TO-KILL DST PORT
 run_runtime_key_case() {
 	local port=9103 srv cli k6="sndid=6,rcvid=6,alg=hmac(sha1),secret=added-at-run-time"
 	ts_log "key added at run time; SIGKILL the daemon in $NS_B twice"
-	ts_in "$NS_A" "$TCPAO_CLI" key add "$k6,peer=$B4/32" --current --rnext >/dev/null ||
+	ts_in "$NS_A" "$TCPAO_CLI" key add "$(ts_secret_spec "$k6,peer=$B4/32")" --current --rnext >/dev/null ||
 		ts_die "tcpao key add in $NS_A"
-	ts_in "$NS_B" "$TCPAO_CLI" key add "$k6,peer=$A4/32" --current --rnext >/dev/null ||
+	ts_in "$NS_B" "$TCPAO_CLI" key add "$(ts_secret_spec "$k6,peer=$A4/32")" --current --rnext >/dev/null ||
 		ts_die "tcpao key add in $NS_B"
 	ts_start ts_in "$NS_B" "$PY" "$TS_DIR/xfer.py" serve "$B4" $port --bytes $((2 * BYTES)) --echo --timeout 90
 	srv=$TS_LAST_PID

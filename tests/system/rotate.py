@@ -24,10 +24,13 @@ k' = k % KEYS + 1, the way an operator does it, with the tcpao CLI:
 Prints the time each step took in total, and "rotations=N" at the end;
 exits 1 at the first step that fails or takes longer than 10 s.
 """
+import atexit
 import ctypes
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -74,7 +77,7 @@ class Rotator:
     def ctl(self, ns, line):
         ns.enter()
         try:
-            body = request("tcpao/ctl", line)
+            body = request(None, line)
         finally:
             libc.setns(self.home, CLONE_NEWNET)
         return list(records(body))
@@ -93,10 +96,22 @@ class Rotator:
                 return int(f["value"])
         raise SystemExit("%s: no counter %s" % (ns.name, name))
 
+    def secret_file(self, n):
+        """The secret of key n in a file of mode 0600: never on a command line."""
+        if not hasattr(self, "secrets"):
+            self.secrets = tempfile.mkdtemp(prefix="tcpao-rotate-keys-")
+            atexit.register(shutil.rmtree, self.secrets, True)
+        path = os.path.join(self.secrets, "key-%d" % n)
+        if not os.path.exists(path):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, b"rotate-test-%d" % n)
+            os.close(fd)
+        return path
+
     def spec(self, ns, n):
         snd, rcv = self.ids(ns, n)
-        return "sndid=%d,rcvid=%d,alg=%s,secret=rotate-test-%d,peer=%s/32" % (
-            snd, rcv, self.algs[(n - 1) % len(self.algs)], n, ns.peer)
+        return "sndid=%d,rcvid=%d,alg=%s,secret-file=%s,peer=%s/32" % (
+            snd, rcv, self.algs[(n - 1) % len(self.algs)], self.secret_file(n), ns.peer)
 
     def wait(self, what, done):
         deadline = time.monotonic() + STEP_TIMEOUT

@@ -136,6 +136,7 @@ def group_linktypes(t):
     t.eq("text: good lines", r.stdout.count(": good (key 1)"), 4)
     t.true("text: verdict", "verdict: ok" in r.stdout)
     t.true("text: no secret", SECRET not in r.stdout + r.stderr)
+    t.true("text: secret= warned about", "warning: --key #1: secret= on a command line" in r.stderr)
     t.true("text: flow", "10.11.12.13:59863 > 172.27.28.29:179 client [S]" in r.stdout)
 
 
@@ -198,7 +199,7 @@ def group_keys(t):
     r = t.verify("rfc-4-1.raw.pcap", [from_file])
     t.eq("secret-file readable by others: exit", r.rc, 2)
     t.true("secret-file readable by others: message",
-           "--key #1:" in r.stderr and "accessible by others" in r.stderr)
+           "--key #1:" in r.stderr and "accessible by group or others" in r.stderr)
 
 
 def group_damage(t):
