@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "tcpao-version.h"
 
 struct command {
 	const char *name;
@@ -23,6 +24,7 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "list TCP-AO connections (like ss)" },
 	{ "stat", cmd_stat, "show tcpaod's counters (TCPAOGood, TCPAOBad, ...)" },
 	{ "reload", cmd_reload, "make tcpaod reread its config file" },
+	{ "version", NULL, "print the version (also --version)" },
 	{ "demo", cmd_demo, "TCP-AO between two network namespaces, with a key rotation (root)" },
 };
 
@@ -52,6 +54,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
 		return cmd_help(argc - 1, argv + 1);
+	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+		printf("tcpao %s (%s)\n", TCPAO_VERSION, TCPAO_GIT_DESCRIBE);
+		return 0;
+	}
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(name, commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

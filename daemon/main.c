@@ -24,15 +24,23 @@
 #include "config.h"
 #include "control.h"
 #include "log.h"
+#include "notify.h"
 #include "ops.h"
 #include "pmtu.h"
 #include "policy.h"
 #include "rules.h"
 #include "sockets.h"
 #include "state.h"
+#include "tcpao-version.h"
 #include "worker.h"
 
 #define LOCK_NAME "tcpaod/lock"
+#ifndef TCPAO_RUNDIR
+#define TCPAO_RUNDIR "/run/tcpao"
+#endif
+#ifndef TCPAO_SYSCONFDIR
+#define TCPAO_SYSCONFDIR "/etc/tcpao"
+#endif
 #define DEFAULT_QUEUE_BASE 7430
 #define DEFAULT_MAX_FLOWS 4096
 /* --autostarted: leave after this long with nothing to do. */
@@ -74,13 +82,14 @@ static void usage(FILE *out)
 		"  --queue-base N      first NFQUEUE number (default %d)\n"
 		"  --max-flows N       flows per worker (default %d)\n"
 		"  --state-dir DIR     state files (default "
-		"/run/tcpao/<netns>)\n"
+		TCPAO_RUNDIR "/<netns>)\n"
 		"  --pidfile FILE      write the pid there\n"
 		"  --daemon            detach, log to syslog\n"
 		"  --autostarted       started by libtcpao-preload: exit after "
 		"10 s\n"
 		"                      without sockets or keys\n"
-		"  --verbose           more log lines\n",
+		"  --verbose           more log lines\n"
+		"  --version           print the version and exit\n",
 		DEFAULT_QUEUE_BASE, DEFAULT_MAX_FLOWS);
 }
 
@@ -98,7 +107,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_KEY = 256, O_AOREQ, O_NOAOREQ, O_ICMPS, O_QUEUES, O_QBASE,
 	       O_MAXFLOWS, O_STATE, O_PID, O_DAEMON, O_VERBOSE, O_HELP,
-	       O_CONFIG, O_CONTROL, O_AUTOSTARTED };
+	       O_CONFIG, O_CONTROL, O_AUTOSTARTED, O_VERSION };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "ao-required", no_argument, NULL, O_AOREQ },
@@ -115,6 +124,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "control", required_argument, NULL, O_CONTROL },
 		{ "autostarted", no_argument, NULL, O_AUTOSTARTED },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -178,6 +188,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_HELP:
 			usage(stdout);
 			exit(0);
+		case O_VERSION:
+			printf("tcpaod %s (%s)\n", TCPAO_VERSION,
+			       TCPAO_GIT_DESCRIBE);
+			exit(0);
 		default:
 			usage(stderr);
 			return -1;
@@ -194,9 +208,9 @@ bad:
 	return -1;
 }
 
-#define DEFAULT_CONFIG "/etc/tcpao/tcpao.conf"
+#define DEFAULT_CONFIG TCPAO_SYSCONFDIR "/tcpao.conf"
 
-/* The policy from --config (by default /etc/tcpao/tcpao.conf when it
+/* The policy from --config (by default DEFAULT_CONFIG when it
  * exists and no --key is given), then --key options. */
 static struct policy *build_policy(struct options *o)
 {
@@ -285,16 +299,16 @@ static char *default_state_dir(void)
 	uint64_t cookie = netns_cookie();
 	struct stat st;
 
-	mkdir("/run/tcpao", 0700);
+	mkdir(TCPAO_RUNDIR, 0700);
 	if (cookie) {
-		snprintf(dir, sizeof(dir), "/run/tcpao/netns-%llu",
+		snprintf(dir, sizeof(dir), TCPAO_RUNDIR "/netns-%llu",
 			 (unsigned long long)cookie);
 		return dir;
 	}
 	/* Before Linux 5.14. */
 	if (stat("/proc/self/ns/net", &st))
 		st.st_ino = 0;
-	snprintf(dir, sizeof(dir), "/run/tcpao/net-%lu",
+	snprintf(dir, sizeof(dir), TCPAO_RUNDIR "/net-%lu",
 		 (unsigned long)st.st_ino);
 	return dir;
 }
@@ -409,11 +423,13 @@ static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 				break;
 			}
 			if (si.ssi_signo == SIGHUP) {
+				notify_send("RELOADING=1");
 				if (daemon_reload(d, err, sizeof(err)))
 					log_msg(LOG_ERR, "reload: %s", err);
 				else
 					log_msg(LOG_INFO, "reloaded %s",
 						d->config_path);
+				notify_send("READY=1");
 			}
 		}
 		if (ctl && (pfd[1].revents & POLLIN))
@@ -520,7 +536,9 @@ int main(int argc, char **argv)
 			"entries, %d flow(s) restored, state in %s",
 			o.queues, rules.egress_base, rules.icmp_queue,
 			d.policy->n, restored, o.state_dir);
+		notify_send("READY=1");
 		main_loop(sigfd, ctl, &d, o.autostarted);
+		notify_send("STOPPING=1");
 		workers_stop();
 	}
 	control_close(ctl);
