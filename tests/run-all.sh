@@ -48,7 +48,7 @@ build_failed() {
 	failures+=("$1: build failed")
 }
 
-if setup build; then
+if setup build -Dwerror=true; then
 	run build gcc --suite unit --suite verify
 	if [ "$(id -u)" = 0 ]; then
 		run build system --suite system --num-processes 1
@@ -60,7 +60,7 @@ else
 	build_failed build
 fi
 
-if setup build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
+if setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		run build-asan asan --suite unit --suite verify
@@ -69,7 +69,7 @@ else
 fi
 
 if command -v clang >/dev/null; then
-	if CC=clang setup build-fuzz -Dfuzz=true; then
+	if CC=clang setup build-fuzz -Dwerror=true -Dfuzz=true; then
 		run build-fuzz clang --suite unit --suite fuzz
 	else
 		build_failed build-fuzz
