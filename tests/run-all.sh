@@ -53,6 +53,7 @@ if setup build -Dwerror=true; then
 	if [ "$(id -u)" = 0 ]; then
 		run build system --suite system --num-processes 1
 		run build security --suite security --num-processes 1
+		run build pkg --suite pkg --num-processes 1
 		run build interop --suite interop --num-processes 1
 		run build selftests --suite selftests --num-processes 1
 	fi
