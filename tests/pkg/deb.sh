@@ -4,8 +4,8 @@
 # build/deb holds one, `dpkg -i`, runs the installed /usr/sbin/tcpaod with
 # configs under /etc/tcpao in two namespaces through a verified transfer
 # (IPv4 and IPv6), then `dpkg --purge` and checks that nothing is left:
-# the package's files, /etc/tcpao, rules and ipsets of the host,
-# namespaces, processes. The package is purged on every exit. Skipped
+# the package's files, /etc/tcpao, rules, ipsets and BPF pins of the
+# host, the test's namespaces, processes. The package is purged on every exit. Skipped
 # when tcpao is already installed or /etc/tcpao exists (not ours to touch).
 source "${TS_DIR:?}/lib.sh"
 SRC=${PKG_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -20,7 +20,6 @@ INSTALLED=0
 host_state() {
 	echo "rules: $( (iptables-save; ip6tables-save) 2>/dev/null | grep -c tcpao)"
 	echo "sets: $(ipset list -n 2>/dev/null | grep tcpao | sort | tr '\n' ' ')"
-	echo "netns: $(ip netns list | awk '{ print $1 }' | sort | tr '\n' ' ')"
 	echo "bpf: $(ls /sys/fs/bpf 2>/dev/null | grep tcpao | tr '\n' ' ')"
 }
 installed_daemons() { # pids of the installed tcpaod
@@ -128,6 +127,8 @@ ts_expect '[ "$left" = 0 ]' "no file of the package left"
 ts_expect '[ ! -e /etc/tcpao ]' "/etc/tcpao removed by purge"
 ts_expect '[ ! -e /var/lib/tcpao ]' "/var/lib/tcpao removed by purge"
 ts_expect '[ -z "$(installed_daemons)" ]' "no installed tcpaod left running"
+# Other tests may add and delete namespaces meanwhile: ours must be gone.
+ts_expect '! ip netns list | grep -q -e "$NS_A" -e "$NS_B"' "the test's namespaces deleted"
 AFTER=$(host_state)
 [ "$BEFORE" = "$AFTER" ] || { echo "before: $BEFORE"; echo "after: $AFTER"; ts_fail "host state changed"; }
 ts_end
