@@ -45,7 +45,8 @@ BEFORE=$(host_state)
 # The package.
 debs=("$SRC"/build/deb/tcpao_*.deb)
 if [ ! -f "${debs[0]}" ]; then
-	command -v dpkg-buildpackage >/dev/null || ts_skip "no dpkg-buildpackage"
+	command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null ||
+		ts_skip "no dpkg-buildpackage or debhelper (make deps)"
 	ts_log "make deb"
 	nice make -C "$SRC" deb >"$TS_TMP/make-deb.log" 2>&1 ||
 		{ tail -30 "$TS_TMP/make-deb.log"; ts_die "make deb"; }
