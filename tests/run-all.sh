@@ -54,6 +54,7 @@ if setup build -Dwerror=true; then
 		run build system --suite system --num-processes 1
 		run build security --suite security --num-processes 1
 		run build pkg --suite pkg --num-processes 1
+		run build routing --suite routing --num-processes 1
 		run build interop --suite interop --num-processes 1
 		run build selftests --suite selftests --num-processes 1
 	fi
