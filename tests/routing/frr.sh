@@ -43,7 +43,7 @@ ts_daemon "$NS_B" --config "$TS_TMP/b.conf"
 ts_capture "$NS_A" "$TS_TMP/frr.pcap"
 for side in a b; do
 	ns=$NS_A; [ $side = b ] && ns=$NS_B
-	ts_start ts_in "$ns" "$BGPD" -Z -S -f "$TS_TMP/bgpd-$side.conf" \
+	ts_start ip netns exec "$ns" "$BGPD" -Z -S -f "$TS_TMP/bgpd-$side.conf" \
 		-i "$TS_TMP/bgpd-$side.pid" --vty_socket "$TS_TMP/vty-$side" \
 		>"$TS_TMP/bgpd-$side.log" 2>&1
 done

@@ -41,7 +41,7 @@ ts_daemon "$NS_B" --config "$TS_TMP/b.conf"
 ts_capture "$NS_A" "$TS_TMP/gobgp.pcap"
 for ns in "$NS_A" "$NS_B"; do
 	side=a; [ "$ns" = "$NS_B" ] && side=b
-	ts_start ts_in "$ns" gobgpd -f "$TS_TMP/gobgp-$side.toml" -t toml --pprof-disable \
+	ts_start ip netns exec "$ns" gobgpd -f "$TS_TMP/gobgp-$side.toml" -t toml --pprof-disable \
 		-l warn >"$TS_TMP/gobgpd-$side.log" 2>&1
 done
 gb() { local ns=$1; shift; ts_in "$ns" gobgp "$@"; }
