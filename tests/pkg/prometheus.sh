@@ -41,6 +41,9 @@ ts_in "$NS_A" "$TCPAO_CLI" stat --textfile "$out" || ts_fail "stat --textfile ex
 "$PY" "$CHECK" "$out" >/dev/null || ts_fail "textfile format"
 ts_expect '! grep -q tcpao_key_info "$out"' "no per-key series without --keys"
 ts_expect '[ "$(ls "$TS_TMP/textfile")" = tcpao.prom ]' "no temporary file left"
+# tcpao -n NETNS, as ip -n: the namespace's daemon and queues.
+ts_expect '"$TCPAO_CLI" -n "$NS_A" stat --prometheus | grep -qx "tcpao_up 1"' "tcpao -n $NS_A"
+ts_expect '"$TCPAO_CLI" -n "$NS_A" stat --prometheus | grep -q "^tcpao_queue_waiting{queue="' "tcpao -n: the namespace's queues"
 ts_stop_daemon "$NS_A"
 ts_in "$NS_A" "$TCPAO_CLI" stat --textfile "$out" 2>/dev/null
 ts_expect '[ $? = 1 ]' "exit 1 without tcpaod"
