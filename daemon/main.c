@@ -57,6 +57,7 @@ struct options {
 	bool accept_icmps;
 	bool ao_optional;
 	bool verbose;
+	bool check;
 	const char *config;
 	const char *control_name;
 	const char **keys;
@@ -89,7 +90,8 @@ static void usage(FILE *out)
 		"10 s\n"
 		"                      without sockets or keys\n"
 		"  --verbose           more log lines\n"
-		"  --version           print the version and exit\n",
+		"  --version           print the version and exit\n"
+		"  --check FILE        validate a config file and exit (0: valid)\n",
 		DEFAULT_QUEUE_BASE, DEFAULT_MAX_FLOWS);
 }
 
@@ -107,7 +109,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_KEY = 256, O_AOREQ, O_NOAOREQ, O_ICMPS, O_QUEUES, O_QBASE,
 	       O_MAXFLOWS, O_STATE, O_PID, O_DAEMON, O_VERBOSE, O_HELP,
-	       O_CONFIG, O_CONTROL, O_AUTOSTARTED, O_VERSION };
+	       O_CONFIG, O_CONTROL, O_AUTOSTARTED, O_VERSION, O_CHECK };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "ao-required", no_argument, NULL, O_AOREQ },
@@ -125,6 +127,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "control", required_argument, NULL, O_CONTROL },
 		{ "autostarted", no_argument, NULL, O_AUTOSTARTED },
 		{ "version", no_argument, NULL, O_VERSION },
+		{ "check", required_argument, NULL, O_CHECK },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -188,6 +191,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_HELP:
 			usage(stdout);
 			exit(0);
+		case O_CHECK:
+			o->config = optarg;
+			o->check = true;
+			break;
 		case O_VERSION:
 			printf("tcpaod %s (%s)\n", TCPAO_VERSION,
 			       TCPAO_GIT_DESCRIBE);
@@ -464,6 +471,13 @@ int main(int argc, char **argv)
 		return 2;
 	log_set_verbose(o.verbose);
 	policy = build_policy(&o);
+	if (o.check) { /* like nft -c, bird -p: nothing is started */
+		if (policy)
+			printf("%s: ok, %zu policy entries\n", o.config, policy->n);
+		policy_free(policy);
+		free(o.keys);
+		return policy ? 0 : 1;
+	}
 	if (!policy)
 		return 2;
 	d = (struct daemon_ctx){ .config_path = o.config,

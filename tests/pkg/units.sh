@@ -11,7 +11,7 @@ tmp=$(mktemp -d /tmp/tcpao-units-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 rc=0
 for u in tcpaod.service tcpaod@.service; do
-	sed "s|^ExecStart=[^ ]*/tcpaod|ExecStart=$TCPAOD|" "$units/$u" >"$tmp/$u"
+	sed "s|^\(Exec[A-Za-z]*\)=[^ ]*/tcpaod |\1=$TCPAOD |" "$units/$u" >"$tmp/$u"
 done
 cp "$tmp/tcpaod@.service" "$tmp/tcpaod@blue.service"
 for u in tcpaod.service tcpaod@blue.service; do
@@ -23,5 +23,12 @@ for u in tcpaod.service tcpaod@blue.service; do
 	fi
 	(cd "$tmp" && systemd-analyze security --offline=yes "./$u" 2>/dev/null | tail -1)
 done
+# ExecReload's first step: tcpaod --check (0 valid, 1 not, nothing started).
+printf 'peer 192.0.2.1 {\n key id 1 alg hmac(sha1) secret x;\n}\n' >"$tmp/ok.conf"
+printf 'peer 192.0.2.1 {\n key id 1 alg hmac(nope) secret x;\n}\n' >"$tmp/bad.conf"
+chmod 600 "$tmp/ok.conf" "$tmp/bad.conf"
+"$TCPAOD" --check "$tmp/ok.conf" || { echo "FAIL: --check of a valid file"; rc=1; }
+out=$("$TCPAOD" --check "$tmp/bad.conf" 2>&1)
+[ $? = 1 ] && [[ $out == *bad.conf:2:* ]] || { echo "FAIL: --check of a bad file: $out"; rc=1; }
 [ $rc = 0 ] && echo "PASS: units"
 exit $rc
