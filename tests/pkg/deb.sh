@@ -33,11 +33,13 @@ installed_daemons() { # pids of the installed tcpaod
 deb_cleanup() {
 	local pid
 	for pid in $(installed_daemons); do kill -TERM "$pid"; done
+	# First the namespaces (lib.sh uninstalls a fail-closed daemon's rules
+	# and guard with $TCPAOD --remove-rules), while the package is there.
+	ts_cleanup
 	if [ "$INSTALLED" = 1 ] && dpkg -s tcpao >/dev/null 2>&1; then
 		echo "cleanup: dpkg --purge tcpao"
 		dpkg --purge tcpao >/dev/null 2>&1
 	fi
-	ts_cleanup
 }
 trap deb_cleanup EXIT
 BEFORE=$(host_state)

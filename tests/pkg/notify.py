@@ -125,7 +125,11 @@ def main():
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
-        # Rules left by a fail-closed stop go with the namespace.
+        # A fail-closed stop leaves rules and the BPF guard, whose pin holds
+        # the namespace: uninstall them first (tcpaod --remove-rules, where
+        # this tcpaod has it), then delete the namespace.
+        subprocess.run(["ip", "netns", "exec", ns, TCPAOD, "--remove-rules"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         subprocess.run(["ip", "netns", "del", ns])
         if not failed:
             subprocess.run(["rm", "-rf", tmp])
