@@ -7,15 +7,34 @@ DEB_PACKAGES := build-essential pkg-config meson ninja-build clang \
 	libclang-rt-14-dev nettle-dev libpcap-dev libcmocka-dev \
 	libmnl-dev libnetfilter-queue-dev iproute2 iptables ipset \
 	tcpdump socat python3 python3-scapy iperf3 \
-	qemu-system-x86 cpio linux-source-6.12 ethtool linux-perf
+	qemu-system-x86 cpio linux-source-6.12 ethtool linux-perf gobgpd frr \
+	libsystemd-dev systemd debhelper dpkg-dev fakeroot lintian
 
-.PHONY: all deps check unit demo bench fuzz interop selftests clean
+.PHONY: all deps check unit demo bench fuzz interop selftests install deb clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
+# Developers' builds are strict; package builds (debian/rules) are not.
 $(BUILD)/build.ninja:
-	rm -rf $(BUILD) && $(MESON) setup $(BUILD)
+	rm -rf $(BUILD) && $(MESON) setup -Dwerror=true $(BUILD)
+
+# Into meson's prefix (default /usr/local; `meson configure $(BUILD)
+# -Dprefix=/usr` to change); DESTDIR is honoured.
+install: all
+	$(MESON) install -C $(BUILD)
+
+# The Debian package (debian/), built from a copy of the tree under
+# build/deb/ so that nothing is written into the source tree; the .deb
+# files are left in build/deb/. LINTIAN=: skips lintian (tests/pkg/deb.sh).
+DEB_DIR := build/deb
+LINTIAN ?= lintian --info --fail-on error,warning
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git ls-files -z | xargs -0 cp --parents -t $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && TCPAO_GIT_DESCRIBE=$$(git -C $(CURDIR) describe --always --dirty --tags) \
+		dpkg-buildpackage -us -uc -b
+	$(LINTIAN) $(DEB_DIR)/*.changes
 
 deps:
 	apt-get update -q

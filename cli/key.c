@@ -253,8 +253,16 @@ static void print_json(char *body)
 	printf("{\"peers\": [");
 	while (tcpao_ctl_next_record(&cur, &rec)) {
 		if (!strcmp(rec.type, "peer")) {
+			struct tcpao_ctl_record fields = rec;
+
+			/* the record's key count is the "keys" array's length:
+			 * one "keys" member per peer (issue 9) */
+			fields.n = 0;
+			for (size_t i = 0; i < rec.n; i++)
+				if (strcmp(rec.fields[i].name, "keys"))
+					fields.fields[fields.n++] = rec.fields[i];
 			printf("%s\n  {", peer_open ? "]}," : "");
-			json_fields(stdout, &rec);
+			json_fields(stdout, &fields);
 			printf(", \"keys\": [");
 			peer_open = true;
 			first_key = true;

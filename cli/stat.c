@@ -4,12 +4,18 @@
 
 #include "commands.h"
 #include "daemon.h"
+#include "prom.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tcpao stat [--json]\n"
+		   "       tcpao stat --prometheus [--keys]\n"
+		   "       tcpao stat --textfile FILE [--keys]\n"
 		   "Prints tcpaod's counters (TCPAOGood, TCPAOBad, TCPAOKeyNotFound,\n"
-		   "TCPAORequired, TCPAODroppedIcmps, then tcpaod's own).\n");
+		   "TCPAORequired, TCPAODroppedIcmps, then tcpaod's own).\n"
+		   "--prometheus: counters, peers, connections and queues in Prometheus'\n"
+		   "text format (--keys: one series per key); --textfile: the same written\n"
+		   "atomically to FILE (node_exporter's textfile collector).\n");
 }
 
 static int print(char *body, bool json)
@@ -43,5 +49,8 @@ static int print(char *body, bool json)
 
 int cmd_stat(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--prometheus") || !strcmp(argv[i], "--textfile"))
+			return cmd_stat_prometheus(argc, argv, usage);
 	return daemon_show(argc, argv, "stat", "stat", usage, print);
 }

@@ -3,10 +3,15 @@
  * tcpao: the command-line tool. A table of subcommands, each with a
  * one-line help; `tcpao help` prints the table.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "tcpao-version.h"
 
 struct command {
 	const char *name;
@@ -23,6 +28,7 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "list TCP-AO connections (like ss)" },
 	{ "stat", cmd_stat, "show tcpaod's counters (TCPAOGood, TCPAOBad, ...)" },
 	{ "reload", cmd_reload, "make tcpaod reread its config file" },
+	{ "version", NULL, "print the version (also --version)" },
 	{ "demo", cmd_demo, "TCP-AO between two network namespaces, with a key rotation (root)" },
 };
 
@@ -30,7 +36,9 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tcpao COMMAND [ARGS...]\n\ncommands:\n");
+	fprintf(f, "usage: tcpao [-n NETNS] COMMAND [ARGS...]\n\n"
+		   "  -n NETNS   in the network namespace /run/netns/NETNS (as ip -n)\n\n"
+		   "commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n`tcpao COMMAND --help` describes a command.\n");
@@ -42,9 +50,39 @@ static int cmd_help(int argc, char **argv)
 	return 0;
 }
 
+/* -n NETNS, like ip -n: the named namespace's tcpaod (root). */
+static int enter_netns(const char *netns)
+{
+	char path[4096];
+	int fd;
+
+	if (!*netns || strchr(netns, '/'))
+		snprintf(path, sizeof(path), "%s", netns);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", netns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		fprintf(stderr, "tcpao: network namespace %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *name = argc > 1 ? argv[1] : NULL;
+	const char *name;
+
+	if (argc > 2 && (!strcmp(argv[1], "-n") || !strcmp(argv[1], "--netns"))) {
+		if (enter_netns(argv[2]))
+			return 1;
+		argv[2] = argv[0];
+		argc -= 2;
+		argv += 2;
+	}
+	name = argc > 1 ? argv[1] : NULL;
 
 	if (!name) {
 		usage(stderr);
@@ -52,6 +90,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
 		return cmd_help(argc - 1, argv + 1);
+	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+		printf("tcpao %s (%s)\n", TCPAO_VERSION, TCPAO_GIT_DESCRIBE);
+		return 0;
+	}
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(name, commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

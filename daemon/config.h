@@ -19,7 +19,10 @@
 
 #include "policy.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/tcpao/tcpao.conf"
+#ifndef TCPAO_SYSCONFDIR
+#define TCPAO_SYSCONFDIR "/etc/tcpao"
+#endif
+#define CONFIG_DEFAULT_PATH TCPAO_SYSCONFDIR "/tcpao.conf"
 #define CONFIG_MAX_SIZE (1u << 20)
 
 /* Reads and parses a config file into a new policy (*out, freed by the

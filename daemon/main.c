@@ -25,6 +25,7 @@
 #include "control.h"
 #include "ctl.h"
 #include "log.h"
+#include "notify.h"
 #include "ops.h"
 #include "pmtu.h"
 #include "policy.h"
@@ -34,8 +35,12 @@
 #include "secret.h"
 #include "sockets.h"
 #include "state.h"
+#include "tcpao-version.h"
 #include "worker.h"
 
+#ifndef TCPAO_SYSCONFDIR
+#define TCPAO_SYSCONFDIR "/etc/tcpao"
+#endif
 #define DEFAULT_QUEUE_BASE 7430
 #define DEFAULT_MAX_FLOWS 4096
 /* --autostarted: leave after this long with nothing to do. */
@@ -52,6 +57,7 @@ struct options {
 	bool accept_icmps;
 	bool ao_optional;
 	bool verbose;
+	bool check;
 	const char *config;
 	const char *control_name;
 	const char **keys;
@@ -85,7 +91,9 @@ static void usage(FILE *out)
 		"  --autostarted       started by libtcpao-preload: exit after "
 		"10 s\n"
 		"                      without sockets or keys\n"
-		"  --verbose           more log lines\n",
+		"  --verbose           more log lines\n"
+		"  --version           print the version and exit\n"
+		"  --check FILE        validate a config file and exit (0: valid)\n",
 		DEFAULT_QUEUE_BASE, DEFAULT_MAX_FLOWS);
 }
 
@@ -103,7 +111,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_KEY = 256, O_AOREQ, O_NOAOREQ, O_ICMPS, O_QUEUES, O_QBASE,
 	       O_MAXFLOWS, O_STATE, O_PID, O_DAEMON, O_VERBOSE, O_HELP,
-	       O_CONFIG, O_CONTROL, O_AUTOSTARTED };
+	       O_CONFIG, O_CONTROL, O_AUTOSTARTED, O_VERSION, O_CHECK };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "ao-required", no_argument, NULL, O_AOREQ },
@@ -120,6 +128,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "control", required_argument, NULL, O_CONTROL },
 		{ "autostarted", no_argument, NULL, O_AUTOSTARTED },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "check", required_argument, NULL, O_CHECK },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -183,6 +193,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_HELP:
 			usage(stdout);
 			exit(0);
+		case O_CHECK:
+			o->config = optarg;
+			o->check = true;
+			break;
+		case O_VERSION:
+			printf("tcpaod %s (%s)\n", TCPAO_VERSION,
+			       TCPAO_GIT_DESCRIBE);
+			exit(0);
 		default:
 			usage(stderr);
 			return -1;
@@ -199,7 +217,7 @@ bad:
 	return -1;
 }
 
-#define DEFAULT_CONFIG "/etc/tcpao/tcpao.conf"
+#define DEFAULT_CONFIG TCPAO_SYSCONFDIR "/tcpao.conf"
 
 /* --key: the secret comes from a file; on the command line it would be
  * readable by every user in /proc/PID/cmdline for the daemon's life. */
@@ -220,7 +238,7 @@ static int parse_key_option(const char *spec, struct tcpao_mkt *mkt,
 	return rc;
 }
 
-/* The policy from --config (by default /etc/tcpao/tcpao.conf when it
+/* The policy from --config (by default DEFAULT_CONFIG when it
  * exists and no --key is given), then --key options. */
 static struct policy *build_policy(struct options *o)
 {
@@ -382,11 +400,13 @@ static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 				break;
 			}
 			if (si.ssi_signo == SIGHUP) {
+				notify_send("RELOADING=1");
 				if (daemon_reload(d, err, sizeof(err)))
 					log_msg(LOG_ERR, "reload: %s", err);
 				else
 					log_msg(LOG_INFO, "reloaded %s",
 						d->config_path);
+				notify_send("READY=1");
 			}
 		}
 		if (ctl && (pfd[1].revents & POLLIN))
@@ -423,6 +443,13 @@ int main(int argc, char **argv)
 		return 2;
 	log_set_verbose(o.verbose);
 	policy = build_policy(&o);
+	if (o.check) { /* like nft -c, bird -p: nothing is started */
+		if (policy)
+			printf("%s: ok, %zu policy entries\n", o.config, policy->n);
+		policy_free(policy);
+		free(o.keys);
+		return policy ? 0 : 1;
+	}
 	if (!policy)
 		return 2;
 	d = (struct daemon_ctx){ .config_path = o.config,
@@ -502,7 +529,9 @@ int main(int argc, char **argv)
 			"entries, %d flow(s) restored, state in %s",
 			o.queues, rules.egress_base, rules.icmp_queue,
 			d.policy->n, restored, o.state_dir);
+		notify_send("READY=1");
 		main_loop(sigfd, ctl, &d, o.autostarted);
+		notify_send("STOPPING=1");
 		workers_stop();
 	}
 	control_close(ctl);

@@ -48,11 +48,13 @@ build_failed() {
 	failures+=("$1: build failed")
 }
 
-if setup build; then
+if setup build -Dwerror=true; then
 	run build gcc --suite unit --suite verify
 	if [ "$(id -u)" = 0 ]; then
 		run build system --suite system --num-processes 1
 		run build security --suite security --num-processes 1
+		run build pkg --suite pkg --num-processes 1
+		run build routing --suite routing --num-processes 1
 		run build interop --suite interop --num-processes 1
 		run build selftests --suite selftests --num-processes 1
 	fi
@@ -60,7 +62,7 @@ else
 	build_failed build
 fi
 
-if setup build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
+if setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		run build-asan asan --suite unit --suite verify
@@ -69,7 +71,7 @@ else
 fi
 
 if command -v clang >/dev/null; then
-	if CC=clang setup build-fuzz -Dfuzz=true; then
+	if CC=clang setup build-fuzz -Dwerror=true -Dfuzz=true; then
 		run build-fuzz clang --suite unit --suite fuzz
 	else
 		build_failed build-fuzz
