@@ -39,7 +39,7 @@ static struct flow *open_flow(struct worker *w, struct flow *old,
 		worker_remove_flow(w, old);
 	if (!peer || policy_peer_keysel(peer, &key->remote, 0, &sel))
 		return NULL;
-	f = flow_insert(&w->flows, key);
+	f = worker_insert_flow(w, key, w->pkt_uid, false);
 	if (!f)
 		return NULL;
 	flow_start(f, peer, &sel, FLOW_SYN_SENT, w->now_ms);
@@ -77,6 +77,8 @@ static enum queue_verdict sign(struct worker *w, struct flow *f,
 	int rnext, n;
 
 	worker_refresh_keysel(w, f);
+	/* An accepted socket's owner is known from its first segment. */
+	flow_set_uid(&w->flows, f, w->pkt_uid);
 	mkt = flow_current_key(f, &serial);
 	rnext = flow_rnext_rcvid(f);
 	if (!mkt) {
