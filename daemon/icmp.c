@@ -298,10 +298,13 @@ static void lower_mtu(struct worker *w, struct icmp_error *e,
 /* An error about an AO peer that we cannot check (a fragment of it, or a
  * quote we cannot read): dropped, whatever the entry says, as no router
  * needs to fragment an ICMP error (576 / 1280 bytes at most). */
-static enum queue_verdict unchecked(struct worker *w, struct flow *f)
+static enum queue_verdict unchecked(struct worker *w, const struct icmp_error *e,
+				    struct flow *f)
 {
 	stats_inc(&w->stats, STAT_AO_DROPPED_ICMPS);
 	stats_inc(&w->stats, STAT_ICMP_UNCHECKED);
+	/* Reassembled, the kernel would have counted it (see below). */
+	stats_inc(&w->stats, e->v6 ? STAT_ICMP6_DROPPED : STAT_ICMP4_DROPPED);
 	if (f)
 		counter_inc(&f->cnt.dropped_icmps);
 	return QUEUE_DROP;
@@ -319,10 +322,10 @@ enum queue_verdict icmp_packet(struct worker *w, size_t *len)
 	case QUOTE_NONE:
 		/* A first fragment whose quote is in the next ones: the
 		 * kernel would reassemble what we never saw. */
-		return e.fragmented ? unchecked(w, NULL) : QUEUE_ACCEPT;
+		return e.fragmented ? unchecked(w, &e, NULL) : QUEUE_ACCEPT;
 	case QUOTE_UNKNOWN:
 		return policy_covers(w->policy, &e.key.remote)
-			       ? unchecked(w, NULL) : QUEUE_ACCEPT;
+			       ? unchecked(w, &e, NULL) : QUEUE_ACCEPT;
 	case QUOTE_TCP:
 		break;
 	}
@@ -333,7 +336,7 @@ enum queue_verdict icmp_packet(struct worker *w, size_t *len)
 	if (!peer)
 		return QUEUE_ACCEPT;
 	if (e.fragmented)
-		return unchecked(w, f);
+		return unchecked(w, &e, f);
 	if (e.pmtu) {
 		lower_mtu(w, &e, ao_room(f, peer, &e.key.remote));
 		return QUEUE_ACCEPT_MODIFIED;
