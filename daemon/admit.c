@@ -7,6 +7,10 @@
  * - A non-root owner (the uid of the socket that opened the flow, from
  *   NFQA_UID) holds at most a quarter of the table (UID_SHARE), and never
  *   the last eighth (ROOT_RESERVE), which is root's and the kernel's.
+ * - A flow opened without a socket's uid (a passive open, a restored
+ *   flow) gets its owner from its first egress segment that has one; an
+ *   owner past its quota then loses the flow (the accepted socket's
+ *   connection dies, as its connect would not have opened).
  * - Passive opens have no socket yet at raw PREROUTING: SYN-RECV flows
  *   hold at most a quarter of the table (SYN_RECV_SHARE); past it the
  *   oldest SYN-RECV flow makes room.
@@ -109,4 +113,20 @@ struct flow *worker_insert_flow(struct worker *w, const struct flow_key *key,
 	}
 	flow_set_uid(t, f, uid);
 	return f;
+}
+
+bool worker_flow_owner(struct worker *w, struct flow *f, uint32_t uid)
+{
+	struct flow_table *t = &w->flows;
+
+	if (f->uid != FLOW_UID_NONE || uid == FLOW_UID_NONE)
+		return true;
+	if (!privileged(uid) && flow_uid_count(t, uid) >= share(t, UID_SHARE)) {
+		stats_inc(&w->stats, STAT_FLOW_QUOTA);
+		limit_log(w, "the uid's quota is used up (accepted)", &f->key,
+			  uid);
+		return false;
+	}
+	flow_set_uid(t, f, uid);
+	return true;
 }

@@ -76,9 +76,13 @@ static enum queue_verdict sign(struct worker *w, struct flow *f,
 	uint16_t before = tcpao_seg_header_sum(seg);
 	int rnext, n;
 
-	worker_refresh_keysel(w, f);
 	/* An accepted socket's owner is known from its first segment. */
-	flow_set_uid(&w->flows, f, w->pkt_uid);
+	if (!worker_flow_owner(w, f, w->pkt_uid)) {
+		worker_remove_flow(w, f);
+		stats_inc(&w->stats, STAT_EGRESS_DROPPED);
+		return QUEUE_DROP;
+	}
+	worker_refresh_keysel(w, f);
 	mkt = flow_current_key(f, &serial);
 	rnext = flow_rnext_rcvid(f);
 	if (!mkt) {

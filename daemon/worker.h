@@ -110,6 +110,9 @@ int worker_send_raw(struct worker *w, const struct tcpao_seg *seg);
  * quota is full (admit.c). */
 struct flow *worker_insert_flow(struct worker *w, const struct flow_key *key,
 				uint32_t uid, bool passive);
+/* Gives f its owner uid (a socket's egress segment); false when the uid
+ * has used up its quota: the caller drops the flow (admit.c). */
+bool worker_flow_owner(struct worker *w, struct flow *f, uint32_t uid);
 /* A flow repaired by sock-repair (repair.h) or from the state file of a
  * previous run, moved into this worker. */
 struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key);
