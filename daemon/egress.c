@@ -39,7 +39,7 @@ static struct flow *open_flow(struct worker *w, struct flow *old,
 		worker_remove_flow(w, old);
 	if (!peer || policy_peer_keysel(peer, &key->remote, 0, &sel))
 		return NULL;
-	f = flow_insert(&w->flows, key);
+	f = worker_insert_flow(w, key, w->pkt_uid, false);
 	if (!f)
 		return NULL;
 	flow_start(f, peer, &sel, FLOW_SYN_SENT, w->now_ms);
@@ -76,6 +76,12 @@ static enum queue_verdict sign(struct worker *w, struct flow *f,
 	uint16_t before = tcpao_seg_header_sum(seg);
 	int rnext, n;
 
+	/* An accepted socket's owner is known from its first segment. */
+	if (!worker_flow_owner(w, f, w->pkt_uid)) {
+		worker_remove_flow(w, f);
+		stats_inc(&w->stats, STAT_EGRESS_DROPPED);
+		return QUEUE_DROP;
+	}
 	worker_refresh_keysel(w, f);
 	mkt = flow_current_key(f, &serial);
 	rnext = flow_rnext_rcvid(f);

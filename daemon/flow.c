@@ -37,7 +37,9 @@ int flow_table_init(struct flow_table *t, uint32_t cap)
 	/* calloc'd pages stay untouched (and unbacked) until used. */
 	t->flows = calloc(cap, sizeof(*t->flows));
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->flows || !t->buckets) {
+	t->nuids = t->nbuckets * 2;
+	t->uids = calloc(t->nuids, sizeof(*t->uids));
+	if (!t->flows || !t->buckets || !t->uids) {
 		flow_table_free(t);
 		return -ENOMEM;
 	}
@@ -57,6 +59,7 @@ void flow_table_free(struct flow_table *t)
 		explicit_bzero(t->flows, (size_t)t->cap * sizeof(*t->flows));
 	free(t->flows);
 	free(t->buckets);
+	free(t->uids);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -99,6 +102,91 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key)
 	return NULL;
 }
 
+/* ---- flows per owner: linear probing, deletion by backward shift ----- */
+
+static uint32_t uid_home(const struct flow_table *t, uint32_t uid)
+{
+	return (uint32_t)mix(t->seed, uid) & (t->nuids - 1);
+}
+
+/* The slot of uid, or the empty slot where it would go. */
+static uint32_t uid_find(const struct flow_table *t, uint32_t uid)
+{
+	uint32_t i = uid_home(t, uid);
+
+	while (t->uids[i].n && t->uids[i].uid != uid)
+		i = (i + 1) & (t->nuids - 1);
+	return i;
+}
+
+uint32_t flow_uid_count(const struct flow_table *t, uint32_t uid)
+{
+	const struct flow_uid *u = &t->uids[uid_find(t, uid)];
+
+	return u->n && u->uid == uid ? u->n : 0;
+}
+
+static void uid_add(struct flow_table *t, uint32_t uid)
+{
+	struct flow_uid *u = &t->uids[uid_find(t, uid)];
+
+	u->uid = uid;
+	u->n++;
+}
+
+/* Whether slot k, whose entry lives at home h, may move back to hole i. */
+static bool uid_may_fill(uint32_t i, uint32_t k, uint32_t h)
+{
+	return i <= k ? (h <= i || h > k) : (h <= i && h > k);
+}
+
+static void uid_sub(struct flow_table *t, uint32_t uid)
+{
+	uint32_t i = uid_find(t, uid), mask = t->nuids - 1;
+
+	if (!t->uids[i].n || --t->uids[i].n)
+		return;
+	/* Close the hole so that no probe chain is cut. */
+	for (uint32_t k = (i + 1) & mask; t->uids[k].n; k = (k + 1) & mask) {
+		if (uid_may_fill(i, k, uid_home(t, t->uids[k].uid))) {
+			t->uids[i] = t->uids[k];
+			t->uids[k].n = 0;
+			i = k;
+		}
+	}
+}
+
+void flow_set_uid(struct flow_table *t, struct flow *f, uint32_t uid)
+{
+	if (f->uid != FLOW_UID_NONE || uid == FLOW_UID_NONE)
+		return;
+	f->uid = uid;
+	uid_add(t, uid);
+}
+
+struct flow *flow_oldest(struct flow_table *t, unsigned int state_mask)
+{
+	struct flow *old = NULL;
+
+	for (uint32_t i = 0; i < t->cap; i++) {
+		struct flow *f = &t->flows[i];
+
+		if (f->in_use && (state_mask & 1u << f->state) &&
+		    (!old || f->last_seen_ms < old->last_seen_ms))
+			old = f;
+	}
+	return old;
+}
+
+uint32_t flow_count_states(const struct flow_table *t, unsigned int mask)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->cap; i++)
+		n += t->flows[i].in_use && (mask & 1u << t->flows[i].state);
+	return n;
+}
+
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
 {
 	uint32_t b = key_hash(t, key), i = t->free_head;
@@ -110,6 +198,7 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
 	t->free_head = f->next;
 	memset(f, 0, sizeof(*f));
 	f->key = *key;
+	f->uid = FLOW_UID_NONE;
 	f->in_use = true;
 	f->peer_rnext = -1;
 	f->next = t->buckets[b];
@@ -127,6 +216,8 @@ void flow_remove(struct flow_table *t, struct flow *f)
 		link = &t->flows[*link - 1].next;
 	if (*link)
 		*link = f->next;
+	if (f->uid != FLOW_UID_NONE)
+		uid_sub(t, f->uid);
 	tcpao_dir_wipe(&f->tx);
 	tcpao_dir_wipe(&f->rx);
 	memset(f, 0, sizeof(*f));
@@ -168,6 +259,11 @@ static void dir_start(struct tcpao_dir *dir, const struct tcpao_addr *from,
 	dir->ctx.daddr = *to;
 	dir->ctx.sport = sport;
 	dir->ctx.dport = dport;
+}
+
+void flow_rx_start(struct tcpao_dir *dir, const struct flow_key *key)
+{
+	dir_start(dir, &key->remote, key->rport, &key->local, key->lport);
 }
 
 void flow_start(struct flow *f, const struct policy_peer *peer,

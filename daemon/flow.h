@@ -38,8 +38,15 @@ enum flow_state {
 
 const char *flow_state_name(enum flow_state state);
 
+/* The owner of a flow: the uid of the socket that opened it (NFQA_UID),
+ * learned on its first egress segment that has one; FLOW_UID_NONE for
+ * flows the kernel opened without a full socket (a passive open until
+ * the accepted socket sends) and for restored flows. */
+#define FLOW_UID_NONE UINT32_MAX
+
 struct flow {
 	struct flow_key key;
+	uint32_t uid;
 	enum flow_state state;
 	bool fin_out, fin_in;             /* FIN sent / received */
 	bool fin_out_acked, fin_in_acked;
@@ -71,6 +78,13 @@ struct flow_table {
 	uint32_t nbuckets;   /* power of two */
 	uint32_t free_head;  /* index + 1 of a free flow; chained by next */
 	uint64_t seed;
+	struct flow_uid *uids; /* flows per owner: open addressing, n 0 empty */
+	uint32_t nuids;        /* power of two, at least 2 * cap */
+};
+
+struct flow_uid {
+	uint32_t uid;
+	uint32_t n;
 };
 
 int flow_table_init(struct flow_table *t, uint32_t cap);
@@ -81,11 +95,23 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key);
  * table is full. */
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *key);
 void flow_remove(struct flow_table *t, struct flow *f);
+/* Gives a flow its owner (once; FLOW_UID_NONE is no owner). */
+void flow_set_uid(struct flow_table *t, struct flow *f, uint32_t uid);
+/* How many flows the owner uid holds. */
+uint32_t flow_uid_count(const struct flow_table *t, uint32_t uid);
+/* The flow in one of the states of mask (1 << state) idle the longest,
+ * or NULL: the victim when the table is full. A scan of the table. */
+struct flow *flow_oldest(struct flow_table *t, unsigned int state_mask);
+/* How many flows are in one of the states of mask (a scan). */
+uint32_t flow_count_states(const struct flow_table *t, unsigned int mask);
 
 /* The key of a segment from the local side (egress) or the remote side. */
 void flow_key_egress(struct flow_key *key, const struct tcpao_seg *seg);
 void flow_key_ingress(struct flow_key *key, const struct tcpao_seg *seg);
 
+/* Starts the peer's direction alone (remote -> local) in dir: a SYN is
+ * verified there before it may replace a flow. */
+void flow_rx_start(struct tcpao_dir *dir, const struct flow_key *key);
 /* Starts both directions: tx as local -> remote, rx as remote -> local. */
 void flow_start(struct flow *f, const struct policy_peer *peer,
 		const struct tcpao_keysel *sel, enum flow_state state,

@@ -218,22 +218,27 @@ static enum queue_verdict passive_open(struct worker *w,
 	/* No key with sndid == RNextKeyID: Linux sends no SYN-ACK; we keep
 	 * the flow keyless, so egress drops the SYN-ACK the same way. */
 	sel.current = snd >= 0 ? ring->serials[snd] : 0;
+	/* Verified before anything changes: a forged SYN (a KeyID and a
+	 * 4-tuple are on the wire) must not end the flow it names. */
+	flow_rx_start(&w->scratch_dir, key);
+	r = tcpao_dir_verify(&w->scratch_dir, &ring->keys[rcv],
+			     ring->serials[rcv], seg, &w->pool);
+	count_for_socket(peer, ring->serials[rcv], r);
+	if (r != TCPAO_GOOD) {
+		tcpao_dir_wipe(&w->scratch_dir);
+		worker_count_drop(w, old, r, seg);
+		return QUEUE_DROP;
+	}
 	if (old)
 		worker_remove_flow(w, old);
-	f = flow_insert(&w->flows, key);
+	f = worker_insert_flow(w, key, FLOW_UID_NONE, true);
 	if (!f) {
-		stats_inc(&w->stats, STAT_NO_FLOW);
+		tcpao_dir_wipe(&w->scratch_dir);
 		return QUEUE_DROP;
 	}
 	flow_start(f, peer, &sel, FLOW_SYN_RECV, w->now_ms);
-	r = tcpao_dir_verify(&f->rx, &ring->keys[rcv], ring->serials[rcv], seg,
-			     &w->pool);
-	count_for_socket(peer, ring->serials[rcv], r);
-	if (r != TCPAO_GOOD) {
-		worker_count_drop(w, NULL, r, seg);
-		flow_remove(&w->flows, f);
-		return QUEUE_DROP;
-	}
+	f->rx = w->scratch_dir;
+	tcpao_dir_wipe(&w->scratch_dir);
 	stats_inc(&w->stats, STAT_AO_GOOD);
 	counter_inc(&f->cnt.good);
 	f->peer_rnext = seg->opts.rnext;

@@ -58,10 +58,13 @@ static int bind_queue(struct queue *q)
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, QUEUE_MAXLEN);
 	/* No NFQA_CFG_F_GSO: the kernel segments and completes checksums.
-	 * No NFQA_CFG_F_FAIL_OPEN: a full queue drops, never bypasses. */
-	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, 0);
+	 * No NFQA_CFG_F_FAIL_OPEN: a full queue drops, never bypasses.
+	 * NFQA_CFG_F_UID_GID: the owner of a local socket's packets, for
+	 * the per-uid flow quota (admit.c). */
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(NFQA_CFG_F_UID_GID));
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK,
-			 htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
+			 htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN |
+			       NFQA_CFG_F_UID_GID));
 	return config(q, nlh);
 }
 
@@ -150,6 +153,7 @@ int queue_packet(struct queue *q, int i, struct queue_packet *pkt)
 	size_t len = q->msgs[i].msg_len;
 
 	memset(pkt, 0, sizeof(*pkt));
+	pkt->uid = QUEUE_UID_NONE;
 	if (q->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
 		q->rx_truncated++;
 	if (!mnl_nlmsg_ok(nlh, (int)len) ||
@@ -161,6 +165,10 @@ int queue_packet(struct queue *q, int i, struct queue_packet *pkt)
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	pkt->id = ntohl(ph->packet_id);
 	pkt->hw_protocol = ntohs(ph->hw_protocol);
+	/* Only packets of a full socket carry it (not SYN-ACKs of request
+	 * sockets, TIME-WAIT ACKs or the kernel's RSTs). */
+	if (attr[NFQA_UID] && mnl_attr_get_payload_len(attr[NFQA_UID]) == 4)
+		pkt->uid = ntohl(mnl_attr_get_u32(attr[NFQA_UID]));
 	if (!attr[NFQA_PAYLOAD])
 		return -EINVAL;
 	pkt->data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);

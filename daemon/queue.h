@@ -32,9 +32,12 @@ struct queue {
 	uint64_t rx_packets, tx_errors, rx_truncated;
 };
 
+#define QUEUE_UID_NONE UINT32_MAX
+
 /* One received packet. */
 struct queue_packet {
 	uint32_t id;
+	uint32_t uid;             /* its socket's owner, or QUEUE_UID_NONE */
 	uint16_t hw_protocol;     /* ETH_P_IP / ETH_P_IPV6, host order */
 	uint8_t *data;
 	size_t len;

@@ -31,6 +31,10 @@ enum stat_id {
 	STAT_MD5_UNEXPECTED,   /* TCPMD5Unexpected: MD5 where AO is used */
 	STAT_ICMP4_DROPPED,    /* the ICMPv4 share of TCPAODroppedIcmps */
 	STAT_ICMP6_DROPPED,    /* the ICMPv6 share of TCPAODroppedIcmps */
+	STAT_FLOW_TABLE_FULL,  /* no slot for a new flow: segment dropped */
+	STAT_FLOW_QUOTA,       /* a non-root uid's flow quota: SYN dropped */
+	STAT_FLOW_EVICTED,     /* unsynchronized flows evicted for room */
+	STAT_ICMP_UNCHECKED,   /* ICMP errors not checkable (fragmented...) */
 	STAT_COUNT
 };
 

@@ -202,6 +202,7 @@ void worker_note_seq(struct worker *w, struct flow *f)
 
 struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
 {
+	/* No eviction for this: most segments of no flow have no record. */
 	struct flow *f = flow_insert(&w->flows, key);
 
 	if (!f)
@@ -289,6 +290,7 @@ static void handle_batch(struct worker *w, struct queue *q, int n,
 		}
 		memcpy(w->pkt, pkt.data, pkt.len);
 		len = pkt.len;
+		w->pkt_uid = pkt.uid;
 		v = handle(w, &len);
 		queue_verdict(q, pkt.id, v, w->pkt, len);
 	}
@@ -610,6 +612,10 @@ static const char *const stat_names[STAT_COUNT] = {
 	[STAT_MD5_UNEXPECTED] = "TCPMD5Unexpected",
 	[STAT_ICMP4_DROPPED] = "TCPAODroppedIcmp4",
 	[STAT_ICMP6_DROPPED] = "TCPAODroppedIcmp6",
+	[STAT_FLOW_TABLE_FULL] = "TCPAOFlowTableFull",
+	[STAT_FLOW_QUOTA] = "TCPAOFlowQuotaExceeded",
+	[STAT_FLOW_EVICTED] = "TCPAOFlowsEvicted",
+	[STAT_ICMP_UNCHECKED] = "TCPAODroppedIcmpsUnchecked",
 };
 
 const char *stat_name(enum stat_id id)

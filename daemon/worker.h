@@ -40,6 +40,8 @@ struct worker {
 	uint64_t now_ms;              /* CLOCK_MONOTONIC_COARSE */
 	struct state_file state;      /* changed flows: saved before verdicts */
 	uint64_t drop_log_ms[TCPAO_RESULT_COUNT + 1]; /* for flowless drops */
+	uint64_t limit_log_ms;        /* admit.c: table full, quota */
+	uint32_t pkt_uid;             /* the packet's socket owner, or none */
 	/* A call from another thread (one at a time). */
 	int call_fd;                  /* eventfd */
 	pthread_mutex_t call_lock;
@@ -103,6 +105,14 @@ void worker_remove_flow(struct worker *w, struct flow *f);
 void worker_note_seq(struct worker *w, struct flow *f);
 /* Sends a signed packet past the kernel's path MTU (pmtu.h). */
 int worker_send_raw(struct worker *w, const struct tcpao_seg *seg);
+/* A new flow for key, owned by uid (FLOW_UID_NONE: no socket), passive
+ * for a SYN received; NULL (counted, logged) when the table or the uid's
+ * quota is full (admit.c). */
+struct flow *worker_insert_flow(struct worker *w, const struct flow_key *key,
+				uint32_t uid, bool passive);
+/* Gives f its owner uid (a socket's egress segment); false when the uid
+ * has used up its quota: the caller drops the flow (admit.c). */
+bool worker_flow_owner(struct worker *w, struct flow *f, uint32_t uid);
 /* A flow repaired by sock-repair (repair.h) or from the state file of a
  * previous run, moved into this worker. */
 struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key);
