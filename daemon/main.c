@@ -2,8 +2,10 @@
 /*
  * tcpaod: TCP-AO for the kernel's own TCP connections, one daemon per
  * network namespace. Sets up the policy, the queues, the netfilter rules
- * and the workers; then waits for signals; on SIGTERM/SIGINT removes the
- * rules and leaves nothing behind.
+ * and the workers; then waits for signals. Stopping leaves the rules, the
+ * sets and the guard in place: with nobody reading the queues, AO peers'
+ * packets are dropped (fail closed) until a new daemon takes over.
+ * `tcpaod --remove-rules` is the explicit uninstall.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,13 +25,16 @@
 
 #include "config.h"
 #include "control.h"
+#include "guard.h"
 #include "log.h"
+#include "mark.h"
 #include "ops.h"
 #include "pmtu.h"
 #include "policy.h"
 #include "rules.h"
 #include "sockets.h"
 #include "state.h"
+#include "watch.h"
 #include "worker.h"
 
 #define LOCK_NAME "tcpaod/lock"
@@ -49,6 +54,8 @@ struct options {
 	bool accept_icmps;
 	bool ao_optional;
 	bool verbose;
+	bool remove_rules;
+	uint32_t mark;
 	const char *config;
 	const char *control_name;
 	const char **keys;
@@ -80,8 +87,12 @@ static void usage(FILE *out)
 		"  --autostarted       started by libtcpao-preload: exit after "
 		"10 s\n"
 		"                      without sockets or keys\n"
+		"  --mark VALUE        the tcpao packet mark (default 0x%x)\n"
+		"  --remove-rules      remove tcpao's rules, sets and guard "
+		"in this\n"
+		"                      network namespace, then exit\n"
 		"  --verbose           more log lines\n",
-		DEFAULT_QUEUE_BASE, DEFAULT_MAX_FLOWS);
+		DEFAULT_QUEUE_BASE, DEFAULT_MAX_FLOWS, MARK_DEFAULT);
 }
 
 static bool parse_uint(const char *s, unsigned long min, unsigned long max,
@@ -98,7 +109,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_KEY = 256, O_AOREQ, O_NOAOREQ, O_ICMPS, O_QUEUES, O_QBASE,
 	       O_MAXFLOWS, O_STATE, O_PID, O_DAEMON, O_VERBOSE, O_HELP,
-	       O_CONFIG, O_CONTROL, O_AUTOSTARTED };
+	       O_CONFIG, O_CONTROL, O_AUTOSTARTED, O_MARK, O_REMOVE };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "ao-required", no_argument, NULL, O_AOREQ },
@@ -115,13 +126,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "control", required_argument, NULL, O_CONTROL },
 		{ "autostarted", no_argument, NULL, O_AUTOSTARTED },
+		{ "mark", required_argument, NULL, O_MARK },
+		{ "remove-rules", no_argument, NULL, O_REMOVE },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
 	int c;
 
 	*o = (struct options){ .queues = 1, .queue_base = DEFAULT_QUEUE_BASE,
-			       .max_flows = DEFAULT_MAX_FLOWS };
+			       .max_flows = DEFAULT_MAX_FLOWS,
+			       .mark = MARK_DEFAULT };
 	o->keys = calloc((size_t)argc, sizeof(*o->keys));
 	if (!o->keys)
 		return -1;
@@ -174,6 +188,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_AUTOSTARTED:
 			o->autostarted = true;
+			break;
+		case O_MARK:
+			if (!mark_parse(optarg, &o->mark))
+				goto bad;
+			break;
+		case O_REMOVE:
+			o->remove_rules = true;
 			break;
 		case O_HELP:
 			usage(stdout);
@@ -379,27 +400,32 @@ static bool idle_too_long(struct daemon_ctx *d, uint64_t *idle_since)
 }
 
 /* Serves the control socket; SIGHUP reloads; SIGTERM / SIGINT stop. */
-static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
+static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		      bool autostarted)
 {
 	uint64_t idle_since = monotonic_ms();
-	int watch = sockets_watch_open();
+	int watch = sockets_watch_open(), nft = watch_open();
+	bool idle = false;
 
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = ctl ? control_fd(ctl) : -1, .events = POLLIN },
 		{ .fd = watch, .events = POLLIN },
+		{ .fd = nft, .events = POLLIN },
 	};
 
 	if (watch < 0)
 		log_msg(LOG_WARNING, "sock_diag destroy notifications: %s "
 			"(closed sockets are found by polling)", strerror(-watch));
+	if (nft < 0)
+		log_msg(LOG_WARNING, "nf_tables notifications: %s (rules are "
+			"checked every %d ms)", strerror(-nft), WATCH_PERIOD_MS);
 
 	for (;;) {
 		struct signalfd_siginfo si;
 		char err[512];
 
-		if (poll(pfd, 3, 1000) < 0 && errno != EINTR)
+		if (poll(pfd, 4, WATCH_PERIOD_MS / 2) < 0 && errno != EINTR)
 			break;
 		if ((pfd[0].revents & POLLIN) &&
 		    read(sigfd, &si, sizeof(si)) == sizeof(si)) {
@@ -420,15 +446,50 @@ static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 			control_handle(ctl);
 		if (pfd[2].revents & POLLIN)
 			sockets_watch_read(d, watch);
+		if (pfd[3].revents & POLLIN)
+			watch_read(nft);
+		watch_tick(d->rules, d->policy, monotonic_ms());
 		state_expire(monotonic_ms());
 		pmtu_expire(monotonic_ms());
 		if (autostarted && idle_too_long(d, &idle_since)) {
 			log_msg(LOG_INFO, "autostarted and idle: stopping");
+			idle = true;
 			break;
 		}
 	}
 	if (watch >= 0)
 		close(watch);
+	if (nft >= 0)
+		close(nft);
+	return idle;
+}
+
+/* The explicit uninstall: rules, sets and guard of this namespace. */
+static int remove_everything(void)
+{
+	struct rules r;
+
+	rules_init(&r, 0, 1);
+	rules_remove(&r);
+	guard_remove_all();
+	return 0;
+}
+
+/* The second line of defence; a kernel without it still runs, loudly. */
+static void start_guard(const struct rules *r)
+{
+	char err[512];
+	int rc = guard_open(mark_get(), r->members, r->nmembers, err,
+			    sizeof(err));
+
+	if (rc == -ENOTSUP)
+		log_msg(LOG_WARNING, "WARNING: %s: running WITHOUT the guard; "
+			"a firewall reload can let AO peers' segments pass "
+			"unsigned until the rules are restored", err);
+	else if (rc)
+		log_msg(LOG_ERR, "WARNING: %s: running WITHOUT the guard", err);
+	else
+		log_msg(LOG_INFO, "guard attached (mark 0x%x)", mark_get());
 }
 
 int main(int argc, char **argv)
@@ -442,11 +503,14 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	char err[512];
 	int lock, sigfd, rc, restored;
-	bool own_state_dir;
+	bool own_state_dir, idle = false;
 
 	if (parse_options(argc, argv, &o))
 		return 2;
 	log_set_verbose(o.verbose);
+	if (o.remove_rules)
+		return remove_everything();
+	mark_set(o.mark);
 	policy = build_policy(&o);
 	if (!policy)
 		return 2;
@@ -488,7 +552,9 @@ int main(int argc, char **argv)
 	wc.ingress_base = rules.ingress_base;
 	wc.icmp_queue = rules.icmp_queue;
 	/* Queues before rules: no packet ever meets a queue nobody reads. */
-	rc = workers_open(&wc, policy, err, sizeof(err));
+	rc = mark_check(o.mark, err, sizeof(err));
+	if (!rc)
+		rc = workers_open(&wc, policy, err, sizeof(err));
 	if (!rc)
 		rc = rules_install(&rules, policy, err, sizeof(err));
 	if (rc) {
@@ -496,19 +562,18 @@ int main(int argc, char **argv)
 		workers_close();
 		return 1;
 	}
+	start_guard(&rules);
 	d.policy = policy;
 	d.rules = &rules;
 	ctl = control_open(o.control_name, &daemon_ops, &d, err, sizeof(err));
 	if (!ctl) {
 		fprintf(stderr, "tcpaod: control socket: %s\n", err);
-		rules_remove(&rules);
+		guard_close();
 		workers_close();
 		return 1;
 	}
-	if (o.daemonize && detach()) {
-		rules_remove(&rules);
+	if (o.daemonize && detach())
 		return 1;
-	}
 	if (o.pidfile && write_pidfile(o.pidfile))
 		log_msg(LOG_WARNING, "pidfile %s: %m", o.pidfile);
 	rc = workers_start(err, sizeof(err));
@@ -520,11 +585,15 @@ int main(int argc, char **argv)
 			"entries, %d flow(s) restored, state in %s",
 			o.queues, rules.egress_base, rules.icmp_queue,
 			d.policy->n, restored, o.state_dir);
-		main_loop(sigfd, ctl, &d, o.autostarted);
+		idle = main_loop(sigfd, ctl, &d, o.autostarted);
 		workers_stop();
 	}
 	control_close(ctl);
-	rules_remove(&rules);
+	/* Only an idle autostarted daemon has nothing to protect; any other
+	 * stop leaves rules and guard: closed until the next daemon. */
+	if (idle)
+		remove_everything();
+	guard_close();
 	workers_close();
 	state_free();
 	if (o.autostarted && own_state_dir && !rc)

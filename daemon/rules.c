@@ -11,7 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pmtu.h"
+#include "guard.h"
+#include "mark.h"
 #include "rules.h"
 
 #define SET4 "tcpao4"
@@ -126,7 +127,7 @@ static void rules_text(const struct rules *r, bool v6, bool jump_in,
 		 "-m addrtype --src-type LOCAL -m mark ! --mark 0x%x/0x%x "
 		 "-j NFQUEUE %s\nCOMMIT\n",
 		 jump_out ? "" : "-I POSTROUTING 1 -j " CHAIN_OUT "\n", set,
-		 PMTU_MARK, PMTU_MARK, out);
+		 mark_get(), mark_get(), out);
 }
 
 static void remove_family(const char *ipt)
@@ -321,6 +322,9 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 		free(want);
 		return 0;
 	}
+	/* The guard learns a peer before the sets, forgets it after: in
+	 * between, that peer's packets are dropped, never sent in clear. */
+	guard_peers(want, n, true);
 	rc = r->sets_loaded ? change_sets(r, want, n) : -EAGAIN;
 	if (rc) {
 		r->sets_loaded = false;
@@ -333,6 +337,8 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 	r->sets_loaded = !rc;
 	if (rc)
 		free(want);
+	else
+		guard_peers(r->members, r->nmembers, false);
 	return rc;
 }
 
@@ -415,4 +421,99 @@ int rules_install(struct rules *r, const struct policy *policy, char *err,
 	remove_family(b[1 - used][3]);
 	r->installed = true;
 	return 0;
+}
+
+/* ---- presence ---------------------------------------------------------- */
+
+/* Counts, in `cmd`'s output, lines that start with each of the n words. */
+static void count_lines(const char *cmd, const char *const *words,
+			size_t n, unsigned int *counts)
+{
+	FILE *f = popen(cmd, "re");
+	char line[1024];
+
+	memset(counts, 0, n * sizeof(*counts));
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		for (size_t i = 0; i < n; i++)
+			if (!strncmp(line, words[i], strlen(words[i])))
+				counts[i]++;
+	pclose(f);
+}
+
+static const char *family_missing(const struct rules *r, const char *ipt,
+				  bool v6)
+{
+	static const char *const words[] = {
+		"-A PREROUTING -j " CHAIN_IN, "-A POSTROUTING -j " CHAIN_OUT,
+		"-A " CHAIN_IN " ", "-A " CHAIN_OUT " ",
+	};
+	unsigned int c[4];
+	char cmd[96];
+
+	(void)r;
+	snprintf(cmd, sizeof(cmd), "%s-save 2>/dev/null", ipt);
+	count_lines(cmd, words, 4, c);
+	if (!c[0] || !c[1])
+		return v6 ? "IPv6 jump" : "IPv4 jump";
+	if (c[2] < (v6 ? 4u : 3u) || c[3] < 1)
+		return v6 ? "IPv6 chain rules" : "IPv4 chain rules";
+	return NULL;
+}
+
+/* "Number of entries: N" of both sets, against the members loaded. */
+static const char *sets_missing(const struct rules *r)
+{
+	FILE *f = popen("ipset list -t 2>/dev/null", "re");
+	size_t want[2] = { 0, 0 }, have[2] = { 0, 0 };
+	bool seen[2] = { false, false };
+	char line[256];
+	int cur = -1;
+	unsigned long v;
+
+	for (size_t i = 0; i < r->nmembers; i++)
+		want[r->members[i].prefix.family == AF_INET6]++;
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Name: ", 6)) {
+			line[strcspn(line, "\n")] = 0;
+			cur = !strcmp(line + 6, SET4) ? 0 :
+			      !strcmp(line + 6, SET6) ? 1 : -1;
+			if (cur >= 0)
+				seen[cur] = true;
+		} else if (cur >= 0 &&
+			   sscanf(line, "Number of entries: %lu", &v) == 1) {
+			have[cur] = v;
+		}
+	}
+	pclose(f);
+	if (!seen[0] || !seen[1])
+		return "peer set";
+	if (have[0] != want[0] || have[1] != want[1])
+		return "peer set members";
+	return NULL;
+}
+
+const char *rules_missing(const struct rules *r)
+{
+	const char *what;
+
+	if (!r->installed)
+		return NULL;
+	what = family_missing(r, r->ipt4, false);
+	if (!what)
+		what = family_missing(r, r->ipt6, true);
+	if (!what)
+		what = sets_missing(r);
+	return what;
+}
+
+int rules_restore(struct rules *r, const struct policy *policy, char *err,
+		  size_t errlen)
+{
+	/* The sets are rebuilt whole: they may be gone or emptied. */
+	r->sets_loaded = false;
+	return rules_install(r, policy, err, errlen);
 }

@@ -52,6 +52,13 @@ int rules_install(struct rules *r, const struct policy *policy,
  * build, then swap). Nothing to do when no prefix changed. */
 int rules_update_sets(struct rules *r, const struct policy *policy,
 		      char *err, size_t errlen);
+/* What of the installed rules is gone ("IPv4 jump", "peer set", ...), or
+ * NULL when all is in place (or nothing was installed). Runs
+ * iptables-save and ipset: for a periodic check, not per packet. */
+const char *rules_missing(const struct rules *r);
+/* Installs everything again, the sets rebuilt whole. */
+int rules_restore(struct rules *r, const struct policy *policy,
+		  char *err, size_t errlen);
 /* Removes chains, jumps and sets. Safe to call twice. */
 void rules_remove(struct rules *r);
 
