@@ -104,12 +104,14 @@ static bool marked(const struct sk_buff *skb)
 }
 
 /* Does the TCP header at off carry a kind-29 option? Walked as the
- * kernel walks options: stops at EOL or at a malformed length. */
+ * kernel walks options, stopping at EOL or at a malformed length; byte by
+ * byte through a small state machine, which the verifier follows. */
 static bool has_ao(const struct bpf_dynptr *p, __u32 off)
 {
-	__u8 th[20], opt[64];
+	__u8 th[20], opt[40];
 	__u8 *t = bpf_dynptr_slice(p, off, th, sizeof(th));
-	__u32 olen, i = 0;
+	__u32 olen, left = 0;
+	int at = 0; /* 0: kind, 1: length, 2: body */
 
 	if (!t)
 		return false;
@@ -117,25 +119,25 @@ static bool has_ao(const struct bpf_dynptr *p, __u32 off)
 	if (olen <= 20)
 		return false;
 	olen -= 20;
-	if (olen > 40 || bpf_dynptr_read(opt, olen, p, off + 20, 0))
+	if (bpf_dynptr_read(opt, olen & 63, p, off + 20, 0))
 		return false;
-	for (int n = 0; n < 40 && i < olen; n++) {
-		__u8 kind = opt[i & 63], l;
+	for (__u32 j = 0; j < sizeof(opt) && j < olen; j++) {
+		__u8 c = opt[j];
 
-		if (kind == 0)
-			break;
-		if (kind == 1) {
-			i++;
-			continue;
+		if (at == 0) {
+			if (c == 0)
+				break;
+			if (c == 29)
+				return true;
+			at = c == 1 ? 0 : 1;
+		} else if (at == 1) {
+			if (c < 2)
+				break;
+			left = c - 2u;
+			at = left ? 2 : 0;
+		} else if (--left == 0) {
+			at = 0;
 		}
-		if (i + 1 >= olen)
-			break;
-		if (kind == 29)
-			return true;
-		l = opt[(i + 1) & 63];
-		if (l < 2)
-			break;
-		i += l;
 	}
 	return false;
 }

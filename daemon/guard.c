@@ -261,7 +261,7 @@ int guard_open(uint32_t mark, const struct ipset_member *m, size_t n,
 		return rc;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(gen, sizeof(gen), "g%lld.%09ld", (long long)ts.tv_sec,
+	snprintf(gen, sizeof(gen), "g%lld-%09ld", (long long)ts.tv_sec,
 		 ts.tv_nsec);
 	snprintf(g.dir, sizeof(g.dir), "%s/%s", nsdir, gen);
 	if (mkdir(g.dir, 0700) || pin_all()) {
