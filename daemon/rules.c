@@ -442,8 +442,7 @@ static void count_lines(const char *cmd, const char *const *words,
 	pclose(f);
 }
 
-static const char *family_missing(const struct rules *r, const char *ipt,
-				  bool v6)
+static const char *family_missing(struct rules *r, const char *ipt, bool v6)
 {
 	static const char *const words[] = {
 		"-A PREROUTING -j " CHAIN_IN, "-A POSTROUTING -j " CHAIN_OUT,
@@ -452,18 +451,20 @@ static const char *family_missing(const struct rules *r, const char *ipt,
 	unsigned int c[4];
 	char cmd[96];
 
-	(void)r;
 	snprintf(cmd, sizeof(cmd), "%s-save 2>/dev/null", ipt);
 	count_lines(cmd, words, 4, c);
+	r->seen[v6].jump_in = c[0] > 0;
+	r->seen[v6].jump_out = c[1] > 0;
+	r->seen[v6].ok = c[0] && c[1] && c[2] >= (v6 ? 4u : 3u) && c[3] >= 1;
 	if (!c[0] || !c[1])
 		return v6 ? "IPv6 jump" : "IPv4 jump";
-	if (c[2] < (v6 ? 4u : 3u) || c[3] < 1)
+	if (!r->seen[v6].ok)
 		return v6 ? "IPv6 chain rules" : "IPv4 chain rules";
 	return NULL;
 }
 
 /* "Number of entries: N" of both sets, against the members loaded. */
-static const char *sets_missing(const struct rules *r)
+static const char *sets_missing(struct rules *r)
 {
 	FILE *f = popen("ipset list -t 2>/dev/null", "re");
 	size_t want[2] = { 0, 0 }, have[2] = { 0, 0 };
@@ -489,6 +490,8 @@ static const char *sets_missing(const struct rules *r)
 		}
 	}
 	pclose(f);
+	r->seen_sets_ok = seen[0] && seen[1] && have[0] == want[0] &&
+			  have[1] == want[1];
 	if (!seen[0] || !seen[1])
 		return "peer set";
 	if (have[0] != want[0] || have[1] != want[1])
@@ -496,24 +499,50 @@ static const char *sets_missing(const struct rules *r)
 	return NULL;
 }
 
-const char *rules_missing(const struct rules *r)
+const char *rules_missing(struct rules *r)
 {
-	const char *what;
+	const char *w4, *w6, *ws;
 
 	if (!r->installed)
 		return NULL;
-	what = family_missing(r, r->ipt4, false);
-	if (!what)
-		what = family_missing(r, r->ipt6, true);
-	if (!what)
-		what = sets_missing(r);
-	return what;
+	/* All three looked at: rules_restore() redoes only what is gone. */
+	w4 = family_missing(r, r->ipt4, false);
+	w6 = family_missing(r, r->ipt6, true);
+	ws = sets_missing(r);
+	return w4 ? w4 : w6 ? w6 : ws;
+}
+
+/* One family's chains refilled and its missing jumps added, in one
+ * iptables-restore: what the last check saw decides (few helpers run, so
+ * the window is short on a loaded host). */
+static int restore_family(const struct rules *r, bool v6)
+{
+	const char *argv[] = { v6 ? r->restore6 : r->restore4, "-w",
+			       "--noflush", NULL };
+	char text[4096];
+
+	rules_text(r, v6, r->seen[v6].jump_in, r->seen[v6].jump_out, text,
+		   sizeof(text));
+	return run(argv, text, false) ? -EIO : 0;
 }
 
 int rules_restore(struct rules *r, const struct policy *policy, char *err,
 		  size_t errlen)
 {
-	/* The sets are rebuilt whole: they may be gone or emptied. */
-	r->sets_loaded = false;
-	return rules_install(r, policy, err, errlen);
+	int rc = 0;
+
+	/* Sets first (the rules name them), rebuilt whole: gone or emptied. */
+	if (!r->seen_sets_ok) {
+		r->sets_loaded = false;
+		rc = rules_update_sets(r, policy, err, errlen);
+	}
+	for (int v6 = 0; v6 < 2 && !rc; v6++)
+		if (!r->seen[v6].ok && restore_family(r, v6)) {
+			snprintf(err, errlen, "%s failed",
+				 v6 ? r->restore6 : r->restore4);
+			rc = -EIO;
+		}
+	if (rc) /* the whole way, backend detection included */
+		rc = rules_install(r, policy, err, errlen);
+	return rc;
 }
