@@ -128,6 +128,24 @@ static int link_create(int prog, int pf, int hook, int prio, uint32_t flags)
 			    sizeof(attr));
 }
 
+/* One link; the kernel refuses two BPF hooks at one priority (EBUSY), and
+ * the previous daemon's guard holds it until ours is in: then the next. */
+static int attach_one(int prog, int pf, int hook, int prio)
+{
+	uint32_t flags = hook == HOOK_LOCAL_IN ? NF_IP_DEFRAG : 0;
+	int fd = -1;
+
+	for (int p = prio; p < prio + 2 && fd < 0; p++) {
+		fd = link_create(prog, pf, hook, p, flags);
+		/* Before Linux 6.6 there is no defrag flag. */
+		if (fd < 0 && flags && errno == EINVAL)
+			fd = link_create(prog, pf, hook, p, 0);
+		if (fd < 0 && errno != EBUSY)
+			break;
+	}
+	return fd;
+}
+
 static int attach(int prog)
 {
 	static const int spec[4][3] = {
@@ -138,14 +156,8 @@ static int attach(int prog)
 	};
 
 	for (int i = 0; i < 4; i++) {
-		int in = spec[i][1] == HOOK_LOCAL_IN;
-
-		g.links[i] = link_create(prog, spec[i][0], spec[i][1],
-					 spec[i][2], in ? NF_IP_DEFRAG : 0);
-		/* Before Linux 6.6 there is no defrag flag. */
-		if (g.links[i] < 0 && in && errno == EINVAL)
-			g.links[i] = link_create(prog, spec[i][0], spec[i][1],
-						 spec[i][2], 0);
+		g.links[i] = attach_one(prog, spec[i][0], spec[i][1],
+					spec[i][2]);
 		if (g.links[i] < 0)
 			return -errno;
 	}

@@ -41,8 +41,8 @@ restart() { # NS SIGNAL
 operate() { # NS ROUND
 	local ns=$1 round=$2
 	case $OPS_CASE in
-	sigterm) [ $((round % 6)) = 2 ] && restart "$ns" TERM ;;
-	sigkill) [ $((round % 6)) = 2 ] && restart "$ns" KILL ;;
+	sigterm) [ $((round % 3)) = 1 ] && restart "$ns" TERM && RESTARTS=$((RESTARTS + 1)) ;;
+	sigkill) [ $((round % 3)) = 1 ] && restart "$ns" KILL && RESTARTS=$((RESTARTS + 1)) ;;
 	nft) ts_in "$ns" nft flush ruleset ;;
 	ipt-flush)
 		if [ $((round % 2)) = 0 ]; then t=raw; else t=mangle; fi
@@ -67,7 +67,7 @@ operate() { # NS ROUND
 	esac
 }
 
-DESTROYED=0
+DESTROYED=0 RESTARTS=0
 ts_capture "$NS_A" "$TS_TMP/ops.pcap"
 # 24 MB each way per transfer, a 1 s pause after every MB: about 25 s.
 PAUSES=()
@@ -92,7 +92,11 @@ while [ $round -lt 20 ] && kill -0 "${pids[1]}" 2>/dev/null; do
 	sleep 1
 done
 ts_log "$round rounds of '$OPS_CASE' in both namespaces during the transfers"
-[ $round -ge 15 ] || ts_fail "the transfers ended after $round rounds: make them longer"
+case $OPS_CASE in
+sig*) ts_log "$RESTARTS restarts"
+	[ $RESTARTS -ge 4 ] || ts_fail "only $RESTARTS restarts during the transfers: make them longer" ;;
+*) [ $round -ge 15 ] || ts_fail "the transfers ended after $round rounds: make them longer" ;;
+esac
 for p in "${pids[@]}"; do
 	wait "$p" || ts_fail "a transfer was not intact (pid $p)"
 done
