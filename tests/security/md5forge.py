@@ -8,7 +8,10 @@ option into each session of md5peer.py (tests only).
 For each session, reads the last data segment SRC -> DST:PORT from CAPTURE
 and sends from IFACE at layer 2 (past the local hooks) one segment with
 the right 4-tuple at the next sequence number (inside the receive window),
-carrying b"FORGED" and a 16-byte kind-29 option. Prints "forged N".
+carrying b"FORGED" and a 20-byte kind-29 option. Prints "forged N".
+Without CONFIG_TCP_AO the kernel looks for signature options only while
+18 bytes (an MD5 option) of option space remain: a shorter AO option is
+never seen and the MD5 check runs; a 20-byte one skips it.
 """
 import sys
 
@@ -35,7 +38,7 @@ def main():
         t = seg[TCP]
         ipl = IP if IP in seg else IPv6
         nxt = (t.seq + len(t.payload)) & 0xffffffff
-        fake = bytes([7, 7]) + b"\x5a" * 12  # KeyID, RNextKeyID, "MAC"
+        fake = bytes([7, 7]) + b"\x5a" * 16  # KeyID, RNextKeyID, "MAC"
         pkt = Ether(dst=dmac) / ipl(src=src, dst=dst) / TCP(
             sport=t.sport, dport=port, seq=nxt, ack=t.ack, flags="PA",
             window=t.window, options=[(29, fake)]) / Raw(b"FORGED" * 4)
