@@ -52,6 +52,24 @@ wait_sent() {
 forge_in_a() { FORGED_OUT=$(ts_in "$NS_A" "$PY" "$SEC_DIR/md5forge.py" "$TS_TMP/md5.pcap" eth0 "$BMAC" \
 	"$A4,$B4,$PORT" "$M_A,$M_B,$PORT" </dev/null) && FORGED=$((FORGED + 2)); echo "  $FORGED_OUT"; }
 
+# The pinned guard's drop counters in NS (the daemon may be gone): egress,
+# ingress from a peer, ingress kind 29 from others.
+guard_drops() {
+	local cookie dir
+	command -v bpftool >/dev/null || { echo "bpftool not installed"; return; }
+	cookie=$(ts_in "$1" "$PY" -c 'import socket, struct
+s = socket.socket(socket.AF_UNIX)
+print(struct.unpack("Q", s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])')
+	for dir in /run/tcpao/bpf/tcpao/netns-$cookie/g* /sys/fs/bpf/tcpao/netns-$cookie/g*; do
+		[ -e "$dir/drops" ] || continue
+		bpftool -j map dump pinned "$dir/drops" | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+n = [sum(v["value"] for v in e["formatted"]["values"]) for e in d]
+print("guard drops: egress=%d ingress-peer=%d ingress-ao=%d" % tuple(n))'
+	done
+}
+
 FORGED=0
 b_running=1
 for k in "${!ROUNDS[@]}"; do
@@ -65,7 +83,8 @@ for k in "${!ROUNDS[@]}"; do
 		ts_daemon "$NS_B" --key "id=5,$K,peer=$A4/32"
 		ts_stop_daemon "$NS_B" KILL
 		ts_in "$NS_B" nft flush ruleset ;;
-	restarted) [ $b_running = 0 ] && ts_daemon "$NS_B" --key "id=5,$K,peer=$A4/32"; b_running=1 ;;
+	restarted) [ $b_running = 0 ] && echo "  before the restart, $(guard_drops "$NS_B")"
+		[ $b_running = 0 ] && ts_daemon "$NS_B" --key "id=5,$K,peer=$A4/32"; b_running=1 ;;
 	esac
 	sleep 0.2 # the capture holds chunk k
 	ts_log "round $k ($r): forging into both sessions"
@@ -102,7 +121,7 @@ try:
         d += b
 except socket.timeout:
     pass
-print("control: %d forged bytes delivered" % d.count(b"FORGED"))
+print("control: %d forged bytes delivered" % (6 * d.count(b"FORGED")))
 ' "$SEC_DIR" "$M_B" "$M_A" $((PORT + 1)) >"$TS_TMP/control.log"
 ctl_srv=$TS_LAST_PID
 ts_wait_listen "$NS_B" $((PORT + 1))
