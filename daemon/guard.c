@@ -391,11 +391,16 @@ void guard_close(void)
 
 void guard_remove_all(void)
 {
-	char nsdir[160];
+	char nsdir[200];
 
 	close_fds();
-	if (ns_dir(nsdir, sizeof(nsdir), false))
-		return;
-	remove_others(nsdir, NULL);
-	rmdir(nsdir);
+	/* Both places: a daemon in another mount namespace used the other. */
+	for (int i = 0; i < 2; i++) {
+		if (!is_bpffs(roots[i]))
+			continue;
+		snprintf(nsdir, sizeof(nsdir), "%s/tcpao/netns-%llu", roots[i],
+			 (unsigned long long)cookie());
+		remove_others(nsdir, NULL);
+		rmdir(nsdir);
+	}
 }
