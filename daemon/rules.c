@@ -416,9 +416,13 @@ int rules_install(struct rules *r, const struct policy *policy, char *err,
 			 "NFQUEUE rules with ipset matches");
 		return -ENOTSUP;
 	}
-	/* Leftovers of a previous run with the other backend. */
-	remove_family(b[1 - used][2]);
-	remove_family(b[1 - used][3]);
+	/* Leftovers of a previous run with the other backend, if it has our
+	 * jumps (each helper costs ~0.1 s on a loaded host: a restart
+	 * should not wait for a dozen that find nothing). */
+	if (used == 1 ? backend_in_use(b[0][2], b[0][3]) : first == 1) {
+		remove_family(b[1 - used][2]);
+		remove_family(b[1 - used][3]);
+	}
 	r->installed = true;
 	return 0;
 }

@@ -42,8 +42,8 @@ restart() { # NS SIGNAL
 operate() { # NS ROUND
 	local ns=$1 round=$2
 	case $OPS_CASE in
-	sigterm) [ $((round % 3)) = 1 ] && restart "$ns" TERM && RESTARTS=$((RESTARTS + 1)) ;;
-	sigkill) [ $((round % 3)) = 1 ] && restart "$ns" KILL && RESTARTS=$((RESTARTS + 1)) ;;
+	sigterm) [ $((round % 4)) = 1 ] && restart "$ns" TERM && RESTARTS=$((RESTARTS + 1)) ;;
+	sigkill) [ $((round % 4)) = 1 ] && restart "$ns" KILL && RESTARTS=$((RESTARTS + 1)) ;;
 	nft) ts_in "$ns" nft flush ruleset ;;
 	ipt-flush)
 		if [ $((round % 2)) = 0 ]; then t=raw; else t=mangle; fi
@@ -91,7 +91,7 @@ done
 ts_log "$round rounds of '$OPS_CASE' in both namespaces during the transfers"
 case $OPS_CASE in
 sig*) ts_log "$RESTARTS restarts"
-	[ $RESTARTS -ge 3 ] || ts_fail "only $RESTARTS restarts during the transfers: make them longer" ;;
+	[ $RESTARTS -ge 4 ] || ts_fail "only $RESTARTS restarts during the transfers: make them longer" ;;
 *) [ $round -ge 6 ] || ts_fail "the transfers ended after $round rounds: make them longer" ;;
 esac
 for p in "${pids[@]}"; do
