@@ -108,6 +108,18 @@ static bool sysctl_on(const char *path)
 	return v != 0;
 }
 
+static bool nonempty(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	bool any;
+
+	if (!f)
+		return false;
+	any = fgetc(f) != EOF;
+	fclose(f);
+	return any;
+}
+
 int mark_check(uint32_t mark, char *err, size_t errlen)
 {
 	static const char *const cmds[] = {
@@ -122,9 +134,14 @@ int mark_check(uint32_t mark, char *err, size_t errlen)
 		"/proc/sys/net/ipv4/fwmark_reflect",
 		"/proc/sys/net/ipv6/fwmark_reflect",
 	};
+	/* Legacy tables are listed here when loaded: no list, no save. */
+	static const char *const legacy[] = {
+		NULL, "/proc/net/ip_tables_names", "/proc/net/ip6_tables_names",
+	};
 
 	for (size_t i = 0; i < 3; i++)
-		if (scan(cmds[i], mark, err, errlen))
+		if ((!legacy[i] || nonempty(legacy[i])) &&
+		    scan(cmds[i], mark, err, errlen))
 			return -EEXIST;
 	for (size_t i = 0; i < 3; i++)
 		if (sysctl_on(sysctls[i])) {
