@@ -30,7 +30,9 @@ M_A=198.18.0.13 M_B=198.18.0.14 PORT=9700
 K="alg=hmac(sha1),secret=md5-bypass-test"
 ts_daemon "$NS_A" --key "id=5,$K,peer=$B4/32"
 ts_daemon "$NS_B" --key "id=5,$K,peer=$A4/32"
-grep -q "guard attached" "$TS_TMP"/tcpaod-*.log || ts_skip "no netfilter BPF guard on this kernel"
+# TS_ALLOW_NO_GUARD=1 runs it against a daemon without the guard (c911aa2).
+[ -n "${TS_ALLOW_NO_GUARD:-}" ] || grep -q "guard attached" "$TS_TMP"/tcpaod-*.log ||
+	ts_skip "no netfilter BPF guard on this kernel"
 BMAC=$(ip -n "$NS_B" -j link show eth0 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
 
 ts_capture "$NS_B" "$TS_TMP/md5.pcap"

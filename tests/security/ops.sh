@@ -27,7 +27,9 @@ A_ARGS=(--key "id=3,$K,peer=$B4/32" --key "id=3,$K,peer=$B6/128")
 B_ARGS=(--key "id=3,$K,peer=$A4/32" --key "id=3,$K,peer=$A6/128")
 ts_daemon "$NS_A" "${A_ARGS[@]}"
 ts_daemon "$NS_B" "${B_ARGS[@]}"
-grep -q "guard attached" "$TS_TMP"/tcpaod-*.log || ts_skip "no netfilter BPF guard on this kernel"
+# TS_ALLOW_NO_GUARD=1 runs it against a daemon without the guard (c911aa2).
+[ -n "${TS_ALLOW_NO_GUARD:-}" ] || grep -q "guard attached" "$TS_TMP"/tcpaod-*.log ||
+	ts_skip "no netfilter BPF guard on this kernel"
 
 # A ruleset someone restores: a harmless rule in raw and mangle, no tcpao.
 PLAIN=$'*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p udp --dport 9 -j ACCEPT\nCOMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A OUTPUT -p udp --dport 9 -j ACCEPT\nCOMMIT\n'
