@@ -5,7 +5,7 @@ BUILD ?= build
 
 DEB_PACKAGES := build-essential pkg-config meson ninja-build clang \
 	libclang-rt-14-dev nettle-dev libpcap-dev libcmocka-dev \
-	libmnl-dev libnetfilter-queue-dev iproute2 iptables ipset \
+	libmnl-dev libnetfilter-queue-dev libbpf-dev iproute2 iptables ipset nftables \
 	tcpdump socat python3 python3-scapy iperf3 \
 	qemu-system-x86 cpio linux-source-6.12 ethtool linux-perf gobgpd frr \
 	libsystemd-dev systemd debhelper dpkg-dev fakeroot lintian

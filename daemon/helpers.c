@@ -47,3 +47,14 @@ const char *helper_path(const char *name)
 	pthread_mutex_unlock(&lock);
 	return path;
 }
+
+FILE *helper_popen(const char *name, const char *args)
+{
+	const char *path = helper_path(name);
+	char cmd[256];
+
+	if (!path)
+		return NULL;
+	snprintf(cmd, sizeof(cmd), "%s %s 2>/dev/null", path, args);
+	return popen(cmd, "re");
+}

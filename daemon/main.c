@@ -2,8 +2,10 @@
 /*
  * tcpaod: TCP-AO for the kernel's own TCP connections, one daemon per
  * network namespace. Sets up the policy, the queues, the netfilter rules
- * and the workers; then waits for signals; on SIGTERM/SIGINT removes the
- * rules and leaves nothing behind.
+ * and the workers; then waits for signals. Stopping leaves the rules, the
+ * sets and the guard in place: with nobody reading the queues, AO peers'
+ * packets are dropped (fail closed) until a new daemon takes over.
+ * `tcpaod --remove-rules` is the explicit uninstall.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +26,9 @@
 #include "config.h"
 #include "control.h"
 #include "ctl.h"
+#include "guard.h"
 #include "log.h"
+#include "mark.h"
 #include "notify.h"
 #include "ops.h"
 #include "pmtu.h"
@@ -36,6 +40,7 @@
 #include "sockets.h"
 #include "state.h"
 #include "tcpao-version.h"
+#include "watch.h"
 #include "worker.h"
 
 #ifndef TCPAO_SYSCONFDIR
@@ -58,6 +63,8 @@ struct options {
 	bool ao_optional;
 	bool verbose;
 	bool check;
+	bool remove_rules;
+	uint32_t mark;
 	const char *config;
 	const char *control_name;
 	const char **keys;
@@ -91,10 +98,14 @@ static void usage(FILE *out)
 		"  --autostarted       started by libtcpao-preload: exit after "
 		"10 s\n"
 		"                      without sockets or keys\n"
+		"  --mark VALUE        the tcpao packet mark (default 0x%x)\n"
+		"  --remove-rules      remove tcpao's rules, sets and guard "
+		"in this\n"
+		"                      network namespace, then exit\n"
 		"  --verbose           more log lines\n"
 		"  --version           print the version and exit\n"
 		"  --check FILE        validate a config file and exit (0: valid)\n",
-		DEFAULT_QUEUE_BASE, DEFAULT_MAX_FLOWS);
+		DEFAULT_QUEUE_BASE, DEFAULT_MAX_FLOWS, MARK_DEFAULT);
 }
 
 static bool parse_uint(const char *s, unsigned long min, unsigned long max,
@@ -111,7 +122,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_KEY = 256, O_AOREQ, O_NOAOREQ, O_ICMPS, O_QUEUES, O_QBASE,
 	       O_MAXFLOWS, O_STATE, O_PID, O_DAEMON, O_VERBOSE, O_HELP,
-	       O_CONFIG, O_CONTROL, O_AUTOSTARTED, O_VERSION, O_CHECK };
+	       O_CONFIG, O_CONTROL, O_AUTOSTARTED, O_VERSION, O_CHECK, O_MARK,
+	       O_REMOVE };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "ao-required", no_argument, NULL, O_AOREQ },
@@ -130,13 +142,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "autostarted", no_argument, NULL, O_AUTOSTARTED },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "check", required_argument, NULL, O_CHECK },
+		{ "mark", required_argument, NULL, O_MARK },
+		{ "remove-rules", no_argument, NULL, O_REMOVE },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
 	int c;
 
 	*o = (struct options){ .queues = 1, .queue_base = DEFAULT_QUEUE_BASE,
-			       .max_flows = DEFAULT_MAX_FLOWS };
+			       .max_flows = DEFAULT_MAX_FLOWS,
+			       .mark = MARK_DEFAULT };
 	o->keys = calloc((size_t)argc, sizeof(*o->keys));
 	if (!o->keys)
 		return -1;
@@ -189,6 +204,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_AUTOSTARTED:
 			o->autostarted = true;
+			break;
+		case O_MARK:
+			if (!mark_parse(optarg, &o->mark))
+				goto bad;
+			break;
+		case O_REMOVE:
+			o->remove_rules = true;
 			break;
 		case O_HELP:
 			usage(stdout);
@@ -370,27 +392,32 @@ static bool idle_too_long(struct daemon_ctx *d, uint64_t *idle_since)
 }
 
 /* Serves the control socket; SIGHUP reloads; SIGTERM / SIGINT stop. */
-static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
+static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		      bool autostarted)
 {
 	uint64_t idle_since = monotonic_ms();
-	int watch = sockets_watch_open();
+	int watch = sockets_watch_open(), nft = watch_open();
+	bool idle = false;
 
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = ctl ? control_fd(ctl) : -1, .events = POLLIN },
 		{ .fd = watch, .events = POLLIN },
+		{ .fd = nft, .events = POLLIN },
 	};
 
 	if (watch < 0)
 		log_msg(LOG_WARNING, "sock_diag destroy notifications: %s "
 			"(closed sockets are found by polling)", strerror(-watch));
+	if (nft < 0)
+		log_msg(LOG_WARNING, "nf_tables notifications: %s (rules are "
+			"checked every %d ms)", strerror(-nft), WATCH_PERIOD_MS);
 
 	for (;;) {
 		struct signalfd_siginfo si;
 		char err[512];
 
-		if (poll(pfd, 3, 1000) < 0 && errno != EINTR)
+		if (poll(pfd, 4, WATCH_PERIOD_MS / 2) < 0 && errno != EINTR)
 			break;
 		if ((pfd[0].revents & POLLIN) &&
 		    read(sigfd, &si, sizeof(si)) == sizeof(si)) {
@@ -413,17 +440,52 @@ static void main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 			control_handle(ctl);
 		if (pfd[2].revents & POLLIN)
 			sockets_watch_read(d, watch);
+		if (pfd[3].revents & POLLIN)
+			watch_read(nft);
+		watch_tick(d->rules, d->policy, monotonic_ms());
 		state_expire(monotonic_ms());
 		if (ctl)
 			control_expire(ctl, control_now_ms());
 		pmtu_expire(monotonic_ms());
 		if (autostarted && idle_too_long(d, &idle_since)) {
 			log_msg(LOG_INFO, "autostarted and idle: stopping");
+			idle = true;
 			break;
 		}
 	}
 	if (watch >= 0)
 		close(watch);
+	if (nft >= 0)
+		close(nft);
+	return idle;
+}
+
+/* The explicit uninstall: rules, sets and guard of this namespace. */
+static int remove_everything(void)
+{
+	struct rules r;
+
+	rules_init(&r, 0, 1);
+	rules_remove(&r);
+	guard_remove_all();
+	return 0;
+}
+
+/* The second line of defence; a kernel without it still runs, loudly. */
+static void start_guard(const struct rules *r)
+{
+	char err[512];
+	int rc = guard_open(mark_get(), r->members, r->nmembers, err,
+			    sizeof(err));
+
+	if (rc == -ENOTSUP)
+		log_msg(LOG_WARNING, "WARNING: %s: running WITHOUT the guard; "
+			"a firewall reload can let AO peers' segments pass "
+			"unsigned until the rules are restored", err);
+	else if (rc)
+		log_msg(LOG_ERR, "WARNING: %s: running WITHOUT the guard", err);
+	else
+		log_msg(LOG_INFO, "guard attached (mark 0x%x)", mark_get());
 }
 
 int main(int argc, char **argv)
@@ -437,11 +499,14 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	char err[512];
 	int lock, sigfd, rc, restored;
-	bool own_state_dir;
+	bool own_state_dir, idle = false;
 
 	if (parse_options(argc, argv, &o))
 		return 2;
 	log_set_verbose(o.verbose);
+	if (o.remove_rules)
+		return remove_everything();
+	mark_set(o.mark);
 	policy = build_policy(&o);
 	if (o.check) { /* like nft -c, bird -p: nothing is started */
 		if (policy)
@@ -493,7 +558,9 @@ int main(int argc, char **argv)
 	wc.ingress_base = rules.ingress_base;
 	wc.icmp_queue = rules.icmp_queue;
 	/* Queues before rules: no packet ever meets a queue nobody reads. */
-	rc = workers_open(&wc, policy, err, sizeof(err));
+	rc = mark_check(o.mark, err, sizeof(err));
+	if (!rc)
+		rc = workers_open(&wc, policy, err, sizeof(err));
 	if (!rc)
 		rc = rules_install(&rules, policy, err, sizeof(err));
 	if (rc) {
@@ -501,19 +568,18 @@ int main(int argc, char **argv)
 		workers_close();
 		return 1;
 	}
+	start_guard(&rules);
 	d.policy = policy;
 	d.rules = &rules;
 	ctl = control_open(o.control_name, &daemon_ops, &d, err, sizeof(err));
 	if (!ctl) {
 		fprintf(stderr, "tcpaod: control socket: %s\n", err);
-		rules_remove(&rules);
+		guard_close();
 		workers_close();
 		return 1;
 	}
-	if (o.daemonize && detach()) {
-		rules_remove(&rules);
+	if (o.daemonize && detach())
 		return 1;
-	}
 	if (o.pidfile && write_pidfile(o.pidfile))
 		log_msg(LOG_WARNING, "pidfile %s: %m", o.pidfile);
 	/* Everything is open: from here on, only what running needs. Before
@@ -530,12 +596,16 @@ int main(int argc, char **argv)
 			o.queues, rules.egress_base, rules.icmp_queue,
 			d.policy->n, restored, o.state_dir);
 		notify_send("READY=1");
-		main_loop(sigfd, ctl, &d, o.autostarted);
+		idle = main_loop(sigfd, ctl, &d, o.autostarted);
 		notify_send("STOPPING=1");
 		workers_stop();
 	}
 	control_close(ctl);
-	rules_remove(&rules);
+	/* Only an idle autostarted daemon has nothing to protect; any other
+	 * stop leaves rules and guard: closed until the next daemon. */
+	if (idle)
+		remove_everything();
+	guard_close();
 	workers_close();
 	state_free();
 	if (o.autostarted && own_state_dir && !rc)

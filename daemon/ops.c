@@ -9,6 +9,7 @@
 #include "ops.h"
 #include "sockets.h"
 #include "stats.h"
+#include "watch.h"
 #include "worker.h"
 
 int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
@@ -177,6 +178,7 @@ static int op_stat(void *ctx, struct control_reply *out)
 	stats_read(v);
 	for (int i = 0; i < STAT_COUNT; i++)
 		control_reply_counter(out, stat_name((enum stat_id)i), v[i]);
+	watch_stat(out);
 	return 0;
 }
 

@@ -8,8 +8,8 @@
  * every packet to that lower MTU after our hook, so a signed full-size
  * segment (exactly P bytes, which the path carries) would be dropped
  * locally. Such segments are sent by the worker through a raw socket that
- * is held to the device MTU only (IP_PMTUDISC_PROBE), marked so that our
- * own rules let them pass.
+ * is held to the device MTU only (IP_PMTUDISC_PROBE), marked with the tcpao
+ * mark (mark.h) so that our own rules and the guard let them pass.
  *
  * This table remembers, per remote address, the MTU we told the kernel.
  * Written by the ICMP worker, read by every worker through a generation
@@ -21,8 +21,6 @@
 #include <stdint.h>
 
 #include "tcpao.h"
-
-#define PMTU_MARK 0x40000000u /* SO_MARK bit of our own raw sends */
 
 void pmtu_note(const struct tcpao_addr *remote, uint32_t kernel_mtu,
 	       uint64_t now_ms);

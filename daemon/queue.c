@@ -14,6 +14,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
+#include "mark.h"
 #include "queue.h"
 
 #define TX_CAP (QUEUE_BATCH * (QUEUE_MSG_MAX + 256))
@@ -173,6 +174,8 @@ int queue_packet(struct queue *q, int i, struct queue_packet *pkt)
 		return -EINVAL;
 	pkt->data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
 	pkt->len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+	if (attr[NFQA_MARK])
+		pkt->mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
 	return 0;
 }
 
@@ -193,8 +196,8 @@ int queue_flush(struct queue *q)
 	return rc;
 }
 
-int queue_verdict(struct queue *q, uint32_t id, enum queue_verdict v,
-		  const void *pkt, size_t len)
+int queue_verdict(struct queue *q, uint32_t id, uint32_t mark,
+		  enum queue_verdict v, const void *pkt, size_t len)
 {
 	size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + 64 +
 		      (v == QUEUE_ACCEPT_MODIFIED ? MNL_ALIGN(len) + 16 : 0);
@@ -205,6 +208,9 @@ int queue_verdict(struct queue *q, uint32_t id, enum queue_verdict v,
 		rc = queue_flush(q);
 	nlh = nfq_nlmsg_put((char *)q->tx + q->txlen, NFQNL_MSG_VERDICT, q->num);
 	nfq_nlmsg_verdict_put(nlh, (int)id, v == QUEUE_DROP ? NF_DROP : NF_ACCEPT);
+	/* Seen by tcpaod: the guard lets it pass, our egress rule skips it. */
+	if (v != QUEUE_DROP)
+		nfq_nlmsg_verdict_put_mark(nlh, mark | mark_get());
 	if (v == QUEUE_ACCEPT_MODIFIED)
 		nfq_nlmsg_verdict_put_pkt(nlh, pkt, (uint32_t)len);
 	q->txlen += MNL_ALIGN(nlh->nlmsg_len);

@@ -39,6 +39,7 @@ struct queue_packet {
 	uint32_t id;
 	uint32_t uid;             /* its socket's owner, or QUEUE_UID_NONE */
 	uint16_t hw_protocol;     /* ETH_P_IP / ETH_P_IPV6, host order */
+	uint32_t mark;            /* skb->mark as queued */
 	uint8_t *data;
 	size_t len;
 };
@@ -60,9 +61,10 @@ int queue_recv(struct queue *q);
 int queue_packet(struct queue *q, int i, struct queue_packet *pkt);
 
 /* Appends a verdict (pkt/len only for QUEUE_ACCEPT_MODIFIED); sends the
- * pending ones first when the buffer is full. */
-int queue_verdict(struct queue *q, uint32_t id, enum queue_verdict v,
-		  const void *pkt, size_t len);
+ * pending ones first when the buffer is full. An accepted packet leaves
+ * with mark | the tcpao mark (mark.h). */
+int queue_verdict(struct queue *q, uint32_t id, uint32_t mark,
+		  enum queue_verdict v, const void *pkt, size_t len);
 /* Sends every pending verdict in one sendmsg. */
 int queue_flush(struct queue *q);
 

@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "helpers.h"
+#include "mark.h"
 #include "pmtu.h"
 #include "rules.h"
 
@@ -130,7 +132,7 @@ static void rules_text(const struct rules *r, bool v6, bool jump_in,
 		 "-m addrtype --src-type LOCAL -m mark ! --mark 0x%x/0x%x "
 		 "-j NFQUEUE %s\nCOMMIT\n",
 		 jump_out ? "" : "-I POSTROUTING 1 -j " CHAIN_OUT "\n", set,
-		 PMTU_MARK, PMTU_MARK, out);
+		 mark_get(), mark_get(), out);
 }
 
 static void remove_family(const char *ipt)
@@ -333,6 +335,9 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 		free(want);
 		return 0;
 	}
+	/* The guard learns a peer before the sets, forgets it after: in
+	 * between, that peer's packets are dropped, never sent in clear. */
+	guard_peers(want, n, true);
 	rc = r->sets_loaded ? change_sets(r, want, n) : -EAGAIN;
 	if (rc) {
 		r->sets_loaded = false;
@@ -345,6 +350,8 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 	r->sets_loaded = !rc;
 	if (rc)
 		free(want);
+	else
+		guard_peers(r->members, r->nmembers, false);
 	return rc;
 }
 
@@ -422,9 +429,137 @@ int rules_install(struct rules *r, const struct policy *policy, char *err,
 			 "NFQUEUE rules with ipset matches");
 		return -ENOTSUP;
 	}
-	/* Leftovers of a previous run with the other backend. */
-	remove_family(b[1 - used][2]);
-	remove_family(b[1 - used][3]);
+	/* Leftovers of a previous run with the other backend, if it has our
+	 * jumps (each helper costs ~0.1 s on a loaded host: a restart
+	 * should not wait for a dozen that find nothing). */
+	if (used == 1 ? backend_in_use(b[0][2], b[0][3]) : first == 1) {
+		remove_family(b[1 - used][2]);
+		remove_family(b[1 - used][3]);
+	}
 	r->installed = true;
 	return 0;
+}
+
+/* ---- presence ---------------------------------------------------------- */
+
+/* Counts, in `cmd`'s output, lines that start with each of the n words. */
+static void count_lines(const char *cmd, const char *const *words,
+			size_t n, unsigned int *counts)
+{
+	FILE *f = helper_popen(cmd, "");
+	char line[1024];
+
+	memset(counts, 0, n * sizeof(*counts));
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		for (size_t i = 0; i < n; i++)
+			if (!strncmp(line, words[i], strlen(words[i])))
+				counts[i]++;
+	pclose(f);
+}
+
+static const char *family_missing(struct rules *r, const char *ipt, bool v6)
+{
+	static const char *const words[] = {
+		"-A PREROUTING -j " CHAIN_IN, "-A POSTROUTING -j " CHAIN_OUT,
+		"-A " CHAIN_IN " ", "-A " CHAIN_OUT " ",
+	};
+	unsigned int c[4];
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "%s-save", ipt);
+	count_lines(cmd, words, 4, c);
+	r->seen[v6].jump_in = c[0] > 0;
+	r->seen[v6].jump_out = c[1] > 0;
+	r->seen[v6].ok = c[0] && c[1] && c[2] >= (v6 ? 4u : 3u) && c[3] >= 1;
+	if (!c[0] || !c[1])
+		return v6 ? "IPv6 jump" : "IPv4 jump";
+	if (!r->seen[v6].ok)
+		return v6 ? "IPv6 chain rules" : "IPv4 chain rules";
+	return NULL;
+}
+
+/* "Number of entries: N" of both sets, against the members loaded. */
+static const char *sets_missing(struct rules *r)
+{
+	FILE *f = helper_popen("ipset", "list -t");
+	size_t want[2] = { 0, 0 }, have[2] = { 0, 0 };
+	bool seen[2] = { false, false };
+	char line[256];
+	int cur = -1;
+	unsigned long v;
+
+	for (size_t i = 0; i < r->nmembers; i++)
+		want[r->members[i].prefix.family == AF_INET6]++;
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Name: ", 6)) {
+			line[strcspn(line, "\n")] = 0;
+			cur = !strcmp(line + 6, SET4) ? 0 :
+			      !strcmp(line + 6, SET6) ? 1 : -1;
+			if (cur >= 0)
+				seen[cur] = true;
+		} else if (cur >= 0 &&
+			   sscanf(line, "Number of entries: %lu", &v) == 1) {
+			have[cur] = v;
+		}
+	}
+	pclose(f);
+	r->seen_sets_ok = seen[0] && seen[1] && have[0] == want[0] &&
+			  have[1] == want[1];
+	if (!seen[0] || !seen[1])
+		return "peer set";
+	if (have[0] != want[0] || have[1] != want[1])
+		return "peer set members";
+	return NULL;
+}
+
+const char *rules_missing(struct rules *r)
+{
+	const char *w4, *w6, *ws;
+
+	if (!r->installed)
+		return NULL;
+	/* All three looked at: rules_restore() redoes only what is gone. */
+	w4 = family_missing(r, r->ipt4, false);
+	w6 = family_missing(r, r->ipt6, true);
+	ws = sets_missing(r);
+	return w4 ? w4 : w6 ? w6 : ws;
+}
+
+/* One family's chains refilled and its missing jumps added, in one
+ * iptables-restore: what the last check saw decides (few helpers run, so
+ * the window is short on a loaded host). */
+static int restore_family(const struct rules *r, bool v6)
+{
+	const char *argv[] = { v6 ? r->restore6 : r->restore4, "-w",
+			       "--noflush", NULL };
+	char text[4096];
+
+	rules_text(r, v6, r->seen[v6].jump_in, r->seen[v6].jump_out, text,
+		   sizeof(text));
+	return run(argv, text, false) ? -EIO : 0;
+}
+
+int rules_restore(struct rules *r, const struct policy *policy, char *err,
+		  size_t errlen)
+{
+	int rc = 0;
+
+	/* Sets first (the rules name them), rebuilt whole: gone or emptied. */
+	if (!r->seen_sets_ok) {
+		r->sets_loaded = false;
+		rc = rules_update_sets(r, policy, err, errlen);
+	}
+	for (int v6 = 0; v6 < 2 && !rc; v6++)
+		if (!r->seen[v6].ok && restore_family(r, v6)) {
+			snprintf(err, errlen, "%s failed",
+				 v6 ? r->restore6 : r->restore4);
+			rc = -EIO;
+		}
+	if (rc) /* the whole way, backend detection included */
+		rc = rules_install(r, policy, err, errlen);
+	return rc;
 }

@@ -36,6 +36,11 @@ struct rules {
 	size_t nmembers;
 	bool sets_loaded;
 	unsigned int reloads;         /* whole-set reloads so far */
+	/* What rules_missing() saw, per family (v4, v6), for rules_restore(). */
+	struct {
+		bool jump_in, jump_out, ok;
+	} seen[2];
+	bool seen_sets_ok;
 };
 
 /* Queue numbers for n workers starting at base: egress base..base+n-1,
@@ -52,6 +57,14 @@ int rules_install(struct rules *r, const struct policy *policy,
  * build, then swap). Nothing to do when no prefix changed. */
 int rules_update_sets(struct rules *r, const struct policy *policy,
 		      char *err, size_t errlen);
+/* What of the installed rules is gone ("IPv4 jump", "peer set", ...), or
+ * NULL when all is in place (or nothing was installed). Runs
+ * iptables-save and ipset: for a periodic check, not per packet. */
+const char *rules_missing(struct rules *r);
+/* Installs again what rules_missing() found gone (the sets rebuilt
+ * whole); everything, the long way, if that fails. */
+int rules_restore(struct rules *r, const struct policy *policy,
+		  char *err, size_t errlen);
 /* Removes chains, jumps and sets. Safe to call twice. */
 void rules_remove(struct rules *r);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mark.h"
 #include "pmtu.h"
 #include "repair.h"
 #include "state.h"
@@ -217,11 +218,11 @@ struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
 }
 
 /* A raw socket held to the device MTU, not the path MTU, whose packets
- * carry PMTU_MARK so that our egress rule lets them pass. */
+ * carry the tcpao mark so that our egress rule and the guard pass them. */
 static int open_raw(int family)
 {
 	int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	int mark = (int)PMTU_MARK, probe;
+	int mark = (int)mark_get(), probe;
 
 	if (fd < 0)
 		return -errno;
@@ -281,18 +282,18 @@ static void handle_batch(struct worker *w, struct queue *q, int n,
 
 		if (queue_packet(q, i, &pkt)) {
 			if (pkt.id)
-				queue_verdict(q, pkt.id, QUEUE_DROP, NULL, 0);
+				queue_verdict(q, pkt.id, 0, QUEUE_DROP, NULL, 0);
 			continue;
 		}
 		if (pkt.len > QUEUE_MSG_MAX) {
-			queue_verdict(q, pkt.id, QUEUE_DROP, NULL, 0);
+			queue_verdict(q, pkt.id, 0, QUEUE_DROP, NULL, 0);
 			continue;
 		}
 		memcpy(w->pkt, pkt.data, pkt.len);
 		len = pkt.len;
 		w->pkt_uid = pkt.uid;
 		v = handle(w, &len);
-		queue_verdict(q, pkt.id, v, w->pkt, len);
+		queue_verdict(q, pkt.id, pkt.mark, v, w->pkt, len);
 	}
 }
 

@@ -86,15 +86,26 @@ marked_pids() {
 	done
 }
 stop_leftovers() { # prints how many were left
-	local pids n=0 i
+	local pids n=0 i fds=() fd
 	pids=$(marked_pids)
 	[ -n "$pids" ] || { echo 0; return; }
+	# A stopped tcpaod leaves its rules and its pinned guard (fail
+	# closed), and the guard holds the namespace: hold each daemon's
+	# namespace open, then uninstall in it once the daemon is gone.
+	for p in $pids; do
+		[ "$(cat /proc/$p/comm 2>/dev/null)" = tcpaod ] || continue
+		exec {fd}</proc/$p/ns/net && fds+=("$fd")
+	done
 	for p in $pids; do kill -TERM "$p" 2>/dev/null && n=$((n + 1)); done
 	for i in $(seq 50); do
 		[ -n "$(marked_pids)" ] || break
 		sleep 0.1
 	done
 	for p in $(marked_pids); do kill -KILL "$p" 2>/dev/null; done
+	for fd in "${fds[@]}"; do
+		nsenter --net=/proc/$BASHPID/fd/$fd "$daemon" --remove-rules >/dev/null 2>&1
+		exec {fd}<&-
+	done
 	echo "$n"
 }
 # Without /sys/kernel/tracing mounted, the selftests' library mounts tracefs

@@ -81,8 +81,8 @@ run_mode() { # MODE(discard|accept) ARGS...
 	echo "  $NS_A: $(ts_stats "$NS_A")"
 	ts_stop_daemon "$NS_A"
 	ts_stop_daemon "$NS_B"
-	ip netns del "$NS_A"
-	ip netns del "$NS_B"
+	ts_netns_del "$NS_A"
+	ts_netns_del "$NS_B"
 }
 
 run_mode discard

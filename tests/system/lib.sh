@@ -40,13 +40,30 @@ ts_cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	for ns in "$NS_A" "$NS_B" "${TS_EXTRA_NS[@]}"; do
-		ip netns del "$ns" 2>/dev/null
+		ts_netns_del "$ns"
 	done
 	if [ "$TS_FAILED" = 0 ] && [ -z "${TS_KEEP:-}" ]; then
 		rm -rf "$TS_TMP"
 	else
 		echo "logs and captures kept in $TS_TMP"
 	fi
+}
+
+# ts_netns_del NS: tcpaod's rules and guard outlive it (fail closed), and
+# a pinned guard holds its namespace: uninstall them, then delete it.
+ts_netns_del() {
+	[ -e "/run/netns/$1" ] || return 0
+	ip netns exec "$1" "$TCPAOD" --remove-rules >/dev/null 2>&1
+	ip netns del "$1" 2>/dev/null
+}
+
+# The guard's pins must outlive a daemon started by `ip netns exec`, which
+# hides /sys/fs/bpf behind a fresh sysfs: a bpffs on /run/tcpao/bpf, mounted
+# in the host's mount namespace, is visible there.
+ts_bpffs() {
+	[ "$(stat -f -c %T /run/tcpao/bpf 2>/dev/null)" = bpf_fs ] && return 0
+	mkdir -p /run/tcpao/bpf && chmod 700 /run/tcpao &&
+		mount -t bpf -o mode=0700 bpf /run/tcpao/bpf 2>/dev/null
 }
 
 # ts_init NAME: checks, unique names, cleanup trap.
@@ -58,6 +75,7 @@ ts_init() {
 	NS_A=tcpao-$1-a-$$ NS_B=tcpao-$1-b-$$
 	NS_A=${NS_A:0:40} NS_B=${NS_B:0:40}
 	TS_TMP=$(mktemp -d "/tmp/tcpao-$1-XXXXXX")
+	ts_bpffs
 	trap ts_cleanup EXIT
 	trap 'exit 1' INT TERM
 }

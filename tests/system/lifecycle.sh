@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # lifecycle: one tcpaod per namespace (a second one refuses to start); the
-# rules come with the daemon and go with it (SIGTERM leaves nothing
-# behind); with the daemon killed, an AO peer gets nothing unsigned (fail
+# rules come with the daemon and stay when it stops (SIGTERM leaves them:
+# fail closed); `tcpaod --remove-rules` removes them; with the daemon killed, an AO peer gets nothing unsigned (fail
 # closed) while traffic of other hosts is untouched; bad options are
 # refused; --queues 2 works.
 source "$(dirname "$0")/lib.sh"
@@ -63,10 +63,15 @@ ts_capture_stop
 n=$(tcpdump -nr "$TS_TMP/closed.pcap" "src host $A4 and dst host $B4" 2>/dev/null | wc -l)
 ts_expect '[ "$n" = 0 ]' "nothing left A for the AO peer while the daemon was dead ($n packets)"
 
-ts_log "SIGTERM removes everything"
+ts_log "SIGTERM leaves the rules; --remove-rules removes everything"
 ts_stop_daemon "$NS_B" TERM
-ts_expect 'ts_rules_gone "$NS_B"' "no tcpao chain, jump or set left in B"
+ts_expect '! ts_rules_gone "$NS_B"' "the rules stay in B after SIGTERM"
 ts_daemon "$NS_A" --key "id=1,$K,peer=$B4/32"
 ts_stop_daemon "$NS_A" TERM
-ts_expect 'ts_rules_gone "$NS_A"' "no tcpao chain, jump or set left in A after a restart and SIGTERM"
+ts_expect '! ts_rules_gone "$NS_A"' "the rules stay in A after a restart and SIGTERM"
+for ns in "$NS_A" "$NS_B"; do
+	ts_in "$ns" "$TCPAOD" --remove-rules || ts_fail "--remove-rules in $ns: exit $?"
+	ts_expect 'ts_rules_gone "$ns"' "no tcpao chain, jump or set left in $ns after --remove-rules"
+	ts_in "$ns" "$TCPAOD" --remove-rules || ts_fail "--remove-rules with nothing there: exit $?"
+done
 ts_end

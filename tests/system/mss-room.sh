@@ -61,8 +61,8 @@ run_case() { # FAMILY DST PEER_A PEER_B PORT
 	done
 	ts_stop_daemon "$NS_A"
 	ts_stop_daemon "$NS_B"
-	ip netns del "$NS_A"
-	ip netns del "$NS_B"
+	ts_netns_del "$NS_A"
+	ts_netns_del "$NS_B"
 	rm -rf "$TS_TMP/state-$NS_A" "$TS_TMP/state-$NS_B" # the next case starts afresh
 }
 

@@ -52,8 +52,8 @@ run_case() { # MTU DST PORT
 	ts_verify_capture "$TS_TMP/mtu-$mtu.pcap" "id=1,$K,peer=198.18.0.0/24" "id=1,$K,peer=fd00::/64"
 	ts_stop_daemon "$NS_A"
 	ts_stop_daemon "$NS_B"
-	ip netns del "$NS_A"
-	ip netns del "$NS_B"
+	ts_netns_del "$NS_A"
+	ts_netns_del "$NS_B"
 }
 
 run_case 1500 "$B4" 7101

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The guard: netfilter BPF programs (guard.bpf.c) that drop what tcpaod's
+ * rules should have queued and did not, a second line of defence that
+ * `nft flush ruleset`, `iptables -F` or `iptables-restore` do not touch:
+ *
+ *   IPv4/IPv6 POST_ROUTING, after mangle: local TCP to an AO peer that
+ *       does not carry the tcpao mark (mark.h) -> drop
+ *   IPv4/IPv6 LOCAL_IN, with IP defragmentation: TCP without the mark
+ *       from an AO peer, or with a kind-29 option from anyone -> drop
+ *
+ * Every packet the daemon accepts carries the mark, so the guard passes
+ * it. The links and maps are pinned in bpffs under
+ * <bpffs>/tcpao/netns-<cookie>/<generation>/ so that they outlive the
+ * daemon: stopped or killed, the host stays closed. A new daemon attaches
+ * its own generation, then removes the older ones: no gap.
+ */
+#ifndef TCPAOD_GUARD_H
+#define TCPAOD_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipset.h"
+
+/* Loads, attaches and pins a guard for the peers given, passing the mark;
+ * then removes older guards of this namespace. -ENOTSUP when the kernel
+ * has no netfilter BPF links (the caller warns and goes on without). */
+int guard_open(uint32_t mark, const struct ipset_member *m, size_t n,
+	       char *err, size_t errlen);
+/* Makes the peer maps hold exactly m[0..n). With add_only, members not in
+ * m stay (a peer is added to the guard before the sets, removed after). */
+int guard_peers(const struct ipset_member *m, size_t n, bool add_only);
+/* True while our guard is attached and pinned; pins removed by hand are
+ * put back. */
+bool guard_check(void);
+/* Drops counted by the guard: egress unsigned, ingress from a peer,
+ * ingress kind 29 from others. All 0 without a guard. */
+void guard_drops(uint64_t out[3]);
+/* Closes our descriptors; the pinned guard stays. */
+void guard_close(void);
+/* Removes every tcpao guard of this namespace (pins included). */
+void guard_remove_all(void);
+
+#endif
