@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ctl.h" /* TCPAO_RUNDIR */
 #include "guard.h"
 #include "log.h"
 
@@ -73,8 +74,8 @@ static bool is_bpffs(const char *path)
 }
 
 /* /sys/fs/bpf as systemd mounts it; `ip netns exec` hides it behind a
- * fresh sysfs, so /run/tcpao/bpf (outside /sys) is the other place. */
-static const char *const roots[2] = { "/sys/fs/bpf", "/run/tcpao/bpf" };
+ * fresh sysfs, so TCPAO_RUNDIR/bpf (outside /sys) is the other place. */
+static const char *const roots[2] = { "/sys/fs/bpf", TCPAO_RUNDIR "/bpf" };
 
 /* The namespace's directory under a bpffs, mounting one when none is. */
 static int ns_dir(char *buf, size_t len, bool create)
@@ -85,7 +86,7 @@ static int ns_dir(char *buf, size_t len, bool create)
 		if (is_bpffs(roots[i]))
 			root = roots[i];
 	if (!root && create) {
-		mkdir("/run/tcpao", 0700);
+		mkdir(TCPAO_RUNDIR, 0755); /* rundir.c checks its owner and mode */
 		mkdir(roots[1], 0700);
 		if (mount("bpf", roots[1], "bpf", 0, "mode=0700"))
 			return -errno;

@@ -62,7 +62,7 @@ ts_netns_del() {
 # in the host's mount namespace, is visible there.
 ts_bpffs() {
 	[ "$(stat -f -c %T /run/tcpao/bpf 2>/dev/null)" = bpf_fs ] && return 0
-	mkdir -p /run/tcpao/bpf && chmod 700 /run/tcpao &&
+	mkdir -p -m 0755 /run/tcpao && mkdir -p -m 0700 /run/tcpao/bpf &&
 		mount -t bpf -o mode=0700 bpf /run/tcpao/bpf 2>/dev/null
 }
 
