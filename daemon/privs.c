@@ -17,15 +17,12 @@
 
 #include "privs.h"
 
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-
-/* Each justified in docs/SECURITY.md ("Control channel and privilege"). */
+/* Each justified in docs/SECURITY.md ("Control channel and privilege").
+ * The guard's BPF programs are loaded and attached before this; its maps
+ * are updated through descriptors already held, which needs no capability. */
 static const int kept[] = {
 	CAP_NET_ADMIN, /* nfqueue verdicts, ipset, sock_diag destroy, rules, TCP_REPAIR, SO_MARK */
 	CAP_NET_RAW,   /* raw IPPROTO_RAW sockets for the segments tcpaod sends */
-	CAP_BPF,       /* BPF programs of the fail-closed guard */
 };
 
 static uint64_t kept_mask(void)
