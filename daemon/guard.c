@@ -344,6 +344,9 @@ int guard_peers(const struct ipset_member *m, size_t n, bool add_only)
 		if (bpf_map_update_elem(fd, key, &one, BPF_ANY))
 			rc = -errno;
 	}
+	if (rc) /* the rules still queue the peer; the second line lacks it */
+		log_msg(LOG_ERR, "guard: adding peers to its maps: %s",
+			strerror(-rc));
 	if (!add_only) {
 		prune(g.maps[0], 8, m, n, AF_INET);
 		prune(g.maps[1], 20, m, n, AF_INET6);
