@@ -7,9 +7,10 @@ DEB_PACKAGES := build-essential pkg-config meson ninja-build clang \
 	libclang-rt-14-dev nettle-dev libpcap-dev libcmocka-dev \
 	libmnl-dev libnetfilter-queue-dev iproute2 iptables ipset \
 	tcpdump socat python3 python3-scapy iperf3 \
-	qemu-system-x86 cpio linux-source-6.12 ethtool linux-perf
+	qemu-system-x86 cpio linux-source-6.12 ethtool linux-perf \
+	busybox-static bc flex bison libelf-dev libssl-dev xz-utils
 
-.PHONY: all deps check unit demo bench fuzz interop selftests clean
+.PHONY: all deps check unit demo bench fuzz interop interop-peer selftests clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -36,8 +37,15 @@ bench: $(BUILD)/build.ninja
 	$(BUILD)/bench/bench-mac
 	bench/throughput --profile 5 $(BUILD)
 
+# The Linux guest of the interop suite (tests/vm): kernel from Debian's
+# linux-source-6.12 with CONFIG_TCP_AO=y, busybox + aopeer initramfs. Cached
+# in build-vm/ (or $TCPAO_VM_CACHE), keyed by a hash of its inputs: a no-op
+# when they did not change; the first build takes 10-20 min on 2 CPUs.
+interop-peer:
+	tests/vm/build-guest.sh tcpao
+
 # Interop with Linux's own TCP-AO (a QEMU guest; root; ~5 min).
-interop: all
+interop: all interop-peer
 	$(MESON) test -C $(BUILD) --suite interop --num-processes 1 --print-errorlogs
 
 # Linux's tcp_ao selftests with libtcpao-preload.so (root; < 10 min): the
@@ -45,5 +53,6 @@ interop: all
 selftests: all
 	tests/selftests/run.sh --expect tests/selftests/expected-pass.txt $(BUILD)
 
+# (build-vm/, the guest images and kernel tree, stays: rm -rf build-vm)
 clean:
 	rm -rf build build-asan build-fuzz

@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Tests of `tcpao verify`, one group per meson test.
 
-    test_verify.py GROUP --tcpao BIN --gen BIN --vectors FILE --shared DIR --workdir DIR
+    test_verify.py GROUP --tcpao BIN --gen BIN --vectors FILE --data DIR --workdir DIR
 
 The captures come from gen-captures (built from the RFC 9235 packets, written
-into the build tree) and, for the groups cisco and linux, from ../shared
-(skipped, exit 77, when missing). Every check compares the JSON output of
+into the build tree) and, for the groups cisco and linux, from tests/data
+(DIR; see its PROVENANCE.md). The Cisco captures are not shipped: that group
+reads them from $TCPAO_CISCO_PCAPS and skips (exit 77) without them. Every check compares the JSON output of
 `tcpao verify --json` with what the capture must give.
 """
 import argparse
 import collections
+import hashlib
 import os
 import random
 import subprocess
@@ -70,7 +72,7 @@ class Run:
 class Tester:
     def __init__(self, opts):
         self.tcpao, self.gen = opts.tcpao, opts.gen
-        self.vectors, self.shared = opts.vectors, opts.shared
+        self.vectors, self.data = opts.vectors, opts.data
         self.dir = os.path.join(opts.workdir, "captures-" + opts.group)
         self.checks = 0
         self.failures = []
@@ -355,11 +357,25 @@ def group_errors(t):
     t.eq("stdin: good", json.loads(p.stdout.splitlines()[-1])["summary"]["good"], 4)
 
 
-def shared_file(t, *parts):
-    path = os.path.join(t.shared, *parts)
+# The Cisco captures are not in the repository (tests/data/PROVENANCE.md):
+# TCPAO_CISCO_PCAPS names a directory holding them, checked by sha256.
+CISCO_SHA256 = {
+    "cisco.pcap": "384a650d33d8851be5a250051a35079e0c60ac4e2c5cd7589f663fc7b2d6ef14",
+    "cisco2.pcap": "e0363040bf7f6bd1e4131dadd31fe42383f4cf523a0edf6169f991cb0c906864",
+}
+
+
+def cisco_file(t, name):
+    d = os.environ.get("TCPAO_CISCO_PCAPS") or os.path.join(t.data, "cisco")
+    path = os.path.join(d, name)
     if not os.path.exists(path):
-        print(f"SKIP: {path} is missing")
+        print(f"SKIP: no {path}: the Cisco captures are not shipped (license not stated, "
+              "see tests/data/PROVENANCE.md); set TCPAO_CISCO_PCAPS=DIR")
         sys.exit(SKIP)
+    with open(path, "rb") as f:
+        got = hashlib.sha256(f.read()).hexdigest()
+    if got != CISCO_SHA256[name]:
+        raise Failed(f"{path}: sha256 {got}, not the capture of tcp-authopt-test")
     return path
 
 
@@ -372,7 +388,7 @@ def group_cisco(t):
     # cisco.pcap: frames 1-5 end a session whose handshake is not captured
     # (port 34412), then frames 6-10 are a full handshake, an OPEN and a
     # RST (port 16745); frame 11 is IS-IS.
-    r = t.verify(shared_file(t, "testdata", "cisco", "cisco.pcap"), key)
+    r = t.verify(cisco_file(t, "cisco.pcap"), key)
     t.eq("cisco: results", r.results(), ["no-isn"] * 5 + ["good"] * 5)
     t.eq("cisco: frames", r.field("frame"), list(range(1, 11)))
     s = r.summary
@@ -383,7 +399,7 @@ def group_cisco(t):
     # cisco2.pcap: frames 1-8 and 23 belong to a session whose handshake is
     # not captured (port 40901, 23 is its RST); two full connections
     # (ports 18358 and 27749) verify throughout.
-    r = t.verify(shared_file(t, "testdata", "cisco", "cisco2.pcap"), key)
+    r = t.verify(cisco_file(t, "cisco2.pcap"), key)
     no_isn = [s["frame"] for s in r.segments if s["result"] == "no-isn"]
     t.eq("cisco2: no-isn frames", no_isn, list(range(1, 9)) + [23])
     t.true("cisco2: no-isn all on port 40901",
@@ -392,7 +408,7 @@ def group_cisco(t):
     t.eq("cisco2: summary", (s["good"], s["no-isn"], s["bad-mac"], s["handshakes"], s["flows"]),
          (21, 9, 0, 2, 3))
     t.eq("cisco2: exit", r.rc, 0)
-    r = t.verify(shared_file(t, "testdata", "cisco", "cisco2.pcap"),
+    r = t.verify(cisco_file(t, "cisco2.pcap"),
                  [key[0].replace("secret=123", "secret=124")])
     t.eq("cisco2 wrong secret: good", r.summary["good"], 0)
     t.eq("cisco2 wrong secret: exit", r.rc, 1)
@@ -462,7 +478,7 @@ GROUPS = {name[6:]: fn for name, fn in globals().items() if name.startswith("gro
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("group", choices=sorted(GROUPS))
-    for opt in ("--tcpao", "--gen", "--vectors", "--shared", "--workdir"):
+    for opt in ("--tcpao", "--gen", "--vectors", "--data", "--workdir"):
         ap.add_argument(opt, required=True)
     opts = ap.parse_args()
     t = Tester(opts)
