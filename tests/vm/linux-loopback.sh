@@ -9,7 +9,8 @@
 #
 # Secrets: key A "tcpao-test-key-A" (KeyIDs 10/20), key B "tcpao-test-key-B"
 # (11/21), with each of hmac(sha1), cmac(aes128), hmac(sha256). The cases:
-#   R1-R6  rotation A -> B (client --rotate-to 11), 64 KiB echoed, each
+#   R1-R6  rotation A -> B (client --rotate-to 11, server asks for B with
+#          --rotate-to 21 --rotate-set rnext), 64 KiB echoed, each
 #          algorithm over IPv4 and IPv6
 #   X      hmac(sha1), key A, options excluded (IPv4)
 #   M      cmac(aes128), key A, 16-byte MAC (IPv4)
@@ -49,7 +50,7 @@ p=5000
 for alg in 'hmac(sha1)' 'cmac(aes128)' 'hmac(sha256)'; do
 	for a in 127.0.0.1 ::1; do
 		p=$((p + 1))
-		case1 R$p $a $p "$(keys $alg) --bytes 65536" \
+		case1 R$p $a $p "$(keys $alg) --bytes 65536 --rotate-to 21 --rotate-set rnext" \
 			"$(ckeys $alg) --bytes 65536 --rotate-to 11"
 	done
 done

@@ -371,7 +371,8 @@ static void report(int fd, const char *pfx)
 	memset(keys, 0, sizeof(keys));
 	keys[0].nkeys = MAXKEYS;
 	keys[0].get_all = 1;
-	len = sizeof(keys);
+	/* optlen is the size of ONE struct: Linux writes key i at i * optlen */
+	len = sizeof(keys[0]);
 	if (getsockopt(fd, IPPROTO_TCP, SO_TCP_AO_GET_KEYS, keys, &len) < 0) {
 		printf("%s.keys.error=%s\n", pfx, strerror(errno));
 		return;
