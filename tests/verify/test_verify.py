@@ -421,18 +421,35 @@ LINUX_KEYS = [f"sndid={s},rcvid={r},alg={alg},secret=tcpao-test-key-{k}"
     "sndid=10,rcvid=20,alg=cmac(aes128),secret=tcpao-test-key-A,maclen=16"]
 
 
+# tests/data/linux/loopback.pcap as committed: its sha256 and what it holds
+# (ao_segments, good, bad-mac, key-not-found, plain) with LINUX_KEYS, and the
+# good segments by algorithm (sha1 + exclude-options key, cmac, sha256) with
+# every key. A regenerated capture (tests/vm/linux-loopback.sh) has other
+# counts: update these with it.
+LINUX_PCAP_SHA256 = "TODO"
+LINUX_COUNTS = None
+LINUX_BY_ALG = None
+
+
 def group_linux(t):
-    """Linux 6.12's own TCP-AO over loopback (../shared/peers/linux-tcpao,
-    tests/guest-loopback.sh): key rotation A->B with three algorithms over
-    IPv4 and IPv6, exclude-options, a 16-byte MAC; and three negative cases
-    that must show here as bad-mac (a client with the wrong secret),
-    key-not-found (KeyID 99) and plain TCP (a client without TCP-AO)."""
-    pcap = shared_file(t, "peers", "linux-tcpao", "evidence", "loopback.pcap")
+    """Linux 6.12's own TCP-AO over loopback, captured in our guest
+    (tests/vm/linux-loopback.sh): key rotation A->B with three algorithms
+    over IPv4 and IPv6, exclude-options, a 16-byte MAC, a one-sided RNext
+    request; and three refused clients that must show here as bad-mac (the
+    wrong secret), key-not-found (KeyID 99) and plain TCP."""
+    pcap = os.path.join(t.data, "linux", "loopback.pcap")
+    with open(pcap, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
     r = t.verify(pcap, LINUX_KEYS)
     s = r.summary
-    t.eq("linux: summary", (s["ao_segments"], s["good"], s["bad-mac"], s["key-not-found"],
-                            s["no-isn"], s["malformed"], s["plain"], s["unsigned"]),
-         (946, 936, 5, 5, 0, 0, 6, 0))
+    counts = (s["ao_segments"], s["good"], s["bad-mac"], s["key-not-found"], s["plain"])
+    print(f"linux: {pcap} sha256 {sha}: ao_segments, good, bad-mac, key-not-found, plain = "
+          f"{counts}")
+    t.true("linux: every kind present", all(n > 0 for n in counts))
+    t.eq("linux: good + refused = all", s["good"] + s["bad-mac"] + s["key-not-found"],
+         s["ao_segments"])
+    t.eq("linux: no-isn, malformed, unsigned", (s["no-isn"], s["malformed"], s["unsigned"]),
+         (0, 0, 0))
     t.eq("linux: exit", r.rc, 1)
     bad = [x for x in r.segments if x["result"] == "bad-mac"]
     t.true("linux: bad-mac are the wrong-secret client's SYNs",
@@ -440,21 +457,28 @@ def group_linux(t):
            len({x["sport"] for x in bad}) == 1)
     t.true("linux: key-not-found are KeyID 99",
            all(x["keyid"] == 99 for x in r.segments if x["result"] == "key-not-found"))
-    # With the negative cases' keys too, every segment verifies; by
-    # algorithm the counts are those of the kit's independent verify-pcap.py.
+    # With the refused clients' keys too, every segment verifies.
     keys = LINUX_KEYS + ["sndid=10,rcvid=20,alg=hmac(sha1),secret=not-the-secret",
                          "sndid=99,rcvid=98,alg=hmac(sha1),secret=tcpao-test-key-A"]
     r = t.verify(pcap, keys)
-    t.eq("linux all keys: good", (r.summary["good"], r.summary["ao_segments"]), (946, 946))
+    t.eq("linux all keys: good", r.summary["good"], r.summary["ao_segments"])
     t.eq("linux all keys: exit", r.rc, 0)
     by_key = collections.Counter(x["key"] for x in r.segments)
-    sha1 = by_key[1] + by_key[2] + by_key[9] + by_key[10]
-    cmac = by_key[3] + by_key[4] + by_key[8]
-    sha256 = by_key[5] + by_key[6]
     # Key 7 (exclude-options) also verifies any segment whose only option
     # is AO, where both ways give one MAC: so count it with hmac(sha1).
-    t.eq("linux all keys: by algorithm", (sha1 + by_key[7], cmac, sha256), (362, 312, 272))
-    t.eq("linux all keys: rotation seen", by_key[2] > 0 and by_key[4] > 0 and by_key[6] > 0, True)
+    by_alg = (by_key[1] + by_key[2] + by_key[7] + by_key[9] + by_key[10],
+              by_key[3] + by_key[4] + by_key[8], by_key[5] + by_key[6])
+    print(f"linux: good by algorithm (sha1, cmac, sha256) = {by_alg}")
+    t.true("linux all keys: each algorithm", all(n > 0 for n in by_alg))
+    t.true("linux all keys: rotation seen", by_key[2] > 0 and by_key[4] > 0 and by_key[6] > 0)
+    t.true("linux all keys: exclude-options and 16-byte MAC seen", by_key[7] > 0 and by_key[8] > 0)
+    # The committed file gives exactly these (a change in tcpao verify that
+    # changes them is a regression or needs explaining).
+    if sha == LINUX_PCAP_SHA256:
+        t.eq("linux: counts of the committed capture", counts, LINUX_COUNTS)
+        t.eq("linux all keys: by algorithm", by_alg, LINUX_BY_ALG)
+    else:
+        t.true(f"linux: {pcap} is the committed capture (sha256 {LINUX_PCAP_SHA256})", False)
 
 
 def group_volume(t):
