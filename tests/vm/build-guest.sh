@@ -91,6 +91,7 @@ OBJ=$CACHE/obj/$NAME
 mkdir -p "$OBJ"
 K=(make -s -C "$SRC" O="$OBJ" ARCH=x86_64)
 log "configuring (tinyconfig + config/$NAME.fragment)"
+[ -f "$OBJ/.config" ] && cp -p "$OBJ/.config" "$OBJ/.config.prev"
 "${K[@]}" tinyconfig >/dev/null
 "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" "$FRAG" >/dev/null
 "${K[@]}" olddefconfig
@@ -103,6 +104,8 @@ while read -r line; do
 	esac
 done <"$FRAG"
 [ $missing = 0 ] || { log "the fragment does not apply to $KVER"; exit 1; }
+# the same config as last time: keep its date, so that make has less to redo
+cmp -s "$OBJ/.config" "$OBJ/.config.prev" 2>/dev/null && touch -r "$OBJ/.config.prev" "$OBJ/.config"
 
 # --- build -----------------------------------------------------------------------------
 log "building bzImage with -j$JOBS (log: $OBJ/build.log)"
