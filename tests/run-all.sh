@@ -52,7 +52,7 @@ tally() { # DIR LABEL
 import json, sys
 for line in open(sys.argv[1]):
     t = json.loads(line)
-    out = [l.strip() for l in (t.get("stdo") or "").splitlines() if l.strip()]
+    out = [l.strip() for l in (t.get("stdout") or t.get("stdo") or "").splitlines() if l.strip()]
     why = [l for l in out if "skip" in l.lower()] or out or ["(no reason printed)"]
     print(t["name"].split(" / ")[-1].split(":")[-1].strip(), t["result"], why[-1].replace("\t", " "), sep="\t")
 PY
