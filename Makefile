@@ -8,9 +8,10 @@ DEB_PACKAGES := build-essential pkg-config meson ninja-build clang \
 	libmnl-dev libnetfilter-queue-dev libbpf-dev iproute2 iptables ipset nftables \
 	tcpdump socat python3 python3-scapy iperf3 \
 	qemu-system-x86 cpio linux-source-6.12 ethtool linux-perf gobgpd frr \
-	libsystemd-dev systemd debhelper dpkg-dev fakeroot lintian
+	libsystemd-dev systemd debhelper dpkg-dev fakeroot lintian \
+	busybox-static bc flex bison libelf-dev libssl-dev xz-utils
 
-.PHONY: all deps check unit demo bench fuzz interop selftests install deb clean
+.PHONY: all deps check unit demo bench fuzz interop interop-peer selftests install deb clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -55,8 +56,15 @@ bench: $(BUILD)/build.ninja
 	$(BUILD)/bench/bench-mac
 	bench/throughput --profile 5 $(BUILD)
 
+# The Linux guest of the interop suite (tests/vm): kernel from Debian's
+# linux-source-6.12 with CONFIG_TCP_AO=y, busybox + aopeer initramfs. Cached
+# in build-vm/ (or $TCPAO_VM_CACHE), keyed by a hash of its inputs: a no-op
+# when they did not change; the first build takes 10-20 min on 2 CPUs.
+interop-peer:
+	tests/vm/build-guest.sh tcpao
+
 # Interop with Linux's own TCP-AO (a QEMU guest; root; ~5 min).
-interop: all
+interop: all interop-peer
 	$(MESON) test -C $(BUILD) --suite interop --num-processes 1 --print-errorlogs
 
 # Linux's tcp_ao selftests with libtcpao-preload.so (root; < 10 min): the
@@ -64,5 +72,6 @@ interop: all
 selftests: all
 	tests/selftests/run.sh --expect tests/selftests/expected-pass.txt $(BUILD)
 
+# (build-vm/, the guest images and kernel tree, stays: rm -rf build-vm)
 clean:
 	rm -rf build build-asan build-fuzz

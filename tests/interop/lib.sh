@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Shared by the interop tests: tcpaod in a network namespace of ours, and
-# Linux 6.12 with CONFIG_TCP_AO=y (../shared/peers/linux-tcpao) under QEMU
-# on a tap device in that namespace, running aopeer / aoguest.
+# Linux 6.12 with CONFIG_TCP_AO=y (the guest "tcpao" of tests/vm, built by
+# `make interop-peer`) under QEMU on a tap device in that namespace, running
+# aopeer (tests/vm/guest/aopeer.c) / aoguest.
 #
 #   ours (NS_A, tap "eth0"): 198.18.200.1/24 (+ .11, .21)  fd00:200::1/64
 #   Linux guest (eth0):      198.18.200.2/24               fd00:200::2/64
@@ -9,7 +10,8 @@
 # Builds on tests/system/lib.sh (ts_*: cleanup, daemon, counters, capture,
 # tcpao verify). Environment (from meson): TCPAOD, TCPAO_CLI, TS_DIR (the
 # system tests' directory), IO_DIR, AOGUEST (the static guest helper; may
-# be empty), LINUX_TCPAO (the peer kit). Exit 77 = skipped.
+# be empty), TCPAO_VM (tests/vm: the guest builder and runner; the images
+# are in its cache, $TCPAO_VM_CACHE or build-vm/). Exit 77 = skipped.
 
 source "${TS_DIR:-$(dirname "${BASH_SOURCE[0]}")/../system}/lib.sh"
 IO_DIR=${IO_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
@@ -17,13 +19,14 @@ H4=198.18.200.1 G4=198.18.200.2 H6=fd00:200::1 G6=fd00:200::2
 H4B=198.18.200.11 H4C=198.18.200.21
 CTL=("${TCPAO_CLI:-tcpao}")
 
-# io_init NAME: skip unless root with qemu and the peer kit; the namespace
+# io_init NAME: skip unless root with qemu and the guest; the namespace
 # with its tap (named eth0 so that ts_capture works unchanged), a capture
 # of everything on it, and our extra addresses.
 io_init() {
 	[ "$(id -u)" = 0 ] || ts_skip "needs root"
-	LINUX_TCPAO=${LINUX_TCPAO:-$IO_DIR/../../../shared/peers/linux-tcpao}
-	[ -x "$LINUX_TCPAO/run.sh" ] || ts_skip "no Linux TCP-AO peer kit at $LINUX_TCPAO"
+	TCPAO_VM=${TCPAO_VM:-$IO_DIR/../vm}
+	local why
+	why=$("$TCPAO_VM/build-guest.sh" --check tcpao 2>&1) || ts_skip "$why"
 	command -v qemu-system-x86_64 >/dev/null || ts_skip "qemu-system-x86_64 not installed"
 	[ -x "${TCPAO_CLI:-}" ] || ts_skip "TCPAO_CLI not set"
 	ts_require tcpdump cpio
@@ -47,7 +50,7 @@ io_boot() {
 	[ -x "${AOGUEST:-}" ] && put+=(--put "$AOGUEST")
 	IO_LOG=$TS_TMP/guest.log IO_OUT=$TS_TMP/guest.out
 	: >"$IO_LOG"
-	ts_start "$LINUX_TCPAO/run.sh" --netns "$NS_A" --tap eth0 \
+	ts_start "$TCPAO_VM/run-guest.sh" --guest tcpao --netns "$NS_A" --tap eth0 \
 		--guest4 $G4/24 --guest6 $G6/64 --timeout "${IO_GUEST_TIMEOUT:-400}" \
 		--log "$IO_LOG" "${put[@]}" -- sh "/in/$(basename "$1")" >"$IO_OUT" 2>&1
 	IO_GUEST_PID=$TS_LAST_PID
