@@ -159,7 +159,9 @@ static __u32 tcp4(const struct bpf_dynptr *p, bool ingress, struct key4 *key)
 	return (__u32)(ip[0] & 0x0f) * 4;
 }
 
-/* Same for IPv6, through hop-by-hop, routing and destination options. */
+/* Same for IPv6, through hop-by-hop, routing, destination options and AH.
+ * A chain too long to walk gives TH_UNKNOWN: it may hide a TCP header. */
+#define TH_UNKNOWN 2
 static __u32 tcp6(const struct bpf_dynptr *p, bool ingress, struct key6 *key)
 {
 	__u8 buf[40], eb[8];
@@ -172,22 +174,22 @@ static __u32 tcp6(const struct bpf_dynptr *p, bool ingress, struct key6 *key)
 	next = ip[6];
 	__builtin_memcpy(key->addr, ip + (ingress ? 8 : 24), 16);
 	key->len = 128;
-	for (int n = 0; n < 4; n++) {
+	for (int n = 0; n < 8; n++) {
 		__u8 *e;
 
 		if (next == 6)
 			return off;
 		if (next == 44)
 			return 1; /* a fragment: by its address alone */
-		if (next != 0 && next != 43 && next != 60)
+		if (next != 0 && next != 43 && next != 60 && next != 51)
 			return 0;
 		e = bpf_dynptr_slice(p, off, eb, sizeof(eb));
 		if (!e)
-			return 0;
+			return TH_UNKNOWN;
+		off += next == 51 ? ((__u32)e[1] + 2) * 4 : ((__u32)e[1] + 1) * 8;
 		next = e[0];
-		off += ((__u32)e[1] + 1) * 8;
 	}
-	return next == 6 ? off : 0;
+	return next == 6 ? off : TH_UNKNOWN;
 }
 
 SEC("netfilter")
@@ -219,7 +221,10 @@ int tcpao_guard(struct bpf_nf_ctx *ctx)
 		return NF_ACCEPT;
 	if (peer)
 		return drop(ingress ? 1 : 0);
-	if (ingress && th > 1 && has_ao(&p, th))
+	/* Ingress: a TCP header we cannot reach may carry kind 29. */
+	if (ingress && th == TH_UNKNOWN)
+		return drop(2);
+	if (ingress && th > TH_UNKNOWN && has_ao(&p, th))
 		return drop(2);
 	return NF_ACCEPT;
 }
