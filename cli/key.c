@@ -117,10 +117,11 @@ static int key_add(int argc, char **argv)
 				TCPAO_INLINE_SECRET_ADVICE);
 	if (tcpao_secret_file_inline(text, spec, sizeof(spec), err, sizeof(err)))
 		return cli_fail(CLI_EXIT_FAIL, "key add", "%s", err);
+	/* a malformed SPEC is a usage error (2), as verify --key's */
 	if (tcpao_mkt_parse(spec, &mkt, err, sizeof(err))) {
-		rc = cli_fail(CLI_EXIT_FAIL, "key add", "%s", err);
+		rc = cli_fail(CLI_EXIT_USAGE, "key add", "%s", err);
 	} else if (mkt.peer.family == AF_UNSPEC) {
-		rc = cli_fail(CLI_EXIT_FAIL, "key add", "the key needs peer=PREFIX (the peers it protects)");
+		rc = cli_fail(CLI_EXIT_USAGE, "key add", "the key needs peer=PREFIX (the peers it protects)");
 	} else if (build_add(&mkt, current, rnext, req, sizeof(req))) {
 		rc = cli_fail(CLI_EXIT_FAIL, "key add", "key spec too long");
 	} else {

@@ -52,6 +52,8 @@ for c in "" "frobnicate" "key" "key frob" "key add" "key add a b" "key del" "key
 	out=$(cli $c --json 2>/dev/null)
 	ts_expect 'jc error 2 <<<"$out"' "tcpao $c --json: a JSON error with code 2"
 done
+ts_expect '[ "$(status_of cli key add "id=1,alg=nosuch,secret-file=$TS_TMP/k1.key,peer=$B4")" = 2 ]' "key add with a malformed spec exits 2"
+ts_expect '[ "$(status_of cli key add "id=1,alg=hmac(sha1),secret-file=$TS_TMP/nosuch.key,peer=$B4")" = 1 ]' "key add with a missing secret file exits 1"
 ts_expect '[ "$(status_of cli verify /nonexistent.pcap --key "id=1,alg=hmac(sha1),secret-file=$TS_TMP/k1.key")" = 1 ]' "verify of a missing capture exits 1"
 ts_expect '[ "$(status_of cli key del "id=77,peer=$B4")" = 1 ]' "deleting an unknown key exits 1"
 out=$(cli key del "id=77,peer=$B4" --json 2>/dev/null)
