@@ -31,7 +31,6 @@ static const struct command commands[] = {
 	{ "reload", cmd_reload, "make tcpaod reread its config file" },
 	{ "version", NULL, "print the version (also --version)" },
 	{ "demo", cmd_demo, "TCP-AO between two network namespaces, with a key rotation (root)" },
-	{ "--json", NULL, "(anywhere on the line) JSON output, errors included" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
