@@ -177,9 +177,15 @@ static int stat_delta(const struct history *now, bool json)
 	char path[4096];
 	int fd, rc = history_path(path, sizeof(path));
 
-	if (rc || (fd = history_open(path)) < 0)
-		return cli_fail(CLI_EXIT_FAIL, "stat", "history file %s: %s", rc ? "?" : path,
-				strerror(rc ? -rc : -fd));
+	if (rc)
+		return cli_fail(CLI_EXIT_FAIL, "stat", "history file: %s", strerror(-rc));
+	fd = history_open(path);
+	if (fd == -EPERM || fd == -ELOOP)
+		return cli_fail(CLI_EXIT_FAIL, "stat", "history file %s: not a private regular file "
+				"of yours (a symbolic link, another owner, other links or modes): "
+				"not used", path);
+	if (fd < 0)
+		return cli_fail(CLI_EXIT_FAIL, "stat", "history file %s: %s", path, strerror(-fd));
 	history_read(fd, &old);
 	delta = *now;
 	for (size_t i = 0; i < delta.n; i++) {
