@@ -11,6 +11,7 @@
 #define DAEMON_TIMEOUT_MS 10000
 
 bool cli_json;
+bool cli_einval_is_usage;
 
 int cli_fail(int code, const char *what, const char *fmt, ...)
 {
@@ -74,9 +75,14 @@ int daemon_call(const char *what, const char *request,
 	if (rc)
 		return cli_fail(CLI_EXIT_FAIL, what, "no answer from tcpaod: %s", strerror(-rc));
 	if (reply->status) {
-		cli_fail(CLI_EXIT_FAIL, what, "%s", reply->message);
+		/* tcpaod's EINVAL is bad syntax of what the user typed (a KEY or
+		 * a peer the CLI passes through): a usage error */
+		int code = reply->status == -EINVAL && cli_einval_is_usage ?
+			   CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+
+		cli_fail(code, what, "%s", reply->message);
 		tcpao_ctl_reply_free(reply);
-		return CLI_EXIT_FAIL;
+		return code;
 	}
 	return 0;
 }

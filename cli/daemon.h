@@ -24,6 +24,9 @@ int daemon_call(const char *what, const char *request,
 
 /* --json anywhere on the command line (tcpao.c takes it out of argv). */
 extern bool cli_json;
+/* Set by commands whose arguments tcpaod parses (key del, key set): its
+ * EINVAL (bad syntax) is then exit status 2, not 1. */
+extern bool cli_einval_is_usage;
 /* An error: {"error": {"code": CODE, "message": ...}} on stdout in JSON
  * mode, else "tcpao WHAT: message" on stderr. Returns code. */
 int cli_fail(int code, const char *what, const char *fmt, ...)

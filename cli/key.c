@@ -181,6 +181,7 @@ static int key_del(int argc, char **argv)
 		goto usage;
 	snprintf(req, sizeof(req), "key-del %s", spec);
 	append_keysel(req, sizeof(req), current, rnext);
+	cli_einval_is_usage = true;
 	return simple_call("key del", req);
 usage:
 	return cli_usage("key del", usage, NULL);
@@ -209,6 +210,7 @@ static int key_set(int argc, char **argv)
 	if (peer)
 		snprintf(req, sizeof(req), "key-set peer=%s", peer);
 	append_keysel(req, sizeof(req), current, rnext);
+	cli_einval_is_usage = true;
 	return simple_call("key set", req);
 usage:
 	return cli_usage("key set", usage, NULL);

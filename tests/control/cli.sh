@@ -56,6 +56,8 @@ ts_expect '[ "$(status_of cli key add "id=1,alg=nosuch,secret-file=$TS_TMP/k1.ke
 ts_expect '[ "$(status_of cli key add "id=1,alg=hmac(sha1),secret-file=$TS_TMP/nosuch.key,peer=$B4")" = 1 ]' "key add with a missing secret file exits 1"
 ts_expect '[ "$(status_of cli verify /nonexistent.pcap --key "id=1,alg=hmac(sha1),secret-file=$TS_TMP/k1.key")" = 1 ]' "verify of a missing capture exits 1"
 ts_expect '[ "$(status_of cli key del "id=77,peer=$B4")" = 1 ]' "deleting an unknown key exits 1"
+ts_expect '[ "$(status_of cli key del "id=300,peer=$B4")" = 2 ]' "key del with a malformed KEY (tcpaod's EINVAL) exits 2"
+ts_expect '[ "$(status_of cli key set peer=not-a-prefix --current 1)" = 2 ]' "key set with a malformed peer exits 2"
 out=$(cli key del "id=77,peer=$B4" --json 2>/dev/null)
 ts_expect 'jc error 1 <<<"$out"' "key del --json: the failure as a JSON error with code 1"
 out=$(TCPAO_CTL=/nonexistent/sock cli show --json)
