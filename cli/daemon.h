@@ -17,10 +17,33 @@
 int daemon_call(const char *what, const char *request,
 		struct tcpao_ctl_reply *reply);
 
-/* JSON: a string with escapes, and a field value typed from its text
- * (digits: number; yes/no: boolean; anything else: string). */
+/* Exit statuses, the same for every command (tcpao(8)). */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1   /* the operation failed */
+#define CLI_EXIT_USAGE 2  /* bad usage */
+
+/* --json anywhere on the command line (tcpao.c takes it out of argv). */
+extern bool cli_json;
+/* Set by commands whose arguments tcpaod parses (key del, key set): its
+ * EINVAL (bad syntax) is then exit status 2, not 1. */
+extern bool cli_einval_is_usage;
+/* An error: {"error": {"code": CODE, "message": ...}} on stdout in JSON
+ * mode, else "tcpao WHAT: message" on stderr. Returns code. */
+int cli_fail(int code, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A usage error (why may be NULL): the usage on stderr, or the JSON error;
+ * returns CLI_EXIT_USAGE. */
+int cli_usage(const char *what, void (*usage)(FILE *f), const char *why);
+/* --help, -h or help. */
+bool cli_is_help(const char *arg);
+/* Success of a command that prints nothing: {"ok": true} in JSON mode. */
+int cli_ok(void);
+
+/* JSON: a string with escapes, and a field of a record of tcpaod's reply
+ * with the type the control protocol gives it (daemon.c's schema:
+ * numbers, booleans, key ids with -1 as null; others strings). */
 void json_string(FILE *f, const char *s);
-void json_value(FILE *f, const char *s);
+void json_typed(FILE *f, const char *record, const char *field, const char *s);
 /* "name": value, ... of a record's fields, and the same in braces. */
 void json_fields(FILE *f, const struct tcpao_ctl_record *rec);
 void json_record(FILE *f, const struct tcpao_ctl_record *rec);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "daemon.h"
 
 #ifndef TCPAO_LIBEXECDIR
 #define TCPAO_LIBEXECDIR "/usr/local/libexec/tcpao"
@@ -98,8 +99,15 @@ int cmd_demo(int argc, char **argv)
 	struct demo_paths paths;
 	char **args;
 
-	if (find_paths(&paths) || export_paths(&paths))
+	if (cli_json)
+		return cli_fail(CLI_EXIT_USAGE, "demo", "the demo's output is for people: no --json");
+	if (find_paths(&paths) || export_paths(&paths)) {
+		if (argc > 1 && cli_is_help(argv[1])) {
+			printf("usage: tcpao demo [--keep]\n");
+			return 0;
+		}
 		return 1;
+	}
 	args = calloc((size_t)argc + 2, sizeof(*args));
 	if (!args) {
 		fprintf(stderr, "tcpao demo: out of memory\n");

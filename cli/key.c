@@ -27,7 +27,10 @@ static void usage(FILE *f)
 		"\n"
 		"SPEC: sndid=N,rcvid=N,alg=NAME,secret-file=PATH|-,\n"
 		"      peer=PREFIX[,maclen=N][,exclude-options][,ifindex=N]   (id=N sets both ids)\n"
-		"  alg: hmac(sha1), cmac(aes128), hmac(sha256); maclen defaults to 12.\n"
+		"  alg: hmac(sha1) (or HMAC-SHA-1-96, hmac-sha1), cmac(aes128) (or\n"
+		"  AES-128-CMAC-96, cmac-aes128), hmac(sha256), hmac(sha224), hmac(sha384),\n"
+		"  hmac(sha512), hmac(sha3-512), hmac(md5), hmac(rmd160) (or hmac-NAME),\n"
+		"  any case; maclen defaults to 12.\n"
 		"--current ID  the key with sndid ID signs what we send (our KeyID)\n"
 		"--rnext ID    we ask the peer to use the key with rcvid ID (our RNextKeyID)\n"
 		"Deleting the key a live connection uses fails unless --current names another.\n"
@@ -46,7 +49,8 @@ static int parse_id(const char *what, const char *text, int *id)
 	long v = strtol(text, &end, 10);
 
 	if (!*text || *end || v < 0 || v > 255) {
-		fprintf(stderr, "tcpao key: %s '%s' is not a key id 0-255\n", what, text);
+		if (!cli_json)
+			fprintf(stderr, "tcpao key: %s '%s' is not a key id 0-255\n", what, text);
 		return -EINVAL;
 	}
 	*id = (int)v;
@@ -78,9 +82,10 @@ static int simple_call(const char *what, const char *req)
 	struct tcpao_ctl_reply reply;
 	int rc = daemon_call(what, req, &reply);
 
-	if (!rc)
-		tcpao_ctl_reply_free(&reply);
-	return rc;
+	if (rc)
+		return rc;
+	tcpao_ctl_reply_free(&reply);
+	return cli_ok();
 }
 
 static int key_add(int argc, char **argv)
@@ -92,6 +97,10 @@ static int key_add(int argc, char **argv)
 	int rc = 2;
 
 	for (int i = 1; i < argc; i++) {
+		if (cli_is_help(argv[i])) {
+			usage(stdout);
+			return 0;
+		}
 		if (!strcmp(argv[i], "--current"))
 			current = true;
 		else if (!strcmp(argv[i], "--rnext"))
@@ -103,24 +112,18 @@ static int key_add(int argc, char **argv)
 	}
 	if (!text)
 		goto usage;
-	if (tcpao_spec_has_inline_secret(text)) {
-		fprintf(stderr, "tcpao key add: %s (secret-file=- reads it from standard input)\n",
-			TCPAO_INLINE_SECRET_ADVICE);
-		return 1;
-	}
-	if (tcpao_secret_file_inline(text, spec, sizeof(spec), err, sizeof(err))) {
-		fprintf(stderr, "tcpao key add: %s\n", err);
-		return 1;
-	}
+	if (tcpao_spec_has_inline_secret(text))
+		return cli_fail(CLI_EXIT_FAIL, "key add", "%s (secret-file=- reads it from standard input)",
+				TCPAO_INLINE_SECRET_ADVICE);
+	if (tcpao_secret_file_inline(text, spec, sizeof(spec), err, sizeof(err)))
+		return cli_fail(CLI_EXIT_FAIL, "key add", "%s", err);
+	/* a malformed SPEC is a usage error (2), as verify --key's */
 	if (tcpao_mkt_parse(spec, &mkt, err, sizeof(err))) {
-		fprintf(stderr, "tcpao key add: %s\n", err);
-		rc = 1;
+		rc = cli_fail(CLI_EXIT_USAGE, "key add", "%s", err);
 	} else if (mkt.peer.family == AF_UNSPEC) {
-		fprintf(stderr, "tcpao key add: the key needs peer=PREFIX (the peers it protects)\n");
-		rc = 1;
+		rc = cli_fail(CLI_EXIT_USAGE, "key add", "the key needs peer=PREFIX (the peers it protects)");
 	} else if (build_add(&mkt, current, rnext, req, sizeof(req))) {
-		fprintf(stderr, "tcpao key add: key spec too long\n");
-		rc = 1;
+		rc = cli_fail(CLI_EXIT_FAIL, "key add", "key spec too long");
 	} else {
 		rc = simple_call("key add", req);
 	}
@@ -129,8 +132,7 @@ static int key_add(int argc, char **argv)
 	tcpao_mkt_wipe(&mkt);
 	return rc;
 usage:
-	usage(stderr);
-	return rc;
+	return cli_usage("key add", usage, NULL);
 }
 
 /* --current ID / --rnext ID pairs into " current=ID rnext=ID". */
@@ -162,6 +164,10 @@ static int key_del(int argc, char **argv)
 	int current = -1, rnext = -1;
 
 	for (int i = 1; i < argc; i++) {
+		if (cli_is_help(argv[i])) {
+			usage(stdout);
+			return 0;
+		}
 		if (argv[i][0] == '-') {
 			if (keysel_args(argc, argv, &i, &current, &rnext))
 				goto usage;
@@ -175,10 +181,10 @@ static int key_del(int argc, char **argv)
 		goto usage;
 	snprintf(req, sizeof(req), "key-del %s", spec);
 	append_keysel(req, sizeof(req), current, rnext);
+	cli_einval_is_usage = true;
 	return simple_call("key del", req);
 usage:
-	usage(stderr);
-	return 2;
+	return cli_usage("key del", usage, NULL);
 }
 
 static int key_set(int argc, char **argv)
@@ -188,6 +194,10 @@ static int key_set(int argc, char **argv)
 	int current = -1, rnext = -1;
 
 	for (int i = 1; i < argc; i++) {
+		if (cli_is_help(argv[i])) {
+			usage(stdout);
+			return 0;
+		}
 		if (!strcmp(argv[i], "--peer") && i + 1 < argc)
 			peer = argv[++i];
 		else if (!strncmp(argv[i], "peer=", 5))
@@ -200,10 +210,10 @@ static int key_set(int argc, char **argv)
 	if (peer)
 		snprintf(req, sizeof(req), "key-set peer=%s", peer);
 	append_keysel(req, sizeof(req), current, rnext);
+	cli_einval_is_usage = true;
 	return simple_call("key set", req);
 usage:
-	usage(stderr);
-	return 2;
+	return cli_usage("key set", usage, NULL);
 }
 
 static void print_text(char *body)
@@ -301,10 +311,9 @@ int cmd_key(int argc, char **argv)
 		return key_set(argc - 1, argv + 1);
 	if (!strcmp(sub, "list") || !strcmp(sub, "ls"))
 		return key_list(argc - 1, argv + 1);
-	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
+	if (cli_is_help(sub)) {
 		usage(stdout);
 		return 0;
 	}
-	usage(stderr);
-	return 2;
+	return cli_usage("key", usage, *sub ? "unknown subcommand" : "which subcommand?");
 }

@@ -9,7 +9,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tcpao reload [--dry-run]\n"
+	fprintf(f, "usage: tcpao reload [--dry-run] [--json]\n"
 		   "tcpaod rereads its config file and replaces the keys that came from\n"
 		   "it; runtime keys (tcpao key add) and programs' socket keys stay.\n"
 		   "Established connections keep working with the keys they use.\n"
@@ -47,22 +47,56 @@ static void print_plan(char *body)
 	}
 }
 
+/* {"changes": [{"action": ..., ...}], "summary": {"add": N, ...,
+ * "applied": BOOL}}: the records, typed by daemon.c's schema. */
+static void print_plan_json(char *body)
+{
+	struct tcpao_ctl_record rec;
+	char *cur = body;
+	bool first = true, summary = false;
+
+	printf("{\"changes\": [");
+	while (tcpao_ctl_next_record(&cur, &rec)) {
+		if (!strcmp(rec.type, "change")) {
+			printf("%s\n  ", first ? "" : ",");
+			json_record(stdout, &rec);
+			first = false;
+		} else if (!strcmp(rec.type, "summary") && !summary) {
+			printf("%s], \"summary\": ", first ? "" : "\n");
+			json_record(stdout, &rec);
+			summary = true;
+		}
+	}
+	if (!summary)
+		printf("%s], \"summary\": null", first ? "" : "\n");
+	printf("}\n");
+}
+
 int cmd_reload(int argc, char **argv)
 {
 	struct tcpao_ctl_reply reply;
-	bool dry_run = argc == 2 && !strcmp(argv[1], "--dry-run");
+	char empty[1] = "";
+	bool dry_run = false;
 	int rc;
 
-	if (argc > 1 && !dry_run) {
-		bool help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
-
-		usage(help ? stdout : stderr);
-		return help ? 0 : 2;
+	for (int i = 1; i < argc; i++) {
+		if (cli_is_help(argv[i])) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--dry-run") || !strcmp(argv[i], "-n"))
+			dry_run = true;
+		else if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			cli_json = true;
+		else
+			return cli_usage("reload", usage, NULL);
 	}
 	rc = daemon_call("reload", dry_run ? "reload dry-run" : "reload", &reply);
 	if (rc)
 		return rc;
-	if (reply.body)
+	if (cli_json)
+		print_plan_json(reply.body ? reply.body : empty);
+	else if (reply.body)
 		print_plan(reply.body);
 	tcpao_ctl_reply_free(&reply);
 	return 0;

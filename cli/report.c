@@ -145,14 +145,14 @@ static void json_summary(FILE *f, const struct verify_stats *s,
 			 const struct capture_stats *cs, const char *verdict,
 			 const char *error)
 {
-	fprintf(f, "{\"summary\":{\"frames\":%" PRIu64 ",\"ao_segments\":%" PRIu64,
+	fprintf(f, "{\"summary\":{\"frames\":%" PRIu64 ",\"ao-segments\":%" PRIu64,
 		cs->frames, s->ao_segments);
 	for (size_t i = 0; i < N_REPORTED; i++)
 		fprintf(f, ",\"%s\":%" PRIu64, tcpao_result_name(reported[i]),
 			s->results[reported[i]]);
 	fprintf(f, ",\"unsigned\":%" PRIu64 ",\"plain\":%" PRIu64
-		",\"unreadable_tcp\":%" PRIu64 ",\"non_tcp\":%" PRIu64
-		",\"ip_fragments\":%" PRIu64 ",\"non_ip_frames\":%" PRIu64
+		",\"unreadable-tcp\":%" PRIu64 ",\"non-tcp\":%" PRIu64
+		",\"ip-fragments\":%" PRIu64 ",\"non-ip-frames\":%" PRIu64
 		",\"flows\":%" PRIu64 ",\"handshakes\":%" PRIu64
 		",\"verdict\":\"%s\",\"error\":",
 		s->unsigned_segments, s->plain_segments, s->unreadable_tcp,

@@ -14,11 +14,13 @@
 
 #include "capture.h"
 #include "commands.h"
+#include "daemon.h"
 #include "report.h"
 #include "secret.h"
 #include "verify.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE CLI_EXIT_USAGE
+#define EXIT_FAIL CLI_EXIT_FAIL
 
 struct verify_args {
 	const char *path;
@@ -53,7 +55,7 @@ static int add_key(struct verify_args *a, const char *spec)
 
 	keys = realloc(a->keys, (a->nkeys + 1) * sizeof(*keys));
 	if (!keys) {
-		fprintf(stderr, "tcpao verify: out of memory\n");
+		cli_fail(EXIT_FAIL, "verify", "out of memory");
 		return -1;
 	}
 	a->keys = keys;
@@ -64,7 +66,7 @@ static int add_key(struct verify_args *a, const char *spec)
 	/* The spec holds the secret: the message names the key by number. */
 	if (tcpao_secret_file_inline(spec, inlined, sizeof(inlined), err, sizeof(err)) ||
 	    tcpao_mkt_parse(inlined, &keys[a->nkeys], err, sizeof(err))) {
-		fprintf(stderr, "tcpao verify: --key #%zu: %s\n", a->nkeys + 1, err);
+		cli_fail(EXIT_USAGE, "verify", "--key #%zu: %s", a->nkeys + 1, err);
 		explicit_bzero(inlined, sizeof(inlined));
 		return -1;
 	}
@@ -113,22 +115,19 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 			verify_usage(stdout);
 			return -1;
 		default:
-			verify_usage(stderr);
-			return EXIT_USAGE;
+			return cli_usage("verify", verify_usage, NULL);
 		}
 	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "tcpao verify: %s\n", optind == argc
-			? "which capture? (a file name, or -)"
-			: "one capture at a time");
-		verify_usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (!a->nkeys) {
-		fprintf(stderr, "tcpao verify: at least one --key is needed\n");
-		verify_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (cli_json)
+		a->report.json = true;
+	else if (a->report.json)
+		cli_json = true;
+	if (optind + 1 != argc)
+		return cli_usage("verify", verify_usage, optind == argc
+				 ? "which capture? (a file name, or -)"
+				 : "one capture at a time");
+	if (!a->nkeys)
+		return cli_usage("verify", verify_usage, "at least one --key is needed");
 	a->path = argv[optind];
 	return 0;
 }
@@ -156,10 +155,10 @@ static int run(struct verify_args *a, struct capture *cap)
 		int n = verifier_packet(&v, &pkt, &o);
 
 		if (n < 0) {
-			fprintf(stderr, "tcpao verify: %s: more TCP-AO connections "
-				"than can be tracked (%zu)\n", a->path, v.flows.limit);
+			cli_fail(EXIT_FAIL, "verify", "%s: more TCP-AO connections "
+				 "than can be tracked (%zu)", a->path, v.flows.limit);
 			verifier_free(&v);
-			return EXIT_USAGE;
+			return EXIT_FAIL;
 		}
 		if (n > 0)
 			report_segment(&a->report, &o);
@@ -174,7 +173,7 @@ static int run(struct verify_args *a, struct capture *cap)
 	report_summary(&a->report, &v.stats, capture_stats(cap), verdict, error);
 	verifier_free(&v);
 	if (rc < 0 && !capture_stats(cap)->frames)
-		return EXIT_USAGE;
+		return EXIT_FAIL;
 	return strcmp(verdict, "ok") ? 1 : 0;
 }
 
@@ -192,16 +191,16 @@ int cmd_verify(int argc, char **argv)
 	}
 	cap = capture_open(a.path, err, sizeof(err));
 	if (!cap) {
-		fprintf(stderr, "tcpao verify: %s: %s\n", a.path, err);
+		cli_fail(EXIT_FAIL, "verify", "%s: %s", a.path, err);
 		free_keys(&a);
-		return EXIT_USAGE;
+		return EXIT_FAIL;
 	}
 	rc = run(&a, cap);
 	capture_close(cap);
 	free_keys(&a);
 	if (fflush(stdout) || ferror(stdout)) {
 		perror("tcpao verify: stdout");
-		return EXIT_USAGE;
+		return EXIT_FAIL;
 	}
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -308,9 +309,16 @@ static int key_attr(struct parser *ps, const struct stmt *st, int *i,
 			mkt->sndid = (uint8_t)n, *seen |= 1;
 		mkt->rcvid = (uint8_t)n, *seen |= 2;
 	} else if (!strcmp(a, "alg")) {
-		if (tcpao_alg_from_name(v, &mkt->alg))
+		char two[64];
+
+		/* BIRD's two words: alg hmac sha1, alg cmac aes128 */
+		if ((!strcasecmp(v, "hmac") || !strcasecmp(v, "cmac")) && *i + 1 < st->argc &&
+		    snprintf(two, sizeof(two), "%s %s", v, st->argv[*i + 1]) < (int)sizeof(two) &&
+		    !tcpao_alg_parse(two, &mkt->alg))
+			(*i)++;
+		else if (tcpao_alg_parse(v, &mkt->alg))
 			return fail_at(ps, st->line, -ENOENT,
-				       "key: unknown algorithm '%.40s' (hmac(sha1), cmac(aes128), hmac(sha256))", v);
+				       "key: unknown algorithm '%.40s' (" TCPAO_ALG_HINT ")", v);
 		*seen |= 4;
 	} else if (!strcmp(a, "maclen")) {
 		if (parse_uint(v, 1, 255, &n))

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include <nettle/aes.h>
 #include <nettle/md5.h>
@@ -27,37 +28,83 @@
 
 #include "tcpao.h"
 
+/*
+ * The one table of algorithm names. kernel[]: the names Linux's
+ * setsockopt(TCP_AO_ADD_KEY) takes, exactly (the socket API matches it:
+ * tcpao_alg_from_name); kernel[0] is the name Linux reports back. ops[]:
+ * the other spellings operators write, accepted case-insensitively with
+ * kernel[] by tcpao_alg_parse (tcpao.conf, key specs): RFC 5926's names,
+ * BIRD's ("hmac sha1", "cmac aes128") and the same with a '-' where a
+ * space cannot appear (key specs). docs/man/tcpao.conf.5 and tcpao.8 list
+ * every name here; tests/unit/test_alg.c checks them.
+ */
+#define ALG_NAMES_MAX 4
 static const struct {
-	const char *name;     /* as Linux reports it */
-	const char *alias;    /* also accepted */
+	const char *kernel[2];
+	const char *ops[ALG_NAMES_MAX];
 	size_t digest_len;    /* = the traffic key's length, as Linux */
 } algs[TCPAO_ALG_COUNT] = {
-	[TCPAO_ALG_HMAC_SHA1] = { "hmac(sha1)", NULL, SHA1_DIGEST_SIZE },
-	[TCPAO_ALG_CMAC_AES128] = { "cmac(aes)", "cmac(aes128)", 16 },
-	[TCPAO_ALG_HMAC_SHA256] = { "hmac(sha256)", NULL, SHA256_DIGEST_SIZE },
-	[TCPAO_ALG_HMAC_SHA224] = { "hmac(sha224)", NULL, SHA224_DIGEST_SIZE },
-	[TCPAO_ALG_HMAC_SHA384] = { "hmac(sha384)", NULL, SHA384_DIGEST_SIZE },
-	[TCPAO_ALG_HMAC_SHA512] = { "hmac(sha512)", NULL, SHA512_DIGEST_SIZE },
-	[TCPAO_ALG_HMAC_SHA3_512] = { "hmac(sha3-512)", NULL, SHA3_512_DIGEST_SIZE },
-	[TCPAO_ALG_HMAC_MD5] = { "hmac(md5)", NULL, MD5_DIGEST_SIZE },
-	[TCPAO_ALG_HMAC_RMD160] = { "hmac(rmd160)", NULL, RIPEMD160_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_SHA1] = { { "hmac(sha1)" },
+		{ "HMAC-SHA-1-96", "hmac sha1", "hmac-sha1" }, SHA1_DIGEST_SIZE },
+	[TCPAO_ALG_CMAC_AES128] = { { "cmac(aes)", "cmac(aes128)" },
+		{ "AES-128-CMAC-96", "cmac aes128", "cmac-aes128" }, 16 },
+	[TCPAO_ALG_HMAC_SHA256] = { { "hmac(sha256)" },
+		{ "hmac sha256", "hmac-sha256" }, SHA256_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_SHA224] = { { "hmac(sha224)" },
+		{ "hmac sha224", "hmac-sha224" }, SHA224_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_SHA384] = { { "hmac(sha384)" },
+		{ "hmac sha384", "hmac-sha384" }, SHA384_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_SHA512] = { { "hmac(sha512)" },
+		{ "hmac sha512", "hmac-sha512" }, SHA512_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_SHA3_512] = { { "hmac(sha3-512)" },
+		{ "hmac sha3-512", "hmac-sha3-512" }, SHA3_512_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_MD5] = { { "hmac(md5)" },
+		{ "hmac md5", "hmac-md5" }, MD5_DIGEST_SIZE },
+	[TCPAO_ALG_HMAC_RMD160] = { { "hmac(rmd160)" },
+		{ "hmac rmd160", "hmac-rmd160" }, RIPEMD160_DIGEST_SIZE },
 };
 
 int tcpao_alg_from_name(const char *name, enum tcpao_alg *alg)
 {
+	for (int i = 0; i < TCPAO_ALG_COUNT; i++)
+		for (size_t j = 0; j < 2 && algs[i].kernel[j]; j++)
+			if (!strcmp(name, algs[i].kernel[j])) {
+				*alg = (enum tcpao_alg)i;
+				return 0;
+			}
+	return -ENOENT;
+}
+
+int tcpao_alg_parse(const char *name, enum tcpao_alg *alg)
+{
 	for (int i = 0; i < TCPAO_ALG_COUNT; i++) {
-		if (!strcmp(name, algs[i].name) ||
-		    (algs[i].alias && !strcmp(name, algs[i].alias))) {
-			*alg = (enum tcpao_alg)i;
-			return 0;
-		}
+		for (size_t j = 0; j < 2 && algs[i].kernel[j]; j++)
+			if (!strcasecmp(name, algs[i].kernel[j]))
+				goto found;
+		for (size_t j = 0; j < ALG_NAMES_MAX && algs[i].ops[j]; j++)
+			if (!strcasecmp(name, algs[i].ops[j]))
+				goto found;
+		continue;
+found:
+		*alg = (enum tcpao_alg)i;
+		return 0;
 	}
 	return -ENOENT;
 }
 
+const char *tcpao_alg_names(enum tcpao_alg alg, size_t i)
+{
+	if (alg >= TCPAO_ALG_COUNT)
+		return NULL;
+	if (i < 2 && algs[alg].kernel[i])
+		return algs[alg].kernel[i];
+	i -= algs[alg].kernel[1] ? 2 : 1;
+	return i < ALG_NAMES_MAX ? algs[alg].ops[i] : NULL;
+}
+
 const char *tcpao_alg_name(enum tcpao_alg alg)
 {
-	return alg < TCPAO_ALG_COUNT ? algs[alg].name : "?";
+	return alg < TCPAO_ALG_COUNT ? algs[alg].kernel[0] : "?";
 }
 
 size_t tcpao_alg_digest_len(enum tcpao_alg alg)

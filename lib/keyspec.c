@@ -154,8 +154,8 @@ static int parse_field(char *field, struct tcpao_mkt *mkt, unsigned *seen,
 			mkt->rcvid = (uint8_t)n;
 		break;
 	case SEEN_ALG:
-		if (tcpao_alg_from_name(v, &mkt->alg))
-			return fail(err, errlen, "alg: unknown algorithm '%s' (hmac(sha1), cmac(aes128), hmac(sha256))", v);
+		if (tcpao_alg_parse(v, &mkt->alg))
+			return fail(err, errlen, "alg: unknown algorithm '%s' (" TCPAO_ALG_HINT ")", v);
 		break;
 	case SEEN_SECRET:
 		if (!parse_secret(v, mkt))

@@ -51,6 +51,16 @@ enum tcpao_alg {
  * "hmac(sha256)", "hmac(sha224)", "hmac(sha384)", "hmac(sha512)",
  * "hmac(sha3-512)", "hmac(md5)", "hmac(rmd160)". Returns 0 or -ENOENT. */
 int tcpao_alg_from_name(const char *name, enum tcpao_alg *alg);
+/* For operators (tcpao.conf, key specs): Linux's names and also RFC 5926's
+ * ("HMAC-SHA-1-96", "AES-128-CMAC-96"), BIRD's ("hmac sha1", "cmac
+ * aes128") and the same with '-' ("hmac-sha1"), case-insensitive.
+ * Returns 0 or -ENOENT. */
+int tcpao_alg_parse(const char *name, enum tcpao_alg *alg);
+/* The i-th name tcpao_alg_parse accepts for alg (0: Linux's), or NULL
+ * past the last. */
+const char *tcpao_alg_names(enum tcpao_alg alg, size_t i);
+/* The list for error messages. */
+#define TCPAO_ALG_HINT "hmac(sha1), cmac(aes128), hmac(sha256), ...: see tcpao.conf(5)"
 /* The name Linux reports back (TCP_AO_GET_KEYS): "cmac(aes)" for CMAC. */
 const char *tcpao_alg_name(enum tcpao_alg alg);
 size_t tcpao_alg_digest_len(enum tcpao_alg alg);

@@ -154,6 +154,30 @@ static void test_empty_and_comments(void **state)
 	policy_free(p);
 }
 
+/* Algorithm names as operators write them: BIRD's two words, RFC 5926's. */
+static void test_alg_names(void **state)
+{
+	static const struct { const char *conf; enum tcpao_alg alg; } t[] = {
+		{ "peer 198.18.0.2 { key id 1 alg hmac sha1 secret x; }", TCPAO_ALG_HMAC_SHA1 },
+		{ "peer 198.18.0.2 { key id 1 alg HMAC SHA256 secret x maclen 16; }", TCPAO_ALG_HMAC_SHA256 },
+		{ "peer 198.18.0.2 { key id 1 alg cmac aes128 secret x; }", TCPAO_ALG_CMAC_AES128 },
+		{ "peer 198.18.0.2 { key id 1 alg AES-128-CMAC-96 secret x; }", TCPAO_ALG_CMAC_AES128 },
+		{ "peer 198.18.0.2 { key alg HMAC-SHA-1-96 id 1 secret x; }", TCPAO_ALG_HMAC_SHA1 },
+		{ "peer 198.18.0.2 { key id 1 alg hmac-sha1 secret x; }", TCPAO_ALG_HMAC_SHA1 },
+	};
+	struct policy *p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (parse(t[i].conf, &p))
+			fail_msg("%s: %s", t[i].conf, err);
+		assert_int_equal(p->peers[0].keys.keys[0].alg, t[i].alg);
+		policy_free(p);
+	}
+	assert_int_equal(parse("peer 198.18.0.2 { key id 1 alg hmac sha3 secret x; }", &p), -ENOENT);
+	assert_non_null(strstr(err, "unknown algorithm 'hmac'"));
+}
+
 /* ---- bad files --------------------------------------------------------- */
 
 struct bad {
@@ -335,6 +359,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_empty_and_comments),
+		cmocka_unit_test(test_alg_names),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_messages_hide_secrets),
 		cmocka_unit_test(test_load_modes),

@@ -117,7 +117,7 @@ if ts_verify_summary "$TS_TMP/ops.pcap" "id=3,$K,peer=198.18.0.0/24" "id=3,$K,pe
 	ts_expect '[ "${TS_VERIFY[unsigned]}" = 0 ]' "no unsigned segment of the AO flows on the wire"
 	ts_expect '[ "${TS_VERIFY[good]:-0}" -gt 1000 ]' "signed segments verified"
 	for k in "${!TS_VERIFY[@]}"; do
-		case $k in good | frames | ao_segments | flows | handshakes | verdict | non_tcp | non_ip_frames | plain | unsigned) continue ;; esac
+		case $k in good | frames | ao-segments | flows | handshakes | verdict | non-tcp | non-ip-frames | plain | unsigned) continue ;; esac
 		ts_expect '[ "${TS_VERIFY[$k]}" = 0 ]' "verify: $k"
 	done
 fi

@@ -61,8 +61,8 @@ run_case() { # LOCAL REMOTE PORT
 	local frag_ao=$([ "$port" = 9001 ] && echo 1 || echo 0)
 	ts_expect '[ "${v[bad-mac]} ${v[key-not-found]} ${v[unsigned]} ${v[malformed]}" = "1 1 4 $frag_ao" ]' \
 		"verify: bad-mac, key-not-found, unsigned, malformed are ${v[bad-mac]} ${v[key-not-found]} ${v[unsigned]} ${v[malformed]}, expected 1 1 4 $frag_ao"
-	ts_expect '[ "${v[ip_fragments]}" = "$nfrag" ]' "verify: ${v[ip_fragments]} IP fragments, $nfrag sent"
-	ts_expect '[ "${v[good]}" -gt 100 ] && [ $((v[good] + 2 + frag_ao)) = "${v[ao_segments]}" ] && [ "${v[no-isn]}" = 0 ]' \
+	ts_expect '[ "${v[ip-fragments]}" = "$nfrag" ]' "verify: ${v[ip-fragments]} IP fragments, $nfrag sent"
+	ts_expect '[ "${v[good]}" -gt 100 ] && [ $((v[good] + 2 + frag_ao)) = "${v[ao-segments]}" ] && [ "${v[no-isn]}" = 0 ]' \
 		"verify: every real segment good"
 }
 

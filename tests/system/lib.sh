@@ -220,7 +220,7 @@ ts_verify_capture() {
 # ts_verify_summary FILE KEY...: for captures where some segments must
 # fail: runs tcpao verify and fills TS_VERIFY[NAME] with its summary (good,
 # bad-mac, key-not-found, no-isn, truncated, malformed, unsigned, plain,
-# ip_fragments, ...), printed on one line. Returns 1 when the CLI is absent.
+# ip-fragments, ...), printed on one line. Returns 1 when the CLI is absent.
 declare -A TS_VERIFY
 ts_verify_summary() {
 	local file=$1 args=() line kv

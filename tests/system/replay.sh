@@ -176,7 +176,7 @@ for line in sys.stdin:
     elif o["result"] != "good":
         bad.append("%s:%d" % (o["result"], o["seq"]))
 print("segments=%d good=%d no-isn=%d unsigned=%d not-good=%s" % (
-    s["ao_segments"], s["good"], s["no-isn"], s["unsigned"], ",".join(bad)))')
+    s["ao-segments"], s["good"], s["no-isn"], s["unsigned"], ",".join(bad)))')
 echo "  capture: $out"
 ts_expect '[[ "$out" == *" not-good=bad-mac:$old_seq,bad-mac:$old_seq" ]]' "only the two dropped replays fail"
 ts_expect '[[ "$out" == *" no-isn=0 unsigned=0 "* ]]' "every segment checked and signed"

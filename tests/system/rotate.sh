@@ -93,7 +93,7 @@ for line in open(sys.argv[1]):
         changes[d] = changes.get(d, 0) + 1
     prev[d] = k
 print("good=%d ao=%d unsigned=%d a2b_changes=%d b2a_changes=%d a2b_ids=%d b2a_ids=%d" % (
-    s["good"], s["ao_segments"], s["unsigned"], changes.get("a2b", 0),
+    s["good"], s["ao-segments"], s["unsigned"], changes.get("a2b", 0),
     changes.get("b2a", 0), len(ids.get("a2b", ())), len(ids.get("b2a", ()))))
 EOF
 )

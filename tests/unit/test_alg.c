@@ -81,6 +81,64 @@ static void test_names(void **state)
 	assert_int_equal(tcpao_alg_from_name("sha512", &alg), -ENOENT);
 }
 
+/* Operators' names (tcpao_alg_parse): every name of the table parses to its
+ * algorithm in any case; the socket API's tcpao_alg_from_name takes only
+ * Linux's, exactly. */
+static void test_operator_names(void **state)
+{
+	static const struct { const char *name; enum tcpao_alg alg; } ok[] = {
+		{ "hmac(sha1)", TCPAO_ALG_HMAC_SHA1 },
+		{ "HMAC(SHA1)", TCPAO_ALG_HMAC_SHA1 },
+		{ "HMAC-SHA-1-96", TCPAO_ALG_HMAC_SHA1 },
+		{ "hmac-sha-1-96", TCPAO_ALG_HMAC_SHA1 },
+		{ "hmac sha1", TCPAO_ALG_HMAC_SHA1 },
+		{ "hmac-sha1", TCPAO_ALG_HMAC_SHA1 },
+		{ "cmac(aes)", TCPAO_ALG_CMAC_AES128 },
+		{ "cmac(aes128)", TCPAO_ALG_CMAC_AES128 },
+		{ "AES-128-CMAC-96", TCPAO_ALG_CMAC_AES128 },
+		{ "cmac aes128", TCPAO_ALG_CMAC_AES128 },
+		{ "CMAC-AES128", TCPAO_ALG_CMAC_AES128 },
+		{ "hmac(sha256)", TCPAO_ALG_HMAC_SHA256 },
+		{ "hmac sha256", TCPAO_ALG_HMAC_SHA256 },
+		{ "Hmac-Sha256", TCPAO_ALG_HMAC_SHA256 },
+		{ "hmac sha3-512", TCPAO_ALG_HMAC_SHA3_512 },
+		{ "hmac-rmd160", TCPAO_ALG_HMAC_RMD160 },
+	};
+	static const char *const bad[] = {
+		"", "hmac", "sha1", "hmac  sha1", "hmac(sha1", "aes-128-cmac",
+		"hmac(sha3-256)", "keyed md5", "hmac-sha-256-96",
+	};
+	enum tcpao_alg alg;
+	size_t names = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		alg = TCPAO_ALG_COUNT;
+		if (tcpao_alg_parse(ok[i].name, &alg) || alg != ok[i].alg)
+			fail_msg("'%s' not parsed as %d", ok[i].name, ok[i].alg);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!tcpao_alg_parse(bad[i], &alg))
+			fail_msg("'%s' accepted", bad[i]);
+	/* every name the table lists parses back to its algorithm */
+	for (int a = 0; a < TCPAO_ALG_COUNT; a++) {
+		const char *n;
+
+		assert_string_equal(tcpao_alg_names((enum tcpao_alg)a, 0), tcpao_alg_name((enum tcpao_alg)a));
+		for (size_t i = 0; (n = tcpao_alg_names((enum tcpao_alg)a, i)); i++, names++) {
+			assert_int_equal(tcpao_alg_parse(n, &alg), 0);
+			assert_int_equal(alg, a);
+		}
+	}
+	assert_int_equal(names, 30); /* docs/man/tcpao.conf.5 lists them all */
+	/* the socket API: Linux's names only, as Linux's setsockopt */
+	assert_int_equal(tcpao_alg_from_name("hmac(sha1)", &alg), 0);
+	assert_int_equal(tcpao_alg_from_name("cmac(aes128)", &alg), 0);
+	assert_int_equal(tcpao_alg_from_name("HMAC-SHA-1-96", &alg), -ENOENT);
+	assert_int_equal(tcpao_alg_from_name("hmac sha1", &alg), -ENOENT);
+	assert_int_equal(tcpao_alg_from_name("HMAC(SHA1)", &alg), -ENOENT);
+}
+
 /* Each vector whole, split at every point, and truncated to 12 bytes. */
 static void test_hmac_vectors(void **state)
 {
@@ -156,6 +214,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_operator_names),
 		cmocka_unit_test(test_hmac_vectors),
 		cmocka_unit_test(test_long_key),
 		cmocka_unit_test(test_kdf_lengths),
