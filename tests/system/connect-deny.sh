@@ -34,8 +34,13 @@ deny_case() {
 	ts_expect '[ "$v" = 0 ]' "$name: TCPAOGood in $ns"
 	kill "$srv" 2>/dev/null
 	wait "$srv" 2>/dev/null
-	[ -n "$a_args" ] && ts_stop_daemon "$NS_A"
-	[ -n "$b_args" ] && ts_stop_daemon "$NS_B"
+	# A stopped daemon leaves its rules (fail closed); the next case may
+	# want this host plain, so uninstall as an operator would.
+	local ns
+	for ns in ${a_args:+"$NS_A"} ${b_args:+"$NS_B"}; do
+		ts_stop_daemon "$ns"
+		ts_in "$ns" "$TCPAOD" --remove-rules
+	done
 }
 
 deny_case "wrong secret" \
