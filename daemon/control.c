@@ -419,6 +419,25 @@ static int do_reload(struct control *ctl, struct request *req, struct control_re
 	return ctl->ops->reload_plan(ctl->ctx, out);
 }
 
+static int do_clock(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	long long v;
+	char *end;
+
+	if (!ctl->ops->clock)
+		return control_reply_error(out, -EOPNOTSUPP, "no clock");
+	if (req->argc == 1)
+		return ctl->ops->clock(ctl->ctx, NULL, out);
+	if (!out->who->privileged)
+		return control_reply_error(out, -EPERM, "clock shift needs root or CAP_NET_ADMIN");
+	errno = 0;
+	v = req->argc == 3 ? strtoll(req->argv[2], &end, 10) : 0;
+	if (req->argc != 3 || strcmp(req->argv[1], "shift") || errno || !*req->argv[2] ||
+	    *end || v < -(1LL << 40) || v > 1LL << 40)
+		return control_reply_error(out, -EINVAL, "clock [shift SECONDS]");
+	return ctl->ops->clock(ctl->ctx, &(int64_t){ v }, out);
+}
+
 static int do_sync(struct control *ctl, struct request *req, struct control_reply *out)
 {
 	return ctl->ops->sync ? ctl->ops->sync(ctl->ctx, out) : -EOPNOTSUPP;
@@ -494,6 +513,7 @@ static const struct command {
 	{ "stat", do_stat, false, 1 },
 	{ "reload", do_reload, true, 2 },
 	{ "sync", do_sync, false, 1 },
+	{ "clock", do_clock, false, 3 },
 	{ "sock-", do_sock, false, CONTROL_MAX_ARGS },
 };
 

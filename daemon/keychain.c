@@ -102,15 +102,16 @@ int keychain_parse_time(const char *s, int64_t *out)
 	struct tm tm = { 0 };
 	const char *rest;
 
+	/* Unix seconds up to year 9999: sums with durations cannot wrap. */
 	if (!parse_int(s, out))
-		return 0;
+		return *out >= 0 && *out <= 253402300799LL ? 0 : -EINVAL;
 	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (!rest)
 		return -EINVAL;
 	if (*rest && strcmp(rest, "Z") && strcmp(rest, "+00:00"))
 		return -EINVAL; /* only UTC: a router's clock zone is no help */
 	*out = (int64_t)timegm(&tm);
-	return 0;
+	return *out >= 0 && *out <= 253402300799LL ? 0 : -EINVAL;
 }
 
 int keychain_parse_duration(const char *s, int64_t *out)
@@ -130,7 +131,7 @@ int keychain_parse_duration(const char *s, int64_t *out)
 			mul = units[i].mul;
 			num[n - 1] = '\0';
 		}
-	if (parse_int(num, out) || *out < 0 || *out > INT64_MAX / mul / 2)
+	if (parse_int(num, out) || *out < 0 || *out > (int64_t)1e12 / mul)
 		return -EINVAL;
 	*out *= mul;
 	return 0;
