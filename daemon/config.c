@@ -493,13 +493,13 @@ static int commit_block(struct parser *ps, struct block *b)
 	struct policy_peer *peer;
 	int rc;
 
+	if (b->chain[0] && (b->current_sndid >= 0 || b->rnext_rcvid >= 0))
+		return fail_at(ps, b->current_sndid >= 0 ? b->current_line : b->rnext_line,
+			       -EINVAL, "current-key and rnext-key cannot be used with a key-chain (its schedule picks the key)");
 	if (b->current_sndid >= 0 && !block_has_key(b, b->current_sndid, -1))
 		return fail_at(ps, b->current_line, -ENOENT, "current-key %d: no key with that sndid in this peer block", b->current_sndid);
 	if (b->rnext_rcvid >= 0 && !block_has_key(b, -1, b->rnext_rcvid))
 		return fail_at(ps, b->rnext_line, -ENOENT, "rnext-key %d: no key with that rcvid in this peer block", b->rnext_rcvid);
-	if (b->chain[0] && (b->current_sndid >= 0 || b->rnext_rcvid >= 0))
-		return fail_at(ps, b->chain[0] && b->current_sndid >= 0 ? b->current_line : b->rnext_line,
-			       -EINVAL, "current-key and rnext-key cannot be used with a key-chain (its schedule picks the key)");
 	peer = policy_peer_find(ps->policy, &b->scope);
 	if (peer)
 		return fail_at(ps, b->line, -EEXIST, "peer %s is already defined at %s",
