@@ -224,10 +224,25 @@ static void print_text(char *body)
 				printf(" local-port %s", v);
 			if ((v = tcpao_ctl_field(&rec, "remote-port")))
 				printf(" remote-port %s", v);
+			if ((v = tcpao_ctl_field(&rec, "key-chain")))
+				printf(" key-chain %s", v);
 			printf("  ao-required %s  accept-icmps %s  (%s)\n",
 			       tcpao_ctl_field(&rec, "ao-required"),
 			       tcpao_ctl_field(&rec, "accept-icmps"),
 			       tcpao_ctl_field(&rec, "origin"));
+		} else if (!strcmp(rec.type, "chain")) {
+			printf("key-chain %s  accept-tolerance %ss  now %s  next change %s%s\n",
+			       tcpao_ctl_field(&rec, "name"), tcpao_ctl_field(&rec, "tolerance"),
+			       tcpao_ctl_field(&rec, "now"), tcpao_ctl_field(&rec, "next"),
+			       !strcmp(tcpao_ctl_field(&rec, "gap") ?: "", "yes") ?
+			       "  GAP: no valid send key, the last one is held" : "");
+		} else if (!strcmp(rec.type, "chain-key")) {
+			printf("  key %s sndid %s rcvid %s alg %s  send %s..%s  accept %s..%s  [%s]\n",
+			       tcpao_ctl_field(&rec, "id"), tcpao_ctl_field(&rec, "sndid"),
+			       tcpao_ctl_field(&rec, "rcvid"), tcpao_ctl_field(&rec, "alg"),
+			       tcpao_ctl_field(&rec, "send-start"), tcpao_ctl_field(&rec, "send-end"),
+			       tcpao_ctl_field(&rec, "accept-start"), tcpao_ctl_field(&rec, "accept-end"),
+			       tcpao_ctl_field(&rec, "state"));
 		} else if (!strcmp(rec.type, "key")) {
 			printf("  key sndid %s rcvid %s alg %s maclen %s%s%s%s  (%s)\n",
 			       tcpao_ctl_field(&rec, "sndid"), tcpao_ctl_field(&rec, "rcvid"),
