@@ -118,13 +118,14 @@ done
 
 # Back to T-5: key 1 sends again on B; A closed its accept window at T+8.
 back=$(( T - 5 - $(date +%s) ))
+touch "$TS_TMP/stop2"
 ts_log "clock step: B's test clock ${back#-} s back"
 before=$(ts_stat "$NS_A" TCPAOKeyOutsideLifetime)
 ts_in "$NS_B" "$TCPAO_CLI" clock shift $back | sed 's/^/  B: /'
 ts_expect 'ts_in "$NS_B" "$TCPAO_CLI" key list | grep -q "key 1 .*\[active\]"' "B re-evaluated at once: key 1 active"
 ts_start ts_in "$NS_A" "$PY" "$TS_DIR/stream.py" serve "$A4" $((PORT + 1)) --timeout 3 >/dev/null 2>&1
 ts_wait_listen "$NS_A" $((PORT + 1))
-ts_in "$NS_B" timeout 3 "$PY" "$TS_DIR/stream.py" send "$A4" $((PORT + 1)) --max-seconds 1 --timeout 2 \
+ts_in "$NS_B" timeout 3 "$PY" "$TS_DIR/stream.py" send "$A4" $((PORT + 1)) --stop-file "$TS_TMP/stop2" --timeout 2 \
 	>"$TS_TMP/stepped.out" 2>&1 && ts_fail "a connection with an expired key worked"
 after=$(ts_stat "$NS_A" TCPAOKeyOutsideLifetime)
 echo "  A: TCPAOKeyOutsideLifetime $before -> $after; $(ts_stats "$NS_A")"
@@ -135,7 +136,6 @@ ts_in "$NS_B" "$TCPAO_CLI" clock shift $(( -back )) | sed 's/^/  B: /'
 ts_expect 'ts_in "$NS_B" "$TCPAO_CLI" key list | grep -q "key 3 .*\[active\]"' "B re-evaluated at once: key 3 active"
 ts_start ts_in "$NS_A" "$PY" "$TS_DIR/stream.py" serve "$A4" $((PORT + 2)) --timeout 5 >/dev/null 2>&1
 ts_wait_listen "$NS_A" $((PORT + 2))
-touch "$TS_TMP/stop2"
 out=$(ts_in "$NS_B" timeout 8 "$PY" "$TS_DIR/stream.py" send "$A4" $((PORT + 2)) --rate 100000 \
 	--stop-file "$TS_TMP/stop2" --max-seconds 1 --timeout 5 2>&1)
 ts_expect '[[ "$out" == *"ok bytes="* ]]' "a new connection works with key 3 ($out)"
