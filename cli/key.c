@@ -258,16 +258,18 @@ static void print_text(char *body)
 		printf("no keys\n");
 }
 
-/* {"peers": [{..., "keys": [{...}]}]} */
+/* {"peers": [{..., "keys": [{...}]}], "chains": [{..., "keys": [{...}]}]} */
 static void print_json(char *body)
 {
 	struct tcpao_ctl_record rec;
 	char *cur = body;
-	bool peer_open = false, first_key = true;
+	bool open = false, first_key = true, chains = false;
 
 	printf("{\"peers\": [");
 	while (tcpao_ctl_next_record(&cur, &rec)) {
-		if (!strcmp(rec.type, "peer")) {
+		bool peer = !strcmp(rec.type, "peer"), chain = !strcmp(rec.type, "chain");
+
+		if (peer || chain) {
 			struct tcpao_ctl_record fields = rec;
 
 			/* the record's key count is the "keys" array's length:
@@ -276,18 +278,23 @@ static void print_json(char *body)
 			for (size_t i = 0; i < rec.n; i++)
 				if (strcmp(rec.fields[i].name, "keys"))
 					fields.fields[fields.n++] = rec.fields[i];
-			printf("%s\n  {", peer_open ? "]}," : "");
+			if (chain && !chains) {
+				printf("%s], \"chains\": [", open ? "]}\n" : "");
+				open = false;
+				chains = true;
+			}
+			printf("%s\n  {", open ? "]}," : "");
 			json_fields(stdout, &fields);
 			printf(", \"keys\": [");
-			peer_open = true;
+			open = true;
 			first_key = true;
-		} else if (!strcmp(rec.type, "key") && peer_open) {
+		} else if ((!strcmp(rec.type, "key") || !strcmp(rec.type, "chain-key")) && open) {
 			printf("%s\n    ", first_key ? "" : ",");
 			json_record(stdout, &rec);
 			first_key = false;
 		}
 	}
-	printf("%s]}\n", peer_open ? "]}\n" : "");
+	printf("%s]%s}\n", open ? "]}\n" : "", chains ? "" : ", \"chains\": []");
 }
 
 static int print_list(char *body, bool json)

@@ -8,7 +8,10 @@
 # back (tcpao clock shift, the machine's clock untouched): B re-evaluates at
 # once and opens with key 1, whose accept window A has closed: A refuses
 # the SYN and counts it (TCPAOKeyOutsideLifetime). Stepped forward again, a
-# new connection works with key 3.
+# new connection works with key 3. Stepped past key 3's send and accept
+# windows (a gap: no key left), B holds key 3, warns and counts, and a new
+# connection still works. A reload changes nothing; key list --json holds
+# the chain.
 source "$(dirname "$0")/lib.sh"
 ts_init keychain
 [ -x "${TCPAO_CLI:-}" ] || ts_skip "TCPAO_CLI not set"
@@ -31,7 +34,7 @@ key-chain test {
     key id 2 alg ${ALGS[1]} secret-file k2
         send-lifetime $(iso $T) duration 5 accept-lifetime $(iso $((T - 3))) $(iso $((T + 12)));
     key id 3 alg ${ALGS[2]} secret-file k3
-        send-lifetime $((T + 5)) infinite accept-lifetime $((T + 2)) infinite;
+        send-lifetime $((T + 5)) $((T + 90)) accept-lifetime $((T + 2)) duration 2m;
 }
 peer $1 { key-chain test; }
 EOF
@@ -139,5 +142,23 @@ ts_wait_listen "$NS_A" $((PORT + 2))
 out=$(ts_in "$NS_B" timeout 8 "$PY" "$TS_DIR/stream.py" send "$A4" $((PORT + 2)) --rate 100000 \
 	--stop-file "$TS_TMP/stop2" --max-seconds 1 --timeout 5 2>&1)
 ts_expect '[[ "$out" == *"ok bytes="* ]]' "a new connection works with key 3 ($out)"
-grep -h "stepped\|shifted\|NO VALID\|sending with" "$TS_TMP"/tcpaod-*.log | sed 's/^/  log: /' | tail -12
+
+ts_log "gap: B's test clock 200 s forward, past key 3's send and accept windows"
+ts_in "$NS_B" "$TCPAO_CLI" clock shift 200 | sed 's/^/  B: /'
+ts_in "$NS_B" "$TCPAO_CLI" key list | grep -A3 "^key-chain" | sed 's/^/  B: /'
+ts_expect 'ts_in "$NS_B" "$TCPAO_CLI" key list | grep -q "key 3 .*\[active-held\]"' "B holds key 3 in the gap"
+ts_expect '[ "$(ts_stat "$NS_B" TCPAOKeychainGaps)" -gt 0 ]' "B counted the gap"
+ts_expect 'grep -q "NO VALID SEND KEY" "$TS_TMP/tcpaod-$NS_B.log"' "B warned about the gap"
+ts_start ts_in "$NS_A" "$PY" "$TS_DIR/stream.py" serve "$A4" $((PORT + 3)) --timeout 5 >/dev/null 2>&1
+ts_wait_listen "$NS_A" $((PORT + 3))
+out=$(ts_in "$NS_B" timeout 8 "$PY" "$TS_DIR/stream.py" send "$A4" $((PORT + 3)) --rate 100000 \
+	--stop-file "$TS_TMP/stop2" --max-seconds 1 --timeout 5 2>&1)
+ts_expect '[[ "$out" == *"ok bytes="* ]]' "a connection works in the gap with the held key ($out)"
+
+out=$(ts_in "$NS_A" "$TCPAO_CLI" reload 2>&1)
+echo "  A: $out"
+ts_expect '[[ "$out" == *"0 added, 0 changed, 0 dropped"* ]]' "a reload of the same file changes no key"
+out=$(ts_in "$NS_A" "$TCPAO_CLI" key list --json)
+ts_expect '"$PY" -c "import json,sys; d=json.load(sys.stdin); c=d[\"chains\"][0]; assert c[\"name\"] == \"test\" and len(c[\"keys\"]) == 3 and d[\"peers\"][0][\"key-chain\"] == \"test\"" <<<"$out"' "key list --json has the chain"
+grep -h "stepped\|shifted\|NO VALID\|sending with" "$TS_TMP"/tcpaod-*.log | sed 's/^/  log: /' | tail -14
 ts_end
