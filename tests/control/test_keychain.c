@@ -246,6 +246,36 @@ static void test_apply(void **state)
 	policy_free(p);
 }
 
+/* A reload of the same file: every key keeps its serial and the entry its
+ * epochs, so no live connection is touched (ops.c's reload_build order). */
+static void test_reload_keeps_serials(void **state)
+{
+	struct policy *old = parse_ok(chain_conf), *fresh = parse_ok(chain_conf);
+	struct rollover_result r;
+	size_t clashes = 0;
+
+	(void)state;
+	rollover_apply(old, T0 + 95, &r);
+	old->peers[0].current_epoch += 5; /* as if moved a few times */
+	old->peers[0].rnext_epoch += 5;
+	rollover_apply(fresh, T0 + 95, &r);
+	policy_adopt_serials(fresh, old);
+	assert_int_equal(policy_keep_unfiled(fresh, old, &clashes), 0);
+	assert_int_equal(clashes, 0);
+	assert_int_equal(fresh->peers[0].keys.n, old->peers[0].keys.n);
+	for (size_t i = 0; i < old->peers[0].keys.n; i++) {
+		int k = key_at(&fresh->peers[0], old->peers[0].keys.keys[i].sndid);
+
+		assert_true(k >= 0);
+		assert_int_equal(fresh->peers[0].keys.serials[k], old->peers[0].keys.serials[i]);
+	}
+	assert_int_equal(fresh->peers[0].current_epoch, old->peers[0].current_epoch);
+	assert_int_equal(fresh->peers[0].rnext_epoch, old->peers[0].rnext_epoch);
+	assert_int_equal(fresh->peers[0].chain, 1);
+	policy_free(old);
+	policy_free(fresh);
+}
+
 static void bad(const char *text, const char *want)
 {
 	struct policy *p = NULL;
@@ -311,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_config_chain),
 		cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_reload_keeps_serials),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_check),
 	};
