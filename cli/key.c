@@ -231,8 +231,9 @@ static void print_text(char *body)
 			       tcpao_ctl_field(&rec, "accept-icmps"),
 			       tcpao_ctl_field(&rec, "origin"));
 		} else if (!strcmp(rec.type, "chain")) {
-			printf("key-chain %s  accept-tolerance %ss  now %s  next change %s%s\n",
-			       tcpao_ctl_field(&rec, "name"), tcpao_ctl_field(&rec, "tolerance"),
+			printf("key-chain %s  rollover %s  accept-tolerance %ss  now %s  next change %s%s\n",
+			       tcpao_ctl_field(&rec, "name"), tcpao_ctl_field(&rec, "rollover") ?: "?",
+			       tcpao_ctl_field(&rec, "tolerance"),
 			       tcpao_ctl_field(&rec, "now"), tcpao_ctl_field(&rec, "next"),
 			       !strcmp(tcpao_ctl_field(&rec, "gap") ?: "", "yes") ?
 			       "  GAP: no valid send key, the last one is held" : "");

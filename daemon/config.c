@@ -685,7 +685,13 @@ static int chain_stmt(struct parser *ps, const struct stmt *st, size_t ci)
 			return fail_at(ps, st->line, -EINVAL, "accept-tolerance: expected seconds (or 5m, 1h)");
 		return 0;
 	}
-	return fail_at(ps, st->line, -EINVAL, "unknown statement '%s' in a key-chain (key, accept-tolerance)",
+	if (!strcmp(st->argv[0], "rollover")) {
+		if (st->argc != 2 || (strcmp(st->argv[1], "scheduled") && strcmp(st->argv[1], "confirmed")))
+			return fail_at(ps, st->line, -EINVAL, "rollover: expected scheduled or confirmed");
+		c->confirmed = st->argv[1][0] == 'c';
+		return 0;
+	}
+	return fail_at(ps, st->line, -EINVAL, "unknown statement '%s' in a key-chain (key, accept-tolerance, rollover)",
 		       quotable(st->argv[0]));
 }
 

@@ -269,6 +269,7 @@ static void reply_chain(struct control_reply *out, const struct keychain *c, int
 	control_reply_record(out, "chain");
 	control_reply_str(out, "name", c->name);
 	control_reply_u64(out, "tolerance", (uint64_t)c->tolerance);
+	control_reply_str(out, "rollover", c->confirmed ? "confirmed" : "scheduled");
 	control_reply_str(out, "now", keychain_time_str(now, t, sizeof(t)));
 	control_reply_str(out, "next", keychain_time_str(s.next, t, sizeof(t)));
 	control_reply_str(out, "gap", s.gap ? "yes" : "no");

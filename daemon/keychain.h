@@ -38,6 +38,10 @@ struct keychain {
 	char name[KEYCHAIN_NAME_MAX];
 	unsigned line;
 	int64_t tolerance;          /* seconds added to both ends of accept */
+	/* "rollover confirmed": at a send boundary only the RNextKeyID moves
+	 * on live connections; each moves its send key once the peer asks
+	 * for the new key with its RNextKeyID (so it holds it). */
+	bool confirmed;
 	size_t n;
 	struct keychain_key keys[KEYCHAIN_KEYS_MAX];
 };

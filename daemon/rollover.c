@@ -78,7 +78,10 @@ static bool sync_keys(struct policy *policy, size_t e, const struct keychain *c,
 }
 
 /* The active key becomes current and rnext, as `tcpao key set` does:
- * bumping an epoch makes the workers move the live connections. */
+ * bumping an epoch makes the workers move the live connections. A
+ * confirmed chain leaves the live connections' send key alone (new ones
+ * start with the new key): asked for it by our RNextKeyID, a peer that
+ * holds it asks back, and the RNextKeyID rule moves each connection. */
 static bool prefer(struct policy_peer *p, const struct keychain *c,
 		   const struct keychain_sched *s)
 {
@@ -88,7 +91,7 @@ static bool prefer(struct policy_peer *p, const struct keychain *c,
 
 	if (p->current_sndid != k->mkt.sndid) {
 		p->current_sndid = k->mkt.sndid;
-		p->current_epoch++;
+		p->current_epoch += !c->confirmed;
 		moved = true;
 	}
 	if (p->rnext_rcvid != k->mkt.rcvid) {
@@ -98,8 +101,9 @@ static bool prefer(struct policy_peer *p, const struct keychain *c,
 	}
 	if (moved) {
 		atomic_fetch_add(&moves, 1);
-		log_msg(LOG_NOTICE, "peer %s key-chain %s: sending with key %llu (KeyID %u, RNextKeyID %u)",
-			peer_str(p, who, sizeof(who)), c->name, (unsigned long long)k->id,
+		log_msg(LOG_NOTICE, "peer %s key-chain %s: %s key %llu (KeyID %u, RNextKeyID %u)",
+			peer_str(p, who, sizeof(who)), c->name,
+			c->confirmed ? "asking for" : "sending with", (unsigned long long)k->id,
 			k->mkt.sndid, k->mkt.rcvid);
 	}
 	return moved;

@@ -246,6 +246,33 @@ static void test_apply(void **state)
 	policy_free(p);
 }
 
+/* rollover confirmed: the preference moves, the live connections' send
+ * key does not (no current epoch bump); the RNextKeyID does. */
+static void test_apply_confirmed(void **state)
+{
+	static const char conf[] =
+		"key-chain c {\n rollover confirmed;\n"
+		" key id 1 alg hmac(sha1) secret one send-lifetime 1764662400 1764662500;\n"
+		" key id 2 alg hmac(sha1) secret two send-lifetime 1764662500;\n}\n"
+		"peer 198.18.0.2 { key-chain c; }\n";
+	struct policy *p = parse_ok(conf);
+	struct rollover_result r;
+	uint64_t cur, next;
+
+	(void)state;
+	assert_true(p->chains->v[0].confirmed);
+	rollover_apply(p, T0 + 50, &r);
+	cur = p->peers[0].current_epoch;
+	next = p->peers[0].rnext_epoch;
+	rollover_apply(p, T0 + 100, &r);
+	assert_true(r.changed);
+	assert_int_equal(p->peers[0].current_sndid, 2);
+	assert_int_equal(p->peers[0].rnext_rcvid, 2);
+	assert_int_equal(p->peers[0].current_epoch, cur);
+	assert_int_equal(p->peers[0].rnext_epoch, next + 1);
+	policy_free(p);
+}
+
 /* A reload of the same file: every key keeps its serial and the entry its
  * epochs, so no live connection is touched (ops.c's reload_build order). */
 static void test_reload_keeps_serials(void **state)
@@ -303,6 +330,7 @@ static void test_config_errors(void **state)
 	bad("key-chain a { key id 1 alg hmac(sha1) secret x; }\npeer 198.18.0.2 {\n key-chain a;\n current-key 1;\n}\n",
 	    "t.conf:4: current-key and rnext-key cannot be used with a key-chain");
 	bad("key-chain a {\n tolerance 5;\n}\n", "t.conf:2: unknown statement 'tolerance' in a key-chain");
+	bad("key-chain a {\n rollover sometimes;\n}\n", "t.conf:2: rollover: expected scheduled or confirmed");
 	bad("key-chain a {\n key id 1 alg hmac(sha1) secret x;\n", "missing '}' for the key-chain opened at line 1");
 }
 
@@ -342,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_config_chain),
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_reload_keeps_serials),
+		cmocka_unit_test(test_apply_confirmed),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_check),
 	};
