@@ -228,6 +228,7 @@ static int reload_build(struct daemon_ctx *d, struct policy **out,
 	rc = config_load(d->config_path, &fresh, err, errlen);
 	if (rc)
 		return rc;
+	rollover_inherit(fresh, d->policy);
 	rollover_apply(fresh, rollover_now(), &(struct rollover_result){ 0 });
 	policy_adopt_serials(fresh, d->policy);
 	rc = policy_keep_unfiled(fresh, d->policy, clashes);

@@ -138,6 +138,23 @@ int rollover_apply(struct policy *policy, int64_t now, struct rollover_result *r
 	return 0;
 }
 
+void rollover_inherit(struct policy *fresh, const struct policy *old)
+{
+	for (size_t e = 0; e < fresh->n; e++) {
+		struct policy_peer *p = &fresh->peers[e];
+		const struct keychain *c = policy_peer_chain(fresh, p), *oc;
+		const struct policy_peer *o = policy_peer_find(old, &p->scope);
+
+		oc = o ? policy_peer_chain(old, o) : NULL;
+		if (!c || !oc || strcmp(c->name, oc->name))
+			continue;
+		p->current_sndid = o->current_sndid;
+		p->rnext_rcvid = o->rnext_rcvid;
+		p->current_epoch = o->current_epoch;
+		p->rnext_epoch = o->rnext_epoch;
+	}
+}
+
 /* ---- clock and timer --------------------------------------------------- */
 
 int64_t rollover_now(void)

@@ -35,6 +35,11 @@ struct rollover_result {
 int rollover_apply(struct policy *policy, int64_t now,
 		   struct rollover_result *r);
 
+/* Before applying to a freshly loaded policy: every chain entry whose
+ * scope and chain name were in `old` takes its preferences and epochs,
+ * so a reload moves (and logs) only what the schedule really moves. */
+void rollover_inherit(struct policy *fresh, const struct policy *old);
+
 /* The daemon's clock: wall time plus the test offset, in seconds. */
 int64_t rollover_now(void);
 void rollover_set_offset(int64_t seconds);
