@@ -620,7 +620,7 @@ static int dispatch(struct control *ctl, char *text, size_t n, int fd,
 			return control_reply_error(out, -E2BIG, "%s: too many arguments", c->name);
 		return c->run(ctl, &req, out);
 	}
-	return control_reply_error(out, -EINVAL, "unknown command (ping, key-add, key-del, key-set, key-list, show, stat, reload)");
+	return control_reply_error(out, -EINVAL, "unknown command (ping, key-add, key-del, key-set, key-list, show, stat, reload, clock)");
 }
 
 /* ---- connections ------------------------------------------------------- */
