@@ -336,6 +336,37 @@ static void test_config_errors(void **state)
 	bad("key-chain a {\n key id 1 alg hmac(sha1) secret x;\n", "missing '}' for the key-chain opened at line 1");
 }
 
+/* Every truncation and many one-byte edits of a good file: parsed or
+ * refused with "t.conf:LINE:", never a crash (run under ASan too). */
+static void test_config_mutations(void **state)
+{
+	static const char subst[] = " ;{}\"#x0-\n";
+	size_t n = strlen(chain_conf);
+	char *text = malloc(n + 1);
+	char err[256];
+
+	(void)state;
+	for (size_t len = 0; len <= n; len++) {
+		struct policy *p = NULL;
+
+		memcpy(text, chain_conf, len);
+		if (config_parse(text, len, "t.conf", NULL, &p, err, sizeof(err)))
+			assert_memory_equal(err, "t.conf:", 7);
+		policy_free(p);
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < sizeof(subst) - 1; j++) {
+			struct policy *p = NULL;
+
+			memcpy(text, chain_conf, n + 1);
+			text[i] = subst[j];
+			if (config_parse(text, n, "t.conf", NULL, &p, err, sizeof(err)))
+				assert_memory_equal(err, "t.conf:", 7);
+			policy_free(p);
+		}
+	free(text);
+}
+
 static void count_warn(void *arg, const char *msg)
 {
 	(void)msg;
@@ -374,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_reload_keeps_serials),
 		cmocka_unit_test(test_apply_confirmed),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_config_mutations),
 		cmocka_unit_test(test_check),
 	};
 
