@@ -11,6 +11,7 @@ int cmd_key(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
+int cmd_clock(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 #endif

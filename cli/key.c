@@ -234,10 +234,26 @@ static void print_text(char *body)
 				printf(" local-port %s", v);
 			if ((v = tcpao_ctl_field(&rec, "remote-port")))
 				printf(" remote-port %s", v);
+			if ((v = tcpao_ctl_field(&rec, "key-chain")))
+				printf(" key-chain %s", v);
 			printf("  ao-required %s  accept-icmps %s  (%s)\n",
 			       tcpao_ctl_field(&rec, "ao-required"),
 			       tcpao_ctl_field(&rec, "accept-icmps"),
 			       tcpao_ctl_field(&rec, "origin"));
+		} else if (!strcmp(rec.type, "chain")) {
+			printf("key-chain %s  rollover %s  accept-tolerance %ss  now %s  next change %s%s\n",
+			       tcpao_ctl_field(&rec, "name"), tcpao_ctl_field(&rec, "rollover") ?: "?",
+			       tcpao_ctl_field(&rec, "tolerance"),
+			       tcpao_ctl_field(&rec, "now"), tcpao_ctl_field(&rec, "next"),
+			       !strcmp(tcpao_ctl_field(&rec, "gap") ?: "", "yes") ?
+			       "  GAP: no valid send key, the last one is held" : "");
+		} else if (!strcmp(rec.type, "chain-key")) {
+			printf("  key %s sndid %s rcvid %s alg %s  send %s..%s  accept %s..%s  [%s]\n",
+			       tcpao_ctl_field(&rec, "id"), tcpao_ctl_field(&rec, "sndid"),
+			       tcpao_ctl_field(&rec, "rcvid"), tcpao_ctl_field(&rec, "alg"),
+			       tcpao_ctl_field(&rec, "send-start"), tcpao_ctl_field(&rec, "send-end"),
+			       tcpao_ctl_field(&rec, "accept-start"), tcpao_ctl_field(&rec, "accept-end"),
+			       tcpao_ctl_field(&rec, "state"));
 		} else if (!strcmp(rec.type, "key")) {
 			printf("  key sndid %s rcvid %s alg %s maclen %s%s%s%s  (%s)\n",
 			       tcpao_ctl_field(&rec, "sndid"), tcpao_ctl_field(&rec, "rcvid"),
@@ -253,16 +269,18 @@ static void print_text(char *body)
 		printf("no keys\n");
 }
 
-/* {"peers": [{..., "keys": [{...}]}]} */
+/* {"peers": [{..., "keys": [{...}]}], "chains": [{..., "keys": [{...}]}]} */
 static void print_json(char *body)
 {
 	struct tcpao_ctl_record rec;
 	char *cur = body;
-	bool peer_open = false, first_key = true;
+	bool open = false, first_key = true, chains = false;
 
 	printf("{\"peers\": [");
 	while (tcpao_ctl_next_record(&cur, &rec)) {
-		if (!strcmp(rec.type, "peer")) {
+		bool peer = !strcmp(rec.type, "peer"), chain = !strcmp(rec.type, "chain");
+
+		if (peer || chain) {
 			struct tcpao_ctl_record fields = rec;
 
 			/* the record's key count is the "keys" array's length:
@@ -271,18 +289,23 @@ static void print_json(char *body)
 			for (size_t i = 0; i < rec.n; i++)
 				if (strcmp(rec.fields[i].name, "keys"))
 					fields.fields[fields.n++] = rec.fields[i];
-			printf("%s\n  {", peer_open ? "]}," : "");
+			if (chain && !chains) {
+				printf("%s], \"chains\": [", open ? "]}\n" : "");
+				open = false;
+				chains = true;
+			}
+			printf("%s\n  {", open ? "]}," : "");
 			json_fields(stdout, &fields);
 			printf(", \"keys\": [");
-			peer_open = true;
+			open = true;
 			first_key = true;
-		} else if (!strcmp(rec.type, "key") && peer_open) {
+		} else if ((!strcmp(rec.type, "key") || !strcmp(rec.type, "chain-key")) && open) {
 			printf("%s\n    ", first_key ? "" : ",");
 			json_record(stdout, &rec);
 			first_key = false;
 		}
 	}
-	printf("%s]}\n", peer_open ? "]}\n" : "");
+	printf("%s]%s}\n", open ? "]}\n" : "", chains ? "" : ", \"chains\": []");
 }
 
 static int print_list(char *body, bool json)

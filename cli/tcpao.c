@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "list TCP-AO connections (like ss)" },
 	{ "stat", cmd_stat, "show tcpaod's counters (TCPAOGood, TCPAOBad, ...)" },
 	{ "reload", cmd_reload, "make tcpaod reread its config file" },
+	{ "clock", cmd_clock, "show (or, as a test aid, shift) the key chains' clock" },
 	{ "version", NULL, "print the version (also --version)" },
 	{ "demo", cmd_demo, "TCP-AO between two network namespaces, with a key rotation (root)" },
 };

@@ -16,10 +16,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "keychain.h"
 #include "secret.h"
 
 #define TOKEN_MAX 512
-#define STMT_ARGS_MAX 24
+#define STMT_ARGS_MAX 32
 #define BLOCK_KEYS_MAX 64
 
 enum token { T_EOF, T_WORD, T_LBRACE, T_RBRACE, T_SEMI, T_ERROR };
@@ -32,6 +33,7 @@ struct parser {
 	unsigned tok_line;
 	char word[TOKEN_MAX];
 	bool inline_secret;
+	bool in_chain; /* inside a key-chain block */
 	char *err;
 	size_t errlen;
 	struct policy *policy;
@@ -155,6 +157,8 @@ struct block {
 	size_t nkeys;
 	struct tcpao_mkt keys[BLOCK_KEYS_MAX];
 	unsigned key_lines[BLOCK_KEYS_MAX];
+	char chain[KEYCHAIN_NAME_MAX]; /* key-chain NAME, "" for none */
+	unsigned chain_line;
 };
 
 /* A word fit to quote in a message: short, lower case, no secret-like. */
@@ -279,6 +283,12 @@ static int key_attr(struct parser *ps, const struct stmt *st, int *i,
 	const char *v = *i + 1 < st->argc ? st->argv[*i + 1] : NULL;
 	unsigned long n;
 
+	/* RFC 8177's names for the two ids. */
+	if (!strcmp(a, "send-id"))
+		a = "sndid";
+	else if (!strcmp(a, "recv-id"))
+		a = "rcvid";
+
 	if (!strcmp(a, "exclude-options")) {
 		mkt->flags |= TCPAO_MKT_EXCLUDE_OPT;
 		return 0;
@@ -295,8 +305,8 @@ static int key_attr(struct parser *ps, const struct stmt *st, int *i,
 			       "key: unknown attribute after the secret (quote a secret that has spaces)");
 	} else {
 		return fail_at(ps, st->line, -EINVAL,
-			       "key: unknown attribute '%s' (sndid, rcvid, id, alg, secret, secret-file, maclen, exclude-options, ifindex)",
-			       quotable(a));
+			       "key: unknown attribute '%s' (sndid, rcvid, id, alg, secret, secret-file, maclen, exclude-options, ifindex%s)",
+			       quotable(a), ps->in_chain ? ", send-lifetime, accept-lifetime, lifetime" : "");
 	}
 	if (!strcmp(a, "sndid")) {
 		if (parse_uint(v, 0, 255, &n))
@@ -382,6 +392,28 @@ static int stmt_key(struct parser *ps, const struct stmt *st, struct block *b)
 	return 0;
 }
 
+static bool good_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n && n < KEYCHAIN_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static int stmt_chain_ref(struct parser *ps, const struct stmt *st, struct block *b)
+{
+	if (b->chain[0])
+		return fail_at(ps, st->line, -EINVAL, "'key-chain' given twice in one peer block");
+	if (st->argc != 2 || !good_name(st->argv[1]))
+		return fail_at(ps, st->line, -EINVAL, "key-chain: expected a chain name (letters, digits, '_', '.', '-')");
+	if (!keychains_find(ps->policy->chains, st->argv[1], NULL))
+		return fail_at(ps, st->line, -ENOENT, "key-chain %s: not defined (define a chain before the peers that use it)",
+			       st->argv[1]);
+	snprintf(b->chain, sizeof(b->chain), "%s", st->argv[1]);
+	b->chain_line = st->line;
+	return 0;
+}
+
 static int run_stmt(struct parser *ps, const struct stmt *st, struct block *b)
 {
 	const char *name = st->argv[0];
@@ -402,8 +434,10 @@ static int run_stmt(struct parser *ps, const struct stmt *st, struct block *b)
 		return stmt_keyid(ps, st, &b->current_sndid, &b->current_line);
 	if (!strcmp(name, "rnext-key"))
 		return stmt_keyid(ps, st, &b->rnext_rcvid, &b->rnext_line);
+	if (!strcmp(name, "key-chain"))
+		return stmt_chain_ref(ps, st, b);
 	return fail_at(ps, st->line, -EINVAL,
-		       "unknown statement '%s' (local, local-port, remote-port, ao-required, accept-icmps, key, current-key, rnext-key)",
+		       "unknown statement '%s' (local, local-port, remote-port, ao-required, accept-icmps, key, key-chain, current-key, rnext-key)",
 		       quotable(name));
 }
 
@@ -439,12 +473,37 @@ static bool block_has_key(const struct block *b, int sndid, int rcvid)
 	return false;
 }
 
+/* Every key of the chain is added, so clashes show here with a line;
+ * the schedule (rollover.h) then keeps only the accept-valid ones. */
+static int commit_chain_ref(struct parser *ps, struct block *b,
+			    struct policy_peer *peer)
+{
+	size_t idx;
+	const struct keychain *c = keychains_find(ps->policy->chains, b->chain, &idx);
+	struct policy_scope scope = peer->scope;
+	char err[200];
+	int rc;
+
+	peer->chain = (unsigned)idx + 1;
+	for (size_t i = 0; i < c->n; i++) {
+		rc = policy_add_key_from(ps->policy, &scope, &c->keys[i].mkt,
+					 POLICY_FROM_FILE, false, false, err, sizeof(err));
+		if (rc)
+			return fail_at(ps, b->chain_line, rc, "key-chain %s key %llu: %s",
+				       c->name, (unsigned long long)c->keys[i].id, err);
+	}
+	return 0;
+}
+
 static int commit_block(struct parser *ps, struct block *b)
 {
 	char origin[96], err[200], text[64];
 	struct policy_peer *peer;
 	int rc;
 
+	if (b->chain[0] && (b->current_sndid >= 0 || b->rnext_rcvid >= 0))
+		return fail_at(ps, b->current_sndid >= 0 ? b->current_line : b->rnext_line,
+			       -EINVAL, "current-key and rnext-key cannot be used with a key-chain (its schedule picks the key)");
 	if (b->current_sndid >= 0 && !block_has_key(b, b->current_sndid, -1))
 		return fail_at(ps, b->current_line, -ENOENT, "current-key %d: no key with that sndid in this peer block", b->current_sndid);
 	if (b->rnext_rcvid >= 0 && !block_has_key(b, -1, b->rnext_rcvid))
@@ -468,7 +527,7 @@ static int commit_block(struct parser *ps, struct block *b)
 		if (rc)
 			return fail_at(ps, b->key_lines[i], rc, "key: %s", err);
 	}
-	return 0;
+	return b->chain[0] ? commit_chain_ref(ps, b, peer) : 0;
 }
 
 static int parse_block(struct parser *ps, struct block *b, struct stmt *st)
@@ -500,6 +559,197 @@ static int parse_block(struct parser *ps, struct block *b, struct stmt *st)
 	}
 }
 
+/* ---- key-chain blocks -------------------------------------------------- */
+
+/* "always" | START [END | infinite | duration D]: args from argv[*i + 1]. */
+static int parse_window(struct parser *ps, const struct stmt *st, int *i,
+			struct keychain_window *w)
+{
+	const char *what = st->argv[*i];
+	int64_t d;
+
+	if (*i + 1 >= st->argc)
+		return fail_at(ps, st->line, -EINVAL, "key: %s needs a start time or 'always'", what);
+	(*i)++;
+	w->end = KEYCHAIN_NEVER;
+	if (!strcmp(st->argv[*i], "always")) {
+		w->start = KEYCHAIN_ALWAYS;
+		return 0;
+	}
+	if (keychain_parse_time(st->argv[*i], &w->start))
+		return fail_at(ps, st->line, -EINVAL,
+			       "key: %s: '%.32s' is not a time (2026-12-02T08:00:00Z or unix seconds) nor 'always'",
+			       what, st->argv[*i]);
+	if (*i + 1 >= st->argc)
+		return 0;
+	if (!strcmp(st->argv[*i + 1], "infinite")) {
+		(*i)++;
+		return 0;
+	}
+	if (!strcmp(st->argv[*i + 1], "duration")) {
+		if (*i + 2 >= st->argc || keychain_parse_duration(st->argv[*i + 2], &d))
+			return fail_at(ps, st->line, -EINVAL, "key: %s: duration needs seconds (or 30m, 12h, 7d, 2w)", what);
+		*i += 2;
+		w->end = w->start + d;
+	} else if (!keychain_parse_time(st->argv[*i + 1], &w->end)) {
+		(*i)++;
+	}
+	if (w->end <= w->start)
+		return fail_at(ps, st->line, -EINVAL, "key: %s ends before it starts", what);
+	return 0;
+}
+
+static int chain_key_attr(struct parser *ps, const struct stmt *st, int *i,
+			  struct keychain_key *k, unsigned *seen, bool *has_id)
+{
+	const char *a = st->argv[*i];
+	unsigned long long n;
+	char *end;
+	int rc;
+
+	if (!strcmp(a, "send-lifetime"))
+		return parse_window(ps, st, i, &k->send);
+	if (!strcmp(a, "accept-lifetime"))
+		return parse_window(ps, st, i, &k->accept);
+	if (!strcmp(a, "lifetime")) {
+		rc = parse_window(ps, st, i, &k->send);
+		k->accept = k->send;
+		return rc;
+	}
+	if (strcmp(a, "id"))
+		return key_attr(ps, st, i, &k->mkt, seen);
+	/* In a chain, "id" names the key (RFC 8177 key-id); it is also
+	 * the send and receive id unless send-id / recv-id say otherwise. */
+	errno = 0;
+	n = *i + 1 < st->argc ? strtoull(st->argv[*i + 1], &end, 10) : 0;
+	if (*i + 1 >= st->argc || errno || *end || st->argv[*i + 1][0] < '0' ||
+	    st->argv[*i + 1][0] > '9')
+		return fail_at(ps, st->line, -EINVAL, "key: id needs a number");
+	(*i)++;
+	k->id = n;
+	*has_id = true;
+	return 0;
+}
+
+static int chain_key_check(struct parser *ps, const struct stmt *st,
+			   const struct keychain *c, struct keychain_key *k,
+			   unsigned seen)
+{
+	for (size_t j = 0; j < c->n; j++) {
+		if (c->keys[j].id == k->id)
+			return fail_at(ps, st->line, -EEXIST, "key-chain %s: key id %llu given twice",
+				       c->name, (unsigned long long)k->id);
+		if (c->keys[j].mkt.sndid == k->mkt.sndid || c->keys[j].mkt.rcvid == k->mkt.rcvid)
+			return fail_at(ps, st->line, -EEXIST, "key-chain %s: key %llu reuses the send-id or recv-id of key %llu",
+				       c->name, (unsigned long long)k->id,
+				       (unsigned long long)c->keys[j].id);
+	}
+	return key_check(ps, st, seen, &k->mkt);
+}
+
+static int chain_key(struct parser *ps, const struct stmt *st, size_t ci)
+{
+	struct keychain *c = &ps->policy->chains->v[ci];
+	struct keychain_key *k;
+	bool has_id = false;
+	unsigned seen = 0;
+	int rc = 0;
+
+	if (c->n == KEYCHAIN_KEYS_MAX)
+		return fail_at(ps, st->line, -E2BIG, "more than %d keys in one key-chain", KEYCHAIN_KEYS_MAX);
+	k = &c->keys[c->n];
+	memset(k, 0, sizeof(*k));
+	k->send = k->accept = (struct keychain_window){ KEYCHAIN_ALWAYS, KEYCHAIN_NEVER };
+	k->line = st->line;
+	for (int i = 1; i < st->argc && !rc; i++)
+		rc = chain_key_attr(ps, st, &i, k, &seen, &has_id);
+	if (!rc && !has_id)
+		rc = fail_at(ps, st->line, -EINVAL, "key: a key-chain's key needs 'id N'");
+	if (!rc && k->id > 255 && (seen & 3) != 3)
+		rc = fail_at(ps, st->line, -EINVAL, "key: id %llu is above 255: give send-id and recv-id",
+			     (unsigned long long)k->id);
+	if (!rc && !(seen & 1))
+		k->mkt.sndid = (uint8_t)k->id, seen |= 1;
+	if (!rc && !(seen & 2))
+		k->mkt.rcvid = (uint8_t)k->id, seen |= 2;
+	if (!rc)
+		rc = chain_key_check(ps, st, c, k, seen);
+	if (rc) {
+		explicit_bzero(k, sizeof(*k));
+		return rc;
+	}
+	c->n++;
+	return 0;
+}
+
+static int chain_stmt(struct parser *ps, const struct stmt *st, size_t ci)
+{
+	struct keychain *c = &ps->policy->chains->v[ci];
+
+	if (!strcmp(st->argv[0], "key"))
+		return chain_key(ps, st, ci);
+	if (!strcmp(st->argv[0], "accept-tolerance")) {
+		if (st->argc != 2 || keychain_parse_duration(st->argv[1], &c->tolerance))
+			return fail_at(ps, st->line, -EINVAL, "accept-tolerance: expected seconds (or 5m, 1h)");
+		return 0;
+	}
+	if (!strcmp(st->argv[0], "rollover")) {
+		if (st->argc != 2 || (strcmp(st->argv[1], "scheduled") && strcmp(st->argv[1], "confirmed")))
+			return fail_at(ps, st->line, -EINVAL, "rollover: expected scheduled or confirmed");
+		c->confirmed = st->argv[1][0] == 'c';
+		return 0;
+	}
+	return fail_at(ps, st->line, -EINVAL, "unknown statement '%s' in a key-chain (key, accept-tolerance, rollover)",
+		       quotable(st->argv[0]));
+}
+
+static int open_chain(struct parser *ps, size_t *ci)
+{
+	unsigned line = ps->tok_line;
+	struct keychain *c;
+
+	if (lex(ps) != T_WORD || !good_name(ps->word))
+		return fail_at(ps, line, -EINVAL, "key-chain: expected a name (letters, digits, '_', '.', '-')");
+	if (keychains_find(ps->policy->chains, ps->word, NULL))
+		return fail_at(ps, line, -EEXIST, "key-chain %s: defined twice", ps->word);
+	if (!ps->policy->chains)
+		ps->policy->chains = keychains_new();
+	c = ps->policy->chains ? keychains_add(ps->policy->chains, ps->word) : NULL;
+	if (!c)
+		return fail_at(ps, line, -ENOMEM, "out of memory");
+	c->line = line;
+	*ci = ps->policy->chains->n - 1;
+	if (lex(ps) != T_LBRACE)
+		return fail_at(ps, line, -EINVAL, "key-chain: expected '{' after the name");
+	return 0;
+}
+
+static int parse_chain(struct parser *ps, struct stmt *st)
+{
+	unsigned line = ps->tok_line;
+	size_t ci = 0;
+	enum token t;
+	int rc = open_chain(ps, &ci);
+
+	ps->in_chain = true;
+	while (!rc) {
+		t = lex(ps);
+		if (t == T_RBRACE)
+			break;
+		if (t == T_EOF)
+			rc = fail_at(ps, ps->line, -EINVAL, "missing '}' for the key-chain opened at line %u", line);
+		else if (t == T_ERROR)
+			rc = -EINVAL;
+		else if (t != T_WORD)
+			rc = fail_at(ps, ps->tok_line, -EINVAL, "expected a statement");
+		else
+			rc = read_stmt(ps, st) ?: chain_stmt(ps, st, ci);
+		explicit_bzero(st, sizeof(*st));
+	}
+	ps->in_chain = false;
+	return rc;
+}
+
 static int parse_top(struct parser *ps, struct block *b, struct stmt *st)
 {
 	enum token t;
@@ -508,8 +758,14 @@ static int parse_top(struct parser *ps, struct block *b, struct stmt *st)
 	while ((t = lex(ps)) != T_EOF) {
 		if (t == T_ERROR)
 			return -EINVAL;
+		if (t == T_WORD && !strcmp(ps->word, "key-chain")) {
+			rc = parse_chain(ps, st);
+			if (rc)
+				return rc;
+			continue;
+		}
 		if (t != T_WORD || strcmp(ps->word, "peer"))
-			return fail_at(ps, ps->tok_line, -EINVAL, "expected 'peer PREFIX { ... }'");
+			return fail_at(ps, ps->tok_line, -EINVAL, "expected 'peer PREFIX { ... }' or 'key-chain NAME { ... }'");
 		memset(b, 0, sizeof(*b));
 		b->line = ps->tok_line;
 		b->current_sndid = b->rnext_rcvid = -1;

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "keychain.h"
+#include "rollover.h"
 #include "ctl.h"
 #include "peercred.h"
 
@@ -179,8 +181,11 @@ const struct control_client *control_reply_client(
 	return out->who;
 }
 
-static void reply_peer(struct control_reply *out, const struct policy_peer *p)
+static void reply_peer(struct control_reply *out, const struct policy *policy,
+		       const struct policy_peer *p)
 {
+	const struct keychain *c = policy_peer_chain(policy, p);
+
 	control_reply_record(out, "peer");
 	control_reply_prefix(out, "peer", &p->scope.peer, p->scope.peer_len);
 	if (p->scope.local.family != AF_UNSPEC)
@@ -197,6 +202,8 @@ static void reply_peer(struct control_reply *out, const struct policy_peer *p)
 		control_reply_int(out, "rnext", p->rnext_rcvid);
 	control_reply_u64(out, "keys", p->keys.n);
 	control_reply_str(out, "origin", p->origin);
+	if (c)
+		control_reply_str(out, "key-chain", c->name);
 	if (p->from == POLICY_FROM_SOCKET) {
 		control_reply_u64(out, "uid", p->uid);
 		control_reply_u64(out, "cookie", p->sock_cookie);
@@ -240,13 +247,58 @@ static void reply_key(struct control_reply *out, const struct policy_peer *p, si
 	control_reply_str(out, "origin", policy_key_origin(p, k, origin, sizeof(origin)));
 }
 
+/* What a chain key is at now, for `tcpao key list`. */
+static const char *chain_key_state(const struct keychain_sched *s, size_t i,
+				   const struct keychain_key *k, int64_t now)
+{
+	if (s->active == (int)i)
+		return s->gap ? "active-held" : "active";
+	if (s->send >> i & 1)
+		return "send";
+	if (s->accept >> i & 1)
+		return "accept";
+	return k->accept.start > now ? "future" : "expired";
+}
+
+static void reply_chain(struct control_reply *out, const struct keychain *c, int64_t now)
+{
+	struct keychain_sched s;
+	char t[32];
+
+	keychain_eval(c, now, &s);
+	control_reply_record(out, "chain");
+	control_reply_str(out, "name", c->name);
+	control_reply_u64(out, "tolerance", (uint64_t)c->tolerance);
+	control_reply_str(out, "rollover", c->confirmed ? "confirmed" : "scheduled");
+	control_reply_str(out, "now", keychain_time_str(now, t, sizeof(t)));
+	control_reply_str(out, "next", keychain_time_str(s.next, t, sizeof(t)));
+	control_reply_str(out, "gap", s.gap ? "yes" : "no");
+	for (size_t i = 0; i < c->n; i++) {
+		const struct keychain_key *k = &c->keys[i];
+
+		control_reply_record(out, "chain-key");
+		control_reply_str(out, "chain", c->name);
+		control_reply_u64(out, "id", k->id);
+		control_reply_u64(out, "sndid", k->mkt.sndid);
+		control_reply_u64(out, "rcvid", k->mkt.rcvid);
+		control_reply_str(out, "alg", tcpao_alg_name(k->mkt.alg));
+		control_reply_str(out, "send-start", keychain_time_str(k->send.start, t, sizeof(t)));
+		control_reply_str(out, "send-end", keychain_time_str(k->send.end, t, sizeof(t)));
+		control_reply_str(out, "accept-start", keychain_time_str(k->accept.start, t, sizeof(t)));
+		control_reply_str(out, "accept-end", keychain_time_str(k->accept.end, t, sizeof(t)));
+		control_reply_str(out, "state", chain_key_state(&s, i, k, now));
+	}
+}
+
 void control_reply_keys(struct control_reply *out, const struct policy *policy)
 {
 	for (size_t i = 0; i < policy->n; i++) {
-		reply_peer(out, &policy->peers[i]);
+		reply_peer(out, policy, &policy->peers[i]);
 		for (size_t k = 0; k < policy->peers[i].keys.n; k++)
 			reply_key(out, &policy->peers[i], k);
 	}
+	for (size_t i = 0; policy->chains && i < policy->chains->n; i++)
+		reply_chain(out, &policy->chains->v[i], rollover_now());
 }
 
 /* ---- request parsing --------------------------------------------------- */
@@ -419,6 +471,25 @@ static int do_reload(struct control *ctl, struct request *req, struct control_re
 	return ctl->ops->reload_plan(ctl->ctx, out);
 }
 
+static int do_clock(struct control *ctl, struct request *req, struct control_reply *out)
+{
+	long long v;
+	char *end;
+
+	if (!ctl->ops->clock)
+		return control_reply_error(out, -EOPNOTSUPP, "no clock");
+	if (req->argc == 1)
+		return ctl->ops->clock(ctl->ctx, NULL, out);
+	if (!out->who->privileged)
+		return control_reply_error(out, -EPERM, "clock shift needs root or CAP_NET_ADMIN");
+	errno = 0;
+	v = req->argc == 3 ? strtoll(req->argv[2], &end, 10) : 0;
+	if (req->argc != 3 || strcmp(req->argv[1], "shift") || errno || !*req->argv[2] ||
+	    *end || v < -(1LL << 40) || v > 1LL << 40)
+		return control_reply_error(out, -EINVAL, "clock [shift SECONDS]");
+	return ctl->ops->clock(ctl->ctx, &(int64_t){ v }, out);
+}
+
 static int do_sync(struct control *ctl, struct request *req, struct control_reply *out)
 {
 	return ctl->ops->sync ? ctl->ops->sync(ctl->ctx, out) : -EOPNOTSUPP;
@@ -494,6 +565,7 @@ static const struct command {
 	{ "stat", do_stat, false, 1 },
 	{ "reload", do_reload, true, 2 },
 	{ "sync", do_sync, false, 1 },
+	{ "clock", do_clock, false, 3 },
 	{ "sock-", do_sock, false, CONTROL_MAX_ARGS },
 };
 
@@ -548,7 +620,7 @@ static int dispatch(struct control *ctl, char *text, size_t n, int fd,
 			return control_reply_error(out, -E2BIG, "%s: too many arguments", c->name);
 		return c->run(ctl, &req, out);
 	}
-	return control_reply_error(out, -EINVAL, "unknown command (ping, key-add, key-del, key-set, key-list, show, stat, reload)");
+	return control_reply_error(out, -EINVAL, "unknown command (ping, key-add, key-del, key-set, key-list, show, stat, reload, clock)");
 }
 
 /* ---- connections ------------------------------------------------------- */

@@ -83,6 +83,10 @@ struct control_ops {
 	/* "reload dry-run": what a reload would add, change and drop ("change"
 	 * records), applying nothing. NULL: not supported. */
 	int (*reload_plan)(void *ctx, struct control_reply *out);
+	/* "clock": the key chains' clock (now, test offset); "clock shift
+	 * SECONDS" moves the test offset (a test aid, privileged). NULL: not
+	 * supported. */
+	int (*clock)(void *ctx, const int64_t *shift, struct control_reply *out);
 	/* Answers once the packets queued before the request are handled. */
 	int (*sync)(void *ctx, struct control_reply *out);
 	/* sock-* requests (docs/socket-api.md): fd is the client's socket,

@@ -34,6 +34,8 @@
 #include "pmtu.h"
 #include "policy.h"
 #include "privs.h"
+#include "keychain.h"
+#include "rollover.h"
 #include "rules.h"
 #include "rundir.h"
 #include "secret.h"
@@ -104,7 +106,11 @@ static void usage(FILE *out)
 		"                      network namespace, then exit\n"
 		"  --verbose           more log lines\n"
 		"  --version           print the version and exit\n"
-		"  --check FILE        validate a config file and exit (0: valid)\n",
+		"  --check FILE        validate a config file and exit (0: valid);\n"
+		"                      warns about key-chain gaps, overlaps, expiry\n"
+		"  --test-clock-offset SECONDS\n"
+		"                      test aid: key chains see the clock moved by\n"
+		"                      SECONDS (also TCPAOD_TEST_CLOCK_OFFSET)\n",
 		DEFAULT_QUEUE_BASE, DEFAULT_MAX_FLOWS, MARK_DEFAULT);
 }
 
@@ -118,12 +124,27 @@ static bool parse_uint(const char *s, unsigned long min, unsigned long max,
 	return !errno && *s && !*end && *out >= min && *out <= max;
 }
 
+/* A test aid: the key chains' clock runs this many seconds ahead (or
+ * behind) the machine's, so tests run schedules of seconds. */
+static int set_test_clock(const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || !*s || *end || v < -(1LL << 40) || v > 1LL << 40)
+		return -1;
+	rollover_set_offset(v);
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_KEY = 256, O_AOREQ, O_NOAOREQ, O_ICMPS, O_QUEUES, O_QBASE,
 	       O_MAXFLOWS, O_STATE, O_PID, O_DAEMON, O_VERBOSE, O_HELP,
 	       O_CONFIG, O_CONTROL, O_AUTOSTARTED, O_VERSION, O_CHECK, O_MARK,
-	       O_REMOVE };
+	       O_REMOVE, O_TESTCLOCK };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "ao-required", no_argument, NULL, O_AOREQ },
@@ -144,6 +165,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "check", required_argument, NULL, O_CHECK },
 		{ "mark", required_argument, NULL, O_MARK },
 		{ "remove-rules", no_argument, NULL, O_REMOVE },
+		{ "test-clock-offset", required_argument, NULL, O_TESTCLOCK },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -152,6 +174,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	*o = (struct options){ .queues = 1, .queue_base = DEFAULT_QUEUE_BASE,
 			       .max_flows = DEFAULT_MAX_FLOWS,
 			       .mark = MARK_DEFAULT };
+	if (getenv("TCPAOD_TEST_CLOCK_OFFSET") &&
+	    set_test_clock(getenv("TCPAOD_TEST_CLOCK_OFFSET"))) {
+		fprintf(stderr, "tcpaod: bad TCPAOD_TEST_CLOCK_OFFSET\n");
+		return -1;
+	}
 	o->keys = calloc((size_t)argc, sizeof(*o->keys));
 	if (!o->keys)
 		return -1;
@@ -218,6 +245,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_CHECK:
 			o->config = optarg;
 			o->check = true;
+			break;
+		case O_TESTCLOCK:
+			if (set_test_clock(optarg))
+				goto bad;
 			break;
 		case O_VERSION:
 			printf("tcpaod %s (%s)\n", TCPAO_VERSION,
@@ -298,6 +329,33 @@ static struct policy *build_policy(struct options *o)
 		}
 	}
 	return policy;
+}
+
+static void print_warning(void *arg, const char *msg)
+{
+	printf("%s: warning: %s\n", (const char *)arg, msg);
+}
+
+/* --check: the schedule's findings, per chain and per peer. */
+static void check_chains(const char *file, const struct policy *policy)
+{
+	int64_t now = rollover_now();
+	char when[32], who[64];
+
+	for (size_t i = 0; policy->chains && i < policy->chains->n; i++)
+		keychain_check(&policy->chains->v[i], now, print_warning, (void *)file);
+	for (size_t i = 0; i < policy->n; i++) {
+		const struct policy_peer *p = &policy->peers[i];
+		const struct keychain *c = policy_peer_chain(policy, p);
+		int64_t end = c ? keychain_end(c) : KEYCHAIN_NEVER;
+
+		if (end == KEYCHAIN_NEVER)
+			continue;
+		printf("%s: warning: peer %s (%s) loses its last valid key at %s%s\n", file,
+		       policy_prefix_str(&p->scope.peer, p->scope.peer_len, who, sizeof(who)),
+		       p->origin, keychain_time_str(end, when, sizeof(when)),
+		       end <= now ? " (already past)" : "");
+	}
 }
 
 /* By the namespace's cookie: unlike its inode number, never given to
@@ -399,11 +457,12 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 	int watch = sockets_watch_open(), nft = watch_open();
 	bool idle = false;
 
-	struct pollfd pfd[4] = {
+	struct pollfd pfd[5] = {
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = ctl ? control_fd(ctl) : -1, .events = POLLIN },
 		{ .fd = watch, .events = POLLIN },
 		{ .fd = nft, .events = POLLIN },
+		{ .fd = d->chain_timer, .events = POLLIN },
 	};
 
 	if (watch < 0)
@@ -417,7 +476,7 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		struct signalfd_siginfo si;
 		char err[512];
 
-		if (poll(pfd, 4, WATCH_PERIOD_MS / 2) < 0 && errno != EINTR)
+		if (poll(pfd, 5, WATCH_PERIOD_MS / 2) < 0 && errno != EINTR)
 			break;
 		if ((pfd[0].revents & POLLIN) &&
 		    read(sigfd, &si, sizeof(si)) == sizeof(si)) {
@@ -443,6 +502,9 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		if (pfd[3].revents & POLLIN)
 			watch_read(nft);
 		watch_tick(d->rules, d->policy, monotonic_ms());
+		/* A boundary, or a clock step (the timer is cancelled). */
+		if ((pfd[4].revents & POLLIN) && rollover_timer_read(d->chain_timer))
+			daemon_rollover(d);
 		state_expire(monotonic_ms());
 		if (ctl)
 			control_expire(ctl, control_now_ms());
@@ -495,6 +557,7 @@ int main(int argc, char **argv)
 	struct control *ctl;
 	struct options o;
 	struct policy *policy;
+	struct rollover_result first;
 	struct rules rules;
 	sigset_t sigs;
 	char err[512];
@@ -510,6 +573,8 @@ int main(int argc, char **argv)
 	policy = build_policy(&o);
 	if (o.check) { /* like nft -c, bird -p: nothing is started */
 		if (policy)
+			check_chains(o.config, policy);
+		if (policy)
 			printf("%s: ok, %zu policy entries\n", o.config, policy->n);
 		policy_free(policy);
 		free(o.keys);
@@ -517,7 +582,8 @@ int main(int argc, char **argv)
 	}
 	if (!policy)
 		return 2;
-	d = (struct daemon_ctx){ .config_path = o.config,
+	rollover_apply(policy, rollover_now(), &first);
+	d = (struct daemon_ctx){ .config_path = o.config, .chain_timer = -1,
 				 .force_ao_optional = o.ao_optional,
 				 .force_accept_icmps = o.accept_icmps };
 	daemon_apply_flags(&d, policy);
@@ -571,6 +637,11 @@ int main(int argc, char **argv)
 	start_guard(&rules);
 	d.policy = policy;
 	d.rules = &rules;
+	d.chain_timer = rollover_timer_open();
+	if (d.chain_timer < 0)
+		log_msg(LOG_WARNING, "key chains: timerfd: %s (no rollover)", strerror(-d.chain_timer));
+	else
+		rollover_timer_arm(d.chain_timer, first.next);
 	ctl = control_open(o.control_name, &daemon_ops, &d, err, sizeof(err));
 	if (!ctl) {
 		fprintf(stderr, "tcpaod: control socket: %s\n", err);

@@ -7,6 +7,8 @@
 #include "config.h"
 #include "log.h"
 #include "ops.h"
+#include "keychain.h"
+#include "rollover.h"
 #include "sockets.h"
 #include "stats.h"
 #include "watch.h"
@@ -26,6 +28,22 @@ int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
 	policy_free(d->policy);
 	d->policy = fresh;
 	return rc;
+}
+
+void daemon_rollover(struct daemon_ctx *d)
+{
+	struct rollover_result r = { .next = rollover_now() + 1 }; /* ENOMEM: retry */
+	struct policy *fresh = policy_clone(d->policy);
+	char err[256] = "";
+
+	if (fresh && !rollover_apply(fresh, rollover_now(), &r) && r.changed) {
+		if (daemon_publish(d, fresh, err, sizeof(err)))
+			log_msg(LOG_ERR, "key chains: %s", err);
+	} else {
+		policy_free(fresh);
+	}
+	if (d->chain_timer >= 0)
+		rollover_timer_arm(d->chain_timer, r.next);
 }
 
 static int publish_or_reply(struct daemon_ctx *d, struct policy *fresh,
@@ -179,6 +197,8 @@ static int op_stat(void *ctx, struct control_reply *out)
 	for (int i = 0; i < STAT_COUNT; i++)
 		control_reply_counter(out, stat_name((enum stat_id)i), v[i]);
 	watch_stat(out);
+	control_reply_counter(out, "TCPAOKeychainGaps", rollover_gap_count());
+	control_reply_counter(out, "TCPAOKeychainMoves", rollover_move_count());
 	return 0;
 }
 
@@ -210,6 +230,8 @@ static int reload_build(struct daemon_ctx *d, struct policy **out,
 	rc = config_load(d->config_path, &fresh, err, errlen);
 	if (rc)
 		return rc;
+	rollover_inherit(fresh, d->policy);
+	rollover_apply(fresh, rollover_now(), &(struct rollover_result){ 0 });
 	policy_adopt_serials(fresh, d->policy);
 	rc = policy_keep_unfiled(fresh, d->policy, clashes);
 	if (rc) {
@@ -331,7 +353,9 @@ static int reload(struct daemon_ctx *d, bool dry_run, struct control_reply *out,
 	}
 	log_msg(LOG_INFO, "reload: %zu key(s) added, %zu changed, %zu dropped", pl.adds,
 		pl.changes, pl.drops);
-	return daemon_publish(d, fresh, err, errlen);
+	rc = daemon_publish(d, fresh, err, errlen);
+	daemon_rollover(d); /* the new chains' next boundary */
+	return rc;
 }
 
 int daemon_reload(struct daemon_ctx *d, char *err, size_t errlen)
@@ -355,6 +379,26 @@ static int op_reload_plan(void *ctx, struct control_reply *out)
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
 
+/* The test clock: a step of the chains' clock, as a settimeofday would
+ * be, without stepping the machine's. */
+static int op_clock(void *ctx, const int64_t *shift, struct control_reply *out)
+{
+	char when[32], off[32];
+
+	if (shift) {
+		rollover_set_offset(rollover_offset() + *shift);
+		log_msg(LOG_NOTICE, "test clock shifted by %lld s (offset %lld s)",
+			(long long)*shift, (long long)rollover_offset());
+		daemon_rollover(ctx);
+	}
+	control_reply_record(out, "clock");
+	control_reply_str(out, "now", keychain_time_str(rollover_now(), when, sizeof(when)));
+	control_reply_u64(out, "unix", (uint64_t)rollover_now());
+	snprintf(off, sizeof(off), "%lld", (long long)rollover_offset());
+	control_reply_str(out, "offset", off);
+	return 0;
+}
+
 static int op_sync(void *ctx, struct control_reply *out)
 {
 	(void)ctx;
@@ -373,5 +417,6 @@ const struct control_ops daemon_ops = {
 	.reload = op_reload,
 	.reload_plan = op_reload_plan,
 	.sync = op_sync,
+	.clock = op_clock,
 	.sock = sockets_request,
 };

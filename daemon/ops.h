@@ -19,6 +19,7 @@ struct daemon_ctx {
 	const char *config_path;    /* NULL: keys came from the command line */
 	bool force_ao_optional;     /* command line flags, applied on reload */
 	bool force_accept_icmps;
+	int chain_timer;            /* key chains' timerfd (rollover.h), or -1 */
 };
 
 extern const struct control_ops daemon_ops;
@@ -29,6 +30,10 @@ extern const struct control_ops daemon_ops;
 void daemon_apply_flags(const struct daemon_ctx *d, struct policy *p);
 /* Reloads the config file (SIGHUP, `tcpao reload`). */
 int daemon_reload(struct daemon_ctx *d, char *err, size_t errlen);
+
+/* Evaluates the key chains now: publishes when a key or preference
+ * moves, and arms the timer for the next boundary. */
+void daemon_rollover(struct daemon_ctx *d);
 
 int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
 		   size_t errlen);

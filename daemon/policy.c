@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keychain.h"
 #include "policy.h"
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -54,7 +55,16 @@ void policy_free(struct policy *policy)
 	for (size_t i = 0; i < policy->n; i++)
 		tcpao_keyring_free(&policy->peers[i].keys);
 	free(policy->peers);
+	keychains_unref(policy->chains);
 	free(policy);
+}
+
+const struct keychain *policy_peer_chain(const struct policy *policy,
+					 const struct policy_peer *peer)
+{
+	if (!peer->chain || !policy->chains || peer->chain > policy->chains->n)
+		return NULL;
+	return &policy->chains->v[peer->chain - 1];
 }
 
 /* A deep copy of a ring, same layout (room in front), no clash index. */
@@ -100,6 +110,7 @@ struct policy *policy_clone(const struct policy *policy)
 	if (!copy)
 		return NULL;
 	copy->next_serial = policy->next_serial;
+	copy->chains = keychains_ref(policy->chains);
 	if (!policy->n)
 		return copy;
 	copy->peers = calloc(policy->n, sizeof(*copy->peers));

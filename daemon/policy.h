@@ -41,6 +41,7 @@
 #include "tcpao.h"
 
 struct keycount;
+struct keychains;
 
 /* Which connections an entry applies to. Addresses are IPv4 or IPv6, never
  * IPv4-mapped (mapped input is converted to IPv4). A local prefix of family
@@ -104,13 +105,24 @@ struct policy_peer {
 	/* Its per-key counters (keycount.h), owned by sockets.c; NULL for
 	 * host policy. */
 	struct keycount *sock_keycnt;
+	/* Host policy with `key-chain NAME`: 1 + the chain's index in the
+	 * policy's chains, 0 for none. Its chain keys are in `keys` only
+	 * while accept-valid (rollover.h keeps them so). */
+	unsigned chain;
 };
 
 struct policy {
 	struct policy_peer *peers;
 	size_t n, cap;
 	uint64_t next_serial; /* the next key serial to hand out */
+	/* The config file's key chains (keychain.h): immutable, shared with
+	 * the clones. NULL when the file has none. */
+	struct keychains *chains;
 };
+
+/* The chain of a host entry, or NULL. */
+const struct keychain *policy_peer_chain(const struct policy *policy,
+					 const struct policy_peer *peer);
 
 struct policy *policy_new(void);
 /* Wipes every secret, then frees. NULL is fine. */

@@ -35,6 +35,7 @@ enum stat_id {
 	STAT_FLOW_QUOTA,       /* a non-root uid's flow quota: SYN dropped */
 	STAT_FLOW_EVICTED,     /* unsynchronized flows evicted for room */
 	STAT_ICMP_UNCHECKED,   /* ICMP errors not checkable (fragmented...) */
+	STAT_KEY_EXPIRED,      /* KeyID of a chain key outside its accept window */
 	STAT_COUNT
 };
 

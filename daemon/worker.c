@@ -20,6 +20,7 @@
 #include "pmtu.h"
 #include "repair.h"
 #include "state.h"
+#include "keychain.h"
 #include "worker.h"
 
 #define GC_INTERVAL_MS 1000
@@ -107,9 +108,27 @@ static void socket_count(struct worker *w, enum tcpao_result why,
 		counter_inc(&p->sock_cnt[i]);
 }
 
+/* A KeyID no key has may be a chain key outside its accept window (the
+ * schedule took it out): counted apart, so operators see lifetimes at
+ * work. Drops only: the lookup is off the fast path. */
+static void count_outside_lifetime(struct worker *w, const struct flow *f,
+				   const struct tcpao_seg *seg)
+{
+	const struct policy_peer *p = f ? f->peer : NULL;
+	const struct keychain *c;
+
+	if (!p && w->policy)
+		p = policy_match(w->policy, &seg->daddr, seg->dport, &seg->saddr, seg->sport);
+	c = p && w->policy ? policy_peer_chain(w->policy, p) : NULL;
+	if (c && keychain_has_rcvid(c, seg->opts.keyid))
+		stats_inc(&w->stats, STAT_KEY_EXPIRED);
+}
+
 void worker_count_drop(struct worker *w, struct flow *f,
 		       enum tcpao_result why, const struct tcpao_seg *seg)
 {
+	if (why == TCPAO_KEY_NOT_FOUND && seg->opts.ao_off)
+		count_outside_lifetime(w, f, seg);
 	uint64_t *last = f ? &f->log_ms[why] : &w->drop_log_ms[why];
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
@@ -617,6 +636,7 @@ static const char *const stat_names[STAT_COUNT] = {
 	[STAT_FLOW_QUOTA] = "TCPAOFlowQuotaExceeded",
 	[STAT_FLOW_EVICTED] = "TCPAOFlowsEvicted",
 	[STAT_ICMP_UNCHECKED] = "TCPAODroppedIcmpsUnchecked",
+	[STAT_KEY_EXPIRED] = "TCPAOKeyOutsideLifetime",
 };
 
 const char *stat_name(enum stat_id id)
