@@ -104,7 +104,7 @@ for line in open(sys.argv[1]):
     q = seq.setdefault(d, [])
     if not q or q[-1] != o["keyid"]:
         q.append(o["keyid"])
-print("good=%d ao=%d unsigned=%d a2b=%s b2a=%s" % (s.get("good", 0), s.get("ao_segments", -1),
+print("good=%d ao=%d unsigned=%d a2b=%s b2a=%s" % (s.get("good", 0), s.get("ao-segments", -1),
       s.get("unsigned", -1), "-".join(map(str, seq.get("a2b", []))), "-".join(map(str, seq.get("b2a", [])))))
 EOF
 )
