@@ -684,7 +684,7 @@ int main(int argc, char **argv)
 	policy_free(d.policy);
 	if (o.pidfile)
 		unlink(o.pidfile);
-	close(lock);
+	rundir_unlock(lock);
 	free(o.keys);
 	return rc ? 1 : 0;
 }

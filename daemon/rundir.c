@@ -6,6 +6,7 @@
  * still drops it when the holder dies, even by SIGKILL.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,25 +55,53 @@ fail:
 	return rc;
 }
 
+/* Locked, and still the file the path names: a daemon that stops unlinks
+ * its lock while holding it, so a waiter may hold an orphan. */
+static bool lock_is_current(int fd, const char *path)
+{
+	struct stat held, named;
+
+	return !fstat(fd, &held) && !stat(path, &named) &&
+	       held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
 int rundir_lock(char *err, size_t errlen)
 {
 	char path[256];
-	int fd, rc;
+	int fd = -1, rc;
 
 	if (tcpao_ctl_rundir_path(".lock", path, sizeof(path))) {
 		snprintf(err, errlen, "lock path too long");
 		return -ENAMETOOLONG;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
-		rc = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
-		if (rc == -EADDRINUSE)
-			snprintf(err, errlen, "already running in this network namespace (%s is locked)", path);
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-		if (fd >= 0)
-			close(fd);
-		return rc;
+	for (int tries = 0; tries < 8; tries++) {
+		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB))
+			break;
+		if (lock_is_current(fd, path))
+			return fd;
+		close(fd);
+		fd = -1;
+		errno = EAGAIN;
 	}
-	return fd;
+	rc = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+	if (rc == -EADDRINUSE)
+		snprintf(err, errlen, "already running in this network namespace (%s is locked)", path);
+	else
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+void rundir_unlock(int fd)
+{
+	char path[256];
+
+	if (fd < 0)
+		return;
+	if (!tcpao_ctl_rundir_path(".lock", path, sizeof(path)) &&
+	    lock_is_current(fd, path))
+		unlink(path); /* nothing left behind; held until close */
+	close(fd);
 }

@@ -16,5 +16,7 @@ int rundir_prepare(char *err, size_t errlen);
  * netns-<cookie>.lock). Returns the descriptor to keep open, -EADDRINUSE
  * when another daemon holds it, or another negative errno. */
 int rundir_lock(char *err, size_t errlen);
+/* Removes the lock file, then lets go of the lock. */
+void rundir_unlock(int fd);
 
 #endif
