@@ -50,10 +50,12 @@ demo: all
 	$(BUILD)/cli/tcpao demo
 
 # Builds only what it runs: bench-mac (about 20 s; --quick for a smoke
-# test), then bench/throughput (root, about 4 min; --quick about 75 s).
+# test), bench-keyring (about 5 s), then bench/throughput (root, about
+# 4 min; --quick about 75 s).
 bench: $(BUILD)/build.ninja
-	ninja -C $(BUILD) bench/bench-mac bench/tcpbench daemon/tcpaod cli/tcpao
+	ninja -C $(BUILD) bench/bench-mac bench/bench-keyring bench/tcpbench daemon/tcpaod cli/tcpao
 	$(BUILD)/bench/bench-mac
+	$(BUILD)/bench/bench-keyring
 	bench/throughput --profile 5 $(BUILD)
 
 # The Linux guest of the interop suite (tests/vm): kernel from Debian's
