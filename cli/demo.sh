@@ -142,7 +142,11 @@ cleanup() {
 		stop_pid "$pid"
 	done
 	for ns in "$NS_A" "$NS_B"; do
-		[ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
+		[ -n "$ns" ] || continue
+		# A stopped tcpaod leaves its rules and pinned guard (fail
+		# closed); the guard would keep the namespace alive.
+		ip netns exec "$ns" "$TCPAOD" --remove-rules >/dev/null 2>&1
+		ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "$WORK" ] && [ -n "$KEEP" ]; then
 		echo "kept: $WORK (DEMO)"
@@ -401,13 +405,15 @@ verify() {
 }
 
 teardown() {
-	step "clean up" "the demo leaves nothing behind: daemons stopped (they remove their firewall rules), namespaces deleted."
+	step "clean up" "the demo leaves nothing behind: daemons stopped (a stopped tcpaod keeps its rules: nothing leaves unsigned), their rules removed with tcpaod --remove-rules, namespaces deleted."
 	local host pid
 	for host in A B; do
 		pid=${DAEMON_PID[$host]}
 		printf '  %s $ kill %s   (tcpaod)\n' "$host" "$pid"
 		stop_pid "$pid"
 	done
+	run A "$TCPAOD" --remove-rules || fail "tcpaod --remove-rules"
+	run B "$TCPAOD" --remove-rules || fail "tcpaod --remove-rules"
 	run ip netns del "$NS_A" || fail "ip netns del"
 	run ip netns del "$NS_B" || fail "ip netns del"
 	NS_A="" NS_B=""
