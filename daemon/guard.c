@@ -354,6 +354,18 @@ int guard_peers(const struct ipset_member *m, size_t n, bool add_only)
 	return rc;
 }
 
+void guard_forget(const struct ipset_member *m, size_t n)
+{
+	uint8_t key[20];
+
+	if (!g.obj)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		put_key(key, &m[i]);
+		bpf_map_delete_elem(g.maps[m[i].prefix.family == AF_INET ? 0 : 1], key);
+	}
+}
+
 bool guard_check(void)
 {
 	struct stat st;

@@ -32,6 +32,8 @@ int guard_open(uint32_t mark, const struct ipset_member *m, size_t n,
 /* Makes the peer maps hold exactly m[0..n). With add_only, members not in
  * m stay (a peer is added to the guard before the sets, removed after). */
 int guard_peers(const struct ipset_member *m, size_t n, bool add_only);
+/* Removes these peers from the guard's maps (the rest stays). */
+void guard_forget(const struct ipset_member *m, size_t n);
 /* True while our guard is attached and pinned; pins removed by hand are
  * put back. */
 bool guard_check(void);

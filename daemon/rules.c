@@ -255,7 +255,10 @@ static size_t members_minus(const struct ipset_member *a, size_t na,
 	return k;
 }
 
-/* The change from the loaded members to `want`, member by member. */
+/* The change from the loaded members to `want`, member by member; the
+ * guard learns the new peers before the sets, forgets the old ones after:
+ * in between, a peer's packets are dropped, never sent in clear. Costs
+ * what changed, not the size of the sets. */
 static int change_sets(const struct rules *r, const struct ipset_member *want,
 		       size_t n)
 {
@@ -267,7 +270,10 @@ static int change_sets(const struct rules *r, const struct ipset_member *want,
 	if (add && del) {
 		nadd = members_minus(want, n, r->members, r->nmembers, add);
 		ndel = members_minus(r->members, r->nmembers, want, n, del);
+		guard_peers(add, nadd, true);
 		rc = ipset_change(SET4, SET6, add, nadd, del, ndel);
+		if (!rc)
+			guard_forget(del, ndel);
 	}
 	free(add);
 	free(del);
@@ -335,14 +341,14 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 		free(want);
 		return 0;
 	}
-	/* The guard learns a peer before the sets, forgets it after: in
-	 * between, that peer's packets are dropped, never sent in clear. */
-	guard_peers(want, n, true);
 	rc = r->sets_loaded ? change_sets(r, want, n) : -EAGAIN;
-	if (rc) {
+	if (rc) { /* whole: the guard first, pruned once the sets are in */
+		guard_peers(want, n, true);
 		r->sets_loaded = false;
 		r->reloads++;
 		rc = reload_sets(want, n, err, errlen);
+		if (!rc)
+			guard_peers(want, n, false);
 	}
 	free(r->members);
 	r->members = rc ? NULL : want;
@@ -350,8 +356,6 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 	r->sets_loaded = !rc;
 	if (rc)
 		free(want);
-	else
-		guard_peers(r->members, r->nmembers, false);
 	return rc;
 }
 

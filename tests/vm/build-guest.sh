@@ -112,12 +112,12 @@ log "building bzImage with -j$JOBS (log: $OBJ/build.log)"
 T1=$(date +%s)
 # bzImage alone: usr/gen_init_cpio is a goal make only knows once usr/ is
 # being built (CONFIG_BLK_DEV_INITRD), so naming it too fails on a fresh tree.
-if ! nice -n 19 "${K[@]}" -j"$JOBS" bzImage >"$OBJ/build.log" 2>&1 ||
-   { [ -x "$OBJ/usr/gen_init_cpio" ] || nice -n 19 "${K[@]}" usr/ >>"$OBJ/build.log" 2>&1; } ||
-   [ ! -x "$OBJ/usr/gen_init_cpio" ]; then
+if ! nice -n 19 "${K[@]}" -j"$JOBS" bzImage >"$OBJ/build.log" 2>&1; then
 	tail -30 "$OBJ/build.log" >&2
 	exit 1
 fi
+[ -x "$OBJ/usr/gen_init_cpio" ] || nice -n 19 "${K[@]}" usr/ >>"$OBJ/build.log" 2>&1
+[ -x "$OBJ/usr/gen_init_cpio" ] || { log "no usr/gen_init_cpio after the build"; exit 1; }
 T2=$(date +%s)
 
 # --- initramfs -----------------------------------------------------------------------
