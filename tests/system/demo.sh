@@ -79,11 +79,15 @@ ts_expect '[ -z "$(demo_left "$DEMO_PID" "$work")" ]' "no namespace or process l
 ts_log "interrupted during the rotation (SIGINT, as Ctrl-C sends it)"
 OUT=$TS_TMP/interrupted.out
 # A background job ignores SIGINT, and bash cannot trap what it inherits
-# ignored: restore the default, as in a terminal.
-ts_start env --default-signal=INT "$TCPAO_CLI" demo >"$OUT" 2>&1
+# ignored: restore the default, as in a terminal. Ctrl-C signals the whole
+# foreground process group, not the shell alone: bash ignores a SIGINT that
+# its running foreground child survived, so the demo gets a group of its own
+# (setsid execs in place: the group's id is the demo's pid) and the group
+# gets the signal.
+ts_start setsid env --default-signal=INT "$TCPAO_CLI" demo >"$OUT" 2>&1
 DEMO_PID=$TS_LAST_PID
-for _ in $(seq 300); do grep -q "^== Step 5" "$OUT" && break; sleep 0.1; done
-kill -INT "$DEMO_PID"
+for _ in $(seq 900); do grep -q "^== Step 5" "$OUT" && break; sleep 0.1; done
+kill -INT -- "-$DEMO_PID"
 for _ in $(seq 300); do kill -0 "$DEMO_PID" 2>/dev/null || break; sleep 0.1; done
 wait "$DEMO_PID"
 rc=$?
