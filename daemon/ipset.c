@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * hash:net members added and deleted over netlink (nfnetlink subsystem
- * IPSET), as ipset(8) does: one request per member, each acknowledged.
+ * hash:net and bitmap:port members added and deleted over netlink
+ * (nfnetlink subsystem IPSET), as ipset(8) does: one request per member,
+ * each acknowledged.
  */
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -9,6 +10,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,13 +41,13 @@ size_t ipset_members_unique(struct ipset_member *m, size_t n)
 	return out + 1;
 }
 
-/* One IPSET_CMD_ADD / IPSET_CMD_DEL request for one member. */
-static struct nlmsghdr *build(char *buf, int cmd, uint32_t seq,
-			      const char *set, const struct ipset_member *m)
+/* The header of one IPSET_CMD_ADD / IPSET_CMD_DEL request, its data nest
+ * opened: the caller puts the member and closes it. */
+static struct nlmsghdr *begin(char *buf, int cmd, uint32_t seq,
+			      const char *set, struct nlattr **data)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *nfg;
-	struct nlattr *data, *ip;
 
 	nlh->nlmsg_type = (NFNL_SUBSYS_IPSET << 8) | cmd;
 	/* No NLM_F_EXCL: an existing (or, for del, a missing) member is no
@@ -58,8 +60,14 @@ static struct nlmsghdr *build(char *buf, int cmd, uint32_t seq,
 	nfg->res_id = 0;
 	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
 	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, set);
-	data = mnl_attr_nest_start(nlh, IPSET_ATTR_DATA);
-	ip = mnl_attr_nest_start(nlh, IPSET_ATTR_IP);
+	*data = mnl_attr_nest_start(nlh, IPSET_ATTR_DATA);
+	return nlh;
+}
+
+static void put_prefix(struct nlmsghdr *nlh, const struct ipset_member *m)
+{
+	struct nlattr *ip = mnl_attr_nest_start(nlh, IPSET_ATTR_IP);
+
 	if (m->prefix.family == AF_INET)
 		mnl_attr_put(nlh, IPSET_ATTR_IPADDR_IPV4 | NLA_F_NET_BYTEORDER,
 			     4, m->prefix.bytes);
@@ -68,17 +76,14 @@ static struct nlmsghdr *build(char *buf, int cmd, uint32_t seq,
 			     16, m->prefix.bytes);
 	mnl_attr_nest_end(nlh, ip);
 	mnl_attr_put_u8(nlh, IPSET_ATTR_CIDR, m->len);
-	mnl_attr_nest_end(nlh, data);
-	return nlh;
 }
 
 /* Sends one request and waits for its acknowledgement. */
-static int request(struct mnl_socket *nl, int cmd, uint32_t seq,
-		   const char *set, const struct ipset_member *m)
+static int request(struct mnl_socket *nl, struct nlmsghdr *nlh)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = build(buf, cmd, seq, set, m);
 	unsigned int portid = mnl_socket_get_portid(nl);
+	uint32_t seq = nlh->nlmsg_seq;
 	ssize_t n;
 	int rc;
 
@@ -96,32 +101,57 @@ static int request(struct mnl_socket *nl, int cmd, uint32_t seq,
 	return 0;
 }
 
-static int apply(struct mnl_socket *nl, int cmd, uint32_t *seq,
-		 const char *set4, const char *set6,
-		 const struct ipset_member *m, size_t n)
+static int apply_prefixes(struct mnl_socket *nl, int cmd, uint32_t *seq,
+			  const struct ipset_change *c,
+			  const struct ipset_member *m, size_t n)
 {
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
 	for (size_t i = 0; i < n; i++) {
-		const char *set = m[i].prefix.family == AF_INET ? set4 : set6;
+		const char *set = m[i].prefix.family == AF_INET ? c->set4 : c->set6;
+		struct nlmsghdr *nlh;
+		struct nlattr *data;
 		int rc;
 
 		if (m[i].prefix.family != AF_INET && m[i].prefix.family != AF_INET6)
 			return -EAFNOSUPPORT;
-		rc = request(nl, cmd, (*seq)++, set, &m[i]);
+		nlh = begin(buf, cmd, (*seq)++, set, &data);
+		put_prefix(nlh, &m[i]);
+		mnl_attr_nest_end(nlh, data);
+		rc = request(nl, nlh);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-int ipset_change(const char *set4, const char *set6,
-		 const struct ipset_member *add, size_t nadd,
-		 const struct ipset_member *del, size_t ndel)
+static int apply_ports(struct mnl_socket *nl, int cmd, uint32_t *seq,
+		       const struct ipset_change *c, const uint16_t *port,
+		       size_t n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	for (size_t i = 0; i < n; i++) {
+		struct nlattr *data;
+		struct nlmsghdr *nlh = begin(buf, cmd, (*seq)++, c->setports, &data);
+		int rc;
+
+		mnl_attr_put_u16(nlh, IPSET_ATTR_PORT | NLA_F_NET_BYTEORDER, htons(port[i]));
+		mnl_attr_nest_end(nlh, data);
+		rc = request(nl, nlh);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int ipset_change(const struct ipset_change *c)
 {
 	struct mnl_socket *nl;
 	uint32_t seq = (uint32_t)time(NULL);
 	int rc;
 
-	if (!nadd && !ndel)
+	if (!c->nadd && !c->ndel && !c->nport_add && !c->nport_del)
 		return 0;
 	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (!nl)
@@ -132,10 +162,14 @@ int ipset_change(const char *set4, const char *set6,
 		return rc;
 	}
 	/* Adds first: in between, the sets hold both the old and the new
-	 * peers, and queuing more than needed is safe (the workers decide). */
-	rc = apply(nl, IPSET_CMD_ADD, &seq, set4, set6, add, nadd);
+	 * members, and queuing more than needed is safe (the workers decide). */
+	rc = apply_prefixes(nl, IPSET_CMD_ADD, &seq, c, c->add, c->nadd);
 	if (!rc)
-		rc = apply(nl, IPSET_CMD_DEL, &seq, set4, set6, del, ndel);
+		rc = apply_ports(nl, IPSET_CMD_ADD, &seq, c, c->port_add, c->nport_add);
+	if (!rc)
+		rc = apply_prefixes(nl, IPSET_CMD_DEL, &seq, c, c->del, c->ndel);
+	if (!rc)
+		rc = apply_ports(nl, IPSET_CMD_DEL, &seq, c, c->port_del, c->nport_del);
 	mnl_socket_close(nl);
 	return rc;
 }

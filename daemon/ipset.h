@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Members of tcpaod's hash:net peer sets, and changing them one member at
- * a time over netlink: what `ipset add` / `ipset del` send, without a fork
- * and exec per change. Creating and swapping whole sets stays with
- * `ipset restore` (rules.c).
+ * Members of tcpaod's hash:net peer sets, and changing them (and the
+ * bitmap:port set of local ports) one member at a time over netlink: what
+ * `ipset add` / `ipset del` send, without a fork and exec per change.
+ * Creating and swapping whole sets stays with `ipset restore` (rules.c).
  */
 #ifndef TCPAOD_IPSET_H
 #define TCPAOD_IPSET_H
@@ -26,12 +26,20 @@ int ipset_member_cmp(const void *a, const void *b);
 /* Sorts and removes duplicates; returns the new count. */
 size_t ipset_members_unique(struct ipset_member *m, size_t n);
 
-/* Adds `add` then deletes `del` (IPv4 members in set4, IPv6 in set6).
- * Adding a member already there, or deleting one that is not, is no
- * error. Returns 0, or a negative errno when a request failed (the sets
- * may then hold part of the change: the caller reloads them whole). */
-int ipset_change(const char *set4, const char *set6,
-		 const struct ipset_member *add, size_t nadd,
-		 const struct ipset_member *del, size_t ndel);
+/* A change of the peer sets (IPv4 members in set4, IPv6 in set6) and of
+ * the port set (bitmap:port). */
+struct ipset_change {
+	const char *set4, *set6, *setports;
+	const struct ipset_member *add, *del;
+	size_t nadd, ndel;
+	const uint16_t *port_add, *port_del;
+	size_t nport_add, nport_del;
+};
+
+/* Adds, then deletes. Adding a member already there, or deleting one that
+ * is not, is no error. Returns 0, or a negative errno when a request
+ * failed (the sets may then hold part of the change: the caller reloads
+ * them whole). */
+int ipset_change(const struct ipset_change *c);
 
 #endif

@@ -594,15 +594,19 @@ static bool scope_matches(const struct policy_scope *s,
 	       (!s->remote_port || s->remote_port == rport);
 }
 
-/* A listener's entry is for the peers of its keys only (Linux: a peer no
- * key matches connects in the clear). */
-static bool listener_serves(const struct policy_peer *p, const struct tcpao_addr *remote)
+bool policy_listener_serves(const struct policy_peer *p,
+			    const struct tcpao_addr *remote)
 {
-	for (size_t k = 0; k < p->keys.n; k++) {
-		const struct tcpao_mkt *m = &p->keys.keys[k];
+	struct tcpao_addr r = *remote;
 
-		if (m->peer.family == AF_UNSPEC ||
-		    tcpao_addr_in_prefix(remote, &m->peer, m->prefixlen))
+	tcpao_addr_unmap(&r);
+	for (size_t k = 0; k < p->keys.n; k++) {
+		struct tcpao_addr peer = p->keys.keys[k].peer;
+		uint8_t len = p->keys.keys[k].prefixlen;
+
+		if (peer.family == AF_UNSPEC)
+			return true;
+		if (!unmap_prefix(&peer, &len) && tcpao_addr_in_prefix(&r, &peer, len))
 			return true;
 	}
 	return false;
@@ -624,7 +628,7 @@ const struct policy_peer *policy_match(const struct policy *policy,
 				       const struct tcpao_addr *remote,
 				       uint16_t rport)
 {
-	const struct policy_peer *best = NULL;
+	const struct policy_peer *best = NULL, *listener = NULL;
 	struct tcpao_addr l = *local, r = *remote;
 	unsigned best_spec = 0;
 
@@ -634,16 +638,24 @@ const struct policy_peer *policy_match(const struct policy *policy,
 		const struct policy_peer *p = &policy->peers[i];
 		unsigned spec;
 
-		if (!scope_matches(&p->scope, &l, lport, &r, rport) ||
-		    (p->sock_listener && !listener_serves(p, &r)))
+		if (!scope_matches(&p->scope, &l, lport, &r, rport))
 			continue;
+		/* A listener is every peer's on its port (Linux: its
+		 * ao_required refuses, its counters count them all), but
+		 * any other entry for this peer comes first: a user's
+		 * listener never overrides root's policy for a peer. */
+		if (p->sock_listener && !policy_listener_serves(p, &r)) {
+			if (!listener || specificity(&p->scope) > specificity(&listener->scope))
+				listener = p;
+			continue;
+		}
 		spec = specificity(&p->scope) | (p->sock_cookie ? 1u << 31 : 0);
 		if (!best || spec > best_spec) {
 			best = p;
 			best_spec = spec;
 		}
 	}
-	return best;
+	return best ? best : listener;
 }
 
 bool policy_covers(const struct policy *policy, const struct tcpao_addr *addr)
@@ -654,7 +666,7 @@ bool policy_covers(const struct policy *policy, const struct tcpao_addr *addr)
 	for (size_t i = 0; i < policy->n; i++) {
 		const struct policy_peer *p = &policy->peers[i];
 
-		if (p->sock_listener ? listener_serves(p, &a)
+		if (p->sock_listener ? policy_listener_serves(p, &a)
 		    : tcpao_addr_in_prefix(&a, &p->scope.peer, p->scope.peer_len))
 			return true;
 	}
@@ -691,6 +703,23 @@ size_t policy_foreach_prefix(const struct policy *policy,
 				fn(&a, len, arg);
 			n++;
 		}
+	}
+	return n;
+}
+
+size_t policy_required_ports(const struct policy *policy, uint16_t *out,
+			     size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < policy->n; i++) {
+		const struct policy_peer *p = &policy->peers[i];
+
+		if (!p->sock_listener || !p->ao_required || !p->scope.local_port)
+			continue;
+		if (out && n < cap)
+			out[n] = p->scope.local_port;
+		n++;
 	}
 	return n;
 }

@@ -235,13 +235,21 @@ int policy_set_keysel(struct policy *policy, const struct tcpao_addr *peer,
 
 /* The most specific entry matching a connection, or NULL. Specificity:
  * longer remote prefix, then longer local prefix, then more ports given;
- * ties go to the entry defined first. Addresses may be IPv4-mapped.
+ * ties go to the entry defined first; a socket's entry before any other.
+ * A listener's entry matches a peer none of its keys serves only when no
+ * other entry does (its ao_required and counters are every peer's, as in
+ * Linux, but never override another entry). Addresses may be IPv4-mapped.
  * Ports in host order. No locks, no allocation. */
 const struct policy_peer *policy_match(const struct policy *policy,
 				       const struct tcpao_addr *local,
 				       uint16_t lport,
 				       const struct tcpao_addr *remote,
 				       uint16_t rport);
+/* A listener's keys serve `remote` (one of them matches it): the peers
+ * whose connections it protects; any other connects in the clear, unless
+ * the listener requires AO. */
+bool policy_listener_serves(const struct policy_peer *p,
+			    const struct tcpao_addr *remote);
 /* True when some entry's remote prefix contains addr (whatever the ports
  * and local address): the test the ipset/nft set implements. */
 bool policy_covers(const struct policy *policy, const struct tcpao_addr *addr);
@@ -261,6 +269,12 @@ size_t policy_foreach_prefix(const struct policy *policy,
 			     void (*fn)(const struct tcpao_addr *prefix,
 					uint8_t len, void *arg),
 			     void *arg);
+/* The local ports whose every segment must reach the ingress queue,
+ * whoever the peer: those of listeners that require AO (Linux refuses
+ * unsigned segments from any peer then). Up to cap into out (may be NULL);
+ * duplicates are the caller's business. Returns how many there are. */
+size_t policy_required_ports(const struct policy *policy, uint16_t *out,
+			     size_t cap);
 
 /* Iterates over the distinct remote prefixes (for the ipset / nft set).
  * Start with *cursor = 0; returns false when done. */

@@ -19,6 +19,7 @@
 
 #define SET4 "tcpao4"
 #define SET6 "tcpao6"
+#define SETPORTS "tcpaoports"
 #define CHAIN_IN "tcpao-in"
 #define CHAIN_OUT "tcpao-out"
 
@@ -110,8 +111,12 @@ static void rules_text(const struct rules *r, bool v6, bool jump_in,
 		 * (TCPAOKeyNotFound); without this rule the stack would take
 		 * it unverified. Plain TCP of non-peers never comes here. */
 		"-A " CHAIN_IN " -p tcp -m tcp --tcp-option 29 "
+		"-m addrtype --dst-type LOCAL -j NFQUEUE %s\n"
+		/* Every peer's TCP to the port of a listener that requires
+		 * AO: Linux refuses it unsigned, whoever sends it. */
+		"-A " CHAIN_IN " -p tcp -m set --match-set " SETPORTS " dst "
 		"-m addrtype --dst-type LOCAL -j NFQUEUE %s\n",
-		jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n", set, in, in);
+		jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n", set, in, in, in);
 	/* ICMP errors: destination unreachable; for IPv6 also packet too
 	 * big (IPv4's frag-needed is a destination unreachable code). */
 	if (v6)
@@ -161,9 +166,11 @@ static void destroy_sets(void)
 {
 	const char *d4[] = { "ipset", "destroy", SET4, NULL };
 	const char *d6[] = { "ipset", "destroy", SET6, NULL };
+	const char *dp[] = { "ipset", "destroy", SETPORTS, NULL };
 
 	run(d4, NULL, false);
 	run(d6, NULL, false);
+	run(dp, NULL, false);
 }
 
 void rules_remove(struct rules *r)
@@ -179,6 +186,9 @@ void rules_remove(struct rules *r)
 	free(r->members);
 	r->members = NULL;
 	r->nmembers = 0;
+	free(r->ports);
+	r->ports = NULL;
+	r->nports = 0;
 	r->sets_loaded = false;
 	r->installed = false;
 }
@@ -255,37 +265,113 @@ static size_t members_minus(const struct ipset_member *a, size_t na,
 	return k;
 }
 
-/* The change from the loaded members to `want`, member by member; the
- * guard learns the new peers before the sets, forgets the old ones after:
- * in between, a peer's packets are dropped, never sent in clear. Costs
- * what changed, not the size of the sets. */
-static int change_sets(const struct rules *r, const struct ipset_member *want,
-		       size_t n)
+/* The local ports of listeners that require AO, sorted, unique. */
+static int cmp_port(const void *a, const void *b)
 {
-	struct ipset_member *add = calloc(n + 1, sizeof(*add));
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+static int ports_of(const struct policy *policy, uint16_t **out, size_t *n)
+{
+	size_t count = policy_required_ports(policy, NULL, 0), k = 0;
+	uint16_t *p;
+
+	*out = NULL;
+	*n = 0;
+	if (!count)
+		return 0;
+	p = calloc(count, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	policy_required_ports(policy, p, count);
+	qsort(p, count, sizeof(*p), cmp_port);
+	for (size_t i = 0; i < count; i++)
+		if (!k || p[k - 1] != p[i])
+			p[k++] = p[i];
+	*out = p;
+	*n = k;
+	return 0;
+}
+
+static size_t ports_minus(const uint16_t *a, size_t na, const uint16_t *b,
+			  size_t nb, uint16_t *out)
+{
+	size_t i = 0, j = 0, k = 0;
+
+	while (i < na) {
+		if (j == nb || a[i] < b[j])
+			out[k++] = a[i++];
+		else if (a[i] > b[j])
+			j++;
+		else
+			i++, j++;
+	}
+	return k;
+}
+
+/* What the sets should hold. */
+struct sets {
+	struct ipset_member *members;
+	size_t nmembers;
+	uint16_t *ports;
+	size_t nports;
+};
+
+static void sets_free(struct sets *w)
+{
+	free(w->members);
+	free(w->ports);
+	memset(w, 0, sizeof(*w));
+}
+
+static int sets_of(const struct policy *policy, struct sets *w)
+{
+	memset(w, 0, sizeof(*w));
+	if (members_of(policy, &w->members, &w->nmembers) ||
+	    ports_of(policy, &w->ports, &w->nports)) {
+		sets_free(w);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The change from the loaded sets to `want`, member by member; the guard
+ * learns the new peers before the sets, forgets the old ones after: in
+ * between, a peer's packets are dropped, never sent in clear. Costs what
+ * changed, not the size of the sets. */
+static int change_sets(const struct rules *r, const struct sets *w)
+{
+	struct ipset_member *add = calloc(w->nmembers + 1, sizeof(*add));
 	struct ipset_member *del = calloc(r->nmembers + 1, sizeof(*del));
-	size_t nadd, ndel;
+	uint16_t *padd = calloc(w->nports + 1, sizeof(*padd));
+	uint16_t *pdel = calloc(r->nports + 1, sizeof(*pdel));
+	struct ipset_change c = { .set4 = SET4, .set6 = SET6,
+				  .setports = SETPORTS, .add = add, .del = del,
+				  .port_add = padd, .port_del = pdel };
 	int rc = -ENOMEM;
 
-	if (add && del) {
-		nadd = members_minus(want, n, r->members, r->nmembers, add);
-		ndel = members_minus(r->members, r->nmembers, want, n, del);
-		guard_peers(add, nadd, true);
-		rc = ipset_change(SET4, SET6, add, nadd, del, ndel);
+	if (add && del && padd && pdel) {
+		c.nadd = members_minus(w->members, w->nmembers, r->members, r->nmembers, add);
+		c.ndel = members_minus(r->members, r->nmembers, w->members, w->nmembers, del);
+		c.nport_add = ports_minus(w->ports, w->nports, r->ports, r->nports, padd);
+		c.nport_del = ports_minus(r->ports, r->nports, w->ports, w->nports, pdel);
+		guard_peers(add, c.nadd, true);
+		rc = ipset_change(&c);
 		if (!rc)
-			guard_forget(del, ndel);
+			guard_forget(del, c.ndel);
 	}
 	free(add);
 	free(del);
+	free(padd);
+	free(pdel);
 	return rc;
 }
 
-/* Both sets rebuilt whole: filled under new names, then swapped in. */
-static int reload_sets(const struct ipset_member *m, size_t n, char *err,
-		       size_t errlen)
+/* The sets rebuilt whole: filled under new names, then swapped in. */
+static int reload_sets(const struct sets *w, char *err, size_t errlen)
 {
 	static const char *const argv[] = { "ipset", "restore", NULL };
-	size_t cap = 512 + n * 80, off;
+	size_t cap = 1024 + w->nmembers * 80 + w->nports * 32, off;
 	char *buf = malloc(cap), text[64];
 	int rc;
 
@@ -294,17 +380,23 @@ static int reload_sets(const struct ipset_member *m, size_t n, char *err,
 	off = (size_t)snprintf(buf, cap,
 		"create " SET4 " hash:net family inet -exist\n"
 		"create " SET6 " hash:net family inet6 -exist\n"
+		"create " SETPORTS " bitmap:port range 0-65535 -exist\n"
 		"create " SET4 "-new hash:net family inet -exist\n"
 		"create " SET6 "-new hash:net family inet6 -exist\n"
-		"flush " SET4 "-new\nflush " SET6 "-new\n");
-	for (size_t i = 0; i < n; i++)
+		"create " SETPORTS "-new bitmap:port range 0-65535 -exist\n"
+		"flush " SET4 "-new\nflush " SET6 "-new\nflush " SETPORTS "-new\n");
+	for (size_t i = 0; i < w->nmembers; i++)
 		off += (size_t)snprintf(buf + off, cap - off, "add %s %s -exist\n",
-					m[i].prefix.family == AF_INET ? SET4 "-new" : SET6 "-new",
-					policy_prefix_str(&m[i].prefix, m[i].len, text,
-							  sizeof(text)));
+					w->members[i].prefix.family == AF_INET ? SET4 "-new" : SET6 "-new",
+					policy_prefix_str(&w->members[i].prefix, w->members[i].len,
+							  text, sizeof(text)));
+	for (size_t i = 0; i < w->nports; i++)
+		off += (size_t)snprintf(buf + off, cap - off,
+					"add " SETPORTS "-new %u -exist\n", w->ports[i]);
 	snprintf(buf + off, cap - off,
 		 "swap " SET4 "-new " SET4 "\nswap " SET6 "-new " SET6 "\n"
-		 "destroy " SET4 "-new\ndestroy " SET6 "-new\n");
+		 "swap " SETPORTS "-new " SETPORTS "\n"
+		 "destroy " SET4 "-new\ndestroy " SET6 "-new\ndestroy " SETPORTS "-new\n");
 	rc = run(argv, buf, true);
 	free(buf);
 	if (rc) {
@@ -314,48 +406,55 @@ static int reload_sets(const struct ipset_member *m, size_t n, char *err,
 	return 0;
 }
 
-static bool same_members(const struct rules *r, const struct ipset_member *m,
-			 size_t n)
+static bool same_sets(const struct rules *r, const struct sets *w)
 {
-	if (n != r->nmembers)
+	if (w->nmembers != r->nmembers || w->nports != r->nports)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		if (ipset_member_cmp(&m[i], &r->members[i]))
+	for (size_t i = 0; i < w->nmembers; i++)
+		if (ipset_member_cmp(&w->members[i], &r->members[i]))
 			return false;
-	return true;
+	return !w->nports || !memcmp(w->ports, r->ports, w->nports * sizeof(*w->ports));
+}
+
+static void sets_keep(struct rules *r, struct sets *w)
+{
+	free(r->members);
+	free(r->ports);
+	r->members = w->members;
+	r->nmembers = w->nmembers;
+	r->ports = w->ports;
+	r->nports = w->nports;
+	memset(w, 0, sizeof(*w));
 }
 
 int rules_update_sets(struct rules *r, const struct policy *policy,
 		      char *err, size_t errlen)
 {
-	struct ipset_member *want;
-	size_t n;
-	int rc = members_of(policy, &want, &n);
+	struct sets want;
+	int rc = sets_of(policy, &want);
 
 	if (rc) {
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
 	/* A key change (a rotation) leaves the peers as they were. */
-	if (r->sets_loaded && same_members(r, want, n)) {
-		free(want);
+	if (r->sets_loaded && same_sets(r, &want)) {
+		sets_free(&want);
 		return 0;
 	}
-	rc = r->sets_loaded ? change_sets(r, want, n) : -EAGAIN;
+	rc = r->sets_loaded ? change_sets(r, &want) : -EAGAIN;
 	if (rc) { /* whole: the guard first, pruned once the sets are in */
-		guard_peers(want, n, true);
+		guard_peers(want.members, want.nmembers, true);
 		r->sets_loaded = false;
 		r->reloads++;
-		rc = reload_sets(want, n, err, errlen);
+		rc = reload_sets(&want, err, errlen);
 		if (!rc)
-			guard_peers(want, n, false);
+			guard_peers(want.members, want.nmembers, false);
 	}
-	free(r->members);
-	r->members = rc ? NULL : want;
-	r->nmembers = rc ? 0 : n;
-	r->sets_loaded = !rc;
 	if (rc)
-		free(want);
+		sets_free(&want);
+	sets_keep(r, &want);
+	r->sets_loaded = !rc;
 	return rc;
 }
 
@@ -476,7 +575,7 @@ static const char *family_missing(struct rules *r, const char *ipt, bool v6)
 	count_lines(cmd, words, 4, c);
 	r->seen[v6].jump_in = c[0] > 0;
 	r->seen[v6].jump_out = c[1] > 0;
-	r->seen[v6].ok = c[0] && c[1] && c[2] >= (v6 ? 4u : 3u) && c[3] >= 1;
+	r->seen[v6].ok = c[0] && c[1] && c[2] >= (v6 ? 5u : 4u) && c[3] >= 1;
 	if (!c[0] || !c[1])
 		return v6 ? "IPv6 jump" : "IPv4 jump";
 	if (!r->seen[v6].ok)
@@ -487,9 +586,10 @@ static const char *family_missing(struct rules *r, const char *ipt, bool v6)
 /* "Number of entries: N" of both sets, against the members loaded. */
 static const char *sets_missing(struct rules *r)
 {
+	static const char *const names[3] = { SET4, SET6, SETPORTS };
 	FILE *f = helper_popen("ipset", "list -t");
-	size_t want[2] = { 0, 0 }, have[2] = { 0, 0 };
-	bool seen[2] = { false, false };
+	size_t want[3] = { 0, 0, r->nports }, have[3] = { 0, 0, 0 };
+	bool seen[3] = { false, false, false };
 	char line[256];
 	int cur = -1;
 	unsigned long v;
@@ -501,8 +601,10 @@ static const char *sets_missing(struct rules *r)
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "Name: ", 6)) {
 			line[strcspn(line, "\n")] = 0;
-			cur = !strcmp(line + 6, SET4) ? 0 :
-			      !strcmp(line + 6, SET6) ? 1 : -1;
+			cur = -1;
+			for (int i = 0; i < 3; i++)
+				if (!strcmp(line + 6, names[i]))
+					cur = i;
 			if (cur >= 0)
 				seen[cur] = true;
 		} else if (cur >= 0 &&
@@ -511,12 +613,17 @@ static const char *sets_missing(struct rules *r)
 		}
 	}
 	pclose(f);
-	r->seen_sets_ok = seen[0] && seen[1] && have[0] == want[0] &&
-			  have[1] == want[1];
+	r->seen_sets_ok = true;
+	for (int i = 0; i < 3; i++)
+		r->seen_sets_ok &= seen[i] && have[i] == want[i];
 	if (!seen[0] || !seen[1])
 		return "peer set";
+	if (!seen[2])
+		return "port set";
 	if (have[0] != want[0] || have[1] != want[1])
 		return "peer set members";
+	if (have[2] != want[2])
+		return "port set members";
 	return NULL;
 }
 

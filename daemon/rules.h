@@ -4,7 +4,10 @@
  *
  *   raw PREROUTING    -> tcpao-in : TCP from a peer in tcpao4/tcpao6 to a
  *                                   local address (fragments included),
- *                                   ICMP/ICMPv6 errors -> ingress queues
+ *                                   ICMP/ICMPv6 errors -> ingress queues;
+ *                                   TCP from anyone with an AO option, or
+ *                                   to a port in tcpaoports (listeners
+ *                                   that require AO) -> ingress queues
  *   mangle POSTROUTING -> tcpao-out: TCP from a local address to a peer
  *                                   -> egress queues
  *
@@ -34,6 +37,8 @@ struct rules {
 	 * changes are applied member by member (ipset.h). */
 	struct ipset_member *members;
 	size_t nmembers;
+	uint16_t *ports;              /* tcpaoports: required listeners' */
+	size_t nports;
 	bool sets_loaded;
 	unsigned int reloads;         /* whole-set reloads so far */
 	/* What rules_missing() saw, per family (v4, v6), for rules_restore(). */

@@ -477,7 +477,7 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	if (!id->connected)
 		return -ENOTCONN;
 	l = policy_match(d->policy, &id->local, id->lport, &id->remote, id->rport);
-	if (!l || !l->sock_cookie)
+	if (!l || !l->sock_cookie || !policy_listener_serves(l, &id->remote))
 		return control_reply_error(out, -ENOENT, "no listener keys");
 	flows_foreach(match_flow, &ff);
 	r = rec_get(id->cookie, control_reply_client(out), &rc);

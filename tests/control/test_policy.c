@@ -543,22 +543,42 @@ static void note_prefix(const struct tcpao_addr *pre, uint8_t len, void *arg)
 		policy_prefix_str(pre, len, s->text[s->n++], 64);
 }
 
-/* A listener's scope is its keys' prefixes, never the /0. */
+/* A listener's scope is its keys' prefixes, never the /0; its entry is
+ * every peer's on its port only when no other entry is the peer's. */
 static void test_listener_scope(void **state)
 {
 	struct policy *p = policy_new();
 	struct seen seen = { 0 };
 	struct tcpao_addr a = addr("198.18.0.3"), b = addr("198.18.0.4");
+	struct policy_peer *l;
+	uint16_t ports[2];
+
 	(void)state;
-	sock_entry(p, 0x10, 65534, true, scope("0.0.0.0/0", NULL, 4179, 0), "198.18.0.3", 1);
+	l = sock_entry(p, 0x10, 65534, true, scope("0.0.0.0/0", NULL, 4179, 0), "198.18.0.3", 1);
 	assert_int_equal(policy_foreach_prefix(p, NULL, NULL), 1);
 	policy_foreach_prefix(p, note_prefix, &seen);
 	assert_int_equal(seen.n, 1);
 	assert_string_equal(seen.text[0], "198.18.0.3/32");
 	assert_true(policy_covers(p, &a));
 	assert_false(policy_covers(p, &b));
-	assert_non_null(match(p, "198.18.0.1", 4179, "198.18.0.3", 50000));
-	assert_null(match(p, "198.18.0.1", 4179, "198.18.0.4", 50000));
+	assert_true(policy_listener_serves(l, &a));
+	assert_false(policy_listener_serves(l, &b));
+	assert_ptr_equal(match(p, "198.18.0.1", 4179, "198.18.0.3", 50000), l);
+	/* A peer it has no key for: still its port's listener (its
+	 * ao_required refuses, its counters count, as in Linux)... */
+	assert_ptr_equal(match(p, "198.18.0.1", 4179, "198.18.0.4", 50000), l);
+	assert_null(match(p, "198.18.0.1", 4180, "198.18.0.4", 50000));
+	/* ...unless another entry is that peer's: root's policy comes first. */
+	assert_int_equal(add(p, "198.18.0.4/32", 7, 7), 0);
+	l = policy_sock_entry(p, 0x10);
+	assert_ptr_not_equal(match(p, "198.18.0.1", 4179, "198.18.0.4", 50000), l);
+	assert_ptr_equal(match(p, "198.18.0.1", 4179, "198.18.0.3", 50000), l);
+	/* Its port must reach the queue whoever sends only when it requires AO. */
+	l->ao_required = false;
+	assert_int_equal(policy_required_ports(p, ports, 2), 0);
+	l->ao_required = true;
+	assert_int_equal(policy_required_ports(p, ports, 2), 1);
+	assert_int_equal(ports[0], 4179);
 	policy_free(p);
 }
 

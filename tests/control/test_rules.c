@@ -135,6 +135,38 @@ static void test_sets_follow_policy(void **state)
 	assert_int_equal(rules_update_sets(&r, p, err, sizeof(err)), 0);
 	assert_sets("0.0.0.0/1\n128.0.0.0/1\n198.18.7.9\n", "fd00:1::5\nfd00::/64\n");
 
+	/* Listeners that require AO: their ports, member by member. */
+	{
+		struct policy_sock ps = { .cookie = 0x51, .uid = 65534, .listener = true };
+		struct policy_scope sc = { .peer.family = AF_INET, .local_port = 4179 };
+		struct policy_peer *e;
+		char got[256];
+		int rc;
+
+		e = policy_sock_set(p, &ps, &sc, NULL, false, NULL, &rc, err, sizeof(err));
+		assert_non_null(e);
+		e->ao_required = true;
+		ps.cookie = 0x52;
+		sc.local_port = 179;
+		e = policy_sock_set(p, &ps, &sc, NULL, false, NULL, &rc, err, sizeof(err));
+		assert_non_null(e);
+		e->ao_required = false; /* not required: not in the set */
+		assert_int_equal(rules_update_sets(&r, p, err, sizeof(err)), 0);
+		set_members("tcpaoports", got, sizeof(got));
+		assert_string_equal(got, "4179\n");
+		assert_int_equal(r.reloads, 1);
+		e->ao_required = true;
+		assert_int_equal(rules_update_sets(&r, p, err, sizeof(err)), 0);
+		set_members("tcpaoports", got, sizeof(got));
+		assert_string_equal(got, "179\n4179\n");
+		assert_true(policy_sock_remove(p, 0x51));
+		assert_true(policy_sock_remove(p, 0x52));
+		assert_int_equal(rules_update_sets(&r, p, err, sizeof(err)), 0);
+		set_members("tcpaoports", got, sizeof(got));
+		assert_string_equal(got, "");
+		assert_int_equal(r.reloads, 1);
+	}
+
 	/* Someone destroyed a set: netlink fails, the sets are rebuilt whole. */
 	assert_int_equal(system("ipset destroy tcpao6"), 0);
 	policy_free(p);

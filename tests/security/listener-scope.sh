@@ -33,4 +33,24 @@ echo "$out"
 ts_expect '[[ "$out" == "connected" ]]' "a plain connection from a peer the listener has no key for"
 after=$(ts_in "$NS_B" iptables -t raw -L -v -n -x 2>/dev/null | awk '/NFQUEUE/ { s += $1 } END { print s + 0 }')
 ts_expect '[ "$after" = "$before" ]' "none of its segments went through the queue ($before -> $after)"
+
+# Linux's ao_required refuses unsigned segments from any peer: such a
+# listener's port (and only its port) goes to the queue whoever sends.
+ts_log "nobody's listener on port 4180 requires AO (key for 198.18.0.3 only)"
+ts_start as_nobody "$NS_B" "$PY" "$ATK/usersock.py" listen-required $B4 4180 20 1 198.18.0.3 \
+	>"$TS_TMP/required.out" 2>&1
+sec_wait_line "$TS_TMP/required.out" listening || ts_die "the listener did not start: $(cat "$TS_TMP/required.out")"
+sleep 0.3
+ports=$(ts_in "$NS_B" ipset list tcpaoports | sed -n '/^Members:/,$p' | tail -n +2 | sort)
+set4=$(ts_in "$NS_B" ipset list tcpao4 | sed -n '/^Members:/,$p' | tail -n +2 | sort)
+echo "tcpaoports members: $ports; tcpao4 members: $set4"
+ts_expect '[ "$ports" = "4180" ]' "its port is in the port set, no other"
+ts_expect '[ "$set4" = "198.18.0.3" ]' "the peer set still holds the keys' /32 only"
+req=$(ts_stat "$NS_B" TCPAORequired)
+out=$(ts_in "$NS_A" "$PY" "$ATK/usersock.py" plain $B4 4180)
+echo "$out"
+ts_expect '[[ "$out" == refused* ]]' "a plain connection from a peer it has no key for is refused"
+ts_expect '[ "$(ts_stat "$NS_B" TCPAORequired)" -gt "$req" ]' "and counted as TCPAORequired"
+out=$(ts_in "$NS_A" "$PY" "$ATK/usersock.py" plain $B4 4179)
+ts_expect '[[ "$out" == "connected" ]]' "the listener on 4179 (not requiring AO) still takes it in the clear"
 ts_end

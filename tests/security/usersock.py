@@ -6,6 +6,9 @@ shell test checks, flushed.
 
     usersock.py listen ADDR PORT HOLD ID PEER...   a listener with key ID for
                                                    each PEER, HOLD seconds
+    usersock.py listen-required ADDR PORT HOLD ID PEER...
+                                                   the same, with ao_required
+                                                   (TCP_AO_INFO)
     usersock.py echo ADDR PORT ID PEER             accepts one connection
                                                    (key ID for PEER; 0: no
                                                    key), echoes
@@ -26,6 +29,7 @@ import sys
 import time
 
 TCP_AO_ADD_KEY = 38
+TCP_AO_INFO = 40
 SECRET = b"user-socket-secret"
 
 
@@ -58,8 +62,13 @@ def listener(addr, port, keyid, peers):
     return s
 
 
-def listen(addr, port, hold, keyid, peers):
+def listen(addr, port, hold, keyid, peers, required=False):
     s = listener(addr, port, int(keyid), peers)
+    if required:
+        # struct tcp_ao_info_opt: flags (ao_required is bit 2), reserved2,
+        # current_key, rnext, five counters.
+        s.setsockopt(socket.IPPROTO_TCP, TCP_AO_INFO,
+                     struct.pack("=IHBB5Q", 1 << 2, 0, 0, 0, 0, 0, 0, 0, 0))
     say("listening")
     time.sleep(float(hold))
     s.close()
@@ -159,15 +168,16 @@ def quota(addr, port, keys, sockets, hold):
 
 
 def main(argv):
-    cmds = {"listen": (listen, 5), "echo": (echo, 4), "talk": (talk, 4),
+    cmds = {"listen": (listen, 5), "listen-required": (listen, 5), "echo": (echo, 4), "talk": (talk, 4),
             "plain": (plain, 2), "quota": (quota, 5)}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2
     fn, n = cmds[argv[1]]
     args = argv[2:]
-    if argv[1] == "listen":
-        return listen(args[0], int(args[1]), args[2], args[3], args[4:])
+    if argv[1] in ("listen", "listen-required"):
+        return listen(args[0], int(args[1]), args[2], args[3], args[4:],
+                      argv[1] == "listen-required")
     if len(args) != n:
         print(__doc__, file=sys.stderr)
         return 2
