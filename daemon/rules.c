@@ -367,6 +367,63 @@ static int change_sets(const struct rules *r, const struct sets *w)
 	return rc;
 }
 
+/* Our sets, as `ipset restore` creates them. hash:net holds 65,536
+ * members unless told more: a host may have more peers. */
+static const char *const set_specs[][2] = {
+	{ SET4, "hash:net family inet maxelem 1048576" },
+	{ SET6, "hash:net family inet6 maxelem 1048576" },
+	{ SETPORTS, "bitmap:port range 0-65535" },
+};
+#define NSETS (sizeof(set_specs) / sizeof(set_specs[0]))
+
+/* Which names exist now (`ipset list -n`): bit i for name i. */
+static unsigned int sets_present(const char *const *names, size_t n)
+{
+	FILE *f = helper_popen("ipset", "list -n");
+	unsigned int bits = 0;
+	char line[64];
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(line, names[i]))
+				bits |= 1u << i;
+	}
+	pclose(f);
+	return bits;
+}
+
+/* The restore lines that make the sets to swap: our sets are created
+ * only when missing (one made by an older tcpaod, with other parameters,
+ * stays for the swap: `create -exist` would fail on it), and "-new" sets
+ * a killed run left are destroyed first. */
+static size_t sets_prologue(char *buf, size_t cap)
+{
+	char newname[NSETS][32];
+	const char *names[2 * NSETS];
+	unsigned int have;
+	size_t off = 0;
+
+	for (size_t i = 0; i < NSETS; i++) {
+		snprintf(newname[i], sizeof(newname[i]), "%s-new", set_specs[i][0]);
+		names[i] = set_specs[i][0];
+		names[NSETS + i] = newname[i];
+	}
+	have = sets_present(names, 2 * NSETS);
+	for (size_t i = 0; i < NSETS; i++) {
+		if (!(have & 1u << i))
+			off += (size_t)snprintf(buf + off, cap - off, "create %s %s\n",
+						set_specs[i][0], set_specs[i][1]);
+		if (have & 1u << (NSETS + i))
+			off += (size_t)snprintf(buf + off, cap - off, "destroy %s\n", newname[i]);
+		off += (size_t)snprintf(buf + off, cap - off, "create %s %s\n",
+					newname[i], set_specs[i][1]);
+	}
+	return off;
+}
+
 /* The sets rebuilt whole: filled under new names, then swapped in. */
 static int reload_sets(const struct sets *w, char *err, size_t errlen)
 {
@@ -377,14 +434,7 @@ static int reload_sets(const struct sets *w, char *err, size_t errlen)
 
 	if (!buf)
 		return -ENOMEM;
-	off = (size_t)snprintf(buf, cap,
-		"create " SET4 " hash:net family inet -exist\n"
-		"create " SET6 " hash:net family inet6 -exist\n"
-		"create " SETPORTS " bitmap:port range 0-65535 -exist\n"
-		"create " SET4 "-new hash:net family inet -exist\n"
-		"create " SET6 "-new hash:net family inet6 -exist\n"
-		"create " SETPORTS "-new bitmap:port range 0-65535 -exist\n"
-		"flush " SET4 "-new\nflush " SET6 "-new\nflush " SETPORTS "-new\n");
+	off = sets_prologue(buf, cap);
 	for (size_t i = 0; i < w->nmembers; i++)
 		off += (size_t)snprintf(buf + off, cap - off, "add %s %s -exist\n",
 					w->members[i].prefix.family == AF_INET ? SET4 "-new" : SET6 "-new",

@@ -105,9 +105,16 @@ static void test_sets_follow_policy(void **state)
 	if (own_netns(state))
 		skip(); /* needs root and ipset */
 	rules_init(&r, 100, 1);
+	/* What an older tcpaod left: its set (default maxelem), a "-new"
+	 * set of a killed run. Both give way to ours. */
+	assert_int_equal(system("ipset create tcpao4 hash:net family inet && "
+				"ipset create tcpao6-new hash:ip family inet6"), 0);
 	assert_int_equal(add_peer(p, "198.18.0.0/24", 1), 0);
 	assert_int_equal(rules_update_sets(&r, p, err, sizeof(err)), 0);
 	assert_sets("198.18.0.0/24\n", "");
+	assert_int_equal(system("ipset list -t tcpao4 | grep -q 'maxelem 1048576' && "
+				"ipset list -t tcpao6 | grep -q 'maxelem 1048576' && "
+				"! ipset list -n | grep -q -- -new"), 0);
 
 	/* Member by member: two peers more, one per family. */
 	assert_int_equal(add_peer(p, "198.18.7.9/32", 2), 0);

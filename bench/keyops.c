@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * bench-keyops: what tcpaod's key operations cost as its host policy grows
+ * from 1 to 100,000 keys (issue 10, "flat cost at scale"), in-process and
+ * side by side. Each size is a daemon of its own (policy, peer sets in a
+ * network namespace of its own, control server) holding N keys, one /32
+ * peer each from 198.18.0.0/15. Every round, every size serves the same
+ * requests through the real control path (text request, privilege check,
+ * policy change, publish, peer sets over netlink):
+ *
+ *   add  key-add of a key for a new peer
+ *   del  key-del of that key
+ *   syn  the lookup a SYN of no flow costs a worker (policy_match() and
+ *        the key selection), for a peer that has a key
+ *
+ * Sizes are interleaved round by round and the best round of each kept
+ * (the machine is shared), so the ratios against 1 key are measured in one
+ * run. Flat costs give ratios near 1. Root (namespaces, ipset).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "ops.h"
+#include "policy.h"
+#include "rules.h"
+
+struct daemon_under_test {
+	size_t keys;
+	int netns;
+	struct rules rules;
+	struct daemon_ctx ctx;
+	struct control *ctl;
+	int client;
+};
+
+static const struct control_client root = { .pid = 1, .uid = 0, .privileged = true };
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench-keyops: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* Peer i of 198.18.0.0/15 (131,072 addresses). */
+static void peer_of(uint32_t i, struct tcpao_addr *a)
+{
+	uint32_t be = htonl(0xc6120000u + i);
+
+	memset(a, 0, sizeof(*a));
+	a->family = AF_INET;
+	memcpy(a->bytes, &be, 4);
+}
+
+static struct policy *policy_of(size_t n)
+{
+	struct tcpao_mkt m = { .sndid = 1, .rcvid = 1, .alg = TCPAO_ALG_HMAC_SHA1,
+			       .keylen = 6, .key = "secret", .prefixlen = 32 };
+	struct policy *p = policy_new();
+	char err[256];
+
+	if (!p)
+		die("policy_new");
+	for (size_t i = 0; i < n; i++) {
+		peer_of((uint32_t)i, &m.peer);
+		if (policy_add_key(p, &m, err, sizeof(err))) {
+			fprintf(stderr, "bench-keyops: key %zu: %s\n", i, err);
+			exit(1);
+		}
+	}
+	return p;
+}
+
+static void enter(const struct daemon_under_test *t)
+{
+	if (setns(t->netns, CLONE_NEWNET))
+		die("setns");
+}
+
+static void start(struct daemon_under_test *t, size_t keys)
+{
+	char err[256];
+	int sv[2];
+
+	t->keys = keys;
+	if (unshare(CLONE_NEWNET))
+		die("unshare (bench-keyops needs root)");
+	t->netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (t->netns < 0)
+		die("open netns");
+	rules_init(&t->rules, 100, 1);
+	t->ctx = (struct daemon_ctx){ .policy = policy_of(keys), .rules = &t->rules,
+				      .chain_timer = -1 };
+	if (rules_update_sets(&t->rules, t->ctx.policy, err, sizeof(err))) {
+		fprintf(stderr, "bench-keyops: peer sets: %s\n", err);
+		exit(1);
+	}
+	t->ctl = control_new(&daemon_ops, &t->ctx);
+	if (!t->ctl || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) ||
+	    control_adopt(t->ctl, sv[1], &root))
+		die("control");
+	t->client = sv[0];
+}
+
+static void stop(struct daemon_under_test *t)
+{
+	enter(t);
+	close(t->client);
+	control_close(t->ctl);
+	rules_remove(&t->rules);
+	policy_free(t->ctx.policy);
+	close(t->netns);
+}
+
+/* One request served; exits unless the reply is "ok". */
+static void ask(struct daemon_under_test *t, const char *request)
+{
+	char frame[4096];
+	ssize_t n;
+
+	if (send(t->client, request, strlen(request), 0) < 0)
+		die("send");
+	for (;;) {
+		control_handle(t->ctl);
+		n = recv(t->client, frame, sizeof(frame) - 1, MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		if (n <= 0)
+			die("recv");
+		frame[n] = '\0';
+		if (strncmp(frame + 1, "ok", 2)) {
+			fprintf(stderr, "bench-keyops: %s: %s\n", request, frame + 1);
+			exit(1);
+		}
+		if (frame[0] == '.')
+			return;
+	}
+}
+
+enum op { OP_ADD, OP_DEL, OP_SYN, NOPS };
+static const char *const op_names[NOPS] = { "add", "del", "syn" };
+
+/* Seconds per operation, one batch of each on t. */
+static void measure(struct daemon_under_test *t, int batch, double out[NOPS])
+{
+	struct tcpao_addr local, peer;
+	char request[160], text[INET_ADDRSTRLEN];
+	struct tcpao_keysel sel;
+	double t0;
+	volatile size_t found = 0;
+
+	enter(t);
+	peer_of(131000, &peer);
+	inet_ntop(AF_INET, peer.bytes, text, sizeof(text));
+	out[OP_ADD] = out[OP_DEL] = 0;
+	for (int i = 0; i < batch; i++) {
+		snprintf(request, sizeof(request),
+			 "key-add sndid=7,rcvid=7,alg=hmac(sha1),secret=hex:0102030405,peer=%s/32",
+			 text);
+		t0 = now_s();
+		ask(t, request);
+		out[OP_ADD] += now_s() - t0;
+		snprintf(request, sizeof(request), "key-del sndid=7,rcvid=7,peer=%s/32", text);
+		t0 = now_s();
+		ask(t, request);
+		out[OP_DEL] += now_s() - t0;
+	}
+	out[OP_ADD] /= batch;
+	out[OP_DEL] /= batch;
+	peer_of(131071, &local);
+	peer_of((uint32_t)(t->keys / 2), &peer);
+	t0 = now_s();
+	for (int i = 0; i < batch * 100; i++) {
+		const struct policy_peer *p = policy_match(t->ctx.policy, &local, 179, &peer, 40000);
+
+		found += p && !policy_peer_keysel(p, &peer, 0, &sel);
+	}
+	out[OP_SYN] = (now_s() - t0) / (batch * 100);
+	if (found != (size_t)batch * 100) {
+		fprintf(stderr, "bench-keyops: the SYN's peer has no key\n");
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const size_t sizes[] = { 1, 1000, 10000, 100000 };
+	enum { NSIZES = sizeof(sizes) / sizeof(sizes[0]) };
+	bool quick = argc > 1 && !strcmp(argv[1], "--quick");
+	int rounds = quick ? 2 : 5, batch = quick ? 5 : 20;
+	struct daemon_under_test t[NSIZES];
+	double best[NSIZES][NOPS];
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench-keyops: needs root (network namespaces, ipset)\n");
+		return 77;
+	}
+	for (int i = 0; i < NSIZES; i++) {
+		start(&t[i], sizes[i]);
+		for (int o = 0; o < NOPS; o++)
+			best[i][o] = 1e9;
+	}
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < NSIZES; i++) {
+			double got[NOPS];
+
+			measure(&t[i], batch, got);
+			for (int o = 0; o < NOPS; o++)
+				best[i][o] = got[o] < best[i][o] ? got[o] : best[i][o];
+		}
+	printf("%8s", "keys");
+	for (int o = 0; o < NOPS; o++)
+		printf(" %10s-us %8s", op_names[o], "vs 1");
+	printf("\n");
+	for (int i = 0; i < NSIZES; i++) {
+		printf("%8zu", sizes[i]);
+		for (int o = 0; o < NOPS; o++)
+			printf(" %13.2f %8.2f", best[i][o] * 1e6, best[i][o] / best[0][o]);
+		printf("\n");
+	}
+	for (int i = 0; i < NSIZES; i++)
+		stop(&t[i]);
+	return 0;
+}
