@@ -197,9 +197,10 @@ static uint64_t now_ms(void)
 
 static void say_left_out(uint32_t uid, bool untracked, uint64_t n)
 {
-	char who[32];
+	char who[32] = "uid=others";
 
-	snprintf(who, sizeof(who), untracked ? "uid=others" : "uid=%u", uid);
+	if (!untracked)
+		snprintf(who, sizeof(who), "uid=%u", uid);
 	log_msg(LOG_INFO, "audit: op=rate-limit change=left-out %s lines=%llu",
 		who, (unsigned long long)n);
 }

@@ -592,10 +592,6 @@ int main(int argc, char **argv)
 	if (!policy)
 		return status;
 	rollover_apply(policy, rollover_now(), &first);
-	/* What the daemon starts with, before the state's sockets (not a
-	 * change: they were there before the restart). */
-	audit_diff(&(struct audit_who){ .by = o.config ? AUDIT_BY_FILE : AUDIT_BY_CMDLINE },
-		   "start", NULL, policy);
 	d = (struct daemon_ctx){ .config_path = o.config, .chain_timer = -1,
 				 .force_ao_optional = o.ao_optional,
 				 .force_accept_icmps = o.accept_icmps };
@@ -675,6 +671,10 @@ int main(int argc, char **argv)
 	if (rc) {
 		log_msg(LOG_ERR, "%s", err);
 	} else {
+		/* Once logging goes where it will (--daemon: syslog); sockets
+		 * restored from the state are not audited: no change. */
+		audit_diff(&(struct audit_who){ .by = o.config ? AUDIT_BY_FILE : AUDIT_BY_CMDLINE },
+			   "start", NULL, d.policy);
 		log_msg(LOG_INFO,
 			"running: %u worker(s), queues %u-%u, %zu policy "
 			"entries, %d flow(s) restored, state in %s",

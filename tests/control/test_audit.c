@@ -58,12 +58,24 @@ static void test_format_truncates(void **state)
 	assert_int_equal(strlen(line), sizeof(line) - 1);
 }
 
+/* A fresh limit per test (cmocka's state). */
+static int limit_new(void **state)
+{
+	*state = calloc(1, sizeof(struct audit_limit));
+	return *state ? 0 : -1;
+}
+
+static int limit_free(void **state)
+{
+	free(*state);
+	return 0;
+}
+
 static void test_limit_burst_then_refill(void **state)
 {
-	struct audit_limit *l = calloc(1, sizeof(*l));
+	struct audit_limit *l = *state;
 	uint64_t left, t = 1000000;
 
-	(void)state;
 	for (int i = 0; i < AUDIT_UID_BURST; i++) {
 		assert_true(audit_limit_take(l, 1000, t, &left));
 		assert_int_equal(left, 0);
@@ -76,39 +88,36 @@ static void test_limit_burst_then_refill(void **state)
 	assert_true(audit_limit_take(l, 1000, t + AUDIT_UID_INTERVAL_MS, &left));
 	assert_int_equal(left, 2);
 	assert_false(audit_limit_take(l, 1000, t + AUDIT_UID_INTERVAL_MS, &left));
-	free(l);
 }
 
+/* Many uids together stop at the global burst; later, the left-out
+ * counts come out one uid at a time. */
 static void test_limit_all_uids(void **state)
 {
-	struct audit_limit *l = calloc(1, sizeof(*l));
-	uint64_t left, t = 1000000, n;
+	struct audit_limit *l = *state;
+	uint64_t left, n;
 	uint32_t uid;
 	bool untracked;
 	int taken = 0;
 
-	(void)state;
-	/* many uids together stop at the global burst */
 	for (uint32_t u = 0; u < 20; u++)
 		for (int i = 0; i < AUDIT_UID_BURST; i++)
-			taken += audit_limit_take(l, 2000 + u, t, &left);
+			taken += audit_limit_take(l, 2000 + u, 1000000, &left);
 	assert_int_equal(taken, AUDIT_ALL_BURST);
-	/* later, the left-out counts come out one uid at a time */
-	assert_true(audit_limit_pending(l, t + 10 * AUDIT_UID_INTERVAL_MS, &uid, &untracked, &n));
+	assert_true(audit_limit_pending(l, 1000000 + 10 * AUDIT_UID_INTERVAL_MS, &uid,
+					&untracked, &n));
 	assert_false(untracked);
 	assert_true(uid >= 2000 && uid < 2020);
 	assert_int_equal(n, AUDIT_UID_BURST);
-	free(l);
 }
 
 static void test_limit_more_uids_than_slots(void **state)
 {
-	struct audit_limit *l = calloc(1, sizeof(*l));
-	uint64_t left, t = 1000000, n;
-	uint32_t uid;
+	struct audit_limit *l = *state;
+	uint64_t t = 1000000, left, n;
 	bool untracked;
+	uint32_t uid;
 
-	(void)state;
 	for (uint32_t u = 0; u < AUDIT_UIDS; u++)
 		assert_true(audit_limit_take(l, u, t, &left));
 	/* a 65th uid: no slot, so the global limit alone */
@@ -121,7 +130,6 @@ static void test_limit_more_uids_than_slots(void **state)
 	/* full buckets with nothing left out are free again */
 	assert_true(audit_limit_take(l, 6000, t + 100000, &left));
 	assert_true(audit_limit_take(l, 6000, t + 100000, &left));
-	free(l);
 }
 
 /* What fn writes to stderr (log_msg's foreground output). */
@@ -201,9 +209,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_format_truncates),
-		cmocka_unit_test(test_limit_burst_then_refill),
-		cmocka_unit_test(test_limit_all_uids),
-		cmocka_unit_test(test_limit_more_uids_than_slots),
+		cmocka_unit_test_setup_teardown(test_limit_burst_then_refill, limit_new, limit_free),
+		cmocka_unit_test_setup_teardown(test_limit_all_uids, limit_new, limit_free),
+		cmocka_unit_test_setup_teardown(test_limit_more_uids_than_slots, limit_new, limit_free),
 		cmocka_unit_test(test_diff_lines),
 	};
 

@@ -18,14 +18,8 @@ ts_pair
 SECRET1=audit-secret-number-one SECRET2=audit-secret-number-two
 LOG=$TS_TMP/tcpaod-$NS_A.log
 
-sec_secret "$TS_TMP/k1.key" "$SECRET1"
+ts_conf_peer "$TS_TMP/a.conf" "$B4/32" "$TS_TMP/k1.key" "$SECRET1"
 sec_secret "$TS_TMP/k2.key" "$SECRET2"
-cat >"$TS_TMP/a.conf" <<EOF
-peer $B4/32 {
-    key id 1 alg hmac(sha1) secret-file k1.key;
-}
-EOF
-chmod 600 "$TS_TMP/a.conf"
 ts_daemon "$NS_A" --config "$TS_TMP/a.conf"
 cli() { ts_in "$NS_A" "$TCPAO_CLI" "$@"; }
 # audit_has TEXT...: some audit line has every TEXT
