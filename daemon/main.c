@@ -616,6 +616,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcpaod: %s\n", err);
 		return 1;
 	}
+	policy_stamp_current(policy, policy_now()); /* before the workers see it */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -644,7 +645,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	start_guard(&rules);
-	policy_stamp_current(policy, policy_now());
 	d.policy = policy;
 	d.rules = &rules;
 	d.chain_timer = rollover_timer_open();
