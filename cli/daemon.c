@@ -117,7 +117,7 @@ static const struct {
 	{ "peer", "current", J_KEYID }, { "peer", "rnext", J_KEYID },
 	{ "peer", "keys", J_NUM }, { "peer", "local-port", J_NUM },
 	{ "peer", "remote-port", J_NUM }, { "peer", "uid", J_NUM },
-	{ "peer", "cookie", J_NUM },
+	{ "peer", "cookie", J_NUM }, { "peer", "current-age", J_NUM },
 	{ "key", "sndid", J_NUM }, { "key", "rcvid", J_NUM },
 	{ "key", "maclen", J_NUM }, { "key", "serial", J_NUM },
 	{ "key", "exclude-options", J_BOOL }, { "key", "current", J_BOOL },

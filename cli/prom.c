@@ -313,6 +313,9 @@ static int write_all(FILE *f, bool keys)
 			    "sndid of the key new connections to the peer sign with, when set");
 		peer_family(f, list, "tcpao_peer_rnext_key", "rnext",
 			    "rcvid new connections to the peer announce as RNextKeyID, when set");
+		peer_family(f, list, "tcpao_peer_current_key_age_seconds", "current-age",
+			    "seconds since the key new connections to the peer sign with "
+			    "became current (or was added), as tcpaod has seen it since it started");
 		if (keys)
 			key_family(f, list);
 		flows(f, show);

@@ -201,6 +201,9 @@ static void reply_peer(struct control_reply *out, const struct policy *policy,
 	if (p->rnext_rcvid >= 0)
 		control_reply_int(out, "rnext", p->rnext_rcvid);
 	control_reply_u64(out, "keys", p->keys.n);
+	if (policy_current_key(p) >= 0 && p->current_since)
+		control_reply_u64(out, "current-age",
+				  (uint64_t)(policy_now() - p->current_since));
 	control_reply_str(out, "origin", p->origin);
 	if (c)
 		control_reply_str(out, "key-chain", c->name);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "config.h"
 #include "control.h"
 #include "ctl.h"
@@ -292,8 +293,10 @@ static int parse_key_option(const char *spec, struct tcpao_mkt *mkt,
 }
 
 /* The policy from --config (by default DEFAULT_CONFIG when it
- * exists and no --key is given), then --key options. */
-static struct policy *build_policy(struct options *o)
+ * exists and no --key is given), then --key options. On failure *status
+ * is the exit status: 1 for the file (an operation that failed, as with
+ * --check), 2 for a --key option (a bad option value). */
+static struct policy *build_policy(struct options *o, int *status)
 {
 	struct policy *policy = NULL;
 	char err[512];
@@ -302,6 +305,7 @@ static struct policy *build_policy(struct options *o)
 	    access(DEFAULT_CONFIG, F_OK) == 0)
 		o->config = DEFAULT_CONFIG;
 	if (o->config) {
+		*status = 1;
 		if (config_load(o->config, &policy, err, sizeof(err))) {
 			fprintf(stderr, "tcpaod: %s\n", err);
 			return NULL;
@@ -311,6 +315,7 @@ static struct policy *build_policy(struct options *o)
 	}
 	if (!policy)
 		return NULL;
+	*status = 2;
 	for (size_t i = 0; i < o->nkeys; i++) {
 		struct tcpao_mkt mkt;
 		int rc = parse_key_option(o->keys[i], &mkt, err, sizeof(err));
@@ -486,8 +491,11 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 				break;
 			}
 			if (si.ssi_signo == SIGHUP) {
+				struct audit_who who = { .by = AUDIT_BY_SIGNAL, .uid = si.ssi_uid,
+							 .pid = (int32_t)si.ssi_pid };
+
 				notify_send("RELOADING=1");
-				if (daemon_reload(d, err, sizeof(err)))
+				if (daemon_reload(d, &who, err, sizeof(err)))
 					log_msg(LOG_ERR, "reload: %s", err);
 				else
 					log_msg(LOG_INFO, "reloaded %s",
@@ -509,6 +517,7 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		if (ctl)
 			control_expire(ctl, control_now_ms());
 		pmtu_expire(monotonic_ms());
+		audit_tick();
 		if (autostarted && idle_too_long(d, &idle_since)) {
 			log_msg(LOG_INFO, "autostarted and idle: stopping");
 			idle = true;
@@ -561,7 +570,7 @@ int main(int argc, char **argv)
 	struct rules rules;
 	sigset_t sigs;
 	char err[512];
-	int lock, sigfd, rc, restored;
+	int lock, sigfd, rc, restored, status = 1;
 	bool own_state_dir, idle = false;
 
 	if (parse_options(argc, argv, &o))
@@ -570,7 +579,7 @@ int main(int argc, char **argv)
 	if (o.remove_rules)
 		return remove_everything();
 	mark_set(o.mark);
-	policy = build_policy(&o);
+	policy = build_policy(&o, &status);
 	if (o.check) { /* like nft -c, bird -p: nothing is started */
 		if (policy)
 			check_chains(o.config, policy);
@@ -581,7 +590,7 @@ int main(int argc, char **argv)
 		return policy ? 0 : 1;
 	}
 	if (!policy)
-		return 2;
+		return status;
 	rollover_apply(policy, rollover_now(), &first);
 	d = (struct daemon_ctx){ .config_path = o.config, .chain_timer = -1,
 				 .force_ao_optional = o.ao_optional,
@@ -607,6 +616,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcpaod: %s\n", err);
 		return 1;
 	}
+	policy_stamp_current(policy, policy_now()); /* before the workers see it */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -661,6 +671,10 @@ int main(int argc, char **argv)
 	if (rc) {
 		log_msg(LOG_ERR, "%s", err);
 	} else {
+		/* Once logging goes where it will (--daemon: syslog); sockets
+		 * restored from the state are not audited: no change. */
+		audit_diff(&(struct audit_who){ .by = o.config ? AUDIT_BY_FILE : AUDIT_BY_CMDLINE },
+			   "start", NULL, d.policy);
 		log_msg(LOG_INFO,
 			"running: %u worker(s), queues %u-%u, %zu policy "
 			"entries, %d flow(s) restored, state in %s",

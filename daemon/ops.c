@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "config.h"
 #include "log.h"
 #include "ops.h"
@@ -19,6 +20,7 @@ int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
 {
 	int rc;
 
+	policy_stamp_current(fresh, policy_now());
 	/* Workers first: once a peer's packets reach the queues, the workers
 	 * must know its keys (a worker without them would let its SYN out
 	 * unsigned). A removed peer's packets are left alone by the workers
@@ -37,6 +39,8 @@ void daemon_rollover(struct daemon_ctx *d)
 	char err[256] = "";
 
 	if (fresh && !rollover_apply(fresh, rollover_now(), &r) && r.changed) {
+		audit_diff(&(struct audit_who){ .by = AUDIT_BY_SCHEDULE }, "rollover",
+			   d->policy, fresh);
 		if (daemon_publish(d, fresh, err, sizeof(err)))
 			log_msg(LOG_ERR, "key chains: %s", err);
 	} else {
@@ -46,12 +50,16 @@ void daemon_rollover(struct daemon_ctx *d)
 		rollover_timer_arm(d->chain_timer, r.next);
 }
 
+/* The end of a host change asked on the control socket: audited here. */
 static int publish_or_reply(struct daemon_ctx *d, struct policy *fresh,
-			    struct control_reply *out)
+			    const char *op, struct control_reply *out)
 {
+	struct audit_who who = audit_client(control_reply_client(out));
 	char err[256] = "";
-	int rc = daemon_publish(d, fresh, err, sizeof(err));
+	int rc;
 
+	audit_diff(&who, op, d->policy, fresh);
+	rc = daemon_publish(d, fresh, err, sizeof(err));
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
 
@@ -71,7 +79,7 @@ static int op_key_add(void *ctx, const struct control_key_add *req,
 		policy_free(fresh);
 		return control_reply_error(out, rc, "%s", err);
 	}
-	return publish_or_reply(d, fresh, out);
+	return publish_or_reply(d, fresh, "key-add", out);
 }
 
 /* Is a live flow signing with (sndid, rcvid) of a peer prefix? */
@@ -129,7 +137,7 @@ static int op_key_del(void *ctx, const struct control_key_del *req,
 		policy_free(fresh);
 		return control_reply_error(out, rc, "%s", err);
 	}
-	return publish_or_reply(d, fresh, out);
+	return publish_or_reply(d, fresh, "key-del", out);
 }
 
 static int op_key_set(void *ctx, const struct control_key_set *req,
@@ -148,7 +156,7 @@ static int op_key_set(void *ctx, const struct control_key_set *req,
 		policy_free(fresh);
 		return control_reply_error(out, rc, "%s", err);
 	}
-	return publish_or_reply(d, fresh, out);
+	return publish_or_reply(d, fresh, "key-set", out);
 }
 
 static int op_key_list(void *ctx, struct control_reply *out)
@@ -320,8 +328,23 @@ static void plan_make(struct plan *pl, const struct policy *old,
 	workers_call(count_dropped_use, pl);
 }
 
+/* A line per change, then one for the reload itself (also when nothing
+ * changed: the operator asked). */
+static void audit_reload(const struct audit_who *who, const struct policy *old,
+			 const struct policy *fresh, const struct plan *pl,
+			 size_t clashes)
+{
+	char extra[128];
+
+	audit_diff(who, "reload", old, fresh);
+	snprintf(extra, sizeof(extra), "added=%zu changed=%zu dropped=%zu clashes=%zu",
+		 pl->adds, pl->changes, pl->drops, clashes);
+	audit_policy(who, &(struct audit_rec){ .op = "reload", .change = "summary",
+					       .sndid = -1, .rcvid = -1, .extra = extra });
+}
+
 static int reload(struct daemon_ctx *d, bool dry_run, struct control_reply *out,
-		  char *err, size_t errlen)
+		  const struct audit_who *who, char *err, size_t errlen)
 {
 	struct plan pl = { .out = out };
 	struct policy *fresh;
@@ -351,22 +374,23 @@ static int reload(struct daemon_ctx *d, bool dry_run, struct control_reply *out,
 		policy_free(fresh);
 		return 0;
 	}
-	log_msg(LOG_INFO, "reload: %zu key(s) added, %zu changed, %zu dropped", pl.adds,
-		pl.changes, pl.drops);
+	audit_reload(who, d->policy, fresh, &pl, clashes);
 	rc = daemon_publish(d, fresh, err, errlen);
 	daemon_rollover(d); /* the new chains' next boundary */
 	return rc;
 }
 
-int daemon_reload(struct daemon_ctx *d, char *err, size_t errlen)
+int daemon_reload(struct daemon_ctx *d, const struct audit_who *who, char *err,
+		  size_t errlen)
 {
-	return reload(d, false, NULL, err, errlen);
+	return reload(d, false, NULL, who, err, errlen);
 }
 
 static int op_reload(void *ctx, struct control_reply *out)
 {
+	struct audit_who who = audit_client(control_reply_client(out));
 	char err[512] = "";
-	int rc = reload(ctx, false, out, err, sizeof(err));
+	int rc = reload(ctx, false, out, &who, err, sizeof(err));
 
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
@@ -374,7 +398,7 @@ static int op_reload(void *ctx, struct control_reply *out)
 static int op_reload_plan(void *ctx, struct control_reply *out)
 {
 	char err[512] = "";
-	int rc = reload(ctx, true, out, err, sizeof(err));
+	int rc = reload(ctx, true, out, NULL, err, sizeof(err));
 
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "audit.h"
 #include "control.h"
 #include "policy.h"
 #include "rules.h"
@@ -28,8 +29,9 @@ extern const struct control_ops daemon_ops;
  * is freed. Takes ownership of fresh. */
 /* Applies the command line's --no-ao-required / --accept-icmps. */
 void daemon_apply_flags(const struct daemon_ctx *d, struct policy *p);
-/* Reloads the config file (SIGHUP, `tcpao reload`). */
-int daemon_reload(struct daemon_ctx *d, char *err, size_t errlen);
+/* Reloads the config file (SIGHUP, `tcpao reload`), audited as who's. */
+int daemon_reload(struct daemon_ctx *d, const struct audit_who *who, char *err,
+		  size_t errlen);
 
 /* Evaluates the key chains now: publishes when a key or preference
  * moves, and arms the timer for the next boundary. */

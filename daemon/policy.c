@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "keychain.h"
 #include "policy.h"
@@ -767,6 +768,37 @@ bool policy_next_prefix(const struct policy *policy, size_t *cursor,
 	return false;
 }
 
+/* ---- the current key's age --------------------------------------------- */
+
+int policy_current_key(const struct policy_peer *p)
+{
+	int k = p->current_sndid >= 0 ? find_key(p, p->current_sndid, -1) : 0;
+
+	return k < (int)p->keys.n ? k : -1;
+}
+
+int64_t policy_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+void policy_stamp_current(struct policy *policy, int64_t now)
+{
+	for (size_t i = 0; i < policy->n; i++) {
+		struct policy_peer *p = &policy->peers[i];
+		int k = policy_current_key(p);
+		uint64_t serial = k >= 0 ? p->keys.serials[k] : 0;
+
+		if (serial == p->current_serial && p->current_since)
+			continue;
+		p->current_serial = serial;
+		p->current_since = now;
+	}
+}
+
 /* ---- reload ------------------------------------------------------------ */
 
 static bool same_key(const struct tcpao_mkt *a, const struct tcpao_mkt *b)
@@ -799,6 +831,8 @@ void policy_adopt_serials(struct policy *fresh, const struct policy *old)
 			p->keys.serials[k] = s ? s : next++;
 		}
 		if (o) {
+			p->current_serial = o->current_serial;
+			p->current_since = o->current_since;
 			p->current_epoch = o->current_epoch +
 				(o->current_sndid != p->current_sndid);
 			p->rnext_epoch = o->rnext_epoch +

@@ -90,6 +90,11 @@ struct policy_peer {
 	 * must leave the current key where the peer's RNextKeyID put it. */
 	uint64_t current_epoch;
 	uint64_t rnext_epoch;
+	/* The key new connections sign with (policy_current_key()), by
+	 * serial, and since when (policy_now()): the key-age metric.
+	 * policy_stamp_current() keeps them. */
+	uint64_t current_serial;
+	int64_t current_since;
 	/* Where the entry was defined ("file:line"), or "runtime", or
 	 * "socket". from and uid say the same for programs. */
 	char origin[96];
@@ -306,6 +311,16 @@ void policy_diff(const struct policy *old, const struct policy *fresh,
 		 void (*fn)(void *arg, const char *what,
 			    const struct policy_peer *p, size_t k),
 		 void *arg);
+
+/* The index of the key new connections to the entry sign with: the
+ * current preference when a key has that sndid, else the newest key;
+ * -1 when none. */
+int policy_current_key(const struct policy_peer *p);
+/* The clock of current_since: seconds of CLOCK_BOOTTIME (never stepped). */
+int64_t policy_now(void);
+/* Before a policy is published: an entry whose current key is another
+ * key than at its last stamp is stamped now. */
+void policy_stamp_current(struct policy *policy, int64_t now);
 
 /* "198.18.0.0/24" / "fd00::/64"; "any" for AF_UNSPEC. buf >= 64 bytes. */
 const char *policy_prefix_str(const struct tcpao_addr *addr, uint8_t len,

@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "keycount.h"
 #include "log.h"
 #include "ops.h"
@@ -292,6 +293,51 @@ static int publish(struct daemon_ctx *d, struct policy *fresh,
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
 
+/* ---- the audit trail (audit.h) ----------------------------------------- */
+
+/* "keys=N current=C rnext=R ids=S/R,...": the entry after the change, the
+ * first ids only (a listener may hold thousands). */
+static void entry_summary(const struct policy_peer *e, char *buf, size_t len)
+{
+	int at = snprintf(buf, len, "keys=%zu current=%d rnext=%d ids=", e->keys.n,
+			  e->current_sndid, e->rnext_rcvid);
+
+	for (size_t k = 0; k < e->keys.n && at > 0 && (size_t)at < len; k++)
+		at += snprintf(buf + at, len - (size_t)at, k < 8 ? "%s%u/%u" : ",...",
+			       k ? "," : "", e->keys.keys[k].sndid, e->keys.keys[k].rcvid);
+	if (!e->keys.n)
+		snprintf(buf + at, len - (size_t)at, "none");
+}
+
+/* One line per request that changed the socket's entry e; by the client
+ * of `out`, or (no out) by the socket's closing. sndid / rcvid: the key
+ * added or deleted, -1 for none. */
+static void audit_sock(const struct control_reply *out, const struct sock_rec *r,
+		       const char *op, const char *change, const struct policy_peer *e,
+		       int sndid, int rcvid)
+{
+	struct audit_who who = { .by = AUDIT_BY_CLOSE, .uid = r->uid };
+	char extra[200], origin[96];
+
+	if (out)
+		who = audit_client(control_reply_client(out));
+	entry_summary(e, extra, sizeof(extra));
+	audit_socket(r->uid, &who, &(struct audit_rec){
+		.op = op, .change = change, .scope = &e->scope, .sndid = sndid, .rcvid = rcvid,
+		.extra = extra, .origin = policy_key_origin(e, 0, origin, sizeof(origin)) });
+}
+
+/* Takes the entry of a socket that is gone out of fresh, saying so. */
+static void forget_entry(struct daemon_ctx *d, struct policy *fresh,
+			 const struct sock_rec *r)
+{
+	const struct policy_peer *e = entry_of(d->policy, r->cookie);
+
+	if (e)
+		audit_sock(NULL, r, "sock-close", "unregister", e, -1, -1);
+	policy_sock_remove(fresh, r->cookie);
+}
+
 /* ---- requests ---------------------------------------------------------- */
 
 static int sock_begin(struct sock_id *id, int argc, char **argv,
@@ -379,6 +425,7 @@ static int sock_commit(struct daemon_ctx *d, struct sock_id *id, int argc,
 	r->committed = e->keys.n;
 	tcpao_keyring_free(&r->staged);
 	tcpao_keyring_init(&r->staged);
+	audit_sock(out, r, "sock-commit", "register", e, -1, -1);
 	return publish(d, fresh, out);
 }
 
@@ -391,7 +438,8 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 	struct policy_peer *e;
 	struct tcpao_mkt mkt;
 	struct sock_flags f;
-	int rc = 0;
+	const char *change = "set";
+	int rc = 0, sndid = -1, rcvid = -1;
 
 	if (!r || !entry_of(d->policy, id->cookie))
 		return control_reply_error(out, -ENOENT, "socket not registered");
@@ -403,8 +451,11 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 	e = entry_of(fresh, id->cookie);
 	if (!strcmp(argv[0], "sock-key-add")) {
 		rc = parse_key(argc > 1 ? argv[1] : NULL, &mkt, out);
-		if (!rc)
+		if (!rc) {
+			sndid = mkt.sndid, rcvid = mkt.rcvid;
 			rc = policy_sock_add_key(fresh, id->cookie, &mkt);
+		}
+		change = "add";
 		tcpao_mkt_wipe(&mkt);
 	} else if (!strcmp(argv[0], "sock-key-del")) {
 		rc = parse_key(argc > 1 ? argv[1] : NULL, &mkt, out);
@@ -413,15 +464,16 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 			struct tcpao_addr peer;
 			uint8_t len = 0;
 			const char *ps = strstr(argv[1], "peer=");
-			unsigned sndid, rcvid;
 
 			rc = -EINVAL;
-			if (ps && sscanf(argv[1], "sndid=%u,rcvid=%u", &sndid, &rcvid) == 2 &&
-			    sndid <= 255 && rcvid <= 255 && !tcpao_addr_parse(ps + 5, &peer, &len)) {
+			if (ps && sscanf(argv[1], "sndid=%d,rcvid=%d", &sndid, &rcvid) == 2 &&
+			    sndid >= 0 && sndid <= 255 && rcvid >= 0 && rcvid <= 255 &&
+			    !tcpao_addr_parse(ps + 5, &peer, &len)) {
 				tcpao_addr_unmap(&peer);
 				rc = policy_sock_del_key(fresh, id->cookie, &peer, len,
 							 (uint8_t)sndid, (uint8_t)rcvid);
 			}
+			change = "drop";
 		}
 	} else if (!strcmp(argv[0], "sock-set")) {
 		parse_flags(argc, argv, &f);
@@ -439,6 +491,7 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 		return control_reply_error(out, rc, "%s: %s", argv[0], strerror(-rc));
 	}
 	r->committed = e->keys.n;
+	audit_sock(out, r, argv[0], change, e, sndid, rcvid);
 	return publish(d, fresh, out);
 }
 
@@ -505,6 +558,7 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 		policy_free(fresh);
 		return control_reply_error(out, rc ? rc : -EINVAL, "%s", err);
 	}
+	audit_sock(out, r, "sock-accept", "register", e, -1, -1);
 	rc = publish(d, fresh, out);
 	if (rc)
 		return rc;
@@ -776,7 +830,7 @@ void sockets_gc(struct daemon_ctx *d)
 		}
 		if (!fresh && !(fresh = policy_clone(d->policy)))
 			break;
-		policy_sock_remove(fresh, r->cookie);
+		forget_entry(d, fresh, r);
 		socks[i] = socks[--nsocks];
 		gone[ngone++] = r;
 	}
@@ -901,7 +955,7 @@ static void forget_records(struct daemon_ctx *d, struct sock_rec **gone,
 	if (!fresh)
 		return; /* kept: sockets_gc() tries again */
 	for (size_t i = 0; i < ngone; i++) {
-		policy_sock_remove(fresh, gone[i]->cookie);
+		forget_entry(d, fresh, gone[i]);
 		log_msg(LOG_DEBUG, "socket %llx destroyed: its entry goes",
 			(unsigned long long)gone[i]->cookie);
 		for (size_t j = 0; j < nsocks; j++)

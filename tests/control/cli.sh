@@ -17,15 +17,7 @@ T=$TCPAO_CLI
 SECRET1=cli-test-secret-one SECRET2=cli-test-secret-two
 
 # A from a config file, B from --key options.
-printf '%s\n' "$SECRET1" >"$TS_TMP/k1.key"
-chmod 600 "$TS_TMP/k1.key"
-cat >"$TS_TMP/a.conf" <<EOF
-# the test's policy
-peer $B4/32 {
-    key id 1 alg hmac(sha1) secret-file k1.key;
-}
-EOF
-chmod 600 "$TS_TMP/a.conf"
+ts_conf_peer "$TS_TMP/a.conf" "$B4/32" "$TS_TMP/k1.key" "$SECRET1"
 ts_daemon "$NS_A" --config "$TS_TMP/a.conf"
 ts_daemon "$NS_B" --key "id=1,alg=hmac(sha1),secret=$SECRET1,peer=$A4/32"
 

@@ -16,7 +16,7 @@ TYPES = {
     "peer": {"peer": STR, "local": STR, "local-port": INT, "remote-port": INT,
              "ao-required": BOOL, "accept-icmps": BOOL, "current": KEYID,
              "rnext": KEYID, "origin": STR, "uid": INT, "cookie": INT,
-             "keys": list},
+             "current-age": INT, "keys": list},
     "key": {"peer": STR, "sndid": INT, "rcvid": INT, "alg": STR, "maclen": INT,
             "exclude-options": BOOL, "current": BOOL, "rnext": BOOL,
             "serial": INT, "origin": STR},

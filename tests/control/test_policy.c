@@ -381,6 +381,38 @@ static void test_keysel_default_and_missing(void **state)
 
 /* ---- snapshots --------------------------------------------------------- */
 
+/* The current key's age: stamped when another key becomes the one new
+ * connections sign with, kept across clones and same-key preferences. */
+static void test_current_key_stamp(void **state)
+{
+	struct policy *p = policy_new(), *q;
+	struct tcpao_addr b = addr("198.18.0.2");
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.2/32", 1, 1), 0);
+	policy_stamp_current(p, 100);
+	assert_int_equal(policy_current_key(&p->peers[0]), 0);
+	assert_int_equal(p->peers[0].current_since, 100);
+	q = policy_clone(p);
+	policy_stamp_current(q, 200);
+	assert_int_equal(q->peers[0].current_since, 100);
+	/* a newer key is Linux's default current key */
+	assert_int_equal(add(q, "198.18.0.2/32", 2, 2), 0);
+	policy_stamp_current(q, 300);
+	assert_int_equal(q->peers[0].current_since, 300);
+	/* preferring key 1 again: it is current from now on */
+	assert_int_equal(policy_set_keysel(q, &b, 32, 1, -1, err, sizeof(err)), 0);
+	policy_stamp_current(q, 400);
+	assert_int_equal(policy_current_key(&q->peers[0]), 1);
+	assert_int_equal(q->peers[0].current_since, 400);
+	/* the same preference once more: the same key, the same age */
+	assert_int_equal(policy_set_keysel(q, &b, 32, 1, -1, err, sizeof(err)), 0);
+	policy_stamp_current(q, 500);
+	assert_int_equal(q->peers[0].current_since, 400);
+	policy_free(p);
+	policy_free(q);
+}
+
 static void test_clone_is_deep(void **state)
 {
 	struct policy *p = policy_new(), *c;
@@ -667,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_del_busy),
 		cmocka_unit_test(test_set_keysel),
 		cmocka_unit_test(test_keysel_default_and_missing),
+		cmocka_unit_test(test_current_key_stamp),
 		cmocka_unit_test(test_clone_is_deep),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_adopt_serials),

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # prometheus: `tcpao stat --prometheus` and `--textfile` after a verified
 # transfer between two namespaces: the exposition format (promcheck.py),
-# the counters, the peers, keys and connections; the textfile written
+# the counters, the peers (their current key's age), keys and
+# connections; the textfile written
 # atomically, and `tcpao_up 0` with exit 1 once tcpaod is gone.
 source "${TS_DIR:?}/lib.sh"
 ts_init prometheus
@@ -29,6 +30,8 @@ ts_expect '[ "$(value tcpao_good_total)" -gt 50 ]' "tcpao_good_total"
 ts_expect '[ "$(value tcpao_signed_total)" -gt 50 ]' "tcpao_signed_total"
 ts_expect '[ "$(value tcpao_bad_total)" = 0 ]' "tcpao_bad_total 0"
 ts_expect '[ "$(value "tcpao_peer_keys{peer=\"$B4/32\"}")" = 1 ]' "tcpao_peer_keys of $B4/32"
+age=$(value "tcpao_peer_current_key_age_seconds{peer=\"$B4/32\"}")
+ts_expect '[ -n "$age" ] && [ "$age" -ge 0 ] && [ "$age" -lt 120 ]' "the current key's age: since tcpaod started ($age s)"
 ts_expect 'grep -q "^tcpao_key_info{peer=\"$B4/32\",sndid=\"7\",rcvid=\"9\",alg=\"hmac(sha1)\"" "$TS_TMP/a.samples"' "tcpao_key_info"
 ts_expect 'grep -q "^tcpao_connections{remote=\"$B4\"" "$TS_TMP/a.samples"' "tcpao_connections for $B4"
 ts_expect 'grep -q "^tcpao_queue_dropped_total{queue=" "$TS_TMP/a.samples"' "queue drops"

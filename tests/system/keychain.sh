@@ -11,7 +11,7 @@
 # new connection works with key 3. Stepped past key 3's send and accept
 # windows (a gap: no key left), B holds key 3, warns and counts, and a new
 # connection still works. A reload changes nothing; key list --json holds
-# the chain.
+# the chain. The schedule's moves leave audit lines (by=schedule).
 source "$(dirname "$0")/lib.sh"
 ts_init keychain
 [ -x "${TCPAO_CLI:-}" ] || ts_skip "TCPAO_CLI not set"
@@ -83,6 +83,10 @@ for ns in "$NS_A" "$NS_B"; do
 	ts_expect '[ "${v:-0}" = 0 ]' "TcpEstabResets in $ns"
 	ts_expect '! ts_in "$ns" "$TCPAO_CLI" key list | grep -q "^  key sndid 1 "' "$ns dropped key 1 after its accept window"
 	ts_expect 'ts_in "$ns" "$TCPAO_CLI" key list | grep -q "key 3 .*\[active\]"' "$ns key 3 active"
+	ts_expect 'grep -q "audit: op=rollover by=schedule change=current peer=[0-9./]* sndid=3$" "$TS_TMP/tcpaod-$ns.log"' \
+		"$ns audited the schedule's move to key 3"
+	ts_expect 'grep -q "audit: op=rollover by=schedule change=drop peer=[0-9./]* sndid=1 rcvid=1 origin=file$" "$TS_TMP/tcpaod-$ns.log"' \
+		"$ns audited key 1 leaving"
 done
 
 # The capture: all keys verify; KeyIDs on the wire go 1, 2, 3 both ways.

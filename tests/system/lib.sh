@@ -131,6 +131,17 @@ ts_secret_spec() {
 	echo "${spec%%secret=*}secret-file=$file$rest"
 }
 
+# ts_conf_peer CONF PEER KEYFILE SECRET: KEYFILE (0600) holds SECRET and a
+# newline; CONF (0600) is a comment line, then one peer block (line 2) with
+# key id 1, hmac(sha1), from KEYFILE: a policy for tcpaod --config.
+ts_conf_peer() {
+	printf '%s\n' "$4" >"$3"
+	chmod 600 "$3"
+	printf "# the test's policy\npeer %s {\n    key id 1 alg hmac(sha1) secret-file %s;\n}\n" \
+		"$2" "$3" >"$1"
+	chmod 600 "$1"
+}
+
 # ts_daemon NS ARGS...: starts tcpaod in NS and waits for its control socket.
 # --key specs with secret= get their secret moved into a file.
 # Its log is $TS_TMP/tcpaod-NS.log; its pid in DAEMON_PID[NS].

@@ -4,7 +4,7 @@
 # rules come with the daemon and stay when it stops (SIGTERM leaves them:
 # fail closed); `tcpaod --remove-rules` removes them; with the daemon killed, an AO peer gets nothing unsigned (fail
 # closed) while traffic of other hosts is untouched; bad options are
-# refused; --queues 2 works.
+# refused (2), a bad config file too (1, as --check); --queues 2 works.
 source "$(dirname "$0")/lib.sh"
 ts_init lifecycle
 ts_require tcpdump
@@ -21,6 +21,14 @@ out=$(ts_in "$NS_A" "$TCPAOD" --key "$(ts_secret_spec "id=1,alg=nope,secret=x,pe
 ts_expect '[ $rc = 2 ]' "an unknown algorithm is refused ($rc: $out)"
 out=$(ts_in "$NS_A" "$TCPAOD" --queues 0 2>&1); rc=$?
 ts_expect '[ $rc = 2 ]' "--queues 0 is refused ($rc)"
+# A config file that does not load is a failed operation, not a usage
+# error: 1, as tcpaod --check says of the same file.
+printf 'peer %s {\n key id 1 alg hmac(nope) secret-file x;\n}\n' "$B4" >"$TS_TMP/bad.conf"
+chmod 600 "$TS_TMP/bad.conf"
+out=$(ts_in "$NS_A" "$TCPAOD" --config "$TS_TMP/bad.conf" 2>&1); rc=$?
+ts_expect '[ $rc = 1 ] && [[ "$out" == *bad.conf:2:* ]]' "a bad config file exits 1 ($rc: $out)"
+out=$(ts_in "$NS_A" "$TCPAOD" --check "$TS_TMP/bad.conf" 2>&1); rc=$?
+ts_expect '[ $rc = 1 ]' "--check of it exits 1 too ($rc: $out)"
 ts_expect 'ts_rules_gone "$NS_A"' "a refused start leaves no rules"
 
 ts_log "one daemon per namespace"
