@@ -201,6 +201,26 @@ static bool scope_equal(const struct policy_scope *a, const struct policy_scope 
 	       a->local_port == b->local_port && a->remote_port == b->remote_port;
 }
 
+static int addr_cmp(const struct tcpao_addr *a, const struct tcpao_addr *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return a->family == AF_UNSPEC ? 0 : memcmp(a->bytes, b->bytes, tcpao_addr_len(a));
+}
+
+int policy_scope_cmp(const struct policy_scope *a, const struct policy_scope *b)
+{
+	int c = addr_cmp(&a->peer, &b->peer) ?: (int)a->peer_len - (int)b->peer_len ?:
+		addr_cmp(&a->local, &b->local);
+
+	if (c)
+		return c;
+	if (a->local.family != AF_UNSPEC && a->local_len != b->local_len)
+		return (int)a->local_len - (int)b->local_len;
+	return (int)a->local_port - (int)b->local_port ?:
+	       (int)a->remote_port - (int)b->remote_port;
+}
+
 static bool prefixes_overlap(const struct tcpao_addr *a, uint8_t alen,
 			     const struct tcpao_addr *b, uint8_t blen)
 {

@@ -143,6 +143,8 @@ struct policy_peer *policy_peer_get(struct policy *policy,
 				    const struct policy_scope *scope,
 				    const char *origin, int *rc,
 				    char *err, size_t errlen);
+/* A total order of scopes: 0 exactly when they are the same scope. */
+int policy_scope_cmp(const struct policy_scope *a, const struct policy_scope *b);
 /* The entry with exactly this scope, or NULL. */
 struct policy_peer *policy_peer_find(const struct policy *policy,
 				     const struct policy_scope *scope);
