@@ -633,6 +633,7 @@ int main(int argc, char **argv)
 	wc.egress_base = rules.egress_base;
 	wc.ingress_base = rules.ingress_base;
 	wc.icmp_queue = rules.icmp_queue;
+	policy_index(policy); /* before the workers share it */
 	/* Queues before rules: no packet ever meets a queue nobody reads. */
 	rc = mark_check(o.mark, err, sizeof(err));
 	if (!rc)

@@ -25,6 +25,7 @@ int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
 	 * must know its keys (a worker without them would let its SYN out
 	 * unsigned). A removed peer's packets are left alone by the workers
 	 * before the sets shrink. */
+	policy_index(fresh);
 	workers_set_policy(fresh);
 	rc = rules_update_sets(d->rules, fresh, err, errlen);
 	policy_free(d->policy);

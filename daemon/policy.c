@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "keychain.h"
+#include "peerindex.h"
 #include "policy.h"
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -55,6 +56,7 @@ void policy_free(struct policy *policy)
 		return;
 	for (size_t i = 0; i < policy->n; i++)
 		tcpao_keyring_free(&policy->peers[i].keys);
+	peer_index_free(policy->index);
 	free(policy->peers);
 	keychains_unref(policy->chains);
 	free(policy);
@@ -66,6 +68,53 @@ const struct keychain *policy_peer_chain(const struct policy *policy,
 	if (!peer->chain || !policy->chains || peer->chain > policy->chains->n)
 		return NULL;
 	return &policy->chains->v[peer->chain - 1];
+}
+
+/* ---- the index of entries by peer prefix ------------------------------ */
+
+static void index_drop(struct policy *policy)
+{
+	peer_index_free(policy->index);
+	policy->index = NULL;
+	policy->indexed = 0;
+}
+
+/* The index when it covers every entry, else NULL. */
+static const struct peer_index *index_of(const struct policy *policy)
+{
+	return policy->index && policy->indexed == policy->n ? policy->index : NULL;
+}
+
+static bool index_entry(struct policy *policy, size_t i)
+{
+	const struct policy_scope *s = &policy->peers[i].scope;
+
+	if (peer_index_add(policy->index, &s->peer, s->peer_len, (uint32_t)i)) {
+		index_drop(policy);
+		return false;
+	}
+	policy->indexed = i + 1;
+	return true;
+}
+
+void policy_index(struct policy *policy)
+{
+	if (index_of(policy))
+		return;
+	index_drop(policy);
+	policy->index = peer_index_new();
+	for (size_t i = 0; policy->index && i < policy->n; i++)
+		if (!index_entry(policy, i))
+			return;
+}
+
+/* After an entry was added at the end: the index follows, or goes. */
+static void index_appended(struct policy *policy)
+{
+	if (policy->index && policy->indexed + 1 == policy->n)
+		index_entry(policy, policy->n - 1);
+	else
+		index_drop(policy);
 }
 
 /* A deep copy of a ring, same layout (room in front), no clash index. */
@@ -129,6 +178,9 @@ struct policy *policy_clone(const struct policy *policy)
 		}
 		copy->n = i + 1;
 	}
+	/* A copy is cheaper than a rebuild; none is no error. */
+	if (index_of(policy) && (copy->index = peer_index_clone(policy->index)))
+		copy->indexed = copy->n;
 	return copy;
 }
 
@@ -244,17 +296,45 @@ static bool scopes_overlap(const struct policy_scope *a, const struct policy_sco
 	       ports_overlap(a->remote_port, b->remote_port);
 }
 
+/* Walks the entries whose peer prefix is exactly prefix/len: through
+ * the index when there is one, else every entry. Start with it = -1. */
+static struct policy_peer *next_of_prefix(const struct policy *policy,
+					  const struct tcpao_addr *prefix,
+					  uint8_t len, size_t *it)
+{
+	const struct peer_index *ix = index_of(policy);
+	size_t i = *it;
+
+	if (ix) {
+		i = i == SIZE_MAX ? peer_index_first(ix, prefix, len)
+				  : peer_index_next(ix, (uint32_t)i);
+		*it = i;
+		return i == PEER_INDEX_NONE ? NULL : &policy->peers[i];
+	}
+	for (i = i == SIZE_MAX ? 0 : i + 1; i < policy->n; i++) {
+		const struct policy_scope *s = &policy->peers[i].scope;
+
+		if (s->peer_len == len && tcpao_addr_equal(&s->peer, prefix)) {
+			*it = i;
+			return &policy->peers[i];
+		}
+	}
+	*it = i;
+	return NULL;
+}
+
 struct policy_peer *policy_peer_find(const struct policy *policy,
 				     const struct policy_scope *scope)
 {
 	struct policy_scope s = *scope;
+	struct policy_peer *p;
+	size_t it = SIZE_MAX;
 
 	if (scope_normalize(&s, NULL, 0))
 		return NULL;
-	for (size_t i = 0; i < policy->n; i++)
-		if (!policy->peers[i].sock_cookie &&
-		    scope_equal(&policy->peers[i].scope, &s))
-			return &policy->peers[i];
+	while ((p = next_of_prefix(policy, &s.peer, s.peer_len, &it)))
+		if (!p->sock_cookie && scope_equal(&p->scope, &s))
+			return p;
 	return NULL;
 }
 
@@ -297,21 +377,62 @@ struct policy_peer *policy_peer_get(struct policy *policy,
 	tcpao_keyring_init(&peer->keys);
 	snprintf(peer->origin, sizeof(peer->origin), "%s", origin ? origin : "runtime");
 	peer->from = origin ? POLICY_FROM_FILE : POLICY_FROM_RUNTIME;
+	index_appended(policy);
 	return peer;
 }
 
 /* ---- keys -------------------------------------------------------------- */
 
+/* Walks the entries whose peer prefix may contain addr/max_len: with the
+ * index, those of each of its prefixes present, longest first (in the
+ * order defined within one prefix); without it, or with every set, all
+ * entries in the order defined. Start from a zeroed walk. */
+struct prefix_walk {
+	bool started, every;
+	int len;	/* the length walked; -1: done */
+	size_t it;	/* its entry, SIZE_MAX before the first */
+	size_t next;	/* walking all: the next entry */
+};
+
+static struct policy_peer *next_containing(const struct policy *policy,
+					   const struct tcpao_addr *addr,
+					   uint8_t max_len, struct prefix_walk *w)
+{
+	const struct peer_index *ix = index_of(policy);
+	struct policy_peer *p;
+
+	if (!ix || w->every)
+		return w->next < policy->n ? &policy->peers[w->next++] : NULL;
+	if (!w->started) {
+		w->started = true;
+		w->len = peer_index_len_below(ix, addr->family, max_len + 1);
+		w->it = SIZE_MAX;
+	}
+	while (w->len >= 0) {
+		if ((p = next_of_prefix(policy, addr, (uint8_t)w->len, &w->it)))
+			return p;
+		w->len = peer_index_len_below(ix, addr->family, w->len);
+		w->it = SIZE_MAX;
+	}
+	return NULL;
+}
+
 /* Only entries whose scope overlaps can clash; each ring answers from
- * its index, so this costs O(entries), not O(keys). */
+ * its index, so this costs the overlapping entries, not O(keys). */
 static int check_clash(struct policy *policy, const struct policy_scope *scope,
 		       const struct tcpao_mkt *mkt, char *err, size_t errlen)
 {
+	struct prefix_walk w = { 0 };
+	const struct peer_index *ix;
+	struct policy_peer *p;
 	char text[64];
 
-	for (size_t i = 0; i < policy->n; i++) {
-		struct policy_peer *p = &policy->peers[i];
-
+	/* The prefix's ancestors, unless some prefix is longer than it:
+	 * then its descendants too, and every entry is walked. */
+	policy_index(policy);
+	ix = index_of(policy);
+	w.every = ix && peer_index_len_below(ix, scope->peer.family, 129) > scope->peer_len;
+	while ((p = next_containing(policy, &scope->peer, scope->peer_len, &w))) {
 		if (p->sock_cookie || !scopes_overlap(&p->scope, scope) ||
 		    !tcpao_keyring_clashes(&p->keys, mkt))
 			continue;
@@ -395,6 +516,7 @@ static int add_to_scope(struct policy *policy, const struct policy_scope *scope,
 	if (rc && policy->n > before) { /* leave no empty entry behind */
 		tcpao_keyring_free(&peer->keys);
 		policy->n--;
+		index_drop(policy);
 	}
 	return rc;
 }
@@ -405,24 +527,28 @@ static int add_to_prefix(struct policy *policy, struct tcpao_mkt *key, uint8_t t
 			 bool set_current, bool set_rnext, char *err, size_t errlen)
 {
 	struct policy_scope s = { .peer = key->peer, .peer_len = key->prefixlen };
-	size_t targets = 0;
+	struct policy_peer *p;
+	size_t targets = 0, it = SIZE_MAX;
 	int rc;
 
-	for (size_t i = 0; i < policy->n; i++) {
-		if (!selects(&policy->peers[i], &key->peer, key->prefixlen))
+	/* The key's prefix is checked, unmapped: its entries are in the
+	 * index under it (check_clash() built it). */
+	policy_index(policy);
+	while ((p = next_of_prefix(policy, &key->peer, key->prefixlen, &it))) {
+		if (!selects(p, &key->peer, key->prefixlen))
 			continue;
-		rc = check_clash(policy, &policy->peers[i].scope, key, err, errlen);
+		rc = check_clash(policy, &p->scope, key, err, errlen);
 		if (rc)
 			return rc;
 		targets++;
 	}
 	if (!targets)
 		return add_to_scope(policy, &s, key, tag, set_current, set_rnext, err, errlen);
-	for (size_t i = 0; i < policy->n; i++) {
-		if (!selects(&policy->peers[i], &key->peer, key->prefixlen))
+	it = SIZE_MAX;
+	while ((p = next_of_prefix(policy, &key->peer, key->prefixlen, &it))) {
+		if (!selects(p, &key->peer, key->prefixlen))
 			continue;
-		rc = insert_key(policy, &policy->peers[i], key, tag, set_current,
-				set_rnext, err, errlen);
+		rc = insert_key(policy, p, key, tag, set_current, set_rnext, err, errlen);
 		if (rc)
 			return rc;
 	}
@@ -649,14 +775,14 @@ const struct policy_peer *policy_match(const struct policy *policy,
 				       const struct tcpao_addr *remote,
 				       uint16_t rport)
 {
-	const struct policy_peer *best = NULL, *listener = NULL;
+	const struct policy_peer *best = NULL, *listener = NULL, *p;
 	struct tcpao_addr l = *local, r = *remote;
+	struct prefix_walk w = { 0 };
 	unsigned best_spec = 0;
 
 	tcpao_addr_unmap(&l);
 	tcpao_addr_unmap(&r);
-	for (size_t i = 0; i < policy->n; i++) {
-		const struct policy_peer *p = &policy->peers[i];
+	while ((p = next_containing(policy, &r, 128, &w))) {
 		unsigned spec;
 
 		if (!scope_matches(&p->scope, &l, lport, &r, rport))
@@ -874,6 +1000,7 @@ static int keep_socket_entry(struct policy *fresh, const struct policy_peer *o)
 	if (keyring_copy(&e->keys, &o->keys))
 		return -ENOMEM;
 	fresh->n++;
+	index_appended(fresh);
 	return 0;
 }
 
@@ -1024,6 +1151,7 @@ static void entry_remove(struct policy *policy, struct policy_peer *e)
 	tcpao_keyring_free(&e->keys);
 	memmove(e, e + 1, (policy->n - i - 1) * sizeof(*e));
 	policy->n--;
+	index_drop(policy);
 }
 
 bool policy_sock_remove(struct policy *policy, uint64_t cookie)
@@ -1088,6 +1216,7 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 	e = &policy->peers[policy->n++];
 	memset(e, 0, sizeof(*e));
 	e->scope = s;
+	index_appended(policy);
 	e->current_sndid = -1;
 	e->rnext_rcvid = -1;
 	tcpao_keyring_init(&e->keys);

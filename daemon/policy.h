@@ -116,9 +116,17 @@ struct policy_peer {
 	unsigned chain;
 };
 
+struct peer_index;
+
 struct policy {
 	struct policy_peer *peers;
 	size_t n, cap;
+	/* Entries by peer prefix (peerindex.h), covering peers[0..indexed);
+	 * used only when it covers them all. Built by policy_index() (the
+	 * daemon does before publishing) and by the changes that need it;
+	 * a removal drops it. */
+	struct peer_index *index;
+	size_t indexed;
 	uint64_t next_serial; /* the next key serial to hand out */
 	/* The config file's key chains (keychain.h): immutable, shared with
 	 * the clones. NULL when the file has none. */
@@ -134,6 +142,11 @@ struct policy *policy_new(void);
 void policy_free(struct policy *policy);
 /* A deep copy (serials and epochs included), or NULL on ENOMEM. */
 struct policy *policy_clone(const struct policy *policy);
+/* Indexes the entries by peer prefix, so that policy_match() and key
+ * changes cost what the prefixes hold, not the number of entries. Call
+ * before readers share the policy: they never build it. Without memory,
+ * nothing changes (lookups walk the entries). */
+void policy_index(struct policy *policy);
 
 /* The entry with exactly this scope, creating it with the default flags
  * when absent (origin is copied). Returns NULL and sets *rc on error:

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "peerindex.h"
 #include "policy.h"
 
 static char err[256];
@@ -614,6 +615,100 @@ static void test_listener_scope(void **state)
 	policy_free(p);
 }
 
+/* ---- the index by peer prefix (issue 10) -------------------------------- */
+
+/* A policy's entry and its twin in a copy without the index. */
+static long at(const struct policy *p, const struct policy_peer *e)
+{
+	return e ? (long)(e - p->peers) : -1;
+}
+
+static struct policy *unindexed(const struct policy *p)
+{
+	struct policy *q = policy_clone(p);
+
+	assert_non_null(q);
+	peer_index_free(q->index);
+	q->index = NULL;
+	q->indexed = 0;
+	return q;
+}
+
+/* The index answers what the walk of every entry answers: the same entry
+ * for every connection, host and socket entries, both families, nested
+ * prefixes, local addresses and ports. */
+static void test_index_matches_walk(void **state)
+{
+	static const char *const remotes[] = {
+		"198.18.0.1", "198.18.0.2", "198.18.0.200", "198.18.1.7", "198.18.255.1",
+		"198.19.0.1", "fd00::1", "fd00::2", "fd00:0:0:1::9", "fd01::1", "::ffff:198.18.0.2",
+	};
+	static const char *const locals[] = { "198.18.0.254", "198.18.9.9", "fd00::fe" };
+	static const uint16_t ports[] = { 179, 4179, 40000 };
+	struct policy *p = policy_new(), *q;
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.0/16", 1, 1), 0);
+	assert_int_equal(add(p, "198.18.0.0/24", 2, 2), 0);
+	assert_int_equal(add(p, "198.18.0.2/32", 3, 3), 0);
+	assert_int_equal(add_to(p, scope("198.18.0.2/32", "198.18.0.254/32", 179, 0), NULL, 4, 4), 0);
+	assert_int_equal(add_to(p, scope("198.18.0.0/24", NULL, 0, 4179), NULL, 5, 5), 0);
+	assert_int_equal(add(p, "fd00::/64", 1, 1), 0);
+	assert_int_equal(add(p, "fd00::2/128", 2, 2), 0);
+	sock_entry(p, 0x21, 65534, false, scope("198.18.0.200/32", "198.18.0.254/32", 40000, 179),
+		   "198.18.0.200", 9);
+	sock_entry(p, 0x22, 65534, true, scope("0.0.0.0/0", NULL, 4179, 0), "198.18.1.7", 1);
+	policy_index(p);
+	assert_non_null(p->index);
+	q = unindexed(p);
+	for (size_t r = 0; r < sizeof(remotes) / sizeof(*remotes); r++)
+		for (size_t l = 0; l < sizeof(locals) / sizeof(*locals); l++)
+			for (size_t lp = 0; lp < 3; lp++)
+				for (size_t rp = 0; rp < 3; rp++) {
+					long a = at(p, match(p, locals[l], ports[lp], remotes[r], ports[rp]));
+					long b = at(q, match(q, locals[l], ports[lp], remotes[r], ports[rp]));
+
+					if (a != b)
+						fail_msg("%s:%u -> %s:%u: indexed %ld, walk %ld", locals[l],
+							 ports[lp], remotes[r], ports[rp], a, b);
+				}
+	/* The most specific wins through the index too. */
+	assert_int_equal(at(p, match(p, "198.18.0.254", 179, "198.18.0.2", 1)), 3);
+	assert_ptr_equal(match(p, "198.18.9.9", 1, "198.18.7.7", 1), &p->peers[0]);
+	assert_null(match(p, "198.18.9.9", 1, "198.20.0.1", 1));
+	policy_free(q);
+	policy_free(p);
+}
+
+/* The clash check sees what overlaps, whichever side is longer: a key
+ * of a /24 clashes with the same ids on a /32 inside it, and the other
+ * way round; entries of disjoint prefixes never clash. */
+static void test_index_clash_both_ways(void **state)
+{
+	struct policy *p = policy_new();
+
+	(void)state;
+	for (int i = 1; i <= 50; i++) {
+		char peer[32];
+
+		snprintf(peer, sizeof(peer), "198.18.1.%d/32", i);
+		assert_int_equal(add(p, peer, 7, 7), 0); /* disjoint: same ids fine */
+	}
+	assert_non_null(p->index);
+	assert_int_equal(add(p, "198.18.1.0/24", 7, 7), -EEXIST); /* over 50 /32s */
+	assert_int_equal(add(p, "198.18.1.0/24", 8, 8), 0);
+	assert_int_equal(add(p, "198.18.1.99/32", 8, 8), -EEXIST); /* under the /24 */
+	assert_int_equal(add(p, "198.18.2.1/32", 8, 8), 0);
+	/* A removal drops the index; the next change builds it again. */
+	assert_true(policy_sock_remove(p, 0) == false);
+	assert_int_equal(add(p, "198.18.1.1/32", 9, 9), 0);
+	assert_non_null(policy_peer_find(p, &(struct policy_scope){
+		.peer = addr("198.18.1.1"), .peer_len = 32 }));
+	assert_int_equal(policy_peer_find(p, &(struct policy_scope){
+		.peer = addr("198.18.1.1"), .peer_len = 32 })->keys.n, 2);
+	policy_free(p);
+}
+
 struct diffc { int add, change, drop; };
 
 static void diff_count(void *arg, const char *what, const struct policy_peer *e, size_t k)
@@ -686,6 +781,8 @@ int main(void)
 		cmocka_unit_test(test_origins),
 		cmocka_unit_test(test_host_ops_leave_sockets),
 		cmocka_unit_test(test_listener_scope),
+		cmocka_unit_test(test_index_matches_walk),
+		cmocka_unit_test(test_index_clash_both_ways),
 		cmocka_unit_test(test_reload_keeps_runtime_and_socket_keys),
 		cmocka_unit_test(test_match_most_specific),
 		cmocka_unit_test(test_match_mapped_and_v6),
