@@ -155,10 +155,7 @@ echo "  B: $line"
 ts_expect '[[ "$line" == *"rcv-sne=2 "* && "$line" == *" bad=2 "* ]]' "B's flow: receive SNE 2, bad 2"
 for ns in "$NS_A" "$NS_B"; do
 	echo "  $ns: $(ts_stats "$ns")"
-	for c in TCPAOKeyNotFound TCPAORequired TCPAONoFlowDropped TCPAOEgressDropped; do
-		v=$(ts_stat "$ns" $c)
-		ts_expect '[ "$v" = 0 ]' "$ns $c"
-	done
+	ts_expect_zero "$ns" TCPAOKeyNotFound TCPAORequired TCPAONoFlowDropped TCPAOEgressDropped
 	v=$(ts_snmp "$ns" TcpEstabResets)
 	ts_expect '[ "${v:-0}" = 0 ]' "TcpEstabResets in $ns"
 done
