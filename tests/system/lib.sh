@@ -358,6 +358,11 @@ ts_queue_drops() {
 		awk '{ n += $6 + $7 } END { print n + 0 }'
 }
 
+# ts_mac NS: the MAC address of eth0 in NS.
+ts_mac() {
+	ip -n "$1" -j link show eth0 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'
+}
+
 # ts_link_drops NS: RX + TX drops of eth0.
 ts_link_drops() {
 	ts_in "$1" ip -s -j link show eth0 | "$PY" -c '

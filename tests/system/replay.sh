@@ -23,7 +23,7 @@ ts_pair
 K="id=8,alg=hmac(sha1),secret=replay-test"
 ts_daemon "$NS_A" --key "$K,peer=$B4/32"
 ts_daemon "$NS_B" --key "$K,peer=$A4/32"
-BMAC=$(ip -n "$NS_B" -j link show eth0 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+BMAC=$(ts_mac "$NS_B")
 PORT=9501
 WRAP=$((1 << 32))
 START=$((WRAP - 1000000))      # the sender's ISN
