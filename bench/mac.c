@@ -61,7 +61,7 @@ struct mac_case {
 	uint8_t work[PKT_MAX];       /* egress scratch */
 	uint8_t mac_input[PKT_MAX];  /* RFC 5925 5.1 message as one buffer */
 	size_t mac_input_len;
-	union tcpao_mac_ctx nettle;  /* keyed with the traffic key */
+	struct tcpao_tk nettle;      /* keyed with the traffic key */
 	EVP_MAC_CTX *ossl;           /* keyed, re-initialised per message */
 	EVP_MAC_CTX *ossl_tmpl;      /* keyed, duplicated per message */
 	uint8_t out[64];
@@ -160,22 +160,6 @@ static void build_mac_input(struct mac_case *c, const struct tcpao_seg *seg)
 
 /* ---- bare MACs ---------------------------------------------------------- */
 
-static void nettle_key(union tcpao_mac_ctx *ctx, enum tcpao_alg alg,
-		       const uint8_t *key, size_t keylen)
-{
-	switch (alg) {
-	case TCPAO_ALG_HMAC_SHA1:
-		hmac_sha1_set_key(&ctx->sha1, keylen, key);
-		break;
-	case TCPAO_ALG_HMAC_SHA256:
-		hmac_sha256_set_key(&ctx->sha256, keylen, key);
-		break;
-	default:
-		cmac_aes128_set_key(&ctx->cmac, key);
-		break;
-	}
-}
-
 /* nettle's digest functions leave the context keyed for the next message,
  * so the bare MAC needs no copy: the least work nettle can do. */
 static void nettle_mac(struct mac_case *c)
@@ -185,16 +169,16 @@ static void nettle_mac(struct mac_case *c)
 
 	switch (c->alg) {
 	case TCPAO_ALG_HMAC_SHA1:
-		hmac_sha1_update(&c->nettle.sha1, len, in);
-		hmac_sha1_digest(&c->nettle.sha1, MACLEN, c->out);
+		hmac_sha1_update(&c->nettle.keyed.sha1, len, in);
+		hmac_sha1_digest(&c->nettle.keyed.sha1, MACLEN, c->out);
 		break;
 	case TCPAO_ALG_HMAC_SHA256:
-		hmac_sha256_update(&c->nettle.sha256, len, in);
-		hmac_sha256_digest(&c->nettle.sha256, MACLEN, c->out);
+		hmac_sha256_update(&c->nettle.keyed.sha256, len, in);
+		hmac_sha256_digest(&c->nettle.keyed.sha256, MACLEN, c->out);
 		break;
 	default:
-		cmac_aes128_update(&c->nettle.cmac, len, in);
-		cmac_aes128_digest(&c->nettle.cmac, MACLEN, c->out);
+		cmac_aes128_update(&c->nettle.keyed.cmac, len, in);
+		cmac_aes128_digest(&c->nettle.keyed.cmac, MACLEN, c->out);
 		break;
 	}
 }
@@ -333,7 +317,7 @@ static void init_case(struct mac_case *c, enum tcpao_alg alg, size_t payload)
 
 	/* The bare MACs use the traffic key the engine derived. */
 	tcpao_kdf(&c->mkt, &c->tx.ctx, key);
-	nettle_key(&c->nettle, alg, key, keylen);
+	tcpao_tk_init(&c->nettle, alg, key, keylen); /* the library's keying */
 	c->ossl = ossl_keyed(alg, key, keylen);
 	c->ossl_tmpl = ossl_keyed(alg, key, keylen);
 	explicit_bzero(key, sizeof(key));
@@ -361,7 +345,7 @@ static void free_case(struct mac_case *c)
 	tcpao_dir_wipe(&c->tx);
 	tcpao_dir_wipe(&c->rx);
 	tcpao_pool_wipe(&c->pool);
-	explicit_bzero(&c->nettle, sizeof(c->nettle));
+	tcpao_tk_wipe(&c->nettle);
 	tcpao_mkt_wipe(&c->mkt);
 }
 

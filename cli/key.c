@@ -38,6 +38,13 @@ static void usage(FILE *f)
 		"add, del and set need root or CAP_NET_ADMIN; list shows no secret.\n");
 }
 
+/* --help: the usage on standard output, exit status 0. */
+static int help(void)
+{
+	usage(stdout);
+	return 0;
+}
+
 static bool has_space(const char *s)
 {
 	return strpbrk(s, " \t\n\r") != NULL;
@@ -97,10 +104,8 @@ static int key_add(int argc, char **argv)
 	int rc = 2;
 
 	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			usage(stdout);
-			return 0;
-		}
+		if (cli_is_help(argv[i]))
+			return help();
 		if (!strcmp(argv[i], "--current"))
 			current = true;
 		else if (!strcmp(argv[i], "--rnext"))
@@ -157,6 +162,15 @@ static void append_keysel(char *req, size_t len, int current, int rnext)
 		snprintf(req + n, len - n, " rnext=%d", rnext);
 }
 
+/* req with append_keysel's " current=ID rnext=ID", sent (EINVAL is a
+ * usage error). */
+static int keysel_call(const char *what, char *req, size_t len, int current, int rnext)
+{
+	append_keysel(req, len, current, rnext);
+	cli_einval_is_usage = true;
+	return simple_call(what, req);
+}
+
 static int key_del(int argc, char **argv)
 {
 	char req[TCPAO_CTL_REQUEST_MAX];
@@ -164,10 +178,8 @@ static int key_del(int argc, char **argv)
 	int current = -1, rnext = -1;
 
 	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			usage(stdout);
-			return 0;
-		}
+		if (cli_is_help(argv[i]))
+			return help();
 		if (argv[i][0] == '-') {
 			if (keysel_args(argc, argv, &i, &current, &rnext))
 				goto usage;
@@ -180,9 +192,7 @@ static int key_del(int argc, char **argv)
 	if (!spec)
 		goto usage;
 	snprintf(req, sizeof(req), "key-del %s", spec);
-	append_keysel(req, sizeof(req), current, rnext);
-	cli_einval_is_usage = true;
-	return simple_call("key del", req);
+	return keysel_call("key del", req, sizeof(req), current, rnext);
 usage:
 	return cli_usage("key del", usage, NULL);
 }
@@ -194,10 +204,8 @@ static int key_set(int argc, char **argv)
 	int current = -1, rnext = -1;
 
 	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			usage(stdout);
-			return 0;
-		}
+		if (cli_is_help(argv[i]))
+			return help();
 		if (!strcmp(argv[i], "--peer") && i + 1 < argc)
 			peer = argv[++i];
 		else if (!strncmp(argv[i], "peer=", 5))
@@ -209,9 +217,7 @@ static int key_set(int argc, char **argv)
 		goto usage;
 	if (peer)
 		snprintf(req, sizeof(req), "key-set peer=%s", peer);
-	append_keysel(req, sizeof(req), current, rnext);
-	cli_einval_is_usage = true;
-	return simple_call("key set", req);
+	return keysel_call("key set", req, sizeof(req), current, rnext);
 usage:
 	return cli_usage("key set", usage, NULL);
 }
@@ -334,9 +340,7 @@ int cmd_key(int argc, char **argv)
 		return key_set(argc - 1, argv + 1);
 	if (!strcmp(sub, "list") || !strcmp(sub, "ls"))
 		return key_list(argc - 1, argv + 1);
-	if (cli_is_help(sub)) {
-		usage(stdout);
-		return 0;
-	}
+	if (cli_is_help(sub))
+		return help();
 	return cli_usage("key", usage, *sub ? "unknown subcommand" : "which subcommand?");
 }

@@ -72,6 +72,15 @@ int aosock_copy_in(void *dst, size_t ksize, const void *src, size_t usize)
 	return 0;
 }
 
+/* A setsockopt's struct: shorter than the kernel's is EINVAL, as in
+ * Linux's handlers; then aosock_copy_in. */
+static int copy_cmd(void *cmd, size_t size, const void *buf, size_t optlen)
+{
+	if (optlen < size)
+		return -EINVAL;
+	return aosock_copy_in(cmd, size, buf, optlen);
+}
+
 const struct aosock_key *aosock_find_uid(const struct aosock *s, uint32_t uid)
 {
 	for (size_t i = 0; uid && i < s->n; i++)
@@ -430,9 +439,7 @@ int aosock_add(struct aosock *s, const struct aosock_env *env,
 	struct aosock_key *k;
 	int rc;
 
-	if (optlen < sizeof(cmd))
-		return -EINVAL;
-	rc = aosock_copy_in(&cmd, sizeof(cmd), buf, optlen);
+	rc = copy_cmd(&cmd, sizeof(cmd), buf, optlen);
 	if (rc)
 		return rc;
 	rc = -EINVAL;
@@ -555,9 +562,7 @@ int aosock_del(struct aosock *s, const struct aosock_env *env,
 	struct tcpao_addr addr;
 	int l3index, rc;
 
-	if (optlen < sizeof(cmd))
-		return -EINVAL;
-	rc = aosock_copy_in(&cmd, sizeof(cmd), buf, optlen);
+	rc = copy_cmd(&cmd, sizeof(cmd), buf, optlen);
 	if (rc)
 		return rc;
 	if (cmd.reserved || cmd.reserved2)
@@ -623,9 +628,7 @@ int aosock_set_info(struct aosock *s, const struct aosock_env *env,
 	struct tcp_ao_info_opt cmd;
 	int rc;
 
-	if (optlen < sizeof(cmd))
-		return -EINVAL;
-	rc = aosock_copy_in(&cmd, sizeof(cmd), buf, optlen);
+	rc = copy_cmd(&cmd, sizeof(cmd), buf, optlen);
 	if (rc)
 		return rc;
 	if ((cmd.set_current || cmd.set_rnext) && env->state == AOSOCK_LISTEN)

@@ -253,15 +253,21 @@ static void read_env(int fd, const struct psock *p, struct aosock_env *env,
 
 /* ---- user memory: EFAULT instead of a crash ---------------------------- */
 
-static int copy_from_user(void *dst, const void *src, size_t len)
+/* One copy between our memory and the user's (TO: into the user's dst),
+ * by process_vm_writev or process_vm_readv on ourselves. */
+static int copy_user(void *dst, const void *src, size_t len, bool to)
 {
-	struct iovec local = { dst, len }, remote = { (void *)src, len };
+	struct iovec local = { to ? (void *)src : dst, len };
+	struct iovec remote = { to ? dst : (void *)src, len };
+	ssize_t n;
 
 	if (!len)
 		return 0;
-	if (!src)
+	if (!(to ? dst : src))
 		return -EFAULT;
-	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)len) {
+	n = to ? process_vm_writev(getpid(), &local, 1, &remote, 1, 0)
+	       : process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (n != (ssize_t)len) {
 		/* No permission to use process_vm_readv on ourselves: trust. */
 		if (errno == EPERM || errno == ENOSYS) {
 			memcpy(dst, src, len);
@@ -272,22 +278,14 @@ static int copy_from_user(void *dst, const void *src, size_t len)
 	return 0;
 }
 
+static int copy_from_user(void *dst, const void *src, size_t len)
+{
+	return copy_user(dst, src, len, false);
+}
+
 static int copy_to_user(void *dst, const void *src, size_t len)
 {
-	struct iovec local = { (void *)src, len }, remote = { dst, len };
-
-	if (!len)
-		return 0;
-	if (!dst)
-		return -EFAULT;
-	if (process_vm_writev(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)len) {
-		if (errno == EPERM || errno == ENOSYS) {
-			memcpy(dst, src, len);
-			return 0;
-		}
-		return -EFAULT;
-	}
-	return 0;
+	return copy_user(dst, src, len, true);
 }
 
 static int fail(int err)

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,18 +14,6 @@
 /* Longest file content accepted: "hex:" + 160 digits + CRLF. */
 #define SECRET_FILE_MAX (4 + 2 * TCPAO_MAXKEYLEN + 2)
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static int parse_bytes(const char *text, size_t n, uint8_t *key,
 		       uint8_t *keylen, char *err, size_t errlen)
 {
@@ -34,20 +21,20 @@ static int parse_bytes(const char *text, size_t n, uint8_t *key,
 		text += 4;
 		n -= 4;
 		if (n % 2 || !n)
-			return fail(err, errlen, -EINVAL, "hex secret needs an even, non-zero number of digits");
+			return tcpao_errf(err, errlen, -EINVAL, "hex secret needs an even, non-zero number of digits");
 		int len = tcpao_hex_decode(text, n, key, TCPAO_MAXKEYLEN);
 
 		if (len == -E2BIG)
-			return fail(err, errlen, -EINVAL, "secret longer than %d bytes", TCPAO_MAXKEYLEN);
+			return tcpao_errf(err, errlen, -EINVAL, "secret longer than %d bytes", TCPAO_MAXKEYLEN);
 		if (len < 0)
-			return fail(err, errlen, -EINVAL, "hex secret has a non-hex digit");
+			return tcpao_errf(err, errlen, -EINVAL, "hex secret has a non-hex digit");
 		*keylen = (uint8_t)len;
 		return 0;
 	}
 	if (!n)
-		return fail(err, errlen, -EINVAL, "the secret is empty");
+		return tcpao_errf(err, errlen, -EINVAL, "the secret is empty");
 	if (n > TCPAO_MAXKEYLEN)
-		return fail(err, errlen, -EINVAL, "secret longer than %d bytes", TCPAO_MAXKEYLEN);
+		return tcpao_errf(err, errlen, -EINVAL, "secret longer than %d bytes", TCPAO_MAXKEYLEN);
 	memcpy(key, text, n);
 	*keylen = (uint8_t)n;
 	return 0;
@@ -64,16 +51,16 @@ static int check_mode(int fd, const char *path, char *err, size_t errlen)
 	struct stat st;
 
 	if (fstat(fd, &st))
-		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return tcpao_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, -EINVAL, "%s: not a regular file", path);
+		return tcpao_errf(err, errlen, -EINVAL, "%s: not a regular file", path);
 	/* Someone else's file could be swapped, or read by its owner. */
 	if (st.st_uid != geteuid())
-		return fail(err, errlen, -EACCES,
+		return tcpao_errf(err, errlen, -EACCES,
 			    "%s: secret file is owned by uid %u, not by its reader (uid %u)",
 			    path, (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		return fail(err, errlen, -EACCES,
+		return tcpao_errf(err, errlen, -EACCES,
 			    "%s: secret file is accessible by group or others (mode %03o); chmod 600 it",
 			    path, (unsigned)(st.st_mode & 0777));
 	return 0;
@@ -92,14 +79,14 @@ int tcpao_secret_file_read(const char *path, uint8_t *key, uint8_t *keylen,
 	else
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return tcpao_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	rc = strcmp(path, "-") ? check_mode(fd, path, err, errlen) : 0;
 	if (!rc) {
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0)
-			rc = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+			rc = tcpao_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 		else if ((size_t)n > SECRET_FILE_MAX)
-			rc = fail(err, errlen, -EINVAL, "%s: longer than a secret can be", path);
+			rc = tcpao_errf(err, errlen, -EINVAL, "%s: longer than a secret can be", path);
 	}
 	close(fd);
 	if (!rc) {
@@ -112,7 +99,7 @@ int tcpao_secret_file_read(const char *path, uint8_t *key, uint8_t *keylen,
 			char why[128];
 
 			snprintf(why, sizeof(why), "%s", err);
-			fail(err, errlen, rc, "%s: %s", path, why);
+			tcpao_errf(err, errlen, rc, "%s: %s", path, why);
 		}
 	}
 	explicit_bzero(buf, sizeof(buf));
@@ -131,14 +118,14 @@ int tcpao_secret_file_inline(const char *spec, char *out, size_t outlen,
 
 	if (!field || (field != spec && field[-1] != ',')) {
 		n = snprintf(out, outlen, "%s", spec);
-		return n < 0 || (size_t)n >= outlen ? fail(err, errlen, -E2BIG, "key spec too long") : 0;
+		return n < 0 || (size_t)n >= outlen ? tcpao_errf(err, errlen, -E2BIG, "key spec too long") : 0;
 	}
 	before = (size_t)(field - spec);
 	field += strlen("secret-file=");
 	pathlen = strcspn(field, ",");
 	after = field + pathlen;
 	if (pathlen >= sizeof(path))
-		return fail(err, errlen, -E2BIG, "secret-file path too long");
+		return tcpao_errf(err, errlen, -E2BIG, "secret-file path too long");
 	snprintf(path, sizeof(path), "%.*s", (int)pathlen, field);
 	rc = tcpao_secret_file_read(path, key, &keylen, err, errlen);
 	if (rc)
@@ -149,7 +136,7 @@ int tcpao_secret_file_inline(const char *spec, char *out, size_t outlen,
 	explicit_bzero(hex, sizeof(hex));
 	if (n < 0 || (size_t)n >= outlen) {
 		explicit_bzero(out, outlen);
-		return fail(err, errlen, -E2BIG, "key spec too long");
+		return tcpao_errf(err, errlen, -E2BIG, "key spec too long");
 	}
 	return 0;
 }

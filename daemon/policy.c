@@ -5,7 +5,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,18 +13,6 @@
 #include "keychain.h"
 #include "peerindex.h"
 #include "policy.h"
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 const char *policy_prefix_str(const struct tcpao_addr *addr, uint8_t len,
 			      char *buf, size_t buflen)
@@ -214,13 +201,13 @@ static int check_prefix(const char *what, struct tcpao_addr *addr,
 	char text[64];
 
 	if (addr->family != AF_INET && addr->family != AF_INET6)
-		return fail(err, errlen, -EINVAL, "%s: an IPv4 or IPv6 prefix is required", what);
+		return tcpao_errf(err, errlen, -EINVAL, "%s: an IPv4 or IPv6 prefix is required", what);
 	if (*len > tcpao_addr_len(addr) * 8)
-		return fail(err, errlen, -EINVAL, "%s: prefix length %u is too long", what, *len);
+		return tcpao_errf(err, errlen, -EINVAL, "%s: prefix length %u is too long", what, *len);
 	if (unmap_prefix(addr, len))
-		return fail(err, errlen, -EINVAL, "%s: an IPv4-mapped prefix must be /96 or longer", what);
+		return tcpao_errf(err, errlen, -EINVAL, "%s: an IPv4-mapped prefix must be /96 or longer", what);
 	if (has_host_bits(addr, *len))
-		return fail(err, errlen, -EINVAL, "%s: %s has host bits set",
+		return tcpao_errf(err, errlen, -EINVAL, "%s: %s has host bits set",
 			    what, policy_prefix_str(addr, *len, text, sizeof(text)));
 	return 0;
 }
@@ -240,7 +227,7 @@ static int scope_normalize(struct policy_scope *scope, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	if (scope->local.family != scope->peer.family)
-		return fail(err, errlen, -EINVAL, "local and peer addresses are of different families");
+		return tcpao_errf(err, errlen, -EINVAL, "local and peer addresses are of different families");
 	return 0;
 }
 
@@ -365,7 +352,7 @@ struct policy_peer *policy_peer_get(struct policy *policy,
 	if (peer)
 		return peer;
 	if (policy->n == policy->cap && grow(policy)) {
-		*rc = fail(err, errlen, -ENOMEM, "out of memory");
+		*rc = tcpao_errf(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	peer = &policy->peers[policy->n++];
@@ -439,7 +426,7 @@ static int check_clash(struct policy *policy, const struct policy_scope *scope,
 		/* Rare: a walk to name the key. */
 		for (size_t k = 0; k < p->keys.n; k++)
 			if (tcpao_mkt_conflicts(&p->keys.keys[k], mkt))
-				return fail(err, errlen, -EEXIST,
+				return tcpao_errf(err, errlen, -EEXIST,
 					    "key sndid %u rcvid %u clashes with key sndid %u rcvid %u of peer %s (%s)",
 					    mkt->sndid, mkt->rcvid,
 					    p->keys.keys[k].sndid, p->keys.keys[k].rcvid,
@@ -471,12 +458,12 @@ static int check_key(struct tcpao_mkt *key, char *err, size_t errlen)
 	int rc = tcpao_mkt_check(key);
 
 	if (rc == -EMSGSIZE)
-		return fail(err, errlen, rc, "maclen %u does not fit %s or the option space",
+		return tcpao_errf(err, errlen, rc, "maclen %u does not fit %s or the option space",
 			    key->maclen, tcpao_alg_name(key->alg));
 	if (rc)
-		return fail(err, errlen, rc, "invalid key");
+		return tcpao_errf(err, errlen, rc, "invalid key");
 	if (!key->keylen)
-		return fail(err, errlen, -EINVAL, "the secret is empty");
+		return tcpao_errf(err, errlen, -EINVAL, "the secret is empty");
 	return 0;
 }
 
@@ -488,7 +475,7 @@ static int insert_key(struct policy *policy, struct policy_peer *peer,
 	int rc = tcpao_keyring_add(&peer->keys, key);
 
 	if (rc)
-		return fail(err, errlen, rc, "cannot add key: %s", strerror(-rc));
+		return tcpao_errf(err, errlen, rc, "cannot add key: %s", strerror(-rc));
 	peer->keys.serials[0] = policy->next_serial++;
 	peer->keys.tags[0] = tag;
 	if (set_current)
@@ -566,7 +553,7 @@ int policy_add_key_from(struct policy *policy, const struct policy_scope *scope,
 	int rc = 0;
 
 	if (from == POLICY_FROM_SOCKET)
-		return fail(err, errlen, -EINVAL, "a socket's key goes to its own entry");
+		return tcpao_errf(err, errlen, -EINVAL, "a socket's key goes to its own entry");
 
 	if (scope) {
 		s = *scope;
@@ -584,11 +571,11 @@ int policy_add_key_from(struct policy *policy, const struct policy_scope *scope,
 			goto out;
 		}
 		if (key.prefixlen != s.peer_len || !tcpao_addr_equal(&key.peer, &s.peer)) {
-			rc = fail(err, errlen, -EINVAL, "the key's peer differs from its entry's");
+			rc = tcpao_errf(err, errlen, -EINVAL, "the key's peer differs from its entry's");
 			goto out;
 		}
 	} else if (!scope) {
-		rc = fail(err, errlen, -EINVAL, "a host-policy key needs a peer prefix (peer=PREFIX)");
+		rc = tcpao_errf(err, errlen, -EINVAL, "a host-policy key needs a peer prefix (peer=PREFIX)");
 		goto out;
 	}
 	key.peer = s.peer;
@@ -644,15 +631,15 @@ static int check_del(const struct policy_peer *p, const struct policy_key_ref *r
 	const struct tcpao_mkt *victim = &p->keys.keys[find_key(p, ref->sndid, ref->rcvid)];
 
 	if (new_current >= 0 && (cur < 0 || &p->keys.keys[cur] == victim))
-		return fail(err, errlen, -ENOENT, "no other key with sndid %d to make current", new_current);
+		return tcpao_errf(err, errlen, -ENOENT, "no other key with sndid %d to make current", new_current);
 	if (new_rnext >= 0 && (rn < 0 || &p->keys.keys[rn] == victim))
-		return fail(err, errlen, -ENOENT, "no other key with rcvid %d to make rnext", new_rnext);
+		return tcpao_errf(err, errlen, -ENOENT, "no other key with rcvid %d to make rnext", new_rnext);
 	if (new_current < 0 && p->current_sndid == victim->sndid)
-		return fail(err, errlen, -EBUSY,
+		return tcpao_errf(err, errlen, -EBUSY,
 			    "key sndid %u rcvid %u is the current key: give a new one (--current ID)",
 			    ref->sndid, ref->rcvid);
 	if (new_rnext < 0 && p->rnext_rcvid == victim->rcvid)
-		return fail(err, errlen, -EBUSY,
+		return tcpao_errf(err, errlen, -EBUSY,
 			    "key sndid %u rcvid %u is the rnext key: give a new one (--rnext ID)",
 			    ref->sndid, ref->rcvid);
 	return 0;
@@ -676,7 +663,7 @@ int policy_del_key(struct policy *policy, const struct policy_key_ref *ref,
 		found++;
 	}
 	if (!found)
-		return fail(err, errlen, -ENOENT, "no key sndid %u rcvid %u for that peer",
+		return tcpao_errf(err, errlen, -ENOENT, "no key sndid %u rcvid %u for that peer",
 			    ref->sndid, ref->rcvid);
 	for (size_t i = 0; i < policy->n; i++) {
 		struct policy_peer *p = &policy->peers[i];
@@ -702,7 +689,7 @@ int policy_set_keysel(struct policy *policy, const struct tcpao_addr *peer,
 	size_t changed = 0;
 
 	if (current < 0 && rnext < 0)
-		return fail(err, errlen, -EINVAL, "give a current key, an rnext key or both");
+		return tcpao_errf(err, errlen, -EINVAL, "give a current key, an rnext key or both");
 	for (size_t i = 0; i < policy->n; i++) {
 		struct policy_peer *p = &policy->peers[i];
 
@@ -719,7 +706,7 @@ int policy_set_keysel(struct policy *policy, const struct tcpao_addr *peer,
 		changed++;
 	}
 	if (!changed)
-		return fail(err, errlen, -ENOENT, "no peer has a key with %s%d%s%s%d",
+		return tcpao_errf(err, errlen, -ENOENT, "no peer has a key with %s%d%s%s%d",
 			    current >= 0 ? "sndid " : "", current >= 0 ? current : 0,
 			    current >= 0 && rnext >= 0 ? " and " : "",
 			    rnext >= 0 ? "rcvid " : "", rnext >= 0 ? rnext : 0);
@@ -1210,7 +1197,7 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 	if ((e = sock_scope_taken(policy, &s)))
 		entry_remove(policy, e);
 	if (policy->n == policy->cap && grow(policy)) {
-		*rc = fail(err, errlen, -ENOMEM, "out of memory");
+		*rc = tcpao_errf(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	e = &policy->peers[policy->n++];
@@ -1229,7 +1216,7 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 	e->sock_listener = sock->listener;
 	*rc = keys ? copy_sock_keys(policy, e, keys, keep_serials, only_peer) : 0;
 	if (*rc) {
-		fail(err, errlen, *rc, "cannot add key: %s", strerror(-*rc));
+		tcpao_errf(err, errlen, *rc, "cannot add key: %s", strerror(-*rc));
 		entry_remove(policy, e);
 		return NULL;
 	}

@@ -15,7 +15,7 @@
 
 #define SPEC_MAX 512
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int tcpao_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -24,8 +24,10 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
 	}
-	return -EINVAL;
+	return rc;
 }
+
+#define fail(err, errlen, ...) tcpao_errf(err, errlen, -EINVAL, __VA_ARGS__)
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 {

@@ -216,6 +216,10 @@ void tcpao_mkt_wipe(struct tcpao_mkt *mkt);
  * (id=N sets both ids). On error returns -EINVAL and a message in err. */
 int tcpao_mkt_parse(const char *spec, struct tcpao_mkt *mkt,
 		    char *err, size_t errlen);
+/* Writes the message into err (when err and errlen), returns rc: the
+ * error return of the parsers that take err and errlen (keyspec.c). */
+int tcpao_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* ---- traffic keys (kdf.c) ---------------------------------------------- */
 

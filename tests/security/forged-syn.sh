@@ -13,7 +13,7 @@ ts_pair
 K="alg=hmac(sha1),secret=forged-syn-test"
 ts_daemon "$NS_A" --key "id=5,$K,peer=$B4/32"
 ts_daemon "$NS_B" --key "id=5,$K,peer=$A4/32"
-BMAC=$(ip -n "$NS_B" -j link show eth0 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+BMAC=$(ts_mac "$NS_B")
 
 client_port() { # PORT: the local port of A's connection to B:PORT
 	ts_in "$NS_A" ss -Htan "dport = :$1" | awk '{ split($4, a, ":"); print a[2]; exit }'
@@ -31,6 +31,13 @@ forge() { # CPORT PORT
 }
 
 bad_before() { BAD0=$(ts_stat "$NS_B" TCPAOBad); }
+forge_and_look() { # CPORT PORT PAUSE: the forgery; B's flow PAUSE s after it in $st
+	bad_before
+	forge "$1" "$2"
+	sleep "$3"
+	st=$(flow_state "$1" "$2")
+	echo "  after the forgery: ${st:-no flow}"
+}
 bad_grew() { # WHAT
 	local d=$(( $(ts_stat "$NS_B" TCPAOBad) - BAD0 ))
 	ts_expect '[ "$d" = 1 ]' "$1: TCPAOBad grew by $d, expected 1"
@@ -49,11 +56,7 @@ cport=$(client_port $port)
 st=$(flow_state "$cport" $port)
 echo "  B's flow with port $cport: $st"
 ts_expect '[ "$st" = state=SYN-RECV ]' "SYN-RECV: B's flow is $st before the forgery"
-bad_before
-forge "$cport" $port
-sleep 0.5
-st=$(flow_state "$cport" $port)
-echo "  after the forgery: ${st:-no flow}"
+forge_and_look "$cport" $port 0.5
 ts_expect '[ "$st" = state=SYN-RECV ]' "SYN-RECV: the forged SYN changed B's flow (${st:-gone})"
 bad_grew SYN-RECV
 ts_in "$NS_B" iptables -t raw -D PREROUTING -p tcp --dport $port ! --syn -j DROP
@@ -70,11 +73,7 @@ ts_start ts_in "$NS_A" "$PY" "$TS_DIR/xfer.py" send "$B4" $port --bytes 200000 \
 cli=$TS_LAST_PID
 sleep 1.2
 cport=$(client_port $port)
-bad_before
-forge "$cport" $port
-sleep 0.3
-st=$(flow_state "$cport" $port)
-echo "  after the forgery: ${st:-no flow}"
+forge_and_look "$cport" $port 0.3
 ts_expect '[ "$st" = state=ESTAB ]' "ESTABLISHED: B's flow is ${st:-gone}"
 bad_grew ESTABLISHED
 wait $cli || ts_fail "ESTABLISHED: sender: the transfer did not complete"
@@ -94,11 +93,7 @@ cport=$(ts_in "$NS_B" "$PY" "$TS_DIR/ctl.py" show | grep -o "local=[^ ]*:$port r
 st=$(flow_state "$cport" $port)
 echo "  B's flow with port $cport: $st"
 ts_expect '[ "$st" = state=TIME-WAIT ]' "TIME-WAIT: B's flow is $st before the forgery"
-bad_before
-forge "$cport" $port
-sleep 0.3
-st=$(flow_state "$cport" $port)
-echo "  after the forgery: ${st:-no flow}"
+forge_and_look "$cport" $port 0.3
 ts_expect '[ "$st" = state=TIME-WAIT ]' "TIME-WAIT: the forged SYN removed B's flow (${st:-gone})"
 bad_grew TIME-WAIT
 echo "  $NS_B: $(ts_stats "$NS_B")"

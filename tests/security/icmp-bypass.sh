@@ -22,7 +22,7 @@ ts_pair
 K="alg=hmac(sha1),secret=icmp-bypass-test"
 ts_daemon "$NS_A" --key "id=1,$K,peer=$B4/32" --key "id=1,$K,peer=$B6/128"
 ts_daemon "$NS_B" --key "id=1,$K,peer=$A4/32" --key "id=1,$K,peer=$A6/128"
-AMAC=$(ip -n "$NS_A" -j link show eth0 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+AMAC=$(ts_mac "$NS_A")
 
 run() { # FAMILY PORT KIND... : the errors go from B's side to A
 	local fam=$1 port=$2 a b snmp srv cli k d u kin

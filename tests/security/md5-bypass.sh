@@ -33,7 +33,7 @@ ts_daemon "$NS_B" --key "id=5,$K,peer=$A4/32"
 # TS_ALLOW_NO_GUARD=1 runs it against a daemon without the guard (c911aa2).
 [ -n "${TS_ALLOW_NO_GUARD:-}" ] || grep -q "guard attached" "$TS_TMP"/tcpaod-*.log ||
 	ts_skip "no netfilter BPF guard on this kernel"
-BMAC=$(ip -n "$NS_B" -j link show eth0 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+BMAC=$(ts_mac "$NS_B")
 
 ts_capture "$NS_B" "$TS_TMP/md5.pcap"
 mkdir -p "$TS_TMP/out" "$TS_TMP/go"

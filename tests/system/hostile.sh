@@ -12,7 +12,7 @@ ts_pair
 K="alg=hmac(sha1),secret=hostile-test"
 ts_daemon "$NS_A" --key "id=3,$K,peer=$B4/32" --key "id=3,$K,peer=$B6/128"
 ts_daemon "$NS_B" --key "id=3,$K,peer=$A4/32" --key "id=3,$K,peer=$A6/128"
-BMAC=$(ip -n "$NS_B" -j link show eth0 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+BMAC=$(ts_mac "$NS_B")
 
 run_case() { # LOCAL REMOTE PORT
 	local local=$1 remote=$2 port=$3 srv out before_good

@@ -25,7 +25,7 @@ run_mode() { # MODE(discard|accept) ARGS...
 	ts_daemon "$NS_A" --key "id=1,$K,peer=$B4/32" --key "id=1,$K,peer=$B6/128" "$@"
 	ts_daemon "$NS_B" --key "id=1,$K,peer=$A4/32" --key "id=1,$K,peer=$A6/128"
 	local amac
-	amac=$(ip -n "$NS_A" -j link show eth0 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+	amac=$(ts_mac "$NS_A")
 	for fam in 4 6; do
 		local a b hard mtu_kind
 		if [ $fam = 4 ]; then a=$A4 b=$B4 hard="port-unreach proto-unreach" mtu_kind=frag-needed

@@ -48,35 +48,19 @@ ts_daemon "$NS_B" --config "$TS_TMP/b.conf"
 ts_in "$NS_A" "$TCPAO_CLI" key list | sed 's/^/  A: /'
 ts_capture "$NS_A" "$TS_TMP/keychain.pcap"
 
-ts_start ts_in "$NS_B" "$PY" "$TS_DIR/stream.py" serve "$B4" $PORT --timeout 20 \
-	>"$TS_TMP/server.out" 2>&1
-srv=$TS_LAST_PID
-ts_wait_listen "$NS_B" $PORT
-ts_start ts_in "$NS_A" "$PY" "$TS_DIR/stream.py" send "$B4" $PORT --rate 400000 \
-	--stop-file "$TS_TMP/stop" --max-seconds 60 --timeout 20 >"$TS_TMP/sender.out" 2>&1
-cli=$TS_LAST_PID
-for _ in $(seq 100); do grep -q streaming "$TS_TMP/sender.out" && break; sleep 0.05; done
-grep -q streaming "$TS_TMP/sender.out" || ts_die "the stream did not start: $(cat "$TS_TMP/sender.out")"
+ts_stream_start $PORT 60
 ts_log "streaming across the boundaries at $(iso $T) and $(iso $((T + 5)))"
 ts_expect '[ "$(date +%s)" -lt $T ]' "the stream started before the first boundary"
 # Past both boundaries and key 1's accept window (T+7, +1 tolerance).
 while [ "$(date +%s)" -lt $((T + 10)) ]; do sleep 0.5; done
 ts_in "$NS_A" "$TCPAO_CLI" key list | sed 's/^/  A: /'
-kill -0 $cli 2>/dev/null || ts_fail "the stream ended before the boundaries passed"
-touch "$TS_TMP/stop"
-wait $cli || ts_fail "sender: $(cat "$TS_TMP/sender.out")"
-wait $srv || ts_fail "server: $(cat "$TS_TMP/server.out")"
+kill -0 $TS_STREAM_CLI 2>/dev/null || ts_fail "the stream ended before the boundaries passed"
+ts_stream_stop
 ts_capture_stop
-sent=$(sed -n 's/^ok bytes=//p' "$TS_TMP/sender.out")
-got=$(sed -n 's/^ok bytes=\([0-9]*\) .*/\1/p' "$TS_TMP/server.out")
-echo "  stream: sent and echoed ${sent:-?} bytes, server received ${got:-?}"
-ts_expect '[ -n "$sent" ] && [ "$sent" = "$got" ]' "bytes sent = bytes received"
+ts_stream_bytes
 for ns in "$NS_A" "$NS_B"; do
 	echo "  $ns: $(ts_stats "$ns")"
-	for c in TCPAOBad TCPAOKeyNotFound TCPAORequired TCPAOEgressDropped TCPAOKeyOutsideLifetime; do
-		v=$(ts_stat "$ns" $c)
-		ts_expect '[ "$v" = 0 ]' "$ns $c"
-	done
+	ts_expect_zero "$ns" TCPAOBad TCPAOKeyNotFound TCPAORequired TCPAOEgressDropped TCPAOKeyOutsideLifetime
 	v=$(ts_stat "$ns" TCPAOKeychainMoves)
 	ts_expect '[ "${v:-0}" -ge 3 ]' "$ns moved its send key at start and at both boundaries ($v)"
 	v=$(ts_snmp "$ns" TcpEstabResets)
@@ -93,25 +77,7 @@ done
 keys=()
 for n in 1 2 3; do keys+=("sndid=$n,rcvid=$n,alg=${ALGS[n - 1]},secret=keychain-test-$n,peer=198.18.0.0/24"); done
 ts_verify_capture "$TS_TMP/keychain.pcap" "${keys[@]}"
-args=()
-for k in "${keys[@]}"; do args+=(--key "$(ts_secret_spec "$k")"); done
-"$TCPAO_CLI" verify "$TS_TMP/keychain.pcap" "${args[@]}" --json >"$TS_TMP/verify.json"
-summary=$("$PY" - "$TS_TMP/verify.json" $A4 <<'EOF'
-import json, sys
-seq, s = {}, {}
-for line in open(sys.argv[1]):
-    o = json.loads(line)
-    if "summary" in o:
-        s = o["summary"]
-        continue
-    d = "a2b" if o["src"] == sys.argv[2] else "b2a"
-    q = seq.setdefault(d, [])
-    if not q or q[-1] != o["keyid"]:
-        q.append(o["keyid"])
-print("good=%d ao=%d unsigned=%d a2b=%s b2a=%s" % (s.get("good", 0), s.get("ao-segments", -1),
-      s.get("unsigned", -1), "-".join(map(str, seq.get("a2b", []))), "-".join(map(str, seq.get("b2a", [])))))
-EOF
-)
+summary=$(ts_keyids "$TS_TMP/keychain.pcap" "${keys[@]}")
 echo "  capture: $summary"
 declare -A cap
 for kv in $summary; do cap[${kv%%=*}]=${kv#*=}; done

@@ -250,6 +250,86 @@ print(" ".join("%s=%s" % (k, v) for k, v in s.items() if k != "error"))')
 	echo "  verify: $line"
 }
 
+# ts_expect_zero NS COUNTER...: each of the daemon's COUNTERs in NS is 0.
+ts_expect_zero() {
+	local ns=$1 c v
+	shift
+	for c in "$@"; do
+		v=$(ts_stat "$ns" $c)
+		ts_expect '[ "$v" = 0 ]' "$ns $c"
+	done
+}
+
+# ts_verify_json FILE OUT KEY...: tcpao verify --json of the capture FILE
+# with the keys (secrets moved into files) into OUT; its status is not
+# checked (ts_verify_capture does that).
+ts_verify_json() {
+	local file=$1 out=$2 args=() k
+	shift 2
+	for k in "$@"; do args+=(--key "$(ts_secret_spec "$k")"); done
+	"$TCPAO_CLI" verify "$file" "${args[@]}" --json >"$out"
+}
+
+# ts_keyids FILE KEY...: one line from tcpao verify --json of the capture
+# with the keys, "good=N ao=N unsigned=N a2b=1-2-3 b2a=1-2-3": its summary's
+# counts and the KeyIDs on the wire each way (A to B, B to A) in the order
+# seen, a run of one KeyID written once.
+ts_keyids() {
+	local file=$1
+	shift
+	ts_verify_json "$file" "$TS_TMP/verify.json" "$@"
+	"$PY" - "$TS_TMP/verify.json" $A4 <<'EOF_PY'
+import json, sys
+seq, s = {}, {}
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if "summary" in o:
+        s = o["summary"]
+        continue
+    d = "a2b" if o["src"] == sys.argv[2] else "b2a"
+    q = seq.setdefault(d, [])
+    if not q or q[-1] != o["keyid"]:
+        q.append(o["keyid"])
+print("good=%d ao=%d unsigned=%d a2b=%s b2a=%s" % (s.get("good", 0), s.get("ao-segments", -1),
+      s.get("unsigned", -1), "-".join(map(str, seq.get("a2b", []))), "-".join(map(str, seq.get("b2a", [])))))
+EOF_PY
+}
+
+# ts_stream_start PORT MAX_SECONDS: a paced echo stream (stream.py) from A
+# to B:PORT that carries data both ways until $TS_TMP/stop exists (or
+# MAX_SECONDS pass); returns once it streams. Its server's pid is in
+# TS_STREAM_SRV, its sender's in TS_STREAM_CLI; their output in
+# $TS_TMP/server.out and $TS_TMP/sender.out.
+ts_stream_start() {
+	local port=$1 max=$2
+	ts_start ts_in "$NS_B" "$PY" "$TS_DIR/stream.py" serve "$B4" $port --timeout 20 \
+		>"$TS_TMP/server.out" 2>&1
+	TS_STREAM_SRV=$TS_LAST_PID
+	ts_wait_listen "$NS_B" $port
+	ts_start ts_in "$NS_A" "$PY" "$TS_DIR/stream.py" send "$B4" $port --rate 400000 \
+		--stop-file "$TS_TMP/stop" --max-seconds $max --timeout 20 >"$TS_TMP/sender.out" 2>&1
+	TS_STREAM_CLI=$TS_LAST_PID
+	for _ in $(seq 100); do grep -q streaming "$TS_TMP/sender.out" && break; sleep 0.05; done
+	grep -q streaming "$TS_TMP/sender.out" || ts_die "the stream did not start: $(cat "$TS_TMP/sender.out")"
+}
+
+# ts_stream_stop: ends the stream of ts_stream_start; both ends must exit 0.
+ts_stream_stop() {
+	touch "$TS_TMP/stop"
+	wait $TS_STREAM_CLI || ts_fail "sender: $(cat "$TS_TMP/sender.out")"
+	wait $TS_STREAM_SRV || ts_fail "server: $(cat "$TS_TMP/server.out")"
+}
+
+# ts_stream_bytes: after ts_stream_stop, every byte the sender sent came
+# back to it and reached the server.
+ts_stream_bytes() {
+	local sent got
+	sent=$(sed -n 's/^ok bytes=//p' "$TS_TMP/sender.out")
+	got=$(sed -n 's/^ok bytes=\([0-9]*\) .*/\1/p' "$TS_TMP/server.out")
+	echo "  stream: sent and echoed ${sent:-?} bytes, server received ${got:-?}"
+	ts_expect '[ -n "$sent" ] && [ "$sent" = "$got" ]' "bytes sent = bytes received"
+}
+
 # ts_wait_listen NS PORT: until something listens on PORT (bounded).
 ts_wait_listen() {
 	for _ in $(seq 100); do
@@ -287,6 +367,11 @@ ts_snmp() {
 ts_queue_drops() {
 	ts_in "$1" cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null |
 		awk '{ n += $6 + $7 } END { print n + 0 }'
+}
+
+# ts_mac NS: the MAC address of eth0 in NS.
+ts_mac() {
+	ip -n "$1" -j link show eth0 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'
 }
 
 # ts_link_drops NS: RX + TX drops of eth0.

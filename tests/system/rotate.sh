@@ -25,15 +25,7 @@ ts_daemon "$NS_A" --key "$(key_a 1),peer=$B4/32"
 ts_daemon "$NS_B" --key "$(key_b 1),peer=$A4/32"
 ts_capture "$NS_A" "$TS_TMP/rotate.pcap"
 
-ts_start ts_in "$NS_B" "$PY" "$TS_DIR/stream.py" serve "$B4" $PORT --timeout 20 \
-	>"$TS_TMP/server.out" 2>&1
-srv=$TS_LAST_PID
-ts_wait_listen "$NS_B" $PORT
-ts_start ts_in "$NS_A" "$PY" "$TS_DIR/stream.py" send "$B4" $PORT --rate 400000 \
-	--stop-file "$TS_TMP/stop" --max-seconds 500 --timeout 20 >"$TS_TMP/sender.out" 2>&1
-cli=$TS_LAST_PID
-for _ in $(seq 100); do grep -q streaming "$TS_TMP/sender.out" && break; sleep 0.05; done
-grep -q streaming "$TS_TMP/sender.out" || ts_die "the stream did not start: $(cat "$TS_TMP/sender.out")"
+ts_stream_start $PORT 500
 
 ts_log "$ROTATIONS rotations over keys 1-$KEYS while data flows both ways"
 out=$(ts_in "$NS_A" "$PY" "$TS_DIR/rotate.py" "$TCPAO_CLI" "$NS_A" "$A4" "$NS_B" "$B4" $PORT \
@@ -41,23 +33,15 @@ out=$(ts_in "$NS_A" "$PY" "$TS_DIR/rotate.py" "$TCPAO_CLI" "$NS_A" "$A4" "$NS_B"
 echo "$out" | sed 's/^/  /'
 ts_expect '[[ "$out" == *"rotations=$ROTATIONS"* ]]' "all $ROTATIONS rotations done"
 last=$(echo "$out" | sed -n 's/^last-key=//p')
-kill -0 $cli 2>/dev/null || ts_fail "the stream ended before the rotations did"
-touch "$TS_TMP/stop"
-wait $cli || ts_fail "sender: $(cat "$TS_TMP/sender.out")"
-wait $srv || ts_fail "server: $(cat "$TS_TMP/server.out")"
+kill -0 $TS_STREAM_CLI 2>/dev/null || ts_fail "the stream ended before the rotations did"
+ts_stream_stop
 ts_capture_stop
-sent=$(sed -n 's/^ok bytes=//p' "$TS_TMP/sender.out")
-got=$(sed -n 's/^ok bytes=\([0-9]*\) .*/\1/p' "$TS_TMP/server.out")
-echo "  stream: sent and echoed ${sent:-?} bytes, server received ${got:-?}"
-ts_expect '[ -n "$sent" ] && [ "$sent" = "$got" ]' "bytes sent = bytes received"
+ts_stream_bytes
 
 for ns in "$NS_A" "$NS_B"; do
 	echo "  $ns: $(ts_stats "$ns")"
-	for c in TCPAOBad TCPAOKeyNotFound TCPAORequired TCPAOMalformedDropped \
-		TCPAONoFlowDropped TCPAOEgressDropped; do
-		v=$(ts_stat "$ns" $c)
-		ts_expect '[ "$v" = 0 ]' "$ns $c"
-	done
+	ts_expect_zero "$ns" TCPAOBad TCPAOKeyNotFound TCPAORequired TCPAOMalformedDropped \
+		TCPAONoFlowDropped TCPAOEgressDropped
 	v=$(ts_snmp "$ns" TcpEstabResets)
 	ts_expect '[ "${v:-0}" = 0 ]' "TcpEstabResets in $ns"
 	# Only the last key is left.
@@ -71,13 +55,10 @@ ts_in "$NS_A" "$TCPAO_CLI" key list | grep -q "sndid $last rcvid $((100 + last))
 
 # The capture: every segment signed and verified, and the KeyIDs on the
 # wire change at every rotation in both directions.
-keys=() verify_args=()
-for n in $(seq $KEYS); do
-	keys+=("$(key_a "$n"),peer=198.18.0.0/24")
-	verify_args+=(--key "${keys[-1]}")
-done
+keys=()
+for n in $(seq $KEYS); do keys+=("$(key_a "$n"),peer=198.18.0.0/24"); done
 ts_verify_capture "$TS_TMP/rotate.pcap" "${keys[@]}"
-"$TCPAO_CLI" verify "$TS_TMP/rotate.pcap" "${verify_args[@]}" --json >"$TS_TMP/verify.json"
+ts_verify_json "$TS_TMP/rotate.pcap" "$TS_TMP/verify.json" "${keys[@]}"
 summary=$("$PY" - "$TS_TMP/verify.json" $A4 <<'EOF'
 import json, sys
 changes, ids, prev = {}, {}, {}

@@ -13,24 +13,19 @@ or say what went wrong and exit 1 (3 on a timeout). Used where traffic
 must flow in both directions all along, for as long as something else
 takes (key rotations), without a fixed size.
 """
-import argparse
 import os
 import socket
 import sys
 import threading
 import time
 
-from xfer import Checker, chunk, family
+from xfer import Checker, arg_parser, chunk, family, listener, run
 
 CHUNK = 1024
 
 
 def serve(a):
-    ls = socket.socket(family(a.addr), socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((a.addr, a.port))
-    ls.listen(1)
-    ls.settimeout(a.timeout)
+    ls = listener(a, 1)
     conn, peer = ls.accept()
     conn.settimeout(a.timeout)
     check = Checker("server")
@@ -85,10 +80,7 @@ def send(a):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["serve", "send"])
-    p.add_argument("addr")
-    p.add_argument("port", type=int)
+    p = arg_parser()
     p.add_argument("--timeout", type=float, default=20)
     p.add_argument("--stop-file")
     p.add_argument("--rate", type=float, default=500000)
@@ -96,15 +88,7 @@ def main():
     a = p.parse_args()
     if a.mode == "send" and not a.stop_file:
         p.error("send needs --stop-file")
-    try:
-        (serve if a.mode == "serve" else send)(a)
-    except socket.timeout as e:
-        print("%s: timeout %s" % (a.mode, e), file=sys.stderr)
-        return 3
-    except ConnectionError as e:
-        print("%s: %s" % (a.mode, e), file=sys.stderr)
-        return 1
-    return 0
+    return run(a, serve, send, timeout_why=True)
 
 
 if __name__ == "__main__":

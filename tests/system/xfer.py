@@ -55,6 +55,40 @@ def family(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
+def listener(a, backlog):
+    """A socket listening on a.addr, a.port, its accept timing out after
+    a.timeout."""
+    ls = socket.socket(family(a.addr), socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.addr, a.port))
+    ls.listen(backlog)
+    ls.settimeout(a.timeout)
+    return ls
+
+
+def arg_parser():
+    """The arguments xfer.py and stream.py share: serve|send ADDR PORT."""
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["serve", "send"])
+    p.add_argument("addr")
+    p.add_argument("port", type=int)
+    return p
+
+
+def run(a, serve, send, timeout_why=False):
+    """serve(a) or send(a), as a.mode says; the exit status: 0, 1 on a
+    connection error, 3 on a timeout (its reason said when timeout_why)."""
+    try:
+        (serve if a.mode == "serve" else send)(a)
+    except socket.timeout as e:
+        print("%s: timeout%s" % (a.mode, " %s" % e if timeout_why else ""), file=sys.stderr)
+        return 3
+    except ConnectionError as e:
+        print("%s: %s" % (a.mode, e), file=sys.stderr)
+        return 1
+    return 0
+
+
 def wait_file(path, timeout):
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
@@ -97,11 +131,7 @@ def receive(sock, total, checker):
 
 
 def serve(a):
-    ls = socket.socket(family(a.addr), socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((a.addr, a.port))
-    ls.listen(4)
-    ls.settimeout(a.timeout)
+    ls = listener(a, 4)
     print("listening", flush=True)
     for _ in range(a.count):
         conn, peer = ls.accept()
@@ -194,10 +224,7 @@ def send(a):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["serve", "send"])
-    p.add_argument("addr")
-    p.add_argument("port", type=int)
+    p = arg_parser()
     p.add_argument("--bytes", type=int, default=65536)
     p.add_argument("--echo", action="store_true")
     p.add_argument("--timeout", type=float, default=30)
@@ -210,16 +237,7 @@ def main():
     p.add_argument("--count", type=int, default=1,
                    help="serve: connections to serve, one after another")
     p.add_argument("--expect-reset", action="store_true")
-    a = p.parse_args()
-    try:
-        (serve if a.mode == "serve" else send)(a)
-    except socket.timeout:
-        print("%s: timeout" % a.mode, file=sys.stderr)
-        return 3
-    except ConnectionError as e:
-        print("%s: %s" % (a.mode, e), file=sys.stderr)
-        return 1
-    return 0
+    return run(p.parse_args(), serve, send)
 
 
 if __name__ == "__main__":
