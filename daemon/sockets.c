@@ -195,7 +195,7 @@ static struct sock_rec *rec_get(uint64_t cookie, const struct control_client *wh
 	r->uid = who ? who->uid : 0;
 	r->limited = limited;
 	tcpao_keyring_init(&r->staged);
-	keycount_init(&r->keycnt, false);
+	keycount_init(&r->keycnt, false, workers_count());
 	socks[nsocks++] = r;
 	return r;
 }

@@ -519,6 +519,11 @@ void workers_close(void)
 	repair_free();
 }
 
+unsigned int workers_count(void)
+{
+	return nworkers;
+}
+
 void workers_call(void (*fn)(struct worker *w, void *arg), void *arg)
 {
 	for (unsigned int i = 0; i < nworkers; i++) {
