@@ -156,24 +156,26 @@ void worker_count_drop(struct worker *w, struct flow *f,
 			seg->dport, seg->flags, f ? "" : " (no flow)");
 }
 
-void worker_refresh_keysel(struct worker *w, struct flow *f)
+/* A passive open with no key for the SYN's RNextKeyID sends no SYN-ACK,
+ * as Linux (ingress.c): its flow keeps no current key. */
+static bool keyless_synack(const struct flow *f)
+{
+	return f->state == FLOW_SYN_RECV && !f->sel.current;
+}
+
+static void refresh_keysel(struct worker *w, struct flow *f)
 {
 	const struct policy_peer *p = f->peer;
 	struct tcpao_keysel sel;
-	bool have_cur, have_next;
+	bool have_cur, have_next, move_cur, move_next;
 
-	(void)w;
 	if (!p)
 		return;
 	have_cur = tcpao_keyring_find_serial(&p->keys, f->sel.current) >= 0;
 	have_next = tcpao_keyring_find_serial(&p->keys, f->sel.rnext) >= 0;
-	/* A passive open with no key for the SYN's RNextKeyID sends no
-	 * SYN-ACK, as Linux (ingress.c): its flow keeps no current key. */
-	bool no_synack_key = f->state == FLOW_SYN_RECV && !f->sel.current;
-	bool move_cur = f->current_epoch != p->current_epoch ||
-			(!have_cur && !no_synack_key);
-	bool move_next = f->rnext_epoch != p->rnext_epoch || !have_next;
-
+	move_cur = f->current_epoch != p->current_epoch ||
+		   (!have_cur && !keyless_synack(f));
+	move_next = f->rnext_epoch != p->rnext_epoch || !have_next;
 	if (!move_cur && !move_next)
 		return;
 	if (policy_peer_keysel(p, &f->key.remote, 0, &sel) == 0) {
@@ -185,6 +187,18 @@ void worker_refresh_keysel(struct worker *w, struct flow *f)
 	f->current_epoch = p->current_epoch;
 	f->rnext_epoch = p->rnext_epoch;
 	worker_flow_changed(w, f);
+}
+
+void worker_refresh_keysel(struct worker *w, struct flow *f)
+{
+	if (f->policy_epoch == w->policy_epoch)
+		return;
+	refresh_keysel(w, f);
+	/* Between two publishes only the segments move sel, and only to
+	 * keys of the ring: nothing to check again until the next one. A
+	 * keyless SYN-RECV flow is checked on each segment, as its state
+	 * decides. */
+	f->policy_epoch = keyless_synack(f) ? 0 : w->policy_epoch;
 }
 
 static uint8_t tcp_code(const struct flow *f)
@@ -400,6 +414,7 @@ static int worker_open(struct worker *w, unsigned int index,
 
 	w->index = index;
 	w->policy = policy;
+	w->policy_epoch = 1; /* a new flow's 0: checked on its first segment */
 	w->egress.fd = w->ingress.fd = w->icmp.fd = -1;
 	w->raw4 = open_raw(AF_INET);
 	w->raw6 = open_raw(AF_INET6);
@@ -560,13 +575,10 @@ static bool same_key(const struct tcpao_mkt *a, const struct tcpao_mkt *b)
 	return a == b || (a && b && !memcmp(a, b, sizeof(*a)));
 }
 
-/* On the worker: adopt the new snapshot, move every flow to its entry.
- * (The old snapshot is freed only after every worker adopted the new.) */
-static void adopt_policy(struct worker *w, void *arg)
+void worker_adopt_policy(struct worker *w, const struct policy *policy)
 {
-	const struct policy *policy = arg;
-
 	w->policy = policy;
+	w->policy_epoch++;
 	for (uint32_t i = 0; i < w->flows.cap; i++) {
 		struct flow *f = &w->flows.flows[i];
 		const struct tcpao_mkt *cur, *next;
@@ -584,6 +596,13 @@ static void adopt_policy(struct worker *w, void *arg)
 			worker_flow_changed(w, f);
 	}
 	save_if_dirty(w);
+}
+
+/* On the worker. (The old snapshot is freed only after every worker
+ * adopted the new.) */
+static void adopt_policy(struct worker *w, void *arg)
+{
+	worker_adopt_policy(w, arg);
 }
 
 /* On the worker: every packet waiting in its queues, not just a batch. */
