@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "mark.h"
+#include "owner.h"
 #include "pmtu.h"
 #include "repair.h"
 #include "state.h"
@@ -29,6 +30,7 @@
 static struct worker *workers;
 static unsigned int nworkers;
 static bool started;
+static struct owner_index owners; /* address pair -> worker (owner.h) */
 
 static uint64_t monotonic_ms(void)
 {
@@ -234,6 +236,11 @@ void worker_note_seq(struct worker *w, struct flow *f)
 		worker_flow_changed(w, f);
 }
 
+void worker_owns(struct worker *w, const struct flow_key *key)
+{
+	owner_note(&owners, &key->local, &key->remote, w->index);
+}
+
 struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
 {
 	/* No eviction for this: most segments of no flow have no record. */
@@ -246,6 +253,7 @@ struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
 		flow_remove(&w->flows, f);
 		return NULL;
 	}
+	worker_owns(w, key);
 	worker_flow_changed(w, f);
 	return f;
 }
@@ -451,9 +459,15 @@ static int worker_open(struct worker *w, unsigned int index,
 int workers_open(const struct workers_config *cfg,
 		 const struct policy *policy, char *err, size_t errlen)
 {
+	uint64_t slots = (uint64_t)cfg->count * cfg->max_flows;
+
 	workers = calloc(cfg->count, sizeof(*workers));
-	if (!workers)
+	if (!workers || owner_index_init(&owners, slots < (1u << 20) ? (uint32_t)slots
+								   : 1u << 20)) {
+		free(workers);
+		workers = NULL;
 		return -ENOMEM;
+	}
 	nworkers = cfg->count;
 	for (unsigned int i = 0; i < nworkers; i++) {
 		workers[i].call_fd = workers[i].raw4 = workers[i].raw6 = -1;
@@ -531,6 +545,7 @@ void workers_close(void)
 	free(workers);
 	workers = NULL;
 	nworkers = 0;
+	owner_index_free(&owners);
 	repair_free();
 }
 
@@ -539,26 +554,31 @@ unsigned int workers_count(void)
 	return nworkers;
 }
 
+/* Runs fn(w, arg) on w's thread (or here, when not started). */
+static void call_one(struct worker *w, void (*fn)(struct worker *w, void *arg),
+		     void *arg)
+{
+	uint64_t one = 1;
+
+	if (!w->running) {
+		fn(w, arg);
+		return;
+	}
+	pthread_mutex_lock(&w->call_lock);
+	w->call_fn = fn;
+	w->call_arg = arg;
+	w->call_pending = true;
+	if (write(w->call_fd, &one, sizeof(one)) < 0)
+		log_msg(LOG_ERR, "waking worker %u: %m", w->index);
+	while (w->call_pending)
+		pthread_cond_wait(&w->call_done, &w->call_lock);
+	pthread_mutex_unlock(&w->call_lock);
+}
+
 void workers_call(void (*fn)(struct worker *w, void *arg), void *arg)
 {
-	for (unsigned int i = 0; i < nworkers; i++) {
-		struct worker *w = &workers[i];
-		uint64_t one = 1;
-
-		if (!w->running) {
-			fn(w, arg);
-			continue;
-		}
-		pthread_mutex_lock(&w->call_lock);
-		w->call_fn = fn;
-		w->call_arg = arg;
-		w->call_pending = true;
-		if (write(w->call_fd, &one, sizeof(one)) < 0)
-			log_msg(LOG_ERR, "waking worker %u: %m", i);
-		while (w->call_pending)
-			pthread_cond_wait(&w->call_done, &w->call_lock);
-		pthread_mutex_unlock(&w->call_lock);
-	}
+	for (unsigned int i = 0; i < nworkers; i++)
+		call_one(&workers[i], fn, arg);
 }
 
 /* The key of an entry with this serial, as a flow's record holds it. */
@@ -695,13 +715,35 @@ static int key_id(const struct flow *f, uint64_t serial, bool snd)
 	return snd ? f->peer->keys.keys[i].sndid : f->peer->keys.keys[i].rcvid;
 }
 
+static void info_of(const struct worker *w, const struct flow *f,
+		    struct flow_info *info)
+{
+	*info = (struct flow_info){
+		.local = f->key.local, .remote = f->key.remote,
+		.lport = f->key.lport, .rport = f->key.rport,
+		.state = flow_state_name(f->state),
+		.current_sndid = key_id(f, f->sel.current, true),
+		.rnext_rcvid = key_id(f, f->sel.rnext, false),
+		.peer_rnext = f->peer_rnext,
+		.snd_sne = f->tx.sne.sne, .rcv_sne = f->rx.sne.sne,
+		.have_isns = f->tx.have_sisn && f->tx.have_disn,
+		.snt_isn = f->tx.ctx.sisn, .rcv_isn = f->tx.ctx.disn,
+		.snd_seq = f->tx.sne.seq, .rcv_seq = f->rx.sne.seq,
+		.good = atomic_load(&f->cnt.good),
+		.bad = atomic_load(&f->cnt.bad),
+		.key_not_found = atomic_load(&f->cnt.key_not_found),
+		.ao_required = atomic_load(&f->cnt.ao_required),
+		.dropped_icmps = atomic_load(&f->cnt.dropped_icmps),
+		.worker = w->index,
+	};
+}
+
 static void snapshot_worker(struct worker *w, void *arg)
 {
 	struct snapshot *s = arg;
 
 	for (uint32_t i = 0; i < w->flows.cap; i++) {
 		const struct flow *f = &w->flows.flows[i];
-		struct flow_info *info;
 
 		if (!f->in_use)
 			continue;
@@ -709,26 +751,47 @@ static void snapshot_worker(struct worker *w, void *arg)
 			s->overflow = true;
 			return;
 		}
-		info = &s->infos[s->n++];
-		*info = (struct flow_info){
-			.local = f->key.local, .remote = f->key.remote,
-			.lport = f->key.lport, .rport = f->key.rport,
-			.state = flow_state_name(f->state),
-			.current_sndid = key_id(f, f->sel.current, true),
-			.rnext_rcvid = key_id(f, f->sel.rnext, false),
-			.peer_rnext = f->peer_rnext,
-			.snd_sne = f->tx.sne.sne, .rcv_sne = f->rx.sne.sne,
-			.have_isns = f->tx.have_sisn && f->tx.have_disn,
-			.snt_isn = f->tx.ctx.sisn, .rcv_isn = f->tx.ctx.disn,
-			.snd_seq = f->tx.sne.seq, .rcv_seq = f->rx.sne.seq,
-			.good = atomic_load(&f->cnt.good),
-			.bad = atomic_load(&f->cnt.bad),
-			.key_not_found = atomic_load(&f->cnt.key_not_found),
-			.ao_required = atomic_load(&f->cnt.ao_required),
-			.dropped_icmps = atomic_load(&f->cnt.dropped_icmps),
-			.worker = w->index,
-		};
+		info_of(w, f, &s->infos[s->n++]);
 	}
+}
+
+struct find {
+	struct flow_key key;
+	struct flow_info *info;
+	bool found;
+};
+
+/* On the worker: its table's lookup, nothing else. */
+static void find_on(struct worker *w, void *arg)
+{
+	struct find *ff = arg;
+	const struct flow *f = flow_lookup(&w->flows, &ff->key);
+
+	if (f) {
+		info_of(w, f, ff->info);
+		ff->found = true;
+	}
+}
+
+bool flows_find(const struct tcpao_addr *local, uint16_t lport,
+		const struct tcpao_addr *remote, uint16_t rport,
+		struct flow_info *info)
+{
+	struct find ff = { .key = { .local = *local, .remote = *remote,
+				    .lport = lport, .rport = rport },
+			   .info = info };
+	int owner = owners.slots ? owner_of(&owners, local, remote) : -1;
+
+	if (owner >= 0 && (unsigned int)owner < nworkers) {
+		call_one(&workers[owner], find_on, &ff);
+		if (ff.found)
+			return true;
+	}
+	/* Not noted (or overwritten): a lookup on each of the others. */
+	for (unsigned int i = 0; i < nworkers && !ff.found; i++)
+		if ((int)i != owner)
+			call_one(&workers[i], find_on, &ff);
+	return ff.found;
 }
 
 int flows_foreach(void (*fn)(const struct flow_info *info, void *arg),

@@ -118,6 +118,8 @@ int worker_send_raw(struct worker *w, const struct tcpao_seg *seg);
  * quota is full (admit.c). */
 struct flow *worker_insert_flow(struct worker *w, const struct flow_key *key,
 				uint32_t uid, bool passive);
+/* Notes that the flows of key's address pair are w's (owner.h). */
+void worker_owns(struct worker *w, const struct flow_key *key);
 /* Gives f its owner uid (a socket's egress segment); false when the uid
  * has used up its quota: the caller drops the flow (admit.c). */
 bool worker_flow_owner(struct worker *w, struct flow *f, uint32_t uid);
