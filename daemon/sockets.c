@@ -66,6 +66,12 @@ struct sock_rec {
 
 static struct sock_rec **socks;
 static size_t nsocks;
+static unsigned int nworkers = 1; /* the writers of each keycount */
+
+void sockets_set_workers(unsigned int n)
+{
+	nworkers = n ? n : 1;
+}
 
 /* ---- the socket passed with a request ---------------------------------- */
 
@@ -195,7 +201,7 @@ static struct sock_rec *rec_get(uint64_t cookie, const struct control_client *wh
 	r->uid = who ? who->uid : 0;
 	r->limited = limited;
 	tcpao_keyring_init(&r->staged);
-	keycount_init(&r->keycnt, false, workers_count());
+	keycount_init(&r->keycnt, false, nworkers);
 	socks[nsocks++] = r;
 	return r;
 }

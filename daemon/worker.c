@@ -549,11 +549,6 @@ void workers_close(void)
 	repair_free();
 }
 
-unsigned int workers_count(void)
-{
-	return nworkers;
-}
-
 /* Runs fn(w, arg) on w's thread (or here, when not started). */
 static void call_one(struct worker *w, void (*fn)(struct worker *w, void *arg),
 		     void *arg)

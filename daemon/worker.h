@@ -66,8 +66,6 @@ int workers_open(const struct workers_config *cfg,
 int workers_start(char *err, size_t errlen);
 void workers_stop(void);
 void workers_close(void);
-/* How many workers were opened (0 before workers_open()). */
-unsigned int workers_count(void);
 
 /* Runs fn(w, arg) on every worker's thread (or here, when not started)
  * and returns when all are done. */
