@@ -112,6 +112,7 @@ struct flow *worker_insert_flow(struct worker *w, const struct flow_key *key,
 		return NULL;
 	}
 	flow_set_uid(t, f, uid);
+	worker_owns(w, key);
 	return f;
 }
 

@@ -278,6 +278,7 @@ void flow_start(struct flow *f, const struct policy_peer *peer,
 	f->sel = *sel;
 	f->current_epoch = peer->current_epoch;
 	f->rnext_epoch = peer->rnext_epoch;
+	f->policy_epoch = 0; /* checked against the worker's on first use */
 	f->state = state;
 	f->last_seen_ms = now_ms;
 }

@@ -58,6 +58,7 @@ struct flow {
 	const struct policy_peer *peer;
 	struct tcpao_keysel sel;
 	uint64_t current_epoch, rnext_epoch; /* the entry's, when sel was set */
+	uint64_t policy_epoch;            /* the worker's, when sel was checked */
 	int peer_rnext;                   /* last RNextKeyID received, -1 */
 	struct flow_counters cnt;
 	uint64_t last_seen_ms;

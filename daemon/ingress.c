@@ -70,12 +70,13 @@ static enum queue_verdict deliver(struct flow *f, struct tcpao_seg *seg,
 
 /* A socket's per-key counters (TCP_AO_GET_KEYS) and, for a listener's
  * handshakes, its pkt_good, as Linux counts them on the listener. */
-static void count_for_socket(const struct policy_peer *p, uint64_t serial,
+static void count_for_socket(const struct worker *w,
+			     const struct policy_peer *p, uint64_t serial,
 			     enum tcpao_result r)
 {
 	if (!p->sock_keycnt || (r != TCPAO_GOOD && r != TCPAO_BAD_MAC))
 		return;
-	keycount_inc(p->sock_keycnt, serial, r == TCPAO_GOOD);
+	keycount_inc(p->sock_keycnt, w->index, serial, r == TCPAO_GOOD);
 	if (r == TCPAO_GOOD && p->sock_keycnt->listener)
 		counter_inc(&p->sock_cnt[0]);
 }
@@ -134,7 +135,7 @@ static enum queue_verdict on_flow(struct worker *w, struct flow *f,
 		return md5_unexpected(w, f);
 	worker_refresh_keysel(w, f);
 	r = verify(w, f, seg, &serial);
-	count_for_socket(f->peer, serial, r);
+	count_for_socket(w, f->peer, serial, r);
 	if (r != TCPAO_GOOD) {
 		worker_count_drop(w, f, r, seg);
 		return QUEUE_DROP;
@@ -223,7 +224,7 @@ static enum queue_verdict passive_open(struct worker *w,
 	flow_rx_start(&w->scratch_dir, key);
 	r = tcpao_dir_verify(&w->scratch_dir, &ring->keys[rcv],
 			     ring->serials[rcv], seg, &w->pool);
-	count_for_socket(peer, ring->serials[rcv], r);
+	count_for_socket(w, peer, ring->serials[rcv], r);
 	if (r != TCPAO_GOOD) {
 		tcpao_dir_wipe(&w->scratch_dir);
 		worker_count_drop(w, old, r, seg);

@@ -611,6 +611,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcpaod: state directory path too long\n");
 		return 1;
 	}
+	/* Restored sockets count their segments per worker. */
+	sockets_set_workers(o.queues);
 	restored = state_load(o.state_dir, policy, err, sizeof(err));
 	if (restored < 0) {
 		fprintf(stderr, "tcpaod: %s\n", err);

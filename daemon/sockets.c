@@ -67,6 +67,12 @@ struct sock_rec {
 
 static struct sock_rec **socks;
 static size_t nsocks;
+static unsigned int nworkers = 1; /* the writers of each keycount */
+
+void sockets_set_workers(unsigned int n)
+{
+	nworkers = n ? n : 1;
+}
 
 /* ---- the socket passed with a request ---------------------------------- */
 
@@ -196,7 +202,7 @@ static struct sock_rec *rec_get(uint64_t cookie, const struct control_client *wh
 	r->uid = who ? who->uid : 0;
 	r->limited = limited;
 	tcpao_keyring_init(&r->staged);
-	keycount_init(&r->keycnt, false);
+	keycount_init(&r->keycnt, false, nworkers);
 	socks[nsocks++] = r;
 	return r;
 }
@@ -495,30 +501,23 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 	return publish(d, fresh, out);
 }
 
-/* The flow of an accepted or connected socket. */
+/* The flow of an accepted or connected socket, from its worker alone. */
 struct flow_find {
-	const struct sock_id *id;
 	bool found;
 	struct flow_info info;
 };
 
-static void match_flow(const struct flow_info *fi, void *arg)
+static void find_flow(const struct sock_id *id, struct flow_find *ff)
 {
-	struct flow_find *ff = arg;
-
-	if (fi->lport == ff->id->lport && fi->rport == ff->id->rport &&
-	    tcpao_addr_equal(&fi->local, &ff->id->local) &&
-	    tcpao_addr_equal(&fi->remote, &ff->id->remote)) {
-		ff->found = true;
-		ff->info = *fi;
-	}
+	ff->found = flows_find(&id->local, id->lport, &id->remote, id->rport,
+			       &ff->info);
 }
 
 static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 		       struct control_reply *out)
 {
 	const struct policy_peer *l;
-	struct flow_find ff = { .id = id };
+	struct flow_find ff = { 0 };
 	struct policy_scope scope;
 	struct policy_sock ps;
 	struct policy *fresh;
@@ -532,7 +531,7 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	l = policy_match(d->policy, &id->local, id->lport, &id->remote, id->rport);
 	if (!l || !l->sock_cookie || !policy_listener_serves(l, &id->remote))
 		return control_reply_error(out, -ENOENT, "no listener keys");
-	flows_foreach(match_flow, &ff);
+	find_flow(id, &ff);
 	r = rec_get(id->cookie, control_reply_client(out), &rc);
 	if (!r)
 		return control_reply_error(out, rc, "sock-accept: %s", strerror(-rc));
@@ -633,7 +632,7 @@ static int sock_info(struct daemon_ctx *d, struct sock_id *id, int argc,
 		     char **argv, struct control_reply *out)
 {
 	struct sock_rec *r = rec_find(id->cookie);
-	struct flow_find ff = { .id = id };
+	struct flow_find ff = { 0 };
 	uint64_t v[5] = { 0 };
 	int cur = -1, next = -1;
 
@@ -645,7 +644,7 @@ static int sock_info(struct daemon_ctx *d, struct sock_id *id, int argc,
 		id->rport = r->seen_rport;
 	}
 	if (id->connected || (r && r->seen)) {
-		flows_foreach(match_flow, &ff);
+		find_flow(id, &ff);
 		if (ff.found) {
 			v[0] = ff.info.good;
 			v[1] = ff.info.bad;

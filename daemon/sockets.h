@@ -19,6 +19,9 @@
 #define SOCKETS_PER_UID 256
 #define SOCKETS_KEYS_PER_UID 1024
 
+/* How many workers count a socket's segments (keycount.h): set before
+ * any socket is registered or restored. Default 1. */
+void sockets_set_workers(unsigned int n);
 /* control_ops.sock: ctx is the struct daemon_ctx. */
 int sockets_request(void *ctx, int fd, int argc, char **argv,
 		    struct control_reply *out);

@@ -89,5 +89,11 @@ struct flow_info {
  * Returns the number of flows or a negative errno. */
 int flows_foreach(void (*fn)(const struct flow_info *info, void *arg),
 		  void *arg);
+/* The flow of a 4-tuple seen from this host, copied by its worker alone
+ * (owner.h knows which; every worker is asked, one lookup each, only when
+ * it does not). False when there is none. */
+bool flows_find(const struct tcpao_addr *local, uint16_t lport,
+		const struct tcpao_addr *remote, uint16_t rport,
+		struct flow_info *info);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "mark.h"
+#include "owner.h"
 #include "pmtu.h"
 #include "repair.h"
 #include "state.h"
@@ -29,6 +30,7 @@
 static struct worker *workers;
 static unsigned int nworkers;
 static bool started;
+static struct owner_index owners; /* address pair -> worker (owner.h) */
 
 static uint64_t monotonic_ms(void)
 {
@@ -156,24 +158,26 @@ void worker_count_drop(struct worker *w, struct flow *f,
 			seg->dport, seg->flags, f ? "" : " (no flow)");
 }
 
-void worker_refresh_keysel(struct worker *w, struct flow *f)
+/* A passive open with no key for the SYN's RNextKeyID sends no SYN-ACK,
+ * as Linux (ingress.c): its flow keeps no current key. */
+static bool keyless_synack(const struct flow *f)
+{
+	return f->state == FLOW_SYN_RECV && !f->sel.current;
+}
+
+static void refresh_keysel(struct worker *w, struct flow *f)
 {
 	const struct policy_peer *p = f->peer;
 	struct tcpao_keysel sel;
-	bool have_cur, have_next;
+	bool have_cur, have_next, move_cur, move_next;
 
-	(void)w;
 	if (!p)
 		return;
 	have_cur = tcpao_keyring_find_serial(&p->keys, f->sel.current) >= 0;
 	have_next = tcpao_keyring_find_serial(&p->keys, f->sel.rnext) >= 0;
-	/* A passive open with no key for the SYN's RNextKeyID sends no
-	 * SYN-ACK, as Linux (ingress.c): its flow keeps no current key. */
-	bool no_synack_key = f->state == FLOW_SYN_RECV && !f->sel.current;
-	bool move_cur = f->current_epoch != p->current_epoch ||
-			(!have_cur && !no_synack_key);
-	bool move_next = f->rnext_epoch != p->rnext_epoch || !have_next;
-
+	move_cur = f->current_epoch != p->current_epoch ||
+		   (!have_cur && !keyless_synack(f));
+	move_next = f->rnext_epoch != p->rnext_epoch || !have_next;
 	if (!move_cur && !move_next)
 		return;
 	if (policy_peer_keysel(p, &f->key.remote, 0, &sel) == 0) {
@@ -185,6 +189,18 @@ void worker_refresh_keysel(struct worker *w, struct flow *f)
 	f->current_epoch = p->current_epoch;
 	f->rnext_epoch = p->rnext_epoch;
 	worker_flow_changed(w, f);
+}
+
+void worker_refresh_keysel(struct worker *w, struct flow *f)
+{
+	if (f->policy_epoch == w->policy_epoch)
+		return;
+	refresh_keysel(w, f);
+	/* Between two publishes only the segments move sel, and only to
+	 * keys of the ring: nothing to check again until the next one. A
+	 * keyless SYN-RECV flow is checked on each segment, as its state
+	 * decides. */
+	f->policy_epoch = keyless_synack(f) ? 0 : w->policy_epoch;
 }
 
 static uint8_t tcp_code(const struct flow *f)
@@ -220,6 +236,11 @@ void worker_note_seq(struct worker *w, struct flow *f)
 		worker_flow_changed(w, f);
 }
 
+void worker_owns(struct worker *w, const struct flow_key *key)
+{
+	owner_note(&owners, &key->local, &key->remote, w->index);
+}
+
 struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
 {
 	/* No eviction for this: most segments of no flow have no record. */
@@ -232,6 +253,7 @@ struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
 		flow_remove(&w->flows, f);
 		return NULL;
 	}
+	worker_owns(w, key);
 	worker_flow_changed(w, f);
 	return f;
 }
@@ -400,6 +422,7 @@ static int worker_open(struct worker *w, unsigned int index,
 
 	w->index = index;
 	w->policy = policy;
+	w->policy_epoch = 1; /* a new flow's 0: checked on its first segment */
 	w->egress.fd = w->ingress.fd = w->icmp.fd = -1;
 	w->raw4 = open_raw(AF_INET);
 	w->raw6 = open_raw(AF_INET6);
@@ -436,9 +459,15 @@ static int worker_open(struct worker *w, unsigned int index,
 int workers_open(const struct workers_config *cfg,
 		 const struct policy *policy, char *err, size_t errlen)
 {
+	uint64_t slots = (uint64_t)cfg->count * cfg->max_flows;
+
 	workers = calloc(cfg->count, sizeof(*workers));
-	if (!workers)
+	if (!workers || owner_index_init(&owners, slots < (1u << 20) ? (uint32_t)slots
+								   : 1u << 20)) {
+		free(workers);
+		workers = NULL;
 		return -ENOMEM;
+	}
 	nworkers = cfg->count;
 	for (unsigned int i = 0; i < nworkers; i++) {
 		workers[i].call_fd = workers[i].raw4 = workers[i].raw6 = -1;
@@ -516,29 +545,35 @@ void workers_close(void)
 	free(workers);
 	workers = NULL;
 	nworkers = 0;
+	owner_index_free(&owners);
 	repair_free();
+}
+
+/* Runs fn(w, arg) on w's thread (or here, when not started). */
+static void call_one(struct worker *w, void (*fn)(struct worker *w, void *arg),
+		     void *arg)
+{
+	uint64_t one = 1;
+
+	if (!w->running) {
+		fn(w, arg);
+		return;
+	}
+	pthread_mutex_lock(&w->call_lock);
+	w->call_fn = fn;
+	w->call_arg = arg;
+	w->call_pending = true;
+	if (write(w->call_fd, &one, sizeof(one)) < 0)
+		log_msg(LOG_ERR, "waking worker %u: %m", w->index);
+	while (w->call_pending)
+		pthread_cond_wait(&w->call_done, &w->call_lock);
+	pthread_mutex_unlock(&w->call_lock);
 }
 
 void workers_call(void (*fn)(struct worker *w, void *arg), void *arg)
 {
-	for (unsigned int i = 0; i < nworkers; i++) {
-		struct worker *w = &workers[i];
-		uint64_t one = 1;
-
-		if (!w->running) {
-			fn(w, arg);
-			continue;
-		}
-		pthread_mutex_lock(&w->call_lock);
-		w->call_fn = fn;
-		w->call_arg = arg;
-		w->call_pending = true;
-		if (write(w->call_fd, &one, sizeof(one)) < 0)
-			log_msg(LOG_ERR, "waking worker %u: %m", i);
-		while (w->call_pending)
-			pthread_cond_wait(&w->call_done, &w->call_lock);
-		pthread_mutex_unlock(&w->call_lock);
-	}
+	for (unsigned int i = 0; i < nworkers; i++)
+		call_one(&workers[i], fn, arg);
 }
 
 /* The key of an entry with this serial, as a flow's record holds it. */
@@ -555,13 +590,10 @@ static bool same_key(const struct tcpao_mkt *a, const struct tcpao_mkt *b)
 	return a == b || (a && b && !memcmp(a, b, sizeof(*a)));
 }
 
-/* On the worker: adopt the new snapshot, move every flow to its entry.
- * (The old snapshot is freed only after every worker adopted the new.) */
-static void adopt_policy(struct worker *w, void *arg)
+void worker_adopt_policy(struct worker *w, const struct policy *policy)
 {
-	const struct policy *policy = arg;
-
 	w->policy = policy;
+	w->policy_epoch++;
 	for (uint32_t i = 0; i < w->flows.cap; i++) {
 		struct flow *f = &w->flows.flows[i];
 		const struct tcpao_mkt *cur, *next;
@@ -579,6 +611,13 @@ static void adopt_policy(struct worker *w, void *arg)
 			worker_flow_changed(w, f);
 	}
 	save_if_dirty(w);
+}
+
+/* On the worker. (The old snapshot is freed only after every worker
+ * adopted the new.) */
+static void adopt_policy(struct worker *w, void *arg)
+{
+	worker_adopt_policy(w, arg);
 }
 
 /* On the worker: every packet waiting in its queues, not just a batch. */
@@ -671,13 +710,35 @@ static int key_id(const struct flow *f, uint64_t serial, bool snd)
 	return snd ? f->peer->keys.keys[i].sndid : f->peer->keys.keys[i].rcvid;
 }
 
+static void info_of(const struct worker *w, const struct flow *f,
+		    struct flow_info *info)
+{
+	*info = (struct flow_info){
+		.local = f->key.local, .remote = f->key.remote,
+		.lport = f->key.lport, .rport = f->key.rport,
+		.state = flow_state_name(f->state),
+		.current_sndid = key_id(f, f->sel.current, true),
+		.rnext_rcvid = key_id(f, f->sel.rnext, false),
+		.peer_rnext = f->peer_rnext,
+		.snd_sne = f->tx.sne.sne, .rcv_sne = f->rx.sne.sne,
+		.have_isns = f->tx.have_sisn && f->tx.have_disn,
+		.snt_isn = f->tx.ctx.sisn, .rcv_isn = f->tx.ctx.disn,
+		.snd_seq = f->tx.sne.seq, .rcv_seq = f->rx.sne.seq,
+		.good = atomic_load(&f->cnt.good),
+		.bad = atomic_load(&f->cnt.bad),
+		.key_not_found = atomic_load(&f->cnt.key_not_found),
+		.ao_required = atomic_load(&f->cnt.ao_required),
+		.dropped_icmps = atomic_load(&f->cnt.dropped_icmps),
+		.worker = w->index,
+	};
+}
+
 static void snapshot_worker(struct worker *w, void *arg)
 {
 	struct snapshot *s = arg;
 
 	for (uint32_t i = 0; i < w->flows.cap; i++) {
 		const struct flow *f = &w->flows.flows[i];
-		struct flow_info *info;
 
 		if (!f->in_use)
 			continue;
@@ -685,26 +746,47 @@ static void snapshot_worker(struct worker *w, void *arg)
 			s->overflow = true;
 			return;
 		}
-		info = &s->infos[s->n++];
-		*info = (struct flow_info){
-			.local = f->key.local, .remote = f->key.remote,
-			.lport = f->key.lport, .rport = f->key.rport,
-			.state = flow_state_name(f->state),
-			.current_sndid = key_id(f, f->sel.current, true),
-			.rnext_rcvid = key_id(f, f->sel.rnext, false),
-			.peer_rnext = f->peer_rnext,
-			.snd_sne = f->tx.sne.sne, .rcv_sne = f->rx.sne.sne,
-			.have_isns = f->tx.have_sisn && f->tx.have_disn,
-			.snt_isn = f->tx.ctx.sisn, .rcv_isn = f->tx.ctx.disn,
-			.snd_seq = f->tx.sne.seq, .rcv_seq = f->rx.sne.seq,
-			.good = atomic_load(&f->cnt.good),
-			.bad = atomic_load(&f->cnt.bad),
-			.key_not_found = atomic_load(&f->cnt.key_not_found),
-			.ao_required = atomic_load(&f->cnt.ao_required),
-			.dropped_icmps = atomic_load(&f->cnt.dropped_icmps),
-			.worker = w->index,
-		};
+		info_of(w, f, &s->infos[s->n++]);
 	}
+}
+
+struct find {
+	struct flow_key key;
+	struct flow_info *info;
+	bool found;
+};
+
+/* On the worker: its table's lookup, nothing else. */
+static void find_on(struct worker *w, void *arg)
+{
+	struct find *ff = arg;
+	const struct flow *f = flow_lookup(&w->flows, &ff->key);
+
+	if (f) {
+		info_of(w, f, ff->info);
+		ff->found = true;
+	}
+}
+
+bool flows_find(const struct tcpao_addr *local, uint16_t lport,
+		const struct tcpao_addr *remote, uint16_t rport,
+		struct flow_info *info)
+{
+	struct find ff = { .key = { .local = *local, .remote = *remote,
+				    .lport = lport, .rport = rport },
+			   .info = info };
+	int owner = owners.slots ? owner_of(&owners, local, remote) : -1;
+
+	if (owner >= 0 && (unsigned int)owner < nworkers) {
+		call_one(&workers[owner], find_on, &ff);
+		if (ff.found)
+			return true;
+	}
+	/* Not noted (or overwritten): a lookup on each of the others. */
+	for (unsigned int i = 0; i < nworkers && !ff.found; i++)
+		if ((int)i != owner)
+			call_one(&workers[i], find_on, &ff);
+	return ff.found;
 }
 
 int flows_foreach(void (*fn)(const struct flow_info *info, void *arg),

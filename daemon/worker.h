@@ -35,6 +35,7 @@ struct worker {
 	int raw4, raw6;               /* see pmtu.h */
 	struct flow_table flows;
 	const struct policy *policy;  /* read-only snapshot */
+	uint64_t policy_epoch;        /* bumped each time one is adopted */
 	struct tcpao_pool pool;
 	struct stats stats;
 	uint64_t now_ms;              /* CLOCK_MONOTONIC_COARSE */
@@ -76,6 +77,10 @@ void workers_drain(void);
  * worker uses any more: the caller frees it. */
 const struct policy *workers_set_policy(const struct policy *policy);
 
+/* On w's thread: adopt a new snapshot (a new policy epoch) and move every
+ * flow to its entry and keys. workers_set_policy() runs it on each. */
+void worker_adopt_policy(struct worker *w, const struct policy *policy);
+
 /* ---- the packet handlers (egress.c, ingress.c, icmp.c) ----------------- */
 
 /* Each gets the packet in w->pkt (room for the AO option behind it),
@@ -92,7 +97,8 @@ void worker_count_drop(struct worker *w, struct flow *f,
 const struct policy_peer *worker_policy_peer(const struct worker *w,
 					     const struct flow_key *key);
 /* Re-reads the policy's preferred keys after `tcpao key set`, and
- * recovers when the keys the flow used were deleted. */
+ * recovers when the keys the flow used were deleted: once per policy
+ * adopted (w->policy_epoch), a compare on the other segments. */
 void worker_refresh_keysel(struct worker *w, struct flow *f);
 /* The flow's record in the state file is out of date: it is written
  * before the verdicts of this batch. */
@@ -110,6 +116,8 @@ int worker_send_raw(struct worker *w, const struct tcpao_seg *seg);
  * quota is full (admit.c). */
 struct flow *worker_insert_flow(struct worker *w, const struct flow_key *key,
 				uint32_t uid, bool passive);
+/* Notes that the flows of key's address pair are w's (owner.h). */
+void worker_owns(struct worker *w, const struct flow_key *key);
 /* Gives f its owner uid (a socket's egress segment); false when the uid
  * has used up its quota: the caller drops the flow (admit.c). */
 bool worker_flow_owner(struct worker *w, struct flow *f, uint32_t uid);

@@ -7,10 +7,13 @@
                                        its entry must leave tcpaod by itself
     aosock.py tw ADDR PORT PEER        accepts one connection from PEER with a
                                        key, closes the listener, echoes 1000
-                                       bytes, closes first (TIME-WAIT here)
+                                       bytes (printing its TCP_AO_INFO once
+                                       they are in), closes first (TIME-WAIT
+                                       here)
     aosock.py client ADDR PORT         sends 1000 bytes, reads them back until
                                        the server closes, closes
 """
+import ctypes
 import socket
 import struct
 import subprocess
@@ -18,6 +21,7 @@ import sys
 import time
 
 TCP_AO_ADD_KEY = 38
+TCP_AO_INFO = 40
 SECRET = b"sockets-test"
 CTL = [sys.executable, __file__.replace("aosock.py", "ctl.py"), "raw", "key-list"]
 
@@ -35,6 +39,19 @@ def ao_add(peer):
     return (addr.ljust(128, b"\0") + b"hmac(sha1)".ljust(64, b"\0") +
             struct.pack("=iIHBBBBBB", 0, 0, 0, prefix, 1, 1, 12, 0, len(SECRET)) +
             SECRET.ljust(80, b"\0"))
+
+
+def ao_info(sock):
+    """getsockopt(TCP_AO_INFO) with the zeroed input Linux requires (Python's
+    own getsockopt hands it an uninitialized buffer): struct tcp_ao_info_opt
+    as (flags, reserved2, current_key, rnext, pkt_good, pkt_bad, ...)."""
+    buf = ctypes.create_string_buffer(48)
+    n = ctypes.c_uint(48)
+    libc = ctypes.CDLL(None, use_errno=True)  # the preload's getsockopt
+    if libc.getsockopt(sock.fileno(), socket.IPPROTO_TCP, TCP_AO_INFO, buf,
+                       ctypes.byref(n)):
+        raise OSError(ctypes.get_errno(), "TCP_AO_INFO")
+    return struct.unpack("=IHBBQQQQQ", buf.raw)
 
 
 def socket_entries(port):
@@ -91,6 +108,8 @@ def tw(addr, port, peer):
         if not more:
             break
         data += more
+    info = ao_info(c)
+    print("info good %d bad %d current %d" % (info[4], info[5], info[2]))
     c.sendall(data)
     c.close()  # first: this side goes to TIME-WAIT once the peer closes
     time.sleep(1.0)

@@ -4,7 +4,9 @@
 # leave tcpaod when the socket is destroyed, told by sock_diag's destroy
 # notification with no other request to trigger it, so that a new socket
 # on the same port never meets them; the entry of a socket that lingers in
-# TIME-WAIT stays, and signs and verifies its last segments. IPv4 and IPv6.
+# TIME-WAIT stays, and signs and verifies its last segments; its
+# TCP_AO_INFO has its flow's counters, found on the right one of B's two
+# workers (daemon/owner.c). IPv4 and IPv6.
 source "$(dirname "$0")/lib.sh"
 ts_init sockets
 [ -n "${TCPAO_PRELOAD:-}" ] && [ -e "$TCPAO_PRELOAD" ] || ts_skip "TCPAO_PRELOAD not set"
@@ -16,8 +18,9 @@ preloaded() { # NS CMD...: with the preload, never starting a daemon
 	ts_in "$ns" env LD_PRELOAD="$TCPAO_PRELOAD" TCPAO_NO_AUTOSTART=1 "$@"
 }
 
-# B's daemon has no key of its own: the sockets bring theirs.
-ts_daemon "$NS_B"
+# B's daemon has no key of its own: the sockets bring theirs. Two
+# workers: the control thread must find a socket's flow on its own.
+ts_daemon "$NS_B" --queues 2
 for af in 4 6; do
 	if [ $af = 4 ]; then a=$A4 b=$B4; else a=$A6 b=$B6; fi
 	port=$((7100 + af))
@@ -52,9 +55,12 @@ for af in 4 6; do
 		ts_fail "IPv$af: AO echo"
 	wait $srv || ts_fail "IPv$af: the AO server"
 	out=$(cat "$TS_TMP/tw$af.out")
+	echo "$out"
 	n=$(ts_in "$NS_B" ss -Htan state time-wait "( sport = :$port )" | wc -l)
 	ts_expect '[ "$n" = 1 ]' "IPv$af: B's socket is in TIME-WAIT ($n)"
 	ts_expect '[[ "$out" == *"after close 1"* ]]' "IPv$af: its entry stays while it lingers ($out)"
+	info_good=$(sed -n 's/^info good \([0-9]*\) bad 0 current 1$/\1/p' <<<"$out")
+	ts_expect '[ "${info_good:-0}" -ge 3 ]' "IPv$af: TCP_AO_INFO counts the flow's segments, current key 1"
 	v=$(ts_stat "$NS_B" TCPAOGood)
 	ts_expect '[ "$v" -gt "$good" ]' "IPv$af: B verified A's segments"
 done
