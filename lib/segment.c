@@ -430,10 +430,22 @@ static uint16_t tcp_checksum(const struct tcpao_seg *seg)
 	return (uint16_t)~tcpao_csum_fold(sum);
 }
 
+/* A checksum that comes out 0x0000 is written as 0xffff, the other zero
+ * of one's complement: every receiver sums the field in and accepts both.
+ * Linux 6.12 takes a received TCP-AO segment whose checksum field is zero
+ * for one of its own outbound ones (tcp_ao_hash_pseudoheader(): "Can we
+ * rely on checksum being zero to mean outbound pkt?") and puts the
+ * addresses into the MAC's pseudo-header the other way round, so it
+ * refuses such a segment as a bad MAC (1 segment in 65,536). */
+static void put_checksum(struct tcpao_seg *seg, uint16_t checksum)
+{
+	put16(seg->tcp + 16, checksum ? checksum : 0xffff);
+}
+
 void tcpao_seg_fix_checksum(struct tcpao_seg *seg)
 {
 	put16(seg->tcp + 16, 0);
-	put16(seg->tcp + 16, tcp_checksum(seg));
+	put_checksum(seg, tcp_checksum(seg));
 }
 
 /* RFC 1624: with a right checksum, the payload sums to the complement of
@@ -451,7 +463,7 @@ void tcpao_seg_update_checksum(struct tcpao_seg *seg, uint16_t before)
 
 	put16(seg->tcp + 16, 0);
 	sum = tcpao_csum_add(sum, seg->tcp, seg->thlen);
-	put16(seg->tcp + 16, (uint16_t)~tcpao_csum_fold(sum));
+	put_checksum(seg, (uint16_t)~tcpao_csum_fold(sum));
 }
 
 bool tcpao_seg_checksum_ok(const struct tcpao_seg *seg)

@@ -1048,6 +1048,50 @@ static void random_spec(struct pkt_spec *s, char *src, char *dst, size_t n)
 	s->paylen = rng() % 4 ? rng() % 1461 : rng() % 8;
 }
 
+/* A segment whose checksum comes out zero is written with 0xffff (Linux
+ * 6.12 refuses a received TCP-AO segment whose field is zero): still right
+ * for any receiver, by both the full and the incremental computation. */
+static void test_checksum_never_zero(void **state)
+{
+	unsigned int seen = 0;
+
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		char src[64], dst[64];
+		struct pkt_spec s;
+		struct pkt k;
+		uint16_t c, before;
+		uint32_t w;
+		uint8_t *word;
+
+		random_spec(&s, src, dst, sizeof(src));
+		pkt_new(&k, &s, 40);
+		if (k.seg.tcplen < k.seg.thlen + 2u) {
+			free(k.buf);
+			continue;
+		}
+		/* Add the checksum into a payload word: the sum becomes -0, the
+		 * checksum +0 (RFC 1624). */
+		tcpao_seg_fix_checksum(&k.seg);
+		c = checksum_field(&k.seg);
+		word = k.seg.tcp + k.seg.thlen;
+		w = (uint32_t)pkt_get16(word) + c;
+		pkt_put16(word, (uint16_t)((w & 0xffff) + (w >> 16)));
+		tcpao_seg_fix_checksum(&k.seg);
+		assert_int_equal(checksum_field(&k.seg), 0xffff);
+		assert_true(tcpao_seg_checksum_ok(&k.seg));
+		assert_int_equal(pkt_tcp_csum(s.family, k.seg.saddr.bytes, k.seg.daddr.bytes,
+					      k.seg.tcp, k.seg.tcplen), 0);
+		/* The incremental way, from the right checksum. */
+		before = tcpao_seg_header_sum(&k.seg);
+		tcpao_seg_update_checksum(&k.seg, before);
+		assert_int_equal(checksum_field(&k.seg), 0xffff);
+		seen++;
+		free(k.buf);
+	}
+	assert_true(seen > 100);
+}
+
 static void test_checksum_incremental(void **state)
 {
 	unsigned int added = 0, stripped = 0;
@@ -1126,6 +1170,7 @@ int main(void)
 		cmocka_unit_test(test_checksum_helpers),
 		cmocka_unit_test(test_checksum_detects),
 		cmocka_unit_test(test_checksum_incremental),
+		cmocka_unit_test(test_checksum_never_zero),
 	};
 
 	return cmocka_run_group_tests_name("segment", tests, NULL, NULL);
