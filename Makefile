@@ -50,12 +50,14 @@ demo: all
 	$(BUILD)/cli/tcpao demo
 
 # Builds only what it runs: bench-mac (about 20 s; --quick for a smoke
-# test), bench-keyring (about 5 s), then bench/throughput (root, about
-# 4 min; --quick about 75 s).
+# test), bench-keyring (about 5 s), bench-keyops (root; to 10,000 keys
+# with --quick, about 15 s; without, to 100,000, a few minutes), then
+# bench/throughput (root, about 4 min; --quick about 75 s).
 bench: $(BUILD)/build.ninja
-	ninja -C $(BUILD) bench/bench-mac bench/bench-keyring bench/tcpbench daemon/tcpaod cli/tcpao
+	ninja -C $(BUILD) bench/bench-mac bench/bench-keyring bench/bench-keyops bench/tcpbench daemon/tcpaod cli/tcpao
 	$(BUILD)/bench/bench-mac
 	$(BUILD)/bench/bench-keyring
+	$(BUILD)/bench/bench-keyops --quick
 	bench/throughput --profile 5 $(BUILD)
 
 # The Linux guest of the interop suite (tests/vm): kernel from Debian's
