@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,7 +296,7 @@ static int key_attr(struct parser *ps, const struct stmt *st, int *i,
 	}
 	if (!strcmp(a, "sndid") || !strcmp(a, "rcvid") || !strcmp(a, "id") ||
 	    !strcmp(a, "alg") || !strcmp(a, "secret") || !strcmp(a, "secret-file") ||
-	    !strcmp(a, "maclen") || !strcmp(a, "ifindex")) {
+	    !strcmp(a, "maclen") || !strcmp(a, "ifindex") || !strcmp(a, "vrf")) {
 		if (!v)
 			return fail_at(ps, st->line, -EINVAL, "key: '%s' needs a value", a);
 		(*i)++;
@@ -305,7 +306,7 @@ static int key_attr(struct parser *ps, const struct stmt *st, int *i,
 			       "key: unknown attribute after the secret (quote a secret that has spaces)");
 	} else {
 		return fail_at(ps, st->line, -EINVAL,
-			       "key: unknown attribute '%s' (sndid, rcvid, id, alg, secret, secret-file, maclen, exclude-options, ifindex%s)",
+			       "key: unknown attribute '%s' (sndid, rcvid, id, alg, secret, secret-file, maclen, exclude-options, ifindex, vrf%s)",
 			       quotable(a), ps->in_chain ? ", send-lifetime, accept-lifetime, lifetime" : "");
 	}
 	if (!strcmp(a, "sndid")) {
@@ -338,6 +339,14 @@ static int key_attr(struct parser *ps, const struct stmt *st, int *i,
 		if (parse_uint(v, 1, INT_MAX, &n))
 			return fail_at(ps, st->line, -EINVAL, "key: ifindex must be a positive number");
 		mkt->ifindex = (int)n;
+		mkt->flags |= TCPAO_MKT_IFINDEX;
+	} else if (!strcmp(a, "vrf")) {
+		/* Resolved now: a VRF made later needs a reload. */
+		unsigned int ifx = if_nametoindex(v);
+
+		if (!ifx)
+			return fail_at(ps, st->line, -ENODEV, "key: vrf '%s': no such device", quotable(v));
+		mkt->ifindex = (int)ifx;
 		mkt->flags |= TCPAO_MKT_IFINDEX;
 	} else {
 		if (*seen & 8)

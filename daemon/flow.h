@@ -46,6 +46,9 @@ const char *flow_state_name(enum flow_state state);
 
 struct flow {
 	struct flow_key key;
+	/* Its VRF (l3dev.h), fixed when the flow starts: the keys it may use
+	 * are those bound to it or to none (TCP_AO_KEYF_IFINDEX). */
+	int l3index;
 	uint32_t uid;
 	enum flow_state state;
 	bool fin_out, fin_in;             /* FIN sent / received */

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "keycount.h"
+#include "l3dev.h"
 #include "log.h"
+#include "mark.h"
 #include "worker.h"
 
 static bool is_syn(const struct tcpao_seg *seg)
@@ -31,7 +33,7 @@ static int find_key(const struct flow *f, uint8_t keyid)
 
 	if (i >= 0 && ring->keys[i].rcvid == keyid)
 		return i;
-	return tcpao_keyring_find_rcvid(ring, &f->key.remote, 0, keyid);
+	return tcpao_keyring_find_rcvid(ring, &f->key.remote, f->l3index, keyid);
 }
 
 /* Linux counts the AO option of the key in use in every segment's size;
@@ -40,7 +42,7 @@ static int find_key(const struct flow *f, uint8_t keyid)
  * full-size segment still fits the path after Current moves to the key
  * with the longest MAC (docs/INTEROP.md, Differences). */
 static size_t syn_ao_room(const struct policy_peer *p,
-			  const struct tcpao_addr *remote)
+			  const struct tcpao_addr *remote, int l3index)
 {
 	const struct tcpao_keyring *ring = &p->keys;
 	size_t room = 0;
@@ -48,7 +50,7 @@ static size_t syn_ao_room(const struct policy_peer *p,
 	for (size_t i = 0; i < ring->n; i++) {
 		size_t r = tcpao_ao_room(ring->keys[i].maclen);
 
-		if (r > room && tcpao_mkt_matches(&ring->keys[i], remote, 0))
+		if (r > room && tcpao_mkt_matches(&ring->keys[i], remote, l3index))
 			room = r;
 	}
 	return room;
@@ -62,7 +64,7 @@ static enum queue_verdict deliver(struct flow *f, struct tcpao_seg *seg,
 	size_t room = 0;
 
 	if (seg->flags & TCPAO_TH_SYN)
-		room = syn_ao_room(f->peer, &f->key.remote);
+		room = syn_ao_room(f->peer, &f->key.remote, f->l3index);
 	*len = tcpao_seg_strip_ao_room(seg, room);
 	tcpao_seg_update_checksum(seg, before);
 	return QUEUE_ACCEPT_MODIFIED;
@@ -143,7 +145,7 @@ static enum queue_verdict on_flow(struct worker *w, struct flow *f,
 	stats_inc(&w->stats, STAT_AO_GOOD);
 	counter_inc(&f->cnt.good);
 	f->peer_rnext = seg->opts.rnext;
-	tcpao_keysel_follow_peer(&f->sel, &f->peer->keys, &f->key.remote, 0,
+	tcpao_keysel_follow_peer(&f->sel, &f->peer->keys, &f->key.remote, f->l3index,
 				 seg->opts.rnext);
 	if (f->sel.current != before)
 		worker_flow_changed(w, f);
@@ -205,7 +207,8 @@ static enum queue_verdict passive_open(struct worker *w,
 	uint16_t before;
 	int rcv, snd;
 
-	rcv = tcpao_keyring_find_rcvid(ring, &key->remote, 0, seg->opts.keyid);
+	rcv = tcpao_keyring_find_rcvid(ring, &key->remote, w->pkt_l3index,
+				       seg->opts.keyid);
 	if (seg->opts.md5_off) {
 		worker_count_drop(w, NULL, TCPAO_AO_MD5, seg);
 		return QUEUE_DROP;
@@ -214,7 +217,8 @@ static enum queue_verdict passive_open(struct worker *w,
 		worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, seg);
 		return QUEUE_DROP;
 	}
-	snd = tcpao_keyring_find_sndid(ring, &key->remote, 0, seg->opts.rnext);
+	snd = tcpao_keyring_find_sndid(ring, &key->remote, w->pkt_l3index,
+				       seg->opts.rnext);
 	sel.rnext = ring->serials[rcv];
 	/* No key with sndid == RNextKeyID: Linux sends no SYN-ACK; we keep
 	 * the flow keyless, so egress drops the SYN-ACK the same way. */
@@ -246,7 +250,8 @@ static enum queue_verdict passive_open(struct worker *w,
 	tcpao_dir_set_disn(&f->tx, seg->seq);
 	worker_flow_changed(w, f);
 	before = tcpao_seg_header_sum(seg);
-	*len = tcpao_seg_strip_ao_room(seg, syn_ao_room(peer, &key->remote));
+	*len = tcpao_seg_strip_ao_room(seg, syn_ao_room(peer, &key->remote,
+							w->pkt_l3index));
 	drop_timestamps_with_sack(seg);
 	tcpao_seg_update_checksum(seg, before);
 	return QUEUE_ACCEPT_MODIFIED;
@@ -255,10 +260,10 @@ static enum queue_verdict passive_open(struct worker *w,
 /* A socket's key for this peer makes AO required, as in Linux
  * (tcp_ao_required(): any key matching the source address). */
 static bool socket_key_matches(const struct policy_peer *peer,
-			       const struct flow_key *key)
+			       const struct flow_key *key, int l3index)
 {
 	return peer->sock_cookie &&
-	       tcpao_keyring_first(&peer->keys, &key->remote, 0) >= 0;
+	       tcpao_keyring_first(&peer->keys, &key->remote, l3index) >= 0;
 }
 
 /* A segment of no flow we know. */
@@ -285,7 +290,8 @@ static enum queue_verdict no_flow(struct worker *w, struct flow *old,
 	if (!seg->opts.ao_off) {
 		/* Migration: an entry that does not require AO lets a
 		 * connection opened without it stay in the clear. */
-		if (!peer->ao_required && !old && !socket_key_matches(peer, key))
+		if (!peer->ao_required && !old &&
+		    !socket_key_matches(peer, key, w->pkt_l3index))
 			return QUEUE_ACCEPT;
 		if (md5_only(seg))
 			return md5_unexpected(w, NULL);
@@ -296,6 +302,21 @@ static enum queue_verdict no_flow(struct worker *w, struct flow *old,
 		return passive_open(w, peer, old, key, seg, len);
 	worker_count_drop(w, NULL, TCPAO_NO_ISN, seg);
 	return QUEUE_DROP;
+}
+
+/* With a VRF, PREROUTING runs twice for a received segment: on the slave
+ * device it came in on, then on the VRF device (drivers/net/vrf.c,
+ * vrf_ip_rcv()). We judge it on the first pass; the second sees it with
+ * our mark and without its AO option (every segment we accept with one
+ * leaves stripped): let through as it is. A segment on a VRF device that
+ * still has an AO option was looped back inside the VRF (one pass
+ * only): judged like any other. */
+static bool second_pass(const struct worker *w, const struct tcpao_seg *seg)
+{
+	uint32_t m = mark_get();
+
+	return !seg->opts.ao_off && (w->pkt_mark & m) == m &&
+	       l3dev_is_master(w->pkt_dev);
 }
 
 enum queue_verdict ingress_packet(struct worker *w, size_t *len)
@@ -317,8 +338,16 @@ enum queue_verdict ingress_packet(struct worker *w, size_t *len)
 		stats_inc(&w->stats, STAT_MALFORMED);
 		return QUEUE_DROP;
 	}
+	if (second_pass(w, &seg))
+		return QUEUE_ACCEPT;
 	flow_key_ingress(&key, &seg);
 	f = flow_lookup(&w->flows, &key);
+	if (f && f->l3index != w->pkt_l3index) {
+		/* Its 4-tuple is a flow of another VRF (egress.c): refused,
+		 * never checked with that VRF's keys. */
+		worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, &seg);
+		return QUEUE_DROP;
+	}
 	if (!f && !is_syn(&seg))
 		f = worker_restore_flow(w, &key);
 	/* A new SYN on a finished flow, or a different SYN while we wait in
