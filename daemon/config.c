@@ -640,6 +640,13 @@ static int chain_key_attr(struct parser *ps, const struct stmt *st, int *i,
 	return 0;
 }
 
+/* Keys bound to two different VRFs never meet: they may share ids. */
+static bool in_other_vrfs(const struct tcpao_mkt *a, const struct tcpao_mkt *b)
+{
+	return (a->flags & TCPAO_MKT_IFINDEX) && (b->flags & TCPAO_MKT_IFINDEX) &&
+	       a->ifindex != b->ifindex;
+}
+
 static int chain_key_check(struct parser *ps, const struct stmt *st,
 			   const struct keychain *c, struct keychain_key *k,
 			   unsigned seen)
@@ -648,6 +655,8 @@ static int chain_key_check(struct parser *ps, const struct stmt *st,
 		if (c->keys[j].id == k->id)
 			return fail_at(ps, st->line, -EEXIST, "key-chain %s: key id %llu given twice",
 				       c->name, (unsigned long long)k->id);
+		if (in_other_vrfs(&c->keys[j].mkt, &k->mkt))
+			continue;
 		if (c->keys[j].mkt.sndid == k->mkt.sndid || c->keys[j].mkt.rcvid == k->mkt.rcvid)
 			return fail_at(ps, st->line, -EEXIST, "key-chain %s: key %llu reuses the send-id or recv-id of key %llu",
 				       c->name, (unsigned long long)k->id,

@@ -27,9 +27,7 @@
  */
 #include <string.h>
 
-#include "l3dev.h"
 #include "log.h"
-#include "mark.h"
 #include "pmtu.h"
 #include "worker.h"
 
@@ -318,9 +316,6 @@ enum queue_verdict icmp_packet(struct worker *w, size_t *len)
 	struct icmp_error e;
 	struct flow *f;
 
-	/* Judged already on the VRF's slave (ingress.c, second_pass()). */
-	if ((w->pkt_mark & mark_get()) == mark_get() && l3dev_is_master(w->pkt_dev))
-		return QUEUE_ACCEPT;
 	switch (parse(&e, w->pkt, *len)) {
 	case QUOTE_OTHER:
 		return QUEUE_ACCEPT;

@@ -9,9 +9,7 @@
 #include <string.h>
 
 #include "keycount.h"
-#include "l3dev.h"
 #include "log.h"
-#include "mark.h"
 #include "worker.h"
 
 static bool is_syn(const struct tcpao_seg *seg)
@@ -304,21 +302,6 @@ static enum queue_verdict no_flow(struct worker *w, struct flow *old,
 	return QUEUE_DROP;
 }
 
-/* With a VRF, PREROUTING runs twice for a received segment: on the slave
- * device it came in on, then on the VRF device (drivers/net/vrf.c,
- * vrf_ip_rcv()). We judge it on the first pass; the second sees it with
- * our mark and without its AO option (every segment we accept with one
- * leaves stripped): let through as it is. A segment on a VRF device that
- * still has an AO option was looped back inside the VRF (one pass
- * only): judged like any other. */
-static bool second_pass(const struct worker *w, const struct tcpao_seg *seg)
-{
-	uint32_t m = mark_get();
-
-	return !seg->opts.ao_off && (w->pkt_mark & m) == m &&
-	       l3dev_is_master(w->pkt_dev);
-}
-
 enum queue_verdict ingress_packet(struct worker *w, size_t *len)
 {
 	struct tcpao_seg seg;
@@ -338,8 +321,6 @@ enum queue_verdict ingress_packet(struct worker *w, size_t *len)
 		stats_inc(&w->stats, STAT_MALFORMED);
 		return QUEUE_DROP;
 	}
-	if (second_pass(w, &seg))
-		return QUEUE_ACCEPT;
 	flow_key_ingress(&key, &seg);
 	f = flow_lookup(&w->flows, &key);
 	if (f && f->l3index != w->pkt_l3index) {

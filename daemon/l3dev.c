@@ -67,11 +67,6 @@ int l3dev_index(int ifindex)
 	return (int)(lookup(ifindex) & ~MASTER_BIT);
 }
 
-bool l3dev_is_master(int ifindex)
-{
-	return lookup(ifindex) & MASTER_BIT;
-}
-
 /* ---- the writer -------------------------------------------------------- */
 
 static void write_begin(void)
@@ -157,13 +152,6 @@ static uint32_t value_of(const struct link *l)
 	if (l->master && (probe(l->master) & MASTER_BIT))
 		return l->master;
 	return 0;
-}
-
-void l3dev_set(int ifindex, int l3index, bool is_master)
-{
-	write_begin();
-	put((uint32_t)ifindex, (uint32_t)l3index | (is_master ? MASTER_BIT : 0));
-	write_end();
 }
 
 /* Every link of the namespace, from a dump on a socket of its own. */

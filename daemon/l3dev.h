@@ -26,10 +26,5 @@ void l3dev_close(int fd);
 /* The l3 index of a device: its own index for a VRF, its VRF's for a
  * VRF's slave, 0 otherwise (and for 0, an unknown device). */
 int l3dev_index(int ifindex);
-/* A VRF device itself (not a slave)? */
-bool l3dev_is_master(int ifindex);
-
-/* For tests: record by hand (writer side, as a notification would). */
-void l3dev_set(int ifindex, int l3index, bool is_master);
 
 #endif

@@ -1094,7 +1094,17 @@ static bool has_ids(const struct policy *policy, const struct policy_peer *p,
 	const struct policy_peer *q = p->sock_cookie ? policy_sock_entry(policy, p->sock_cookie)
 						     : policy_peer_find(policy, &p->scope);
 
-	return q && find_key(q, k->sndid, k->rcvid) >= 0;
+	int kifx = (k->flags & TCPAO_MKT_IFINDEX) ? k->ifindex : -1;
+
+	/* The same ids bound to another VRF are another key. */
+	for (size_t i = 0; q && i < q->keys.n; i++) {
+		const struct tcpao_mkt *o = &q->keys.keys[i];
+
+		if (o->sndid == k->sndid && o->rcvid == k->rcvid &&
+		    ((o->flags & TCPAO_MKT_IFINDEX) ? o->ifindex : -1) == kifx)
+			return true;
+	}
+	return false;
 }
 
 void policy_diff(const struct policy *old, const struct policy *fresh,

@@ -97,7 +97,7 @@ static void queue_target(char *buf, size_t len, uint16_t base, unsigned int n)
  * local addresses of a VRF are only there. The limited lookup also wants
  * the address on that very device, so a segment is queued by it on a
  * VRF's slave, not on the VRF device itself (the second pass of
- * PREROUTING / POSTROUTING that a VRF makes; ingress.c, second_pass()). */
+ * PREROUTING / POSTROUTING that a VRF makes; docs/keychains.md). */
 static size_t twice(char *buf, size_t len, const char *match,
 		    const char *type, const char *limit, const char *target)
 {
@@ -120,8 +120,17 @@ static void rules_text(const struct rules *r, bool v6, bool jump_in,
 	queue_target(out, sizeof(out), r->egress_base, r->nqueues);
 	queue_target(in, sizeof(in), r->ingress_base, r->nqueues);
 	snprintf(icmp, sizeof(icmp), "--queue-num %u", r->icmp_queue);
-	off = (size_t)snprintf(buf, len, "*raw\n:" CHAIN_IN " - [0:0]\n%s",
-			       jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n");
+	/* A VRF's second PREROUTING pass (on the VRF device, after the one
+	 * on its slave) must never be queued: Linux frees a packet
+	 * reinjected there (vrf_rcv_nfhook()'s okfn is vrf_rcv_finish()),
+	 * whatever the verdict. A segment we let through on the slave has
+	 * our mark: not looked at again. lo is left out: there our mark is
+	 * the one our egress verdict gave, and the segment still needs its
+	 * ingress check. */
+	off = (size_t)snprintf(buf, len, "*raw\n:" CHAIN_IN " - [0:0]\n%s"
+			       "-A " CHAIN_IN " -m mark --mark 0x%x/0x%x ! -i lo -j RETURN\n",
+			       jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n",
+			       mark_get(), mark_get());
 	snprintf(match, sizeof(match), "-A " CHAIN_IN " -p tcp -m set --match-set %s src", set);
 	off += twice(buf + off, len - off, match, "--dst-type LOCAL", "--limit-iface-in", in);
 	/* AO from anyone else: Linux drops it when no key matches

@@ -356,10 +356,8 @@ static void handle_batch(struct worker *w, struct queue *q, int n,
 		memcpy(w->pkt, pkt.data, pkt.len);
 		len = pkt.len;
 		w->pkt_uid = pkt.uid;
-		w->pkt_mark = pkt.mark;
 		/* POSTROUTING has an out device only, PREROUTING an in. */
-		w->pkt_dev = pkt.outdev ? pkt.outdev : pkt.indev;
-		w->pkt_l3index = l3dev_index(w->pkt_dev);
+		w->pkt_l3index = l3dev_index(pkt.outdev ? pkt.outdev : pkt.indev);
 		v = handle(w, &len);
 		queue_verdict(q, pkt.id, pkt.mark, v, w->pkt, len);
 	}

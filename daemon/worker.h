@@ -44,9 +44,7 @@ struct worker {
 	uint64_t drop_log_ms[TCPAO_RESULT_COUNT + 1]; /* for flowless drops */
 	uint64_t limit_log_ms;        /* admit.c: table full, quota */
 	uint32_t pkt_uid;             /* the packet's socket owner, or none */
-	uint32_t pkt_mark;            /* as queued */
-	int pkt_dev;                  /* out device (egress), in device */
-	int pkt_l3index;              /* pkt_dev's VRF (l3dev.h), 0: none */
+	int pkt_l3index;              /* its device's VRF (l3dev.h), 0: none */
 	/* A call from another thread (one at a time). */
 	int call_fd;                  /* eventfd */
 	pthread_mutex_t call_lock;
