@@ -109,9 +109,10 @@ static enum queue_verdict sign(struct worker *w, struct flow *f,
 	return past_kernel_pmtu(w, f, seg);
 }
 
-/* The same addresses and ports in another VRF while the flow lives: a
- * connection the table cannot hold beside it (flows are keyed by their
- * 4-tuple). Dropped: it must not go out with the other VRF's key. */
+/* The same addresses and ports in another VRF while the flow lives (a
+ * SYN after its end starts over): a connection the table cannot hold
+ * beside it (flows are keyed by their 4-tuple). Dropped: it must not go
+ * out with the other VRF's key. */
 static enum queue_verdict other_vrf(struct worker *w, const struct flow *f)
 {
 	log_msg(LOG_NOTICE, "drop: port %u -> %u in VRF %d while its 4-tuple "
@@ -142,8 +143,12 @@ enum queue_verdict egress_packet(struct worker *w, size_t *len)
 	}
 	flow_key_egress(&key, &seg);
 	f = flow_lookup(&w->flows, &key);
-	if (f && f->l3index != w->pkt_l3index)
-		return other_vrf(w, f);
+	if (f && f->l3index != w->pkt_l3index) {
+		if (!is_syn(&seg) || !flow_over(f))
+			return other_vrf(w, f);
+		worker_remove_flow(w, f);
+		f = NULL;
+	}
 	if (!f && !is_syn(&seg))
 		f = worker_restore_flow(w, &key);
 	if (is_syn(&seg) && starts_new_flow(f, &seg)) {

@@ -95,6 +95,8 @@ int flow_table_init(struct flow_table *t, uint32_t cap);
 void flow_table_free(struct flow_table *t);
 
 struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key);
+/* TIME-WAIT or CLOSED: a new SYN on its 4-tuple starts a new connection. */
+bool flow_over(const struct flow *f);
 /* A fresh, zeroed flow for key (which must not be present); NULL when the
  * table is full. */
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *key);

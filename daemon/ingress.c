@@ -325,9 +325,13 @@ enum queue_verdict ingress_packet(struct worker *w, size_t *len)
 	f = flow_lookup(&w->flows, &key);
 	if (f && f->l3index != w->pkt_l3index) {
 		/* Its 4-tuple is a flow of another VRF (egress.c): refused,
-		 * never checked with that VRF's keys. */
-		worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, &seg);
-		return QUEUE_DROP;
+		 * never checked with that VRF's keys, until that one ends. */
+		if (!is_syn(&seg) || !flow_over(f)) {
+			worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, &seg);
+			return QUEUE_DROP;
+		}
+		worker_remove_flow(w, f);
+		f = NULL;
 	}
 	if (!f && !is_syn(&seg))
 		f = worker_restore_flow(w, &key);

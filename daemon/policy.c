@@ -1174,12 +1174,12 @@ static struct policy_peer *sock_scope_taken(struct policy *policy,
 
 static int copy_sock_keys(struct policy *policy, struct policy_peer *e,
 			  const struct tcpao_keyring *src, bool keep_serials,
-			  const struct tcpao_addr *only_peer)
+			  const struct tcpao_addr *only_peer, int l3index)
 {
 	for (size_t i = src->n; i-- > 0;) {
 		int rc;
 
-		if (only_peer && !tcpao_mkt_matches(&src->keys[i], only_peer, 0))
+		if (only_peer && !tcpao_mkt_matches(&src->keys[i], only_peer, l3index))
 			continue;
 		rc = tcpao_keyring_add(&e->keys, &src->keys[i]);
 		if (rc)
@@ -1194,7 +1194,7 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 				    const struct policy_scope *scope,
 				    const struct tcpao_keyring *keys,
 				    bool keep_serials,
-				    const struct tcpao_addr *only_peer,
+				    const struct tcpao_addr *only_peer, int l3index,
 				    int *rc, char *err, size_t errlen)
 {
 	struct policy_scope s = *scope;
@@ -1224,7 +1224,7 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 	e->sock_cnt = sock->cnt;
 	e->sock_keycnt = sock->keycnt;
 	e->sock_listener = sock->listener;
-	*rc = keys ? copy_sock_keys(policy, e, keys, keep_serials, only_peer) : 0;
+	*rc = keys ? copy_sock_keys(policy, e, keys, keep_serials, only_peer, l3index) : 0;
 	if (*rc) {
 		tcpao_errf(err, errlen, *rc, "cannot add key: %s", strerror(-*rc));
 		entry_remove(policy, e);

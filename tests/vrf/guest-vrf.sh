@@ -5,8 +5,9 @@
 # their libraries, vrfpeer); captures go to /out.
 #
 #   netns pa 198.18.1.2 --veth-- va0 198.18.1.1 in vrf-a (table 10) --+
-#                                                                      guest: tcpaod
+#            fd00:18:1::2              fd00:18:1::1                    guest: tcpaod
 #   netns pb 198.18.1.2 --veth-- vb0 198.18.1.1 in vrf-b (table 20) --+
+#            fd00:18:1::2              fd00:18:1::1
 #
 # The same addresses in both VRFs; the guest's tcpaod has one key per VRF
 # (the same KeyID 1, different secrets, each bound with "vrf NAME"); pa's
@@ -36,9 +37,11 @@ for v in a b; do
 	ip link set v${v}1 netns p$v
 	ip link set v${v}0 master vrf-$v
 	ip addr add 198.18.1.1/24 dev v${v}0
+	ip -6 addr add fd00:18:1::1/64 dev v${v}0 nodad
 	ip link set v${v}0 up
 	ip -n p$v link set lo up
 	ip -n p$v addr add 198.18.1.2/24 dev v${v}1
+	ip -n p$v -6 addr add fd00:18:1::2/64 dev v${v}1 nodad
 	ip -n p$v link set v${v}1 up
 done
 ip -br addr show
@@ -51,19 +54,23 @@ umask 077
 printf '%s' "$SA" >/etc/tcpao/secret-a
 printf '%s' "$SB" >/etc/tcpao/secret-b
 both() {
-	cat <<-EOF
-	peer 198.18.1.2 {
-		key id 1 alg hmac(sha1) secret "$SA" vrf vrf-a;
-		key id 1 alg hmac(sha1) secret "$SB" vrf vrf-b;
-	}
-	EOF
+	for p in 198.18.1.2 fd00:18:1::2; do
+		cat <<-EOF
+		peer $p {
+			key id 1 alg hmac(sha1) secret "$SA" vrf vrf-a;
+			key id 1 alg hmac(sha1) secret "$SB" vrf vrf-b;
+		}
+		EOF
+	done
 }
 only_a() {
-	cat <<-EOF
-	peer 198.18.1.2 {
-		key id 1 alg hmac(sha1) secret "$SA" vrf vrf-a;
-	}
-	EOF
+	for p in 198.18.1.2 fd00:18:1::2; do
+		cat <<-EOF
+		peer $p {
+			key id 1 alg hmac(sha1) secret "$SA" vrf vrf-a;
+		}
+		EOF
+	done
 }
 both >/etc/tcpao/guest.conf
 
@@ -93,13 +100,14 @@ stat_of() { # NS|-: the counters
 counter() { # NS|- NAME
 	stat_of "$1" | awk -v n="$2" '$1 == n { print $2 }'
 }
-peer_key() { # FILE: pa's / pb's key for the guest's side
-	echo "sndid=1,rcvid=1,alg=hmac(sha1),secret-file=$1,peer=198.18.1.1/32"
+peer_keys() { # FILE: pa's / pb's keys for the guest's side (both families)
+	echo "--key sndid=1,rcvid=1,alg=hmac(sha1),secret-file=$1,peer=198.18.1.1/32" \
+		"--key sndid=1,rcvid=1,alg=hmac(sha1),secret-file=$1,peer=fd00:18:1::1/128"
 }
 
 daemon - --config /etc/tcpao/guest.conf || exit 1
-daemon pa --key "$(peer_key /etc/tcpao/secret-a)" || exit 1
-daemon pb --key "$(peer_key /etc/tcpao/secret-b)" || exit 1
+daemon pa $(peer_keys /etc/tcpao/secret-a) || exit 1
+daemon pb $(peer_keys /etc/tcpao/secret-b) || exit 1
 GUEST_PID=$(echo $PIDS | cut -d' ' -f1)
 PB_PID=$(echo $PIDS | cut -d' ' -f3)
 echo "guest's rules:"
@@ -116,20 +124,24 @@ capture() { # IFACE FILE: pcapdump in the background, ready when it says
 }
 
 # --- 1. each VRF's connection, both ways, with its own key ---------------------
-# connections PORT: a connection each way in each VRF, echoed
+# connections PORT: a connection each way in each VRF and family, echoed
 connections() {
 	for v in a b; do
-		vrfpeer serve $1 vrf-$v 1 >/tmp/serve-$v-$1.log 2>&1 &
+		vrfpeer serve $1 vrf-$v 2 >/tmp/serve-$v-$1.log 2>&1 &
 		PIDS="$PIDS $!"
-		ip netns exec p$v vrfpeer serve $(($1 + 1)) - 1 >/tmp/serve-p$v-$1.log 2>&1 &
+		ip netns exec p$v vrfpeer serve $(($1 + 1)) - 2 >/tmp/serve-p$v-$1.log 2>&1 &
 		PIDS="$PIDS $!"
 	done
 	sleep 1
 	for v in a b; do
-		check "ip netns exec p$v vrfpeer connect 198.18.1.1 $1 - 20" \
-			"p$v -> guest in vrf-$v: echoed (the guest verified with vrf-$v's key)"
-		check "vrfpeer connect 198.18.1.2 $(($1 + 1)) vrf-$v 20" \
-			"guest in vrf-$v -> p$v: echoed (the guest signed with vrf-$v's key)"
+		for a in 1 2; do
+			g=198.18.1.1 p=198.18.1.2
+			[ $a = 2 ] && g=fd00:18:1::1 p=fd00:18:1::2
+			check "ip netns exec p$v vrfpeer connect $g $1 - 20" \
+				"p$v -> guest $g in vrf-$v: echoed (the guest verified with vrf-$v's key)"
+			check "vrfpeer connect $p $(($1 + 1)) vrf-$v 20" \
+				"guest in vrf-$v -> p$v $p: echoed (the guest signed with vrf-$v's key)"
+		done
 	done
 	sleep 1
 }
@@ -146,8 +158,8 @@ once() {
 	g=$(counter - TCPAOGood) s=$(counter - TCPAOSigned)
 	pg=$(($(counter pa TCPAOGood) + $(counter pb TCPAOGood)))
 	ps=$(($(counter pa TCPAOSigned) + $(counter pb TCPAOSigned)))
-	check '[ "$s" -gt 16 ] && [ "$s" = "$pg" ]' "$1: the guest signed each segment once ($s signed, pa+pb verified $pg)"
-	check '[ "$g" -gt 16 ] && [ "$g" = "$ps" ]' "$1: the guest verified each segment once ($g verified, pa+pb signed $ps)"
+	check '[ "$s" -gt 32 ] && [ "$s" = "$pg" ]' "$1: the guest signed each segment once ($s signed, pa+pb verified $pg)"
+	check '[ "$g" -gt 32 ] && [ "$g" = "$ps" ]' "$1: the guest verified each segment once ($g verified, pa+pb signed $ps)"
 }
 capture va0 /out/vrf-a.pcap
 CAP_A=$CAP
@@ -166,9 +178,11 @@ once "VRF addresses only"
 # VRF device's pass comes first; ingress: second, where a queued packet
 # would be lost, so our rules skip it): still signed once, verified once.
 ip addr add 198.18.1.1/32 dev lo
+ip -6 addr add fd00:18:1::1/128 dev lo nodad
 connections 1800
-once "address also in the default VRF"
+once "addresses also in the default VRF"
 ip addr del 198.18.1.1/32 dev lo
+ip -6 addr del fd00:18:1::1/128 dev lo
 
 # --- 2. vrf-a's key never serves vrf-b ---------------------------------------------
 # The guest keeps only vrf-a's key; pb now signs with vrf-a's secret (a
@@ -180,7 +194,7 @@ check 'grep -q "1 dropped" /tmp/reload.out' "reload dropped vrf-b's key (same Ke
 kill "$PB_PID"
 for _ in $(seq 150); do kill -0 "$PB_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$PB_PID" 2>/dev/null && fail "pb's tcpaod did not stop in 15 s"
-daemon pb --key "$(peer_key /etc/tcpao/secret-a)" || exit 1
+daemon pb $(peer_keys /etc/tcpao/secret-a) || exit 1
 capture vb0 /out/vrf-b-refused.pcap
 CAP_B=$CAP
 nf0=$(counter - TCPAOKeyNotFound) eg0=$(counter - TCPAOEgressDropped)
@@ -192,12 +206,16 @@ PIDS="$PIDS $!"
 vrfpeer serve 1794 vrf-a 1 >/tmp/serve-a2.log 2>&1 &
 PIDS="$PIDS $!"
 sleep 1
-check "! ip netns exec pb vrfpeer connect 198.18.1.1 1792 - 6" \
-	"pb -> guest in vrf-b with vrf-a's key: refused"
-check "! vrfpeer connect 198.18.1.2 1793 vrf-b 6" \
-	"guest in vrf-b -> pb with only vrf-a's key: refused"
-check "ip netns exec pa vrfpeer connect 198.18.1.1 1794 - 20" \
-	"pa -> guest in vrf-a: still echoed"
+for g in 198.18.1.1 fd00:18:1::1; do
+	check "! ip netns exec pb vrfpeer connect $g 1792 - 6" \
+		"pb -> guest $g in vrf-b with vrf-a's key: refused"
+done
+for p in 198.18.1.2 fd00:18:1::2; do
+	check "! vrfpeer connect $p 1793 vrf-b 6" \
+		"guest in vrf-b -> pb $p with only vrf-a's key: refused"
+done
+check "ip netns exec pa vrfpeer connect fd00:18:1::1 1794 - 20" \
+	"pa -> guest fd00:18:1::1 in vrf-a: still echoed"
 sleep 1
 kill $CAP_B
 nf1=$(counter - TCPAOKeyNotFound) eg1=$(counter - TCPAOEgressDropped)

@@ -40,10 +40,11 @@ rc=$?
 echo "--- guest job: status $rc after $(($(date +%s) - T0)) s"
 [ $rc = 0 ] || fail "the guest's checks (status $rc)"
 
-KEY="sndid=1,rcvid=1,alg=hmac(sha1),peer=198.18.1.0/24"
+KEY="sndid=1,rcvid=1,alg=hmac(sha1)"
 SA=vrf-a-secret-0123 SB=vrf-b-secret-4567
 verify() { # CAPTURE SECRET: tcpao verify's status
-	"$TCPAO_CLI" verify "$1" --key "$KEY,secret=$2" --quiet >"$TMP/verify.out" 2>&1
+	"$TCPAO_CLI" verify "$1" --key "$KEY,peer=198.18.1.0/24,secret=$2" \
+		--key "$KEY,peer=fd00:18:1::/64,secret=$2" --quiet >"$TMP/verify.out" 2>&1
 	local s=$?
 	tail -1 "$TMP/verify.out"
 	return $s
@@ -58,13 +59,16 @@ for v in a b; do
 	verify "$cap" "$other" && fail "vrf-$v's capture verifies with the other VRF's secret" ||
 		echo "ok: vrf-$v's capture does not verify with the other VRF's secret"
 	plain=$(tcpdump -nr "$cap" tcp 2>/dev/null | grep -vc tcp-ao)
+	v6=$(tcpdump -nr "$cap" ip6 and tcp 2>/dev/null | wc -l)
+	[ "$v6" -gt 0 ] && echo "ok: vrf-$v: IPv6 segments in the capture ($v6)" ||
+		fail "vrf-$v: no IPv6 segment captured"
 	[ "$plain" = 0 ] && echo "ok: vrf-$v: every TCP segment carries AO" ||
 		fail "vrf-$v: $plain TCP segments without AO"
 done
 cap=$TMP/out/vrf-b-refused.pcap
 if [ -s "$cap" ]; then
-	from_pb=$(tcpdump -nr "$cap" 'tcp and src host 198.18.1.2' 2>/dev/null | wc -l)
-	from_guest=$(tcpdump -nr "$cap" 'tcp and src host 198.18.1.1' 2>/dev/null | wc -l)
+	from_pb=$(tcpdump -nr "$cap" 'tcp and (src host 198.18.1.2 or src host fd00:18:1::2)' 2>/dev/null | wc -l)
+	from_guest=$(tcpdump -nr "$cap" 'tcp and (src host 198.18.1.1 or src host fd00:18:1::1)' 2>/dev/null | wc -l)
 	[ "$from_pb" -gt 0 ] && echo "ok: vrf-b, refused: pb's SYNs on the wire ($from_pb)" ||
 		fail "vrf-b, refused: no segment of pb captured"
 	[ "$from_guest" = 0 ] && echo "ok: vrf-b, refused: the guest sent nothing" ||

@@ -6,6 +6,8 @@
  *   vrfpeer serve PORT [DEV [COUNT]]     echo COUNT (1) connections
  *   vrfpeer connect ADDR PORT [DEV [S]]  send 4000 bytes, want them back
  *
+ * The server takes IPv4 and IPv6 (a dual-stack socket); ADDR is either.
+ *
  * DEV: SO_BINDTODEVICE (a VRF device: the socket lives in that VRF; "-"
  * for none). Every wait is bounded: the process ends after 60 s (serve)
  * or S seconds (connect, default 10) with status 124. Status 0: all
@@ -28,9 +30,9 @@ static void on_alarm(int sig)
 	_exit(124);
 }
 
-static int tcp_socket(const char *dev)
+static int tcp_socket(int family, const char *dev)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	int fd = socket(family, SOCK_STREAM, 0), one = 1;
 
 	if (fd < 0) {
 		perror("socket");
@@ -47,9 +49,11 @@ static int tcp_socket(const char *dev)
 
 static int serve(int port, const char *dev, int count)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = tcp_socket(dev);
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+	int fd = tcp_socket(AF_INET6, dev), zero = 0;
 	char buf[4096];
+
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 
 	alarm(60);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8)) {
@@ -77,16 +81,24 @@ static int serve(int port, const char *dev, int count)
 static int connect_to(const char *addr, int port, const char *dev, int secs)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+	struct sockaddr *to = (struct sockaddr *)&sa;
+	socklen_t tolen = sizeof(sa);
 	static char out[BYTES], in[BYTES];
 	size_t got = 0;
-	int fd = tcp_socket(dev);
+	int fd;
 
 	alarm((unsigned int)secs);
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+	if (inet_pton(AF_INET6, addr, &sa6.sin6_addr) == 1) {
+		to = (struct sockaddr *)&sa6;
+		tolen = sizeof(sa6);
+	} else if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
 		return 2;
+	}
+	fd = tcp_socket(to->sa_family, dev);
 	for (size_t i = 0; i < BYTES; i++)
 		out[i] = (char)('a' + i % 26);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	if (connect(fd, to, tolen)) {
 		perror("connect");
 		return 1;
 	}
