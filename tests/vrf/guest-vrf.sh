@@ -190,7 +190,7 @@ ip -6 addr del fd00:18:1::1/128 dev lo
 # guest into vrf-b, signed or not.
 only_a >/etc/tcpao/guest.conf
 tcpao reload | tee /tmp/reload.out || fail "tcpao reload"
-check 'grep -q "1 dropped" /tmp/reload.out' "reload dropped vrf-b's key (same KeyID as vrf-a's)"
+check 'grep -q "0 added, 0 changed, 2 dropped" /tmp/reload.out' "reload dropped vrf-b's keys, one per family (same KeyID as vrf-a's)"
 kill "$PB_PID"
 for _ in $(seq 150); do kill -0 "$PB_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$PB_PID" 2>/dev/null && fail "pb's tcpaod did not stop in 15 s"
