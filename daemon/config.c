@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "keychain.h"
+#include "l3mdev.h"
 #include "secret.h"
 
 #define TOKEN_MAX 512
@@ -346,6 +347,9 @@ static int key_attr(struct parser *ps, const struct stmt *st, int *i,
 
 		if (!ifx)
 			return fail_at(ps, st->line, -ENODEV, "key: vrf '%s': no such device", quotable(v));
+		/* As Linux refuses an ifindex that is no L3 master device. */
+		if (l3mdev_master_ifindex((int)ifx) != (int)ifx)
+			return fail_at(ps, st->line, -ENODEV, "key: vrf '%s' is not a VRF device", quotable(v));
 		mkt->ifindex = (int)ifx;
 		mkt->flags |= TCPAO_MKT_IFINDEX;
 	} else {

@@ -105,6 +105,11 @@ peer_keys() { # FILE: pa's / pb's keys for the guest's side (both families)
 		"--key sndid=1,rcvid=1,alg=hmac(sha1),secret-file=$1,peer=fd00:18:1::1/128"
 }
 
+# "vrf NAME" takes VRF devices only (Linux: ENODEV for another ifindex)
+printf 'peer 198.18.1.2 { key id 1 alg hmac(sha1) secret x vrf va0; }\n' >/etc/tcpao/bad.conf
+check 'tcpaod --check /etc/tcpao/bad.conf 2>&1 | grep "not a VRF device"' \
+	"config: vrf va0 (a VRF's slave) refused"
+check 'tcpaod --check /etc/tcpao/guest.conf' "config: one key per VRF with the same KeyID accepted"
 daemon - --config /etc/tcpao/guest.conf || exit 1
 daemon pa $(peer_keys /etc/tcpao/secret-a) || exit 1
 daemon pb $(peer_keys /etc/tcpao/secret-b) || exit 1
