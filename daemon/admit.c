@@ -113,6 +113,7 @@ struct flow *worker_insert_flow(struct worker *w, const struct flow_key *key,
 	}
 	flow_set_uid(t, f, uid);
 	worker_owns(w, key);
+	f->l3index = w->pkt_l3index;
 	return f;
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "config.h"
 #include "keychain.h"
+#include "l3mdev.h"
 #include "secret.h"
 
 #define TOKEN_MAX 512
@@ -295,7 +297,7 @@ static int key_attr(struct parser *ps, const struct stmt *st, int *i,
 	}
 	if (!strcmp(a, "sndid") || !strcmp(a, "rcvid") || !strcmp(a, "id") ||
 	    !strcmp(a, "alg") || !strcmp(a, "secret") || !strcmp(a, "secret-file") ||
-	    !strcmp(a, "maclen") || !strcmp(a, "ifindex")) {
+	    !strcmp(a, "maclen") || !strcmp(a, "ifindex") || !strcmp(a, "vrf")) {
 		if (!v)
 			return fail_at(ps, st->line, -EINVAL, "key: '%s' needs a value", a);
 		(*i)++;
@@ -305,7 +307,7 @@ static int key_attr(struct parser *ps, const struct stmt *st, int *i,
 			       "key: unknown attribute after the secret (quote a secret that has spaces)");
 	} else {
 		return fail_at(ps, st->line, -EINVAL,
-			       "key: unknown attribute '%s' (sndid, rcvid, id, alg, secret, secret-file, maclen, exclude-options, ifindex%s)",
+			       "key: unknown attribute '%s' (sndid, rcvid, id, alg, secret, secret-file, maclen, exclude-options, ifindex, vrf%s)",
 			       quotable(a), ps->in_chain ? ", send-lifetime, accept-lifetime, lifetime" : "");
 	}
 	if (!strcmp(a, "sndid")) {
@@ -338,6 +340,17 @@ static int key_attr(struct parser *ps, const struct stmt *st, int *i,
 		if (parse_uint(v, 1, INT_MAX, &n))
 			return fail_at(ps, st->line, -EINVAL, "key: ifindex must be a positive number");
 		mkt->ifindex = (int)n;
+		mkt->flags |= TCPAO_MKT_IFINDEX;
+	} else if (!strcmp(a, "vrf")) {
+		/* Resolved now: a VRF made later needs a reload. */
+		unsigned int ifx = if_nametoindex(v);
+
+		if (!ifx)
+			return fail_at(ps, st->line, -ENODEV, "key: vrf '%s': no such device", quotable(v));
+		/* As Linux refuses an ifindex that is no L3 master device. */
+		if (l3mdev_master_ifindex((int)ifx) != (int)ifx)
+			return fail_at(ps, st->line, -ENODEV, "key: vrf '%s' is not a VRF device", quotable(v));
+		mkt->ifindex = (int)ifx;
 		mkt->flags |= TCPAO_MKT_IFINDEX;
 	} else {
 		if (*seen & 8)
@@ -631,6 +644,13 @@ static int chain_key_attr(struct parser *ps, const struct stmt *st, int *i,
 	return 0;
 }
 
+/* Keys bound to two different VRFs never meet: they may share ids. */
+static bool in_other_vrfs(const struct tcpao_mkt *a, const struct tcpao_mkt *b)
+{
+	return (a->flags & TCPAO_MKT_IFINDEX) && (b->flags & TCPAO_MKT_IFINDEX) &&
+	       a->ifindex != b->ifindex;
+}
+
 static int chain_key_check(struct parser *ps, const struct stmt *st,
 			   const struct keychain *c, struct keychain_key *k,
 			   unsigned seen)
@@ -639,6 +659,8 @@ static int chain_key_check(struct parser *ps, const struct stmt *st,
 		if (c->keys[j].id == k->id)
 			return fail_at(ps, st->line, -EEXIST, "key-chain %s: key id %llu given twice",
 				       c->name, (unsigned long long)k->id);
+		if (in_other_vrfs(&c->keys[j].mkt, &k->mkt))
+			continue;
 		if (c->keys[j].mkt.sndid == k->mkt.sndid || c->keys[j].mkt.rcvid == k->mkt.rcvid)
 			return fail_at(ps, st->line, -EEXIST, "key-chain %s: key %llu reuses the send-id or recv-id of key %llu",
 				       c->name, (unsigned long long)k->id,

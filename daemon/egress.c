@@ -37,7 +37,7 @@ static struct flow *open_flow(struct worker *w, struct flow *old,
 	/* A new connection on this 4-tuple: the old one is over. */
 	if (old)
 		worker_remove_flow(w, old);
-	if (!peer || policy_peer_keysel(peer, &key->remote, 0, &sel))
+	if (!peer || policy_peer_keysel(peer, &key->remote, w->pkt_l3index, &sel))
 		return NULL;
 	f = worker_insert_flow(w, key, w->pkt_uid, false);
 	if (!f)
@@ -109,6 +109,19 @@ static enum queue_verdict sign(struct worker *w, struct flow *f,
 	return past_kernel_pmtu(w, f, seg);
 }
 
+/* The same addresses and ports in another VRF while the flow lives (a
+ * SYN after its end starts over): a connection the table cannot hold
+ * beside it (flows are keyed by their 4-tuple). Dropped: it must not go
+ * out with the other VRF's key. */
+static enum queue_verdict other_vrf(struct worker *w, const struct flow *f)
+{
+	log_msg(LOG_NOTICE, "drop: port %u -> %u in VRF %d while its 4-tuple "
+		"is a flow of VRF %d", f->key.lport, f->key.rport,
+		w->pkt_l3index, f->l3index);
+	stats_inc(&w->stats, STAT_EGRESS_DROPPED);
+	return QUEUE_DROP;
+}
+
 enum queue_verdict egress_packet(struct worker *w, size_t *len)
 {
 	struct tcpao_seg seg;
@@ -130,6 +143,12 @@ enum queue_verdict egress_packet(struct worker *w, size_t *len)
 	}
 	flow_key_egress(&key, &seg);
 	f = flow_lookup(&w->flows, &key);
+	if (f && f->l3index != w->pkt_l3index) {
+		if (!is_syn(&seg) || !flow_over(f))
+			return other_vrf(w, f);
+		worker_remove_flow(w, f);
+		f = NULL;
+	}
 	if (!f && !is_syn(&seg))
 		f = worker_restore_flow(w, &key);
 	if (is_syn(&seg) && starts_new_flow(f, &seg)) {
@@ -155,7 +174,7 @@ enum queue_verdict egress_packet(struct worker *w, size_t *len)
 	 * signs whatever such a socket sends, and sends no RST to an AO
 	 * segment of no socket). */
 	if (peer && peer->sock_cookie &&
-	    tcpao_keyring_first(&peer->keys, &key.remote, 0) >= 0)
+	    tcpao_keyring_first(&peer->keys, &key.remote, w->pkt_l3index) >= 0)
 		protected = true;
 	if (!peer || (!peer->ao_required && !f && !protected))
 		return QUEUE_ACCEPT;

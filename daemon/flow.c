@@ -90,6 +90,11 @@ static bool key_equal(const struct flow_key *a, const struct flow_key *b)
 	       tcpao_addr_equal(&a->remote, &b->remote);
 }
 
+bool flow_over(const struct flow *f)
+{
+	return f->state == FLOW_TIME_WAIT || f->state == FLOW_CLOSED;
+}
+
 struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key)
 {
 	for (uint32_t i = t->buckets[key_hash(t, key)]; i;) {

@@ -46,6 +46,9 @@ const char *flow_state_name(enum flow_state state);
 
 struct flow {
 	struct flow_key key;
+	/* Its VRF (l3dev.h), fixed when the flow starts: the keys it may use
+	 * are those bound to it or to none (TCP_AO_KEYF_IFINDEX). */
+	int l3index;
 	uint32_t uid;
 	enum flow_state state;
 	bool fin_out, fin_in;             /* FIN sent / received */
@@ -92,6 +95,8 @@ int flow_table_init(struct flow_table *t, uint32_t cap);
 void flow_table_free(struct flow_table *t);
 
 struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key);
+/* TIME-WAIT or CLOSED: a new SYN on its 4-tuple starts a new connection. */
+bool flow_over(const struct flow *f);
 /* A fresh, zeroed flow for key (which must not be present); NULL when the
  * table is full. */
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *key);

@@ -250,7 +250,7 @@ static void icmp_checksum(struct icmp_error *e)
 /* The space our AO option takes in this flow's segments. */
 static unsigned int ao_room(const struct flow *f,
 			    const struct policy_peer *peer,
-			    const struct tcpao_addr *remote)
+			    const struct tcpao_addr *remote, int l3index)
 {
 	const struct tcpao_mkt *mkt = NULL;
 	uint64_t serial;
@@ -259,7 +259,7 @@ static unsigned int ao_room(const struct flow *f,
 	if (f)
 		mkt = flow_current_key(f, &serial);
 	if (!mkt && peer) {
-		i = tcpao_keyring_first(&peer->keys, remote, 0);
+		i = tcpao_keyring_first(&peer->keys, remote, l3index);
 		if (i >= 0)
 			mkt = &peer->keys.keys[i];
 	}
@@ -332,13 +332,15 @@ enum queue_verdict icmp_packet(struct worker *w, size_t *len)
 	tcpao_addr_unmap(&e.key.local);
 	tcpao_addr_unmap(&e.key.remote);
 	f = flow_lookup(&w->flows, &e.key);
+	if (f && f->l3index != w->pkt_l3index)
+		f = NULL; /* another VRF's connection (egress.c) */
 	peer = f ? f->peer : worker_policy_peer(w, &e.key);
 	if (!peer)
 		return QUEUE_ACCEPT;
 	if (e.fragmented)
 		return unchecked(w, &e, f);
 	if (e.pmtu) {
-		lower_mtu(w, &e, ao_room(f, peer, &e.key.remote));
+		lower_mtu(w, &e, ao_room(f, peer, &e.key.remote, w->pkt_l3index));
 		return QUEUE_ACCEPT_MODIFIED;
 	}
 	if (!e.hard || peer->accept_icmps)

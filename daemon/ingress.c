@@ -31,7 +31,7 @@ static int find_key(const struct flow *f, uint8_t keyid)
 
 	if (i >= 0 && ring->keys[i].rcvid == keyid)
 		return i;
-	return tcpao_keyring_find_rcvid(ring, &f->key.remote, 0, keyid);
+	return tcpao_keyring_find_rcvid(ring, &f->key.remote, f->l3index, keyid);
 }
 
 /* Linux counts the AO option of the key in use in every segment's size;
@@ -40,7 +40,7 @@ static int find_key(const struct flow *f, uint8_t keyid)
  * full-size segment still fits the path after Current moves to the key
  * with the longest MAC (docs/INTEROP.md, Differences). */
 static size_t syn_ao_room(const struct policy_peer *p,
-			  const struct tcpao_addr *remote)
+			  const struct tcpao_addr *remote, int l3index)
 {
 	const struct tcpao_keyring *ring = &p->keys;
 	size_t room = 0;
@@ -48,7 +48,7 @@ static size_t syn_ao_room(const struct policy_peer *p,
 	for (size_t i = 0; i < ring->n; i++) {
 		size_t r = tcpao_ao_room(ring->keys[i].maclen);
 
-		if (r > room && tcpao_mkt_matches(&ring->keys[i], remote, 0))
+		if (r > room && tcpao_mkt_matches(&ring->keys[i], remote, l3index))
 			room = r;
 	}
 	return room;
@@ -62,7 +62,7 @@ static enum queue_verdict deliver(struct flow *f, struct tcpao_seg *seg,
 	size_t room = 0;
 
 	if (seg->flags & TCPAO_TH_SYN)
-		room = syn_ao_room(f->peer, &f->key.remote);
+		room = syn_ao_room(f->peer, &f->key.remote, f->l3index);
 	*len = tcpao_seg_strip_ao_room(seg, room);
 	tcpao_seg_update_checksum(seg, before);
 	return QUEUE_ACCEPT_MODIFIED;
@@ -143,7 +143,7 @@ static enum queue_verdict on_flow(struct worker *w, struct flow *f,
 	stats_inc(&w->stats, STAT_AO_GOOD);
 	counter_inc(&f->cnt.good);
 	f->peer_rnext = seg->opts.rnext;
-	tcpao_keysel_follow_peer(&f->sel, &f->peer->keys, &f->key.remote, 0,
+	tcpao_keysel_follow_peer(&f->sel, &f->peer->keys, &f->key.remote, f->l3index,
 				 seg->opts.rnext);
 	if (f->sel.current != before)
 		worker_flow_changed(w, f);
@@ -205,7 +205,8 @@ static enum queue_verdict passive_open(struct worker *w,
 	uint16_t before;
 	int rcv, snd;
 
-	rcv = tcpao_keyring_find_rcvid(ring, &key->remote, 0, seg->opts.keyid);
+	rcv = tcpao_keyring_find_rcvid(ring, &key->remote, w->pkt_l3index,
+				       seg->opts.keyid);
 	if (seg->opts.md5_off) {
 		worker_count_drop(w, NULL, TCPAO_AO_MD5, seg);
 		return QUEUE_DROP;
@@ -214,7 +215,8 @@ static enum queue_verdict passive_open(struct worker *w,
 		worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, seg);
 		return QUEUE_DROP;
 	}
-	snd = tcpao_keyring_find_sndid(ring, &key->remote, 0, seg->opts.rnext);
+	snd = tcpao_keyring_find_sndid(ring, &key->remote, w->pkt_l3index,
+				       seg->opts.rnext);
 	sel.rnext = ring->serials[rcv];
 	/* No key with sndid == RNextKeyID: Linux sends no SYN-ACK; we keep
 	 * the flow keyless, so egress drops the SYN-ACK the same way. */
@@ -246,7 +248,8 @@ static enum queue_verdict passive_open(struct worker *w,
 	tcpao_dir_set_disn(&f->tx, seg->seq);
 	worker_flow_changed(w, f);
 	before = tcpao_seg_header_sum(seg);
-	*len = tcpao_seg_strip_ao_room(seg, syn_ao_room(peer, &key->remote));
+	*len = tcpao_seg_strip_ao_room(seg, syn_ao_room(peer, &key->remote,
+							w->pkt_l3index));
 	drop_timestamps_with_sack(seg);
 	tcpao_seg_update_checksum(seg, before);
 	return QUEUE_ACCEPT_MODIFIED;
@@ -255,10 +258,10 @@ static enum queue_verdict passive_open(struct worker *w,
 /* A socket's key for this peer makes AO required, as in Linux
  * (tcp_ao_required(): any key matching the source address). */
 static bool socket_key_matches(const struct policy_peer *peer,
-			       const struct flow_key *key)
+			       const struct flow_key *key, int l3index)
 {
 	return peer->sock_cookie &&
-	       tcpao_keyring_first(&peer->keys, &key->remote, 0) >= 0;
+	       tcpao_keyring_first(&peer->keys, &key->remote, l3index) >= 0;
 }
 
 /* A segment of no flow we know. */
@@ -285,7 +288,8 @@ static enum queue_verdict no_flow(struct worker *w, struct flow *old,
 	if (!seg->opts.ao_off) {
 		/* Migration: an entry that does not require AO lets a
 		 * connection opened without it stay in the clear. */
-		if (!peer->ao_required && !old && !socket_key_matches(peer, key))
+		if (!peer->ao_required && !old &&
+		    !socket_key_matches(peer, key, w->pkt_l3index))
 			return QUEUE_ACCEPT;
 		if (md5_only(seg))
 			return md5_unexpected(w, NULL);
@@ -319,6 +323,16 @@ enum queue_verdict ingress_packet(struct worker *w, size_t *len)
 	}
 	flow_key_ingress(&key, &seg);
 	f = flow_lookup(&w->flows, &key);
+	if (f && f->l3index != w->pkt_l3index) {
+		/* Its 4-tuple is a flow of another VRF (egress.c): refused,
+		 * never checked with that VRF's keys, until that one ends. */
+		if (!is_syn(&seg) || !flow_over(f)) {
+			worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, &seg);
+			return QUEUE_DROP;
+		}
+		worker_remove_flow(w, f);
+		f = NULL;
+	}
 	if (!f && !is_syn(&seg))
 		f = worker_restore_flow(w, &key);
 	/* A new SYN on a finished flow, or a different SYN while we wait in

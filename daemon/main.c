@@ -36,6 +36,7 @@
 #include "policy.h"
 #include "privs.h"
 #include "keychain.h"
+#include "l3dev.h"
 #include "rollover.h"
 #include "rules.h"
 #include "rundir.h"
@@ -462,12 +463,13 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 	int watch = sockets_watch_open(), nft = watch_open();
 	bool idle = false;
 
-	struct pollfd pfd[5] = {
+	struct pollfd pfd[6] = {
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = ctl ? control_fd(ctl) : -1, .events = POLLIN },
 		{ .fd = watch, .events = POLLIN },
 		{ .fd = nft, .events = POLLIN },
 		{ .fd = d->chain_timer, .events = POLLIN },
+		{ .fd = d->l3dev, .events = POLLIN },
 	};
 
 	if (watch < 0)
@@ -481,7 +483,7 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		struct signalfd_siginfo si;
 		char err[512];
 
-		if (poll(pfd, 5, WATCH_PERIOD_MS / 2) < 0 && errno != EINTR)
+		if (poll(pfd, 6, WATCH_PERIOD_MS / 2) < 0 && errno != EINTR)
 			break;
 		if ((pfd[0].revents & POLLIN) &&
 		    read(sigfd, &si, sizeof(si)) == sizeof(si)) {
@@ -509,6 +511,8 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 			sockets_watch_read(d, watch);
 		if (pfd[3].revents & POLLIN)
 			watch_read(nft);
+		if (pfd[5].revents & POLLIN)
+			l3dev_read(d->l3dev);
 		watch_tick(d->rules, d->policy, monotonic_ms());
 		/* A boundary, or a clock step (the timer is cancelled). */
 		if ((pfd[4].revents & POLLIN) && rollover_timer_read(d->chain_timer))
@@ -631,6 +635,12 @@ int main(int argc, char **argv)
 		.count = o.queues, .max_flows = o.max_flows,
 		.state_dir = o.state_dir,
 	};
+	/* Devices' VRFs known before the first packet (VRF-bound keys). */
+	d.l3dev = l3dev_open();
+	if (d.l3dev < 0) {
+		fprintf(stderr, "tcpaod: links (rtnetlink): %s\n", strerror(-d.l3dev));
+		return 1;
+	}
 	rules_init(&rules, o.queue_base, o.queues);
 	wc.egress_base = rules.egress_base;
 	wc.ingress_base = rules.ingress_base;
@@ -695,6 +705,7 @@ int main(int argc, char **argv)
 		remove_everything();
 	guard_close();
 	workers_close();
+	l3dev_close(d.l3dev);
 	state_free();
 	if (o.autostarted && own_state_dir && !rc)
 		remove_state_dir(o.state_dir);

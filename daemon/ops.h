@@ -21,6 +21,7 @@ struct daemon_ctx {
 	bool force_ao_optional;     /* command line flags, applied on reload */
 	bool force_accept_icmps;
 	int chain_timer;            /* key chains' timerfd (rollover.h), or -1 */
+	int l3dev;                  /* link notifications (l3dev.h), or -1 */
 };
 
 extern const struct control_ops daemon_ops;

@@ -1094,7 +1094,17 @@ static bool has_ids(const struct policy *policy, const struct policy_peer *p,
 	const struct policy_peer *q = p->sock_cookie ? policy_sock_entry(policy, p->sock_cookie)
 						     : policy_peer_find(policy, &p->scope);
 
-	return q && find_key(q, k->sndid, k->rcvid) >= 0;
+	int kifx = (k->flags & TCPAO_MKT_IFINDEX) ? k->ifindex : -1;
+
+	/* The same ids bound to another VRF are another key. */
+	for (size_t i = 0; q && i < q->keys.n; i++) {
+		const struct tcpao_mkt *o = &q->keys.keys[i];
+
+		if (o->sndid == k->sndid && o->rcvid == k->rcvid &&
+		    ((o->flags & TCPAO_MKT_IFINDEX) ? o->ifindex : -1) == kifx)
+			return true;
+	}
+	return false;
 }
 
 void policy_diff(const struct policy *old, const struct policy *fresh,
@@ -1164,12 +1174,12 @@ static struct policy_peer *sock_scope_taken(struct policy *policy,
 
 static int copy_sock_keys(struct policy *policy, struct policy_peer *e,
 			  const struct tcpao_keyring *src, bool keep_serials,
-			  const struct tcpao_addr *only_peer)
+			  const struct tcpao_addr *only_peer, int l3index)
 {
 	for (size_t i = src->n; i-- > 0;) {
 		int rc;
 
-		if (only_peer && !tcpao_mkt_matches(&src->keys[i], only_peer, 0))
+		if (only_peer && !tcpao_mkt_matches(&src->keys[i], only_peer, l3index))
 			continue;
 		rc = tcpao_keyring_add(&e->keys, &src->keys[i]);
 		if (rc)
@@ -1184,7 +1194,7 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 				    const struct policy_scope *scope,
 				    const struct tcpao_keyring *keys,
 				    bool keep_serials,
-				    const struct tcpao_addr *only_peer,
+				    const struct tcpao_addr *only_peer, int l3index,
 				    int *rc, char *err, size_t errlen)
 {
 	struct policy_scope s = *scope;
@@ -1214,7 +1224,7 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 	e->sock_cnt = sock->cnt;
 	e->sock_keycnt = sock->keycnt;
 	e->sock_listener = sock->listener;
-	*rc = keys ? copy_sock_keys(policy, e, keys, keep_serials, only_peer) : 0;
+	*rc = keys ? copy_sock_keys(policy, e, keys, keep_serials, only_peer, l3index) : 0;
 	if (*rc) {
 		tcpao_errf(err, errlen, *rc, "cannot add key: %s", strerror(-*rc));
 		entry_remove(policy, e);

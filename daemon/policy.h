@@ -204,7 +204,8 @@ struct policy_peer *policy_sock_entry(const struct policy *policy,
 				      uint64_t cookie);
 /* Replaces the socket's entry (and any entry of a socket that is gone
  * with the same scope) by one with this scope and a copy of `keys`
- * (only those matching only_peer, when given): with new serials, or with
+ * (only those matching only_peer in VRF l3index, when given): with new
+ * serials, or with
  * the ring's own when keep_serials (an accepted socket goes on with its
  * listener's). A listener's entry matches only the peers of its keys. */
 struct policy_peer *policy_sock_set(struct policy *policy,
@@ -212,7 +213,7 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 				    const struct policy_scope *scope,
 				    const struct tcpao_keyring *keys,
 				    bool keep_serials,
-				    const struct tcpao_addr *only_peer,
+				    const struct tcpao_addr *only_peer, int l3index,
 				    int *rc, char *err, size_t errlen);
 int policy_sock_add_key(struct policy *policy, uint64_t cookie,
 			const struct tcpao_mkt *mkt);

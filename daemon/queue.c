@@ -176,6 +176,10 @@ int queue_packet(struct queue *q, int i, struct queue_packet *pkt)
 	pkt->len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
 	if (attr[NFQA_MARK])
 		pkt->mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
+	if (attr[NFQA_IFINDEX_INDEV])
+		pkt->indev = (int)ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
+	if (attr[NFQA_IFINDEX_OUTDEV])
+		pkt->outdev = (int)ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
 	return 0;
 }
 

@@ -40,6 +40,7 @@ struct queue_packet {
 	uint32_t uid;             /* its socket's owner, or QUEUE_UID_NONE */
 	uint16_t hw_protocol;     /* ETH_P_IP / ETH_P_IPV6, host order */
 	uint32_t mark;            /* skb->mark as queued */
+	int indev, outdev;        /* ifindex, 0 when none (a VRF's or its slave's) */
 	uint8_t *data;
 	size_t len;
 };

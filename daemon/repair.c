@@ -120,7 +120,7 @@ bool repair_claim(const struct flow_key *key, const struct policy *policy,
 		return false;
 	p = policy_match(policy, &key->local, key->lport, &key->remote,
 			 key->rport);
-	if (!p || policy_peer_keysel(p, &key->remote, 0, &sel))
+	if (!p || policy_peer_keysel(p, &key->remote, f->l3index, &sel))
 		return false;
 	pthread_mutex_lock(&lock);
 	expire(now_ms);

@@ -91,6 +91,22 @@ static void queue_target(char *buf, size_t len, uint16_t base, unsigned int n)
 			 base + n - 1);
 }
 
+/* Each "-m addrtype" rule twice: as is (the main table's local
+ * addresses), and with --limit-iface-in/out, which looks the address up
+ * in the table of the device's VRF (Linux's l3mdev_fib_table()): the
+ * local addresses of a VRF are only there. The limited lookup also wants
+ * the address on that very device, so a segment is queued by it on a
+ * VRF's slave, not on the VRF device itself (the second pass of
+ * PREROUTING / POSTROUTING that a VRF makes; docs/keychains.md). */
+static size_t twice(char *buf, size_t len, const char *match,
+		    const char *type, const char *limit, const char *target)
+{
+	return (size_t)snprintf(buf, len,
+		"%s -m addrtype %s -j NFQUEUE %s\n"
+		"%s -m addrtype %s %s -j NFQUEUE %s\n",
+		match, type, target, match, type, limit, target);
+}
+
 /* The restore input for one family. The jumps into our chains are added
  * only when missing: a restart refills the chains in one transaction and
  * never leaves a moment without rules (fail closed). */
@@ -98,46 +114,51 @@ static void rules_text(const struct rules *r, bool v6, bool jump_in,
 		       bool jump_out, char *buf, size_t len)
 {
 	const char *set = v6 ? SET6 : SET4;
-	char in[48], out[48];
+	char in[48], out[48], icmp[48], match[160];
 	size_t off;
 
 	queue_target(out, sizeof(out), r->egress_base, r->nqueues);
 	queue_target(in, sizeof(in), r->ingress_base, r->nqueues);
-	off = (size_t)snprintf(buf, len,
-		"*raw\n:" CHAIN_IN " - [0:0]\n%s"
-		"-A " CHAIN_IN " -p tcp -m set --match-set %s src "
-		"-m addrtype --dst-type LOCAL -j NFQUEUE %s\n"
-		/* AO from anyone else: Linux drops it when no key matches
-		 * (TCPAOKeyNotFound); without this rule the stack would take
-		 * it unverified. Plain TCP of non-peers never comes here. */
-		"-A " CHAIN_IN " -p tcp -m tcp --tcp-option 29 "
-		"-m addrtype --dst-type LOCAL -j NFQUEUE %s\n"
-		/* Every peer's TCP to the port of a listener that requires
-		 * AO: Linux refuses it unsigned, whoever sends it. */
-		"-A " CHAIN_IN " -p tcp -m set --match-set " SETPORTS " dst "
-		"-m addrtype --dst-type LOCAL -j NFQUEUE %s\n",
-		jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n", set, in, in, in);
+	snprintf(icmp, sizeof(icmp), "--queue-num %u", r->icmp_queue);
+	/* A VRF's second PREROUTING pass (on the VRF device, after the one
+	 * on its slave) must never be queued: Linux frees a packet
+	 * reinjected there (vrf_rcv_nfhook()'s okfn is vrf_rcv_finish()),
+	 * whatever the verdict. A segment we let through on the slave has
+	 * our mark: not looked at again. lo is left out: there our mark is
+	 * the one our egress verdict gave, and the segment still needs its
+	 * ingress check. */
+	off = (size_t)snprintf(buf, len, "*raw\n:" CHAIN_IN " - [0:0]\n%s"
+			       "-A " CHAIN_IN " -m mark --mark 0x%x/0x%x ! -i lo -j RETURN\n",
+			       jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n",
+			       mark_get(), mark_get());
+	snprintf(match, sizeof(match), "-A " CHAIN_IN " -p tcp -m set --match-set %s src", set);
+	off += twice(buf + off, len - off, match, "--dst-type LOCAL", "--limit-iface-in", in);
+	/* AO from anyone else: Linux drops it when no key matches
+	 * (TCPAOKeyNotFound); without this rule the stack would take it
+	 * unverified. Plain TCP of non-peers never comes here. */
+	off += twice(buf + off, len - off, "-A " CHAIN_IN " -p tcp -m tcp --tcp-option 29",
+		     "--dst-type LOCAL", "--limit-iface-in", in);
+	/* Every peer's TCP to the port of a listener that requires AO:
+	 * Linux refuses it unsigned, whoever sends it. */
+	off += twice(buf + off, len - off, "-A " CHAIN_IN " -p tcp -m set --match-set " SETPORTS " dst",
+		     "--dst-type LOCAL", "--limit-iface-in", in);
 	/* ICMP errors: destination unreachable; for IPv6 also packet too
 	 * big (IPv4's frag-needed is a destination unreachable code). */
-	if (v6)
-		off += (size_t)snprintf(buf + off, len - off,
-			"-A " CHAIN_IN " -p ipv6-icmp -m icmp6 --icmpv6-type 1 "
-			"-m addrtype --dst-type LOCAL -j NFQUEUE --queue-num %u\n"
-			"-A " CHAIN_IN " -p ipv6-icmp -m icmp6 --icmpv6-type 2 "
-			"-m addrtype --dst-type LOCAL -j NFQUEUE --queue-num %u\n",
-			r->icmp_queue, r->icmp_queue);
-	else
-		off += (size_t)snprintf(buf + off, len - off,
-			"-A " CHAIN_IN " -p icmp -m icmp --icmp-type 3 "
-			"-m addrtype --dst-type LOCAL -j NFQUEUE --queue-num %u\n",
-			r->icmp_queue);
-	snprintf(buf + off, len - off,
-		 "COMMIT\n*mangle\n:" CHAIN_OUT " - [0:0]\n%s"
-		 "-A " CHAIN_OUT " -p tcp -m set --match-set %s dst "
-		 "-m addrtype --src-type LOCAL -m mark ! --mark 0x%x/0x%x "
-		 "-j NFQUEUE %s\nCOMMIT\n",
-		 jump_out ? "" : "-I POSTROUTING 1 -j " CHAIN_OUT "\n", set,
-		 mark_get(), mark_get(), out);
+	if (v6) {
+		off += twice(buf + off, len - off, "-A " CHAIN_IN " -p ipv6-icmp -m icmp6 --icmpv6-type 1",
+			     "--dst-type LOCAL", "--limit-iface-in", icmp);
+		off += twice(buf + off, len - off, "-A " CHAIN_IN " -p ipv6-icmp -m icmp6 --icmpv6-type 2",
+			     "--dst-type LOCAL", "--limit-iface-in", icmp);
+	} else {
+		off += twice(buf + off, len - off, "-A " CHAIN_IN " -p icmp -m icmp --icmp-type 3",
+			     "--dst-type LOCAL", "--limit-iface-in", icmp);
+	}
+	off += (size_t)snprintf(buf + off, len - off, "COMMIT\n*mangle\n:" CHAIN_OUT " - [0:0]\n%s",
+				jump_out ? "" : "-I POSTROUTING 1 -j " CHAIN_OUT "\n");
+	snprintf(match, sizeof(match), "-A " CHAIN_OUT " -p tcp -m set --match-set %s dst "
+		 "-m mark ! --mark 0x%x/0x%x", set, mark_get(), mark_get());
+	off += twice(buf + off, len - off, match, "--src-type LOCAL", "--limit-iface-out", out);
+	snprintf(buf + off, len - off, "COMMIT\n");
 }
 
 static void remove_family(const char *ipt)

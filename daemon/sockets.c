@@ -421,7 +421,7 @@ static int sock_commit(struct daemon_ctx *d, struct sock_id *id, int argc,
 	if (!fresh)
 		return -ENOMEM;
 	ps = sock_of(r);
-	e = policy_sock_set(fresh, &ps, &scope, &r->staged, false, NULL, &rc,
+	e = policy_sock_set(fresh, &ps, &scope, &r->staged, false, NULL, 0, &rc,
 			    err, sizeof(err));
 	if (!e) {
 		policy_free(fresh);
@@ -546,7 +546,10 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	/* The listener's keys from the published snapshot, which lives on
 	 * until publish(): entries of the clone move in policy_sock_set(). */
 	ps = sock_of(r);
-	e = policy_sock_set(fresh, &ps, &scope, &l->keys, true, &id->remote, &rc,
+	/* Linux copies the listener's keys that match the peer in the
+	 * connection's VRF (its flow's, from its SYN). */
+	e = policy_sock_set(fresh, &ps, &scope, &l->keys, true, &id->remote,
+			    ff.found ? ff.info.l3index : 0, &rc,
 			    err, sizeof(err));
 	if (e) {
 		policy_sock_flags(e, l->ao_required, l->accept_icmps,
@@ -879,7 +882,7 @@ int sockets_restore(struct policy *policy, uint64_t cookie, uint32_t uid,
 	if (!e) {
 		struct policy_sock ps = sock_of(r);
 
-		e = policy_sock_set(policy, &ps, &scope, NULL, false, NULL, &rc, NULL, 0);
+		e = policy_sock_set(policy, &ps, &scope, NULL, false, NULL, 0, &rc, NULL, 0);
 		if (!e)
 			return rc;
 	}

@@ -747,14 +747,15 @@ int state_load(const char *dir, struct policy *policy, char *err,
 }
 
 static uint64_t serial_of(const struct policy_peer *p,
-			  const struct tcpao_addr *remote, int id, bool snd)
+			  const struct tcpao_addr *remote, int l3index, int id,
+			  bool snd)
 {
 	int i;
 
 	if (id < 0)
 		return 0;
-	i = snd ? tcpao_keyring_find_sndid(&p->keys, remote, 0, (uint8_t)id)
-		: tcpao_keyring_find_rcvid(&p->keys, remote, 0, (uint8_t)id);
+	i = snd ? tcpao_keyring_find_sndid(&p->keys, remote, l3index, (uint8_t)id)
+		: tcpao_keyring_find_rcvid(&p->keys, remote, l3index, (uint8_t)id);
 	return i < 0 ? 0 : p->keys.serials[i];
 }
 
@@ -796,8 +797,8 @@ bool state_claim(const struct flow_key *key, const struct policy *policy,
 	if (!p || (s.from == REC_FROM_SOCKET && p->sock_cookie != s.cookie) ||
 	    (s.from != REC_FROM_SOCKET && p->sock_cookie))
 		return false;
-	sel.current = serial_of(p, &key->remote, s.current, true);
-	sel.rnext = serial_of(p, &key->remote, s.rnext, false);
+	sel.current = serial_of(p, &key->remote, f->l3index, s.current, true);
+	sel.rnext = serial_of(p, &key->remote, f->l3index, s.rnext, false);
 	flow_start(f, p, &sel, (enum flow_state)s.state, now_ms);
 	get_dir(&f->tx, &s.tx);
 	get_dir(&f->rx, &s.rx);

@@ -76,6 +76,7 @@ struct flow_info {
 	int current_sndid;       /* -1: none */
 	int rnext_rcvid;         /* -1: none */
 	int peer_rnext;          /* last RNextKeyID the peer sent, -1: none */
+	int l3index;             /* its VRF (l3dev.h), 0: the default one */
 	uint32_t snd_sne, rcv_sne;
 	uint32_t snd_seq, rcv_seq;   /* the sequence numbers of those SNEs */
 	bool have_isns;

@@ -22,6 +22,7 @@
 #include "repair.h"
 #include "state.h"
 #include "keychain.h"
+#include "l3dev.h"
 #include "worker.h"
 
 #define GC_INTERVAL_MS 1000
@@ -180,7 +181,7 @@ static void refresh_keysel(struct worker *w, struct flow *f)
 	move_next = f->rnext_epoch != p->rnext_epoch || !have_next;
 	if (!move_cur && !move_next)
 		return;
-	if (policy_peer_keysel(p, &f->key.remote, 0, &sel) == 0) {
+	if (policy_peer_keysel(p, &f->key.remote, f->l3index, &sel) == 0) {
 		if (move_cur)
 			f->sel.current = sel.current;
 		if (move_next)
@@ -248,6 +249,7 @@ struct flow *worker_restore_flow(struct worker *w, const struct flow_key *key)
 
 	if (!f)
 		return NULL;
+	f->l3index = w->pkt_l3index;
 	if (!repair_claim(key, w->policy, f, w->now_ms) &&
 	    !state_claim(key, w->policy, f, w->now_ms)) {
 		flow_remove(&w->flows, f);
@@ -286,22 +288,43 @@ fail:
 	return -errno;
 }
 
+#ifndef SO_BINDTOIFINDEX
+#define SO_BINDTOIFINDEX 62
+#endif
+
+/* A raw socket sends in the VRF of the segment it replaces: bound to the
+ * VRF device, routed by its table. Rebound only when the VRF changes. */
+static int bind_vrf(int fd, int *bound, int l3index)
+{
+	if (*bound == l3index)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &l3index,
+		       sizeof(l3index)))
+		return -errno;
+	*bound = l3index;
+	return 0;
+}
+
 int worker_send_raw(struct worker *w, const struct tcpao_seg *seg)
 {
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	const struct sockaddr *sa = (const struct sockaddr *)&sin;
 	socklen_t salen = sizeof(sin);
-	int fd = w->raw4;
+	int fd = w->raw4, *bound = &w->raw4_vrf, rc;
 
 	if (seg->daddr.family == AF_INET6) {
 		memcpy(&sin6.sin6_addr, seg->daddr.bytes, 16);
 		sa = (const struct sockaddr *)&sin6;
 		salen = sizeof(sin6);
 		fd = w->raw6;
+		bound = &w->raw6_vrf;
 	} else {
 		memcpy(&sin.sin_addr, seg->daddr.bytes, 4);
 	}
+	rc = bind_vrf(fd, bound, w->pkt_l3index);
+	if (rc)
+		return rc;
 	if (sendto(fd, seg->ip, seg->iplen, 0, sa, salen) < 0)
 		return -errno;
 	stats_inc(&w->stats, STAT_PMTU_RAW_SENT);
@@ -333,6 +356,8 @@ static void handle_batch(struct worker *w, struct queue *q, int n,
 		memcpy(w->pkt, pkt.data, pkt.len);
 		len = pkt.len;
 		w->pkt_uid = pkt.uid;
+		/* POSTROUTING has an out device only, PREROUTING an in. */
+		w->pkt_l3index = l3dev_index(pkt.outdev ? pkt.outdev : pkt.indev);
 		v = handle(w, &len);
 		queue_verdict(q, pkt.id, pkt.mark, v, w->pkt, len);
 	}
@@ -720,6 +745,7 @@ static void info_of(const struct worker *w, const struct flow *f,
 		.current_sndid = key_id(f, f->sel.current, true),
 		.rnext_rcvid = key_id(f, f->sel.rnext, false),
 		.peer_rnext = f->peer_rnext,
+		.l3index = f->l3index,
 		.snd_sne = f->tx.sne.sne, .rcv_sne = f->rx.sne.sne,
 		.have_isns = f->tx.have_sisn && f->tx.have_disn,
 		.snt_isn = f->tx.ctx.sisn, .rcv_isn = f->tx.ctx.disn,

@@ -33,6 +33,7 @@ struct worker {
 	struct queue ingress;
 	struct queue icmp;            /* worker 0 only; fd -1 otherwise */
 	int raw4, raw6;               /* see pmtu.h */
+	int raw4_vrf, raw6_vrf;       /* the VRF each is bound to, 0: none */
 	struct flow_table flows;
 	const struct policy *policy;  /* read-only snapshot */
 	uint64_t policy_epoch;        /* bumped each time one is adopted */
@@ -43,6 +44,7 @@ struct worker {
 	uint64_t drop_log_ms[TCPAO_RESULT_COUNT + 1]; /* for flowless drops */
 	uint64_t limit_log_ms;        /* admit.c: table full, quota */
 	uint32_t pkt_uid;             /* the packet's socket owner, or none */
+	int pkt_l3index;              /* its device's VRF (l3dev.h), 0: none */
 	/* A call from another thread (one at a time). */
 	int call_fd;                  /* eventfd */
 	pthread_mutex_t call_lock;

@@ -2,9 +2,9 @@
 # Runs every test of the project and ends with one line "N passed, N failed,
 # N skipped". A test that skips counts as failed unless tests/skip-allowlist.txt
 # names it with the reason (the skipped tests and their reasons are printed
-# at the end). As root, the Linux guest of the interop suite is built first
-# if its images are not in the cache (tests/vm/build-guest.sh; ~10-20 min
-# the first time). Build directories:
+# at the end). As root, the Linux guests of the interop and vrf suites are
+# built first if their images are not in the cache (tests/vm/build-guest.sh;
+# ~10-20 min each the first time). Build directories:
 #   build/       gcc, everything (unit, verify, system tests)
 #   build-asan/  gcc with ASan + UBSan: unit and verify suites
 #   build-fuzz/  clang with libFuzzer: each fuzzer for a bounded time
@@ -72,16 +72,17 @@ skip_allowed() { # NAME: the allow list's reason for NAME, if it applies
 	done <"$ALLOW"
 }
 
-# The interop suite's Linux guest, built when its images for the current
-# inputs are missing (a failed build is one failure; the suite then skips).
-guest() {
-	tests/vm/build-guest.sh --check tcpao 2>/dev/null && return 0
+# A guest of tests/vm (tcpao: the interop suite's Linux; vrf: the vrf
+# suite's), built when its images for the current inputs are missing (a
+# failed build is one failure; its suite then skips).
+guest() { # NAME
+	tests/vm/build-guest.sh --check "$1" 2>/dev/null && return 0
 	local t0=$SECONDS
-	echo "run-all.sh: building the interop guest (tests/vm/build-guest.sh tcpao)"
-	if tests/vm/build-guest.sh tcpao; then
-		echo "run-all.sh: interop guest built in $((SECONDS - t0)) s"
+	echo "run-all.sh: building the guest $1 (tests/vm/build-guest.sh $1)"
+	if tests/vm/build-guest.sh "$1"; then
+		echo "run-all.sh: guest $1 built in $((SECONDS - t0)) s"
 	else
-		build_failed "interop guest (tests/vm/build-guest.sh tcpao)"
+		build_failed "guest $1 (tests/vm/build-guest.sh $1)"
 	fi
 }
 
@@ -105,8 +106,10 @@ if setup build -Dwerror=true; then
 		run build security --suite security --num-processes 1
 		run build pkg --suite pkg --num-processes 1
 		run build routing --suite routing --num-processes 1
-		guest
+		guest tcpao
 		run build interop --suite interop --num-processes 1
+		guest vrf
+		run build vrf --suite vrf --num-processes 1
 		run build selftests --suite selftests --num-processes 1
 	fi
 else

@@ -518,7 +518,7 @@ static struct policy_peer *sock_entry(struct policy *p, uint64_t cookie,
 
 	tcpao_keyring_init(&ring);
 	assert_int_equal(tcpao_keyring_add(&ring, &m), 0);
-	e = policy_sock_set(p, &ps, &sc, &ring, false, NULL, &rc, err, sizeof(err));
+	e = policy_sock_set(p, &ps, &sc, &ring, false, NULL, 0, &rc, err, sizeof(err));
 	tcpao_keyring_free(&ring);
 	assert_non_null(e);
 	return e;

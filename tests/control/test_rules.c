@@ -150,12 +150,12 @@ static void test_sets_follow_policy(void **state)
 		char got[256];
 		int rc;
 
-		e = policy_sock_set(p, &ps, &sc, NULL, false, NULL, &rc, err, sizeof(err));
+		e = policy_sock_set(p, &ps, &sc, NULL, false, NULL, 0, &rc, err, sizeof(err));
 		assert_non_null(e);
 		e->ao_required = true;
 		ps.cookie = 0x52;
 		sc.local_port = 179;
-		e = policy_sock_set(p, &ps, &sc, NULL, false, NULL, &rc, err, sizeof(err));
+		e = policy_sock_set(p, &ps, &sc, NULL, false, NULL, 0, &rc, err, sizeof(err));
 		assert_non_null(e);
 		e->ao_required = false; /* not required: not in the set */
 		assert_int_equal(rules_update_sets(&r, p, err, sizeof(err)), 0);

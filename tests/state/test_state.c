@@ -341,7 +341,7 @@ static void test_socket_key_never_promoted(void **state)
 					     false, false, err, sizeof(err)), 0);
 	tcpao_keyring_init(&ring);
 	assert_int_equal(tcpao_keyring_add(&ring, &user), 0);
-	assert_non_null(policy_sock_set(old, &ps, &sc, &ring, false, NULL, &rc, err,
+	assert_non_null(policy_sock_set(old, &ps, &sc, &ring, false, NULL, 0, &rc, err,
 					sizeof(err)));
 	tcpao_keyring_free(&ring);
 	rig_open(&r, old);

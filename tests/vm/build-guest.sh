@@ -2,15 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Builds a test guest: a Linux kernel from Debian's linux-source-6.12 with
 # `make tinyconfig` + tests/vm/config/NAME.fragment, and an initramfs with
-# busybox (busybox-static), our programs (tests/vm/guest/*.c, static) and
-# tests/vm/guest/init. tests/vm/run-guest.sh boots it.
+# busybox (busybox-static), our programs (tests/vm/guest/*.c, static),
+# tests/vm/guest/init and, when tests/vm/config/NAME.programs exists, the
+# host's programs it lists with their shared libraries.
+# tests/vm/run-guest.sh boots it.
 #
-#   build-guest.sh [--cache DIR] [--jobs N] [--check] [NAME]     (NAME: tcpao)
+#   build-guest.sh [--cache DIR] [--jobs N] [--check] [NAME]  (NAME: tcpao, vrf)
 #
 # The images go to CACHE/NAME-KEY/{bzImage,initramfs.cpio.gz,build-info.txt}
 # and CACHE/NAME points at the newest. KEY is a hash of every input: the
 # fragment, the kernel source package's version, busybox's version, the
-# compiler's version, tests/vm/guest/* and this script. Same key: nothing to
+# compiler's version, tests/vm/guest/*, this script and the host programs
+# (and libraries) copied in. Same key: nothing to
 # do. Other key: rebuilt (the kernel tree CACHE/obj/NAME is kept between
 # builds, so a change in the initramfs alone costs seconds).
 # CACHE: $TCPAO_VM_CACHE, default build-vm/ in the project root (git
@@ -42,6 +45,42 @@ FRAG=$HERE/config/$NAME.fragment
 [ -f "$FRAG" ] || { echo "build-guest.sh: no $FRAG" >&2; exit 2; }
 log() { echo "build-guest.sh[$NAME]: $*" >&2; }
 
+# --- host programs: config/NAME.programs ------------------------------------
+# One path (or glob) a line: the file goes to the same path in the guest; a
+# symbolic link stays one and brings its target; an ELF file brings the
+# shared libraries ldd names, at the paths ldd names them. Prints
+# gen_init_cpio lines, directories first.
+PROGS=$HERE/config/$NAME.programs
+host_entries() {
+	[ -f "$PROGS" ] || return 0
+	local p f t lib
+	{
+		for p in $(sed 's/#.*//' "$PROGS"); do
+			for f in $p; do
+				[ -e "$f" ] || { log "no $f (make deps)"; exit 1; }
+				if [ -L "$f" ]; then
+					t=$(readlink "$f")
+					echo "slink $f $t 0777 0 0"
+					f=$(realpath "$f")
+				fi
+				echo "file $f $f 0755 0 0"
+				ldd "$f" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^\s*\(\/[^ ]*\) (.*/\1/p' |
+					while read -r lib; do
+						echo "file $lib $(realpath "$lib") 0755 0 0"
+					done
+			done
+		done
+	} | sort -u -k2,2 >"$WORKLIST"
+	awk '{ print $2 }' "$WORKLIST" | while read -r f; do
+		f=$(dirname "$f")
+		while [ "$f" != / ]; do echo "$f"; f=$(dirname "$f"); done
+	done | sort -u | awk '{ print "dir " $1 " 0755 0 0" }'
+	cat "$WORKLIST"
+}
+WORKLIST=$(mktemp)
+trap 'rm -f "$WORKLIST"' EXIT
+HOST=$(host_entries)
+
 # --- the key ----------------------------------------------------------------
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
 KVER=$(pkgver $KPKG)
@@ -51,6 +90,9 @@ inputs() {
 	echo "busybox-static $BBVER"
 	echo "cc $(${CC:-cc} -dumpfullversion 2>/dev/null || echo none)"
 	(cd "$HERE" && sha256sum build-guest.sh "config/$NAME.fragment" guest/*)
+	[ -z "$HOST" ] || (cd "$HERE" && sha256sum "config/$NAME.programs")
+	# the host files' contents (their package updates rebuild the guest)
+	echo "$HOST" | awk '$1 == "file" { print $3 }' | sort -u | xargs -r sha256sum
 }
 KEY=$(inputs | sha256sum | cut -c1-16)
 OUT=$CACHE/$NAME-$KEY
@@ -136,8 +178,11 @@ done
 	echo "file /init $HERE/guest/init 0755 0 0"
 	echo "file /bin/busybox /bin/busybox 0755 0 0"
 	for a in $(/bin/busybox --list); do
-		[ "$a" = busybox ] || echo "slink /bin/$a busybox 0777 0 0"
+		# a host program of the same path wins (iproute2's /bin/ip)
+		[ "$a" = busybox ] || echo "$HOST" | grep -qF " /bin/$a " ||
+			echo "slink /bin/$a busybox 0777 0 0"
 	done
+	echo "$HOST" | grep -v '^dir /bin ' | grep -v '^$' || true
 	for p in "$STAGE"/*; do
 		[ -x "$p" ] && echo "file /bin/$(basename "$p") $p 0755 0 0"
 	done
