@@ -1034,6 +1034,10 @@ static int keep_runtime_keys(struct policy *fresh, const struct policy_peer *o,
 	if (e) { /* as policy_adopt_serials(): same preference, same epoch */
 		e->current_epoch = o->current_epoch + (o->current_sndid != e->current_sndid);
 		e->rnext_epoch = o->rnext_epoch + (o->rnext_rcvid != e->rnext_rcvid);
+		if (!e->current_since) { /* an entry of runtime keys alone */
+			e->current_serial = o->current_serial;
+			e->current_since = o->current_since;
+		}
 	}
 	return 0;
 }
