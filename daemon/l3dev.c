@@ -4,6 +4,7 @@
  * slots under a sequence counter (one writer, lock-free readers).
  */
 #include <errno.h>
+#include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -181,7 +182,7 @@ static struct link *dump(size_t *count)
 		if (len <= 0)
 			goto fail;
 		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-		     NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+		     mnl_nlmsg_ok(nh, len); nh = mnl_nlmsg_next(nh, &len)) {
 			if (nh->nlmsg_type == NLMSG_DONE) {
 				done = true;
 				break;
@@ -287,7 +288,7 @@ void l3dev_read(int fd)
 		if (len <= 0)
 			return;
 		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-		     NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len))
+		     mnl_nlmsg_ok(nh, len); nh = mnl_nlmsg_next(nh, &len))
 			apply(nh);
 	}
 }
