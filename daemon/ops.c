@@ -26,7 +26,7 @@ int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
 	 * unsigned). A removed peer's packets are left alone by the workers
 	 * before the sets shrink. */
 	workers_set_policy(fresh);
-	rc = rules_update_sets(d->rules, fresh, err, errlen);
+	rc = rules_change_sets(d->rules, d->policy, fresh, err, errlen);
 	policy_free(d->policy);
 	d->policy = fresh;
 	return rc;

@@ -210,6 +210,8 @@ void rules_remove(struct rules *r)
 	free(r->ports);
 	r->ports = NULL;
 	r->nports = 0;
+	members_free(&r->counts);
+	r->counts_ok = r->stale = false;
 	r->sets_loaded = false;
 	r->installed = false;
 }
@@ -498,16 +500,40 @@ static void sets_keep(struct rules *r, struct sets *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* members and ports as the counts say (after rules_change_sets()). */
+static int unstale(struct rules *r)
+{
+	struct sets now = { 0 };
+	size_t k = 0;
+
+	if (!r->stale)
+		return 0;
+	if (members_list(&r->counts, &now.members, &now.nmembers) ||
+	    (r->counts.nports && !(now.ports = calloc(r->counts.nports, sizeof(*now.ports))))) {
+		sets_free(&now);
+		return -ENOMEM;
+	}
+	for (size_t p = 0; r->counts.ports && p < 65536; p++)
+		if (r->counts.ports[p])
+			now.ports[k++] = (uint16_t)p;
+	now.nports = k;
+	sets_keep(r, &now);
+	r->stale = false;
+	return 0;
+}
+
 int rules_update_sets(struct rules *r, const struct policy *policy,
 		      char *err, size_t errlen)
 {
 	struct sets want;
-	int rc = sets_of(policy, &want);
+	int rc = unstale(r) ?: sets_of(policy, &want);
 
 	if (rc) {
+		r->sets_loaded = false; /* rebuilt whole next time */
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
+	r->counts_ok = !members_reset(&r->counts, policy);
 	/* A key change (a rotation) leaves the peers as they were. */
 	if (r->sets_loaded && same_sets(r, &want)) {
 		sets_free(&want);
@@ -527,6 +553,60 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 	sets_keep(r, &want);
 	r->sets_loaded = !rc;
 	return rc;
+}
+
+/* Counts the entries fresh changed: old's out, fresh's in (in first, so
+ * that a member both want never comes to 0 on the way). */
+static int count_changes(struct rules *r, const struct policy *old,
+			 const struct policy *fresh, const size_t *slots, size_t n,
+			 struct members_delta *d)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct policy_peer *p = policy_entry(fresh, slots[i]);
+
+		if (p && p != policy_entry(old, slots[i]))
+			rc = members_count(&r->counts, p, 1, d);
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct policy_peer *o = policy_entry(old, slots[i]);
+
+		if (o && o != policy_entry(fresh, slots[i]))
+			rc = members_count(&r->counts, o, -1, d);
+	}
+	return rc;
+}
+
+int rules_change_sets(struct rules *r, const struct policy *old,
+		      const struct policy *fresh, char *err, size_t errlen)
+{
+	struct members_delta d = { 0 };
+	size_t *slots = NULL, n;
+	int rc = -EAGAIN;
+
+	if (r->sets_loaded && r->counts_ok && policy_changes(fresh, old, &slots, &n))
+		rc = count_changes(r, old, fresh, slots, n, &d);
+	free(slots);
+	if (!rc) {
+		struct ipset_change c = { .set4 = SET4, .set6 = SET6, .setports = SETPORTS,
+					  .add = d.add, .nadd = d.nadd, .del = d.del,
+					  .ndel = d.ndel, .port_add = d.port_add,
+					  .nport_add = d.nport_add, .port_del = d.port_del,
+					  .nport_del = d.nport_del };
+
+		r->stale |= d.nadd || d.ndel || d.nport_add || d.nport_del;
+		guard_peers(d.add, d.nadd, true);
+		rc = ipset_change(&c);
+		if (!rc)
+			guard_forget(d.del, d.ndel);
+	}
+	members_delta_free(&d);
+	if (!rc)
+		return 0;
+	if (rc != -EAGAIN) /* counts or sets of unknown worth: rebuilt whole */
+		r->sets_loaded = false;
+	return rules_update_sets(r, fresh, err, errlen);
 }
 
 static bool has_jump(const char *ipt, const char *table, const char *hook,
@@ -665,8 +745,13 @@ static const char *sets_missing(struct rules *r)
 	int cur = -1;
 	unsigned long v;
 
-	for (size_t i = 0; i < r->nmembers; i++)
+	for (size_t i = 0; i < r->nmembers && !r->stale; i++)
 		want[r->members[i].prefix.family == AF_INET6]++;
+	if (r->stale) {
+		want[0] = r->counts.family[0];
+		want[1] = r->counts.family[1];
+		want[2] = r->counts.nports;
+	}
 	if (!f)
 		return NULL;
 	while (fgets(line, sizeof(line), f)) {
