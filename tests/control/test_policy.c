@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -805,6 +807,200 @@ static void test_reload_keeps_runtime_and_socket_keys(void **state)
 	policy_free(fresh2);
 }
 
+/* ---- versions sharing entries (issue 10) --------------------------------- */
+
+/* What a reader sees of a policy: per slot, the entry's keys' serials. */
+static void fingerprint(const struct policy *p, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < p->n && at < len; i++) {
+		const struct policy_peer *e = policy_entry(p, i);
+
+		at += (size_t)snprintf(buf + at, len - at, "|%zu:", i);
+		for (size_t k = 0; e && k < e->keys.n && at < len; k++)
+			at += (size_t)snprintf(buf + at, len - at, "%llu/%u.%u,",
+					       (unsigned long long)e->keys.serials[k],
+					       e->keys.keys[k].sndid, e->current_sndid + 1);
+	}
+}
+
+/* Every kind of change on a clone leaves the original as it was, and
+ * either may be freed first (ASan: no leak, no use after free). */
+static void test_versions_stay_valid(void **state)
+{
+	static char before[8192], after[8192], again[8192];
+	struct policy_key_ref ref = { .peer = addr("198.18.0.7"), .peer_len = 32,
+				      .sndid = 1, .rcvid = 1 };
+
+	(void)state;
+	for (int first = 0; first < 2; first++) {
+		struct policy *old = policy_new(), *fresh;
+		char peer[32];
+
+		for (int i = 0; i < 100; i++) {
+			snprintf(peer, sizeof(peer), "198.18.0.%d/32", i);
+			assert_int_equal(add(old, peer, 1, 1), 0);
+		}
+		sock_entry(old, 0x51, 1000, false, scope("198.18.1.1/32", NULL, 0, 179), "198.18.1.1", 3);
+		fingerprint(old, before, sizeof(before));
+		fresh = policy_clone(old);
+		assert_int_equal(add(fresh, "198.18.0.7/32", 2, 2), 0);
+		assert_int_equal(add(fresh, "198.18.2.0/24", 1, 1), 0);
+		assert_int_equal(policy_set_keysel(fresh, &ref.peer, 32, 2, -1, err, sizeof(err)), 0);
+		assert_int_equal(policy_del_key(fresh, &ref, 2, -1, err, sizeof(err)), 0);
+		assert_true(policy_sock_remove(fresh, 0x51));
+		fingerprint(old, after, sizeof(after));
+		assert_string_equal(before, after);
+		assert_non_null(policy_sock_entry(old, 0x51));
+		assert_null(policy_sock_entry(fresh, 0x51));
+		assert_int_equal(policy_entry(old, 7)->keys.n, 1);
+		assert_int_equal(policy_entry(fresh, 7)->keys.n, 1);
+		assert_int_equal(policy_entry(fresh, 7)->keys.keys[0].sndid, 2);
+		assert_ptr_equal(policy_entry(old, 8), policy_entry(fresh, 8));
+		fingerprint(fresh, after, sizeof(after));
+		policy_free(first ? fresh : old);
+		if (first) {
+			fingerprint(old, again, sizeof(again));
+			assert_string_equal(before, again);
+			policy_free(old);
+		} else {
+			fingerprint(fresh, again, sizeof(again));
+			assert_string_equal(after, again);
+			assert_ptr_equal(match(fresh, "198.18.9.9", 1, "198.18.0.7", 2),
+					 policy_entry(fresh, 7));
+			policy_free(fresh);
+		}
+	}
+}
+
+/* A change records the slots it changed: those and no others differ. */
+static void test_changes_recorded(void **state)
+{
+	struct policy *old = policy_new(), *fresh;
+	size_t *slots, n;
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		char peer[32];
+
+		snprintf(peer, sizeof(peer), "198.18.0.%d/32", i);
+		assert_int_equal(add(old, peer, 1, 1), 0);
+	}
+	fresh = policy_clone(old);
+	assert_true(policy_changes(fresh, old, &slots, &n));
+	assert_int_equal(n, 0);
+	assert_int_equal(add(fresh, "198.18.0.3/32", 2, 2), 0);
+	assert_int_equal(add(fresh, "198.18.0.1/32", 2, 2), 0);
+	assert_int_equal(add(fresh, "198.18.0.3/32", 3, 3), 0);
+	assert_true(policy_changes(fresh, old, &slots, &n));
+	assert_int_equal(n, 2);
+	assert_int_equal(slots[0], 1);
+	assert_int_equal(slots[1], 3);
+	free(slots);
+	for (size_t i = 0; i < 5; i++)
+		if (i != 1 && i != 3)
+			assert_ptr_equal(policy_entry(old, i), policy_entry(fresh, i));
+	/* Not a clone of it: compared whole. */
+	assert_false(policy_changes(old, fresh, &slots, &n));
+	policy_free(old);
+	policy_free(fresh);
+}
+
+/* After random changes, each on a clone of the last version (as the
+ * daemon makes them), with sockets' entries coming and going (holes,
+ * renumbering), the index answers what a walk of every entry answers. */
+static void test_index_random_changes(void **state)
+{
+	static const uint8_t lens[] = { 16, 24, 28, 32 };
+	struct policy *p = policy_new();
+	unsigned seed = 10;
+
+	(void)state;
+	for (int step = 0; step < 600; step++) {
+		struct policy *next = policy_clone(p);
+		uint32_t r = (uint32_t)rand_r(&seed);
+		uint8_t len = lens[r % 4];
+		uint32_t host = 0xc6120000u | ((r >> 4) & 0x3ff) << 4;
+		struct policy_key_ref ref = { .peer_len = len, .sndid = (uint8_t)(r >> 20 & 3),
+					      .rcvid = (uint8_t)(r >> 20 & 3) };
+		char text[64];
+
+		assert_non_null(next);
+		ref.peer.family = AF_INET;
+		host &= len == 32 ? ~0u : ~(~0u >> len);
+		host = htonl(host);
+		memcpy(ref.peer.bytes, &host, 4);
+		policy_prefix_str(&ref.peer, len, text, sizeof(text));
+		switch (r >> 24 & 3) {
+		case 0:
+		case 1:
+			add(next, text, ref.sndid, ref.rcvid); /* may clash: fine */
+			break;
+		case 2:
+			policy_del_key(next, &ref, -1, -1, err, sizeof(err));
+			break;
+		default:
+			if (r >> 26 & 1)
+				policy_sock_remove(next, 1 + (r >> 8 & 127));
+			else
+				sock_entry(next, 1 + (r >> 8 & 127), 1000, r >> 27 & 1,
+					   scope(text, NULL, 179, 0), text, 1);
+		}
+		policy_free(p);
+		p = next;
+		if (step % 50)
+			continue;
+		for (uint32_t a = 0; a < 0x4000; a += 7) {
+			uint32_t be = htonl(0xc6120000u | a);
+			struct tcpao_addr remote = { .family = AF_INET };
+
+			memcpy(remote.bytes, &be, 4);
+			policy_prefix_str(&remote, 32, text, sizeof(text));
+			text[strlen(text) - 3] = '\0';
+			assert_ptr_equal(match(p, "198.18.255.254", 179, text, 40000),
+					 walk_match(p, "198.18.255.254", 179, text, 40000));
+		}
+		for (size_t i = 0; i < p->n; i++)
+			if (policy_entry(p, i) && !policy_entry(p, i)->sock_cookie)
+				assert_ptr_equal(policy_peer_find(p, &policy_entry(p, i)->scope),
+						 policy_entry(p, i));
+	}
+	policy_free(p);
+}
+
+/* Sockets' entries removed by the hundred: the slots are renumbered
+ * (compacted), the index rebuilt, the older version untouched. */
+static void test_holes_renumbered(void **state)
+{
+	struct policy *p = policy_new(), *q;
+	char peer[32];
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.3.1/32", 1, 1), 0);
+	for (int i = 0; i < 200; i++) {
+		snprintf(peer, sizeof(peer), "198.18.1.%d", i);
+		sock_entry(p, 100 + (uint64_t)i, 1000, false, scope(peer, NULL, 179, 0), peer, 1);
+	}
+	assert_int_equal(add(p, "198.18.3.2/32", 1, 1), 0);
+	q = policy_clone(p);
+	for (int i = 0; i < 150; i++)
+		assert_true(policy_sock_remove(q, 100 + (uint64_t)i));
+	assert_true(q->n <= 100); /* renumbered once, at 102 holes */
+	assert_int_equal(q->holes, 48);
+	assert_int_equal(p->n, 202);
+	assert_ptr_equal(match(q, "198.18.255.254", 179, "198.18.1.170", 1),
+			 policy_sock_entry(q, 270));
+	assert_ptr_equal(match(p, "198.18.255.254", 179, "198.18.1.7", 1),
+			 policy_sock_entry(p, 107));
+	assert_null(match(q, "198.18.255.254", 179, "198.18.1.7", 1));
+	assert_ptr_equal(match(q, "198.18.255.254", 179, "198.18.3.2", 1),
+			 policy_entry(q, q->n - 1));
+	policy_free(p);
+	policy_free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -828,6 +1024,10 @@ int main(void)
 		cmocka_unit_test(test_keysel_default_and_missing),
 		cmocka_unit_test(test_current_key_stamp),
 		cmocka_unit_test(test_clone_shares_until_changed),
+		cmocka_unit_test(test_versions_stay_valid),
+		cmocka_unit_test(test_changes_recorded),
+		cmocka_unit_test(test_index_random_changes),
+		cmocka_unit_test(test_holes_renumbered),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_adopt_serials),
 	};
