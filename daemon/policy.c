@@ -426,6 +426,18 @@ static bool scopes_overlap(const struct policy_scope *a, const struct policy_sco
 
 /* The next slot whose entry's peer prefix is exactly prefix/len, in the
  * order defined, or SIZE_MAX. Start with *it = 0. */
+static size_t next_live(const struct policy *policy, const uint32_t *ids,
+			size_t n, size_t *at)
+{
+	while (*at < n) {
+		size_t slot = ids[(*at)++];
+
+		if (policy_entry(policy, slot))
+			return slot;
+	}
+	return SIZE_MAX;
+}
+
 static size_t next_of_prefix(const struct policy *policy,
 			     const struct tcpao_addr *prefix, uint8_t len,
 			     size_t *it)
@@ -433,13 +445,7 @@ static size_t next_of_prefix(const struct policy *policy,
 	size_t n;
 	const uint32_t *ids = peer_index_ids(&policy->index, prefix, len, &n);
 
-	while (*it < n) {
-		size_t slot = ids[(*it)++];
-
-		if (policy_entry(policy, slot))
-			return slot;
-	}
-	return SIZE_MAX;
+	return next_live(policy, ids, n, it);
 }
 
 /* The slot of the host entry of exactly scope s (normalized). */
@@ -504,10 +510,20 @@ struct policy_peer *policy_peer_get(struct policy *policy,
  * defined. Start from a zeroed walk; SIZE_MAX when done. */
 struct prefix_walk {
 	bool started, every;
-	int len;	/* the length walked; -1: done */
-	size_t it;	/* its cursor (next_of_prefix()) */
-	size_t next;	/* walking all: the next slot */
+	int len;		/* the length walked; -1: done */
+	const uint32_t *ids;	/* its slots (peer_index_ids()) */
+	size_t nids, at;
+	size_t next;		/* walking all: the next slot */
 };
+
+static void walk_length(const struct policy *policy, const struct tcpao_addr *addr,
+			struct prefix_walk *w, int below)
+{
+	w->len = peer_index_len_below(&policy->index, addr->family, below);
+	w->ids = w->len < 0 ? NULL : peer_index_ids(&policy->index, addr, (uint8_t)w->len, &w->nids);
+	w->nids = w->ids ? w->nids : 0;
+	w->at = 0;
+}
 
 static size_t next_containing(const struct policy *policy,
 			      const struct tcpao_addr *addr, uint8_t max_len,
@@ -523,15 +539,13 @@ static size_t next_containing(const struct policy *policy,
 	}
 	if (!w->started) {
 		w->started = true;
-		w->len = peer_index_len_below(&policy->index, addr->family, max_len + 1);
-		w->it = 0;
+		walk_length(policy, addr, w, max_len + 1);
 	}
 	while (w->len >= 0) {
-		slot = next_of_prefix(policy, addr, (uint8_t)w->len, &w->it);
+		slot = next_live(policy, w->ids, w->nids, &w->at);
 		if (slot != SIZE_MAX)
 			return slot;
-		w->len = peer_index_len_below(&policy->index, addr->family, w->len);
-		w->it = 0;
+		walk_length(policy, addr, w, w->len);
 	}
 	return SIZE_MAX;
 }
