@@ -59,6 +59,7 @@ struct policy *policy_new(void)
 	policy->gen = ++generations;
 	pvec_init(&policy->entries, &entry_ops);
 	peer_index_init(&policy->index);
+	peer_index_init(&policy->cookies);
 	return policy;
 }
 
@@ -68,6 +69,7 @@ void policy_free(struct policy *policy)
 		return;
 	pvec_free(&policy->entries);
 	peer_index_free(&policy->index);
+	peer_index_free(&policy->cookies);
 	free(policy->changed);
 	keychains_unref(policy->chains);
 	free(policy);
@@ -206,46 +208,96 @@ bool policy_changes(const struct policy *fresh, const struct policy *old,
 	return true;
 }
 
+/* A socket's cookie written as an IPv6 /128: the index of sockets'
+ * entries is a peer index (a persistent map) keyed so. */
+static struct tcpao_addr cookie_key(uint64_t cookie)
+{
+	struct tcpao_addr a = { .family = AF_INET6 };
+
+	memcpy(a.bytes, &cookie, sizeof(cookie));
+	return a;
+}
+
+/* Slot's entry p joins the indexes (by prefix, by cookie). */
+static int index_in(struct peer_index *ix, struct peer_index *cookies,
+		    const struct policy_peer *p, size_t slot)
+{
+	struct tcpao_addr c = cookie_key(p->sock_cookie);
+
+	if (peer_index_add(ix, &p->scope.peer, p->scope.peer_len, (uint32_t)slot))
+		return -ENOMEM;
+	if (p->sock_cookie && peer_index_add(cookies, &c, 128, (uint32_t)slot)) {
+		peer_index_del(ix, &p->scope.peer, p->scope.peer_len, (uint32_t)slot);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int index_out(struct peer_index *ix, struct peer_index *cookies,
+		     const struct policy_peer *p, size_t slot)
+{
+	struct tcpao_addr c = cookie_key(p->sock_cookie);
+
+	if (p->sock_cookie && peer_index_del(cookies, &c, 128, (uint32_t)slot))
+		return -ENOMEM;
+	if (peer_index_del(ix, &p->scope.peer, p->scope.peer_len, (uint32_t)slot)) {
+		if (p->sock_cookie)
+			peer_index_add(cookies, &c, 128, (uint32_t)slot);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Puts p (its reference handed over) in the next slot, indexed. */
+static int entry_push(struct policy *policy, struct policy_peer *p)
+{
+	size_t slot = policy->n;
+
+	if (pvec_resize(&policy->entries, slot + 1)) {
+		entry_unref((uintptr_t)p);
+		return -ENOMEM;
+	}
+	if (pvec_set(&policy->entries, slot, (uintptr_t)p)) {
+		entry_unref((uintptr_t)p);
+		pvec_resize(&policy->entries, slot);
+		return -ENOMEM;
+	}
+	if (index_in(&policy->index, &policy->cookies, p, slot)) {
+		pvec_resize(&policy->entries, slot); /* drops p */
+		return -ENOMEM;
+	}
+	policy->n = slot + 1;
+	note_change(policy, slot);
+	return 0;
+}
+
 /* A new entry in the next slot, indexed; NULL without memory. */
 static struct policy_peer *entry_append(struct policy *policy,
-					const struct policy_scope *s)
+					const struct policy_scope *s,
+					uint64_t cookie)
 {
 	struct policy_peer *p = calloc(1, sizeof(*p));
-	size_t slot = policy->n;
 
 	if (!p)
 		return NULL;
 	p->ref = 1;
 	p->scope = *s;
+	p->sock_cookie = cookie;
 	tcpao_keyring_init(&p->keys);
-	if (pvec_resize(&policy->entries, slot + 1)) {
-		free(p);
-		return NULL;
-	}
-	if (pvec_set(&policy->entries, slot, (uintptr_t)p)) {
-		free(p);
-		pvec_resize(&policy->entries, slot);
-		return NULL;
-	}
-	if (peer_index_add(&policy->index, &s->peer, s->peer_len, (uint32_t)slot)) {
-		pvec_resize(&policy->entries, slot); /* frees p */
-		return NULL;
-	}
-	policy->n = slot + 1;
-	note_change(policy, slot);
-	return p;
+	return entry_push(policy, p) ? NULL : p;
 }
 
 /* The slots renumbered without holes, the index rebuilt: a copy of the
  * whole, when removed entries are half the slots. */
 static void compact(struct policy *policy)
 {
-	struct peer_index ix;
+	struct peer_index ix, cookies;
 	struct pvec v;
 	size_t n = 0;
 
 	pvec_init(&v, &entry_ops);
 	peer_index_init(&ix);
+	peer_index_init(&cookies);
 	if (pvec_resize(&v, policy->n - policy->holes))
 		goto fail;
 	for (size_t i = 0; i < policy->n; i++) {
@@ -253,7 +305,7 @@ static void compact(struct policy *policy)
 
 		if (!p)
 			continue;
-		if (peer_index_add(&ix, &p->scope.peer, p->scope.peer_len, (uint32_t)n))
+		if (index_in(&ix, &cookies, p, n))
 			goto fail;
 		entry_ref((uintptr_t)p);
 		if (pvec_set(&v, n++, (uintptr_t)p)) {
@@ -263,8 +315,10 @@ static void compact(struct policy *policy)
 	}
 	pvec_free(&policy->entries);
 	peer_index_free(&policy->index);
+	peer_index_free(&policy->cookies);
 	policy->entries = v;
 	policy->index = ix;
+	policy->cookies = cookies;
 	policy->n = n;
 	policy->holes = 0;
 	policy->base = 0; /* slots renumbered: compared whole */
@@ -272,6 +326,7 @@ static void compact(struct policy *policy)
 fail: /* no memory: the holes stay */
 	pvec_free(&v);
 	peer_index_free(&ix);
+	peer_index_free(&cookies);
 }
 
 static void entry_remove(struct policy *policy, size_t slot)
@@ -282,9 +337,12 @@ static void entry_remove(struct policy *policy, size_t slot)
 		return;
 	note_change(policy, slot);
 	/* Unindexed, it may leave; else it stays (no memory). */
-	if (peer_index_del(&policy->index, &p->scope.peer, p->scope.peer_len, (uint32_t)slot) ||
-	    pvec_set(&policy->entries, slot, 0))
+	if (index_out(&policy->index, &policy->cookies, p, slot))
 		return;
+	if (pvec_set(&policy->entries, slot, 0)) {
+		index_in(&policy->index, &policy->cookies, p, slot);
+		return;
+	}
 	policy->holes++;
 	while (policy->n && !policy_entry(policy, policy->n - 1) &&
 	       !pvec_resize(&policy->entries, policy->n - 1)) {
@@ -305,6 +363,8 @@ struct policy *policy_clone(const struct policy *policy)
 	copy->entries.ops = &entry_ops;
 	peer_index_free(&copy->index);
 	peer_index_clone(&copy->index, &policy->index);
+	peer_index_free(&copy->cookies);
+	peer_index_clone(&copy->cookies, &policy->cookies);
 	copy->n = policy->n;
 	copy->holes = policy->holes;
 	copy->next_serial = policy->next_serial;
@@ -487,7 +547,7 @@ struct policy_peer *policy_peer_get(struct policy *policy,
 	if (*rc)
 		return NULL;
 	slot = find_slot(policy, &s);
-	peer = slot != SIZE_MAX ? policy_entry_mut(policy, slot) : entry_append(policy, &s);
+	peer = slot != SIZE_MAX ? policy_entry_mut(policy, slot) : entry_append(policy, &s, 0);
 	if (!peer) {
 		*rc = tcpao_errf(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
@@ -1169,24 +1229,9 @@ void policy_adopt_serials(struct policy *fresh, const struct policy *old)
 /* What did not come from the file survives a reload. */
 static int keep_socket_entry(struct policy *fresh, const struct policy_peer *o)
 {
-	size_t slot = fresh->n;
-
 	/* Shared, not copied: the entry does not change. */
-	if (pvec_resize(&fresh->entries, slot + 1))
-		return -ENOMEM;
 	entry_ref((uintptr_t)o);
-	if (pvec_set(&fresh->entries, slot, (uintptr_t)o)) {
-		entry_unref((uintptr_t)o);
-		pvec_resize(&fresh->entries, slot);
-		return -ENOMEM;
-	}
-	if (peer_index_add(&fresh->index, &o->scope.peer, o->scope.peer_len, (uint32_t)slot)) {
-		pvec_resize(&fresh->entries, slot);
-		return -ENOMEM;
-	}
-	fresh->n = slot + 1;
-	note_change(fresh, slot);
-	return 0;
+	return entry_push(fresh, (struct policy_peer *)o);
 }
 
 static bool has_serial(const struct policy_peer *p, uint64_t serial)
@@ -1379,13 +1424,16 @@ void policy_diff(const struct policy *old, const struct policy *fresh,
 
 /* ---- socket entries ---------------------------------------------------- */
 
-/* The socket's slot, or SIZE_MAX. A walk: sockets' entries are not
- * indexed by cookie. */
+/* The socket's slot, or SIZE_MAX. */
 static size_t sock_slot(const struct policy *policy, uint64_t cookie)
 {
-	for (size_t i = 0; cookie && i < policy->n; i++)
-		if (policy_entry(policy, i) && policy_entry(policy, i)->sock_cookie == cookie)
-			return i;
+	struct tcpao_addr c = cookie_key(cookie);
+	size_t n, at = 0, slot;
+	const uint32_t *ids = cookie ? peer_index_ids(&policy->cookies, &c, 128, &n) : NULL;
+
+	while (ids && (slot = next_live(policy, ids, n, &at)) != SIZE_MAX)
+		if (policy_entry(policy, slot)->sock_cookie == cookie)
+			return slot;
 	return SIZE_MAX;
 }
 
@@ -1460,7 +1508,7 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 		return NULL;
 	policy_sock_remove(policy, sock->cookie);
 	entry_remove(policy, sock_scope_taken(policy, &s));
-	e = entry_append(policy, &s);
+	e = entry_append(policy, &s, sock->cookie);
 	if (!e) {
 		*rc = tcpao_errf(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
@@ -1471,7 +1519,6 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 	snprintf(e->origin, sizeof(e->origin), "socket");
 	e->from = POLICY_FROM_SOCKET;
 	e->uid = sock->uid;
-	e->sock_cookie = sock->cookie;
 	e->sock_cnt = sock->cnt;
 	e->sock_keycnt = sock->keycnt;
 	e->sock_listener = sock->listener;

@@ -133,8 +133,9 @@ struct policy {
 	struct pvec entries;
 	size_t n;     /* slots */
 	size_t holes; /* removed entries' slots, until renumbered */
-	/* Slots by peer prefix (peerindex.h), always complete. */
-	struct peer_index index;
+	/* Slots by peer prefix (peerindex.h), and sockets' by cookie;
+	 * always complete. */
+	struct peer_index index, cookies;
 	uint64_t next_serial; /* the next key serial to hand out */
 	/* This version, the version it was cloned from (0: none, or the
 	 * slots were renumbered), and the slots changed since (repeats). */
