@@ -8,8 +8,10 @@
  * requests through the real control path (text request, privilege check,
  * policy change, publish, peer sets over netlink):
  *
- *   add      key-add of a key for a new peer
- *   del      key-del of that key
+ *   add      key-add of a key for a new peer (a new entry, a new member
+ *            of the peer set)
+ *   del      key-del of that key (its entry stays, empty, as tcpaod
+ *            leaves it, and so does its member)
  *   connect  the lookup an outgoing SYN of no flow costs a worker
  *            (policy_match() and the default key selection, egress.c)
  *   accept   the lookup an incoming SYN costs (policy_match() and the
@@ -43,6 +45,7 @@ struct daemon_under_test {
 	struct daemon_ctx ctx;
 	struct control *ctl;
 	int client;
+	uint32_t fresh; /* new peers used so far, from the top of the /15 */
 };
 
 static const struct control_client root = { .pid = 1, .uid = 0, .privileged = true };
@@ -105,6 +108,7 @@ static void start(struct daemon_under_test *t, size_t keys)
 	int sv[2];
 
 	t->keys = keys;
+	t->fresh = 0;
 	if (unshare(CLONE_NEWNET))
 		die("unshare (bench-keyops needs root)");
 	t->netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -189,10 +193,10 @@ static void measure(struct daemon_under_test *t, int batch, double out[NOPS])
 	volatile size_t found = 0;
 
 	enter(t);
-	peer_of(131000, &peer);
-	inet_ntop(AF_INET, peer.bytes, text, sizeof(text));
 	out[OP_ADD] = out[OP_DEL] = 0;
 	for (int i = 0; i < batch; i++) {
+		peer_of(131070 - t->fresh++, &peer);
+		inet_ntop(AF_INET, peer.bytes, text, sizeof(text));
 		snprintf(request, sizeof(request),
 			 "key-add sndid=7,rcvid=7,alg=hmac(sha1),secret=hex:0102030405,peer=%s/32",
 			 text);
