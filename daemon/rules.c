@@ -266,18 +266,19 @@ static int members_of(const struct policy *policy, struct ipset_member **out,
 	return 0;
 }
 
-/* What is in `a` and not in `b` (both sorted), into out. */
-static size_t members_minus(const struct ipset_member *a, size_t na,
-			    const struct ipset_member *b, size_t nb,
-			    struct ipset_member *out)
+/* What is in `a` and not in `b` (both sorted by cmp), into out. */
+static size_t sorted_minus(const void *a, size_t na, const void *b, size_t nb,
+			   size_t size, int (*cmp)(const void *, const void *),
+			   void *out)
 {
+	const char *pa = a, *pb = b;
 	size_t i = 0, j = 0, k = 0;
 
 	while (i < na) {
-		int c = j < nb ? ipset_member_cmp(&a[i], &b[j]) : -1;
+		int c = j < nb ? cmp(pa + i * size, pb + j * size) : -1;
 
 		if (c < 0)
-			out[k++] = a[i++];
+			memcpy((char *)out + k++ * size, pa + i++ * size, size);
 		else if (c > 0)
 			j++;
 		else
@@ -312,22 +313,6 @@ static int ports_of(const struct policy *policy, uint16_t **out, size_t *n)
 	*out = p;
 	*n = k;
 	return 0;
-}
-
-static size_t ports_minus(const uint16_t *a, size_t na, const uint16_t *b,
-			  size_t nb, uint16_t *out)
-{
-	size_t i = 0, j = 0, k = 0;
-
-	while (i < na) {
-		if (j == nb || a[i] < b[j])
-			out[k++] = a[i++];
-		else if (a[i] > b[j])
-			j++;
-		else
-			i++, j++;
-	}
-	return k;
 }
 
 /* What the sets should hold. */
@@ -372,10 +357,14 @@ static int change_sets(const struct rules *r, const struct sets *w)
 	int rc = -ENOMEM;
 
 	if (add && del && padd && pdel) {
-		c.nadd = members_minus(w->members, w->nmembers, r->members, r->nmembers, add);
-		c.ndel = members_minus(r->members, r->nmembers, w->members, w->nmembers, del);
-		c.nport_add = ports_minus(w->ports, w->nports, r->ports, r->nports, padd);
-		c.nport_del = ports_minus(r->ports, r->nports, w->ports, w->nports, pdel);
+		c.nadd = sorted_minus(w->members, w->nmembers, r->members, r->nmembers,
+				      sizeof(*add), ipset_member_cmp, add);
+		c.ndel = sorted_minus(r->members, r->nmembers, w->members, w->nmembers,
+				      sizeof(*del), ipset_member_cmp, del);
+		c.nport_add = sorted_minus(w->ports, w->nports, r->ports, r->nports,
+					   sizeof(*padd), cmp_port, padd);
+		c.nport_del = sorted_minus(r->ports, r->nports, w->ports, w->nports,
+					   sizeof(*pdel), cmp_port, pdel);
 		guard_peers(add, c.nadd, true);
 		rc = ipset_change(&c);
 		if (!rc)
@@ -616,11 +605,10 @@ int rules_install(struct rules *r, const struct policy *policy, char *err,
 
 /* ---- presence ---------------------------------------------------------- */
 
-/* Counts, in `cmd`'s output, lines that start with each of the n words. */
-static void count_lines(const char *cmd, const char *const *words,
-			size_t n, unsigned int *counts)
+/* Counts, in f's lines, those that start with each of the n words. */
+static void count_lines(FILE *f, const char *const *words, size_t n,
+			unsigned int *counts)
 {
-	FILE *f = helper_popen(cmd, "");
 	char line[1024];
 
 	memset(counts, 0, n * sizeof(*counts));
@@ -630,23 +618,34 @@ static void count_lines(const char *cmd, const char *const *words,
 		for (size_t i = 0; i < n; i++)
 			if (!strncmp(line, words[i], strlen(words[i])))
 				counts[i]++;
-	pclose(f);
 }
 
+/* Our chains are intact when they hold as many rules as rules_text()
+ * writes (iptables-save spells each rule its own way, so only the counts
+ * are compared; a rule deleted by hand lowers them). */
 static const char *family_missing(struct rules *r, const char *ipt, bool v6)
 {
 	static const char *const words[] = {
 		"-A PREROUTING -j " CHAIN_IN, "-A POSTROUTING -j " CHAIN_OUT,
 		"-A " CHAIN_IN " ", "-A " CHAIN_OUT " ",
 	};
-	unsigned int c[4];
-	char cmd[96];
+	unsigned int c[4], want[4];
+	char cmd[96], text[4096];
+	FILE *f;
 
+	rules_text(r, v6, true, true, text, sizeof(text));
+	f = fmemopen(text, strlen(text), "r");
+	count_lines(f, words, 4, want);
+	if (f)
+		fclose(f);
 	snprintf(cmd, sizeof(cmd), "%s-save", ipt);
-	count_lines(cmd, words, 4, c);
+	f = helper_popen(cmd, "");
+	count_lines(f, words, 4, c);
+	if (f)
+		pclose(f);
 	r->seen[v6].jump_in = c[0] > 0;
 	r->seen[v6].jump_out = c[1] > 0;
-	r->seen[v6].ok = c[0] && c[1] && c[2] >= (v6 ? 5u : 4u) && c[3] >= 1;
+	r->seen[v6].ok = c[0] && c[1] && c[2] >= want[2] && c[3] >= want[3];
 	if (!c[0] || !c[1])
 		return v6 ? "IPv6 jump" : "IPv4 jump";
 	if (!r->seen[v6].ok)

@@ -7,7 +7,8 @@
 #   sigterm   the daemon stopped (SIGTERM) and started again
 #   sigkill   the daemon killed (SIGKILL) and started again
 #   nft       `nft flush ruleset` every second
-#   ipt-flush `iptables -t raw -F` / `iptables -t mangle -F` (both families)
+#   ipt-flush `iptables -t raw -F` / `iptables -t mangle -F` (both families);
+#             then single rules of each chain deleted after the transfers
 #   ipset     `ipset destroy` (refused while the rules use the sets),
 #             `ipset flush` of tcpao's sets, and `nft flush ruleset` followed
 #             at once by `ipset destroy` of both
@@ -113,6 +114,24 @@ case $OPS_CASE in
 nft | ipt-flush | ipset | restore)
 	ts_expect '[ "$restores" -ge 6 ]' "the daemons restored the rules ($restores restores)" ;;
 esac
+# One rule deleted by hand (not a whole chain): the daemon notices that its
+# chain is short and refills it.
+chain_rules() { ts_in "$1" "$2" -t "$3" -S "$4" | grep -c '^-A'; }
+if [ "$OPS_CASE" = ipt-flush ]; then
+	for ipt in iptables ip6tables; do
+		for tc in raw:tcpao-in mangle:tcpao-out; do
+			t=${tc%%:*} c=${tc#*:}
+			want=$(chain_rules "$NS_A" $ipt $t $c)
+			ts_in "$NS_A" $ipt -t $t -D $c 2
+			for _ in $(seq 1 50); do
+				[ "$(chain_rules "$NS_A" $ipt $t $c)" = "$want" ] && break
+				sleep 0.1
+			done
+			ts_expect '[ "$(chain_rules "$NS_A" $ipt $t $c)" = "$want" ]' \
+				"$ipt $c refilled after one of its $want rules was deleted"
+		done
+	done
+fi
 if ts_verify_summary "$TS_TMP/ops.pcap" "id=3,$K,peer=198.18.0.0/24" "id=3,$K,peer=fd00::/64"; then
 	ts_expect '[ "${TS_VERIFY[unsigned]}" = 0 ]' "no unsigned segment of the AO flows on the wire"
 	ts_expect '[ "${TS_VERIFY[good]:-0}" -gt 1000 ]' "signed segments verified"
