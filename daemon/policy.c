@@ -148,6 +148,7 @@ struct policy *policy_clone(const struct policy *policy)
 		return NULL;
 	copy->next_serial = policy->next_serial;
 	copy->chains = keychains_ref(policy->chains);
+	copy->mark = policy->mark;
 	if (!policy->n)
 		return copy;
 	copy->peers = calloc(policy->n, sizeof(*copy->peers));
