@@ -558,7 +558,7 @@ static int remove_everything(void)
 static void start_guard(const struct rules *r)
 {
 	char err[512];
-	int rc = guard_open(mark_get(), r->members, r->nmembers, err,
+	int rc = guard_open(mark_get(), r->members, r->nmembers, r->ports, r->nports, err,
 			    sizeof(err));
 
 	if (rc == -ENOTSUP)

@@ -107,16 +107,34 @@ static size_t twice(char *buf, size_t len, const char *match,
 		match, type, target, match, type, limit, target);
 }
 
+/* The lines that put our jump first in hook: none when it is, an insert
+ * when it is missing, and a move (in the same transaction) when a rule
+ * got in before it. */
+static void jump_text(char *buf, size_t len, const char *hook,
+		      const char *chain, int where)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (where == JUMP_FIRST)
+		return;
+	if (where == JUMP_LATER)
+		off = (size_t)snprintf(buf, len, "-D %s -j %s\n", hook, chain);
+	snprintf(buf + off, len - off, "-I %s 1 -j %s\n", hook, chain);
+}
+
 /* The restore input for one family. The jumps into our chains are added
- * only when missing: a restart refills the chains in one transaction and
- * never leaves a moment without rules (fail closed). */
-static void rules_text(const struct rules *r, bool v6, bool jump_in,
-		       bool jump_out, char *buf, size_t len)
+ * only when missing (or moved): a restart refills the chains in one
+ * transaction and never leaves a moment without rules (fail closed). */
+static void rules_text(const struct rules *r, bool v6, int jump_in,
+		       int jump_out, char *buf, size_t len)
 {
 	const char *set = v6 ? SET6 : SET4;
-	char in[48], out[48], icmp[48], match[160];
+	char in[48], out[48], icmp[48], match[160], jin[96], jout[96];
 	size_t off;
 
+	jump_text(jin, sizeof(jin), "PREROUTING", CHAIN_IN, jump_in);
+	jump_text(jout, sizeof(jout), "POSTROUTING", CHAIN_OUT, jump_out);
 	queue_target(out, sizeof(out), r->egress_base, r->nqueues);
 	queue_target(in, sizeof(in), r->ingress_base, r->nqueues);
 	snprintf(icmp, sizeof(icmp), "--queue-num %u", r->icmp_queue);
@@ -129,8 +147,7 @@ static void rules_text(const struct rules *r, bool v6, bool jump_in,
 	 * ingress check. */
 	off = (size_t)snprintf(buf, len, "*raw\n:" CHAIN_IN " - [0:0]\n%s"
 			       "-A " CHAIN_IN " -m mark --mark 0x%x/0x%x ! -i lo -j RETURN\n",
-			       jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n",
-			       mark_get(), mark_get());
+			       jin, mark_get(), mark_get());
 	snprintf(match, sizeof(match), "-A " CHAIN_IN " -p tcp -m set --match-set %s src", set);
 	off += twice(buf + off, len - off, match, "--dst-type LOCAL", "--limit-iface-in", in);
 	/* AO from anyone else: Linux drops it when no key matches
@@ -154,7 +171,7 @@ static void rules_text(const struct rules *r, bool v6, bool jump_in,
 			     "--dst-type LOCAL", "--limit-iface-in", icmp);
 	}
 	off += (size_t)snprintf(buf + off, len - off, "COMMIT\n*mangle\n:" CHAIN_OUT " - [0:0]\n%s",
-				jump_out ? "" : "-I POSTROUTING 1 -j " CHAIN_OUT "\n");
+				jout);
 	snprintf(match, sizeof(match), "-A " CHAIN_OUT " -p tcp -m set --match-set %s dst "
 		 "-m mark ! --mark 0x%x/0x%x", set, mark_get(), mark_get());
 	off += twice(buf + off, len - off, match, "--src-type LOCAL", "--limit-iface-out", out);
@@ -366,9 +383,12 @@ static int change_sets(const struct rules *r, const struct sets *w)
 		c.nport_del = sorted_minus(r->ports, r->nports, w->ports, w->nports,
 					   sizeof(*pdel), cmp_port, pdel);
 		guard_peers(add, c.nadd, true);
+		guard_ports(padd, c.nport_add, true);
 		rc = ipset_change(&c);
-		if (!rc)
+		if (!rc) {
 			guard_forget(del, c.ndel);
+			guard_forget_ports(pdel, c.nport_del);
+		}
 	}
 	free(add);
 	free(del);
@@ -505,11 +525,14 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 	rc = r->sets_loaded ? change_sets(r, &want) : -EAGAIN;
 	if (rc) { /* whole: the guard first, pruned once the sets are in */
 		guard_peers(want.members, want.nmembers, true);
+		guard_ports(want.ports, want.nports, true);
 		r->sets_loaded = false;
 		r->reloads++;
 		rc = reload_sets(&want, err, errlen);
-		if (!rc)
+		if (!rc) {
 			guard_peers(want.members, want.nmembers, false);
+			guard_ports(want.ports, want.nports, false);
+		}
 	}
 	if (rc)
 		sets_free(&want);
@@ -535,14 +558,16 @@ static bool backend_in_use(const char *i4, const char *i6)
 	       has_jump(i6, "mangle", "POSTROUTING", CHAIN_OUT);
 }
 
-static int install_family(const struct rules *r, const char *restore,
+static const char *family_missing(struct rules *r, const char *ipt, bool v6);
+
+static int install_family(struct rules *r, const char *restore,
 			  const char *ipt, bool v6)
 {
 	const char *argv[] = { restore, "-w", "--noflush", NULL };
 	char text[4096];
 
-	rules_text(r, v6, has_jump(ipt, "raw", "PREROUTING", CHAIN_IN),
-		   has_jump(ipt, "mangle", "POSTROUTING", CHAIN_OUT), text,
+	family_missing(r, ipt, v6);
+	rules_text(r, v6, r->seen[v6].jump_in, r->seen[v6].jump_out, text,
 		   sizeof(text));
 	return run(argv, text, false) ? -1 : 0;
 }
@@ -605,49 +630,99 @@ int rules_install(struct rules *r, const struct policy *policy, char *err,
 
 /* ---- presence ---------------------------------------------------------- */
 
-/* Counts, in f's lines, those that start with each of the n words. */
-static void count_lines(FILE *f, const char *const *words, size_t n,
+/* Where our jump is among the rules of hook in table (iptables-save
+ * output in text). */
+static int jump_place(const char *text, const char *table, const char *hook,
+		      const char *chain)
+{
+	char rule[64], tag[16], first[64];
+	bool in_table = false, seen = false;
+	const char *line;
+	size_t n;
+
+	snprintf(tag, sizeof(tag), "*%s\n", table);
+	snprintf(first, sizeof(first), "-A %s ", hook);
+	snprintf(rule, sizeof(rule), "-A %s -j %s\n", hook, chain);
+	for (line = text; *line; line += n) {
+		n = strcspn(line, "\n") + (line[strcspn(line, "\n")] ? 1 : 0);
+		if (*line == '*')
+			in_table = !strncmp(line, tag, n);
+		if (!in_table || strncmp(line, first, strlen(first)))
+			continue;
+		if (!strncmp(line, rule, n) && n == strlen(rule))
+			return seen ? JUMP_LATER : JUMP_FIRST;
+		seen = true;
+	}
+	return JUMP_NONE;
+}
+
+/* The whole output of a helper, or NULL. */
+static char *helper_output(const char *cmd)
+{
+	FILE *f = helper_popen(cmd, "");
+	char *text = NULL;
+	size_t cap = 0, len = 0, got;
+
+	if (!f)
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			char *more = realloc(text, cap += 65536);
+
+			if (!more)
+				break;
+			text = more;
+		}
+		got = fread(text + len, 1, cap - len - 1, f);
+		len += got;
+	} while (got);
+	pclose(f);
+	if (text)
+		text[len] = '\0';
+	return text;
+}
+
+/* Counts, in text, the lines that start with each of the n words. */
+static void count_words(const char *text, const char *const *words, size_t n,
 			unsigned int *counts)
 {
-	char line[1024];
-
 	memset(counts, 0, n * sizeof(*counts));
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
+	for (const char *line = text; line && *line;) {
 		for (size_t i = 0; i < n; i++)
 			if (!strncmp(line, words[i], strlen(words[i])))
 				counts[i]++;
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
 }
 
-/* Our chains are intact when they hold as many rules as rules_text()
- * writes (iptables-save spells each rule its own way, so only the counts
- * are compared; a rule deleted by hand lowers them). */
+/* Looks at one family's ruleset: our jumps first in their hooks, and our
+ * chains holding as many rules as rules_text() writes (iptables-save
+ * spells each rule its own way, so only the counts are compared; a rule
+ * deleted by hand lowers them). Returns what is wrong, or NULL. */
 static const char *family_missing(struct rules *r, const char *ipt, bool v6)
 {
-	static const char *const words[] = {
-		"-A PREROUTING -j " CHAIN_IN, "-A POSTROUTING -j " CHAIN_OUT,
-		"-A " CHAIN_IN " ", "-A " CHAIN_OUT " ",
-	};
-	unsigned int c[4], want[4];
-	char cmd[96], text[4096];
-	FILE *f;
+	static const char *const words[] = { "-A " CHAIN_IN " ", "-A " CHAIN_OUT " " };
+	unsigned int c[2], want[2];
+	char cmd[96], text[4096], *save;
 
-	rules_text(r, v6, true, true, text, sizeof(text));
-	f = fmemopen(text, strlen(text), "r");
-	count_lines(f, words, 4, want);
-	if (f)
-		fclose(f);
+	rules_text(r, v6, JUMP_FIRST, JUMP_FIRST, text, sizeof(text));
+	count_words(text, words, 2, want);
 	snprintf(cmd, sizeof(cmd), "%s-save", ipt);
-	f = helper_popen(cmd, "");
-	count_lines(f, words, 4, c);
-	if (f)
-		pclose(f);
-	r->seen[v6].jump_in = c[0] > 0;
-	r->seen[v6].jump_out = c[1] > 0;
-	r->seen[v6].ok = c[0] && c[1] && c[2] >= want[2] && c[3] >= want[3];
-	if (!c[0] || !c[1])
+	save = helper_output(cmd);
+	if (!save) /* cannot look: assume nothing moved */
+		return NULL;
+	count_words(save, words, 2, c);
+	r->seen[v6].jump_in = jump_place(save, "raw", "PREROUTING", CHAIN_IN);
+	r->seen[v6].jump_out = jump_place(save, "mangle", "POSTROUTING", CHAIN_OUT);
+	free(save);
+	r->seen[v6].ok = r->seen[v6].jump_in == JUMP_FIRST &&
+			 r->seen[v6].jump_out == JUMP_FIRST &&
+			 c[0] >= want[0] && c[1] >= want[1];
+	if (r->seen[v6].jump_in == JUMP_NONE || r->seen[v6].jump_out == JUMP_NONE)
 		return v6 ? "IPv6 jump" : "IPv4 jump";
+	if (r->seen[v6].jump_in == JUMP_LATER || r->seen[v6].jump_out == JUMP_LATER)
+		return v6 ? "IPv6 jump (not first)" : "IPv4 jump (not first)";
 	if (!r->seen[v6].ok)
 		return v6 ? "IPv6 chain rules" : "IPv4 chain rules";
 	return NULL;

@@ -25,6 +25,10 @@
 #include "ipset.h"
 #include "policy.h"
 
+/* Our jump into a chain must be the hook's first rule: a rule before it
+ * that ends the chain (-j ACCEPT) would keep packets from our queue. */
+enum rules_jump { JUMP_NONE, JUMP_FIRST, JUMP_LATER };
+
 struct rules {
 	const char *ipt4, *ipt6;      /* the iptables binaries in use */
 	const char *restore4, *restore6;
@@ -41,9 +45,11 @@ struct rules {
 	size_t nports;
 	bool sets_loaded;
 	unsigned int reloads;         /* whole-set reloads so far */
-	/* What rules_missing() saw, per family (v4, v6), for rules_restore(). */
+	/* What the last look at the ruleset saw, per family (v4, v6): where
+	 * our jumps are (enum rules_jump), and whether all is there. */
 	struct {
-		bool jump_in, jump_out, ok;
+		int jump_in, jump_out;
+		bool ok;
 	} seen[2];
 	bool seen_sets_ok;
 };
