@@ -19,6 +19,7 @@
 #include "config.h"
 #include "keychain.h"
 #include "l3mdev.h"
+#include "mark.h"
 #include "secret.h"
 
 #define TOKEN_MAX 512
@@ -773,6 +774,21 @@ static int parse_chain(struct parser *ps, struct stmt *st)
 	return rc;
 }
 
+/* "mark VALUE;": the daemon's packet mark (mark.h), for the whole file. */
+static int parse_mark(struct parser *ps, struct stmt *st)
+{
+	int rc = read_stmt(ps, st);
+
+	if (rc)
+		return rc;
+	if (ps->policy->mark)
+		return fail_at(ps, st->line, -EINVAL, "'mark' given twice");
+	if (st->argc != 2 || !mark_parse(st->argv[1], &ps->policy->mark))
+		return fail_at(ps, st->line, -EINVAL,
+			       "mark: expected one nonzero 32-bit value (0x... or decimal)");
+	return 0;
+}
+
 static int parse_top(struct parser *ps, struct block *b, struct stmt *st)
 {
 	enum token t;
@@ -787,8 +803,15 @@ static int parse_top(struct parser *ps, struct block *b, struct stmt *st)
 				return rc;
 			continue;
 		}
+		if (t == T_WORD && !strcmp(ps->word, "mark")) {
+			rc = parse_mark(ps, st);
+			if (rc)
+				return rc;
+			continue;
+		}
 		if (t != T_WORD || strcmp(ps->word, "peer"))
-			return fail_at(ps, ps->tok_line, -EINVAL, "expected 'peer PREFIX { ... }' or 'key-chain NAME { ... }'");
+			return fail_at(ps, ps->tok_line, -EINVAL,
+				       "expected 'peer PREFIX { ... }', 'key-chain NAME { ... }' or 'mark VALUE;'");
 		memset(b, 0, sizeof(*b));
 		b->line = ps->tok_line;
 		b->current_sndid = b->rnext_rcvid = -1;

@@ -6,9 +6,10 @@
  *
  *   egress  (POST_ROUTING, after mangle's queue): local TCP to an AO peer
  *           without the tcpao mark -> drop (it was not signed)
- *   ingress (LOCAL_IN): TCP without the mark from an AO peer, or carrying
- *           a kind-29 option from anyone -> drop (it was not verified;
- *           the kernel's TCP-MD5 would take a fake AO option unchecked)
+ *   ingress (LOCAL_IN): TCP without the mark from an AO peer, to the
+ *           port of a listener that requires AO, or carrying a kind-29
+ *           option from anyone -> drop (it was not verified; the kernel's
+ *           TCP-MD5 would take a fake AO option unchecked)
  */
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -69,6 +70,15 @@ struct {
 	__type(value, __u8);
 } peers6 SEC(".maps");
 
+/* Local ports of listeners that require AO (host byte order). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u16);
+	__type(value, __u8);
+} ports SEC(".maps");
+
 /* [0] the tcpao mark, written once by tcpaod before attaching. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -78,10 +88,10 @@ struct {
 } config SEC(".maps");
 
 /* Drops: [0] egress unsigned, [1] ingress from a peer, [2] ingress kind 29
- * from anyone else. */
+ * from anyone else, [3] ingress to a port that requires AO. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 3);
+	__uint(max_entries, 4);
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
@@ -140,6 +150,18 @@ static bool has_ao(const struct bpf_dynptr *p, __u32 off)
 		}
 	}
 	return false;
+}
+
+static bool to_required_port(const struct bpf_dynptr *p, __u32 off)
+{
+	__u8 buf[4];
+	__u8 *t = bpf_dynptr_slice(p, off, buf, sizeof(buf));
+	__u16 port;
+
+	if (!t)
+		return false;
+	port = (__u16)(t[2] << 8 | t[3]);
+	return bpf_map_lookup_elem(&ports, &port) != NULL;
 }
 
 /* Where the TCP header of an IPv4 packet starts, or 0 if not TCP. The
@@ -226,6 +248,8 @@ int tcpao_guard(struct bpf_nf_ctx *ctx)
 		return drop(2);
 	if (ingress && th > TH_UNKNOWN && has_ao(&p, th))
 		return drop(2);
+	if (ingress && th > TH_UNKNOWN && to_required_port(&p, th))
+		return drop(3);
 	return NF_ACCEPT;
 }
 

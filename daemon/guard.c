@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -40,14 +41,16 @@
 extern const unsigned char guard_bpf_obj[];
 extern const size_t guard_bpf_obj_len;
 
+enum { MAP_PEERS4, MAP_PEERS6, MAP_CONFIG, MAP_DROPS, MAP_PORTS, MAPS };
+
 static const char *const link_names[4] = { "out4", "out6", "in4", "in6" };
-static const char *const map_names[4] = { "peers4", "peers6", "config",
-					  "drops" };
+static const char *const map_names[MAPS] = { "peers4", "peers6", "config",
+					     "drops", "ports" };
 
 static struct {
 	struct bpf_object *obj;
 	int links[4];
-	int maps[4];
+	int maps[MAPS];
 	char dir[200];       /* our generation's pins */
 	bool open;
 } g = { .links = { -1, -1, -1, -1 } };
@@ -185,9 +188,9 @@ static int load(uint32_t mark, char *err, size_t errlen)
 			 "programs in this kernel?)", strerror(-rc));
 		return -ENOTSUP;
 	}
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < MAPS; i++)
 		g.maps[i] = bpf_object__find_map_fd_by_name(g.obj, map_names[i]);
-	if (bpf_map_update_elem(g.maps[2], &zero, &mark, BPF_ANY))
+	if (bpf_map_update_elem(g.maps[MAP_CONFIG], &zero, &mark, BPF_ANY))
 		return -errno;
 	rc = attach(bpf_program__fd(prog));
 	if (rc)
@@ -204,6 +207,8 @@ static int pin_all(void)
 		snprintf(path, sizeof(path), "%s/%s", g.dir, link_names[i]);
 		if (bpf_obj_pin(g.links[i], path) && errno != EEXIST)
 			return -errno;
+	}
+	for (int i = 0; i < MAPS; i++) {
 		snprintf(path, sizeof(path), "%s/%s", g.dir, map_names[i]);
 		if (bpf_obj_pin(g.maps[i], path) && errno != EEXIST)
 			return -errno;
@@ -258,7 +263,7 @@ static void close_fds(void)
 }
 
 int guard_open(uint32_t mark, const struct ipset_member *m, size_t n,
-	       char *err, size_t errlen)
+	       const uint16_t *ports, size_t nports, char *err, size_t errlen)
 {
 	char nsdir[160], gen[40];
 	struct timespec ts;
@@ -267,6 +272,8 @@ int guard_open(uint32_t mark, const struct ipset_member *m, size_t n,
 	rc = load(mark, err, errlen);
 	if (!rc)
 		rc = guard_peers(m, n, false);
+	if (!rc)
+		rc = guard_ports(ports, nports, false);
 	if (!rc && (rc = ns_dir(nsdir, sizeof(nsdir), true)))
 		snprintf(err, errlen, "guard: bpffs: %s", strerror(-rc));
 	if (rc) {
@@ -299,35 +306,51 @@ static void put_key(uint8_t *key, const struct ipset_member *m)
 	memcpy(key + 4, m->prefix.bytes, m->prefix.family == AF_INET ? 4 : 16);
 }
 
-static bool wanted(const uint8_t *key, size_t klen,
-		   const struct ipset_member *m, size_t n, int family)
+/* Deletes the keys of map fd (klen bytes) that keep() refuses: those
+ * collected in one walk, then deleted (a deletion ends a walk). */
+static void prune(int fd, size_t klen,
+		  bool (*keep)(const uint8_t *key, const void *arg),
+		  const void *arg)
 {
-	uint8_t k[20];
-
-	for (size_t i = 0; i < n; i++) {
-		if (m[i].prefix.family != family)
-			continue;
-		put_key(k, &m[i]);
-		if (!memcmp(k, key, klen))
-			return true;
-	}
-	return false;
-}
-
-static void prune(int fd, size_t klen, const struct ipset_member *m,
-		  size_t n, int family)
-{
-	uint8_t key[20], next[20];
+	uint8_t key[20], next[20], *gone = NULL;
+	size_t n = 0, cap = 0;
 	bool first = true;
 
-	/* Deleting while walking restarts the walk; the trie is small. */
 	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
 		first = false;
 		memcpy(key, next, klen);
-		if (!wanted(key, klen, m, n, family) &&
-		    !bpf_map_delete_elem(fd, key))
-			first = true;
+		if (keep(key, arg))
+			continue;
+		if (n == cap) {
+			uint8_t *more = realloc(gone, (cap = cap ? 2 * cap : 64) * klen);
+
+			if (!more)
+				break;
+			gone = more;
+		}
+		memcpy(gone + n++ * klen, key, klen);
 	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, gone + i * klen);
+	free(gone);
+}
+
+struct members {
+	const struct ipset_member *m; /* sorted (ipset_member_cmp) */
+	size_t n;
+	sa_family_t family;
+};
+
+static bool keep_member(const uint8_t *key, const void *arg)
+{
+	const struct members *ms = arg;
+	struct ipset_member k = { .prefix.family = ms->family };
+	uint32_t len;
+
+	memcpy(&len, key, 4);
+	k.len = (uint8_t)len;
+	memcpy(k.prefix.bytes, key + 4, tcpao_addr_len(&k.prefix));
+	return bsearch(&k, ms->m, ms->n, sizeof(k), ipset_member_cmp) != NULL;
 }
 
 int guard_peers(const struct ipset_member *m, size_t n, bool add_only)
@@ -338,7 +361,7 @@ int guard_peers(const struct ipset_member *m, size_t n, bool add_only)
 	if (!g.obj)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		int fd = g.maps[m[i].prefix.family == AF_INET ? 0 : 1];
+		int fd = g.maps[m[i].prefix.family == AF_INET ? MAP_PEERS4 : MAP_PEERS6];
 
 		put_key(key, &m[i]);
 		if (bpf_map_update_elem(fd, key, &one, BPF_ANY))
@@ -348,10 +371,56 @@ int guard_peers(const struct ipset_member *m, size_t n, bool add_only)
 		log_msg(LOG_ERR, "guard: adding peers to its maps: %s",
 			strerror(-rc));
 	if (!add_only) {
-		prune(g.maps[0], 8, m, n, AF_INET);
-		prune(g.maps[1], 20, m, n, AF_INET6);
+		prune(g.maps[MAP_PEERS4], 8, keep_member,
+		      &(struct members){ m, n, AF_INET });
+		prune(g.maps[MAP_PEERS6], 20, keep_member,
+		      &(struct members){ m, n, AF_INET6 });
 	}
 	return rc;
+}
+
+struct ports {
+	const uint16_t *p; /* sorted */
+	size_t n;
+};
+
+static int cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+static bool keep_port(const uint8_t *key, const void *arg)
+{
+	const struct ports *ps = arg;
+	uint16_t port;
+
+	memcpy(&port, key, 2);
+	return bsearch(&port, ps->p, ps->n, sizeof(port), cmp_u16) != NULL;
+}
+
+int guard_ports(const uint16_t *p, size_t n, bool add_only)
+{
+	uint8_t one = 1;
+	int rc = 0;
+
+	if (!g.obj)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(g.maps[MAP_PORTS], &p[i], &one, BPF_ANY))
+			rc = -errno;
+	if (rc)
+		log_msg(LOG_ERR, "guard: adding ports to its map: %s", strerror(-rc));
+	if (!add_only)
+		prune(g.maps[MAP_PORTS], 2, keep_port, &(struct ports){ p, n });
+	return rc;
+}
+
+void guard_forget_ports(const uint16_t *p, size_t n)
+{
+	if (!g.obj)
+		return;
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(g.maps[MAP_PORTS], &p[i]);
 }
 
 void guard_forget(const struct ipset_member *m, size_t n)
@@ -362,7 +431,7 @@ void guard_forget(const struct ipset_member *m, size_t n)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		put_key(key, &m[i]);
-		bpf_map_delete_elem(g.maps[m[i].prefix.family == AF_INET ? 0 : 1], key);
+		bpf_map_delete_elem(g.maps[m[i].prefix.family == AF_INET ? MAP_PEERS4 : MAP_PEERS6], key);
 	}
 }
 
@@ -386,16 +455,16 @@ bool guard_check(void)
 	return true;
 }
 
-void guard_drops(uint64_t out[3])
+void guard_drops(uint64_t out[GUARD_DROPS])
 {
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t v[512];
 
-	memset(out, 0, 3 * sizeof(out[0]));
+	memset(out, 0, GUARD_DROPS * sizeof(out[0]));
 	if (!g.obj || ncpu <= 0 || ncpu > 512)
 		return;
-	for (uint32_t k = 0; k < 3; k++)
-		if (!bpf_map_lookup_elem(g.maps[3], &k, v))
+	for (uint32_t k = 0; k < GUARD_DROPS; k++)
+		if (!bpf_map_lookup_elem(g.maps[MAP_DROPS], &k, v))
 			for (int c = 0; c < ncpu; c++)
 				out[k] += v[c];
 }

@@ -7,7 +7,8 @@
  *   IPv4/IPv6 POST_ROUTING, after mangle: local TCP to an AO peer that
  *       does not carry the tcpao mark (mark.h) -> drop
  *   IPv4/IPv6 LOCAL_IN, with IP defragmentation: TCP without the mark
- *       from an AO peer, or with a kind-29 option from anyone -> drop
+ *       from an AO peer, to the local port of a listener that requires
+ *       AO, or with a kind-29 option from anyone -> drop
  *
  * Every packet the daemon accepts carries the mark, so the guard passes
  * it. The links and maps are pinned in bpffs under
@@ -28,18 +29,23 @@
  * then removes older guards of this namespace. -ENOTSUP when the kernel
  * has no netfilter BPF links (the caller warns and goes on without). */
 int guard_open(uint32_t mark, const struct ipset_member *m, size_t n,
-	       char *err, size_t errlen);
+	       const uint16_t *ports, size_t nports, char *err, size_t errlen);
 /* Makes the peer maps hold exactly m[0..n). With add_only, members not in
  * m stay (a peer is added to the guard before the sets, removed after). */
 int guard_peers(const struct ipset_member *m, size_t n, bool add_only);
 /* Removes these peers from the guard's maps (the rest stays). */
 void guard_forget(const struct ipset_member *m, size_t n);
+/* The same for the ports of listeners that require AO (p sorted). */
+int guard_ports(const uint16_t *p, size_t n, bool add_only);
+void guard_forget_ports(const uint16_t *p, size_t n);
 /* True while our guard is attached and pinned; pins removed by hand are
  * put back. */
 bool guard_check(void);
 /* Drops counted by the guard: egress unsigned, ingress from a peer,
- * ingress kind 29 from others. All 0 without a guard. */
-void guard_drops(uint64_t out[3]);
+ * ingress kind 29 from others, ingress to a port that requires AO. All 0
+ * without a guard. */
+#define GUARD_DROPS 4
+void guard_drops(uint64_t out[GUARD_DROPS]);
 /* Closes our descriptors; the pinned guard stays. */
 void guard_close(void);
 /* Removes every tcpao guard of this namespace (pins included). */

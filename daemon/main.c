@@ -174,8 +174,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){ .queues = 1, .queue_base = DEFAULT_QUEUE_BASE,
-			       .max_flows = DEFAULT_MAX_FLOWS,
-			       .mark = MARK_DEFAULT };
+			       .max_flows = DEFAULT_MAX_FLOWS };
 	if (getenv("TCPAOD_TEST_CLOCK_OFFSET") &&
 	    set_test_clock(getenv("TCPAOD_TEST_CLOCK_OFFSET"))) {
 		fprintf(stderr, "tcpaod: bad TCPAOD_TEST_CLOCK_OFFSET\n");
@@ -291,6 +290,15 @@ static int parse_key_option(const char *spec, struct tcpao_mkt *mkt,
 		rc = tcpao_mkt_parse(inlined, mkt, err, errlen);
 	explicit_bzero(inlined, sizeof(inlined));
 	return rc;
+}
+
+/* --mark, else the config file's "mark", else the default. */
+static void choose_mark(const struct options *o, const struct policy *policy)
+{
+	if (o->mark && policy->mark && o->mark != policy->mark)
+		log_msg(LOG_WARNING, "--mark 0x%x overrides mark 0x%x of %s",
+			o->mark, policy->mark, o->config);
+	mark_set(o->mark ? o->mark : policy->mark ? policy->mark : MARK_DEFAULT);
 }
 
 /* The policy from --config (by default DEFAULT_CONFIG when it
@@ -550,7 +558,7 @@ static int remove_everything(void)
 static void start_guard(const struct rules *r)
 {
 	char err[512];
-	int rc = guard_open(mark_get(), r->members, r->nmembers, err,
+	int rc = guard_open(mark_get(), r->members, r->nmembers, r->ports, r->nports, err,
 			    sizeof(err));
 
 	if (rc == -ENOTSUP)
@@ -582,7 +590,6 @@ int main(int argc, char **argv)
 	log_set_verbose(o.verbose);
 	if (o.remove_rules)
 		return remove_everything();
-	mark_set(o.mark);
 	policy = build_policy(&o, &status);
 	if (o.check) { /* like nft -c, bird -p: nothing is started */
 		if (policy)
@@ -595,8 +602,10 @@ int main(int argc, char **argv)
 	}
 	if (!policy)
 		return status;
+	choose_mark(&o, policy);
 	rollover_apply(policy, rollover_now(), &first);
 	d = (struct daemon_ctx){ .config_path = o.config, .chain_timer = -1,
+				 .mark_from_cli = o.mark != 0,
 				 .force_ao_optional = o.ao_optional,
 				 .force_accept_icmps = o.accept_icmps };
 	daemon_apply_flags(&d, policy);
@@ -646,7 +655,7 @@ int main(int argc, char **argv)
 	wc.ingress_base = rules.ingress_base;
 	wc.icmp_queue = rules.icmp_queue;
 	/* Queues before rules: no packet ever meets a queue nobody reads. */
-	rc = mark_check(o.mark, err, sizeof(err));
+	rc = mark_check(mark_get(), err, sizeof(err));
 	if (!rc)
 		rc = workers_open(&wc, policy, err, sizeof(err));
 	if (!rc)

@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "config.h"
 #include "log.h"
+#include "mark.h"
 #include "ops.h"
 #include "keychain.h"
 #include "rollover.h"
@@ -226,6 +227,16 @@ void daemon_apply_flags(const struct daemon_ctx *d, struct policy *p)
 	}
 }
 
+/* The rules and the guard hold the mark: it changes only at a start. */
+static void warn_mark_change(const struct daemon_ctx *d, const struct policy *fresh)
+{
+	uint32_t want = fresh->mark ? fresh->mark : MARK_DEFAULT;
+
+	if (!d->mark_from_cli && want != mark_get())
+		log_msg(LOG_WARNING, "reload: mark 0x%x of %s takes effect when tcpaod restarts (running with 0x%x)",
+			want, d->config_path, mark_get());
+}
+
 /* The policy a reload publishes: the file's (unchanged keys keep their
  * serials, so live flows are untouched) and whatever did not come from
  * the file: runtime keys and sockets' entries. */
@@ -252,6 +263,7 @@ static int reload_build(struct daemon_ctx *d, struct policy **out,
 		return rc;
 	}
 	daemon_apply_flags(d, fresh);
+	warn_mark_change(d, fresh);
 	*out = fresh;
 	return 0;
 }

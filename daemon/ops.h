@@ -20,6 +20,7 @@ struct daemon_ctx {
 	const char *config_path;    /* NULL: keys came from the command line */
 	bool force_ao_optional;     /* command line flags, applied on reload */
 	bool force_accept_icmps;
+	bool mark_from_cli;         /* --mark given: the file's is ignored */
 	int chain_timer;            /* key chains' timerfd (rollover.h), or -1 */
 	int l3dev;                  /* link notifications (l3dev.h), or -1 */
 };

@@ -370,8 +370,10 @@ struct policy *policy_clone(const struct policy *policy)
 	copy->next_serial = policy->next_serial;
 	copy->chains = keychains_ref(policy->chains);
 	copy->base = policy->gen;
+	copy->mark = policy->mark;
 	return copy;
 }
+
 /* ---- scopes ------------------------------------------------------------ */
 
 static bool has_host_bits(const struct tcpao_addr *addr, uint8_t len)

@@ -144,6 +144,7 @@ struct policy {
 	/* The config file's key chains (keychain.h): immutable, shared with
 	 * the clones. NULL when the file has none. */
 	struct keychains *chains;
+	uint32_t mark; /* the file's "mark" statement; 0: none */
 };
 
 /* The chain of a host entry, or NULL. */

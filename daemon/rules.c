@@ -107,16 +107,34 @@ static size_t twice(char *buf, size_t len, const char *match,
 		match, type, target, match, type, limit, target);
 }
 
+/* The lines that put our jump first in hook: none when it is, an insert
+ * when it is missing, and a move (in the same transaction) when a rule
+ * got in before it. */
+static void jump_text(char *buf, size_t len, const char *hook,
+		      const char *chain, int where)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (where == JUMP_FIRST)
+		return;
+	if (where == JUMP_LATER)
+		off = (size_t)snprintf(buf, len, "-D %s -j %s\n", hook, chain);
+	snprintf(buf + off, len - off, "-I %s 1 -j %s\n", hook, chain);
+}
+
 /* The restore input for one family. The jumps into our chains are added
- * only when missing: a restart refills the chains in one transaction and
- * never leaves a moment without rules (fail closed). */
-static void rules_text(const struct rules *r, bool v6, bool jump_in,
-		       bool jump_out, char *buf, size_t len)
+ * only when missing (or moved): a restart refills the chains in one
+ * transaction and never leaves a moment without rules (fail closed). */
+static void rules_text(const struct rules *r, bool v6, int jump_in,
+		       int jump_out, char *buf, size_t len)
 {
 	const char *set = v6 ? SET6 : SET4;
-	char in[48], out[48], icmp[48], match[160];
+	char in[48], out[48], icmp[48], match[160], jin[96], jout[96];
 	size_t off;
 
+	jump_text(jin, sizeof(jin), "PREROUTING", CHAIN_IN, jump_in);
+	jump_text(jout, sizeof(jout), "POSTROUTING", CHAIN_OUT, jump_out);
 	queue_target(out, sizeof(out), r->egress_base, r->nqueues);
 	queue_target(in, sizeof(in), r->ingress_base, r->nqueues);
 	snprintf(icmp, sizeof(icmp), "--queue-num %u", r->icmp_queue);
@@ -129,8 +147,7 @@ static void rules_text(const struct rules *r, bool v6, bool jump_in,
 	 * ingress check. */
 	off = (size_t)snprintf(buf, len, "*raw\n:" CHAIN_IN " - [0:0]\n%s"
 			       "-A " CHAIN_IN " -m mark --mark 0x%x/0x%x ! -i lo -j RETURN\n",
-			       jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n",
-			       mark_get(), mark_get());
+			       jin, mark_get(), mark_get());
 	snprintf(match, sizeof(match), "-A " CHAIN_IN " -p tcp -m set --match-set %s src", set);
 	off += twice(buf + off, len - off, match, "--dst-type LOCAL", "--limit-iface-in", in);
 	/* AO from anyone else: Linux drops it when no key matches
@@ -154,7 +171,7 @@ static void rules_text(const struct rules *r, bool v6, bool jump_in,
 			     "--dst-type LOCAL", "--limit-iface-in", icmp);
 	}
 	off += (size_t)snprintf(buf + off, len - off, "COMMIT\n*mangle\n:" CHAIN_OUT " - [0:0]\n%s",
-				jump_out ? "" : "-I POSTROUTING 1 -j " CHAIN_OUT "\n");
+				jout);
 	snprintf(match, sizeof(match), "-A " CHAIN_OUT " -p tcp -m set --match-set %s dst "
 		 "-m mark ! --mark 0x%x/0x%x", set, mark_get(), mark_get());
 	off += twice(buf + off, len - off, match, "--src-type LOCAL", "--limit-iface-out", out);
@@ -268,18 +285,19 @@ static int members_of(const struct policy *policy, struct ipset_member **out,
 	return 0;
 }
 
-/* What is in `a` and not in `b` (both sorted), into out. */
-static size_t members_minus(const struct ipset_member *a, size_t na,
-			    const struct ipset_member *b, size_t nb,
-			    struct ipset_member *out)
+/* What is in `a` and not in `b` (both sorted by cmp), into out. */
+static size_t sorted_minus(const void *a, size_t na, const void *b, size_t nb,
+			   size_t size, int (*cmp)(const void *, const void *),
+			   void *out)
 {
+	const char *pa = a, *pb = b;
 	size_t i = 0, j = 0, k = 0;
 
 	while (i < na) {
-		int c = j < nb ? ipset_member_cmp(&a[i], &b[j]) : -1;
+		int c = j < nb ? cmp(pa + i * size, pb + j * size) : -1;
 
 		if (c < 0)
-			out[k++] = a[i++];
+			memcpy((char *)out + k++ * size, pa + i++ * size, size);
 		else if (c > 0)
 			j++;
 		else
@@ -316,22 +334,6 @@ static int ports_of(const struct policy *policy, uint16_t **out, size_t *n)
 	return 0;
 }
 
-static size_t ports_minus(const uint16_t *a, size_t na, const uint16_t *b,
-			  size_t nb, uint16_t *out)
-{
-	size_t i = 0, j = 0, k = 0;
-
-	while (i < na) {
-		if (j == nb || a[i] < b[j])
-			out[k++] = a[i++];
-		else if (a[i] > b[j])
-			j++;
-		else
-			i++, j++;
-	}
-	return k;
-}
-
 /* What the sets should hold. */
 struct sets {
 	struct ipset_member *members;
@@ -358,10 +360,24 @@ static int sets_of(const struct policy *policy, struct sets *w)
 	return 0;
 }
 
-/* The change from the loaded sets to `want`, member by member; the guard
- * learns the new peers before the sets, forgets the old ones after: in
- * between, a peer's packets are dropped, never sent in clear. Costs what
- * changed, not the size of the sets. */
+/* A change of the sets, member by member; the guard learns the new
+ * peers and ports before the sets, forgets the old ones after: in
+ * between, a peer's packets are dropped, never sent in clear. */
+static int apply_change(const struct ipset_change *c)
+{
+	int rc;
+
+	guard_peers(c->add, c->nadd, true);
+	guard_ports(c->port_add, c->nport_add, true);
+	rc = ipset_change(c);
+	if (!rc) {
+		guard_forget(c->del, c->ndel);
+		guard_forget_ports(c->port_del, c->nport_del);
+	}
+	return rc;
+}
+
+/* The change from the loaded sets to `want` (apply_change()). */
 static int change_sets(const struct rules *r, const struct sets *w)
 {
 	struct ipset_member *add = calloc(w->nmembers + 1, sizeof(*add));
@@ -374,14 +390,15 @@ static int change_sets(const struct rules *r, const struct sets *w)
 	int rc = -ENOMEM;
 
 	if (add && del && padd && pdel) {
-		c.nadd = members_minus(w->members, w->nmembers, r->members, r->nmembers, add);
-		c.ndel = members_minus(r->members, r->nmembers, w->members, w->nmembers, del);
-		c.nport_add = ports_minus(w->ports, w->nports, r->ports, r->nports, padd);
-		c.nport_del = ports_minus(r->ports, r->nports, w->ports, w->nports, pdel);
-		guard_peers(add, c.nadd, true);
-		rc = ipset_change(&c);
-		if (!rc)
-			guard_forget(del, c.ndel);
+		c.nadd = sorted_minus(w->members, w->nmembers, r->members, r->nmembers,
+				      sizeof(*add), ipset_member_cmp, add);
+		c.ndel = sorted_minus(r->members, r->nmembers, w->members, w->nmembers,
+				      sizeof(*del), ipset_member_cmp, del);
+		c.nport_add = sorted_minus(w->ports, w->nports, r->ports, r->nports,
+					   sizeof(*padd), cmp_port, padd);
+		c.nport_del = sorted_minus(r->ports, r->nports, w->ports, w->nports,
+					   sizeof(*pdel), cmp_port, pdel);
+		rc = apply_change(&c);
 	}
 	free(add);
 	free(del);
@@ -542,11 +559,14 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 	rc = r->sets_loaded ? change_sets(r, &want) : -EAGAIN;
 	if (rc) { /* whole: the guard first, pruned once the sets are in */
 		guard_peers(want.members, want.nmembers, true);
+		guard_ports(want.ports, want.nports, true);
 		r->sets_loaded = false;
 		r->reloads++;
 		rc = reload_sets(&want, err, errlen);
-		if (!rc)
+		if (!rc) {
 			guard_peers(want.members, want.nmembers, false);
+			guard_ports(want.ports, want.nports, false);
+		}
 	}
 	if (rc)
 		sets_free(&want);
@@ -596,10 +616,7 @@ int rules_change_sets(struct rules *r, const struct policy *old,
 					  .nport_del = d.nport_del };
 
 		r->stale |= d.nadd || d.ndel || d.nport_add || d.nport_del;
-		guard_peers(d.add, d.nadd, true);
-		rc = ipset_change(&c);
-		if (!rc)
-			guard_forget(d.del, d.ndel);
+		rc = apply_change(&c);
 	}
 	members_delta_free(&d);
 	if (!rc)
@@ -626,14 +643,16 @@ static bool backend_in_use(const char *i4, const char *i6)
 	       has_jump(i6, "mangle", "POSTROUTING", CHAIN_OUT);
 }
 
-static int install_family(const struct rules *r, const char *restore,
+static const char *family_missing(struct rules *r, const char *ipt, bool v6);
+
+static int install_family(struct rules *r, const char *restore,
 			  const char *ipt, bool v6)
 {
 	const char *argv[] = { restore, "-w", "--noflush", NULL };
 	char text[4096];
 
-	rules_text(r, v6, has_jump(ipt, "raw", "PREROUTING", CHAIN_IN),
-		   has_jump(ipt, "mangle", "POSTROUTING", CHAIN_OUT), text,
+	family_missing(r, ipt, v6);
+	rules_text(r, v6, r->seen[v6].jump_in, r->seen[v6].jump_out, text,
 		   sizeof(text));
 	return run(argv, text, false) ? -1 : 0;
 }
@@ -696,39 +715,99 @@ int rules_install(struct rules *r, const struct policy *policy, char *err,
 
 /* ---- presence ---------------------------------------------------------- */
 
-/* Counts, in `cmd`'s output, lines that start with each of the n words. */
-static void count_lines(const char *cmd, const char *const *words,
-			size_t n, unsigned int *counts)
+/* Where our jump is among the rules of hook in table (iptables-save
+ * output in text). */
+static int jump_place(const char *text, const char *table, const char *hook,
+		      const char *chain)
+{
+	char rule[64], tag[16], first[64];
+	bool in_table = false, seen = false;
+	const char *line;
+	size_t n;
+
+	snprintf(tag, sizeof(tag), "*%s\n", table);
+	snprintf(first, sizeof(first), "-A %s ", hook);
+	snprintf(rule, sizeof(rule), "-A %s -j %s\n", hook, chain);
+	for (line = text; *line; line += n) {
+		n = strcspn(line, "\n") + (line[strcspn(line, "\n")] ? 1 : 0);
+		if (*line == '*')
+			in_table = !strncmp(line, tag, n);
+		if (!in_table || strncmp(line, first, strlen(first)))
+			continue;
+		if (!strncmp(line, rule, n) && n == strlen(rule))
+			return seen ? JUMP_LATER : JUMP_FIRST;
+		seen = true;
+	}
+	return JUMP_NONE;
+}
+
+/* The whole output of a helper, or NULL. */
+static char *helper_output(const char *cmd)
 {
 	FILE *f = helper_popen(cmd, "");
-	char line[1024];
+	char *text = NULL;
+	size_t cap = 0, len = 0, got;
 
-	memset(counts, 0, n * sizeof(*counts));
 	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			char *more = realloc(text, cap += 65536);
+
+			if (!more)
+				break;
+			text = more;
+		}
+		got = fread(text + len, 1, cap - len - 1, f);
+		len += got;
+	} while (got);
+	pclose(f);
+	if (text)
+		text[len] = '\0';
+	return text;
+}
+
+/* Counts, in text, the lines that start with each of the n words. */
+static void count_words(const char *text, const char *const *words, size_t n,
+			unsigned int *counts)
+{
+	memset(counts, 0, n * sizeof(*counts));
+	for (const char *line = text; line && *line;) {
 		for (size_t i = 0; i < n; i++)
 			if (!strncmp(line, words[i], strlen(words[i])))
 				counts[i]++;
-	pclose(f);
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
 }
 
+/* Looks at one family's ruleset: our jumps first in their hooks, and our
+ * chains holding as many rules as rules_text() writes (iptables-save
+ * spells each rule its own way, so only the counts are compared; a rule
+ * deleted by hand lowers them). Returns what is wrong, or NULL. */
 static const char *family_missing(struct rules *r, const char *ipt, bool v6)
 {
-	static const char *const words[] = {
-		"-A PREROUTING -j " CHAIN_IN, "-A POSTROUTING -j " CHAIN_OUT,
-		"-A " CHAIN_IN " ", "-A " CHAIN_OUT " ",
-	};
-	unsigned int c[4];
-	char cmd[96];
+	static const char *const words[] = { "-A " CHAIN_IN " ", "-A " CHAIN_OUT " " };
+	unsigned int c[2], want[2];
+	char cmd[96], text[4096], *save;
 
+	rules_text(r, v6, JUMP_FIRST, JUMP_FIRST, text, sizeof(text));
+	count_words(text, words, 2, want);
 	snprintf(cmd, sizeof(cmd), "%s-save", ipt);
-	count_lines(cmd, words, 4, c);
-	r->seen[v6].jump_in = c[0] > 0;
-	r->seen[v6].jump_out = c[1] > 0;
-	r->seen[v6].ok = c[0] && c[1] && c[2] >= (v6 ? 5u : 4u) && c[3] >= 1;
-	if (!c[0] || !c[1])
+	save = helper_output(cmd);
+	if (!save) /* cannot look: assume nothing moved */
+		return NULL;
+	count_words(save, words, 2, c);
+	r->seen[v6].jump_in = jump_place(save, "raw", "PREROUTING", CHAIN_IN);
+	r->seen[v6].jump_out = jump_place(save, "mangle", "POSTROUTING", CHAIN_OUT);
+	free(save);
+	r->seen[v6].ok = r->seen[v6].jump_in == JUMP_FIRST &&
+			 r->seen[v6].jump_out == JUMP_FIRST &&
+			 c[0] >= want[0] && c[1] >= want[1];
+	if (r->seen[v6].jump_in == JUMP_NONE || r->seen[v6].jump_out == JUMP_NONE)
 		return v6 ? "IPv6 jump" : "IPv4 jump";
+	if (r->seen[v6].jump_in == JUMP_LATER || r->seen[v6].jump_out == JUMP_LATER)
+		return v6 ? "IPv6 jump (not first)" : "IPv4 jump (not first)";
 	if (!r->seen[v6].ok)
 		return v6 ? "IPv6 chain rules" : "IPv4 chain rules";
 	return NULL;

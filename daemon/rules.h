@@ -26,6 +26,10 @@
 #include "members.h"
 #include "policy.h"
 
+/* Our jump into a chain must be the hook's first rule: a rule before it
+ * that ends the chain (-j ACCEPT) would keep packets from our queue. */
+enum rules_jump { JUMP_NONE, JUMP_FIRST, JUMP_LATER };
+
 struct rules {
 	const char *ipt4, *ipt6;      /* the iptables binaries in use */
 	const char *restore4, *restore6;
@@ -48,9 +52,11 @@ struct rules {
 	 * stale until the next whole update rebuilds them from the counts. */
 	struct member_counts counts;
 	bool counts_ok, stale;
-	/* What rules_missing() saw, per family (v4, v6), for rules_restore(). */
+	/* What the last look at the ruleset saw, per family (v4, v6): where
+	 * our jumps are (enum rules_jump), and whether all is there. */
 	struct {
-		bool jump_in, jump_out, ok;
+		int jump_in, jump_out;
+		bool ok;
 	} seen[2];
 	bool seen_sets_ok;
 };

@@ -102,7 +102,7 @@ void watch_tick(struct rules *r, const struct policy *policy, uint64_t now)
 
 void watch_stat(struct control_reply *out)
 {
-	uint64_t d[3];
+	uint64_t d[GUARD_DROPS];
 
 	guard_drops(d);
 	control_reply_counter(out, "TCPAORulesPresent", w.present);
@@ -113,4 +113,5 @@ void watch_stat(struct control_reply *out)
 	control_reply_counter(out, "TCPAOGuardEgressDropped", d[0]);
 	control_reply_counter(out, "TCPAOGuardIngressDropped", d[1]);
 	control_reply_counter(out, "TCPAOGuardAODropped", d[2]);
+	control_reply_counter(out, "TCPAOGuardPortDropped", d[3]);
 }

@@ -136,6 +136,24 @@ static void test_good(void **state)
 	policy_free(p);
 }
 
+/* The daemon's packet mark, set for the whole file. */
+static void test_mark(void **state)
+{
+	struct policy *p;
+
+	(void)state;
+	assert_int_equal(parse("peer 198.18.0.2 { }", &p), 0);
+	assert_int_equal(p->mark, 0); /* none: the daemon's default */
+	policy_free(p);
+	assert_int_equal(parse("mark 0x100; # bit 8\npeer 198.18.0.2 { }", &p), 0);
+	assert_int_equal(p->mark, 0x100);
+	assert_int_equal(p->n, 1);
+	policy_free(p);
+	assert_int_equal(parse("peer 198.18.0.2 { }\nmark 4096;", &p), 0);
+	assert_int_equal(p->mark, 4096);
+	policy_free(p);
+}
+
 static void test_empty_and_comments(void **state)
 {
 	struct policy *p;
@@ -229,6 +247,11 @@ static const struct bad bad_files[] = {
 	{ "peer 198.18.0.2 { } }", -EINVAL, "test.conf:1: expected 'peer PREFIX { ... }'" },
 	{ "peer 198.18.0.2 {\n key id 1 alg hmac(sha1) maclne 12 secret x;\n}", -EINVAL, "test.conf:2: key: unknown attribute 'maclne'" },
 	{ "peer ::ffff:0.0.0.0/64 { }", -EINVAL, "test.conf:1: peer: an IPv4-mapped prefix must be /96 or longer" },
+	{ "mark 0;", -EINVAL, "test.conf:1: mark: expected one nonzero 32-bit value" },
+	{ "mark 0x100000000;", -EINVAL, "test.conf:1: mark: expected one nonzero" },
+	{ "mark 0x10 0x20;", -EINVAL, "test.conf:1: mark: expected one nonzero" },
+	{ "mark 0x10;\nmark 0x10;", -EINVAL, "test.conf:2: 'mark' given twice" },
+	{ "mark 0x10", -EINVAL, "test.conf:1: missing ';' after 'mark' statement" },
 };
 
 static void test_bad_files(void **state)
@@ -359,6 +382,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_empty_and_comments),
+		cmocka_unit_test(test_mark),
 		cmocka_unit_test(test_alg_names),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_messages_hide_secrets),

@@ -4,7 +4,9 @@
 # for one /32 puts that /32 in the peer set, nothing else; before, its
 # entry's peer was /0, which became 0.0.0.0/1 + 128.0.0.0/1 in the ipset
 # and pulled every TCP connection of the host through the queue. A plain
-# connection from another address still works, and is not queued.
+# connection from another address still works, and is not queued. The
+# port of a listener that requires AO is closed to plain TCP by the rules
+# and, when they are flushed, by the guard.
 source "$SEC_DIR/lib.sh"
 ts_init listener-scope
 sec_attacker_init
@@ -53,4 +55,17 @@ ts_expect '[[ "$out" == refused* ]]' "a plain connection from a peer it has no k
 ts_expect '[ "$(ts_stat "$NS_B" TCPAORequired)" -gt "$req" ]' "and counted as TCPAORequired"
 out=$(ts_in "$NS_A" "$PY" "$ATK/usersock.py" plain $B4 4179)
 ts_expect '[[ "$out" == "connected" ]]' "the listener on 4179 (not requiring AO) still takes it in the clear"
+
+# With the rules flushed and the daemon unable to restore them (stopped),
+# the guard alone knows the port: the plain SYN never reaches the listener.
+ts_log "rules flushed, daemon stopped: the guard refuses plain TCP to port 4180"
+kill -STOP "${DAEMON_PID[$NS_B]}"
+ts_in "$NS_B" nft flush ruleset
+out=$(ts_in "$NS_A" "$PY" "$ATK/usersock.py" plain $B4 4180)
+out2=$(ts_in "$NS_A" "$PY" "$ATK/usersock.py" plain $B4 4179)
+kill -CONT "${DAEMON_PID[$NS_B]}"
+echo "4180: $out; 4179: $out2"
+ts_expect '[[ "$out" == refused* ]]' "no plain connection to the required port while the rules are gone"
+ts_expect '[[ "$out2" == "connected" ]]' "the other listener is untouched by the guard"
+ts_expect '[ "$(ts_stat "$NS_B" TCPAOGuardPortDropped)" -gt 0 ]' "the guard counted TCPAOGuardPortDropped"
 ts_end

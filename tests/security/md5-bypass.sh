@@ -19,17 +19,29 @@
 # streams. Then the control, which proves the forgery: after
 # `tcpaod --remove-rules` in B (no rules, no guard), the same forgery into
 # the MD5 session IS delivered (the kernel's bypass).
+#
+# MD5_FAMILY=6 (md5-bypass6.sh) runs it all over IPv6: fd00::13 -> fd00::14
+# for TCP-MD5, A6 -> B6 for AO.
 source "$TS_DIR/lib.sh"
-ts_init md5-bypass
+FAM=${MD5_FAMILY:-4}
+ts_init "md5-bypass${FAM#4}"
 ts_require tcpdump nft
 "$PY" -c 'import scapy' 2>/dev/null || ts_skip "python3-scapy not installed"
 ts_pair
-ip -n "$NS_A" addr add 198.18.0.13/24 dev eth0
-ip -n "$NS_B" addr add 198.18.0.14/24 dev eth0
-M_A=198.18.0.13 M_B=198.18.0.14 PORT=9700
+if [ "$FAM" = 6 ]; then
+	# Deprecated: never the source the AO session's connect picks.
+	ip -n "$NS_A" addr add fd00::13/64 dev eth0 nodad preferred_lft 0
+	ip -n "$NS_B" addr add fd00::14/64 dev eth0 nodad preferred_lft 0
+	M_A=fd00::13 M_B=fd00::14 AO_A=$A6 AO_B=$B6 HOST=128
+else
+	ip -n "$NS_A" addr add 198.18.0.13/24 dev eth0
+	ip -n "$NS_B" addr add 198.18.0.14/24 dev eth0
+	M_A=198.18.0.13 M_B=198.18.0.14 AO_A=$A4 AO_B=$B4 HOST=32
+fi
+PORT=9700
 K="alg=hmac(sha1),secret=md5-bypass-test"
-ts_daemon "$NS_A" --key "id=5,$K,peer=$B4/32"
-ts_daemon "$NS_B" --key "id=5,$K,peer=$A4/32"
+ts_daemon "$NS_A" --key "id=5,$K,peer=$AO_B/$HOST"
+ts_daemon "$NS_B" --key "id=5,$K,peer=$AO_A/$HOST"
 # TS_ALLOW_NO_GUARD=1 runs it against a daemon without the guard (c911aa2).
 [ -n "${TS_ALLOW_NO_GUARD:-}" ] || grep -q "guard attached" "$TS_TMP"/tcpaod-*.log ||
 	ts_skip "no netfilter BPF guard on this kernel"
@@ -37,12 +49,12 @@ BMAC=$(ts_mac "$NS_B")
 
 ts_capture "$NS_B" "$TS_TMP/md5.pcap"
 mkdir -p "$TS_TMP/out" "$TS_TMP/go"
-ts_start ts_in "$NS_B" "$PY" "$SEC_DIR/md5peer.py" serve "$B4" "$M_B" "$M_A" $PORT "$TS_TMP/out"
+ts_start ts_in "$NS_B" "$PY" "$SEC_DIR/md5peer.py" serve "$AO_B" "$M_B" "$M_A" $PORT "$TS_TMP/out"
 srv=$TS_LAST_PID
 ts_wait_listen "$NS_B" $PORT
 ROUNDS=(running running flushed flushed stopped stopped+nft killed+nft restarted restarted)
 NCHUNK=$((${#ROUNDS[@]} + 1))
-ts_start ts_in "$NS_A" "$PY" "$SEC_DIR/md5peer.py" send "$B4" "$M_B" "$M_A" $PORT $NCHUNK "$TS_TMP/go" \
+ts_start ts_in "$NS_A" "$PY" "$SEC_DIR/md5peer.py" send "$AO_B" "$M_B" "$M_A" $PORT $NCHUNK "$TS_TMP/go" \
 	>"$TS_TMP/sender.log"
 cli=$TS_LAST_PID
 
@@ -52,7 +64,7 @@ wait_sent() {
 }
 # forge inside A's namespace (its eth0 faces B)
 forge_in_a() { FORGED_OUT=$(ts_in "$NS_A" "$PY" "$SEC_DIR/md5forge.py" "$TS_TMP/md5.pcap" eth0 "$BMAC" \
-	"$A4,$B4,$PORT" "$M_A,$M_B,$PORT" </dev/null) && FORGED=$((FORGED + 2)); echo "  $FORGED_OUT"; }
+	"$AO_A,$AO_B,$PORT" "$M_A,$M_B,$PORT" </dev/null) && FORGED=$((FORGED + 2)); echo "  $FORGED_OUT"; }
 
 # The pinned guard's drop counters in NS (the daemon may be gone): egress,
 # ingress from a peer, ingress kind 29 from others.
@@ -82,11 +94,11 @@ for k in "${!ROUNDS[@]}"; do
 	stopped) [ $b_running = 1 ] && ts_stop_daemon "$NS_B" TERM; b_running=0 ;;
 	stopped+nft) ts_in "$NS_B" nft flush ruleset ;;
 	killed+nft)
-		ts_daemon "$NS_B" --key "id=5,$K,peer=$A4/32"
+		ts_daemon "$NS_B" --key "id=5,$K,peer=$AO_A/$HOST"
 		ts_stop_daemon "$NS_B" KILL
 		ts_in "$NS_B" nft flush ruleset ;;
 	restarted) [ $b_running = 0 ] && echo "  before the restart, $(guard_drops "$NS_B")"
-		[ $b_running = 0 ] && ts_daemon "$NS_B" --key "id=5,$K,peer=$A4/32"; b_running=1 ;;
+		[ $b_running = 0 ] && ts_daemon "$NS_B" --key "id=5,$K,peer=$AO_A/$HOST"; b_running=1 ;;
 	esac
 	sleep 0.2 # the capture holds chunk k
 	ts_log "round $k ($r): forging into both sessions"
@@ -113,7 +125,7 @@ ts_start ts_in "$NS_B" "$PY" -c '
 import socket, struct, sys, time
 sys.path.insert(0, sys.argv[1])
 import md5peer
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s = socket.socket(md5peer.family(sys.argv[2])); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 md5peer.md5sig(s, sys.argv[3]); s.bind((sys.argv[2], int(sys.argv[4]))); s.listen(1)
 c, _ = s.accept(); c.settimeout(20); d = b""
 try:
@@ -131,7 +143,7 @@ ts_start ts_in "$NS_A" "$PY" -c '
 import socket, sys, time
 sys.path.insert(0, sys.argv[1])
 import md5peer
-m = socket.socket(); md5peer.md5sig(m, sys.argv[2]); m.bind((sys.argv[3], 0))
+m = socket.socket(md5peer.family(sys.argv[2])); md5peer.md5sig(m, sys.argv[2]); m.bind((sys.argv[3], 0))
 m.connect((sys.argv[2], int(sys.argv[4]))); m.sendall(b"x" * 64); time.sleep(25)
 ' "$SEC_DIR" "$M_B" "$M_A" $((PORT + 1))
 sleep 1

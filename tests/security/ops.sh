@@ -7,7 +7,9 @@
 #   sigterm   the daemon stopped (SIGTERM) and started again
 #   sigkill   the daemon killed (SIGKILL) and started again
 #   nft       `nft flush ruleset` every second
-#   ipt-flush `iptables -t raw -F` / `iptables -t mangle -F` (both families)
+#   ipt-flush `iptables -t raw -F` / `iptables -t mangle -F` (both families);
+#             then single rules of each chain deleted, and a rule put
+#             before our jumps, after the transfers
 #   ipset     `ipset destroy` (refused while the rules use the sets),
 #             `ipset flush` of tcpao's sets, and `nft flush ruleset` followed
 #             at once by `ipset destroy` of both
@@ -113,6 +115,40 @@ case $OPS_CASE in
 nft | ipt-flush | ipset | restore)
 	ts_expect '[ "$restores" -ge 6 ]' "the daemons restored the rules ($restores restores)" ;;
 esac
+# One rule deleted by hand (not a whole chain): the daemon notices that its
+# chain is short and refills it.
+chain_rules() { ts_in "$1" "$2" -t "$3" -S "$4" | grep -c '^-A'; }
+if [ "$OPS_CASE" = ipt-flush ]; then
+	for ipt in iptables ip6tables; do
+		for tc in raw:tcpao-in mangle:tcpao-out; do
+			t=${tc%%:*} c=${tc#*:}
+			want=$(chain_rules "$NS_A" $ipt $t $c)
+			ts_in "$NS_A" $ipt -t $t -D $c 2
+			for _ in $(seq 1 50); do
+				[ "$(chain_rules "$NS_A" $ipt $t $c)" = "$want" ] && break
+				sleep 0.1
+			done
+			ts_expect '[ "$(chain_rules "$NS_A" $ipt $t $c)" = "$want" ]' \
+				"$ipt $c refilled after one of its $want rules was deleted"
+		done
+	done
+	# A rule that ends the hook's chain before our jump would keep every
+	# packet from the queue: the daemon puts its jump first again.
+	first_rule() { ts_in "$NS_A" "$1" -t "$2" -S "$3" | grep -m1 '^-A'; }
+	for ipt in iptables ip6tables; do
+		ts_in "$NS_A" $ipt -t raw -I PREROUTING 1 -p udp -j ACCEPT
+		ts_in "$NS_A" $ipt -t mangle -I POSTROUTING 1 -p udp -j ACCEPT
+		for _ in $(seq 1 50); do
+			[ "$(first_rule $ipt raw PREROUTING)" = "-A PREROUTING -j tcpao-in" ] &&
+				[ "$(first_rule $ipt mangle POSTROUTING)" = "-A POSTROUTING -j tcpao-out" ] && break
+			sleep 0.1
+		done
+		ts_expect '[ "$(first_rule $ipt raw PREROUTING)" = "-A PREROUTING -j tcpao-in" ]' "$ipt: our jump first in raw PREROUTING again"
+		ts_expect '[ "$(first_rule $ipt mangle POSTROUTING)" = "-A POSTROUTING -j tcpao-out" ]' "$ipt: our jump first in mangle POSTROUTING again"
+		ts_expect '[ "$(ts_in "$NS_A" $ipt -t raw -S PREROUTING | grep -c "^-A PREROUTING -j tcpao-in")" = 1 ]' "$ipt: one jump, not two"
+		ts_expect 'ts_in "$NS_A" $ipt -t raw -S PREROUTING | grep -q "udp -j ACCEPT"' "$ipt: the operator's rule stays"
+	done
+fi
 if ts_verify_summary "$TS_TMP/ops.pcap" "id=3,$K,peer=198.18.0.0/24" "id=3,$K,peer=fd00::/64"; then
 	ts_expect '[ "${TS_VERIFY[unsigned]}" = 0 ]' "no unsigned segment of the AO flows on the wire"
 	ts_expect '[ "${TS_VERIFY[good]:-0}" -gt 1000 ]' "signed segments verified"
