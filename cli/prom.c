@@ -315,7 +315,7 @@ static int write_all(FILE *f, bool keys)
 			    "rcvid new connections to the peer announce as RNextKeyID, when set");
 		peer_family(f, list, "tcpao_peer_current_key_age_seconds", "current-age",
 			    "seconds since the key new connections to the peer sign with "
-			    "became current (or was added), as tcpaod has seen it since it started");
+			    "became current (or was added), kept across tcpaod restarts");
 		if (keys)
 			key_family(f, list);
 		flows(f, show);

@@ -953,13 +953,10 @@ int open(const char *path, int flags, ...)
 	va_list ap;
 	mode_t mode;
 
-	resolve_files();
 	va_start(ap, flags);
 	mode = mode_arg(flags, ap);
 	va_end(ap);
-	if (netstat_is_path(path) && emulating())
-		return open_netstat(path, flags);
-	return real_openat_fn(AT_FDCWD, path, flags, mode);
+	return openat(AT_FDCWD, path, flags, mode);
 }
 
 int open64(const char *path, int flags, ...) __attribute__((alias("open")));

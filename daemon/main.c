@@ -36,6 +36,7 @@
 #include "policy.h"
 #include "privs.h"
 #include "keychain.h"
+#include "keyage.h"
 #include "l3dev.h"
 #include "rollover.h"
 #include "rules.h"
@@ -463,6 +464,22 @@ static bool idle_too_long(struct daemon_ctx *d, uint64_t *idle_since)
 	return now - *idle_since >= AUTOSTART_IDLE_MS;
 }
 
+/* Key ages to disk now and then (keyage.h): a SIGKILL loses at most the
+ * last KEYAGE_PERIOD_MS of rotations' ages; a stop loses none. */
+#define KEYAGE_PERIOD_MS 10000
+static void save_key_ages(struct daemon_ctx *d, uint64_t now, bool force)
+{
+	int rc;
+
+	if (!force && now - d->ages_saved_ms < KEYAGE_PERIOD_MS)
+		return;
+	d->ages_saved_ms = now;
+	rc = keyage_save(d->state_dir, d->policy);
+	if (rc)
+		log_msg(LOG_WARNING, "key ages: %s/key-ages: %s", d->state_dir,
+			strerror(-rc));
+}
+
 /* Serves the control socket; SIGHUP reloads; SIGTERM / SIGINT stop. */
 static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		      bool autostarted)
@@ -530,6 +547,7 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 			control_expire(ctl, control_now_ms());
 		pmtu_expire(monotonic_ms());
 		audit_tick();
+		save_key_ages(d, monotonic_ms(), false);
 		if (autostarted && idle_too_long(d, &idle_since)) {
 			log_msg(LOG_INFO, "autostarted and idle: stopping");
 			idle = true;
@@ -631,7 +649,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcpaod: %s\n", err);
 		return 1;
 	}
+	keyage_restore(o.state_dir, policy);
 	policy_stamp_current(policy, policy_now()); /* before the workers see it */
+	d.state_dir = o.state_dir;
+	d.ages_saved_ms = monotonic_ms();
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -704,6 +725,7 @@ int main(int argc, char **argv)
 		notify_send("READY=1");
 		idle = main_loop(sigfd, ctl, &d, o.autostarted);
 		notify_send("STOPPING=1");
+		save_key_ages(&d, monotonic_ms(), true);
 		workers_stop();
 	}
 	control_close(ctl);

@@ -23,6 +23,8 @@ struct daemon_ctx {
 	bool mark_from_cli;         /* --mark given: the file's is ignored */
 	int chain_timer;            /* key chains' timerfd (rollover.h), or -1 */
 	int l3dev;                  /* link notifications (l3dev.h), or -1 */
+	const char *state_dir;      /* flows and key ages (keyage.h) */
+	uint64_t ages_saved_ms;     /* when key ages were last looked at */
 };
 
 extern const struct control_ops daemon_ops;

@@ -536,6 +536,18 @@ const struct policy_peer *policy_peer_find(const struct policy *policy,
 	return slot == SIZE_MAX ? NULL : policy_entry(policy, slot);
 }
 
+struct policy_peer *policy_peer_find_mut(struct policy *policy,
+					 const struct policy_scope *scope)
+{
+	struct policy_scope s = *scope;
+	size_t slot;
+
+	if (scope_normalize(&s, NULL, 0))
+		return NULL;
+	slot = find_slot(policy, &s);
+	return slot == SIZE_MAX ? NULL : policy_entry_mut(policy, slot);
+}
+
 struct policy_peer *policy_peer_get(struct policy *policy,
 				    const struct policy_scope *scope,
 				    const char *origin, int *rc,

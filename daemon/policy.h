@@ -180,9 +180,12 @@ struct policy_peer *policy_peer_get(struct policy *policy,
 				    char *err, size_t errlen);
 /* A total order of scopes: 0 exactly when they are the same scope. */
 int policy_scope_cmp(const struct policy_scope *a, const struct policy_scope *b);
-/* The host entry with exactly this scope, or NULL. */
+/* The host entry with exactly this scope, or NULL: to read, and to
+ * change (policy_entry_mut()). */
 const struct policy_peer *policy_peer_find(const struct policy *policy,
 					   const struct policy_scope *scope);
+struct policy_peer *policy_peer_find_mut(struct policy *policy,
+					 const struct policy_scope *scope);
 
 /* Adds an MKT to every entry whose peer prefix is mkt->peer/prefixlen,
  * whatever their local address and ports (so every connection to that

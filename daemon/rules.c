@@ -14,6 +14,7 @@
 
 #include "guard.h"
 #include "helpers.h"
+#include "log.h"
 #include "mark.h"
 #include "pmtu.h"
 #include "rules.h"
@@ -107,34 +108,16 @@ static size_t twice(char *buf, size_t len, const char *match,
 		match, type, target, match, type, limit, target);
 }
 
-/* The lines that put our jump first in hook: none when it is, an insert
- * when it is missing, and a move (in the same transaction) when a rule
- * got in before it. */
-static void jump_text(char *buf, size_t len, const char *hook,
-		      const char *chain, int where)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	if (where == JUMP_FIRST)
-		return;
-	if (where == JUMP_LATER)
-		off = (size_t)snprintf(buf, len, "-D %s -j %s\n", hook, chain);
-	snprintf(buf + off, len - off, "-I %s 1 -j %s\n", hook, chain);
-}
-
 /* The restore input for one family. The jumps into our chains are added
- * only when missing (or moved): a restart refills the chains in one
- * transaction and never leaves a moment without rules (fail closed). */
-static void rules_text(const struct rules *r, bool v6, int jump_in,
-		       int jump_out, char *buf, size_t len)
+ * only when missing: a restart refills the chains in one transaction and
+ * never leaves a moment without rules (fail closed). */
+static void rules_text(const struct rules *r, bool v6, bool jump_in,
+		       bool jump_out, char *buf, size_t len)
 {
 	const char *set = v6 ? SET6 : SET4;
-	char in[48], out[48], icmp[48], match[160], jin[96], jout[96];
+	char in[48], out[48], icmp[48], match[160];
 	size_t off;
 
-	jump_text(jin, sizeof(jin), "PREROUTING", CHAIN_IN, jump_in);
-	jump_text(jout, sizeof(jout), "POSTROUTING", CHAIN_OUT, jump_out);
 	queue_target(out, sizeof(out), r->egress_base, r->nqueues);
 	queue_target(in, sizeof(in), r->ingress_base, r->nqueues);
 	snprintf(icmp, sizeof(icmp), "--queue-num %u", r->icmp_queue);
@@ -147,7 +130,8 @@ static void rules_text(const struct rules *r, bool v6, int jump_in,
 	 * ingress check. */
 	off = (size_t)snprintf(buf, len, "*raw\n:" CHAIN_IN " - [0:0]\n%s"
 			       "-A " CHAIN_IN " -m mark --mark 0x%x/0x%x ! -i lo -j RETURN\n",
-			       jin, mark_get(), mark_get());
+			       jump_in ? "" : "-I PREROUTING 1 -j " CHAIN_IN "\n",
+			       mark_get(), mark_get());
 	snprintf(match, sizeof(match), "-A " CHAIN_IN " -p tcp -m set --match-set %s src", set);
 	off += twice(buf + off, len - off, match, "--dst-type LOCAL", "--limit-iface-in", in);
 	/* AO from anyone else: Linux drops it when no key matches
@@ -171,7 +155,7 @@ static void rules_text(const struct rules *r, bool v6, int jump_in,
 			     "--dst-type LOCAL", "--limit-iface-in", icmp);
 	}
 	off += (size_t)snprintf(buf + off, len - off, "COMMIT\n*mangle\n:" CHAIN_OUT " - [0:0]\n%s",
-				jout);
+				jump_out ? "" : "-I POSTROUTING 1 -j " CHAIN_OUT "\n");
 	snprintf(match, sizeof(match), "-A " CHAIN_OUT " -p tcp -m set --match-set %s dst "
 		 "-m mark ! --mark 0x%x/0x%x", set, mark_get(), mark_get());
 	off += twice(buf + off, len - off, match, "--src-type LOCAL", "--limit-iface-out", out);
@@ -652,8 +636,8 @@ static int install_family(struct rules *r, const char *restore,
 	char text[4096];
 
 	family_missing(r, ipt, v6);
-	rules_text(r, v6, r->seen[v6].jump_in, r->seen[v6].jump_out, text,
-		   sizeof(text));
+	rules_text(r, v6, r->seen[v6].jump_in != JUMP_NONE,
+		   r->seen[v6].jump_out != JUMP_NONE, text, sizeof(text));
 	return run(argv, text, false) ? -1 : 0;
 }
 
@@ -781,17 +765,37 @@ static void count_words(const char *text, const char *const *words, size_t n,
 	}
 }
 
-/* Looks at one family's ruleset: our jumps first in their hooks, and our
- * chains holding as many rules as rules_text() writes (iptables-save
- * spells each rule its own way, so only the counts are compared; a rule
- * deleted by hand lowers them). Returns what is wrong, or NULL. */
+/* Says once (until it changes) that a rule of the host precedes our jump:
+ * what it accepts skips the rest of the table, our queue included, and
+ * the guard then drops AO peers' segments. The jump stays where it is:
+ * moving it first would let AO peers' segments skip the host's own rules
+ * of that table (a queue's accept ends the table too). */
+static void warn_jump_later(struct rules *r, bool v6)
+{
+	bool later = r->seen[v6].jump_in == JUMP_LATER ||
+		     r->seen[v6].jump_out == JUMP_LATER;
+
+	if (later && !r->seen[v6].warned_later)
+		log_msg(LOG_WARNING, "rules: %s: a rule of the host comes before "
+			"tcpao's jump in %s: segments it accepts are not "
+			"signed or verified (the guard drops AO peers' ones)",
+			v6 ? "IPv6" : "IPv4",
+			r->seen[v6].jump_in == JUMP_LATER ? "raw PREROUTING" :
+							    "mangle POSTROUTING");
+	r->seen[v6].warned_later = later;
+}
+
+/* Looks at one family's ruleset: our jumps in their hooks, and our chains
+ * holding as many rules as rules_text() writes (iptables-save spells each
+ * rule its own way, so only the counts are compared; a rule deleted by
+ * hand lowers them). Returns what is missing, or NULL. */
 static const char *family_missing(struct rules *r, const char *ipt, bool v6)
 {
 	static const char *const words[] = { "-A " CHAIN_IN " ", "-A " CHAIN_OUT " " };
 	unsigned int c[2], want[2];
 	char cmd[96], text[4096], *save;
 
-	rules_text(r, v6, JUMP_FIRST, JUMP_FIRST, text, sizeof(text));
+	rules_text(r, v6, true, true, text, sizeof(text));
 	count_words(text, words, 2, want);
 	snprintf(cmd, sizeof(cmd), "%s-save", ipt);
 	save = helper_output(cmd);
@@ -801,13 +805,12 @@ static const char *family_missing(struct rules *r, const char *ipt, bool v6)
 	r->seen[v6].jump_in = jump_place(save, "raw", "PREROUTING", CHAIN_IN);
 	r->seen[v6].jump_out = jump_place(save, "mangle", "POSTROUTING", CHAIN_OUT);
 	free(save);
-	r->seen[v6].ok = r->seen[v6].jump_in == JUMP_FIRST &&
-			 r->seen[v6].jump_out == JUMP_FIRST &&
+	warn_jump_later(r, v6);
+	r->seen[v6].ok = r->seen[v6].jump_in != JUMP_NONE &&
+			 r->seen[v6].jump_out != JUMP_NONE &&
 			 c[0] >= want[0] && c[1] >= want[1];
 	if (r->seen[v6].jump_in == JUMP_NONE || r->seen[v6].jump_out == JUMP_NONE)
 		return v6 ? "IPv6 jump" : "IPv4 jump";
-	if (r->seen[v6].jump_in == JUMP_LATER || r->seen[v6].jump_out == JUMP_LATER)
-		return v6 ? "IPv6 jump (not first)" : "IPv4 jump (not first)";
 	if (!r->seen[v6].ok)
 		return v6 ? "IPv6 chain rules" : "IPv4 chain rules";
 	return NULL;
@@ -884,8 +887,8 @@ static int restore_family(const struct rules *r, bool v6)
 			       "--noflush", NULL };
 	char text[4096];
 
-	rules_text(r, v6, r->seen[v6].jump_in, r->seen[v6].jump_out, text,
-		   sizeof(text));
+	rules_text(r, v6, r->seen[v6].jump_in != JUMP_NONE,
+		   r->seen[v6].jump_out != JUMP_NONE, text, sizeof(text));
 	return run(argv, text, false) ? -EIO : 0;
 }
 

@@ -26,8 +26,9 @@
 #include "members.h"
 #include "policy.h"
 
-/* Our jump into a chain must be the hook's first rule: a rule before it
- * that ends the chain (-j ACCEPT) would keep packets from our queue. */
+/* Where our jump into a chain is among its hook's rules: we put it first;
+ * a rule inserted before it later (JUMP_LATER) is warned about, not
+ * undone. */
 enum rules_jump { JUMP_NONE, JUMP_FIRST, JUMP_LATER };
 
 struct rules {
@@ -57,6 +58,7 @@ struct rules {
 	struct {
 		int jump_in, jump_out;
 		bool ok;
+		bool warned_later; /* said that a rule precedes a jump */
 	} seen[2];
 	bool seen_sets_ok;
 };

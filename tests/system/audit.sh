@@ -7,7 +7,7 @@
 # `tcpao reload`, a socket's keys registered by user nobody through the
 # preload (logged with its uid, within a per-uid rate limit that says
 # what it left out). `tcpao stat --prometheus` gives each peer's current
-# key age.
+# key age, which a restart (SIGTERM or SIGKILL) keeps.
 SEC_DIR=${SEC_DIR:-$(cd "$(dirname "$0")/../security" && pwd)}
 source "$SEC_DIR/lib.sh"
 ts_init audit
@@ -44,6 +44,18 @@ ts_expect 'audit_has "op=start by=file change=add peer=$B4/32 sndid=1 rcvid=1 or
 sleep 2
 a=$(age "$B4/32")
 ts_expect '[ -n "$a" ] && [ "$a" -ge 2 ] && [ "$a" -lt 60 ]' "key 1 is current since the start ($a s)"
+
+ts_log "restarts keep the current key's age (state-dir/key-ages)"
+ts_stop_daemon "$NS_A" TERM
+ts_daemon "$NS_A" --config "$TS_TMP/a.conf"
+a=$(age "$B4/32")
+ts_expect '[ -n "$a" ] && [ "$a" -ge 2 ]' "after SIGTERM and a start: still $a s, not 0"
+sleep 11 # past the periodic save
+ts_stop_daemon "$NS_A" KILL
+ts_daemon "$NS_A" --config "$TS_TMP/a.conf"
+a=$(age "$B4/32")
+ts_expect '[ -n "$a" ] && [ "$a" -ge 13 ]' "after SIGKILL and a start: $a s"
+ts_expect '! grep -aq "$SECRET1" "$TS_TMP/state-$NS_A/key-ages"' "no secret in key-ages"
 
 ts_log "tcpao key add / set / del as root"
 cli key add "id=2,alg=hmac(sha1),secret-file=$TS_TMP/k2.key,peer=$B4" || ts_fail "key add"
