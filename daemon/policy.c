@@ -524,27 +524,27 @@ static size_t find_slot(const struct policy *policy, const struct policy_scope *
 	return SIZE_MAX;
 }
 
+/* The same for a scope not normalized yet. */
+static size_t host_slot(const struct policy *policy, const struct policy_scope *scope)
+{
+	struct policy_scope s = *scope;
+
+	return scope_normalize(&s, NULL, 0) ? SIZE_MAX : find_slot(policy, &s);
+}
+
 const struct policy_peer *policy_peer_find(const struct policy *policy,
 					   const struct policy_scope *scope)
 {
-	struct policy_scope s = *scope;
-	size_t slot;
+	size_t slot = host_slot(policy, scope);
 
-	if (scope_normalize(&s, NULL, 0))
-		return NULL;
-	slot = find_slot(policy, &s);
 	return slot == SIZE_MAX ? NULL : policy_entry(policy, slot);
 }
 
 struct policy_peer *policy_peer_find_mut(struct policy *policy,
 					 const struct policy_scope *scope)
 {
-	struct policy_scope s = *scope;
-	size_t slot;
+	size_t slot = host_slot(policy, scope);
 
-	if (scope_normalize(&s, NULL, 0))
-		return NULL;
-	slot = find_slot(policy, &s);
 	return slot == SIZE_MAX ? NULL : policy_entry_mut(policy, slot);
 }
 
