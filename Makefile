@@ -50,8 +50,8 @@ demo: all
 	$(BUILD)/cli/tcpao demo
 
 # Builds only what it runs: bench-mac (about 20 s; --quick for a smoke
-# test), bench-keyring (about 5 s), bench-keyops (root; to 10,000 keys
-# with --quick, about 15 s; without, to 100,000, a few minutes), then
+# test), bench-keyring (about 5 s), bench-keyops (root; to 100,000 keys,
+# about 10 s with --quick; without, about a minute), then
 # bench/throughput (root, about 4 min; --quick about 75 s).
 bench: $(BUILD)/build.ninja
 	ninja -C $(BUILD) bench/bench-mac bench/bench-keyring bench/bench-keyops bench/tcpbench daemon/tcpaod cli/tcpao

@@ -262,36 +262,6 @@ static void diff_key(void *arg, const char *what, const struct policy_peer *p, s
 		  policy_key_origin(p, k, origin, sizeof(origin)));
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-	const struct policy_peer *const *x = a, *const *y = b;
-
-	return policy_scope_cmp(&(*x)->scope, &(*y)->scope);
-}
-
-/* The host entries of a policy sorted by scope, for lookups in
- * O(log n): a diff of two large policies stays O(n log n). */
-static const struct policy_peer **sorted_hosts(const struct policy *p, size_t *n)
-{
-	const struct policy_peer **v = malloc((p->n + 1) * sizeof(*v));
-
-	*n = 0;
-	for (size_t i = 0; v && i < p->n; i++)
-		if (!p->peers[i].sock_cookie)
-			v[(*n)++] = &p->peers[i];
-	if (v)
-		qsort(v, *n, sizeof(*v), cmp_entry);
-	return v;
-}
-
-static const struct policy_peer *find_host(const struct policy_peer **v, size_t n,
-					   const struct policy_peer *p)
-{
-	const struct policy_peer *const *hit = v ? bsearch(&p, v, n, sizeof(*v), cmp_entry) : NULL;
-
-	return hit ? *hit : NULL;
-}
-
 /* A preference set (its epoch moved: live connections move too) or gone.
  * o: p's entry in the old policy, or NULL. */
 static void diff_prefs(struct diff *d, const struct policy_peer *o, const struct policy_peer *p)
@@ -312,16 +282,19 @@ size_t audit_diff(const struct audit_who *who, const char *op,
 {
 	struct policy none = { .next_serial = 1 };
 	struct diff d = { .who = who, .op = op };
-
-	const struct policy_peer **hosts;
-	size_t nhosts;
+	size_t *slots, n;
+	bool some;
 
 	old = old ? old : &none;
 	policy_diff(old, fresh, diff_key, &d);
-	hosts = sorted_hosts(old, &nhosts);
-	for (size_t i = 0; i < fresh->n; i++)
-		if (!fresh->peers[i].sock_cookie)
-			diff_prefs(&d, find_host(hosts, nhosts, &fresh->peers[i]), &fresh->peers[i]);
-	free(hosts);
+	/* A clone: only the entries it changed can have moved preferences. */
+	some = policy_changes(fresh, old, &slots, &n);
+	for (size_t i = 0; i < (some ? n : fresh->n); i++) {
+		const struct policy_peer *p = policy_entry(fresh, some ? slots[i] : i);
+
+		if (p && !p->sock_cookie)
+			diff_prefs(&d, policy_peer_find(old, &p->scope), p);
+	}
+	free(slots);
 	return d.lines;
 }

@@ -512,6 +512,7 @@ static int commit_chain_ref(struct parser *ps, struct block *b,
 static int commit_block(struct parser *ps, struct block *b)
 {
 	char origin[96], err[200], text[64];
+	const struct policy_peer *found;
 	struct policy_peer *peer;
 	int rc;
 
@@ -522,11 +523,11 @@ static int commit_block(struct parser *ps, struct block *b)
 		return fail_at(ps, b->current_line, -ENOENT, "current-key %d: no key with that sndid in this peer block", b->current_sndid);
 	if (b->rnext_rcvid >= 0 && !block_has_key(b, -1, b->rnext_rcvid))
 		return fail_at(ps, b->rnext_line, -ENOENT, "rnext-key %d: no key with that rcvid in this peer block", b->rnext_rcvid);
-	peer = policy_peer_find(ps->policy, &b->scope);
-	if (peer)
+	found = policy_peer_find(ps->policy, &b->scope);
+	if (found)
 		return fail_at(ps, b->line, -EEXIST, "peer %s is already defined at %s",
-			       policy_prefix_str(&peer->scope.peer, peer->scope.peer_len, text, sizeof(text)),
-			       peer->origin);
+			       policy_prefix_str(&found->scope.peer, found->scope.peer_len, text, sizeof(text)),
+			       found->origin);
 	snprintf(origin, sizeof(origin), "%s:%u", ps->name, b->line);
 	peer = policy_peer_get(ps->policy, &b->scope, origin, &rc, err, sizeof(err));
 	if (!peer)

@@ -296,9 +296,13 @@ static void reply_chain(struct control_reply *out, const struct keychain *c, int
 void control_reply_keys(struct control_reply *out, const struct policy *policy)
 {
 	for (size_t i = 0; i < policy->n; i++) {
-		reply_peer(out, policy, &policy->peers[i]);
-		for (size_t k = 0; k < policy->peers[i].keys.n; k++)
-			reply_key(out, &policy->peers[i], k);
+		const struct policy_peer *p = policy_entry(policy, i);
+
+		if (!p)
+			continue;
+		reply_peer(out, policy, p);
+		for (size_t k = 0; k < p->keys.n; k++)
+			reply_key(out, p, k);
 	}
 	for (size_t i = 0; policy->chains && i < policy->chains->n; i++)
 		reply_chain(out, &policy->chains->v[i], rollover_now());

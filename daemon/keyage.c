@@ -61,7 +61,8 @@ static size_t records_of(const struct policy *policy, struct age_record *out)
 	size_t n = 0;
 
 	for (size_t i = 0; i < policy->n; i++)
-		n += record_of(&policy->peers[i], &out[n]);
+		if (policy_entry(policy, i))
+			n += record_of(policy_entry(policy, i), &out[n]);
 	return n;
 }
 
@@ -158,17 +159,19 @@ void keyage_restore(const char *dir, struct policy *policy)
 	int64_t now = policy_now();
 
 	for (size_t i = 0; i < n; i++) {
-		struct policy_peer *p = policy_peer_find(policy, &r[i].scope);
+		const struct policy_peer *p = policy_peer_find(policy, &r[i].scope);
+		struct policy_peer *own;
 		int k;
 
 		if (!p || p->sock_cookie || r[i].since <= 0 || r[i].since > now)
 			continue;
 		k = policy_current_key(p);
 		if (k < 0 || p->keys.keys[k].sndid != r[i].sndid ||
-		    p->keys.keys[k].rcvid != r[i].rcvid)
+		    p->keys.keys[k].rcvid != r[i].rcvid ||
+		    !(own = policy_peer_find_mut(policy, &r[i].scope)))
 			continue;
-		p->current_serial = p->keys.serials[k];
-		p->current_since = r[i].since;
+		own->current_serial = own->keys.serials[k];
+		own->current_since = r[i].since;
 	}
 	free(r);
 }

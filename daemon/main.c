@@ -360,8 +360,8 @@ static void check_chains(const char *file, const struct policy *policy)
 	for (size_t i = 0; policy->chains && i < policy->chains->n; i++)
 		keychain_check(&policy->chains->v[i], now, print_warning, (void *)file);
 	for (size_t i = 0; i < policy->n; i++) {
-		const struct policy_peer *p = &policy->peers[i];
-		const struct keychain *c = policy_peer_chain(policy, p);
+		const struct policy_peer *p = policy_entry(policy, i);
+		const struct keychain *c = p ? policy_peer_chain(policy, p) : NULL;
 		int64_t end = c ? keychain_end(c) : KEYCHAIN_NEVER;
 
 		if (end == KEYCHAIN_NEVER)
@@ -675,7 +675,6 @@ int main(int argc, char **argv)
 	wc.egress_base = rules.egress_base;
 	wc.ingress_base = rules.ingress_base;
 	wc.icmp_queue = rules.icmp_queue;
-	policy_index(policy); /* before the workers share it */
 	/* Queues before rules: no packet ever meets a queue nobody reads. */
 	rc = mark_check(mark_get(), err, sizeof(err));
 	if (!rc)

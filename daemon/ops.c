@@ -26,9 +26,8 @@ int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
 	 * must know its keys (a worker without them would let its SYN out
 	 * unsigned). A removed peer's packets are left alone by the workers
 	 * before the sets shrink. */
-	policy_index(fresh);
 	workers_set_policy(fresh);
-	rc = rules_update_sets(d->rules, fresh, err, errlen);
+	rc = rules_change_sets(d->rules, d->policy, fresh, err, errlen);
 	policy_free(d->policy);
 	d->policy = fresh;
 	return rc;
@@ -214,13 +213,17 @@ static int op_stat(void *ctx, struct control_reply *out)
 
 void daemon_apply_flags(const struct daemon_ctx *d, struct policy *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->peers[i].sock_cookie)
-			continue; /* a socket's flags are the program's */
+	for (size_t i = 0; i < p->n && (d->force_ao_optional || d->force_accept_icmps); i++) {
+		struct policy_peer *e;
+
+		/* a socket's flags are the program's */
+		if (!policy_entry(p, i) || policy_entry(p, i)->sock_cookie ||
+		    !(e = policy_entry_mut(p, i)))
+			continue;
 		if (d->force_ao_optional)
-			p->peers[i].ao_required = false;
+			e->ao_required = false;
 		if (d->force_accept_icmps)
-			p->peers[i].accept_icmps = true;
+			e->accept_icmps = true;
 	}
 }
 

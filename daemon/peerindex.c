@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Open addressing on (family, length, masked address); each slot chains
- * the ids of its prefix's entries through next[].
+ * Open addressing on (family, length, masked address) over a persistent
+ * vector of slots; a slot holds an immutable bucket (its prefix and ids),
+ * replaced by a copy on change, or a tomb where a prefix left.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,19 +10,36 @@
 
 #include "peerindex.h"
 
-struct slot {
-	struct tcpao_addr prefix; /* host bits clear; family 0: empty */
+#define TOMB ((uintptr_t)1)
+
+struct bucket {
+	unsigned ref;
+	struct tcpao_addr prefix; /* host bits clear */
 	uint8_t len;
-	uint32_t first, last;
+	uint32_t n;
+	uint32_t ids[];
 };
 
-struct peer_index {
-	struct slot *slots;
-	size_t nslots, used; /* nslots: a power of two, or 0 */
-	uint32_t *next;
-	size_t next_cap;
-	uint64_t lens[2][3]; /* lengths 0..128 present, IPv4 and IPv6 */
-};
+static struct bucket *bucket_of(uintptr_t w)
+{
+	return w > TOMB ? (struct bucket *)w : NULL;
+}
+
+static void bucket_ref(uintptr_t w)
+{
+	if (bucket_of(w))
+		bucket_of(w)->ref++;
+}
+
+static void bucket_unref(uintptr_t w)
+{
+	struct bucket *b = bucket_of(w);
+
+	if (b && !--b->ref)
+		free(b);
+}
+
+static const struct pvec_ops bucket_ops = { bucket_ref, bucket_unref };
 
 static void masked(const struct tcpao_addr *a, uint8_t len, struct tcpao_addr *out)
 {
@@ -45,88 +63,53 @@ static size_t hash(const struct tcpao_addr *p, uint8_t len)
 	return (size_t)(h ^ h >> 29);
 }
 
-static bool same(const struct slot *s, const struct tcpao_addr *p, uint8_t len)
+static bool same(const struct bucket *b, const struct tcpao_addr *p, uint8_t len)
 {
-	return s->len == len && s->prefix.family == p->family &&
-	       !memcmp(s->prefix.bytes, p->bytes, tcpao_addr_len(p));
+	return b->len == len && b->prefix.family == p->family &&
+	       !memcmp(b->prefix.bytes, p->bytes, tcpao_addr_len(p));
 }
 
-/* The slot of p/len (p masked), or the empty one where it would go. */
-static struct slot *probe(struct slot *slots, size_t nslots,
-			  const struct tcpao_addr *p, uint8_t len)
+/* The slot of p/len (p masked) when present; else, with *free_at, where
+ * it would go (the first tomb on the way, or the empty slot). */
+static size_t probe(const struct pvec *slots, const struct tcpao_addr *p,
+		    uint8_t len, bool *found, size_t *free_at)
 {
-	size_t i = hash(p, len) & (nslots - 1);
+	size_t mask = slots->n - 1, i = hash(p, len) & mask;
+	uintptr_t w;
 
-	while (slots[i].prefix.family && !same(&slots[i], p, len))
-		i = (i + 1) & (nslots - 1);
-	return &slots[i];
+	*found = false;
+	*free_at = SIZE_MAX;
+	for (size_t step = 0; step < slots->n && (w = pvec_get(slots, i)); step++) {
+		if (bucket_of(w) && same(bucket_of(w), p, len)) {
+			*found = true;
+			return i;
+		}
+		if (w == TOMB && *free_at == SIZE_MAX)
+			*free_at = i;
+		i = (i + 1) & mask;
+	}
+	if (*free_at == SIZE_MAX)
+		*free_at = i;
+	return *free_at;
 }
 
-static int grow_slots(struct peer_index *ix)
+void peer_index_init(struct peer_index *ix)
 {
-	size_t n = ix->nslots ? ix->nslots * 2 : 64;
-	struct slot *slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < ix->nslots; i++)
-		if (ix->slots[i].prefix.family)
-			*probe(slots, n, &ix->slots[i].prefix, ix->slots[i].len) = ix->slots[i];
-	free(ix->slots);
-	ix->slots = slots;
-	ix->nslots = n;
-	return 0;
-}
-
-static int grow_next(struct peer_index *ix, uint32_t id)
-{
-	size_t cap = ix->next_cap ? ix->next_cap : 64;
-	uint32_t *next;
-
-	while (cap <= id)
-		cap *= 2;
-	if (cap == ix->next_cap)
-		return 0;
-	next = realloc(ix->next, cap * sizeof(*next));
-	if (!next)
-		return -ENOMEM;
-	ix->next = next;
-	ix->next_cap = cap;
-	return 0;
-}
-
-struct peer_index *peer_index_new(void)
-{
-	return calloc(1, sizeof(struct peer_index));
+	memset(ix, 0, sizeof(*ix));
+	pvec_init(&ix->slots, &bucket_ops);
 }
 
 void peer_index_free(struct peer_index *ix)
 {
-	if (!ix)
-		return;
-	free(ix->slots);
-	free(ix->next);
-	free(ix);
+	pvec_free(&ix->slots);
+	ix->used = 0;
 }
 
-struct peer_index *peer_index_clone(const struct peer_index *ix)
+void peer_index_clone(struct peer_index *dst, const struct peer_index *src)
 {
-	struct peer_index *copy = malloc(sizeof(*copy));
-
-	if (!copy)
-		return NULL;
-	*copy = *ix;
-	copy->slots = ix->nslots ? malloc(ix->nslots * sizeof(*ix->slots)) : NULL;
-	copy->next = ix->next_cap ? malloc(ix->next_cap * sizeof(*ix->next)) : NULL;
-	if ((ix->nslots && !copy->slots) || (ix->next_cap && !copy->next)) {
-		peer_index_free(copy);
-		return NULL;
-	}
-	if (ix->nslots)
-		memcpy(copy->slots, ix->slots, ix->nslots * sizeof(*ix->slots));
-	if (ix->next_cap)
-		memcpy(copy->next, ix->next, ix->next_cap * sizeof(*ix->next));
-	return copy;
+	*dst = *src;
+	pvec_clone(&dst->slots, &src->slots);
+	dst->slots.ops = &bucket_ops;
 }
 
 static int family_slot(sa_family_t family)
@@ -134,47 +117,146 @@ static int family_slot(sa_family_t family)
 	return family == AF_INET ? 0 : family == AF_INET6 ? 1 : -1;
 }
 
+/* Rehashed into a table with room to spare, tombs left behind. */
+static int rehash(struct peer_index *ix)
+{
+	size_t live = 0, n = 64;
+	struct pvec fresh;
+
+	for (size_t i = 0; i < ix->slots.n; i++)
+		live += bucket_of(pvec_get(&ix->slots, i)) != NULL;
+	while (n < 4 * (live + 1))
+		n *= 2;
+	pvec_init(&fresh, &bucket_ops);
+	if (pvec_resize(&fresh, n))
+		return -ENOMEM;
+	for (size_t i = 0; i < ix->slots.n; i++) {
+		struct bucket *b = bucket_of(pvec_get(&ix->slots, i));
+		size_t at;
+		bool found;
+
+		if (!b)
+			continue;
+		probe(&fresh, &b->prefix, b->len, &found, &at);
+		bucket_ref((uintptr_t)b);
+		if (pvec_set(&fresh, at, (uintptr_t)b)) {
+			bucket_unref((uintptr_t)b);
+			pvec_free(&fresh);
+			return -ENOMEM;
+		}
+	}
+	pvec_free(&ix->slots);
+	ix->slots = fresh;
+	ix->used = live;
+	return 0;
+}
+
+/* A copy of b (NULL: none) with id added, or removed when `drop`. */
+static struct bucket *bucket_with(const struct bucket *b, const struct tcpao_addr *p,
+				  uint8_t len, uint32_t id, bool drop)
+{
+	uint32_t n = b ? b->n : 0, k = 0;
+	struct bucket *c = malloc(sizeof(*c) + (n + 1) * sizeof(c->ids[0]));
+
+	if (!c)
+		return NULL;
+	c->ref = 1;
+	c->prefix = *p;
+	c->len = len;
+	for (uint32_t i = 0; i < n; i++)
+		if (!drop || b->ids[i] != id)
+			c->ids[k++] = b->ids[i];
+	if (!drop)
+		c->ids[k++] = id;
+	c->n = k;
+	return c;
+}
+
+static void count(struct peer_index *ix, int f, uint8_t len, int delta)
+{
+	ix->count[f][len] += (uint32_t)delta;
+	if (ix->count[f][len])
+		ix->lens[f][len / 64] |= 1ull << (len % 64);
+	else
+		ix->lens[f][len / 64] &= ~(1ull << (len % 64));
+}
+
 int peer_index_add(struct peer_index *ix, const struct tcpao_addr *prefix,
 		   uint8_t len, uint32_t id)
 {
 	int f = family_slot(prefix->family);
 	struct tcpao_addr p;
-	struct slot *s;
+	struct bucket *b;
+	size_t at;
+	bool found;
 
 	if (f < 0 || len > tcpao_addr_len(prefix) * 8)
 		return -EINVAL;
-	if ((2 * (ix->used + 1) > ix->nslots && grow_slots(ix)) || grow_next(ix, id))
+	if (2 * (ix->used + 1) > ix->slots.n && rehash(ix))
 		return -ENOMEM;
 	masked(prefix, len, &p);
-	s = probe(ix->slots, ix->nslots, &p, len);
-	ix->next[id] = PEER_INDEX_NONE;
-	if (!s->prefix.family) {
-		*s = (struct slot){ .prefix = p, .len = len, .first = id, .last = id };
+	at = probe(&ix->slots, &p, len, &found, &at);
+	b = bucket_with(found ? bucket_of(pvec_get(&ix->slots, at)) : NULL, &p, len, id, false);
+	if (!b)
+		return -ENOMEM;
+	if (!found && !pvec_get(&ix->slots, at))
 		ix->used++;
-	} else {
-		ix->next[s->last] = id;
-		s->last = id;
+	if (pvec_set(&ix->slots, at, (uintptr_t)b)) {
+		free(b);
+		return -ENOMEM;
 	}
-	ix->lens[f][len / 64] |= 1ull << (len % 64);
+	count(ix, f, len, 1);
 	return 0;
 }
 
-uint32_t peer_index_first(const struct peer_index *ix,
-			  const struct tcpao_addr *prefix, uint8_t len)
+int peer_index_del(struct peer_index *ix, const struct tcpao_addr *prefix,
+		   uint8_t len, uint32_t id)
 {
+	int f = family_slot(prefix->family);
+	const struct bucket *old;
+	struct bucket *b = NULL;
 	struct tcpao_addr p;
-	const struct slot *s;
+	size_t at;
+	bool found, had = false;
 
-	if (!ix->nslots || family_slot(prefix->family) < 0)
-		return PEER_INDEX_NONE;
+	if (f < 0 || len > tcpao_addr_len(prefix) * 8 || !ix->slots.n)
+		return -ENOENT;
 	masked(prefix, len, &p);
-	s = probe(ix->slots, ix->nslots, &p, len);
-	return s->prefix.family ? s->first : PEER_INDEX_NONE;
+	at = probe(&ix->slots, &p, len, &found, &at);
+	old = found ? bucket_of(pvec_get(&ix->slots, at)) : NULL;
+	for (uint32_t i = 0; old && i < old->n; i++)
+		had |= old->ids[i] == id;
+	if (!had)
+		return -ENOENT;
+	if (old->n > 1 && !(b = bucket_with(old, &p, len, id, true)))
+		return -ENOMEM;
+	if (pvec_set(&ix->slots, at, b ? (uintptr_t)b : TOMB)) {
+		free(b);
+		return -ENOMEM;
+	}
+	count(ix, f, len, -1);
+	return 0;
 }
 
-uint32_t peer_index_next(const struct peer_index *ix, uint32_t id)
+const uint32_t *peer_index_ids(const struct peer_index *ix,
+			       const struct tcpao_addr *prefix, uint8_t len,
+			       size_t *n)
 {
-	return id < ix->next_cap ? ix->next[id] : PEER_INDEX_NONE;
+	const struct bucket *b;
+	struct tcpao_addr p;
+	size_t at;
+	bool found;
+
+	*n = 0;
+	if (!ix->slots.n || family_slot(prefix->family) < 0)
+		return NULL;
+	masked(prefix, len, &p);
+	at = probe(&ix->slots, &p, len, &found, &at);
+	b = found ? bucket_of(pvec_get(&ix->slots, at)) : NULL;
+	if (!b)
+		return NULL;
+	*n = b->n;
+	return b->ids;
 }
 
 int peer_index_len_below(const struct peer_index *ix, sa_family_t family,

@@ -28,12 +28,38 @@ const char *policy_prefix_str(const struct tcpao_addr *addr, uint8_t len,
 	return buf;
 }
 
+/* ---- entries shared between versions ----------------------------------- */
+
+static void entry_ref(uintptr_t w)
+{
+	((struct policy_peer *)w)->ref++;
+}
+
+static void entry_unref(uintptr_t w)
+{
+	struct policy_peer *p = (struct policy_peer *)w;
+
+	if (--p->ref)
+		return;
+	tcpao_keyring_free(&p->keys);
+	free(p);
+}
+
+static const struct pvec_ops entry_ops = { entry_ref, entry_unref };
+
+static uint64_t generations;
+
 struct policy *policy_new(void)
 {
 	struct policy *policy = calloc(1, sizeof(*policy));
 
-	if (policy)
-		policy->next_serial = 1;
+	if (!policy)
+		return NULL;
+	policy->next_serial = 1;
+	policy->gen = ++generations;
+	pvec_init(&policy->entries, &entry_ops);
+	peer_index_init(&policy->index);
+	peer_index_init(&policy->cookies);
 	return policy;
 }
 
@@ -41,10 +67,10 @@ void policy_free(struct policy *policy)
 {
 	if (!policy)
 		return;
-	for (size_t i = 0; i < policy->n; i++)
-		tcpao_keyring_free(&policy->peers[i].keys);
-	peer_index_free(policy->index);
-	free(policy->peers);
+	pvec_free(&policy->entries);
+	peer_index_free(&policy->index);
+	peer_index_free(&policy->cookies);
+	free(policy->changed);
 	keychains_unref(policy->chains);
 	free(policy);
 }
@@ -57,51 +83,28 @@ const struct keychain *policy_peer_chain(const struct policy *policy,
 	return &policy->chains->v[peer->chain - 1];
 }
 
-/* ---- the index of entries by peer prefix ------------------------------ */
-
-static void index_drop(struct policy *policy)
+const struct policy_peer *policy_entry(const struct policy *policy, size_t slot)
 {
-	peer_index_free(policy->index);
-	policy->index = NULL;
-	policy->indexed = 0;
+	return (const struct policy_peer *)pvec_get(&policy->entries, slot);
 }
 
-/* The index when it covers every entry, else NULL. */
-static const struct peer_index *index_of(const struct policy *policy)
+/* The record of changed slots; without memory, none (compared whole). */
+static void note_change(struct policy *policy, size_t slot)
 {
-	return policy->index && policy->indexed == policy->n ? policy->index : NULL;
-}
-
-static bool index_entry(struct policy *policy, size_t i)
-{
-	const struct policy_scope *s = &policy->peers[i].scope;
-
-	if (peer_index_add(policy->index, &s->peer, s->peer_len, (uint32_t)i)) {
-		index_drop(policy);
-		return false;
-	}
-	policy->indexed = i + 1;
-	return true;
-}
-
-void policy_index(struct policy *policy)
-{
-	if (index_of(policy))
+	if (!policy->base)
 		return;
-	index_drop(policy);
-	policy->index = peer_index_new();
-	for (size_t i = 0; policy->index && i < policy->n; i++)
-		if (!index_entry(policy, i))
-			return;
-}
+	if (policy->nchanged == policy->changed_cap) {
+		size_t cap = policy->changed_cap ? 2 * policy->changed_cap : 8;
+		size_t *v = realloc(policy->changed, cap * sizeof(*v));
 
-/* After an entry was added at the end: the index follows, or goes. */
-static void index_appended(struct policy *policy)
-{
-	if (policy->index && policy->indexed + 1 == policy->n)
-		index_entry(policy, policy->n - 1);
-	else
-		index_drop(policy);
+		if (!v) {
+			policy->base = 0;
+			return;
+		}
+		policy->changed = v;
+		policy->changed_cap = cap;
+	}
+	policy->changed[policy->nchanged++] = slot;
 }
 
 /* A deep copy of a ring, same layout (room in front), no clash index. */
@@ -119,8 +122,8 @@ static int keyring_copy(struct tcpao_keyring *dst,
 	dst->idx = NULL;
 	if (!src->cap)
 		return 0;
-	/* Only the n keys in use are copied (a clone per change): no need to
-	 * zero the spare room first. */
+	/* Only the n keys in use are copied: no need to zero the spare
+	 * room first. */
 	keys = malloc(src->cap * sizeof(*keys));
 	serials = malloc(src->cap * sizeof(*serials));
 	tags = malloc(src->cap);
@@ -140,35 +143,234 @@ static int keyring_copy(struct tcpao_keyring *dst,
 	return 0;
 }
 
+static struct policy_peer *entry_copy(const struct policy_peer *p)
+{
+	struct policy_peer *c = malloc(sizeof(*c));
+
+	if (!c)
+		return NULL;
+	*c = *p;
+	c->ref = 1;
+	if (keyring_copy(&c->keys, &p->keys)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct policy_peer *policy_entry_mut(struct policy *policy, size_t slot)
+{
+	uintptr_t *at = pvec_slot(&policy->entries, slot);
+	struct policy_peer *p = at ? (struct policy_peer *)*at : NULL;
+
+	if (p && p->ref > 1) { /* another version holds it too */
+		struct policy_peer *c = entry_copy(p);
+
+		if (!c)
+			return NULL;
+		p->ref--;
+		*at = (uintptr_t)c;
+		p = c;
+	}
+	if (p)
+		note_change(policy, slot);
+	return p;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+bool policy_changes(const struct policy *fresh, const struct policy *old,
+		    size_t **slots, size_t *n)
+{
+	size_t k = 0, *v;
+
+	*slots = NULL;
+	*n = 0;
+	if (!old || !fresh->base || fresh->base != old->gen)
+		return false;
+	if (!fresh->nchanged)
+		return true;
+	v = malloc(fresh->nchanged * sizeof(*v));
+	if (!v)
+		return false;
+	memcpy(v, fresh->changed, fresh->nchanged * sizeof(*v));
+	qsort(v, fresh->nchanged, sizeof(*v), cmp_size);
+	for (size_t i = 0; i < fresh->nchanged; i++)
+		if (!k || v[k - 1] != v[i])
+			v[k++] = v[i];
+	*slots = v;
+	*n = k;
+	return true;
+}
+
+/* A socket's cookie written as an IPv6 /128: the index of sockets'
+ * entries is a peer index (a persistent map) keyed so. */
+static struct tcpao_addr cookie_key(uint64_t cookie)
+{
+	struct tcpao_addr a = { .family = AF_INET6 };
+
+	memcpy(a.bytes, &cookie, sizeof(cookie));
+	return a;
+}
+
+/* Slot's entry p joins the indexes (by prefix, by cookie). */
+static int index_in(struct peer_index *ix, struct peer_index *cookies,
+		    const struct policy_peer *p, size_t slot)
+{
+	struct tcpao_addr c = cookie_key(p->sock_cookie);
+
+	if (peer_index_add(ix, &p->scope.peer, p->scope.peer_len, (uint32_t)slot))
+		return -ENOMEM;
+	if (p->sock_cookie && peer_index_add(cookies, &c, 128, (uint32_t)slot)) {
+		peer_index_del(ix, &p->scope.peer, p->scope.peer_len, (uint32_t)slot);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int index_out(struct peer_index *ix, struct peer_index *cookies,
+		     const struct policy_peer *p, size_t slot)
+{
+	struct tcpao_addr c = cookie_key(p->sock_cookie);
+
+	if (p->sock_cookie && peer_index_del(cookies, &c, 128, (uint32_t)slot))
+		return -ENOMEM;
+	if (peer_index_del(ix, &p->scope.peer, p->scope.peer_len, (uint32_t)slot)) {
+		if (p->sock_cookie)
+			peer_index_add(cookies, &c, 128, (uint32_t)slot);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Puts p (its reference handed over) in the next slot, indexed. */
+static int entry_push(struct policy *policy, struct policy_peer *p)
+{
+	size_t slot = policy->n;
+
+	if (pvec_resize(&policy->entries, slot + 1)) {
+		entry_unref((uintptr_t)p);
+		return -ENOMEM;
+	}
+	if (pvec_set(&policy->entries, slot, (uintptr_t)p)) {
+		entry_unref((uintptr_t)p);
+		pvec_resize(&policy->entries, slot);
+		return -ENOMEM;
+	}
+	if (index_in(&policy->index, &policy->cookies, p, slot)) {
+		pvec_resize(&policy->entries, slot); /* drops p */
+		return -ENOMEM;
+	}
+	policy->n = slot + 1;
+	note_change(policy, slot);
+	return 0;
+}
+
+/* A new entry in the next slot, indexed; NULL without memory. */
+static struct policy_peer *entry_append(struct policy *policy,
+					const struct policy_scope *s,
+					uint64_t cookie)
+{
+	struct policy_peer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->ref = 1;
+	p->scope = *s;
+	p->sock_cookie = cookie;
+	tcpao_keyring_init(&p->keys);
+	return entry_push(policy, p) ? NULL : p;
+}
+
+/* The slots renumbered without holes, the index rebuilt: a copy of the
+ * whole, when removed entries are half the slots. */
+static void compact(struct policy *policy)
+{
+	struct peer_index ix, cookies;
+	struct pvec v;
+	size_t n = 0;
+
+	pvec_init(&v, &entry_ops);
+	peer_index_init(&ix);
+	peer_index_init(&cookies);
+	if (pvec_resize(&v, policy->n - policy->holes))
+		goto fail;
+	for (size_t i = 0; i < policy->n; i++) {
+		const struct policy_peer *p = policy_entry(policy, i);
+
+		if (!p)
+			continue;
+		if (index_in(&ix, &cookies, p, n))
+			goto fail;
+		entry_ref((uintptr_t)p);
+		if (pvec_set(&v, n++, (uintptr_t)p)) {
+			entry_unref((uintptr_t)p);
+			goto fail;
+		}
+	}
+	pvec_free(&policy->entries);
+	peer_index_free(&policy->index);
+	peer_index_free(&policy->cookies);
+	policy->entries = v;
+	policy->index = ix;
+	policy->cookies = cookies;
+	policy->n = n;
+	policy->holes = 0;
+	policy->base = 0; /* slots renumbered: compared whole */
+	return;
+fail: /* no memory: the holes stay */
+	pvec_free(&v);
+	peer_index_free(&ix);
+	peer_index_free(&cookies);
+}
+
+static void entry_remove(struct policy *policy, size_t slot)
+{
+	const struct policy_peer *p = slot < policy->n ? policy_entry(policy, slot) : NULL;
+
+	if (!p)
+		return;
+	note_change(policy, slot);
+	/* Unindexed, it may leave; else it stays (no memory). */
+	if (index_out(&policy->index, &policy->cookies, p, slot))
+		return;
+	if (pvec_set(&policy->entries, slot, 0)) {
+		index_in(&policy->index, &policy->cookies, p, slot);
+		return;
+	}
+	policy->holes++;
+	while (policy->n && !policy_entry(policy, policy->n - 1) &&
+	       !pvec_resize(&policy->entries, policy->n - 1)) {
+		policy->n--;
+		policy->holes--;
+	}
+	if (policy->holes > 64 && 2 * policy->holes > policy->n)
+		compact(policy);
+}
+
 struct policy *policy_clone(const struct policy *policy)
 {
 	struct policy *copy = policy_new();
 
 	if (!copy)
 		return NULL;
+	pvec_clone(&copy->entries, &policy->entries);
+	copy->entries.ops = &entry_ops;
+	peer_index_free(&copy->index);
+	peer_index_clone(&copy->index, &policy->index);
+	peer_index_free(&copy->cookies);
+	peer_index_clone(&copy->cookies, &policy->cookies);
+	copy->n = policy->n;
+	copy->holes = policy->holes;
 	copy->next_serial = policy->next_serial;
 	copy->chains = keychains_ref(policy->chains);
+	copy->base = policy->gen;
 	copy->mark = policy->mark;
-	if (!policy->n)
-		return copy;
-	copy->peers = calloc(policy->n, sizeof(*copy->peers));
-	if (!copy->peers) {
-		free(copy);
-		return NULL;
-	}
-	copy->cap = policy->n;
-	for (size_t i = 0; i < policy->n; i++) {
-		copy->peers[i] = policy->peers[i];
-		if (keyring_copy(&copy->peers[i].keys, &policy->peers[i].keys)) {
-			copy->n = i;
-			policy_free(copy);
-			return NULL;
-		}
-		copy->n = i + 1;
-	}
-	/* A copy is cheaper than a rebuild; none is no error. */
-	if (index_of(policy) && (copy->index = peer_index_clone(policy->index)))
-		copy->indexed = copy->n;
 	return copy;
 }
 
@@ -284,58 +486,66 @@ static bool scopes_overlap(const struct policy_scope *a, const struct policy_sco
 	       ports_overlap(a->remote_port, b->remote_port);
 }
 
-/* Walks the entries whose peer prefix is exactly prefix/len: through
- * the index when there is one, else every entry. Start with it = -1. */
-static struct policy_peer *next_of_prefix(const struct policy *policy,
-					  const struct tcpao_addr *prefix,
-					  uint8_t len, size_t *it)
+/* The next slot whose entry's peer prefix is exactly prefix/len, in the
+ * order defined, or SIZE_MAX. Start with *it = 0. */
+static size_t next_live(const struct policy *policy, const uint32_t *ids,
+			size_t n, size_t *at)
 {
-	const struct peer_index *ix = index_of(policy);
-	size_t i = *it;
+	while (*at < n) {
+		size_t slot = ids[(*at)++];
 
-	if (ix) {
-		i = i == SIZE_MAX ? peer_index_first(ix, prefix, len)
-				  : peer_index_next(ix, (uint32_t)i);
-		*it = i;
-		return i == PEER_INDEX_NONE ? NULL : &policy->peers[i];
+		if (policy_entry(policy, slot))
+			return slot;
 	}
-	for (i = i == SIZE_MAX ? 0 : i + 1; i < policy->n; i++) {
-		const struct policy_scope *s = &policy->peers[i].scope;
-
-		if (s->peer_len == len && tcpao_addr_equal(&s->peer, prefix)) {
-			*it = i;
-			return &policy->peers[i];
-		}
-	}
-	*it = i;
-	return NULL;
+	return SIZE_MAX;
 }
 
-struct policy_peer *policy_peer_find(const struct policy *policy,
-				     const struct policy_scope *scope)
+static size_t next_of_prefix(const struct policy *policy,
+			     const struct tcpao_addr *prefix, uint8_t len,
+			     size_t *it)
+{
+	size_t n;
+	const uint32_t *ids = peer_index_ids(&policy->index, prefix, len, &n);
+
+	return next_live(policy, ids, n, it);
+}
+
+/* The slot of the host entry of exactly scope s (normalized). */
+static size_t find_slot(const struct policy *policy, const struct policy_scope *s)
+{
+	size_t it = 0, slot;
+
+	while ((slot = next_of_prefix(policy, &s->peer, s->peer_len, &it)) != SIZE_MAX) {
+		const struct policy_peer *p = policy_entry(policy, slot);
+
+		if (!p->sock_cookie && scope_equal(&p->scope, s))
+			return slot;
+	}
+	return SIZE_MAX;
+}
+
+/* The same for a scope not normalized yet. */
+static size_t host_slot(const struct policy *policy, const struct policy_scope *scope)
 {
 	struct policy_scope s = *scope;
-	struct policy_peer *p;
-	size_t it = SIZE_MAX;
 
-	if (scope_normalize(&s, NULL, 0))
-		return NULL;
-	while ((p = next_of_prefix(policy, &s.peer, s.peer_len, &it)))
-		if (!p->sock_cookie && scope_equal(&p->scope, &s))
-			return p;
-	return NULL;
+	return scope_normalize(&s, NULL, 0) ? SIZE_MAX : find_slot(policy, &s);
 }
 
-static int grow(struct policy *policy)
+const struct policy_peer *policy_peer_find(const struct policy *policy,
+					   const struct policy_scope *scope)
 {
-	size_t cap = policy->cap ? policy->cap * 2 : 8;
-	struct policy_peer *peers = realloc(policy->peers, cap * sizeof(*peers));
+	size_t slot = host_slot(policy, scope);
 
-	if (!peers)
-		return -ENOMEM;
-	policy->peers = peers;
-	policy->cap = cap;
-	return 0;
+	return slot == SIZE_MAX ? NULL : policy_entry(policy, slot);
+}
+
+struct policy_peer *policy_peer_find_mut(struct policy *policy,
+					 const struct policy_scope *scope)
+{
+	size_t slot = host_slot(policy, scope);
+
+	return slot == SIZE_MAX ? NULL : policy_entry_mut(policy, slot);
 }
 
 struct policy_peer *policy_peer_get(struct policy *policy,
@@ -345,64 +555,73 @@ struct policy_peer *policy_peer_get(struct policy *policy,
 {
 	struct policy_scope s = *scope;
 	struct policy_peer *peer;
+	size_t slot;
 
 	*rc = scope_normalize(&s, err, errlen);
 	if (*rc)
 		return NULL;
-	peer = policy_peer_find(policy, &s);
-	if (peer)
-		return peer;
-	if (policy->n == policy->cap && grow(policy)) {
+	slot = find_slot(policy, &s);
+	peer = slot != SIZE_MAX ? policy_entry_mut(policy, slot) : entry_append(policy, &s, 0);
+	if (!peer) {
 		*rc = tcpao_errf(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	peer = &policy->peers[policy->n++];
-	memset(peer, 0, sizeof(*peer));
-	peer->scope = s;
+	if (slot != SIZE_MAX)
+		return peer;
 	peer->ao_required = true;
 	peer->current_sndid = -1;
 	peer->rnext_rcvid = -1;
-	tcpao_keyring_init(&peer->keys);
 	snprintf(peer->origin, sizeof(peer->origin), "%s", origin ? origin : "runtime");
 	peer->from = origin ? POLICY_FROM_FILE : POLICY_FROM_RUNTIME;
-	index_appended(policy);
 	return peer;
 }
 
 /* ---- keys -------------------------------------------------------------- */
 
-/* Walks the entries whose peer prefix may contain addr/max_len: with the
- * index, those of each of its prefixes present, longest first (in the
- * order defined within one prefix); without it, or with every set, all
- * entries in the order defined. Start from a zeroed walk. */
+/* Walks the slots whose entry's peer prefix may contain addr/max_len:
+ * those of each of its prefixes present, longest first (in the order
+ * defined within one prefix); with every set, all entries in the order
+ * defined. Start from a zeroed walk; SIZE_MAX when done. */
 struct prefix_walk {
 	bool started, every;
-	int len;	/* the length walked; -1: done */
-	size_t it;	/* its entry, SIZE_MAX before the first */
-	size_t next;	/* walking all: the next entry */
+	int len;		/* the length walked; -1: done */
+	const uint32_t *ids;	/* its slots (peer_index_ids()) */
+	size_t nids, at;
+	size_t next;		/* walking all: the next slot */
 };
 
-static struct policy_peer *next_containing(const struct policy *policy,
-					   const struct tcpao_addr *addr,
-					   uint8_t max_len, struct prefix_walk *w)
+static void walk_length(const struct policy *policy, const struct tcpao_addr *addr,
+			struct prefix_walk *w, int below)
 {
-	const struct peer_index *ix = index_of(policy);
-	struct policy_peer *p;
+	w->len = peer_index_len_below(&policy->index, addr->family, below);
+	w->ids = w->len < 0 ? NULL : peer_index_ids(&policy->index, addr, (uint8_t)w->len, &w->nids);
+	w->nids = w->ids ? w->nids : 0;
+	w->at = 0;
+}
 
-	if (!ix || w->every)
-		return w->next < policy->n ? &policy->peers[w->next++] : NULL;
+static size_t next_containing(const struct policy *policy,
+			      const struct tcpao_addr *addr, uint8_t max_len,
+			      struct prefix_walk *w)
+{
+	size_t slot;
+
+	if (w->every) {
+		while (w->next < policy->n)
+			if (policy_entry(policy, slot = w->next++))
+				return slot;
+		return SIZE_MAX;
+	}
 	if (!w->started) {
 		w->started = true;
-		w->len = peer_index_len_below(ix, addr->family, max_len + 1);
-		w->it = SIZE_MAX;
+		walk_length(policy, addr, w, max_len + 1);
 	}
 	while (w->len >= 0) {
-		if ((p = next_of_prefix(policy, addr, (uint8_t)w->len, &w->it)))
-			return p;
-		w->len = peer_index_len_below(ix, addr->family, w->len);
-		w->it = SIZE_MAX;
+		slot = next_live(policy, w->ids, w->nids, &w->at);
+		if (slot != SIZE_MAX)
+			return slot;
+		walk_length(policy, addr, w, w->len);
 	}
-	return NULL;
+	return SIZE_MAX;
 }
 
 /* Only entries whose scope overlaps can clash; each ring answers from
@@ -411,18 +630,19 @@ static int check_clash(struct policy *policy, const struct policy_scope *scope,
 		       const struct tcpao_mkt *mkt, char *err, size_t errlen)
 {
 	struct prefix_walk w = { 0 };
-	const struct peer_index *ix;
-	struct policy_peer *p;
+	size_t slot;
 	char text[64];
 
 	/* The prefix's ancestors, unless some prefix is longer than it:
 	 * then its descendants too, and every entry is walked. */
-	policy_index(policy);
-	ix = index_of(policy);
-	w.every = ix && peer_index_len_below(ix, scope->peer.family, 129) > scope->peer_len;
-	while ((p = next_containing(policy, &scope->peer, scope->peer_len, &w))) {
+	w.every = peer_index_len_below(&policy->index, scope->peer.family, 129) > scope->peer_len;
+	while ((slot = next_containing(policy, &scope->peer, scope->peer_len, &w)) != SIZE_MAX) {
+		const struct policy_peer *p = policy_entry(policy, slot);
+
+		/* The ring's clash index is a cache no reader looks at: built
+		 * here even on an entry other versions share. */
 		if (p->sock_cookie || !scopes_overlap(&p->scope, scope) ||
-		    !tcpao_keyring_clashes(&p->keys, mkt))
+		    !tcpao_keyring_clashes((struct tcpao_keyring *)&p->keys, mkt))
 			continue;
 		/* Rare: a walk to name the key. */
 		for (size_t k = 0; k < p->keys.n; k++)
@@ -452,6 +672,33 @@ static bool selects(const struct policy_peer *p, const struct tcpao_addr *peer,
 	if (unmap_prefix(&a, &len))
 		return false;
 	return p->scope.peer_len == len && tcpao_addr_equal(&p->scope.peer, &a);
+}
+
+/* The next slot a peer prefix selects (selects()): those of its prefix
+ * through the index, every slot for AF_UNSPEC; SIZE_MAX when done.
+ * Start with *it = 0. */
+static size_t next_selected(const struct policy *policy, const struct tcpao_addr *peer,
+			    uint8_t peer_len, size_t *it)
+{
+	struct tcpao_addr a = *peer;
+	uint8_t len = peer_len;
+	size_t slot;
+
+	if (peer->family != AF_UNSPEC) {
+		if (unmap_prefix(&a, &len))
+			return SIZE_MAX;
+		while ((slot = next_of_prefix(policy, &a, len, it)) != SIZE_MAX)
+			if (selects(policy_entry(policy, slot), peer, peer_len))
+				return slot;
+		return SIZE_MAX;
+	}
+	while (*it < policy->n) {
+		const struct policy_peer *p = policy_entry(policy, slot = (*it)++);
+
+		if (p && selects(p, peer, peer_len))
+			return slot;
+	}
+	return SIZE_MAX;
 }
 
 static int check_key(struct tcpao_mkt *key, char *err, size_t errlen)
@@ -501,11 +748,8 @@ static int add_to_scope(struct policy *policy, const struct policy_scope *scope,
 		return rc;
 	rc = check_clash(policy, &peer->scope, key, err, errlen) ?:
 	     insert_key(policy, peer, key, tag, set_current, set_rnext, err, errlen);
-	if (rc && policy->n > before) { /* leave no empty entry behind */
-		tcpao_keyring_free(&peer->keys);
-		policy->n--;
-		index_drop(policy);
-	}
+	if (rc && policy->n > before) /* leave no empty entry behind */
+		entry_remove(policy, policy->n - 1);
 	return rc;
 }
 
@@ -515,28 +759,25 @@ static int add_to_prefix(struct policy *policy, struct tcpao_mkt *key, uint8_t t
 			 bool set_current, bool set_rnext, char *err, size_t errlen)
 {
 	struct policy_scope s = { .peer = key->peer, .peer_len = key->prefixlen };
-	struct policy_peer *p;
-	size_t targets = 0, it = SIZE_MAX;
+	size_t targets = 0, it = 0, slot;
 	int rc;
 
 	/* The key's prefix is checked, unmapped: its entries are in the
-	 * index under it (check_clash() built it). */
-	policy_index(policy);
-	while ((p = next_of_prefix(policy, &key->peer, key->prefixlen, &it))) {
-		if (!selects(p, &key->peer, key->prefixlen))
-			continue;
-		rc = check_clash(policy, &p->scope, key, err, errlen);
+	 * index under it. */
+	while ((slot = next_selected(policy, &key->peer, key->prefixlen, &it)) != SIZE_MAX) {
+		rc = check_clash(policy, &policy_entry(policy, slot)->scope, key, err, errlen);
 		if (rc)
 			return rc;
 		targets++;
 	}
 	if (!targets)
 		return add_to_scope(policy, &s, key, tag, set_current, set_rnext, err, errlen);
-	it = SIZE_MAX;
-	while ((p = next_of_prefix(policy, &key->peer, key->prefixlen, &it))) {
-		if (!selects(p, &key->peer, key->prefixlen))
-			continue;
-		rc = insert_key(policy, p, key, tag, set_current, set_rnext, err, errlen);
+	it = 0;
+	while ((slot = next_selected(policy, &key->peer, key->prefixlen, &it)) != SIZE_MAX) {
+		struct policy_peer *p = policy_entry_mut(policy, slot);
+
+		rc = p ? insert_key(policy, p, key, tag, set_current, set_rnext, err, errlen)
+		       : tcpao_errf(err, errlen, -ENOMEM, "out of memory");
 		if (rc)
 			return rc;
 	}
@@ -649,14 +890,13 @@ static int check_del(const struct policy_peer *p, const struct policy_key_ref *r
 int policy_del_key(struct policy *policy, const struct policy_key_ref *ref,
 		   int new_current, int new_rnext, char *err, size_t errlen)
 {
-	size_t found = 0;
+	size_t found = 0, it = 0, slot;
 	int rc;
 
-	for (size_t i = 0; i < policy->n; i++) {
-		struct policy_peer *p = &policy->peers[i];
+	while ((slot = next_selected(policy, &ref->peer, ref->peer_len, &it)) != SIZE_MAX) {
+		const struct policy_peer *p = policy_entry(policy, slot);
 
-		if (!selects(p, &ref->peer, ref->peer_len) ||
-		    find_key(p, ref->sndid, ref->rcvid) < 0)
+		if (find_key(p, ref->sndid, ref->rcvid) < 0)
 			continue;
 		rc = check_del(p, ref, new_current, new_rnext, err, errlen);
 		if (rc)
@@ -666,12 +906,14 @@ int policy_del_key(struct policy *policy, const struct policy_key_ref *ref,
 	if (!found)
 		return tcpao_errf(err, errlen, -ENOENT, "no key sndid %u rcvid %u for that peer",
 			    ref->sndid, ref->rcvid);
-	for (size_t i = 0; i < policy->n; i++) {
-		struct policy_peer *p = &policy->peers[i];
+	it = 0;
+	while ((slot = next_selected(policy, &ref->peer, ref->peer_len, &it)) != SIZE_MAX) {
+		struct policy_peer *p;
 
-		if (!selects(p, &ref->peer, ref->peer_len) ||
-		    find_key(p, ref->sndid, ref->rcvid) < 0)
+		if (find_key(policy_entry(policy, slot), ref->sndid, ref->rcvid) < 0)
 			continue;
+		if (!(p = policy_entry_mut(policy, slot)))
+			return tcpao_errf(err, errlen, -ENOMEM, "out of memory");
 		tcpao_keyring_del(&p->keys, NULL, p->scope.peer_len, ref->sndid, ref->rcvid);
 		if (new_current >= 0)
 			p->current_sndid = new_current;
@@ -687,17 +929,19 @@ int policy_set_keysel(struct policy *policy, const struct tcpao_addr *peer,
 		      uint8_t peer_len, int current, int rnext,
 		      char *err, size_t errlen)
 {
-	size_t changed = 0;
+	size_t changed = 0, it = 0, slot;
 
 	if (current < 0 && rnext < 0)
 		return tcpao_errf(err, errlen, -EINVAL, "give a current key, an rnext key or both");
-	for (size_t i = 0; i < policy->n; i++) {
-		struct policy_peer *p = &policy->peers[i];
+	while ((slot = next_selected(policy, peer, peer_len, &it)) != SIZE_MAX) {
+		const struct policy_peer *q = policy_entry(policy, slot);
+		struct policy_peer *p;
 
-		if (!selects(p, peer, peer_len) ||
-		    (current >= 0 && find_key(p, current, -1) < 0) ||
-		    (rnext >= 0 && find_key(p, -1, rnext) < 0))
+		if ((current >= 0 && find_key(q, current, -1) < 0) ||
+		    (rnext >= 0 && find_key(q, -1, rnext) < 0))
 			continue;
+		if (!(p = policy_entry_mut(policy, slot)))
+			return tcpao_errf(err, errlen, -ENOMEM, "out of memory");
 		if (current >= 0)
 			p->current_sndid = current;
 		if (rnext >= 0)
@@ -770,9 +1014,10 @@ const struct policy_peer *policy_match(const struct policy *policy,
 
 	tcpao_addr_unmap(&l);
 	tcpao_addr_unmap(&r);
-	while ((p = next_containing(policy, &r, 128, &w))) {
+	for (size_t slot; (slot = next_containing(policy, &r, 128, &w)) != SIZE_MAX;) {
 		unsigned spec;
 
+		p = policy_entry(policy, slot);
 		if (!scope_matches(&p->scope, &l, lport, &r, rport))
 			continue;
 		/* A listener is every peer's on its port (Linux: its
@@ -799,13 +1044,44 @@ bool policy_covers(const struct policy *policy, const struct tcpao_addr *addr)
 
 	tcpao_addr_unmap(&a);
 	for (size_t i = 0; i < policy->n; i++) {
-		const struct policy_peer *p = &policy->peers[i];
+		const struct policy_peer *p = policy_entry(policy, i);
 
+		if (!p)
+			continue;
 		if (p->sock_listener ? policy_listener_serves(p, &a)
 		    : tcpao_addr_in_prefix(&a, &p->scope.peer, p->scope.peer_len))
 			return true;
 	}
 	return false;
+}
+
+size_t policy_entry_prefixes(const struct policy_peer *p,
+			     void (*fn)(const struct tcpao_addr *prefix,
+					uint8_t len, void *arg),
+			     void *arg)
+{
+	size_t n = 0;
+
+	if (!p->sock_listener) {
+		if (fn)
+			fn(&p->scope.peer, p->scope.peer_len, arg);
+		return 1;
+	}
+	for (size_t k = 0; k < p->keys.n; k++) {
+		struct tcpao_addr a = p->keys.keys[k].peer;
+		uint8_t len = p->keys.keys[k].prefixlen;
+
+		if (a.family == AF_UNSPEC) { /* a key for any peer */
+			a = p->scope.peer;
+			len = 0;
+		}
+		if (unmap_prefix(&a, &len))
+			continue;
+		if (fn)
+			fn(&a, len, arg);
+		n++;
+	}
+	return n;
 }
 
 size_t policy_foreach_prefix(const struct policy *policy,
@@ -815,30 +1091,9 @@ size_t policy_foreach_prefix(const struct policy *policy,
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < policy->n; i++) {
-		const struct policy_peer *p = &policy->peers[i];
-
-		if (!p->sock_listener) {
-			if (fn)
-				fn(&p->scope.peer, p->scope.peer_len, arg);
-			n++;
-			continue;
-		}
-		for (size_t k = 0; k < p->keys.n; k++) {
-			struct tcpao_addr a = p->keys.keys[k].peer;
-			uint8_t len = p->keys.keys[k].prefixlen;
-
-			if (a.family == AF_UNSPEC) { /* a key for any peer */
-				a = p->scope.peer;
-				len = 0;
-			}
-			if (unmap_prefix(&a, &len))
-				continue;
-			if (fn)
-				fn(&a, len, arg);
-			n++;
-		}
-	}
+	for (size_t i = 0; i < policy->n; i++)
+		if (policy_entry(policy, i))
+			n += policy_entry_prefixes(policy_entry(policy, i), fn, arg);
 	return n;
 }
 
@@ -848,9 +1103,9 @@ size_t policy_required_ports(const struct policy *policy, uint16_t *out,
 	size_t n = 0;
 
 	for (size_t i = 0; i < policy->n; i++) {
-		const struct policy_peer *p = &policy->peers[i];
+		const struct policy_peer *p = policy_entry(policy, i);
 
-		if (!p->sock_listener || !p->ao_required || !p->scope.local_port)
+		if (!p || !p->sock_listener || !p->ao_required || !p->scope.local_port)
 			continue;
 		if (out && n < cap)
 			out[n] = p->scope.local_port;
@@ -885,16 +1140,15 @@ bool policy_next_prefix(const struct policy *policy, size_t *cursor,
 			struct tcpao_addr *prefix, uint8_t *prefix_len)
 {
 	for (size_t i = *cursor; i < policy->n; i++) {
-		const struct policy_scope *s = &policy->peers[i].scope;
-		bool seen = policy->peers[i].sock_listener;
+		const struct policy_peer *p = policy_entry(policy, i);
+		size_t it = 0;
 
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = policy->peers[j].scope.peer_len == s->peer_len &&
-			       tcpao_addr_equal(&policy->peers[j].scope.peer, &s->peer);
-		if (seen)
+		/* Said once, at the first slot of its prefix. */
+		if (!p || p->sock_listener ||
+		    next_of_prefix(policy, &p->scope.peer, p->scope.peer_len, &it) != i)
 			continue;
-		*prefix = s->peer;
-		*prefix_len = s->peer_len;
+		*prefix = p->scope.peer;
+		*prefix_len = p->scope.peer_len;
 		*cursor = i + 1;
 		return true;
 	}
@@ -919,18 +1173,28 @@ int64_t policy_now(void)
 	return (int64_t)ts.tv_sec;
 }
 
+static void stamp(struct policy *policy, size_t slot, int64_t now)
+{
+	const struct policy_peer *p = policy_entry(policy, slot);
+	int k = p ? policy_current_key(p) : -1;
+	uint64_t serial = k >= 0 ? p->keys.serials[k] : 0;
+	struct policy_peer *m;
+
+	if (!p || (serial == p->current_serial && p->current_since))
+		return;
+	if ((m = policy_entry_mut(policy, slot))) {
+		m->current_serial = serial;
+		m->current_since = now;
+	}
+}
+
 void policy_stamp_current(struct policy *policy, int64_t now)
 {
-	for (size_t i = 0; i < policy->n; i++) {
-		struct policy_peer *p = &policy->peers[i];
-		int k = policy_current_key(p);
-		uint64_t serial = k >= 0 ? p->keys.serials[k] : 0;
+	size_t n = policy->nchanged;
 
-		if (serial == p->current_serial && p->current_since)
-			continue;
-		p->current_serial = serial;
-		p->current_since = now;
-	}
+	/* A clone's other entries are its base's, stamped when published. */
+	for (size_t i = 0; i < (policy->base ? n : policy->n); i++)
+		stamp(policy, policy->base ? policy->changed[i] : i, now);
 }
 
 /* ---- reload ------------------------------------------------------------ */
@@ -956,10 +1220,10 @@ void policy_adopt_serials(struct policy *fresh, const struct policy *old)
 	uint64_t next = old->next_serial;
 
 	for (size_t i = 0; i < fresh->n; i++) {
-		struct policy_peer *p = &fresh->peers[i];
-		const struct policy_peer *o = policy_peer_find(old, &p->scope);
+		struct policy_peer *p = policy_entry(fresh, i) ? policy_entry_mut(fresh, i) : NULL;
+		const struct policy_peer *o = p ? policy_peer_find(old, &p->scope) : NULL;
 
-		for (size_t k = 0; k < p->keys.n; k++) {
+		for (size_t k = 0; p && k < p->keys.n; k++) {
 			uint64_t s = old_serial(o, &p->keys.keys[k]);
 
 			p->keys.serials[k] = s ? s : next++;
@@ -979,17 +1243,9 @@ void policy_adopt_serials(struct policy *fresh, const struct policy *old)
 /* What did not come from the file survives a reload. */
 static int keep_socket_entry(struct policy *fresh, const struct policy_peer *o)
 {
-	struct policy_peer *e;
-
-	if (fresh->n == fresh->cap && grow(fresh))
-		return -ENOMEM;
-	e = &fresh->peers[fresh->n];
-	*e = *o;
-	if (keyring_copy(&e->keys, &o->keys))
-		return -ENOMEM;
-	fresh->n++;
-	index_appended(fresh);
-	return 0;
+	/* Shared, not copied: the entry does not change. */
+	entry_ref((uintptr_t)o);
+	return entry_push(fresh, (struct policy_peer *)o);
 }
 
 static bool has_serial(const struct policy_peer *p, uint64_t serial)
@@ -1050,9 +1306,10 @@ int policy_keep_unfiled(struct policy *fresh, const struct policy *old,
 
 	*clashes = 0;
 	for (size_t i = 0; i < old->n && !rc; i++) {
-		const struct policy_peer *o = &old->peers[i];
+		const struct policy_peer *o = policy_entry(old, i);
 
-		rc = o->sock_cookie ? keep_socket_entry(fresh, o)
+		if (o)
+			rc = o->sock_cookie ? keep_socket_entry(fresh, o)
 				    : keep_runtime_keys(fresh, o, clashes);
 	}
 	if (fresh->next_serial < old->next_serial)
@@ -1069,18 +1326,38 @@ static int cmp_serial(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Every serial of a policy, sorted (NULL when none or no memory). */
-static uint64_t *serials_of(const struct policy *p, size_t *n)
+/* The slots compared: `slots` (n of them), or all of p's when NULL. */
+struct slot_set {
+	const size_t *slots;
+	size_t n;
+};
+
+static size_t set_len(const struct slot_set *set, const struct policy *p)
+{
+	return set->slots ? set->n : p->n;
+}
+
+static const struct policy_peer *set_entry(const struct slot_set *set,
+					   const struct policy *p, size_t i)
+{
+	return policy_entry(p, set->slots ? set->slots[i] : i);
+}
+
+/* Every serial of those entries, sorted (NULL when none or no memory). */
+static uint64_t *serials_of(const struct policy *p, const struct slot_set *set, size_t *n)
 {
 	size_t total = 0, at = 0;
 	uint64_t *v;
 
-	for (size_t i = 0; i < p->n; i++)
-		total += p->peers[i].keys.n;
+	for (size_t i = 0; i < set_len(set, p); i++)
+		total += set_entry(set, p, i) ? set_entry(set, p, i)->keys.n : 0;
 	v = malloc((total + 1) * sizeof(*v));
-	for (size_t i = 0; v && i < p->n; i++)
-		for (size_t k = 0; k < p->peers[i].keys.n; k++)
-			v[at++] = p->peers[i].keys.serials[k];
+	for (size_t i = 0; v && i < set_len(set, p); i++) {
+		const struct policy_peer *e = set_entry(set, p, i);
+
+		for (size_t k = 0; e && k < e->keys.n; k++)
+			v[at++] = e->keys.serials[k];
+	}
 	if (v)
 		qsort(v, at, sizeof(*v), cmp_serial);
 	*n = v ? at : 0;
@@ -1112,69 +1389,104 @@ static bool has_ids(const struct policy *policy, const struct policy_peer *p,
 	return false;
 }
 
+/* Keys of entries outside the set are the same in both policies (a
+ * serial names one key in one entry), so comparing the set is enough. */
+static void diff_set(const struct policy *old, const struct policy *fresh,
+		     const struct slot_set *set,
+		     void (*fn)(void *arg, const char *what,
+				const struct policy_peer *p, size_t k),
+		     void *arg)
+{
+	size_t nold, nfresh;
+	uint64_t *vold = serials_of(old, set, &nold), *vfresh = serials_of(fresh, set, &nfresh);
+
+	for (size_t i = 0; i < set_len(set, old); i++) {
+		const struct policy_peer *o = set_entry(set, old, i);
+
+		for (size_t k = 0; o && k < o->keys.n; k++)
+			if (!in_sorted(vfresh, nfresh, o->keys.serials[k]) &&
+			    !has_ids(fresh, o, &o->keys.keys[k]))
+				fn(arg, "drop", o, k);
+	}
+	for (size_t i = 0; i < set_len(set, fresh); i++) {
+		const struct policy_peer *p = set_entry(set, fresh, i);
+
+		for (size_t k = 0; p && k < p->keys.n; k++)
+			if (!in_sorted(vold, nold, p->keys.serials[k]))
+				fn(arg, has_ids(old, p, &p->keys.keys[k]) ? "change" : "add", p, k);
+	}
+	free(vold);
+	free(vfresh);
+}
+
 void policy_diff(const struct policy *old, const struct policy *fresh,
 		 void (*fn)(void *arg, const char *what,
 			    const struct policy_peer *p, size_t k),
 		 void *arg)
 {
-	size_t nold, nfresh;
-	uint64_t *vold = serials_of(old, &nold), *vfresh = serials_of(fresh, &nfresh);
+	struct slot_set set = { 0 };
+	size_t *slots;
 
-	for (size_t i = 0; i < old->n; i++)
-		for (size_t k = 0; k < old->peers[i].keys.n; k++)
-			if (!in_sorted(vfresh, nfresh, old->peers[i].keys.serials[k]) &&
-			    !has_ids(fresh, &old->peers[i], &old->peers[i].keys.keys[k]))
-				fn(arg, "drop", &old->peers[i], k);
-	for (size_t i = 0; i < fresh->n; i++)
-		for (size_t k = 0; k < fresh->peers[i].keys.n; k++)
-			if (!in_sorted(vold, nold, fresh->peers[i].keys.serials[k]))
-				fn(arg, has_ids(old, &fresh->peers[i],
-						&fresh->peers[i].keys.keys[k]) ? "change" : "add",
-				   &fresh->peers[i], k);
-	free(vold);
-	free(vfresh);
+	if (policy_changes(fresh, old, &slots, &set.n)) {
+		set.slots = slots ? slots : (const size_t[1]){ 0 };
+		diff_set(old, fresh, &set, fn, arg);
+		free(slots);
+		return;
+	}
+	diff_set(old, fresh, &(struct slot_set){ 0 }, fn, arg);
 }
 
 /* ---- socket entries ---------------------------------------------------- */
 
-struct policy_peer *policy_sock_entry(const struct policy *policy,
-				      uint64_t cookie)
+/* The socket's slot, or SIZE_MAX. */
+static size_t sock_slot(const struct policy *policy, uint64_t cookie)
 {
-	for (size_t i = 0; cookie && i < policy->n; i++)
-		if (policy->peers[i].sock_cookie == cookie)
-			return &policy->peers[i];
-	return NULL;
+	struct tcpao_addr c = cookie_key(cookie);
+	size_t n, at = 0, slot;
+	const uint32_t *ids = cookie ? peer_index_ids(&policy->cookies, &c, 128, &n) : NULL;
+
+	while (ids && (slot = next_live(policy, ids, n, &at)) != SIZE_MAX)
+		if (policy_entry(policy, slot)->sock_cookie == cookie)
+			return slot;
+	return SIZE_MAX;
 }
 
-static void entry_remove(struct policy *policy, struct policy_peer *e)
+const struct policy_peer *policy_sock_entry(const struct policy *policy,
+					    uint64_t cookie)
 {
-	size_t i = (size_t)(e - policy->peers);
+	size_t slot = sock_slot(policy, cookie);
 
-	tcpao_keyring_free(&e->keys);
-	memmove(e, e + 1, (policy->n - i - 1) * sizeof(*e));
-	policy->n--;
-	index_drop(policy);
+	return slot == SIZE_MAX ? NULL : policy_entry(policy, slot);
+}
+
+struct policy_peer *policy_sock_entry_mut(struct policy *policy, uint64_t cookie)
+{
+	size_t slot = sock_slot(policy, cookie);
+
+	return slot == SIZE_MAX ? NULL : policy_entry_mut(policy, slot);
 }
 
 bool policy_sock_remove(struct policy *policy, uint64_t cookie)
 {
-	struct policy_peer *e = policy_sock_entry(policy, cookie);
+	size_t slot = sock_slot(policy, cookie);
 
-	if (e)
-		entry_remove(policy, e);
-	return e != NULL;
+	if (slot != SIZE_MAX)
+		entry_remove(policy, slot);
+	return slot != SIZE_MAX;
 }
 
 /* Another socket's entry of exactly this scope (a socket that is gone and
  * whose entry sockets_gc() has not removed yet). */
-static struct policy_peer *sock_scope_taken(struct policy *policy,
-					    const struct policy_scope *s)
+static size_t sock_scope_taken(const struct policy *policy,
+			       const struct policy_scope *s)
 {
-	for (size_t i = 0; i < policy->n; i++)
-		if (policy->peers[i].sock_cookie &&
-		    scope_equal(&policy->peers[i].scope, s))
-			return &policy->peers[i];
-	return NULL;
+	size_t it = 0, slot;
+
+	while ((slot = next_of_prefix(policy, &s->peer, s->peer_len, &it)) != SIZE_MAX)
+		if (policy_entry(policy, slot)->sock_cookie &&
+		    scope_equal(&policy_entry(policy, slot)->scope, s))
+			return slot;
+	return SIZE_MAX;
 }
 
 static int copy_sock_keys(struct policy *policy, struct policy_peer *e,
@@ -1209,30 +1521,25 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 	if (*rc)
 		return NULL;
 	policy_sock_remove(policy, sock->cookie);
-	if ((e = sock_scope_taken(policy, &s)))
-		entry_remove(policy, e);
-	if (policy->n == policy->cap && grow(policy)) {
+	entry_remove(policy, sock_scope_taken(policy, &s));
+	e = entry_append(policy, &s, sock->cookie);
+	if (!e) {
 		*rc = tcpao_errf(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	e = &policy->peers[policy->n++];
-	memset(e, 0, sizeof(*e));
-	e->scope = s;
-	index_appended(policy);
 	e->current_sndid = -1;
 	e->rnext_rcvid = -1;
 	tcpao_keyring_init(&e->keys);
 	snprintf(e->origin, sizeof(e->origin), "socket");
 	e->from = POLICY_FROM_SOCKET;
 	e->uid = sock->uid;
-	e->sock_cookie = sock->cookie;
 	e->sock_cnt = sock->cnt;
 	e->sock_keycnt = sock->keycnt;
 	e->sock_listener = sock->listener;
 	*rc = keys ? copy_sock_keys(policy, e, keys, keep_serials, only_peer, l3index) : 0;
 	if (*rc) {
 		tcpao_errf(err, errlen, *rc, "cannot add key: %s", strerror(-*rc));
-		entry_remove(policy, e);
+		entry_remove(policy, policy->n - 1);
 		return NULL;
 	}
 	return e;
@@ -1241,7 +1548,7 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 int policy_sock_add_key(struct policy *policy, uint64_t cookie,
 			const struct tcpao_mkt *mkt)
 {
-	struct policy_peer *e = policy_sock_entry(policy, cookie);
+	struct policy_peer *e = policy_sock_entry_mut(policy, cookie);
 	int rc = e ? tcpao_keyring_add(&e->keys, mkt) : -ENOENT;
 
 	if (!rc)
@@ -1253,7 +1560,7 @@ int policy_sock_del_key(struct policy *policy, uint64_t cookie,
 			const struct tcpao_addr *peer, uint8_t len,
 			uint8_t sndid, uint8_t rcvid)
 {
-	struct policy_peer *e = policy_sock_entry(policy, cookie);
+	struct policy_peer *e = policy_sock_entry_mut(policy, cookie);
 
 	return e ? tcpao_keyring_del(&e->keys, peer, len, sndid, rcvid) : -ENOENT;
 }

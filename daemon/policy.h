@@ -19,6 +19,13 @@
  *  - A change (key add/del/set, reload) is made on a copy: policy_clone()
  *    the current policy, mutate the copy, hand the copy to the workers by
  *    message passing, free the old one when every worker has let go of it.
+ *  - Copies are cheap: a clone shares every entry with its original
+ *    (pvec.h: O(1)), and a change copies only the entries it changes
+ *    (policy_entry_mut()) and the few nodes above them, so a change costs
+ *    what it changes, not the size of the policy. An entry shared by
+ *    versions is freed, its secrets wiped, when the last one lets go.
+ *  - A clone records which entries it changed (policy_changes()): the
+ *    audit, the peer sets and the key-age stamps look at those only.
  *  - Every key carries a serial (keys.serials[i]), unique within a policy
  *    and across its clones and reloads (policy_adopt_serials()). A serial
  *    names one version of one key: a traffic-key cache entry or a flow's
@@ -38,6 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "peerindex.h"
+#include "pvec.h"
 #include "tcpao.h"
 
 struct keycount;
@@ -68,6 +77,7 @@ enum policy_from {
 #define POLICY_KEY_RUNTIME 1
 
 struct policy_peer {
+	unsigned ref; /* holders among the versions' nodes (pvec.h) */
 	struct policy_scope scope;
 	/* Segments of a matched connection that carry no AO option are dropped
 	 * (TCPAORequired). When false, a connection whose SYN carries no AO
@@ -116,18 +126,21 @@ struct policy_peer {
 	unsigned chain;
 };
 
-struct peer_index;
-
 struct policy {
-	struct policy_peer *peers;
-	size_t n, cap;
-	/* Entries by peer prefix (peerindex.h), covering peers[0..indexed);
-	 * used only when it covers them all. Built by policy_index() (the
-	 * daemon does before publishing) and by the changes that need it;
-	 * a removal drops it. */
-	struct peer_index *index;
-	size_t indexed;
+	/* The entries by slot (struct policy_peer *; 0 where one was
+	 * removed): read them with policy_entry(), change them through
+	 * policy_entry_mut(). Slots keep their order (the order defined). */
+	struct pvec entries;
+	size_t n;     /* slots */
+	size_t holes; /* removed entries' slots, until renumbered */
+	/* Slots by peer prefix (peerindex.h), and sockets' by cookie;
+	 * always complete. */
+	struct peer_index index, cookies;
 	uint64_t next_serial; /* the next key serial to hand out */
+	/* This version, the version it was cloned from (0: none, or the
+	 * slots were renumbered), and the slots changed since (repeats). */
+	uint64_t gen, base;
+	size_t *changed, nchanged, changed_cap;
 	/* The config file's key chains (keychain.h): immutable, shared with
 	 * the clones. NULL when the file has none. */
 	struct keychains *chains;
@@ -141,13 +154,21 @@ const struct keychain *policy_peer_chain(const struct policy *policy,
 struct policy *policy_new(void);
 /* Wipes every secret, then frees. NULL is fine. */
 void policy_free(struct policy *policy);
-/* A deep copy (serials and epochs included), or NULL on ENOMEM. */
+/* A copy (serials and epochs included) sharing every entry with the
+ * original, or NULL on ENOMEM. O(1). */
 struct policy *policy_clone(const struct policy *policy);
-/* Indexes the entries by peer prefix, so that policy_match() and key
- * changes cost what the prefixes hold, not the number of entries. Call
- * before readers share the policy: they never build it. Without memory,
- * nothing changes (lookups walk the entries). */
-void policy_index(struct policy *policy);
+
+/* Entry `slot` (< n), or NULL where one was removed. Read only. */
+const struct policy_peer *policy_entry(const struct policy *policy, size_t slot);
+/* The same, this version's own to change (copied when shared, noted as
+ * changed); NULL where none or without memory. */
+struct policy_peer *policy_entry_mut(struct policy *policy, size_t slot);
+/* The slots `fresh` changed since `old`, sorted and unique, into *slots
+ * (malloc'd, NULL when none): true when fresh is a clone of old (its
+ * slots not renumbered since), false when the two must be compared whole
+ * (or without memory). Entries of other slots are the same in both. */
+bool policy_changes(const struct policy *fresh, const struct policy *old,
+		    size_t **slots, size_t *n);
 
 /* The entry with exactly this scope, creating it with the default flags
  * when absent (origin is copied). Returns NULL and sets *rc on error:
@@ -159,9 +180,12 @@ struct policy_peer *policy_peer_get(struct policy *policy,
 				    char *err, size_t errlen);
 /* A total order of scopes: 0 exactly when they are the same scope. */
 int policy_scope_cmp(const struct policy_scope *a, const struct policy_scope *b);
-/* The entry with exactly this scope, or NULL. */
-struct policy_peer *policy_peer_find(const struct policy *policy,
-				     const struct policy_scope *scope);
+/* The host entry with exactly this scope, or NULL: to read, and to
+ * change (policy_entry_mut()). */
+const struct policy_peer *policy_peer_find(const struct policy *policy,
+					   const struct policy_scope *scope);
+struct policy_peer *policy_peer_find_mut(struct policy *policy,
+					 const struct policy_scope *scope);
 
 /* Adds an MKT to every entry whose peer prefix is mkt->peer/prefixlen,
  * whatever their local address and ports (so every connection to that
@@ -200,9 +224,10 @@ struct policy_sock {
 	struct keycount *keycnt;
 };
 
-/* The socket's entry, or NULL. */
-struct policy_peer *policy_sock_entry(const struct policy *policy,
-				      uint64_t cookie);
+/* The socket's entry, or NULL: to read, and to change. */
+const struct policy_peer *policy_sock_entry(const struct policy *policy,
+					    uint64_t cookie);
+struct policy_peer *policy_sock_entry_mut(struct policy *policy, uint64_t cookie);
 /* Replaces the socket's entry (and any entry of a socket that is gone
  * with the same scope) by one with this scope and a copy of `keys`
  * (only those matching only_peer in VRF l3index, when given): with new
@@ -291,6 +316,11 @@ size_t policy_foreach_prefix(const struct policy *policy,
 			     void (*fn)(const struct tcpao_addr *prefix,
 					uint8_t len, void *arg),
 			     void *arg);
+/* The same for one entry. */
+size_t policy_entry_prefixes(const struct policy_peer *p,
+			     void (*fn)(const struct tcpao_addr *prefix,
+					uint8_t len, void *arg),
+			     void *arg);
 /* The local ports whose every segment must reach the ingress queue,
  * whoever the peer: those of listeners that require AO (Linux refuses
  * unsigned segments from any peer then). Up to cap into out (may be NULL);
@@ -336,7 +366,8 @@ int policy_current_key(const struct policy_peer *p);
 /* The clock of current_since: seconds of CLOCK_BOOTTIME (never stepped). */
 int64_t policy_now(void);
 /* Before a policy is published: an entry whose current key is another
- * key than at its last stamp is stamped now. */
+ * key than at its last stamp is stamped now. A clone looks only at the
+ * entries it changed: the others were stamped when its base was. */
 void policy_stamp_current(struct policy *policy, int64_t now);
 
 /* "198.18.0.0/24" / "fd00::/64"; "any" for AF_UNSPEC. buf >= 64 bytes. */

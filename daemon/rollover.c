@@ -48,13 +48,16 @@ static bool sync_keys(struct policy *policy, size_t e, const struct keychain *c,
 	bool changed = false;
 
 	for (size_t i = 0; i < c->n; i++) {
-		struct policy_peer *p = &policy->peers[e];
+		const struct policy_peer *p = policy_entry(policy, e);
 		const struct tcpao_mkt *m = &c->keys[i].mkt;
 		bool want = s->accept >> i & 1;
 		int k = ring_index(p, m);
+		struct policy_peer *own;
 
 		if (k >= 0 && !want) {
-			tcpao_keyring_del(&p->keys, &p->scope.peer, p->scope.peer_len,
+			if (!(own = policy_entry_mut(policy, e)))
+				continue; /* no memory: at the next boundary */
+			tcpao_keyring_del(&own->keys, &own->scope.peer, own->scope.peer_len,
 					  m->sndid, m->rcvid);
 			log_msg(LOG_INFO, "peer %s key-chain %s: key %llu leaves (accept window over)",
 				peer_str(p, who, sizeof(who)), c->name,
@@ -69,7 +72,7 @@ static bool sync_keys(struct policy *policy, size_t e, const struct keychain *c,
 				continue;
 			}
 			log_msg(LOG_INFO, "peer %s key-chain %s: key %llu joins (accept window open)",
-				peer_str(&policy->peers[e], who, sizeof(who)), c->name,
+				peer_str(policy_entry(policy, e), who, sizeof(who)), c->name,
 				(unsigned long long)c->keys[i].id);
 			changed = true;
 		}
@@ -82,12 +85,19 @@ static bool sync_keys(struct policy *policy, size_t e, const struct keychain *c,
  * confirmed chain leaves the live connections' send key alone (new ones
  * start with the new key): asked for it by our RNextKeyID, a peer that
  * holds it asks back, and the RNextKeyID rule moves each connection. */
-static bool prefer(struct policy_peer *p, const struct keychain *c,
+static bool prefer(struct policy *policy, size_t e, const struct keychain *c,
 		   const struct keychain_sched *s)
 {
 	const struct keychain_key *k = &c->keys[s->active];
+	const struct policy_peer *q = policy_entry(policy, e);
+	struct policy_peer *p;
 	char who[64];
 	bool moved = false;
+
+	if (q->current_sndid == k->mkt.sndid && q->rnext_rcvid == k->mkt.rcvid)
+		return false;
+	if (!(p = policy_entry_mut(policy, e)))
+		return false; /* no memory: at the next boundary */
 
 	if (p->current_sndid != k->mkt.sndid) {
 		p->current_sndid = k->mkt.sndid;
@@ -113,7 +123,8 @@ int rollover_apply(struct policy *policy, int64_t now, struct rollover_result *r
 {
 	*r = (struct rollover_result){ .next = KEYCHAIN_NEVER };
 	for (size_t e = 0; e < policy->n; e++) {
-		const struct keychain *c = policy_peer_chain(policy, &policy->peers[e]);
+		const struct keychain *c = policy_entry(policy, e) ?
+			policy_peer_chain(policy, policy_entry(policy, e)) : NULL;
 		struct keychain_sched s;
 		char who[64];
 
@@ -123,14 +134,14 @@ int rollover_apply(struct policy *policy, int64_t now, struct rollover_result *r
 		if (s.next < r->next)
 			r->next = s.next;
 		r->changed |= sync_keys(policy, e, c, &s);
-		r->changed |= prefer(&policy->peers[e], c, &s);
+		r->changed |= prefer(policy, e, c, &s);
 		if (!s.gap)
 			continue;
 		r->gaps++;
 		atomic_fetch_add(&gaps, 1);
 		log_msg(LOG_WARNING, "peer %s key-chain %s: NO VALID SEND KEY: holding key %llu "
 			"outside its lifetime to keep sessions up; fix the chain",
-			peer_str(&policy->peers[e], who, sizeof(who)), c->name,
+			peer_str(policy_entry(policy, e), who, sizeof(who)), c->name,
 			(unsigned long long)c->keys[s.active].id);
 		if (now + GAP_REWARN_S < r->next)
 			r->next = now + GAP_REWARN_S;
@@ -141,12 +152,13 @@ int rollover_apply(struct policy *policy, int64_t now, struct rollover_result *r
 void rollover_inherit(struct policy *fresh, const struct policy *old)
 {
 	for (size_t e = 0; e < fresh->n; e++) {
-		struct policy_peer *p = &fresh->peers[e];
-		const struct keychain *c = policy_peer_chain(fresh, p), *oc;
-		const struct policy_peer *o = policy_peer_find(old, &p->scope);
+		const struct policy_peer *q = policy_entry(fresh, e), *o;
+		const struct keychain *c = q ? policy_peer_chain(fresh, q) : NULL, *oc;
+		struct policy_peer *p;
 
+		o = c ? policy_peer_find(old, &q->scope) : NULL;
 		oc = o ? policy_peer_chain(old, o) : NULL;
-		if (!c || !oc || strcmp(c->name, oc->name))
+		if (!c || !oc || strcmp(c->name, oc->name) || !(p = policy_entry_mut(fresh, e)))
 			continue;
 		p->current_sndid = o->current_sndid;
 		p->rnext_rcvid = o->rnext_rcvid;

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "ipset.h"
+#include "members.h"
 #include "policy.h"
 
 /* Where our jump into a chain is among its hook's rules: we put it first;
@@ -46,6 +47,12 @@ struct rules {
 	size_t nports;
 	bool sets_loaded;
 	unsigned int reloads;         /* whole-set reloads so far */
+	/* How many entries want each member and port (members.h), when
+	 * counts_ok: a change is then applied from the entries it changed
+	 * alone (rules_change_sets()), which leaves members and ports above
+	 * stale until the next whole update rebuilds them from the counts. */
+	struct member_counts counts;
+	bool counts_ok, stale;
 	/* What the last look at the ruleset saw, per family (v4, v6): where
 	 * our jumps are (enum rules_jump), and whether all is there. */
 	struct {
@@ -70,6 +77,14 @@ int rules_install(struct rules *r, const struct policy *policy,
  * build, then swap). Nothing to do when no prefix changed. */
 int rules_update_sets(struct rules *r, const struct policy *policy,
 		      char *err, size_t errlen);
+/* The same for `fresh`, a change of `old` (the policy the sets were last
+ * made to hold): when fresh is a clone of old, only the entries it
+ * changed are looked at (policy_changes()); members whose count goes
+ * from 0 are added (the guard first), then those whose count comes to 0
+ * deleted (the guard after), so a member some entry wants is never
+ * absent. Otherwise, or when that fails, rules_update_sets(). */
+int rules_change_sets(struct rules *r, const struct policy *old,
+		      const struct policy *fresh, char *err, size_t errlen);
 /* What of the installed rules is gone ("IPv4 jump", "peer set", ...), or
  * NULL when all is in place (or nothing was installed). Runs
  * iptables-save and ipset: for a periodic check, not per packet. */

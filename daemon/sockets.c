@@ -246,7 +246,7 @@ static void apply_flags(struct policy_peer *p, const struct sock_flags *f)
 
 /* ---- policy entries (policy.c owns them) ------------------------------- */
 
-static struct policy_peer *entry_of(const struct policy *p, uint64_t cookie)
+static const struct policy_peer *entry_of(const struct policy *p, uint64_t cookie)
 {
 	return policy_sock_entry(p, cookie);
 }
@@ -454,7 +454,11 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 	fresh = policy_clone(d->policy);
 	if (!fresh)
 		return -ENOMEM;
-	e = entry_of(fresh, id->cookie);
+	e = policy_sock_entry_mut(fresh, id->cookie); /* the clone's own */
+	if (!e) {
+		policy_free(fresh);
+		return -ENOMEM;
+	}
 	if (!strcmp(argv[0], "sock-key-add")) {
 		rc = parse_key(argc > 1 ? argv[1] : NULL, &mkt, out);
 		if (!rc) {
@@ -878,7 +882,7 @@ int sockets_restore(struct policy *policy, uint64_t cookie, uint32_t uid,
 		return rc;
 	r->family = family;
 	scope.peer_len = scope.local_len = (uint8_t)(tcpao_addr_len(&key->remote) * 8);
-	e = policy_sock_entry(policy, cookie);
+	e = policy_sock_entry_mut(policy, cookie);
 	if (!e) {
 		struct policy_sock ps = sock_of(r);
 
@@ -1034,7 +1038,7 @@ bool sockets_idle(struct daemon_ctx *d)
 	if (nsocks)
 		return false;
 	for (size_t i = 0; i < d->policy->n; i++)
-		if (d->policy->peers[i].keys.n)
+		if (policy_entry(d->policy, i) && policy_entry(d->policy, i)->keys.n)
 			return false;
 	return true;
 }

@@ -204,6 +204,64 @@ static void test_diff_lines(void **state)
 	policy_free(c.fresh);
 }
 
+/* The text without the time log_msg() puts in front of each line. */
+static void untimed(char *text)
+{
+	char *out = text;
+
+	for (char *line = text; *line;) {
+		char *from = strstr(line, "tcpaod: "), *end = strchr(line, '\n');
+		size_t len;
+
+		end = end ? end + 1 : line + strlen(line);
+		from = from && from < end ? from : line;
+		len = (size_t)(end - from);
+		memmove(out, from, len);
+		out += len;
+		line = end;
+	}
+	*out = '\0';
+}
+
+/* The lines of a change read from its record of changed entries are
+ * those of a comparison of the two policies whole. */
+static void test_diff_record_same_as_whole(void **state)
+{
+	struct change c = { .old = policy_new() };
+	struct policy_key_ref ref = { .peer_len = 32, .sndid = 3, .rcvid = 3 };
+	char *record, *whole;
+	uint64_t base;
+
+	(void)state;
+	for (int i = 1; i < 40; i++) {
+		char spec[128];
+
+		snprintf(spec, sizeof(spec), "id=%d,alg=hmac(sha1),secret=s%d,peer=198.18.0.%d/32",
+			 i % 5, i, i);
+		add_key(c.old, spec, i % 3 == 0);
+	}
+	c.fresh = policy_clone(c.old);
+	add_key(c.fresh, "id=9,alg=hmac(sha1),secret=new,peer=198.18.0.4/32", true);
+	add_key(c.fresh, "id=9,alg=hmac(sha1),secret=new,peer=198.18.7.0/24", false);
+	assert_int_equal(tcpao_addr_parse("198.18.0.8", &ref.peer, NULL), 0);
+	assert_int_equal(policy_del_key(c.fresh, &ref, -1, -1, NULL, 0), 0);
+	assert_int_equal(tcpao_addr_parse("198.18.0.6", &ref.peer, NULL), 0);
+	assert_int_equal(policy_set_keysel(c.fresh, &ref.peer, 32, 1, -1, NULL, 0), 0);
+	record = captured(run_diff, &c);
+	base = c.fresh->base;
+	c.fresh->base = 0; /* no record: compared whole */
+	whole = captured(run_diff, &c);
+	c.fresh->base = base;
+	assert_true(c.lines >= 4);
+	untimed(record);
+	untimed(whole);
+	assert_string_equal(record, whole);
+	free(record);
+	free(whole);
+	policy_free(c.old);
+	policy_free(c.fresh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +271,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limit_all_uids, limit_new, limit_free),
 		cmocka_unit_test_setup_teardown(test_limit_more_uids_than_slots, limit_new, limit_free),
 		cmocka_unit_test(test_diff_lines),
+		cmocka_unit_test(test_diff_record_same_as_whole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,7 +98,7 @@ static void test_good(void **state)
 	assert_int_equal(parse(good_conf, &p), 0);
 	assert_int_equal(p->n, 3);
 
-	e = &p->peers[0];
+	e = policy_entry(p, 0);
 	assert_int_equal(e->scope.peer_len, 32);
 	assert_int_equal(e->scope.local.family, AF_INET);
 	assert_int_equal(e->scope.local_len, 32);
@@ -121,7 +121,7 @@ static void test_good(void **state)
 	assert_memory_equal(e->keys.keys[1].key, "correct horse", 13);
 	assert_int_equal(e->keys.keys[1].flags, TCPAO_MKT_EXCLUDE_OPT);
 
-	e = &p->peers[1];
+	e = policy_entry(p, 1);
 	assert_int_equal(e->scope.peer.family, AF_INET6);
 	assert_false(e->ao_required);
 	assert_true(e->accept_icmps);
@@ -129,7 +129,7 @@ static void test_good(void **state)
 	assert_int_equal(e->keys.keys[0].keylen, 5);
 	assert_int_equal(e->keys.keys[0].key[4], 5);
 
-	e = &p->peers[2];
+	e = policy_entry(p, 2);
 	assert_int_equal(e->scope.peer.family, AF_INET); /* mapped → IPv4 */
 	assert_int_equal(e->scope.peer_len, 16);
 	assert_int_equal(e->scope.local_port, 179);
@@ -167,8 +167,8 @@ static void test_empty_and_comments(void **state)
 	/* A peer without keys: its unsigned traffic is refused. */
 	assert_int_equal(parse("peer 198.18.0.0/15 { }", &p), 0);
 	assert_int_equal(p->n, 1);
-	assert_int_equal(p->peers[0].keys.n, 0);
-	assert_true(p->peers[0].ao_required);
+	assert_int_equal(policy_entry(p, 0)->keys.n, 0);
+	assert_true(policy_entry(p, 0)->ao_required);
 	policy_free(p);
 }
 
@@ -189,7 +189,7 @@ static void test_alg_names(void **state)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if (parse(t[i].conf, &p))
 			fail_msg("%s: %s", t[i].conf, err);
-		assert_int_equal(p->peers[0].keys.keys[0].alg, t[i].alg);
+		assert_int_equal(policy_entry(p, 0)->keys.keys[0].alg, t[i].alg);
 		policy_free(p);
 	}
 	assert_int_equal(parse("peer 198.18.0.2 { key id 1 alg hmac sha3 secret x; }", &p), -ENOENT);
@@ -310,8 +310,8 @@ static void test_load_modes(void **state)
 	(void)state;
 	write_file("a.conf", inline_secret, 0600);
 	assert_int_equal(load("a.conf", &p), 0);
-	assert_int_equal(p->peers[0].keys.n, 1);
-	assert_non_null(strstr(p->peers[0].origin, "a.conf:1"));
+	assert_int_equal(policy_entry(p, 0)->keys.n, 1);
+	assert_non_null(strstr(policy_entry(p, 0)->origin, "a.conf:1"));
 	policy_free(p);
 
 	write_file("a.conf", inline_secret, 0644);
@@ -342,7 +342,7 @@ static void test_load_modes(void **state)
 	write_file("b.conf", file_secret, 0644);
 	write_file("k.key", "topsecret\n", 0600);
 	assert_int_equal(load("b.conf", &p), 0);
-	assert_int_equal(p->peers[0].keys.keys[0].keylen, 9);
+	assert_int_equal(policy_entry(p, 0)->keys.keys[0].keylen, 9);
 	policy_free(p);
 	write_file("k.key", "topsecret\n", 0604);
 	assert_int_equal(load("b.conf", &p), -EACCES);

@@ -43,14 +43,14 @@ static struct policy *two_peers(bool second_key)
 	return p;
 }
 
-static struct policy_peer *entry(struct policy *p, const char *peer)
+static const struct policy_peer *entry(struct policy *p, const char *peer)
 {
 	struct tcpao_addr a;
 
 	assert_int_equal(tcpao_addr_parse(peer, &a, NULL), 0);
 	for (size_t i = 0; i < p->n; i++)
-		if (tcpao_addr_equal(&p->peers[i].scope.peer, &a))
-			return &p->peers[i];
+		if (policy_entry(p, i) && tcpao_addr_equal(&policy_entry(p, i)->scope.peer, &a))
+			return policy_entry(p, i);
 	fail_msg("no entry for %s", peer);
 	return NULL;
 }
@@ -146,7 +146,7 @@ static void test_save_skips_unchanged(void **state)
 	assert_int_equal(keyage_save(dir, p), 0);
 	assert_int_equal(access(path, F_OK), -1);
 	/* A rotation: written. */
-	entry(p, "198.18.0.2")->current_since -= 1;
+	policy_peer_find_mut(p, &entry(p, "198.18.0.2")->scope)->current_since -= 1;
 	assert_int_equal(keyage_save(dir, p), 0);
 	assert_int_equal(access(path, F_OK), 0);
 	policy_free(p);

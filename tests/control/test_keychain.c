@@ -185,8 +185,8 @@ static void test_config_chain(void **state)
 	assert_int_equal(c->keys[2].mkt.rcvid, 10);
 	assert_int_equal(c->keys[2].send.start, KEYCHAIN_ALWAYS);
 	assert_int_equal(p->n, 1);
-	assert_int_equal(p->peers[0].chain, 1);
-	assert_int_equal(p->peers[0].keys.n, 3); /* all, until scheduled */
+	assert_int_equal(policy_entry(p, 0)->chain, 1);
+	assert_int_equal(policy_entry(p, 0)->keys.n, 3); /* all, until scheduled */
 	policy_free(p);
 }
 
@@ -214,13 +214,13 @@ static void test_apply(void **state)
 	assert_int_equal(rollover_apply(p, T0 + 50, &r), 0);
 	assert_true(r.changed);
 	assert_int_equal(r.next, T0 + 75);
-	assert_int_equal(p->peers[0].keys.n, 2);
-	assert_true(has_key(&p->peers[0], 1));
-	assert_false(has_key(&p->peers[0], 2));
-	assert_int_equal(p->peers[0].current_sndid, 1);
-	assert_int_equal(p->peers[0].rnext_rcvid, 1);
-	epoch = p->peers[0].current_epoch;
-	serial1 = p->peers[0].keys.serials[key_at(&p->peers[0], 1)];
+	assert_int_equal(policy_entry(p, 0)->keys.n, 2);
+	assert_true(has_key(policy_entry(p, 0), 1));
+	assert_false(has_key(policy_entry(p, 0), 2));
+	assert_int_equal(policy_entry(p, 0)->current_sndid, 1);
+	assert_int_equal(policy_entry(p, 0)->rnext_rcvid, 1);
+	epoch = policy_entry(p, 0)->current_epoch;
+	serial1 = policy_entry(p, 0)->keys.serials[key_at(policy_entry(p, 0), 1)];
 	/* Same time again: nothing moves. */
 	assert_int_equal(rollover_apply(p, T0 + 50, &r), 0);
 	assert_false(r.changed);
@@ -228,20 +228,20 @@ static void test_apply(void **state)
 	q = policy_clone(p);
 	assert_int_equal(rollover_apply(q, T0 + 90, &r), 0);
 	assert_true(r.changed);
-	assert_true(has_key(&q->peers[0], 2));
-	assert_int_equal(q->peers[0].current_sndid, 2);
-	assert_int_equal(q->peers[0].rnext_rcvid, 2);
-	assert_int_equal(q->peers[0].current_epoch, epoch + 1);
+	assert_true(has_key(policy_entry(q, 0), 2));
+	assert_int_equal(policy_entry(q, 0)->current_sndid, 2);
+	assert_int_equal(policy_entry(q, 0)->rnext_rcvid, 2);
+	assert_int_equal(policy_entry(q, 0)->current_epoch, epoch + 1);
 	/* Key 1 stays, with its serial: flows using it are untouched. */
-	assert_int_equal(q->peers[0].keys.serials[key_at(&q->peers[0], 1)], serial1);
+	assert_int_equal(policy_entry(q, 0)->keys.serials[key_at(policy_entry(q, 0), 1)], serial1);
 	/* Key 1's accept window (T0+110) plus the tolerance: gone at T0+115. */
 	assert_int_equal(rollover_apply(q, T0 + 115, &r), 0);
-	assert_false(has_key(&q->peers[0], 1));
-	assert_int_equal(q->peers[0].keys.n, 2);
+	assert_false(has_key(policy_entry(q, 0), 1));
+	assert_int_equal(policy_entry(q, 0)->keys.n, 2);
 	/* A step backwards brings it back and moves the preference back. */
 	assert_int_equal(rollover_apply(q, T0 + 50, &r), 0);
-	assert_true(has_key(&q->peers[0], 1));
-	assert_int_equal(q->peers[0].current_sndid, 1);
+	assert_true(has_key(policy_entry(q, 0), 1));
+	assert_int_equal(policy_entry(q, 0)->current_sndid, 1);
 	policy_free(q);
 	policy_free(p);
 }
@@ -262,14 +262,14 @@ static void test_apply_confirmed(void **state)
 	(void)state;
 	assert_true(p->chains->v[0].confirmed);
 	rollover_apply(p, T0 + 50, &r);
-	cur = p->peers[0].current_epoch;
-	next = p->peers[0].rnext_epoch;
+	cur = policy_entry(p, 0)->current_epoch;
+	next = policy_entry(p, 0)->rnext_epoch;
 	rollover_apply(p, T0 + 100, &r);
 	assert_true(r.changed);
-	assert_int_equal(p->peers[0].current_sndid, 2);
-	assert_int_equal(p->peers[0].rnext_rcvid, 2);
-	assert_int_equal(p->peers[0].current_epoch, cur);
-	assert_int_equal(p->peers[0].rnext_epoch, next + 1);
+	assert_int_equal(policy_entry(p, 0)->current_sndid, 2);
+	assert_int_equal(policy_entry(p, 0)->rnext_rcvid, 2);
+	assert_int_equal(policy_entry(p, 0)->current_epoch, cur);
+	assert_int_equal(policy_entry(p, 0)->rnext_epoch, next + 1);
 	policy_free(p);
 }
 
@@ -283,24 +283,24 @@ static void test_reload_keeps_serials(void **state)
 
 	(void)state;
 	rollover_apply(old, T0 + 95, &r);
-	old->peers[0].current_epoch += 5; /* as if moved a few times */
-	old->peers[0].rnext_epoch += 5;
+	policy_entry_mut(old, 0)->current_epoch += 5; /* as if moved a few times */
+	policy_entry_mut(old, 0)->rnext_epoch += 5;
 	rollover_inherit(fresh, old);
 	rollover_apply(fresh, T0 + 95, &r);
 	assert_false(r.changed); /* nothing moved: nothing logged */
 	policy_adopt_serials(fresh, old);
 	assert_int_equal(policy_keep_unfiled(fresh, old, &clashes), 0);
 	assert_int_equal(clashes, 0);
-	assert_int_equal(fresh->peers[0].keys.n, old->peers[0].keys.n);
-	for (size_t i = 0; i < old->peers[0].keys.n; i++) {
-		int k = key_at(&fresh->peers[0], old->peers[0].keys.keys[i].sndid);
+	assert_int_equal(policy_entry(fresh, 0)->keys.n, policy_entry(old, 0)->keys.n);
+	for (size_t i = 0; i < policy_entry(old, 0)->keys.n; i++) {
+		int k = key_at(policy_entry(fresh, 0), policy_entry(old, 0)->keys.keys[i].sndid);
 
 		assert_true(k >= 0);
-		assert_int_equal(fresh->peers[0].keys.serials[k], old->peers[0].keys.serials[i]);
+		assert_int_equal(policy_entry(fresh, 0)->keys.serials[k], policy_entry(old, 0)->keys.serials[i]);
 	}
-	assert_int_equal(fresh->peers[0].current_epoch, old->peers[0].current_epoch);
-	assert_int_equal(fresh->peers[0].rnext_epoch, old->peers[0].rnext_epoch);
-	assert_int_equal(fresh->peers[0].chain, 1);
+	assert_int_equal(policy_entry(fresh, 0)->current_epoch, policy_entry(old, 0)->current_epoch);
+	assert_int_equal(policy_entry(fresh, 0)->rnext_epoch, policy_entry(old, 0)->rnext_epoch);
+	assert_int_equal(policy_entry(fresh, 0)->chain, 1);
 	policy_free(old);
 	policy_free(fresh);
 }

@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -103,16 +105,16 @@ static void test_match_mapped_and_v6(void **state)
 	(void)state;
 	/* A mapped prefix is stored as IPv4, and mapped connections match. */
 	assert_int_equal(add(p, "::ffff:198.18.0.0/120", 1, 1), 0);
-	assert_int_equal(p->peers[0].scope.peer.family, AF_INET);
-	assert_int_equal(p->peers[0].scope.peer_len, 24);
-	assert_int_equal(p->peers[0].keys.keys[0].peer.family, AF_INET);
-	assert_int_equal(p->peers[0].keys.keys[0].prefixlen, 24);
+	assert_int_equal(policy_entry(p, 0)->scope.peer.family, AF_INET);
+	assert_int_equal(policy_entry(p, 0)->scope.peer_len, 24);
+	assert_int_equal(policy_entry(p, 0)->keys.keys[0].peer.family, AF_INET);
+	assert_int_equal(policy_entry(p, 0)->keys.keys[0].prefixlen, 24);
 	m = match(p, "::ffff:198.18.1.1", 1, "::ffff:198.18.0.9", 2);
-	assert_ptr_equal(m, &p->peers[0]);
+	assert_ptr_equal(m, policy_entry(p, 0));
 
 	assert_int_equal(add(p, "fd00:1::/64", 2, 2), 0);
 	m = match(p, "fd00:2::1", 1, "fd00:1::5", 2);
-	assert_ptr_equal(m, &p->peers[1]);
+	assert_ptr_equal(m, policy_entry(p, 1));
 	assert_null(match(p, "fd00:2::1", 1, "fd00:3::5", 2));
 	/* Mapped with a prefix shorter than /96 has no IPv4 meaning. */
 	assert_int_equal(add(p, "::ffff:0.0.0.0/64", 3, 3), -EINVAL);
@@ -126,8 +128,8 @@ static void test_match_ties_go_first(void **state)
 	(void)state;
 	assert_int_equal(add_to(p, scope("198.18.0.0/24", NULL, 179, 0), NULL, 1, 1), 0);
 	assert_int_equal(add_to(p, scope("198.18.0.0/24", NULL, 0, 179), NULL, 2, 2), 0);
-	assert_ptr_equal(match(p, "198.18.1.1", 179, "198.18.0.1", 179), &p->peers[0]);
-	assert_ptr_equal(match(p, "198.18.1.1", 1000, "198.18.0.1", 179), &p->peers[1]);
+	assert_ptr_equal(match(p, "198.18.1.1", 179, "198.18.0.1", 179), policy_entry(p, 0));
+	assert_ptr_equal(match(p, "198.18.1.1", 1000, "198.18.0.1", 179), policy_entry(p, 1));
 	assert_null(match(p, "198.18.1.1", 1000, "198.18.0.1", 1000));
 	policy_free(p);
 }
@@ -143,7 +145,7 @@ static void test_add_defaults(void **state)
 	assert_int_equal(add(p, "198.18.0.2/32", 1, 2), 0);
 	assert_int_equal(add(p, "198.18.0.2", 3, 4), 0); /* same entry */
 	assert_int_equal(p->n, 1);
-	e = &p->peers[0];
+	e = policy_entry(p, 0);
 	assert_true(e->ao_required);
 	assert_false(e->accept_icmps);
 	assert_int_equal(e->current_sndid, -1);
@@ -222,16 +224,16 @@ static void test_add_joins_every_entry_of_prefix(void **state)
 	assert_int_equal(add_to(p, scope("198.18.0.2/32", "198.18.0.1", 179, 0), NULL, 5, 5), 0);
 	assert_int_equal(add(p, "198.18.0.2/32", 2, 2), 0);
 	assert_int_equal(p->n, 2);
-	assert_int_equal(p->peers[0].keys.n, 2);
-	assert_int_equal(p->peers[1].keys.n, 2);
-	assert_int_equal(p->peers[0].keys.keys[0].sndid, 2);
-	assert_int_not_equal(p->peers[0].keys.serials[0], p->peers[1].keys.serials[0]);
-	assert_ptr_equal(match(p, "198.18.0.9", 5000, "198.18.0.2", 179), &p->peers[0]);
+	assert_int_equal(policy_entry(p, 0)->keys.n, 2);
+	assert_int_equal(policy_entry(p, 1)->keys.n, 2);
+	assert_int_equal(policy_entry(p, 0)->keys.keys[0].sndid, 2);
+	assert_int_not_equal(policy_entry(p, 0)->keys.serials[0], policy_entry(p, 1)->keys.serials[0]);
+	assert_ptr_equal(match(p, "198.18.0.9", 5000, "198.18.0.2", 179), policy_entry(p, 0));
 	/* A clash in one of them: none gets the key. */
 	assert_int_equal(add_to(p, scope("198.18.0.2/32", NULL, 0, 646), NULL, 3, 3), 0);
 	assert_int_equal(add(p, "198.18.0.2/32", 3, 9), -EEXIST);
-	assert_int_equal(p->peers[0].keys.n, 2);
-	assert_int_equal(p->peers[1].keys.n, 2);
+	assert_int_equal(policy_entry(p, 0)->keys.n, 2);
+	assert_int_equal(policy_entry(p, 1)->keys.n, 2);
 	/* Another prefix gets an entry of its own. */
 	assert_int_equal(add(p, "198.18.0.0/24", 7, 7), 0);
 	assert_int_equal(p->n, 4);
@@ -250,13 +252,13 @@ static void test_add_set_current(void **state)
 	assert_int_equal(add(p, "198.18.0.2", 1, 2), 0);
 	assert_int_equal(policy_add_key_to(p, &s, &m, true, false, err, sizeof(err)), 0);
 	assert_int_equal(add(p, "198.18.0.2", 3, 4), 0);
-	assert_int_equal(p->peers[0].current_sndid, 7);
-	assert_int_equal(p->peers[0].rnext_rcvid, -1);
-	assert_int_equal(p->peers[0].current_epoch, 1);
-	assert_int_equal(p->peers[0].rnext_epoch, 0);
-	assert_int_equal(policy_peer_keysel(&p->peers[0], &r, 0, &sel), 0);
-	assert_int_equal(sel.current, p->peers[0].keys.serials[1]); /* key 7 */
-	assert_int_equal(sel.rnext, p->peers[0].keys.serials[0]);   /* newest: 3/4 */
+	assert_int_equal(policy_entry(p, 0)->current_sndid, 7);
+	assert_int_equal(policy_entry(p, 0)->rnext_rcvid, -1);
+	assert_int_equal(policy_entry(p, 0)->current_epoch, 1);
+	assert_int_equal(policy_entry(p, 0)->rnext_epoch, 0);
+	assert_int_equal(policy_peer_keysel(policy_entry(p, 0), &r, 0, &sel), 0);
+	assert_int_equal(sel.current, policy_entry(p, 0)->keys.serials[1]); /* key 7 */
+	assert_int_equal(sel.rnext, policy_entry(p, 0)->keys.serials[0]);   /* newest: 3/4 */
 	policy_free(p);
 }
 
@@ -280,7 +282,7 @@ static void test_del(void **state)
 	(void)state;
 	assert_int_equal(add(p, "198.18.0.2", 100, 100), 0);
 	assert_int_equal(add(p, "198.18.0.2", 200, 200), 0);
-	kept = p->peers[0].keys.serials[1];
+	kept = policy_entry(p, 0)->keys.serials[1];
 	r = ref("198.18.0.2", 101, 100);
 	assert_int_equal(policy_del_key(p, &r, -1, -1, err, sizeof(err)), -ENOENT);
 	r = ref("198.18.0.3", 100, 100);
@@ -288,13 +290,13 @@ static void test_del(void **state)
 	/* Without an explicit preference any key may go, as on a closed socket. */
 	r = ref("198.18.0.2", 200, 200);
 	assert_int_equal(policy_del_key(p, &r, -1, -1, err, sizeof(err)), 0);
-	assert_int_equal(p->peers[0].keys.n, 1);
-	assert_int_equal(p->peers[0].keys.serials[0], kept);
+	assert_int_equal(policy_entry(p, 0)->keys.n, 1);
+	assert_int_equal(policy_entry(p, 0)->keys.serials[0], kept);
 	/* Deleting the last key keeps the entry (fail closed). */
 	r = ref(NULL, 100, 100);
 	assert_int_equal(policy_del_key(p, &r, -1, -1, err, sizeof(err)), 0);
 	assert_int_equal(p->n, 1);
-	assert_int_equal(p->peers[0].keys.n, 0);
+	assert_int_equal(policy_entry(p, 0)->keys.n, 0);
 	policy_free(p);
 }
 
@@ -311,7 +313,7 @@ static void test_del_busy(void **state)
 	assert_int_equal(add(p, "198.18.0.2", 200, 200), 0);
 	assert_int_equal(add(p, "198.18.0.2", 10, 11), 0);
 	assert_int_equal(policy_set_keysel(p, &peer, 32, 100, 200, err, sizeof(err)), 0);
-	epoch = p->peers[0].current_epoch;
+	epoch = policy_entry(p, 0)->current_epoch;
 	assert_int_equal(policy_del_key(p, &r100, -1, -1, err, sizeof(err)), -EBUSY);
 	assert_non_null(strstr(err, "current"));
 	assert_int_equal(policy_del_key(p, &r200, -1, -1, err, sizeof(err)), -EBUSY);
@@ -320,15 +322,15 @@ static void test_del_busy(void **state)
 	assert_int_equal(policy_del_key(p, &r100, 100, -1, err, sizeof(err)), -ENOENT);
 	assert_int_equal(policy_del_key(p, &r100, 42, -1, err, sizeof(err)), -ENOENT);
 	assert_int_equal(policy_del_key(p, &r200, -1, 99, err, sizeof(err)), -ENOENT);
-	assert_int_equal(p->peers[0].keys.n, 3);
+	assert_int_equal(policy_entry(p, 0)->keys.n, 3);
 	assert_int_equal(policy_del_key(p, &r100, 10, -1, err, sizeof(err)), 0);
-	assert_int_equal(p->peers[0].current_sndid, 10);
-	assert_true(p->peers[0].current_epoch > epoch);
-	epoch = p->peers[0].rnext_epoch;
+	assert_int_equal(policy_entry(p, 0)->current_sndid, 10);
+	assert_true(policy_entry(p, 0)->current_epoch > epoch);
+	epoch = policy_entry(p, 0)->rnext_epoch;
 	assert_int_equal(policy_del_key(p, &r200, -1, 11, err, sizeof(err)), 0);
-	assert_true(p->peers[0].rnext_epoch > epoch);
-	assert_int_equal(p->peers[0].rnext_rcvid, 11);
-	assert_int_equal(p->peers[0].keys.n, 1);
+	assert_true(policy_entry(p, 0)->rnext_epoch > epoch);
+	assert_int_equal(policy_entry(p, 0)->rnext_rcvid, 11);
+	assert_int_equal(policy_entry(p, 0)->keys.n, 1);
 	policy_free(p);
 }
 
@@ -347,18 +349,18 @@ static void test_set_keysel(void **state)
 	assert_int_equal(policy_set_keysel(p, &peer, 24, 1, -1, err, sizeof(err)), -ENOENT);
 	/* Without a peer: every entry that has the key. */
 	assert_int_equal(policy_set_keysel(p, &any, 0, 2, 2, err, sizeof(err)), 0);
-	assert_int_equal(p->peers[0].current_sndid, 2);
-	assert_int_equal(p->peers[1].current_sndid, 2);
+	assert_int_equal(policy_entry(p, 0)->current_sndid, 2);
+	assert_int_equal(policy_entry(p, 1)->current_sndid, 2);
 	assert_int_equal(policy_set_keysel(p, &any, 0, 1, -1, err, sizeof(err)), 0);
-	assert_int_equal(p->peers[0].current_sndid, 1);
-	assert_int_equal(p->peers[1].current_sndid, 2); /* has no key 1 */
-	assert_int_equal(p->peers[0].rnext_rcvid, 2);
+	assert_int_equal(policy_entry(p, 0)->current_sndid, 1);
+	assert_int_equal(policy_entry(p, 1)->current_sndid, 2); /* has no key 1 */
+	assert_int_equal(policy_entry(p, 0)->rnext_rcvid, 2);
 	/* Only the preference that was set moves: setting the current key
 	 * alone leaves live flows' rnext key alone, and the other way round. */
-	assert_int_equal(p->peers[0].current_epoch, 2);
-	assert_int_equal(p->peers[0].rnext_epoch, 1);
-	assert_int_equal(p->peers[1].current_epoch, 1);
-	assert_int_equal(p->peers[1].rnext_epoch, 1);
+	assert_int_equal(policy_entry(p, 0)->current_epoch, 2);
+	assert_int_equal(policy_entry(p, 0)->rnext_epoch, 1);
+	assert_int_equal(policy_entry(p, 1)->current_epoch, 1);
+	assert_int_equal(policy_entry(p, 1)->rnext_epoch, 1);
 	policy_free(p);
 }
 
@@ -371,12 +373,12 @@ static void test_keysel_default_and_missing(void **state)
 	(void)state;
 	assert_int_equal(add(p, "198.18.0.2", 1, 1), 0);
 	assert_int_equal(add(p, "198.18.0.2", 2, 2), 0);
-	assert_int_equal(policy_peer_keysel(&p->peers[0], &r, 0, &sel), 0);
-	assert_int_equal(sel.current, p->peers[0].keys.serials[0]);
-	assert_int_equal(sel.rnext, p->peers[0].keys.serials[0]);
-	p->peers[0].keys.n = 0; /* as after deleting every key */
-	assert_int_equal(policy_peer_keysel(&p->peers[0], &r, 0, &sel), -ENOENT);
-	p->peers[0].keys.n = 2;
+	assert_int_equal(policy_peer_keysel(policy_entry(p, 0), &r, 0, &sel), 0);
+	assert_int_equal(sel.current, policy_entry(p, 0)->keys.serials[0]);
+	assert_int_equal(sel.rnext, policy_entry(p, 0)->keys.serials[0]);
+	policy_entry_mut(p, 0)->keys.n = 0; /* as after deleting every key */
+	assert_int_equal(policy_peer_keysel(policy_entry(p, 0), &r, 0, &sel), -ENOENT);
+	policy_entry_mut(p, 0)->keys.n = 2;
 	policy_free(p);
 }
 
@@ -392,52 +394,56 @@ static void test_current_key_stamp(void **state)
 	(void)state;
 	assert_int_equal(add(p, "198.18.0.2/32", 1, 1), 0);
 	policy_stamp_current(p, 100);
-	assert_int_equal(policy_current_key(&p->peers[0]), 0);
-	assert_int_equal(p->peers[0].current_since, 100);
+	assert_int_equal(policy_current_key(policy_entry(p, 0)), 0);
+	assert_int_equal(policy_entry(p, 0)->current_since, 100);
 	q = policy_clone(p);
 	policy_stamp_current(q, 200);
-	assert_int_equal(q->peers[0].current_since, 100);
+	assert_int_equal(policy_entry(q, 0)->current_since, 100);
 	/* a newer key is Linux's default current key */
 	assert_int_equal(add(q, "198.18.0.2/32", 2, 2), 0);
 	policy_stamp_current(q, 300);
-	assert_int_equal(q->peers[0].current_since, 300);
+	assert_int_equal(policy_entry(q, 0)->current_since, 300);
 	/* preferring key 1 again: it is current from now on */
 	assert_int_equal(policy_set_keysel(q, &b, 32, 1, -1, err, sizeof(err)), 0);
 	policy_stamp_current(q, 400);
-	assert_int_equal(policy_current_key(&q->peers[0]), 1);
-	assert_int_equal(q->peers[0].current_since, 400);
+	assert_int_equal(policy_current_key(policy_entry(q, 0)), 1);
+	assert_int_equal(policy_entry(q, 0)->current_since, 400);
 	/* the same preference once more: the same key, the same age */
 	assert_int_equal(policy_set_keysel(q, &b, 32, 1, -1, err, sizeof(err)), 0);
 	policy_stamp_current(q, 500);
-	assert_int_equal(q->peers[0].current_since, 400);
+	assert_int_equal(policy_entry(q, 0)->current_since, 400);
 	policy_free(p);
 	policy_free(q);
 }
 
-static void test_clone_is_deep(void **state)
+static void test_clone_shares_until_changed(void **state)
 {
 	struct policy *p = policy_new(), *c;
 
 	(void)state;
 	assert_int_equal(add(p, "198.18.0.2", 1, 1), 0);
 	assert_int_equal(add(p, "198.18.0.3", 1, 1), 0);
-	p->peers[1].accept_icmps = true;
+	policy_entry_mut(p, 1)->accept_icmps = true;
 	c = policy_clone(p);
 	assert_non_null(c);
 	assert_int_equal(c->n, 2);
 	assert_int_equal(c->next_serial, p->next_serial);
-	assert_int_equal(c->peers[0].keys.serials[0], p->peers[0].keys.serials[0]);
-	assert_true(c->peers[1].accept_icmps);
-	assert_ptr_not_equal(c->peers[0].keys.keys, p->peers[0].keys.keys);
-	/* Changing the clone leaves the original alone. */
+	assert_int_equal(policy_entry(c, 0)->keys.serials[0], policy_entry(p, 0)->keys.serials[0]);
+	assert_true(policy_entry(c, 1)->accept_icmps);
+	assert_ptr_equal(policy_entry(c, 0), policy_entry(p, 0));
+	/* Changing the clone leaves the original alone: the entry changed
+	 * is the clone's own, the others still shared. */
 	assert_int_equal(add(c, "198.18.0.2", 2, 2), 0);
 	assert_int_equal(add(c, "198.18.0.4", 1, 1), 0);
-	assert_int_equal(p->peers[0].keys.n, 1);
+	assert_ptr_not_equal(policy_entry(c, 0), policy_entry(p, 0));
+	assert_ptr_not_equal(policy_entry(c, 0)->keys.keys, policy_entry(p, 0)->keys.keys);
+	assert_ptr_equal(policy_entry(c, 1), policy_entry(p, 1));
+	assert_int_equal(policy_entry(p, 0)->keys.n, 1);
 	assert_int_equal(p->n, 2);
 	/* Serials stay unique across clones. */
-	assert_true(c->peers[0].keys.serials[0] >= p->next_serial);
+	assert_true(policy_entry(c, 0)->keys.serials[0] >= p->next_serial);
 	policy_free(p);
-	assert_int_equal(c->peers[0].keys.n, 2);
+	assert_int_equal(policy_entry(c, 0)->keys.n, 2);
 	policy_free(c);
 	c = policy_clone(&(struct policy){ .next_serial = 5 });
 	assert_int_equal(c->n, 0);
@@ -481,24 +487,24 @@ static void test_adopt_serials(void **state)
 	assert_int_equal(add(old, "198.18.0.2", 1, 1), 0);
 	assert_int_equal(add(old, "198.18.0.2", 2, 2), 0);
 	assert_int_equal(policy_set_keysel(old, &peer, 32, 2, 2, err, sizeof(err)), 0);
-	s1 = old->peers[0].keys.serials[1];
-	s2 = old->peers[0].keys.serials[0];
+	s1 = policy_entry(old, 0)->keys.serials[1];
+	s2 = policy_entry(old, 0)->keys.serials[0];
 	/* The file again: key 1 unchanged, key 2 with a new secret, key 3 new. */
 	assert_int_equal(add(fresh, "198.18.0.2", 1, 1), 0);
 	memcpy(changed.key, "other!", 6);
 	assert_int_equal(policy_add_key(fresh, &changed, err, sizeof(err)), 0);
 	assert_int_equal(add(fresh, "198.18.0.2", 3, 3), 0);
-	fresh->peers[0].current_sndid = 2;
-	fresh->peers[0].rnext_rcvid = 2;
+	policy_entry_mut(fresh, 0)->current_sndid = 2;
+	policy_entry_mut(fresh, 0)->rnext_rcvid = 2;
 	policy_adopt_serials(fresh, old);
-	assert_int_equal(fresh->peers[0].keys.serials[2], s1);
-	assert_true(fresh->peers[0].keys.serials[1] != s2);
-	assert_true(fresh->peers[0].keys.serials[1] >= old->next_serial);
-	assert_true(fresh->peers[0].keys.serials[0] >= old->next_serial);
-	assert_true(fresh->peers[0].keys.serials[0] != fresh->peers[0].keys.serials[1]);
-	assert_true(fresh->next_serial > fresh->peers[0].keys.serials[0]);
-	assert_int_equal(fresh->peers[0].current_epoch, old->peers[0].current_epoch);
-	assert_int_equal(fresh->peers[0].rnext_epoch, old->peers[0].rnext_epoch);
+	assert_int_equal(policy_entry(fresh, 0)->keys.serials[2], s1);
+	assert_true(policy_entry(fresh, 0)->keys.serials[1] != s2);
+	assert_true(policy_entry(fresh, 0)->keys.serials[1] >= old->next_serial);
+	assert_true(policy_entry(fresh, 0)->keys.serials[0] >= old->next_serial);
+	assert_true(policy_entry(fresh, 0)->keys.serials[0] != policy_entry(fresh, 0)->keys.serials[1]);
+	assert_true(fresh->next_serial > policy_entry(fresh, 0)->keys.serials[0]);
+	assert_int_equal(policy_entry(fresh, 0)->current_epoch, policy_entry(old, 0)->current_epoch);
+	assert_int_equal(policy_entry(fresh, 0)->rnext_epoch, policy_entry(old, 0)->rnext_epoch);
 	policy_free(old);
 	policy_free(fresh);
 }
@@ -551,7 +557,7 @@ static void test_origins(void **state)
 static void test_host_ops_leave_sockets(void **state)
 {
 	struct policy *p = policy_new();
-	struct policy_peer *e;
+	const struct policy_peer *e;
 	struct policy_key_ref ref = { .sndid = 5, .rcvid = 5 };
 
 	(void)state;
@@ -603,7 +609,7 @@ static void test_listener_scope(void **state)
 	assert_null(match(p, "198.18.0.1", 4180, "198.18.0.4", 50000));
 	/* ...unless another entry is that peer's: root's policy comes first. */
 	assert_int_equal(add(p, "198.18.0.4/32", 7, 7), 0);
-	l = policy_sock_entry(p, 0x10);
+	l = policy_sock_entry_mut(p, 0x10);
 	assert_ptr_not_equal(match(p, "198.18.0.1", 4179, "198.18.0.4", 50000), l);
 	assert_ptr_equal(match(p, "198.18.0.1", 4179, "198.18.0.3", 50000), l);
 	/* Its port must reach the queue whoever sends only when it requires AO. */
@@ -617,21 +623,53 @@ static void test_listener_scope(void **state)
 
 /* ---- the index by peer prefix (issue 10) -------------------------------- */
 
-/* A policy's entry and its twin in a copy without the index. */
+/* An entry's slot, -1 for none. */
 static long at(const struct policy *p, const struct policy_peer *e)
 {
-	return e ? (long)(e - p->peers) : -1;
+	for (size_t i = 0; e && i < p->n; i++)
+		if (policy_entry(p, i) == e)
+			return (long)i;
+	return -1;
 }
 
-static struct policy *unindexed(const struct policy *p)
+static unsigned spec_of(const struct policy_scope *s)
 {
-	struct policy *q = policy_clone(p);
+	unsigned local = s->local.family == AF_UNSPEC ? 0 : 1u + s->local_len;
 
-	assert_non_null(q);
-	peer_index_free(q->index);
-	q->index = NULL;
-	q->indexed = 0;
-	return q;
+	return (unsigned)s->peer_len << 16 | local << 2 | (!!s->local_port + !!s->remote_port);
+}
+
+/* policy_match()'s rule (policy.h) by a walk of every entry, no index. */
+static const struct policy_peer *walk_match(const struct policy *p, const char *local,
+					    uint16_t lport, const char *remote, uint16_t rport)
+{
+	struct tcpao_addr l = addr(local), r = addr(remote);
+	const struct policy_peer *best = NULL, *listener = NULL;
+	unsigned best_spec = 0;
+
+	tcpao_addr_unmap(&l);
+	tcpao_addr_unmap(&r);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct policy_peer *e = policy_entry(p, i);
+		const struct policy_scope *s = e ? &e->scope : NULL;
+		unsigned spec;
+
+		if (!e || !tcpao_addr_in_prefix(&r, &s->peer, s->peer_len) ||
+		    (s->local.family != AF_UNSPEC && !tcpao_addr_in_prefix(&l, &s->local, s->local_len)) ||
+		    (s->local_port && s->local_port != lport) || (s->remote_port && s->remote_port != rport))
+			continue;
+		if (e->sock_listener && !policy_listener_serves(e, &r)) {
+			if (!listener || spec_of(s) > spec_of(&listener->scope))
+				listener = e;
+			continue;
+		}
+		spec = spec_of(s) | (e->sock_cookie ? 1u << 31 : 0);
+		if (!best || spec > best_spec) {
+			best = e;
+			best_spec = spec;
+		}
+	}
+	return best ? best : listener;
 }
 
 /* The index answers what the walk of every entry answers: the same entry
@@ -645,7 +683,7 @@ static void test_index_matches_walk(void **state)
 	};
 	static const char *const locals[] = { "198.18.0.254", "198.18.9.9", "fd00::fe" };
 	static const uint16_t ports[] = { 179, 4179, 40000 };
-	struct policy *p = policy_new(), *q;
+	struct policy *p = policy_new();
 
 	(void)state;
 	assert_int_equal(add(p, "198.18.0.0/16", 1, 1), 0);
@@ -658,15 +696,12 @@ static void test_index_matches_walk(void **state)
 	sock_entry(p, 0x21, 65534, false, scope("198.18.0.200/32", "198.18.0.254/32", 40000, 179),
 		   "198.18.0.200", 9);
 	sock_entry(p, 0x22, 65534, true, scope("0.0.0.0/0", NULL, 4179, 0), "198.18.1.7", 1);
-	policy_index(p);
-	assert_non_null(p->index);
-	q = unindexed(p);
 	for (size_t r = 0; r < sizeof(remotes) / sizeof(*remotes); r++)
 		for (size_t l = 0; l < sizeof(locals) / sizeof(*locals); l++)
 			for (size_t lp = 0; lp < 3; lp++)
 				for (size_t rp = 0; rp < 3; rp++) {
 					long a = at(p, match(p, locals[l], ports[lp], remotes[r], ports[rp]));
-					long b = at(q, match(q, locals[l], ports[lp], remotes[r], ports[rp]));
+					long b = at(p, walk_match(p, locals[l], ports[lp], remotes[r], ports[rp]));
 
 					if (a != b)
 						fail_msg("%s:%u -> %s:%u: indexed %ld, walk %ld", locals[l],
@@ -674,9 +709,8 @@ static void test_index_matches_walk(void **state)
 				}
 	/* The most specific wins through the index too. */
 	assert_int_equal(at(p, match(p, "198.18.0.254", 179, "198.18.0.2", 1)), 3);
-	assert_ptr_equal(match(p, "198.18.9.9", 1, "198.18.7.7", 1), &p->peers[0]);
+	assert_ptr_equal(match(p, "198.18.9.9", 1, "198.18.7.7", 1), policy_entry(p, 0));
 	assert_null(match(p, "198.18.9.9", 1, "198.20.0.1", 1));
-	policy_free(q);
 	policy_free(p);
 }
 
@@ -694,12 +728,10 @@ static void test_index_clash_both_ways(void **state)
 		snprintf(peer, sizeof(peer), "198.18.1.%d/32", i);
 		assert_int_equal(add(p, peer, 7, 7), 0); /* disjoint: same ids fine */
 	}
-	assert_non_null(p->index);
 	assert_int_equal(add(p, "198.18.1.0/24", 7, 7), -EEXIST); /* over 50 /32s */
 	assert_int_equal(add(p, "198.18.1.0/24", 8, 8), 0);
 	assert_int_equal(add(p, "198.18.1.99/32", 8, 8), -EEXIST); /* under the /24 */
 	assert_int_equal(add(p, "198.18.2.1/32", 8, 8), 0);
-	/* A removal drops the index; the next change builds it again. */
 	assert_true(policy_sock_remove(p, 0) == false);
 	assert_int_equal(add(p, "198.18.1.1/32", 9, 9), 0);
 	assert_non_null(policy_peer_find(p, &(struct policy_scope){
@@ -775,6 +807,200 @@ static void test_reload_keeps_runtime_and_socket_keys(void **state)
 	policy_free(fresh2);
 }
 
+/* ---- versions sharing entries (issue 10) --------------------------------- */
+
+/* What a reader sees of a policy: per slot, the entry's keys' serials. */
+static void fingerprint(const struct policy *p, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < p->n && at < len; i++) {
+		const struct policy_peer *e = policy_entry(p, i);
+
+		at += (size_t)snprintf(buf + at, len - at, "|%zu:", i);
+		for (size_t k = 0; e && k < e->keys.n && at < len; k++)
+			at += (size_t)snprintf(buf + at, len - at, "%llu/%u.%u,",
+					       (unsigned long long)e->keys.serials[k],
+					       e->keys.keys[k].sndid, e->current_sndid + 1);
+	}
+}
+
+/* Every kind of change on a clone leaves the original as it was, and
+ * either may be freed first (ASan: no leak, no use after free). */
+static void test_versions_stay_valid(void **state)
+{
+	static char before[8192], after[8192], again[8192];
+	struct policy_key_ref ref = { .peer = addr("198.18.0.7"), .peer_len = 32,
+				      .sndid = 1, .rcvid = 1 };
+
+	(void)state;
+	for (int first = 0; first < 2; first++) {
+		struct policy *old = policy_new(), *fresh;
+		char peer[32];
+
+		for (int i = 0; i < 100; i++) {
+			snprintf(peer, sizeof(peer), "198.18.0.%d/32", i);
+			assert_int_equal(add(old, peer, 1, 1), 0);
+		}
+		sock_entry(old, 0x51, 1000, false, scope("198.18.1.1/32", NULL, 0, 179), "198.18.1.1", 3);
+		fingerprint(old, before, sizeof(before));
+		fresh = policy_clone(old);
+		assert_int_equal(add(fresh, "198.18.0.7/32", 2, 2), 0);
+		assert_int_equal(add(fresh, "198.18.2.0/24", 1, 1), 0);
+		assert_int_equal(policy_set_keysel(fresh, &ref.peer, 32, 2, -1, err, sizeof(err)), 0);
+		assert_int_equal(policy_del_key(fresh, &ref, 2, -1, err, sizeof(err)), 0);
+		assert_true(policy_sock_remove(fresh, 0x51));
+		fingerprint(old, after, sizeof(after));
+		assert_string_equal(before, after);
+		assert_non_null(policy_sock_entry(old, 0x51));
+		assert_null(policy_sock_entry(fresh, 0x51));
+		assert_int_equal(policy_entry(old, 7)->keys.n, 1);
+		assert_int_equal(policy_entry(fresh, 7)->keys.n, 1);
+		assert_int_equal(policy_entry(fresh, 7)->keys.keys[0].sndid, 2);
+		assert_ptr_equal(policy_entry(old, 8), policy_entry(fresh, 8));
+		fingerprint(fresh, after, sizeof(after));
+		policy_free(first ? fresh : old);
+		if (first) {
+			fingerprint(old, again, sizeof(again));
+			assert_string_equal(before, again);
+			policy_free(old);
+		} else {
+			fingerprint(fresh, again, sizeof(again));
+			assert_string_equal(after, again);
+			assert_ptr_equal(match(fresh, "198.18.9.9", 1, "198.18.0.7", 2),
+					 policy_entry(fresh, 7));
+			policy_free(fresh);
+		}
+	}
+}
+
+/* A change records the slots it changed: those and no others differ. */
+static void test_changes_recorded(void **state)
+{
+	struct policy *old = policy_new(), *fresh;
+	size_t *slots, n;
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		char peer[32];
+
+		snprintf(peer, sizeof(peer), "198.18.0.%d/32", i);
+		assert_int_equal(add(old, peer, 1, 1), 0);
+	}
+	fresh = policy_clone(old);
+	assert_true(policy_changes(fresh, old, &slots, &n));
+	assert_int_equal(n, 0);
+	assert_int_equal(add(fresh, "198.18.0.3/32", 2, 2), 0);
+	assert_int_equal(add(fresh, "198.18.0.1/32", 2, 2), 0);
+	assert_int_equal(add(fresh, "198.18.0.3/32", 3, 3), 0);
+	assert_true(policy_changes(fresh, old, &slots, &n));
+	assert_int_equal(n, 2);
+	assert_int_equal(slots[0], 1);
+	assert_int_equal(slots[1], 3);
+	free(slots);
+	for (size_t i = 0; i < 5; i++)
+		if (i != 1 && i != 3)
+			assert_ptr_equal(policy_entry(old, i), policy_entry(fresh, i));
+	/* Not a clone of it: compared whole. */
+	assert_false(policy_changes(old, fresh, &slots, &n));
+	policy_free(old);
+	policy_free(fresh);
+}
+
+/* After random changes, each on a clone of the last version (as the
+ * daemon makes them), with sockets' entries coming and going (holes,
+ * renumbering), the index answers what a walk of every entry answers. */
+static void test_index_random_changes(void **state)
+{
+	static const uint8_t lens[] = { 16, 24, 28, 32 };
+	struct policy *p = policy_new();
+	unsigned seed = 10;
+
+	(void)state;
+	for (int step = 0; step < 600; step++) {
+		struct policy *next = policy_clone(p);
+		uint32_t r = (uint32_t)rand_r(&seed);
+		uint8_t len = lens[r % 4];
+		uint32_t host = 0xc6120000u | ((r >> 4) & 0x3ff) << 4;
+		struct policy_key_ref ref = { .peer_len = len, .sndid = (uint8_t)(r >> 20 & 3),
+					      .rcvid = (uint8_t)(r >> 20 & 3) };
+		char text[64];
+
+		assert_non_null(next);
+		ref.peer.family = AF_INET;
+		host &= len == 32 ? ~0u : ~(~0u >> len);
+		host = htonl(host);
+		memcpy(ref.peer.bytes, &host, 4);
+		policy_prefix_str(&ref.peer, len, text, sizeof(text));
+		switch (r >> 24 & 3) {
+		case 0:
+		case 1:
+			add(next, text, ref.sndid, ref.rcvid); /* may clash: fine */
+			break;
+		case 2:
+			policy_del_key(next, &ref, -1, -1, err, sizeof(err));
+			break;
+		default:
+			if (r >> 26 & 1)
+				policy_sock_remove(next, 1 + (r >> 8 & 127));
+			else
+				sock_entry(next, 1 + (r >> 8 & 127), 1000, r >> 27 & 1,
+					   scope(text, NULL, 179, 0), text, 1);
+		}
+		policy_free(p);
+		p = next;
+		if (step % 50)
+			continue;
+		for (uint32_t a = 0; a < 0x4000; a += 7) {
+			uint32_t be = htonl(0xc6120000u | a);
+			struct tcpao_addr remote = { .family = AF_INET };
+
+			memcpy(remote.bytes, &be, 4);
+			policy_prefix_str(&remote, 32, text, sizeof(text));
+			text[strlen(text) - 3] = '\0';
+			assert_ptr_equal(match(p, "198.18.255.254", 179, text, 40000),
+					 walk_match(p, "198.18.255.254", 179, text, 40000));
+		}
+		for (size_t i = 0; i < p->n; i++)
+			if (policy_entry(p, i) && !policy_entry(p, i)->sock_cookie)
+				assert_ptr_equal(policy_peer_find(p, &policy_entry(p, i)->scope),
+						 policy_entry(p, i));
+	}
+	policy_free(p);
+}
+
+/* Sockets' entries removed by the hundred: the slots are renumbered
+ * (compacted), the index rebuilt, the older version untouched. */
+static void test_holes_renumbered(void **state)
+{
+	struct policy *p = policy_new(), *q;
+	char peer[32];
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.3.1/32", 1, 1), 0);
+	for (int i = 0; i < 200; i++) {
+		snprintf(peer, sizeof(peer), "198.18.1.%d", i);
+		sock_entry(p, 100 + (uint64_t)i, 1000, false, scope(peer, NULL, 179, 0), peer, 1);
+	}
+	assert_int_equal(add(p, "198.18.3.2/32", 1, 1), 0);
+	q = policy_clone(p);
+	for (int i = 0; i < 150; i++)
+		assert_true(policy_sock_remove(q, 100 + (uint64_t)i));
+	assert_true(q->n <= 100); /* renumbered once, at 102 holes */
+	assert_int_equal(q->holes, 48);
+	assert_int_equal(p->n, 202);
+	assert_ptr_equal(match(q, "198.18.255.254", 179, "198.18.1.170", 1),
+			 policy_sock_entry(q, 270));
+	assert_ptr_equal(match(p, "198.18.255.254", 179, "198.18.1.7", 1),
+			 policy_sock_entry(p, 107));
+	assert_null(match(q, "198.18.255.254", 179, "198.18.1.7", 1));
+	assert_ptr_equal(match(q, "198.18.255.254", 179, "198.18.3.2", 1),
+			 policy_entry(q, q->n - 1));
+	policy_free(p);
+	policy_free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -797,7 +1023,11 @@ int main(void)
 		cmocka_unit_test(test_set_keysel),
 		cmocka_unit_test(test_keysel_default_and_missing),
 		cmocka_unit_test(test_current_key_stamp),
-		cmocka_unit_test(test_clone_is_deep),
+		cmocka_unit_test(test_clone_shares_until_changed),
+		cmocka_unit_test(test_versions_stay_valid),
+		cmocka_unit_test(test_changes_recorded),
+		cmocka_unit_test(test_index_random_changes),
+		cmocka_unit_test(test_holes_renumbered),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_adopt_serials),
 	};

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "ipset.h"
+#include "members.h"
 #include "policy.h"
 #include "rules.h"
 
@@ -193,11 +194,153 @@ static void test_sets_follow_policy(void **state)
 	policy_free(p);
 }
 
+/* ---- sets changed from the entries a change made (issue 10) ------------ */
+
+/* The next version, as the daemon publishes it: the sets follow the
+ * entries the change made, and the old version goes. */
+static struct policy *publish(struct rules *r, struct policy *old, struct policy *fresh)
+{
+	assert_int_equal(rules_change_sets(r, old, fresh, err, sizeof(err)), 0);
+	policy_free(old);
+	return fresh;
+}
+
+static struct policy_peer *listener(struct policy *p, uint64_t cookie, uint16_t port,
+				    const char *peer)
+{
+	struct policy_sock ps = { .cookie = cookie, .uid = 65534, .listener = true };
+	struct policy_scope sc = { .peer.family = AF_INET, .local_port = port };
+	struct tcpao_mkt m = { .sndid = 9, .rcvid = 9, .alg = TCPAO_ALG_HMAC_SHA1,
+			       .keylen = 6, .key = "secret" };
+	struct tcpao_keyring ring;
+	struct policy_peer *e;
+	int rc;
+
+	tcpao_keyring_init(&ring);
+	assert_int_equal(tcpao_addr_parse(peer, &m.peer, &m.prefixlen), 0);
+	assert_int_equal(tcpao_keyring_add(&ring, &m), 0);
+	e = policy_sock_set(p, &ps, &sc, &ring, false, NULL, 0, &rc, err, sizeof(err));
+	tcpao_keyring_free(&ring);
+	assert_non_null(e);
+	e->ao_required = true;
+	return e;
+}
+
+static void test_sets_follow_changes(void **state)
+{
+	struct policy_key_ref ref = { .peer_len = 32, .sndid = 2, .rcvid = 2 };
+	struct policy *p = policy_new(), *q;
+	struct rules r;
+	char got[256];
+
+	(void)state;
+	if (own_netns(state))
+		skip(); /* needs root and ipset */
+	rules_init(&r, 100, 1);
+	assert_int_equal(add_peer(p, "198.18.0.0/24", 1), 0);
+	assert_int_equal(rules_update_sets(&r, p, err, sizeof(err)), 0);
+	/* A new peer, a key more for a peer already there. */
+	q = policy_clone(p);
+	assert_int_equal(add_peer(q, "198.18.7.9/32", 2), 0);
+	assert_int_equal(add_peer(q, "198.18.0.0/24", 3), 0);
+	p = publish(&r, p, q);
+	assert_sets("198.18.0.0/24\n198.18.7.9\n", "");
+	/* Its key deleted: its entry, and its member, stay. */
+	q = policy_clone(p);
+	assert_int_equal(tcpao_addr_parse("198.18.7.9", &ref.peer, NULL), 0);
+	assert_int_equal(policy_del_key(q, &ref, -1, -1, err, sizeof(err)), 0);
+	p = publish(&r, p, q);
+	assert_sets("198.18.0.0/24\n198.18.7.9\n", "");
+	/* A listener requiring AO whose key's peer a host entry has too: its
+	 * port comes and goes with it, the shared member stays. */
+	q = policy_clone(p);
+	listener(q, 0x61, 4179, "198.18.7.9/32");
+	listener(q, 0x62, 4180, "fd00::5/128");
+	p = publish(&r, p, q);
+	assert_sets("198.18.0.0/24\n198.18.7.9\n", "fd00::5\n");
+	set_members("tcpaoports", got, sizeof(got));
+	assert_string_equal(got, "4179\n4180\n");
+	q = policy_clone(p);
+	assert_true(policy_sock_remove(q, 0x61));
+	assert_true(policy_sock_remove(q, 0x62));
+	p = publish(&r, p, q);
+	assert_sets("198.18.0.0/24\n198.18.7.9\n", "");
+	set_members("tcpaoports", got, sizeof(got));
+	assert_string_equal(got, "");
+	assert_int_equal(r.reloads, 1); /* never rebuilt whole */
+	/* Not a clone (a reload): the whole way, from the stale lists. */
+	q = policy_new();
+	assert_int_equal(add_peer(q, "198.18.7.9/32", 2), 0);
+	p = publish(&r, p, q);
+	assert_sets("198.18.7.9\n", "");
+	assert_int_equal(r.reloads, 1);
+	rules_remove(&r);
+	policy_free(p);
+}
+
+/* After random changes, the counts kept change by change are those of
+ * the whole policy, and what they said to add and delete makes the one
+ * list into the other. */
+static void test_counts_follow_changes(void **state)
+{
+	struct member_counts m = { 0 }, whole = { 0 };
+	struct policy *p = policy_new();
+	unsigned seed = 3;
+
+	(void)state;
+	assert_int_equal(members_reset(&m, p), 0);
+	for (int step = 0; step < 300; step++) {
+		struct policy *q = policy_clone(p);
+		struct members_delta d = { 0 };
+		struct ipset_member *a, *b;
+		uint32_t x = (uint32_t)rand_r(&seed);
+		size_t *slots, n, na, nb;
+		char peer[64];
+
+		snprintf(peer, sizeof(peer), "198.18.%u.%u/%u", x % 4, (x >> 2) % 4 * 64,
+			 x >> 4 & 1 ? 32 : 26);
+		if (x >> 8 & 1) {
+			listener(q, 1 + (x >> 9 & 7), (uint16_t)(4000 + (x >> 12 & 3)), peer);
+		} else if (x >> 14 & 1) {
+			policy_sock_remove(q, 1 + (x >> 9 & 7));
+		} else {
+			add_peer(q, peer, (int)(x >> 16 & 3));
+		}
+		assert_true(policy_changes(q, p, &slots, &n));
+		for (size_t i = 0; i < n; i++)
+			if (policy_entry(q, slots[i]))
+				assert_int_equal(members_count(&m, policy_entry(q, slots[i]), 1, &d), 0);
+		for (size_t i = 0; i < n; i++)
+			if (policy_entry(p, slots[i]))
+				assert_int_equal(members_count(&m, policy_entry(p, slots[i]), -1, &d), 0);
+		free(slots);
+		assert_int_equal(members_reset(&whole, q), 0);
+		assert_int_equal(members_list(&m, &a, &na), 0);
+		assert_int_equal(members_list(&whole, &b, &nb), 0);
+		assert_int_equal(na, nb);
+		for (size_t i = 0; i < na; i++)
+			assert_int_equal(ipset_member_cmp(&a[i], &b[i]), 0);
+		assert_int_equal(m.nports, whole.nports);
+		for (size_t i = 0; i < d.ndel; i++) /* nothing wanted goes */
+			assert_null(bsearch(&d.del[i], b, nb, sizeof(*b), ipset_member_cmp));
+		free(a);
+		free(b);
+		members_delta_free(&d);
+		policy_free(p);
+		p = q;
+	}
+	members_free(&m);
+	members_free(&whole);
+	policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_members_unique),
 		cmocka_unit_test(test_sets_follow_policy),
+		cmocka_unit_test(test_sets_follow_changes),
+		cmocka_unit_test(test_counts_follow_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
