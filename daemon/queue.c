@@ -146,13 +146,20 @@ int queue_recv(struct queue *q)
 	return n;
 }
 
-/* A packet we cannot name waits in the kernel for good: from now on a
- * batch verdict, which settles every packet up to its id, would accept
- * it unseen. */
+/* A packet we cannot name waits in the kernel for good. */
 static int unsettled(struct queue *q)
 {
-	q->rx_unsettled++;
+	q->unsettled++;
 	return -EINVAL;
+}
+
+/* The kernel refused one of our verdicts: its packet may still wait. */
+static void note_error(struct queue *q, const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)) || e->error)
+		q->unsettled++;
 }
 
 int queue_packet(struct queue *q, int i, struct queue_packet *pkt)
@@ -168,6 +175,8 @@ int queue_packet(struct queue *q, int i, struct queue_packet *pkt)
 		q->rx_truncated++;
 	if (!mnl_nlmsg_ok(nlh, (int)len))
 		return unsettled(q);
+	if (nlh->nlmsg_type == NLMSG_ERROR)
+		note_error(q, nlh);
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_QUEUE ||
 	    NFNL_MSG_TYPE(nlh->nlmsg_type) != NFQNL_MSG_PACKET)
 		return -EINVAL;
@@ -207,6 +216,7 @@ int queue_flush(struct queue *q)
 		   sizeof(nl)) < 0) {
 		rc = -errno;
 		q->tx_errors++;
+		q->unsettled += q->txcount;
 	}
 	q->txlen = 0;
 	q->txcount = 0;
@@ -238,8 +248,9 @@ static int append(struct queue *q, uint16_t type, uint32_t id, uint32_t mark,
 }
 
 /* Writes the pending run: a lone packet as usual, more as one batch
- * verdict. Safe because verdicts leave in id order and every packet
- * before the run already has one (none is unsettled). */
+ * verdict, which settles every packet of the queue up to its id: safe
+ * because verdicts leave in id order and every packet before the run
+ * already has one (none is unsettled). */
 static int end_run(struct queue *q)
 {
 	unsigned int n = q->run_len;
@@ -266,7 +277,7 @@ int queue_verdict_run(struct queue *q, uint32_t id, uint32_t mark,
 {
 	int rc = 0;
 
-	if (v != QUEUE_ACCEPT || q->rx_unsettled)
+	if (v != QUEUE_ACCEPT || q->unsettled)
 		return queue_verdict(q, id, mark, v, pkt, len);
 	if (q->run_len && (id != q->run_last + 1 || mark != q->run_mark))
 		rc = end_run(q);

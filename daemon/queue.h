@@ -33,7 +33,10 @@ struct queue {
 	uint32_t run_last, run_mark;
 	unsigned int run_len;
 	uint64_t rx_packets, tx_errors, rx_truncated;
-	uint64_t rx_unsettled;        /* packets whose id we could not read */
+	/* Packets that may wait without a verdict (an id we could not read,
+	 * a verdict refused or not sent): after one, no batch verdict,
+	 * which would settle them unseen. */
+	uint64_t unsettled;
 	uint64_t tx_batches;          /* batch verdicts sent */
 };
 
