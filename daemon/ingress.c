@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Ingress: every segment from an AO peer is verified, its AO option
- * removed (the stack then sees exactly the segment the peer built, with
- * the MSS of a SYN lowered by the longest AO option of the peer's keys)
- * and accepted; or it
- * is dropped and counted. Nothing unverified reaches a protected socket.
+ * Ingress: every segment from an AO peer is verified and accepted, or
+ * dropped and counted. Nothing unverified reaches a protected socket.
+ * Handshakes and closes leave with their AO option removed (the stack then
+ * sees exactly the segment the peer built, with the MSS of a SYN lowered
+ * by the longest AO option of the peer's keys); data and ACKs of an
+ * established connection keep it (for_full_socket), so that their
+ * verdicts copy nothing back and join batch verdicts (queue.h).
  */
 #include <string.h>
 
