@@ -153,12 +153,15 @@ static int unsettled(struct queue *q)
 	return -EINVAL;
 }
 
-/* The kernel refused one of our verdicts: its packet may still wait. */
+/* The kernel refused one of our verdicts: its packet may still wait,
+ * unless the refusal says that none did (ENOENT: the kernel dropped it
+ * meanwhile, e.g. its device went down). */
 static void note_error(struct queue *q, const struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)) || e->error)
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)) ||
+	    (e->error && e->error != -ENOENT))
 		q->unsettled++;
 }
 

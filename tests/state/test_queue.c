@@ -3,9 +3,11 @@
  * Verdict runs (daemon/queue.c, queue_verdict_run): plain accepts of
  * consecutive ids with one mark leave as one batch verdict for the last
  * id, after the verdicts before them; anything else ends a run; once a
- * packet may wait without a verdict, no batch verdict at all.
+ * packet may wait without a verdict (a failed send, a refused verdict),
+ * no batch verdict at all.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -133,11 +135,37 @@ static void test_unsettled(void **state)
 		expect(&s[i], NFQNL_MSG_VERDICT, 4 + (uint32_t)i, NF_ACCEPT, 0);
 }
 
+/* An error reply to a verdict, as queue_recv would have received it. */
+static void receive_error(int error)
+{
+	static uint8_t buf[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsgerr *e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
+	struct queue_packet pkt;
+
+	nlh->nlmsg_type = NLMSG_ERROR;
+	e->error = error;
+	q.iov[0].iov_base = buf;
+	q.msgs[0].msg_len = nlh->nlmsg_len;
+	assert_int_equal(queue_packet(&q, 0, &pkt), -EINVAL);
+	assert_int_equal(pkt.id, 0);
+}
+
+/* A refused verdict may leave its packet waiting; "no such packet" not. */
+static void test_refused(void **state)
+{
+	receive_error(-ENOENT);
+	assert_int_equal(q.unsettled, 0);
+	receive_error(-EINVAL);
+	assert_int_equal(q.unsettled, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsettled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
