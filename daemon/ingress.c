@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Ingress: every segment from an AO peer is verified, its AO option
- * removed (the stack then sees exactly the segment the peer built, with
- * the MSS of a SYN lowered by the longest AO option of the peer's keys)
- * and accepted; or it
- * is dropped and counted. Nothing unverified reaches a protected socket.
+ * Ingress: every segment from an AO peer is verified and accepted, or
+ * dropped and counted. Nothing unverified reaches a protected socket.
+ * Handshakes and closes leave with their AO option removed (the stack then
+ * sees exactly the segment the peer built, with the MSS of a SYN lowered
+ * by the longest AO option of the peer's keys); data and ACKs of an
+ * established connection keep it (for_full_socket), so that their
+ * verdicts copy nothing back and join batch verdicts (queue.h).
  */
 #include <string.h>
 
@@ -54,13 +56,33 @@ static size_t syn_ao_room(const struct policy_peer *p,
 	return room;
 }
 
-/* Removes the AO option of a verified segment and hands it to the stack. */
-static enum queue_verdict deliver(struct flow *f, struct tcpao_seg *seg,
-				  size_t *len)
+/* May a verified segment reach the stack with its AO option? Linux's
+ * TCP without TCP-AO skips kind 29 on a full socket, but drops it on a
+ * request socket (tcp_inbound_hash(): TCPAOBad), so only a flow whose
+ * socket has sent from user space (egress set its uid: the kernel's full
+ * socket exists) qualifies, and only plain ACK and data segments of the
+ * established state; handshakes, FINs and RSTs go stripped as before. */
+static bool for_full_socket(const struct flow *f, const struct tcpao_seg *seg)
 {
-	uint16_t before = tcpao_seg_header_sum(seg);
-	size_t room = 0;
+	return f->state == FLOW_ESTABLISHED && f->uid != FLOW_UID_NONE &&
+	       !(seg->flags & (TCPAO_TH_SYN | TCPAO_TH_FIN | TCPAO_TH_RST));
+}
 
+/* Hands a verified segment to the stack: as it came where the stack
+ * takes it so (nothing copied back, and the verdict can join a batch;
+ * the verdict's mark tells the guard it was verified), otherwise with
+ * its AO option removed. */
+static enum queue_verdict deliver(struct worker *w, struct flow *f,
+				  struct tcpao_seg *seg, size_t *len)
+{
+	size_t room = 0;
+	uint16_t before;
+
+	if (for_full_socket(f, seg)) {
+		stats_inc(&w->stats, STAT_KEPT_OPTION);
+		return QUEUE_ACCEPT;
+	}
+	before = tcpao_seg_header_sum(seg);
 	if (seg->flags & TCPAO_TH_SYN)
 		room = syn_ao_room(f->peer, &f->key.remote, f->l3index);
 	*len = tcpao_seg_strip_ao_room(seg, room);
@@ -156,7 +178,7 @@ static enum queue_verdict on_flow(struct worker *w, struct flow *f,
 	flow_track_ingress(f, seg);
 	f->last_seen_ms = w->now_ms;
 	worker_note_seq(w, f);
-	return deliver(f, seg, len);
+	return deliver(w, f, seg, len);
 }
 
 /* A Linux server turns TCP timestamps off on an AO connection when SACK

@@ -146,6 +146,25 @@ int queue_recv(struct queue *q)
 	return n;
 }
 
+/* A packet we cannot name waits in the kernel for good. */
+static int unsettled(struct queue *q)
+{
+	q->unsettled++;
+	return -EINVAL;
+}
+
+/* The kernel refused one of our verdicts: its packet may still wait,
+ * unless the refusal says that none did (ENOENT: the kernel dropped it
+ * meanwhile, e.g. its device went down). */
+static void note_error(struct queue *q, const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)) ||
+	    (e->error && e->error != -ENOENT))
+		q->unsettled++;
+}
+
 int queue_packet(struct queue *q, int i, struct queue_packet *pkt)
 {
 	struct nlmsghdr *nlh = q->iov[i].iov_base;
@@ -157,12 +176,15 @@ int queue_packet(struct queue *q, int i, struct queue_packet *pkt)
 	pkt->uid = QUEUE_UID_NONE;
 	if (q->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
 		q->rx_truncated++;
-	if (!mnl_nlmsg_ok(nlh, (int)len) ||
-	    NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_QUEUE ||
+	if (!mnl_nlmsg_ok(nlh, (int)len))
+		return unsettled(q);
+	if (nlh->nlmsg_type == NLMSG_ERROR)
+		note_error(q, nlh);
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_QUEUE ||
 	    NFNL_MSG_TYPE(nlh->nlmsg_type) != NFQNL_MSG_PACKET)
 		return -EINVAL;
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
-		return -EINVAL;
+		return unsettled(q);
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	pkt->id = ntohl(ph->packet_id);
 	pkt->hw_protocol = ntohs(ph->hw_protocol);
@@ -183,24 +205,30 @@ int queue_packet(struct queue *q, int i, struct queue_packet *pkt)
 	return 0;
 }
 
+static int end_run(struct queue *q);
+
 int queue_flush(struct queue *q)
 {
 	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
 	int rc = 0;
 
+	end_run(q);
 	if (!q->txlen)
 		return 0;
 	if (sendto(q->fd, q->tx, q->txlen, 0, (struct sockaddr *)&nl,
 		   sizeof(nl)) < 0) {
 		rc = -errno;
 		q->tx_errors++;
+		q->unsettled += q->txcount;
 	}
 	q->txlen = 0;
 	q->txcount = 0;
 	return rc;
 }
 
-int queue_verdict(struct queue *q, uint32_t id, uint32_t mark,
+/* Appends one verdict message: type NFQNL_MSG_VERDICT for the packet
+ * id, or NFQNL_MSG_VERDICT_BATCH for every packet up to id. */
+static int append(struct queue *q, uint16_t type, uint32_t id, uint32_t mark,
 		  enum queue_verdict v, const void *pkt, size_t len)
 {
 	size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + 64 +
@@ -210,7 +238,7 @@ int queue_verdict(struct queue *q, uint32_t id, uint32_t mark,
 
 	if (q->txlen + need > q->txcap)
 		rc = queue_flush(q);
-	nlh = nfq_nlmsg_put((char *)q->tx + q->txlen, NFQNL_MSG_VERDICT, q->num);
+	nlh = nfq_nlmsg_put((char *)q->tx + q->txlen, type, q->num);
 	nfq_nlmsg_verdict_put(nlh, (int)id, v == QUEUE_DROP ? NF_DROP : NF_ACCEPT);
 	/* Seen by tcpaod: the guard lets it pass, our egress rule skips it. */
 	if (v != QUEUE_DROP)
@@ -219,5 +247,45 @@ int queue_verdict(struct queue *q, uint32_t id, uint32_t mark,
 		nfq_nlmsg_verdict_put_pkt(nlh, pkt, (uint32_t)len);
 	q->txlen += MNL_ALIGN(nlh->nlmsg_len);
 	q->txcount++;
+	return rc;
+}
+
+/* Writes the pending run: a lone packet as usual, more as one batch
+ * verdict, which settles every packet of the queue up to its id: safe
+ * because verdicts leave in id order and every packet before the run
+ * already has one (none is unsettled). */
+static int end_run(struct queue *q)
+{
+	unsigned int n = q->run_len;
+
+	q->run_len = 0;
+	if (n > 1)
+		q->tx_batches++;
+	return n ? append(q, n > 1 ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT,
+			  q->run_last, q->run_mark, QUEUE_ACCEPT, NULL, 0)
+		 : 0;
+}
+
+int queue_verdict(struct queue *q, uint32_t id, uint32_t mark,
+		  enum queue_verdict v, const void *pkt, size_t len)
+{
+	int rc = end_run(q), rc2 = append(q, NFQNL_MSG_VERDICT, id, mark, v,
+					   pkt, len);
+
+	return rc2 ? rc2 : rc;
+}
+
+int queue_verdict_run(struct queue *q, uint32_t id, uint32_t mark,
+		      enum queue_verdict v, const void *pkt, size_t len)
+{
+	int rc = 0;
+
+	if (v != QUEUE_ACCEPT || q->unsettled)
+		return queue_verdict(q, id, mark, v, pkt, len);
+	if (q->run_len && (id != q->run_last + 1 || mark != q->run_mark))
+		rc = end_run(q);
+	q->run_last = id;
+	q->run_mark = mark;
+	q->run_len++;
 	return rc;
 }

@@ -29,7 +29,15 @@ struct queue {
 	uint8_t *tx;                  /* verdicts waiting to be sent */
 	size_t txlen, txcap;
 	unsigned int txcount;
+	/* A run of plain accepts not yet written (queue_verdict_run). */
+	uint32_t run_last, run_mark;
+	unsigned int run_len;
 	uint64_t rx_packets, tx_errors, rx_truncated;
+	/* Packets that may wait without a verdict (an id we could not read,
+	 * a verdict refused or not sent): after one, no batch verdict,
+	 * which would settle them unseen. */
+	uint64_t unsettled;
+	uint64_t tx_batches;          /* batch verdicts sent */
 };
 
 #define QUEUE_UID_NONE UINT32_MAX
@@ -66,6 +74,12 @@ int queue_packet(struct queue *q, int i, struct queue_packet *pkt);
  * with mark | the tcpao mark (mark.h). */
 int queue_verdict(struct queue *q, uint32_t id, uint32_t mark,
 		  enum queue_verdict v, const void *pkt, size_t len);
+/* The same, except that an accept of the packet as it came, with the
+ * mark and the next id of the packet before, joins that packet's run:
+ * the run leaves as one NFQNL_MSG_VERDICT_BATCH when another verdict or
+ * queue_flush ends it. Nothing is copied back, one message for many. */
+int queue_verdict_run(struct queue *q, uint32_t id, uint32_t mark,
+		      enum queue_verdict v, const void *pkt, size_t len);
 /* Sends every pending verdict in one sendmsg. */
 int queue_flush(struct queue *q);
 

@@ -36,6 +36,7 @@ enum stat_id {
 	STAT_FLOW_EVICTED,     /* unsynchronized flows evicted for room */
 	STAT_ICMP_UNCHECKED,   /* ICMP errors not checkable (fragmented...) */
 	STAT_KEY_EXPIRED,      /* KeyID of a chain key outside its accept window */
+	STAT_KEPT_OPTION,      /* verified, handed on with the AO option in place */
 	STAT_COUNT
 };
 

@@ -359,7 +359,7 @@ static void handle_batch(struct worker *w, struct queue *q, int n,
 		/* POSTROUTING has an out device only, PREROUTING an in. */
 		w->pkt_l3index = l3dev_index(pkt.outdev ? pkt.outdev : pkt.indev);
 		v = handle(w, &len);
-		queue_verdict(q, pkt.id, pkt.mark, v, w->pkt, len);
+		queue_verdict_run(q, pkt.id, pkt.mark, v, w->pkt, len);
 	}
 }
 
@@ -701,6 +701,7 @@ static const char *const stat_names[STAT_COUNT] = {
 	[STAT_FLOW_EVICTED] = "TCPAOFlowsEvicted",
 	[STAT_ICMP_UNCHECKED] = "TCPAODroppedIcmpsUnchecked",
 	[STAT_KEY_EXPIRED] = "TCPAOKeyOutsideLifetime",
+	[STAT_KEPT_OPTION] = "TCPAOInOptionKept",
 };
 
 const char *stat_name(enum stat_id id)

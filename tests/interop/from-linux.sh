@@ -52,5 +52,9 @@ for row in "${IO_ROWS[@]}" "$MAPPED"; do
 	ts_expect '[ "$(io_val r$R_PORT.result)" = ok ]' "row $R_PORT: aopeer result"
 	ts_expect '[ "$(io_flow 48$R_PORT current)" = $R_SND ]' "row $R_PORT: our current key"
 done
+# Linux's verified data and ACKs reached our echo servers with their AO option
+# in place (docs/SECURITY.md, "What reaches the kernel").
+echo "  ours: $(ts_stats "$NS_A")"
+ts_expect '[ "$(ts_stat "$NS_A" TCPAOInOptionKept)" -gt 0 ]' "segments handed on with their AO option"
 io_verify "${keys[@]}"
 ts_end

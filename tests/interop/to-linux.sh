@@ -55,5 +55,9 @@ for row in "${IO_ROWS[@]}"; do
 	ts_expect '[ "$(io_val r$R_PORT.result)" = ok ]' "row $R_PORT: aopeer result"
 	ts_expect '[ "$(io_val r$R_PORT.conn1.key0.maclen)" = $R_MACLEN ]' "row $R_PORT: Linux maclen"
 done
+# Linux's verified data and ACKs reached our clients with their AO option
+# in place (docs/SECURITY.md, "What reaches the kernel").
+echo "  ours: $(ts_stats "$NS_A")"
+ts_expect '[ "$(ts_stat "$NS_A" TCPAOInOptionKept)" -gt 0 ]' "segments handed on with their AO option"
 io_verify "${keys[@]}"
 ts_end

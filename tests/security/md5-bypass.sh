@@ -15,8 +15,11 @@
 #   killed+nft   B's daemon killed (SIGKILL) and the ruleset flushed
 #   restarted    B's daemon started again
 #
-# None may reach the application: the receiver checks every byte of both
-# streams. Then the control, which proves the forgery: after
+# Into the AO session a second forgery carries the flow's real AO option
+# and timestamps (a MAC of other bytes): the shape of the verified segments
+# that B's daemon hands on with their option in place. None may reach the
+# application: the receiver checks every byte of both streams. Then the
+# control, which proves the forgery: after
 # `tcpaod --remove-rules` in B (no rules, no guard), the same forgery into
 # the MD5 session IS delivered (the kernel's bypass).
 #
@@ -63,8 +66,10 @@ wait_sent() {
 	ts_die "the sender did not send chunk $1"
 }
 # forge inside A's namespace (its eth0 faces B)
+# (into the AO session also one shaped as the segments tcpaod hands on with
+# their AO option in place: the flow's real option and timestamps)
 forge_in_a() { FORGED_OUT=$(ts_in "$NS_A" "$PY" "$SEC_DIR/md5forge.py" "$TS_TMP/md5.pcap" eth0 "$BMAC" \
-	"$AO_A,$AO_B,$PORT" "$M_A,$M_B,$PORT" </dev/null) && FORGED=$((FORGED + 2)); echo "  $FORGED_OUT"; }
+	"$AO_A,$AO_B,$PORT,shaped" "$M_A,$M_B,$PORT" </dev/null) && FORGED=$((FORGED + 3)); echo "  $FORGED_OUT"; }
 
 # The pinned guard's drop counters in NS (the daemon may be gone): egress,
 # ingress from a peer, ingress kind 29 from others.
@@ -104,6 +109,15 @@ for k in "${!ROUNDS[@]}"; do
 	ts_log "round $k ($r): forging into both sessions"
 	forge_in_a
 	sleep 0.3
+	# While B's first daemon runs, its verified segments reach the kernel
+	# with their AO option (TCPAOInOptionKept: once B's accepted socket
+	# has sent); the shaped forgeries are not among them.
+	if [ "$k" = 3 ]; then
+		kept=$(ts_stat "$NS_B" TCPAOInOptionKept) bad=$(ts_stat "$NS_B" TCPAOBad)
+		echo "  B after the running and flushed rounds: TCPAOInOptionKept=$kept TCPAOBad=$bad"
+		ts_expect '[ "${kept:-0}" -gt 0 ]' "B hands verified segments on with their AO option"
+		ts_expect '[ "${bad:-0}" -ge 2 ]' "B drops the shaped forgeries as TCPAOBad"
+	fi
 	touch "$TS_TMP/go/go.$k"
 done
 wait_sent $((NCHUNK - 1))
