@@ -105,7 +105,7 @@ for k in "${!ROUNDS[@]}"; do
 	restarted) [ $b_running = 0 ] && echo "  before the restart, $(guard_drops "$NS_B")"
 		[ $b_running = 0 ] && ts_daemon "$NS_B" --key "id=5,$K,peer=$AO_A/$HOST"; b_running=1 ;;
 	esac
-	sleep 0.2 # the capture holds chunk k
+	sleep 1.2 # the capture holds chunk k (libpcap hands blocks over after 1 s)
 	ts_log "round $k ($r): forging into both sessions"
 	forge_in_a
 	sleep 0.3
