@@ -66,6 +66,22 @@ ts_bpffs() {
 		mount -t bpf -o mode=0700 bpf /run/tcpao/bpf 2>/dev/null
 }
 
+# ts_sweep: namespaces of earlier tests that were killed before their
+# cleanup ran (SIGKILL, a harness's hard timeout): tcpao-NAME-a|b-PID whose
+# PID is gone and which no process uses. A name cut at 40 characters may
+# have lost digits of its PID: left alone.
+ts_sweep() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
+		[[ $ns =~ ^tcpao-.+-[ab]-([0-9]+)$ ]] && [ ${#ns} -lt 40 ] || continue
+		pid=${BASH_REMATCH[1]}
+		kill -0 "$pid" 2>/dev/null && continue
+		[ -z "$(ip netns pids "$ns" 2>/dev/null)" ] || continue
+		ts_netns_del "$ns"
+		echo "removed $ns, left by a test that was killed (pid $pid gone)"
+	done
+}
+
 # ts_init NAME: checks, unique names, cleanup trap.
 ts_init() {
 	[ "$(id -u)" = 0 ] || ts_skip "needs root"
@@ -76,6 +92,7 @@ ts_init() {
 	NS_A=${NS_A:0:40} NS_B=${NS_B:0:40}
 	TS_TMP=$(mktemp -d "/tmp/tcpao-$1-XXXXXX")
 	ts_bpffs
+	ts_sweep
 	trap ts_cleanup EXIT
 	trap 'exit 1' INT TERM
 }
