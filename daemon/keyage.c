@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The key-ages file (keyage.h): a magic, the record size and the count,
- * then one fixed-size record per host entry that has a current key. Written whole and renamed into
- * place, so a reader sees an old file or a new one, never a torn one.
+ * then one fixed-size record per host entry that has a current key;
+ * replaced whole (atomicfile.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "keyage.h"
 
 #define KEYAGE_FILE "key-ages"
@@ -68,27 +69,21 @@ static size_t records_of(const struct policy *policy, struct age_record *out)
 
 static int write_file(const char *dir, const struct age_record *r, size_t n)
 {
-	char tmp[4200], path[4200];
 	uint64_t count = n, size = sizeof(*r);
-	int fd, rc = 0;
+	struct atomic_file f;
+	char path[4096];
+	int rc;
 
-	path_of(tmp, sizeof(tmp), dir, KEYAGE_FILE ".new");
 	path_of(path, sizeof(path), dir, KEYAGE_FILE);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, magic, sizeof(magic)) != sizeof(magic) ||
-	    write(fd, &size, sizeof(size)) != sizeof(size) ||
-	    write(fd, &count, sizeof(count)) != sizeof(count) ||
-	    (n && write(fd, r, n * sizeof(*r)) != (ssize_t)(n * sizeof(*r))))
-		rc = errno ? -errno : -EIO;
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
+	rc = atomic_file_open(&f, path, 0600);
 	if (rc)
-		unlink(tmp);
-	return rc;
+		return rc;
+	if (write(f.fd, magic, sizeof(magic)) != sizeof(magic) ||
+	    write(f.fd, &size, sizeof(size)) != sizeof(size) ||
+	    write(f.fd, &count, sizeof(count)) != sizeof(count) ||
+	    (n && write(f.fd, r, n * sizeof(*r)) != (ssize_t)(n * sizeof(*r))))
+		rc = errno ? -errno : -EIO;
+	return atomic_file_end(&f, rc);
 }
 
 int keyage_save(const char *dir, const struct policy *policy)

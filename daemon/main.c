@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "audit.h"
 #include "config.h"
 #include "control.h"
@@ -403,17 +404,14 @@ static void remove_state_dir(const char *dir)
 
 static int write_pidfile(const char *path)
 {
-	char tmp[4200];
-	FILE *f;
+	struct atomic_file f;
+	int rc = atomic_file_open(&f, path, 0644);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) || rename(tmp, path))
-		return -errno;
-	return 0;
+	if (rc)
+		return rc;
+	if (dprintf(f.fd, "%ld\n", (long)getpid()) < 0)
+		rc = -EIO;
+	return atomic_file_end(&f, rc);
 }
 
 static int detach(void)

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "log.h"
 #include "sockets.h"
 #include "state.h"
@@ -614,21 +615,18 @@ static void restore_keys(struct policy *policy, const struct record *r)
  * rename; no file when the pool is empty. */
 static int write_restored(const char *dir)
 {
-	char path[4200], tmp[4200];
+	char path[4096];
+	struct atomic_file f;
 	union record_block b;
-	int fd, rc = 0;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, RESTORED_FILE);
 	if (!pool.n)
 		return unlink(path) && errno != ENOENT ? -errno : 0;
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, RESTORED_FILE);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	if ((rc = secret_file_check(fd))) {
-		close(fd);
+	rc = atomic_file_open(&f, path, 0600);
+	if (rc)
 		return rc;
-	}
+	rc = secret_file_check(f.fd);
 	for (size_t i = 0; i < pool.n && !rc; i++) {
 		uint64_t sum;
 		ssize_t n;
@@ -638,19 +636,13 @@ static int write_restored(const char *dir)
 		b.r = pool.flows[i].r;
 		sum = checksum(b.bytes, CHECKSUM_AT);
 		memcpy(b.bytes + CHECKSUM_AT, &sum, sizeof(sum));
-		n = pwrite(fd, b.bytes, RECORD_SIZE,
+		n = pwrite(f.fd, b.bytes, RECORD_SIZE,
 			   (off_t)i * 2 * RECORD_SIZE);
 		if (n != RECORD_SIZE)
 			rc = n < 0 ? -errno : -EIO;
 	}
 	explicit_bzero(&b, sizeof(b));
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	return rc;
+	return atomic_file_end(&f, rc);
 }
 
 static bool is_state_file(const char *name)
