@@ -356,6 +356,16 @@ ts_wait_listen() {
 	ts_die "nothing listens on port $2 in $1"
 }
 
+# ts_wait_established NS PORT: until a connection to PORT is established
+# in NS (bounded): a process that has started has not always connected.
+ts_wait_established() {
+	for _ in $(seq 200); do
+		ts_in "$1" ss -Htn state established "dport = :$2" | grep -q . && return 0
+		sleep 0.05
+	done
+	ts_die "no connection to port $2 in $1"
+}
+
 # ts_rules_gone NS: no tcpao chain, jump or set is left in NS.
 ts_rules_gone() {
 	local left

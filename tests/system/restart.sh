@@ -25,6 +25,7 @@ run_case() { # NS-TO-KILL DST PORT
 	ts_wait_listen "$NS_B" $port
 	ts_start ts_in "$NS_A" "$PY" "$TS_DIR/xfer.py" send "$dst" $port --bytes $BYTES --echo --timeout 90
 	cli=$TS_LAST_PID
+	ts_wait_established "$NS_A" $port
 	sleep 0.8
 	ts_stop_daemon "$victim" KILL
 	kill -0 $cli 2>/dev/null || ts_fail "the transfer ended before the kill: make it longer"
@@ -60,6 +61,7 @@ run_runtime_key_case() {
 	ts_wait_listen "$NS_B" $port
 	ts_start ts_in "$NS_A" "$PY" "$TS_DIR/xfer.py" send "$B4" $port --bytes $((2 * BYTES)) --echo --timeout 90
 	cli=$TS_LAST_PID
+	ts_wait_established "$NS_A" $port
 	sleep 0.8
 	for round in 1 2; do
 		ts_stop_daemon "$NS_B" KILL
