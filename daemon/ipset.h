@@ -8,6 +8,7 @@
 #ifndef TCPAOD_IPSET_H
 #define TCPAOD_IPSET_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,5 +42,12 @@ struct ipset_change {
  * failed (the sets may then hold part of the change: the caller reloads
  * them whole). */
 int ipset_change(const struct ipset_change *c);
+
+/* How many members each named set holds (entries[i]; -1 when the set is
+ * absent, IPSET_ENTRIES_UNKNOWN when the kernel does not say), from one
+ * header-only dump of the sets: what `ipset list -t` prints as "Number of
+ * entries", without a helper. Returns 0 or -errno. */
+#define IPSET_ENTRIES_UNKNOWN LONG_MAX
+int ipset_entries(const char *const names[], size_t n, long entries[]);
 
 #endif

@@ -816,16 +816,13 @@ static const char *family_missing(struct rules *r, const char *ipt, bool v6)
 	return NULL;
 }
 
-/* "Number of entries: N" of both sets, against the members loaded. */
+/* The sets' member counts (over netlink), against the members loaded. */
 static const char *sets_missing(struct rules *r)
 {
 	static const char *const names[3] = { SET4, SET6, SETPORTS };
-	FILE *f = helper_popen("ipset", "list -t");
-	size_t want[3] = { 0, 0, r->nports }, have[3] = { 0, 0, 0 };
-	bool seen[3] = { false, false, false };
-	char line[256];
-	int cur = -1;
-	unsigned long v;
+	size_t want[3] = { 0, 0, r->nports };
+	long have[3];
+	bool count_ok[3];
 
 	for (size_t i = 0; i < r->nmembers && !r->stale; i++)
 		want[r->members[i].prefix.family == AF_INET6]++;
@@ -834,48 +831,42 @@ static const char *sets_missing(struct rules *r)
 		want[1] = r->counts.family[1];
 		want[2] = r->counts.nports;
 	}
-	if (!f)
+	if (ipset_entries(names, 3, have)) /* cannot look: assume nothing moved */
 		return NULL;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Name: ", 6)) {
-			line[strcspn(line, "\n")] = 0;
-			cur = -1;
-			for (int i = 0; i < 3; i++)
-				if (!strcmp(line + 6, names[i]))
-					cur = i;
-			if (cur >= 0)
-				seen[cur] = true;
-		} else if (cur >= 0 &&
-			   sscanf(line, "Number of entries: %lu", &v) == 1) {
-			have[cur] = v;
-		}
-	}
-	pclose(f);
-	r->seen_sets_ok = true;
 	for (int i = 0; i < 3; i++)
-		r->seen_sets_ok &= seen[i] && have[i] == want[i];
-	if (!seen[0] || !seen[1])
+		count_ok[i] = have[i] == IPSET_ENTRIES_UNKNOWN ||
+			      (have[i] >= 0 && (size_t)have[i] == want[i]);
+	r->seen_sets_ok = have[0] >= 0 && have[1] >= 0 && have[2] >= 0 &&
+			  count_ok[0] && count_ok[1] && count_ok[2];
+	if (have[0] < 0 || have[1] < 0)
 		return "peer set";
-	if (!seen[2])
+	if (have[2] < 0)
 		return "port set";
-	if (have[0] != want[0] || have[1] != want[1])
+	if (!count_ok[0] || !count_ok[1])
 		return "peer set members";
-	if (have[2] != want[2])
+	if (!count_ok[2])
 		return "port set members";
 	return NULL;
 }
 
-const char *rules_missing(struct rules *r)
+const char *rules_missing(struct rules *r, bool rulesets)
 {
-	const char *w4, *w6, *ws;
+	const char *w4 = NULL, *w6 = NULL, *ws;
 
 	if (!r->installed)
 		return NULL;
-	/* All three looked at: rules_restore() redoes only what is gone. */
-	w4 = family_missing(r, r->ipt4, false);
-	w6 = family_missing(r, r->ipt6, true);
+	/* All looked at: rules_restore() redoes only what is gone. */
+	if (rulesets) {
+		w4 = family_missing(r, r->ipt4, false);
+		w6 = family_missing(r, r->ipt6, true);
+	}
 	ws = sets_missing(r);
 	return w4 ? w4 : w6 ? w6 : ws;
+}
+
+bool rules_announced(const struct rules *r)
+{
+	return r->ipt4 && strstr(r->ipt4, "-nft");
 }
 
 /* One family's chains refilled and its missing jumps added, in one

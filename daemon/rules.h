@@ -86,9 +86,13 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 int rules_change_sets(struct rules *r, const struct policy *old,
 		      const struct policy *fresh, char *err, size_t errlen);
 /* What of the installed rules is gone ("IPv4 jump", "peer set", ...), or
- * NULL when all is in place (or nothing was installed). Runs
- * iptables-save and ipset: for a periodic check, not per packet. */
-const char *rules_missing(struct rules *r);
+ * NULL when all is in place (or nothing was installed). The sets are
+ * counted over netlink (cheap); the rulesets, with `rulesets`, through
+ * iptables-save (two helpers: for when something changed). */
+const char *rules_missing(struct rules *r, bool rulesets);
+/* Whether changes to our rules are announced (iptables-nft: nf_tables
+ * notifications); iptables-legacy announces nothing. */
+bool rules_announced(const struct rules *r);
 /* Installs again what rules_missing() found gone (the sets rebuilt
  * whole); everything, the long way, if that fails. */
 int rules_restore(struct rules *r, const struct policy *policy,

@@ -17,7 +17,8 @@
 
 static struct {
 	bool changed;          /* a notification since the last check */
-	uint64_t last_check;
+	bool listening;        /* nf_tables notifications reach us */
+	uint64_t last_check, last_ruleset_check;
 	bool present;
 	bool guard;
 	uint64_t restores;
@@ -41,6 +42,7 @@ int watch_open(void)
 		close(fd);
 		return rc;
 	}
+	w.listening = true;
 	return fd;
 }
 
@@ -83,17 +85,30 @@ static void restore(struct rules *r, const struct policy *policy,
 		(unsigned long long)ms, (unsigned long long)w.restores);
 }
 
+/* iptables-save costs two helpers: run them when nf_tables said something
+ * changed, and otherwise only as often as WATCH_RULESET_PERIOD_MS, unless
+ * the rules' backend announces nothing. */
+static bool ruleset_due(const struct rules *r, uint64_t now)
+{
+	return w.changed || !w.listening || !rules_announced(r) ||
+	       now - w.last_ruleset_check >= WATCH_RULESET_PERIOD_MS;
+}
+
 void watch_tick(struct rules *r, const struct policy *policy, uint64_t now)
 {
 	const char *what;
+	bool rulesets;
 	uint64_t t0;
 
 	if (!w.changed && now - w.last_check < WATCH_PERIOD_MS)
 		return;
 	t0 = now_ms();
 	w.last_check = now;
+	rulesets = ruleset_due(r, now);
+	if (rulesets)
+		w.last_ruleset_check = now;
 	w.guard = guard_check();
-	what = rules_missing(r);
+	what = rules_missing(r, rulesets);
 	w.present = !what;
 	if (what)
 		restore(r, policy, what, t0);

@@ -4,9 +4,11 @@
  * (`nft flush ruleset`, `iptables -F`, `iptables-restore`, `ipset
  * destroy`) removes tcpao's chains, jumps or sets without telling anyone:
  * the watcher notices and installs them again, logging and counting each
- * restore. nf_tables changes are announced on NFNLGRP_NFTABLES (checked at
- * once); iptables-legacy and ipset announce nothing (checked every
- * WATCH_PERIOD_MS). Meanwhile the guard (guard.h) drops what the missing
+ * restore. nf_tables changes are announced on NFNLGRP_NFTABLES (the
+ * rulesets checked at once, and every WATCH_RULESET_PERIOD_MS in case);
+ * iptables-legacy and ipset announce nothing (checked every
+ * WATCH_PERIOD_MS: the sets' counts over netlink, legacy rulesets through
+ * iptables-save). Meanwhile the guard (guard.h) drops what the missing
  * rules would have queued.
  */
 #ifndef TCPAOD_WATCH_H
@@ -19,6 +21,7 @@
 #include "rules.h"
 
 #define WATCH_PERIOD_MS 500
+#define WATCH_RULESET_PERIOD_MS 30000
 
 /* The nf_tables notification socket, or -errno (then only the periodic
  * check runs). */
