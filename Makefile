@@ -52,12 +52,14 @@ demo: all
 # Builds only what it runs: bench-mac (about 20 s; --quick for a smoke
 # test), bench-keyring (about 5 s), bench-keyops (root; to 100,000 keys,
 # about 10 s with --quick; without, about a minute), then
-# bench/throughput (root, about 4 min; --quick about 75 s).
+# bench/idle (root, 10 s), bench/throughput (root, about 4 min; --quick
+# about 75 s).
 bench: $(BUILD)/build.ninja
 	ninja -C $(BUILD) bench/bench-mac bench/bench-keyring bench/bench-keyops bench/tcpbench daemon/tcpaod cli/tcpao
 	$(BUILD)/bench/bench-mac
 	$(BUILD)/bench/bench-keyring
 	$(BUILD)/bench/bench-keyops --quick
+	bench/idle $(BUILD)
 	bench/throughput --profile 5 $(BUILD)
 
 # The Linux guest of the interop suite (tests/vm): kernel from Debian's
