@@ -15,6 +15,9 @@
 #             `ipset flush` of tcpao's sets, and `nft flush ruleset` followed
 #             at once by `ipset destroy` of both
 #   restore   `iptables-restore` of a ruleset without tcpao's chains
+#   legacy    the daemons on iptables-legacy (chosen because legacy holds
+#             our jumps when they start), `iptables-legacy -t raw|mangle -F`:
+#             no notification, the watcher's periodic look finds it
 #
 # Two transfers (IPv4 and IPv6, every byte checked by xfer.py) run 20-60 s
 # under a capture of the veth; `tcpao verify` must find 0 unsigned segments
@@ -26,6 +29,19 @@ ts_init "ops-$OPS_CASE"
 ts_require tcpdump nft ipset iptables-restore
 ts_pair
 K="alg=hmac(sha1),secret=fail-closed-test"
+# iptables-legacy: our jumps there make tcpaod choose that backend.
+if [ "$OPS_CASE" = legacy ]; then
+	ts_require iptables-legacy ip6tables-legacy
+	for ns in "$NS_A" "$NS_B"; do
+		for ipt in iptables-legacy ip6tables-legacy; do
+			ts_in "$ns" $ipt -t raw -N tcpao-in &&
+				ts_in "$ns" $ipt -t raw -A PREROUTING -j tcpao-in &&
+				ts_in "$ns" $ipt -t mangle -N tcpao-out &&
+				ts_in "$ns" $ipt -t mangle -A POSTROUTING -j tcpao-out ||
+				ts_die "$ipt: cannot make the chains"
+		done
+	done
+fi
 A_ARGS=(--key "id=3,$K,peer=$B4/32" --key "id=3,$K,peer=$B6/128")
 B_ARGS=(--key "id=3,$K,peer=$A4/32" --key "id=3,$K,peer=$A6/128")
 ts_daemon "$NS_A" "${A_ARGS[@]}"
@@ -64,6 +80,10 @@ operate() { # NS ROUND
 	restore)
 		ts_in "$ns" iptables-restore <<<"$PLAIN"
 		ts_in "$ns" ip6tables-restore <<<"$PLAIN" ;;
+	legacy)
+		if [ $((round % 2)) = 0 ]; then t=raw; else t=mangle; fi
+		ts_in "$ns" iptables-legacy -t $t -F
+		ts_in "$ns" ip6tables-legacy -t $t -F ;;
 	*) ts_die "unknown OPS_CASE $OPS_CASE" ;;
 	esac
 }
@@ -113,9 +133,17 @@ restores=$(grep -h "restored in" "$TS_TMP"/tcpaod-*.log | wc -l)
 lat=$(grep -ho "restored in [0-9]* ms" "$TS_TMP"/tcpaod-*.log | awk '{ n++; s += $3; if ($3 > m) m = $3 } END { if (n) printf "mean %d ms, max %d ms", s / n, m }')
 ts_log "restores: $restores ($lat); ipset destroyed $DESTROYED time(s)"
 case $OPS_CASE in
-nft | ipt-flush | ipset | restore)
+nft | ipt-flush | ipset | restore | legacy)
 	ts_expect '[ "$restores" -ge 6 ]' "the daemons restored the rules ($restores restores)" ;;
 esac
+if [ "$OPS_CASE" = legacy ]; then
+	for ns in "$NS_A" "$NS_B"; do
+		ts_expect '[ "$(ts_in "$ns" iptables-legacy -t raw -S tcpao-in | grep -c "^-A")" -gt 0 ]' \
+			"$(args_of "$ns")'s rules are in iptables-legacy"
+		ts_expect '[ "$(ts_in "$ns" iptables-nft-save 2>/dev/null | grep -c "^-A tcpao-in")" = 0 ]' \
+			"and not in iptables-nft"
+	done
+fi
 # One rule deleted by hand (not a whole chain): the daemon notices that its
 # chain is short and refills it.
 chain_rules() { ts_in "$1" "$2" -t "$3" -S "$4" | grep -c '^-A'; }
