@@ -37,9 +37,10 @@ int flow_table_init(struct flow_table *t, uint32_t cap)
 	/* calloc'd pages stay untouched (and unbacked) until used. */
 	t->flows = calloc(cap, sizeof(*t->flows));
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	t->live = calloc(cap ? cap : 1, sizeof(*t->live));
 	t->nuids = t->nbuckets * 2;
 	t->uids = calloc(t->nuids, sizeof(*t->uids));
-	if (!t->flows || !t->buckets || !t->uids) {
+	if (!t->flows || !t->buckets || !t->live || !t->uids) {
 		flow_table_free(t);
 		return -ENOMEM;
 	}
@@ -59,6 +60,7 @@ void flow_table_free(struct flow_table *t)
 		explicit_bzero(t->flows, (size_t)t->cap * sizeof(*t->flows));
 	free(t->flows);
 	free(t->buckets);
+	free(t->live);
 	free(t->uids);
 	memset(t, 0, sizeof(*t));
 }
@@ -173,10 +175,10 @@ struct flow *flow_oldest(struct flow_table *t, unsigned int state_mask)
 {
 	struct flow *old = NULL;
 
-	for (uint32_t i = 0; i < t->cap; i++) {
-		struct flow *f = &t->flows[i];
+	for (uint32_t k = 0; k < t->count; k++) {
+		struct flow *f = flow_live(t, k);
 
-		if (f->in_use && (state_mask & 1u << f->state) &&
+		if ((state_mask & 1u << f->state) &&
 		    (!old || f->last_seen_ms < old->last_seen_ms))
 			old = f;
 	}
@@ -187,8 +189,8 @@ uint32_t flow_count_states(const struct flow_table *t, unsigned int mask)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < t->cap; i++)
-		n += t->flows[i].in_use && (mask & 1u << t->flows[i].state);
+	for (uint32_t k = 0; k < t->count; k++)
+		n += !!(mask & 1u << flow_live(t, k)->state);
 	return n;
 }
 
@@ -208,7 +210,8 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
 	f->peer_rnext = -1;
 	f->next = t->buckets[b];
 	t->buckets[b] = i;
-	t->count++;
+	f->live_at = t->count;
+	t->live[t->count++] = i - 1;
 	return f;
 }
 
@@ -223,12 +226,13 @@ void flow_remove(struct flow_table *t, struct flow *f)
 		*link = f->next;
 	if (f->uid != FLOW_UID_NONE)
 		uid_sub(t, f->uid);
+	t->live[f->live_at] = t->live[--t->count];
+	t->flows[t->live[f->live_at]].live_at = f->live_at;
 	tcpao_dir_wipe(&f->tx);
 	tcpao_dir_wipe(&f->rx);
 	memset(f, 0, sizeof(*f));
 	f->next = t->free_head;
 	t->free_head = idx;
-	t->count--;
 }
 
 static void addr_unmapped(struct tcpao_addr *out, const struct tcpao_addr *in)
@@ -362,10 +366,10 @@ unsigned int flow_gc(struct flow_table *t, uint64_t now_ms,
 {
 	unsigned int n = 0;
 
-	for (uint32_t i = 0; i < t->cap && t->count; i++) {
-		struct flow *f = &t->flows[i];
+	for (uint32_t k = t->count; k-- > 0;) {
+		struct flow *f = flow_live(t, k);
 
-		if (!f->in_use || now_ms - f->last_seen_ms < idle_limit_ms(f))
+		if (now_ms - f->last_seen_ms < idle_limit_ms(f))
 			continue;
 		if (gone)
 			gone(f, arg);

@@ -71,6 +71,7 @@ struct flow {
 	uint32_t pmtu_gen;                /* pmtu.h: generation seen, */
 	uint32_t kernel_mtu;              /* and the kernel's MTU, or 0 */
 	uint32_t next;                    /* hash chain: index + 1, 0 ends */
+	uint32_t live_at;                 /* its place in the table's live[] */
 	bool in_use;
 };
 
@@ -78,6 +79,9 @@ struct flow_table {
 	struct flow *flows;
 	uint32_t cap;
 	uint32_t count;
+	/* The slots in use, live[0..count) in no order: walks cost the
+	 * flows there are, not the table's size. */
+	uint32_t *live;
 	uint32_t *buckets;   /* index + 1 of the first flow; 0: empty */
 	uint32_t nbuckets;   /* power of two */
 	uint32_t free_head;  /* index + 1 of a free flow; chained by next */
@@ -92,6 +96,12 @@ struct flow_uid {
 };
 
 int flow_table_init(struct flow_table *t, uint32_t cap);
+/* The k-th flow in use (k < count). Removing flow_live(t, k) moves the
+ * last one there: walk down from count - 1 to remove as you go. */
+static inline struct flow *flow_live(const struct flow_table *t, uint32_t k)
+{
+	return &t->flows[t->live[k]];
+}
 void flow_table_free(struct flow_table *t);
 
 struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key);

@@ -93,12 +93,12 @@ static void count_key_use(struct worker *w, void *arg)
 {
 	struct key_use *u = arg;
 
-	for (uint32_t i = 0; i < w->flows.cap; i++) {
-		const struct flow *f = &w->flows.flows[i];
+	for (uint32_t i = 0; i < w->flows.count; i++) {
+		const struct flow *f = flow_live(&w->flows, i);
 		const struct tcpao_mkt *k;
 		uint64_t serial;
 
-		if (!f->in_use || !f->peer || f->state == FLOW_CLOSED ||
+		if (!f->peer || f->state == FLOW_CLOSED ||
 		    f->state == FLOW_TIME_WAIT)
 			continue;
 		k = flow_current_key(f, &serial);
@@ -321,11 +321,11 @@ static void count_dropped_use(struct worker *w, void *arg)
 {
 	struct plan *pl = arg;
 
-	for (uint32_t i = 0; i < w->flows.cap; i++) {
-		const struct flow *f = &w->flows.flows[i];
+	for (uint32_t i = 0; i < w->flows.count; i++) {
+		const struct flow *f = flow_live(&w->flows, i);
 		uint64_t serial;
 
-		if (!f->in_use || !f->peer || f->state == FLOW_CLOSED ||
+		if (!f->peer || f->state == FLOW_CLOSED ||
 		    f->state == FLOW_TIME_WAIT)
 			continue;
 		if (flow_current_key(f, &serial) &&

@@ -973,6 +973,17 @@ static bool scope_matches(const struct policy_scope *s,
 	       (!s->remote_port || s->remote_port == rport);
 }
 
+bool policy_entry_scopes(const struct policy_peer *p,
+			 const struct tcpao_addr *local, uint16_t lport,
+			 const struct tcpao_addr *remote, uint16_t rport)
+{
+	struct tcpao_addr l = *local, r = *remote;
+
+	tcpao_addr_unmap(&l);
+	tcpao_addr_unmap(&r);
+	return scope_matches(&p->scope, &l, lport, &r, rport);
+}
+
 bool policy_listener_serves(const struct policy_peer *p,
 			    const struct tcpao_addr *remote)
 {

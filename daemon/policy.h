@@ -292,6 +292,11 @@ const struct policy_peer *policy_match(const struct policy *policy,
 				       uint16_t lport,
 				       const struct tcpao_addr *remote,
 				       uint16_t rport);
+/* Whether entry p's scope takes in this connection: only such entries,
+ * changed, can change what policy_match() returns for it. */
+bool policy_entry_scopes(const struct policy_peer *p,
+			 const struct tcpao_addr *local, uint16_t lport,
+			 const struct tcpao_addr *remote, uint16_t rport);
 /* A listener's keys serve `remote` (one of them matches it): the peers
  * whose connections it protects; any other connects in the clear, unless
  * the listener requires AO. */

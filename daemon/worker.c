@@ -615,26 +615,61 @@ static bool same_key(const struct tcpao_mkt *a, const struct tcpao_mkt *b)
 	return a == b || (a && b && !memcmp(a, b, sizeof(*a)));
 }
 
+/* Past this many changed entries, matching every flow again costs less
+ * than looking at each flow against each of them. */
+#define ADOPT_CHANGED_MAX 16
+
+/* A flow whose match the change from `old` to `fresh` (slots changed)
+ * may move: its entry is one that changed, or a changed entry takes it in. */
+static bool flow_touched(const struct flow *f, const struct policy *old,
+			 const struct policy *fresh, const size_t *slots,
+			 size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct policy_peer *p = slots[i] < fresh->n
+			? policy_entry(fresh, slots[i]) : NULL;
+
+		if (slots[i] < old->n && policy_entry(old, slots[i]) == f->peer)
+			return true;
+		if (p && policy_entry_scopes(p, &f->key.local, f->key.lport,
+					     &f->key.remote, f->key.rport))
+			return true;
+	}
+	return false;
+}
+
+static void rematch(struct worker *w, struct flow *f)
+{
+	const struct tcpao_mkt *cur = key_of(f->peer, f->sel.current),
+			       *next = key_of(f->peer, f->sel.rnext);
+
+	f->peer = worker_policy_peer(w, &f->key);
+	worker_refresh_keysel(w, f);
+	/* Saved again when the keys its record holds changed (not for
+	 * every flow at each change of the policy). */
+	if (!same_key(cur, key_of(f->peer, f->sel.current)) ||
+	    !same_key(next, key_of(f->peer, f->sel.rnext)))
+		worker_flow_changed(w, f);
+}
+
 void worker_adopt_policy(struct worker *w, const struct policy *policy)
 {
+	const struct policy *old = w->policy;
+	size_t *slots = NULL, n = 0;
+	/* A clone of the policy we hold: only the flows its changes touch
+	 * are matched again (the others keep an entry both versions share). */
+	bool some = old && policy_changes(policy, old, &slots, &n) &&
+		    n <= ADOPT_CHANGED_MAX;
+
 	w->policy = policy;
 	w->policy_epoch++;
-	for (uint32_t i = 0; i < w->flows.cap; i++) {
-		struct flow *f = &w->flows.flows[i];
-		const struct tcpao_mkt *cur, *next;
+	for (uint32_t k = 0; k < w->flows.count; k++) {
+		struct flow *f = flow_live(&w->flows, k);
 
-		if (!f->in_use)
-			continue;
-		cur = key_of(f->peer, f->sel.current);
-		next = key_of(f->peer, f->sel.rnext);
-		f->peer = worker_policy_peer(w, &f->key);
-		worker_refresh_keysel(w, f);
-		/* Saved again when the keys its record holds changed (not
-		 * for every flow at each change of the policy). */
-		if (!same_key(cur, key_of(f->peer, f->sel.current)) ||
-		    !same_key(next, key_of(f->peer, f->sel.rnext)))
-			worker_flow_changed(w, f);
+		if (!some || flow_touched(f, old, policy, slots, n))
+			rematch(w, f);
 	}
+	free(slots);
 	save_if_dirty(w);
 }
 
@@ -764,11 +799,9 @@ static void snapshot_worker(struct worker *w, void *arg)
 {
 	struct snapshot *s = arg;
 
-	for (uint32_t i = 0; i < w->flows.cap; i++) {
-		const struct flow *f = &w->flows.flows[i];
+	for (uint32_t k = 0; k < w->flows.count; k++) {
+		const struct flow *f = flow_live(&w->flows, k);
 
-		if (!f->in_use)
-			continue;
 		if (s->n == s->cap) {
 			s->overflow = true;
 			return;

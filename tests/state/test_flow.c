@@ -3,7 +3,8 @@
  * The flow table's owner accounting (daemon/flow.c): flows per uid under
  * random inserts and removals match a plain count (the backward-shift
  * deletion keeps every probe chain whole), and flow_oldest picks the
- * longest idle flow of the states asked for.
+ * longest idle flow of the states asked for; the live list names every
+ * flow in use exactly once, and flow_gc frees what has idled out.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,11 +92,70 @@ static void test_oldest(void **state)
 	flow_table_free(&t);
 }
 
+/* live[0..count) holds exactly the slots in use, each once, each flow
+ * knowing its place. */
+static void assert_live_whole(const struct flow_table *t)
+{
+	uint32_t in_use = 0;
+	unsigned char *seen = calloc(t->cap, 1);
+
+	assert_non_null(seen);
+	for (uint32_t i = 0; i < t->cap; i++)
+		in_use += t->flows[i].in_use;
+	assert_int_equal(in_use, t->count);
+	for (uint32_t k = 0; k < t->count; k++) {
+		assert_true(t->live[k] < t->cap);
+		assert_true(t->flows[t->live[k]].in_use);
+		assert_int_equal(t->flows[t->live[k]].live_at, k);
+		assert_false(seen[t->live[k]]);
+		seen[t->live[k]] = 1;
+	}
+	free(seen);
+}
+
+static void test_live_list(void **state)
+{
+	struct flow_table t;
+	struct flow *slot[CAP] = { 0 };
+	struct flow_key k;
+
+	(void)state;
+	assert_int_equal(flow_table_init(&t, CAP), 0);
+	srand(5926);
+	for (int round = 0; round < 20000; round++) {
+		uint32_t i = (uint32_t)rand() % CAP;
+
+		if (slot[i]) {
+			flow_remove(&t, slot[i]);
+			slot[i] = NULL;
+		} else {
+			key_of(&k, i);
+			slot[i] = flow_insert(&t, &k);
+			assert_non_null(slot[i]);
+			slot[i]->last_seen_ms = (uint64_t)round;
+		}
+		if (round % 997 == 0)
+			assert_live_whole(&t);
+	}
+	assert_live_whole(&t);
+	/* The garbage collector walks the live list as it removes from it:
+	 * every flow idle past its state's limit goes, the others stay. */
+	for (uint32_t i = 0; i < CAP; i++)
+		if (slot[i])
+			slot[i]->last_seen_ms = i % 2 ? 0 : UINT64_MAX / 2;
+	flow_gc(&t, UINT64_MAX / 2, NULL, NULL);
+	assert_live_whole(&t);
+	for (uint32_t k2 = 0; k2 < t.count; k2++)
+		assert_int_equal(flow_live(&t, k2)->last_seen_ms, UINT64_MAX / 2);
+	flow_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uid_counts),
 		cmocka_unit_test(test_oldest),
+		cmocka_unit_test(test_live_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
