@@ -45,8 +45,14 @@ run_mode() { # MODE(discard|accept) ARGS...
 		else kin0=$(ts_snmp "$NS_A" Icmp6InDestUnreachs); fi
 		ts_in "$NS_B" "$PY" "$TS_DIR/icmp.py" "$TS_TMP/icmps-$port.pcap" eth0 "$amac" \
 			"$a" "$b" $port $mtu_kind 1400 >/dev/null || ts_fail "icmp.py $mtu_kind"
-		# While the sender waits: what the kernel learned.
-		pmtu=$(ts_in "$NS_A" ip -$fam route get "$b" | grep -o "mtu [0-9]*")
+		# While the sender waits: what the kernel learned, once tcpaod's
+		# verdict has let the ICMP in (its queue is asynchronous: on a
+		# loaded host the verdict may come after icmp.py returned).
+		for _ in $(seq 1 30); do
+			pmtu=$(ts_in "$NS_A" ip -$fam route get "$b" | grep -o "mtu [0-9]*")
+			[ -n "$pmtu" ] && break
+			sleep 0.1
+		done
 		echo "  IPv$fam: path MTU to $b after an ICMP saying 1400: $pmtu"
 		ts_expect '[ "$pmtu" = "mtu 1384" ]' "IPv$fam: path MTU lowered by the AO option"
 		for k in $hard; do
