@@ -189,9 +189,19 @@ uint32_t flow_count_states(const struct flow_table *t, unsigned int mask)
 {
 	uint32_t n = 0;
 
-	for (uint32_t k = 0; k < t->count; k++)
-		n += !!(mask & 1u << flow_live(t, k)->state);
+	for (unsigned int s = 0; s < FLOW_STATE_COUNT; s++)
+		if (mask & 1u << s)
+			n += t->nstate[s];
 	return n;
+}
+
+void flow_recount(struct flow_table *t, struct flow *f)
+{
+	if (f->counted_state == f->state)
+		return;
+	t->nstate[f->counted_state]--;
+	t->nstate[f->state]++;
+	f->counted_state = (uint8_t)f->state;
 }
 
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
@@ -212,6 +222,7 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
 	t->buckets[b] = i;
 	f->live_at = t->count;
 	t->live[t->count++] = i - 1;
+	t->nstate[f->state]++; /* counted_state is f->state */
 	return f;
 }
 
@@ -228,6 +239,7 @@ void flow_remove(struct flow_table *t, struct flow *f)
 		uid_sub(t, f->uid);
 	t->live[f->live_at] = t->live[--t->count];
 	t->flows[t->live[f->live_at]].live_at = f->live_at;
+	t->nstate[f->counted_state]--;
 	tcpao_dir_wipe(&f->tx);
 	tcpao_dir_wipe(&f->rx);
 	memset(f, 0, sizeof(*f));

@@ -73,6 +73,7 @@ struct flow {
 	uint32_t next;                    /* hash chain: index + 1, 0 ends */
 	uint32_t live_at;                 /* its place in the table's live[] */
 	bool in_use;
+	uint8_t counted_state;            /* where nstate counts it */
 };
 
 struct flow_table {
@@ -88,6 +89,7 @@ struct flow_table {
 	uint64_t seed;
 	struct flow_uid *uids; /* flows per owner: open addressing, n 0 empty */
 	uint32_t nuids;        /* power of two, at least 2 * cap */
+	uint32_t nstate[FLOW_STATE_COUNT]; /* flows per state (flow_recount) */
 };
 
 struct flow_uid {
@@ -118,8 +120,11 @@ uint32_t flow_uid_count(const struct flow_table *t, uint32_t uid);
 /* The flow in one of the states of mask (1 << state) idle the longest,
  * or NULL: the victim when the table is full. A scan of the table. */
 struct flow *flow_oldest(struct flow_table *t, unsigned int state_mask);
-/* How many flows are in one of the states of mask (a scan). */
+/* How many flows are in one of the states of mask, as last recounted. */
 uint32_t flow_count_states(const struct flow_table *t, unsigned int mask);
+/* Brings the per-state counts in step after f->state moved: called where
+ * every change of state is noted anyway (worker_flow_changed). */
+void flow_recount(struct flow_table *t, struct flow *f);
 
 /* The key of a segment from the local side (egress) or the remote side. */
 void flow_key_egress(struct flow_key *key, const struct tcpao_seg *seg);

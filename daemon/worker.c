@@ -217,6 +217,7 @@ static uint32_t flow_slot(const struct worker *w, const struct flow *f)
 
 void worker_flow_changed(struct worker *w, struct flow *f)
 {
+	flow_recount(&w->flows, f);
 	f->saved_tx_quarter = f->tx.sne.seq >> 30;
 	f->saved_rx_quarter = f->rx.sne.seq >> 30;
 	f->saved_tcp = tcp_code(f);

@@ -82,6 +82,7 @@ static void test_oldest(void **state)
 		f[i] = flow_insert(&t, &k);
 		f[i]->state = st[i];
 		f[i]->last_seen_ms = seen[i];
+		flow_recount(&t, f[i]);
 	}
 	assert_ptr_equal(flow_oldest(&t, 1u << FLOW_SYN_RECV), f[2]);
 	assert_ptr_equal(flow_oldest(&t, 1u << FLOW_SYN_RECV |
@@ -89,6 +90,15 @@ static void test_oldest(void **state)
 	assert_ptr_equal(flow_oldest(&t, 1u << FLOW_CLOSED), f[3]);
 	assert_null(flow_oldest(&t, 1u << FLOW_TIME_WAIT));
 	assert_int_equal(flow_count_states(&t, 1u << FLOW_SYN_RECV), 2);
+	assert_int_equal(flow_count_states(&t, 1u << FLOW_SYN_RECV |
+					       1u << FLOW_ESTABLISHED), 3);
+	f[1]->state = FLOW_ESTABLISHED;
+	flow_recount(&t, f[1]);
+	assert_int_equal(flow_count_states(&t, 1u << FLOW_SYN_RECV), 1);
+	flow_remove(&t, f[2]);
+	assert_int_equal(flow_count_states(&t, 1u << FLOW_SYN_RECV), 0);
+	assert_int_equal(flow_count_states(&t, 1u << FLOW_ESTABLISHED), 2);
+	assert_int_equal(flow_count_states(&t, ~0u), 3);
 	flow_table_free(&t);
 }
 
