@@ -552,8 +552,7 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 			break;
 		}
 	}
-	if (watch >= 0)
-		close(watch);
+	sockets_watch_close(watch);
 	if (nft >= 0)
 		close(nft);
 	return idle;

@@ -67,6 +67,8 @@ struct sock_rec {
 
 static struct sock_rec **socks;
 static size_t nsocks;
+static int watch_fd = -1; /* sock_diag destroy notifications */
+static bool watch_joined;
 static unsigned int nworkers = 1; /* the writers of each keycount */
 
 void sockets_set_workers(unsigned int n)
@@ -174,6 +176,26 @@ static int key_quota(const struct sock_rec *r, size_t more)
 
 /* The record of a socket, new ones within the owner's quota (ENOBUFS,
  * as when a system-wide resource runs out). */
+/* Destroy notifications only while a socket is recorded: otherwise the
+ * end of every TCP socket of the namespace wakes the main thread for
+ * nothing. Joined before a record's socket can go (rec_get() runs while
+ * the request holds the socket's descriptor). */
+static void watch_follow(void)
+{
+	static const int groups[2] = { SKNLGRP_INET_TCP_DESTROY,
+				       SKNLGRP_INET6_TCP_DESTROY };
+	bool want = nsocks > 0;
+
+	if (watch_fd < 0 || want == watch_joined)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (setsockopt(watch_fd, SOL_NETLINK,
+			       want ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP,
+			       &groups[i], sizeof(groups[i])) && want)
+			log_msg(LOG_WARNING, "sock_diag destroy notifications: %m");
+	watch_joined = want;
+}
+
 static struct sock_rec *rec_get(uint64_t cookie, const struct control_client *who,
 				int *rc)
 {
@@ -204,6 +226,7 @@ static struct sock_rec *rec_get(uint64_t cookie, const struct control_client *wh
 	tcpao_keyring_init(&r->staged);
 	keycount_init(&r->keycnt, false, nworkers);
 	socks[nsocks++] = r;
+	watch_follow();
 	return r;
 }
 
@@ -854,6 +877,7 @@ void sockets_gc(struct daemon_ctx *d)
 	free(gone);
 	free(lc[0].v);
 	free(lc[1].v);
+	watch_follow();
 }
 
 /* ---- restored after a restart ------------------------------------------ */
@@ -918,7 +942,21 @@ int sockets_watch_open(void)
 		close(fd);
 		return rc;
 	}
+	/* Bound to both groups (the capability is checked here), then
+	 * left until a socket is recorded. */
+	watch_fd = fd;
+	watch_joined = true;
+	watch_follow();
 	return fd;
+}
+
+void sockets_watch_close(int fd)
+{
+	if (fd < 0)
+		return;
+	close(fd);
+	watch_fd = -1;
+	watch_joined = false;
 }
 
 /* A destroyed socket may live on as a TIME-WAIT socket (same cookie),
@@ -976,6 +1014,7 @@ static void forget_records(struct daemon_ctx *d, struct sock_rec **gone,
 		keycount_free(&gone[i]->keycnt);
 		free(gone[i]);
 	}
+	watch_follow();
 }
 
 /* Collects the records of the destroyed sockets in this batch. */

@@ -35,6 +35,8 @@ void sockets_gc(struct daemon_ctx *d);
 /* sock_diag's destroy notifications of TCP sockets (CAP_NET_ADMIN): a
  * descriptor to poll, or a negative errno. */
 int sockets_watch_open(void);
+/* Closes it (no more joining or leaving its groups). */
+void sockets_watch_close(int fd);
 /* Reads them: the entries of destroyed sockets go at once, so that a new
  * socket on the same ports never meets a dead socket's keys. */
 void sockets_watch_read(struct daemon_ctx *d, int fd);
