@@ -107,42 +107,6 @@ static void note_change(struct policy *policy, size_t slot)
 	policy->changed[policy->nchanged++] = slot;
 }
 
-/* A deep copy of a ring, same layout (room in front), no clash index. */
-static int keyring_copy(struct tcpao_keyring *dst,
-			const struct tcpao_keyring *src)
-{
-	struct tcpao_mkt *keys;
-	uint64_t *serials;
-	uint8_t *tags;
-
-	*dst = *src;
-	dst->keys = NULL;
-	dst->serials = NULL;
-	dst->tags = NULL;
-	dst->idx = NULL;
-	if (!src->cap)
-		return 0;
-	/* Only the n keys in use are copied: no need to zero the spare
-	 * room first. */
-	keys = malloc(src->cap * sizeof(*keys));
-	serials = malloc(src->cap * sizeof(*serials));
-	tags = malloc(src->cap);
-	if (!keys || !serials || !tags) {
-		free(keys);
-		free(serials);
-		free(tags);
-		tcpao_keyring_init(dst);
-		return -ENOMEM;
-	}
-	dst->keys = keys + src->head;
-	dst->serials = serials + src->head;
-	dst->tags = tags + src->head;
-	memcpy(dst->keys, src->keys, src->n * sizeof(*keys));
-	memcpy(dst->serials, src->serials, src->n * sizeof(*serials));
-	memcpy(dst->tags, src->tags, src->n);
-	return 0;
-}
-
 static struct policy_peer *entry_copy(const struct policy_peer *p)
 {
 	struct policy_peer *c = malloc(sizeof(*c));
@@ -151,7 +115,7 @@ static struct policy_peer *entry_copy(const struct policy_peer *p)
 		return NULL;
 	*c = *p;
 	c->ref = 1;
-	if (keyring_copy(&c->keys, &p->keys)) {
+	if (tcpao_keyring_copy(&c->keys, &p->keys)) {
 		free(c);
 		return NULL;
 	}
@@ -977,7 +941,10 @@ bool policy_listener_serves(const struct policy_peer *p,
 			    const struct tcpao_addr *remote)
 {
 	struct tcpao_addr r = *remote;
+	int held = tcpao_keyring_holds_peer(&p->keys, remote);
 
+	if (held >= 0)
+		return held;
 	tcpao_addr_unmap(&r);
 	for (size_t k = 0; k < p->keys.n; k++) {
 		struct tcpao_addr peer = p->keys.keys[k].peer;
