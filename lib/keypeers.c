@@ -256,3 +256,38 @@ int keypeers_holds(const struct tcpao_keyring *ring, const struct tcpao_addr *re
 
 	return each_of(ring, remote, any, &found) ? -1 : found;
 }
+
+struct matching {
+	const struct tcpao_addr *peer;
+	int ifindex;
+	int *out;
+	size_t cap, n;
+};
+
+static bool collect(const struct tcpao_keyring *ring, int i, void *arg)
+{
+	struct matching *m = arg;
+
+	if (!tcpao_mkt_matches(&ring->keys[i], m->peer, m->ifindex))
+		return false;
+	if (m->n < m->cap)
+		m->out[m->n] = i;
+	m->n++;
+	return false;
+}
+
+static int desc(const void *a, const void *b)
+{
+	return *(const int *)b - *(const int *)a;
+}
+
+size_t keypeers_matching(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+			 int ifindex, int *out, size_t cap)
+{
+	struct matching m = { peer, ifindex, out, cap, 0 };
+
+	if (each_of(ring, peer, collect, &m) || m.n > cap)
+		return SIZE_MAX;
+	qsort(out, m.n, sizeof(*out), desc);
+	return m.n;
+}

@@ -27,5 +27,10 @@ int keypeers_find(const struct tcpao_keyring *ring, const struct tcpao_addr *pee
 /* 1 when a key's peer is remote (ids and ifindex aside), 0 when none,
  * -1 when the index cannot tell. */
 int keypeers_holds(const struct tcpao_keyring *ring, const struct tcpao_addr *remote);
+/* The indexes of the keys matching peer and ifindex, oldest first (the
+ * order to add them to another ring), into out; SIZE_MAX when the index
+ * cannot tell or there are more than cap. */
+size_t keypeers_matching(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+			 int ifindex, int *out, size_t cap);
 
 #endif

@@ -453,3 +453,21 @@ int tcpao_keyring_holds_peer(const struct tcpao_keyring *ring,
 {
 	return keypeers_holds(ring, remote);
 }
+
+size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
+			      const struct tcpao_addr *peer, int ifindex,
+			      int *out, size_t cap)
+{
+	size_t n = keypeers_matching(ring, peer, ifindex, out, cap);
+
+	if (n != SIZE_MAX)
+		return n;
+	n = 0;
+	for (size_t i = ring->n; i-- > 0;)
+		if (tcpao_mkt_matches(&ring->keys[i], peer, ifindex)) {
+			if (n == cap)
+				return SIZE_MAX;
+			out[n++] = (int)i;
+		}
+	return n;
+}

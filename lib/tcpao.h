@@ -420,6 +420,11 @@ int tcpao_keyring_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *sr
  * 0 from the ring's peer index, -1 when it cannot tell (walk the keys). */
 int tcpao_keyring_holds_peer(const struct tcpao_keyring *ring,
 			     const struct tcpao_addr *remote);
+/* The indexes of the keys matching a peer, oldest first, into out (up to
+ * cap); SIZE_MAX when there are more than cap. */
+size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
+			      const struct tcpao_addr *peer, int ifindex,
+			      int *out, size_t cap);
 /* -EEXIST on a sndid/rcvid clash with an overlapping key, -ENOMEM. */
 int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt);
 /* Would adding mkt clash (sndid or rcvid of an overlapping key)? O(1) for

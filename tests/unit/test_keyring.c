@@ -466,6 +466,16 @@ static void test_peer_index_same_as_walk(void **state)
 					 walk(&r, &a, ifx, id));
 			assert_int_equal(tcpao_keyring_first(&r, &a, ifx), walk(&r, &a, ifx, -1));
 		}
+		{
+			int at[256], k = 0;
+			size_t n = tcpao_keyring_matching(&r, &a, 3, at, 256);
+
+			assert_int_not_equal(n, SIZE_MAX);
+			for (size_t i = r.n; i-- > 0;)
+				if (tcpao_mkt_matches(&r.keys[i], &a, 3))
+					assert_int_equal(at[k++], (int)i);
+			assert_int_equal(k, (int)n);
+		}
 		if (tcpao_keyring_holds_peer(&r, &a) >= 0)
 			assert_int_equal(tcpao_keyring_holds_peer(&r, &a),
 					 walk(&r, &a, 0, -1) >= 0 || walk(&r, &a, 3, -1) >= 0);
