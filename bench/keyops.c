@@ -20,6 +20,9 @@
  * Sizes are interleaved round by round and the best round of each kept
  * (the machine is shared), so the ratios against 1 key are measured in one
  * run. Flat costs give ratios near 1. Root (namespaces, ipset).
+ *
+ * --sockets: the same for one listening socket holding the N keys, through
+ * the socket API's requests (keyops-sockets.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +36,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "keyops.h"
 #include "ops.h"
 #include "policy.h"
 #include "rules.h"
@@ -48,12 +52,10 @@ struct daemon_under_test {
 	uint32_t fresh; /* new peers used so far, from the top of the /15 */
 };
 
-static const struct control_client root = { .pid = 1, .uid = 0, .privileged = true };
-/* The bench's own messages; the daemon's log lines (one audit line per
- * change) go to /dev/null: their cost is measured, not their text. */
-static FILE *errout;
+const struct control_client bench_root = { .pid = 1, .uid = 0, .privileged = true };
+FILE *errout;
 
-static double now_s(void)
+double now_s(void)
 {
 	struct timespec ts;
 
@@ -61,14 +63,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void die(const char *what)
+void die(const char *what)
 {
 	fprintf(errout, "bench-keyops: %s: %s\n", what, strerror(errno));
 	exit(1);
 }
 
-/* Peer i of 198.18.0.0/15 (131,072 addresses). */
-static void peer_of(uint32_t i, struct tcpao_addr *a)
+void peer_of(uint32_t i, struct tcpao_addr *a)
 {
 	uint32_t be = htonl(0xc6120000u + i);
 
@@ -125,7 +126,7 @@ static void start(struct daemon_under_test *t, size_t keys)
 	}
 	t->ctl = control_new(&daemon_ops, &t->ctx);
 	if (!t->ctl || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) ||
-	    control_adopt(t->ctl, sv[1], &root))
+	    control_adopt(t->ctl, sv[1], &bench_root))
 		die("control");
 	t->client = sv[0];
 }
@@ -140,29 +141,49 @@ static void stop(struct daemon_under_test *t)
 	close(t->netns);
 }
 
-/* One request served; exits unless the reply is "ok". */
-static void ask(struct daemon_under_test *t, const char *request)
+void ask_ctl(struct control *ctl, int client, const char *request, int passfd)
 {
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm = { 0 };
+	struct iovec iov = { .iov_base = (void *)request, .iov_len = strlen(request) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	char frame[4096];
+	bool first = true;
 	ssize_t n;
 
-	if (send(t->client, request, strlen(request), 0) < 0)
+	if (passfd >= 0) {
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = sizeof(cm.buf);
+		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &passfd, sizeof(int));
+	}
+	if (sendmsg(client, &msg, 0) < 0)
 		die("send");
 	for (;;) {
-		control_handle(t->ctl);
-		n = recv(t->client, frame, sizeof(frame) - 1, MSG_DONTWAIT);
+		control_handle(ctl);
+		n = recv(client, frame, sizeof(frame) - 1, MSG_DONTWAIT);
 		if (n < 0 && errno == EAGAIN)
 			continue;
 		if (n <= 0)
 			die("recv");
 		frame[n] = '\0';
-		if (strncmp(frame + 1, "ok", 2)) {
+		if (first && strncmp(frame + 1, "ok", 2)) {
 			fprintf(errout, "bench-keyops: %s: %s\n", request, frame + 1);
 			exit(1);
 		}
+		first = false;
 		if (frame[0] == '.')
 			return;
 	}
+}
+
+static void ask(struct daemon_under_test *t, const char *request)
+{
+	ask_ctl(t->ctl, t->client, request, -1);
 }
 
 enum op { OP_ADD, OP_DEL, OP_CONNECT, OP_ACCEPT, NOPS };
@@ -228,7 +249,7 @@ int main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 1, 100, 1000, 10000, 100000 };
 	enum { NSIZES = sizeof(sizes) / sizeof(sizes[0]) };
-	bool quick = argc > 1 && !strcmp(argv[1], "--quick");
+	bool quick = argc > 1 && !strcmp(argv[argc - 1], "--quick");
 	/* --quick: fewer and shorter rounds, every size. */
 	int rounds = quick ? 2 : 5, batch = quick ? 5 : 20, nsizes = NSIZES;
 	struct daemon_under_test t[NSIZES];
@@ -241,6 +262,8 @@ int main(int argc, char **argv)
 		fprintf(errout, "bench-keyops: needs root (network namespaces, ipset)\n");
 		return 77;
 	}
+	if (argc > 1 && !strcmp(argv[1], "--sockets"))
+		return bench_sockets(sizes, NSIZES, rounds, batch);
 	for (int i = 0; i < nsizes; i++) {
 		start(&t[i], sizes[i]);
 		for (int o = 0; o < NOPS; o++)

@@ -171,6 +171,41 @@ int members_count(struct member_counts *m, const struct policy_peer *p, int sign
 	return c.rc;
 }
 
+static bool port_of(const struct policy_peer *p)
+{
+	return p->sock_listener && p->ao_required && p->scope.local_port;
+}
+
+/* p is o with one key more or less (or none): flags aside, the same. */
+static bool one_key_apart(const struct policy_peer *o, const struct policy_peer *p)
+{
+	size_t want = o->keys.n + (size_t)(p->delta_keys ? p->delta_sign : 0);
+
+	return p->delta_of == o && p->delta_keys <= 1 && p->sock_cookie &&
+	       p->sock_listener == o->sock_listener && p->keys.n == want &&
+	       p->scope.local_port == o->scope.local_port &&
+	       !policy_scope_cmp(&p->scope, &o->scope);
+}
+
+int members_count_change(struct member_counts *m, const struct policy_peer *o,
+			 const struct policy_peer *p, int sign,
+			 struct members_delta *d)
+{
+	struct counting c = { .m = m, .sign = sign, .d = d };
+	struct tcpao_addr a = p->delta_peer;
+	uint8_t len = p->delta_len;
+
+	if (!one_key_apart(o, p))
+		return 0;
+	/* A connected socket's member is its scope, whatever its keys. */
+	if (p->delta_keys && p->delta_sign == sign && p->sock_listener &&
+	    policy_key_prefix(p, &a, &len))
+		count_prefix(&a, len, &c);
+	if (!c.rc && port_of(sign > 0 ? p : o) && !port_of(sign > 0 ? o : p))
+		c.rc = count_port(m, p->scope.local_port, sign, d);
+	return c.rc ? c.rc : 1;
+}
+
 int members_reset(struct member_counts *m, const struct policy *policy)
 {
 	members_free(m);

@@ -42,6 +42,13 @@ int members_reset(struct member_counts *m, const struct policy *policy);
  * noting in d the members and ports that come in or go. 0 or -ENOMEM. */
 int members_count(struct member_counts *m, const struct policy_peer *p, int sign,
 		  struct members_delta *d);
+/* Replacing entry o by p, its copy changed by one key at most
+ * (policy_peer.delta_of): counts that key and the required port, the
+ * comings in (sign > 0) or the goings (sign < 0). 1 when counted, 0 when
+ * p is not such a copy of o (count both whole), or -ENOMEM. */
+int members_count_change(struct member_counts *m, const struct policy_peer *o,
+			 const struct policy_peer *p, int sign,
+			 struct members_delta *d);
 void members_delta_free(struct members_delta *d);
 /* Every member wanted, sorted (ipset_members_unique()); *out NULL when
  * none. 0 or -ENOMEM. */

@@ -107,42 +107,6 @@ static void note_change(struct policy *policy, size_t slot)
 	policy->changed[policy->nchanged++] = slot;
 }
 
-/* A deep copy of a ring, same layout (room in front), no clash index. */
-static int keyring_copy(struct tcpao_keyring *dst,
-			const struct tcpao_keyring *src)
-{
-	struct tcpao_mkt *keys;
-	uint64_t *serials;
-	uint8_t *tags;
-
-	*dst = *src;
-	dst->keys = NULL;
-	dst->serials = NULL;
-	dst->tags = NULL;
-	dst->idx = NULL;
-	if (!src->cap)
-		return 0;
-	/* Only the n keys in use are copied: no need to zero the spare
-	 * room first. */
-	keys = malloc(src->cap * sizeof(*keys));
-	serials = malloc(src->cap * sizeof(*serials));
-	tags = malloc(src->cap);
-	if (!keys || !serials || !tags) {
-		free(keys);
-		free(serials);
-		free(tags);
-		tcpao_keyring_init(dst);
-		return -ENOMEM;
-	}
-	dst->keys = keys + src->head;
-	dst->serials = serials + src->head;
-	dst->tags = tags + src->head;
-	memcpy(dst->keys, src->keys, src->n * sizeof(*keys));
-	memcpy(dst->serials, src->serials, src->n * sizeof(*serials));
-	memcpy(dst->tags, src->tags, src->n);
-	return 0;
-}
-
 static struct policy_peer *entry_copy(const struct policy_peer *p)
 {
 	struct policy_peer *c = malloc(sizeof(*c));
@@ -151,7 +115,9 @@ static struct policy_peer *entry_copy(const struct policy_peer *p)
 		return NULL;
 	*c = *p;
 	c->ref = 1;
-	if (keyring_copy(&c->keys, &p->keys)) {
+	c->delta_of = p;
+	c->delta_keys = 0;
+	if (tcpao_keyring_copy(&c->keys, &p->keys)) {
 		free(c);
 		return NULL;
 	}
@@ -988,7 +954,10 @@ bool policy_listener_serves(const struct policy_peer *p,
 			    const struct tcpao_addr *remote)
 {
 	struct tcpao_addr r = *remote;
+	int held = tcpao_keyring_holds_peer(&p->keys, remote);
 
+	if (held >= 0)
+		return held;
 	tcpao_addr_unmap(&r);
 	for (size_t k = 0; k < p->keys.n; k++) {
 		struct tcpao_addr peer = p->keys.keys[k].peer;
@@ -1066,6 +1035,16 @@ bool policy_covers(const struct policy *policy, const struct tcpao_addr *addr)
 	return false;
 }
 
+bool policy_key_prefix(const struct policy_peer *p, struct tcpao_addr *a,
+		       uint8_t *len)
+{
+	if (a->family == AF_UNSPEC) { /* a key for any peer */
+		*a = p->scope.peer;
+		*len = 0;
+	}
+	return !unmap_prefix(a, len);
+}
+
 size_t policy_entry_prefixes(const struct policy_peer *p,
 			     void (*fn)(const struct tcpao_addr *prefix,
 					uint8_t len, void *arg),
@@ -1082,11 +1061,7 @@ size_t policy_entry_prefixes(const struct policy_peer *p,
 		struct tcpao_addr a = p->keys.keys[k].peer;
 		uint8_t len = p->keys.keys[k].prefixlen;
 
-		if (a.family == AF_UNSPEC) { /* a key for any peer */
-			a = p->scope.peer;
-			len = 0;
-		}
-		if (unmap_prefix(&a, &len))
+		if (!policy_key_prefix(p, &a, &len))
 			continue;
 		if (fn)
 			fn(&a, len, arg);
@@ -1500,21 +1475,32 @@ static size_t sock_scope_taken(const struct policy *policy,
 	return SIZE_MAX;
 }
 
+static int copy_sock_key(struct policy *policy, struct policy_peer *e,
+			 const struct tcpao_keyring *src, size_t i, bool keep_serials)
+{
+	int rc = tcpao_keyring_add(&e->keys, &src->keys[i]);
+
+	if (!rc)
+		e->keys.serials[0] = keep_serials ? src->serials[i] : policy->next_serial++;
+	return rc;
+}
+
+/* Oldest first, so that the copy keeps the order. An accepted socket's
+ * keys (only_peer) are found by the listener's peer index, not a walk. */
 static int copy_sock_keys(struct policy *policy, struct policy_peer *e,
 			  const struct tcpao_keyring *src, bool keep_serials,
 			  const struct tcpao_addr *only_peer, int l3index)
 {
-	for (size_t i = src->n; i-- > 0;) {
-		int rc;
+	int at[64], rc = 0;
+	size_t n = only_peer ? tcpao_keyring_matching(src, only_peer, l3index, at, 64)
+			     : SIZE_MAX;
 
-		if (only_peer && !tcpao_mkt_matches(&src->keys[i], only_peer, l3index))
-			continue;
-		rc = tcpao_keyring_add(&e->keys, &src->keys[i]);
-		if (rc)
-			return rc;
-		e->keys.serials[0] = keep_serials ? src->serials[i] : policy->next_serial++;
-	}
-	return 0;
+	for (size_t k = 0; n != SIZE_MAX && k < n && !rc; k++)
+		rc = copy_sock_key(policy, e, src, (size_t)at[k], keep_serials);
+	for (size_t i = src->n; n == SIZE_MAX && i-- > 0 && !rc;)
+		if (!only_peer || tcpao_mkt_matches(&src->keys[i], only_peer, l3index))
+			rc = copy_sock_key(policy, e, src, i, keep_serials);
+	return rc;
 }
 
 struct policy_peer *policy_sock_set(struct policy *policy,
@@ -1556,14 +1542,26 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 	return e;
 }
 
+/* The key a socket's entry gained or lost, for the peer sets. */
+static void note_key(struct policy_peer *e, const struct tcpao_addr *peer,
+		     uint8_t len, int sign)
+{
+	e->delta_keys++;
+	e->delta_sign = sign;
+	e->delta_peer = *peer;
+	e->delta_len = len;
+}
+
 int policy_sock_add_key(struct policy *policy, uint64_t cookie,
 			const struct tcpao_mkt *mkt)
 {
 	struct policy_peer *e = policy_sock_entry_mut(policy, cookie);
 	int rc = e ? tcpao_keyring_add(&e->keys, mkt) : -ENOENT;
 
-	if (!rc)
+	if (!rc) {
 		e->keys.serials[0] = policy->next_serial++;
+		note_key(e, &mkt->peer, mkt->prefixlen, 1);
+	}
 	return rc;
 }
 
@@ -1572,8 +1570,11 @@ int policy_sock_del_key(struct policy *policy, uint64_t cookie,
 			uint8_t sndid, uint8_t rcvid)
 {
 	struct policy_peer *e = policy_sock_entry_mut(policy, cookie);
+	int rc = e ? tcpao_keyring_del(&e->keys, peer, len, sndid, rcvid) : -ENOENT;
 
-	return e ? tcpao_keyring_del(&e->keys, peer, len, sndid, rcvid) : -ENOENT;
+	if (!rc)
+		note_key(e, peer, len, -1);
+	return rc;
 }
 
 void policy_sock_flags(struct policy_peer *e, int ao_required,

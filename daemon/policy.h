@@ -120,6 +120,15 @@ struct policy_peer {
 	/* Its per-key counters (keycount.h), owned by sockets.c; NULL for
 	 * host policy. */
 	struct keycount *sock_keycnt;
+	/* A socket's entry copied from delta_of (another version's) and
+	 * changed since by delta_keys key adds / dels, the last one of
+	 * delta_peer/delta_len (+1 added, -1 deleted): the peer sets count
+	 * the one key instead of the whole ring (members.c). NULL: new. */
+	const struct policy_peer *delta_of;
+	unsigned delta_keys;
+	int delta_sign;
+	struct tcpao_addr delta_peer;
+	uint8_t delta_len;
 	/* Host policy with `key-chain NAME`: 1 + the chain's index in the
 	 * policy's chains, 0 for none. Its chain keys are in `keys` only
 	 * while accept-valid (rollover.h keeps them so). */
@@ -321,6 +330,10 @@ size_t policy_foreach_prefix(const struct policy *policy,
 			     void (*fn)(const struct tcpao_addr *prefix,
 					uint8_t len, void *arg),
 			     void *arg);
+/* The prefix a key of p gives the peer sets (what policy_entry_prefixes()
+ * gives for it); false when none. */
+bool policy_key_prefix(const struct policy_peer *p, struct tcpao_addr *a,
+		       uint8_t *len);
 /* The same for one entry. */
 size_t policy_entry_prefixes(const struct policy_peer *p,
 			     void (*fn)(const struct tcpao_addr *prefix,

@@ -559,6 +559,20 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 	return rc;
 }
 
+/* One changed slot's comings (sign > 0) or goings: a socket's entry
+ * changed by one key counts that key, any other its whole self. */
+static int count_slot(struct rules *r, const struct policy_peer *o,
+		      const struct policy_peer *p, int sign, struct members_delta *d)
+{
+	int rc = o && p && o != p ? members_count_change(&r->counts, o, p, sign, d) : 0;
+
+	if (rc || o == p)
+		return rc < 0 ? rc : 0;
+	if (sign > 0)
+		return p ? members_count(&r->counts, p, 1, d) : 0;
+	return o ? members_count(&r->counts, o, -1, d) : 0;
+}
+
 /* Counts the entries fresh changed: old's out, fresh's in (in first, so
  * that a member both want never comes to 0 on the way). */
 static int count_changes(struct rules *r, const struct policy *old,
@@ -567,18 +581,10 @@ static int count_changes(struct rules *r, const struct policy *old,
 {
 	int rc = 0;
 
-	for (size_t i = 0; i < n && !rc; i++) {
-		const struct policy_peer *p = policy_entry(fresh, slots[i]);
-
-		if (p && p != policy_entry(old, slots[i]))
-			rc = members_count(&r->counts, p, 1, d);
-	}
-	for (size_t i = 0; i < n && !rc; i++) {
-		const struct policy_peer *o = policy_entry(old, slots[i]);
-
-		if (o && o != policy_entry(fresh, slots[i]))
-			rc = members_count(&r->counts, o, -1, d);
-	}
+	for (int sign = 1; sign >= -1 && !rc; sign -= 2)
+		for (size_t i = 0; i < n && !rc; i++)
+			rc = count_slot(r, policy_entry(old, slots[i]),
+					policy_entry(fresh, slots[i]), sign, d);
 	return rc;
 }
 

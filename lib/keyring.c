@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keypeers.h"
 #include "tcpao.h"
 
 #define INDEX_FROM 32         /* below this, a walk is cheaper */
@@ -59,6 +60,7 @@ void tcpao_keyring_free(struct tcpao_keyring *ring)
 	free(ring->serials ? ring->serials - ring->head : NULL);
 	free(ring->tags ? ring->tags - ring->head : NULL);
 	idx_free(ring);
+	keypeers_free(ring);
 	tcpao_keyring_init(ring);
 }
 
@@ -293,6 +295,7 @@ int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt)
 	ring->serials[0] = ring->next_serial++;
 	ring->tags[0] = 0;
 	ring->n++;
+	keypeers_added(ring); /* no memory: lookups walk */
 	return 0;
 }
 
@@ -308,6 +311,7 @@ int tcpao_keyring_del(struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 			continue;
 		if (ring->idx)
 			idx_count(ring->idx, k, -1); /* never grows */
+		keypeers_deleting(ring, i);
 		ring->n--;
 		memmove(k, k + 1, (ring->n - i) * sizeof(*k));
 		memmove(ring->serials + i, ring->serials + i + 1,
@@ -322,6 +326,10 @@ int tcpao_keyring_del(struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 static int find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		int ifindex, int sndid, int rcvid)
 {
+	int at = keypeers_find(ring, peer, ifindex, sndid, rcvid);
+
+	if (at >= -1)
+		return at;
 	for (size_t i = 0; i < ring->n; i++) {
 		const struct tcpao_mkt *k = &ring->keys[i];
 
@@ -379,4 +387,87 @@ int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
 		if (ring->serials[i] == serial)
 			return (int)i;
 	return -1;
+}
+
+/* ---- copies ------------------------------------------------------------- */
+
+static int idx_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
+{
+	const struct tcpao_keyidx *s = src->idx;
+	struct tcpao_keyidx *x;
+	struct idx_slot *slots;
+
+	dst->idx = NULL;
+	if (!s)
+		return 0;
+	x = malloc(sizeof(*x));
+	slots = malloc(s->cap * sizeof(*s->slots));
+	if (!x || !slots) {
+		free(x);
+		free(slots);
+		return -ENOMEM;
+	}
+	*x = *s;
+	x->slots = slots;
+	memcpy(x->slots, s->slots, s->cap * sizeof(*s->slots));
+	dst->idx = x;
+	return 0;
+}
+
+/* Same layout (room in front); only the n keys in use are copied. The
+ * clash index is copied too: rebuilding it was most of a key-add to a
+ * ring of many keys. */
+int tcpao_keyring_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
+{
+	struct tcpao_mkt *keys = src->cap ? malloc(src->cap * sizeof(*keys)) : NULL;
+	uint64_t *serials = src->cap ? malloc(src->cap * sizeof(*serials)) : NULL;
+	uint8_t *tags = src->cap ? malloc(src->cap) : NULL;
+
+	*dst = *src;
+	dst->idx = NULL;
+	dst->peers = NULL;
+	if (src->cap && (!keys || !serials || !tags)) {
+		free(keys);
+		free(serials);
+		free(tags);
+		tcpao_keyring_init(dst);
+		return -ENOMEM;
+	}
+	dst->keys = keys ? keys + src->head : NULL;
+	dst->serials = serials ? serials + src->head : NULL;
+	dst->tags = tags ? tags + src->head : NULL;
+	if (src->n) {
+		memcpy(dst->keys, src->keys, src->n * sizeof(*keys));
+		memcpy(dst->serials, src->serials, src->n * sizeof(*serials));
+		memcpy(dst->tags, src->tags, src->n);
+	}
+	if (idx_copy(dst, src) || keypeers_copy(dst, src)) {
+		tcpao_keyring_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int tcpao_keyring_holds_peer(const struct tcpao_keyring *ring,
+			     const struct tcpao_addr *remote)
+{
+	return keypeers_holds(ring, remote);
+}
+
+size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
+			      const struct tcpao_addr *peer, int ifindex,
+			      int *out, size_t cap)
+{
+	size_t n = keypeers_matching(ring, peer, ifindex, out, cap);
+
+	if (n != SIZE_MAX)
+		return n;
+	n = 0;
+	for (size_t i = ring->n; i-- > 0;)
+		if (tcpao_mkt_matches(&ring->keys[i], peer, ifindex)) {
+			if (n == cap)
+				return SIZE_MAX;
+			out[n++] = (int)i;
+		}
+	return n;
 }

@@ -403,13 +403,28 @@ struct tcpao_keyring {
 	uint64_t next_serial;
 	/* keys - head is the allocation: room to add at the head in O(1). */
 	size_t head;
-	/* Clash index (keyring.c), NULL until needed; never read by lookups,
-	 * so a copied ring just sets it to NULL. */
+	/* Clash index (keyring.c), NULL until needed; never read by lookups
+	 * (it may be built on a ring that others read). */
 	struct tcpao_keyidx *idx;
+	/* Host keys by peer address (keypeers.c), from 32 keys on: kept by
+	 * add and del, copied with the ring, read by the lookups. */
+	struct tcpao_keypeers *peers;
 };
 
 void tcpao_keyring_init(struct tcpao_keyring *ring);
 void tcpao_keyring_free(struct tcpao_keyring *ring); /* wipes the secrets */
+/* dst (not initialized) becomes a deep copy of src, indexes included;
+ * -ENOMEM leaves dst empty. */
+int tcpao_keyring_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src);
+/* Does some key's peer prefix hold remote (any ids, any ifindex)? 1 or
+ * 0 from the ring's peer index, -1 when it cannot tell (walk the keys). */
+int tcpao_keyring_holds_peer(const struct tcpao_keyring *ring,
+			     const struct tcpao_addr *remote);
+/* The indexes of the keys matching a peer, oldest first, into out (up to
+ * cap); SIZE_MAX when there are more than cap. */
+size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
+			      const struct tcpao_addr *peer, int ifindex,
+			      int *out, size_t cap);
 /* -EEXIST on a sndid/rcvid clash with an overlapping key, -ENOMEM. */
 int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt);
 /* Would adding mkt clash (sndid or rcvid of an overlapping key)? O(1) for

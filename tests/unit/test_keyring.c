@@ -425,6 +425,70 @@ static void test_add_many(void **state)
 	fill(50000);
 }
 
+/* The lookups a ring's peer index answers (lib/keypeers.c) against a
+ * walk of its keys, through random adds and deletes of host keys of a few
+ * peers (several keys each, some bound to an ifindex) and copies. */
+static int walk(const struct tcpao_keyring *r, const struct tcpao_addr *peer,
+		int ifindex, int rcvid)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if ((rcvid < 0 || r->keys[i].rcvid == rcvid) &&
+		    tcpao_mkt_matches(&r->keys[i], peer, ifindex))
+			return (int)i;
+	return -1;
+}
+
+static void test_peer_index_same_as_walk(void **state)
+{
+	static const char *const peers[] = { "198.18.0.1", "198.18.0.2", "fd00::1",
+					     "fd00::2", "198.18.0.3", "::ffff:198.18.0.4" };
+	struct tcpao_keyring r, c;
+	unsigned seed = 7;
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	for (int step = 0; step < 6000; step++) {
+		const char *p = peers[(seed = seed * 1103515245 + 12345) >> 16 & 3];
+		uint8_t id = (uint8_t)((seed >> 8) % 40), len = strchr(p, ':') ? 128 : 32;
+		struct tcpao_mkt m = key(p, len, id, id);
+		struct tcpao_addr a = addr(peers[seed % 6]);
+
+		if ((seed >> 4) % 5 == 0) {
+			m.flags |= TCPAO_MKT_IFINDEX;
+			m.ifindex = 3;
+		}
+		if ((seed >> 12) % 3)
+			tcpao_keyring_add(&r, &m);
+		else
+			tcpao_keyring_del(&r, &m.peer, len, id, id);
+		for (int ifx = 0; ifx <= 3; ifx += 3) {
+			assert_int_equal(tcpao_keyring_find_rcvid(&r, &a, ifx, id),
+					 walk(&r, &a, ifx, id));
+			assert_int_equal(tcpao_keyring_first(&r, &a, ifx), walk(&r, &a, ifx, -1));
+		}
+		{
+			int at[256], k = 0;
+			size_t n = tcpao_keyring_matching(&r, &a, 3, at, 256);
+
+			assert_int_not_equal(n, SIZE_MAX);
+			for (size_t i = r.n; i-- > 0;)
+				if (tcpao_mkt_matches(&r.keys[i], &a, 3))
+					assert_int_equal(at[k++], (int)i);
+			assert_int_equal(k, (int)n);
+		}
+		if (tcpao_keyring_holds_peer(&r, &a) >= 0)
+			assert_int_equal(tcpao_keyring_holds_peer(&r, &a),
+					 walk(&r, &a, 0, -1) >= 0 || walk(&r, &a, 3, -1) >= 0);
+		if (step % 500 == 0) {
+			assert_int_equal(tcpao_keyring_copy(&c, &r), 0);
+			tcpao_keyring_free(&r);
+			r = c;
+		}
+	}
+	assert_non_null(r.peers);
+	tcpao_keyring_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_keysel_follow_peer),
 		cmocka_unit_test(test_free_wipes),
 		cmocka_unit_test(test_find_serial_any_order),
+		cmocka_unit_test(test_peer_index_same_as_walk),
 	};
 
 	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);

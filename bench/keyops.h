@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bench-keyops: what its two modes share (keyops.c). */
+#ifndef BENCH_KEYOPS_H
+#define BENCH_KEYOPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "control.h"
+#include "tcpao.h"
+
+extern const struct control_client bench_root;
+/* The bench's own messages; the daemon's log lines (one audit line per
+ * change) go to /dev/null: their cost is measured, not their text. */
+extern FILE *errout;
+
+double now_s(void);
+void die(const char *what);
+/* Peer i of 198.18.0.0/15 (131,072 addresses). */
+void peer_of(uint32_t i, struct tcpao_addr *a);
+/* One request served, with a socket in SCM_RIGHTS when passfd >= 0;
+ * exits unless the reply is "ok". */
+void ask_ctl(struct control *ctl, int client, const char *request, int passfd);
+/* --sockets: one listener of N keys per size (keyops-sockets.c). */
+int bench_sockets(const size_t *sizes, int nsizes, int rounds, int batch);
+
+#endif

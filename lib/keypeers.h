@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A ring's index of its host keys (a /32 or a /128) by peer address, for
+ * lookups (keyring.c's own; not part of the engine's API). A listener
+ * with one key per peer finds a SYN's keys without walking them all.
+ *
+ * It is kept up to date by every add and del of the ring, and copied with
+ * it, so a ring that is only read (a published policy's) has a complete
+ * index that nothing changes: workers read it without a lock. It holds
+ * addresses and ranks, no secret.
+ */
+#ifndef TCPAO_KEYPEERS_H
+#define TCPAO_KEYPEERS_H
+
+#include "tcpao.h"
+
+/* After keys[0] was added (ring->n counts it); -ENOMEM drops the index. */
+int keypeers_added(struct tcpao_keyring *ring);
+/* Before keys[i] is deleted. */
+void keypeers_deleting(struct tcpao_keyring *ring, size_t i);
+int keypeers_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src);
+void keypeers_free(struct tcpao_keyring *ring);
+/* The first key (lowest index) matching peer, ifindex and the ids (-1:
+ * any); -1 when none, -2 when the index cannot tell (walk instead). */
+int keypeers_find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+		  int ifindex, int sndid, int rcvid);
+/* 1 when a key's peer is remote (ids and ifindex aside), 0 when none,
+ * -1 when the index cannot tell. */
+int keypeers_holds(const struct tcpao_keyring *ring, const struct tcpao_addr *remote);
+/* The indexes of the keys matching peer and ifindex, oldest first (the
+ * order to add them to another ring), into out; SIZE_MAX when the index
+ * cannot tell or there are more than cap. */
+size_t keypeers_matching(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+			 int ifindex, int *out, size_t cap);
+
+#endif
