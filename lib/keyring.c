@@ -142,6 +142,19 @@ static int idx_rehash(struct tcpao_keyidx *x, size_t cap)
 	return 0;
 }
 
+/* Half full: rebuilt at four times its live slots (at least 64), so that
+ * the slots of deleted keys do not make it grow under churn. */
+static int idx_refit(struct tcpao_keyidx *x)
+{
+	size_t live = 0, cap = 64;
+
+	for (size_t i = 0; i < x->cap; i++)
+		live += x->slots[i].used && x->slots[i].count;
+	while (cap < live * 4)
+		cap *= 2;
+	return idx_rehash(x, cap);
+}
+
 static int32_t ifx_of(const struct tcpao_mkt *k)
 {
 	return (k->flags & TCPAO_MKT_IFINDEX) ? k->ifindex : IFX_ANY;
@@ -159,7 +172,7 @@ static int idx_count(struct tcpao_keyidx *x, const struct tcpao_mkt *k, int delt
 		x->unspec += (uint32_t)delta;
 		return 0;
 	}
-	if (delta > 0 && x->used * 2 >= x->cap && idx_rehash(x, x->cap * 2))
+	if (delta > 0 && x->used * 2 >= x->cap && idx_refit(x))
 		return -ENOMEM;
 	for (int rcv = 0; rcv < 2; rcv++) {
 		struct idx_slot want, *s;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <malloc.h>
 
 #include "tcpao.h"
 
@@ -489,6 +490,44 @@ static void test_peer_index_same_as_walk(void **state)
 	tcpao_keyring_free(&r);
 }
 
+/* What malloc holds, mapped blocks included. */
+static size_t heap_bytes(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* Keys added and deleted for ever, a few at a time: the clash index
+ * (built by the first clash check, then kept by add and del) holds the
+ * memory of the keys there are, not of every key there was. */
+static void test_clash_index_under_churn(void **state)
+{
+	struct tcpao_keyring ring;
+	struct tcpao_mkt m = key("198.18.0.0", 32, 1, 1);
+	size_t before;
+
+	(void)state;
+	tcpao_keyring_init(&ring);
+	for (uint32_t i = 0; i < 64; i++) { /* enough keys for an index */
+		uint32_t be = htonl(0xc6130000u + i);
+
+		memcpy(m.peer.bytes, &be, 4);
+		assert_int_equal(tcpao_keyring_add(&ring, &m), 0);
+	}
+	assert_true(tcpao_keyring_clashes(&ring, &m)); /* builds the index */
+	before = heap_bytes();
+	for (uint32_t i = 1; i <= 200000; i++) { /* 198.18.0.0/16, over and over */
+		uint32_t be = htonl(0xc6120000u + i % 65536);
+
+		memcpy(m.peer.bytes, &be, 4);
+		assert_int_equal(tcpao_keyring_add(&ring, &m), 0);
+		assert_int_equal(tcpao_keyring_del(&ring, &m.peer, 32, 1, 1), 0);
+	}
+	assert_true(heap_bytes() < before + 256 * 1024);
+	tcpao_keyring_free(&ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_free_wipes),
 		cmocka_unit_test(test_find_serial_any_order),
 		cmocka_unit_test(test_peer_index_same_as_walk),
+		cmocka_unit_test(test_clash_index_under_churn),
 	};
 
 	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
