@@ -51,14 +51,16 @@ demo: all
 
 # Builds only what it runs: bench-mac (about 20 s; --quick for a smoke
 # test), bench-keyring (about 5 s), bench-keyops (root; to 100,000 keys,
-# about 10 s with --quick; without, about a minute), then
-# bench/idle (root, 10 s), bench/throughput (root, about 4 min; --quick
-# about 75 s).
+# host policy and one socket's keys, about 10 s each with --quick;
+# without, about a minute), bench-publish (about 10 s), then bench/idle
+# (root, 10 s), bench/throughput (root, about 4 min; --quick about 75 s).
 bench: $(BUILD)/build.ninja
-	ninja -C $(BUILD) bench/bench-mac bench/bench-keyring bench/bench-keyops bench/tcpbench daemon/tcpaod cli/tcpao
+	ninja -C $(BUILD) bench/bench-mac bench/bench-keyring bench/bench-keyops bench/bench-publish bench/tcpbench daemon/tcpaod cli/tcpao
 	$(BUILD)/bench/bench-mac
 	$(BUILD)/bench/bench-keyring
 	$(BUILD)/bench/bench-keyops --quick
+	$(BUILD)/bench/bench-keyops --sockets --quick
+	$(BUILD)/bench/bench-publish --quick
 	bench/idle $(BUILD)
 	bench/throughput --profile 5 $(BUILD)
 
