@@ -174,8 +174,6 @@ static int key_quota(const struct sock_rec *r, size_t more)
 	return -ENOMEM;
 }
 
-/* The record of a socket, new ones within the owner's quota (ENOBUFS,
- * as when a system-wide resource runs out). */
 /* Destroy notifications only while a socket is recorded: otherwise the
  * end of every TCP socket of the namespace wakes the main thread for
  * nothing. Joined before a record's socket can go (rec_get() runs while
@@ -196,6 +194,8 @@ static void watch_follow(void)
 	watch_joined = want;
 }
 
+/* The record of a socket, new ones within the owner's quota (ENOBUFS,
+ * as when a system-wide resource runs out). */
 static struct sock_rec *rec_get(uint64_t cookie, const struct control_client *who,
 				int *rc)
 {
