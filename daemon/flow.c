@@ -37,10 +37,11 @@ int flow_table_init(struct flow_table *t, uint32_t cap)
 	/* calloc'd pages stay untouched (and unbacked) until used. */
 	t->flows = calloc(cap, sizeof(*t->flows));
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	t->to_buckets = calloc(t->nbuckets, sizeof(*t->to_buckets));
 	t->live = calloc(cap ? cap : 1, sizeof(*t->live));
 	t->nuids = t->nbuckets * 2;
 	t->uids = calloc(t->nuids, sizeof(*t->uids));
-	if (!t->flows || !t->buckets || !t->live || !t->uids) {
+	if (!t->flows || !t->buckets || !t->to_buckets || !t->live || !t->uids) {
 		flow_table_free(t);
 		return -ENOMEM;
 	}
@@ -60,6 +61,7 @@ void flow_table_free(struct flow_table *t)
 		explicit_bzero(t->flows, (size_t)t->cap * sizeof(*t->flows));
 	free(t->flows);
 	free(t->buckets);
+	free(t->to_buckets);
 	free(t->live);
 	free(t->uids);
 	memset(t, 0, sizeof(*t));
@@ -82,6 +84,16 @@ static uint32_t key_hash(const struct flow_table *t, const struct flow_key *k)
 		h = mix(h, w[i]);
 	h = mix(h, (uint64_t)k->lport << 16 | k->rport |
 		       (uint64_t)k->local.family << 32);
+	return (uint32_t)h & (t->nbuckets - 1);
+}
+
+static uint32_t remote_hash(const struct flow_table *t,
+			    const struct tcpao_addr *a)
+{
+	uint64_t w[2] = { 0 }, h = t->seed ^ a->family;
+
+	memcpy(w, a->bytes, tcpao_addr_len(a)); /* the bytes equality reads */
+	h = mix(mix(h, w[0]), w[1]);
 	return (uint32_t)h & (t->nbuckets - 1);
 }
 
@@ -204,6 +216,51 @@ void flow_recount(struct flow_table *t, struct flow *f)
 	f->counted_state = (uint8_t)f->state;
 }
 
+/* ---- flows by remote address: doubly linked, so removal is O(1) even
+ * when one peer holds most of the table ---------------------------------- */
+
+static void to_link(struct flow_table *t, struct flow *f, uint32_t idx)
+{
+	uint32_t *head = &t->to_buckets[remote_hash(t, &f->key.remote)];
+
+	f->to_prev = 0;
+	f->to_next = *head;
+	if (*head)
+		t->flows[*head - 1].to_prev = idx;
+	*head = idx;
+}
+
+static void to_unlink(struct flow_table *t, struct flow *f)
+{
+	if (f->to_prev)
+		t->flows[f->to_prev - 1].to_next = f->to_next;
+	else
+		t->to_buckets[remote_hash(t, &f->key.remote)] = f->to_next;
+	if (f->to_next)
+		t->flows[f->to_next - 1].to_prev = f->to_prev;
+}
+
+/* From chain link i on, the first flow to remote. */
+static struct flow *to_from(const struct flow_table *t, uint32_t i,
+			    const struct tcpao_addr *remote)
+{
+	for (; i; i = t->flows[i - 1].to_next)
+		if (tcpao_addr_equal(&t->flows[i - 1].key.remote, remote))
+			return &t->flows[i - 1];
+	return NULL;
+}
+
+struct flow *flow_first_to(const struct flow_table *t,
+			   const struct tcpao_addr *remote)
+{
+	return to_from(t, t->to_buckets[remote_hash(t, remote)], remote);
+}
+
+struct flow *flow_next_to(const struct flow_table *t, const struct flow *f)
+{
+	return to_from(t, f->to_next, &f->key.remote);
+}
+
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
 {
 	uint32_t b = key_hash(t, key), i = t->free_head;
@@ -220,6 +277,7 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
 	f->peer_rnext = -1;
 	f->next = t->buckets[b];
 	t->buckets[b] = i;
+	to_link(t, f, i);
 	f->live_at = t->count;
 	t->live[t->count++] = i - 1;
 	t->nstate[f->state]++; /* counted_state is f->state */
@@ -235,6 +293,7 @@ void flow_remove(struct flow_table *t, struct flow *f)
 		link = &t->flows[*link - 1].next;
 	if (*link)
 		*link = f->next;
+	to_unlink(t, f);
 	if (f->uid != FLOW_UID_NONE)
 		uid_sub(t, f->uid);
 	t->live[f->live_at] = t->live[--t->count];

@@ -71,6 +71,7 @@ struct flow {
 	uint32_t pmtu_gen;                /* pmtu.h: generation seen, */
 	uint32_t kernel_mtu;              /* and the kernel's MTU, or 0 */
 	uint32_t next;                    /* hash chain: index + 1, 0 ends */
+	uint32_t to_prev, to_next;        /* chain of its remote address */
 	uint32_t live_at;                 /* its place in the table's live[] */
 	bool in_use;
 	uint8_t counted_state;            /* where nstate counts it */
@@ -86,6 +87,9 @@ struct flow_table {
 	uint32_t *buckets;   /* index + 1 of the first flow; 0: empty */
 	uint32_t nbuckets;   /* power of two */
 	uint32_t free_head;  /* index + 1 of a free flow; chained by next */
+	/* The flows by remote address alone (index + 1, chained by to_next,
+	 * nbuckets of them): what a change of a one-address entry touches. */
+	uint32_t *to_buckets;
 	uint64_t seed;
 	struct flow_uid *uids; /* flows per owner: open addressing, n 0 empty */
 	uint32_t nuids;        /* power of two, at least 2 * cap */
@@ -107,6 +111,12 @@ static inline struct flow *flow_live(const struct flow_table *t, uint32_t k)
 void flow_table_free(struct flow_table *t);
 
 struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key);
+/* The flows to one remote address (unmapped, as in flow keys), in no
+ * order: for (f = flow_first_to(t, a); f; f = flow_next_to(t, f)). The
+ * table must not change during the walk. */
+struct flow *flow_first_to(const struct flow_table *t,
+			   const struct tcpao_addr *remote);
+struct flow *flow_next_to(const struct flow_table *t, const struct flow *f);
 /* TIME-WAIT or CLOSED: a new SYN on its 4-tuple starts a new connection. */
 bool flow_over(const struct flow *f);
 /* A fresh, zeroed flow for key (which must not be present); NULL when the

@@ -639,6 +639,56 @@ static bool flow_touched(const struct flow *f, const struct policy *old,
 	return false;
 }
 
+/* The one remote address an entry's flows can have: a /32 or /128 peer
+ * that is not a listener's (whose scope is its keys' prefixes). */
+static bool entry_host(const struct policy_peer *p, struct tcpao_addr *a)
+{
+	const struct policy_scope *s = &p->scope;
+
+	*a = s->peer;
+	tcpao_addr_unmap(a);
+	return !p->sock_listener && a->family != AF_UNSPEC &&
+	       a->family == s->peer.family &&
+	       s->peer_len == 8 * tcpao_addr_len(a);
+}
+
+static bool host_add(struct tcpao_addr *hosts, size_t *n,
+		     const struct policy_peer *p)
+{
+	struct tcpao_addr a;
+
+	if (!p)
+		return true;
+	if (!entry_host(p, &a))
+		return false;
+	for (size_t i = 0; i < *n; i++)
+		if (tcpao_addr_equal(&hosts[i], &a))
+			return true;
+	hosts[(*n)++] = a;
+	return true;
+}
+
+/* When every changed entry names one address, before and after, the flows
+ * to those addresses are all a change can touch (a flow's entry always
+ * scopes its remote address: policy_match()); hosts holds them, at most
+ * 2 * n. False when some entry is wider: then every flow is looked at. */
+static bool changed_hosts(const struct policy *old, const struct policy *fresh,
+			  const size_t *slots, size_t n,
+			  struct tcpao_addr *hosts, size_t *nhosts)
+{
+	*nhosts = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct policy_peer *was = slots[i] < old->n
+			? policy_entry(old, slots[i]) : NULL;
+		const struct policy_peer *is = slots[i] < fresh->n
+			? policy_entry(fresh, slots[i]) : NULL;
+
+		if (!host_add(hosts, nhosts, was) || !host_add(hosts, nhosts, is))
+			return false;
+	}
+	return true;
+}
+
 static void rematch(struct worker *w, struct flow *f)
 {
 	const struct tcpao_mkt *cur = key_of(f->peer, f->sel.current),
@@ -662,13 +712,24 @@ void worker_adopt_policy(struct worker *w, const struct policy *policy)
 	bool some = old && policy_changes(policy, old, &slots, &n) &&
 		    n <= ADOPT_CHANGED_MAX;
 
+	struct tcpao_addr hosts[2 * ADOPT_CHANGED_MAX];
+	size_t nhosts;
+
 	w->policy = policy;
 	w->policy_epoch++;
-	for (uint32_t k = 0; k < w->flows.count; k++) {
-		struct flow *f = flow_live(&w->flows, k);
+	if (some && changed_hosts(old, policy, slots, n, hosts, &nhosts)) {
+		for (size_t h = 0; h < nhosts; h++)
+			for (struct flow *f = flow_first_to(&w->flows, &hosts[h]);
+			     f; f = flow_next_to(&w->flows, f))
+				if (flow_touched(f, old, policy, slots, n))
+					rematch(w, f);
+	} else {
+		for (uint32_t k = 0; k < w->flows.count; k++) {
+			struct flow *f = flow_live(&w->flows, k);
 
-		if (!some || flow_touched(f, old, policy, slots, n))
-			rematch(w, f);
+			if (!some || flow_touched(f, old, policy, slots, n))
+				rematch(w, f);
+		}
 	}
 	free(slots);
 	save_if_dirty(w);

@@ -50,7 +50,9 @@ static void del(struct policy *p, const char *prefix, int id)
 }
 
 /* A worker with NFLOWS flows from 198.18.0.1 to 198.18.0.10.. and
- * 198.19.0.10.. (the second half matched by nothing at first). */
+ * 198.19.0.10.. (the second half matched by nothing at first), two to each
+ * address (local ports differ): a change of a one-address entry must find
+ * both, and only those its scope takes in. */
 static struct worker *worker_with_flows(struct policy *p)
 {
 	struct worker *w = calloc(1, sizeof(*w));
@@ -66,7 +68,7 @@ static struct worker *worker_with_flows(struct policy *p)
 		struct flow *f;
 
 		snprintf(remote, sizeof(remote), "198.%d.0.%d", 18 + (i >= NFLOWS / 2),
-			 10 + i % (NFLOWS / 2));
+			 10 + i % (NFLOWS / 4));
 		tcpao_addr_parse("198.18.0.1", &fk.local, NULL);
 		tcpao_addr_parse(remote, &fk.remote, NULL);
 		f = flow_insert(&w->flows, &fk);

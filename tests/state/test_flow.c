@@ -4,7 +4,8 @@
  * random inserts and removals match a plain count (the backward-shift
  * deletion keeps every probe chain whole), and flow_oldest picks the
  * longest idle flow of the states asked for; the live list names every
- * flow in use exactly once, and flow_gc frees what has idled out.
+ * flow in use exactly once, and flow_gc frees what has idled out; the
+ * walk of the flows to one remote address finds exactly those.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -160,9 +161,67 @@ static void test_live_list(void **state)
 	flow_table_free(&t);
 }
 
+#define PEERS 7 /* peer 0 of each family holds about half the flows */
+
+static void remote_of(struct tcpao_addr *a, uint32_t peer)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = peer % 2 ? AF_INET6 : AF_INET;
+	a->bytes[0] = 198;
+	a->bytes[3] = (uint8_t)(peer / 2);
+}
+
+static void assert_walks_whole(const struct flow_table *t)
+{
+	for (uint32_t p = 0; p < 2 * PEERS; p++) {
+		struct tcpao_addr a;
+		uint32_t want = 0, got = 0;
+
+		remote_of(&a, p);
+		for (uint32_t k = 0; k < t->count; k++)
+			want += tcpao_addr_equal(&flow_live(t, k)->key.remote, &a);
+		for (struct flow *f = flow_first_to(t, &a); f; f = flow_next_to(t, f)) {
+			assert_true(f->in_use);
+			assert_true(tcpao_addr_equal(&f->key.remote, &a));
+			assert_true(++got <= want);
+		}
+		assert_int_equal(got, want);
+	}
+}
+
+static void test_flows_to_a_peer(void **state)
+{
+	struct flow_table t;
+	struct flow *slot[CAP] = { 0 };
+	struct flow_key k;
+
+	(void)state;
+	assert_int_equal(flow_table_init(&t, CAP), 0);
+	srand(8177);
+	for (int round = 0; round < 20000; round++) {
+		uint32_t i = (uint32_t)rand() % CAP, r = (uint32_t)rand();
+
+		if (slot[i]) {
+			flow_remove(&t, slot[i]);
+			slot[i] = NULL;
+		} else {
+			key_of(&k, i);
+			remote_of(&k.remote, r % 2 ? (r >> 1) % (2 * PEERS) : 0);
+			k.local.family = k.remote.family;
+			slot[i] = flow_insert(&t, &k);
+			assert_non_null(slot[i]);
+		}
+		if (round % 499 == 0)
+			assert_walks_whole(&t);
+	}
+	assert_walks_whole(&t);
+	flow_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flows_to_a_peer),
 		cmocka_unit_test(test_uid_counts),
 		cmocka_unit_test(test_oldest),
 		cmocka_unit_test(test_live_list),
