@@ -36,6 +36,12 @@ struct state_file {
 	struct flow_key *disk_key;  /* per slot: the flow on disk there */
 	uint32_t *dirty;            /* slots to write, each once */
 	uint32_t ndirty;
+	/* The file mapped (MAP_SHARED), NULL: written with pwrite. A page is
+	 * given its blocks (fallocate) before it is first written, so that
+	 * a full file system fails that call rather than fault (SIGBUS). */
+	uint8_t *map;
+	size_t map_len;
+	uint8_t *backed;            /* per page of map: 1 once allocated */
 };
 
 int state_file_open(struct state_file *sf, const char *dir,
