@@ -3,10 +3,10 @@
  * The state file: what a restarted tcpaod needs to carry on with every
  * connection: each flow's ISNs, SNE both ways, TCP state, key selection
  * and the keys it uses. Each worker owns state-dir/flows-N: one fixed-size
- * binary record per flow slot, written with pwrite only when that flow
- * changed, before the verdicts of the batch that changed it, so that a
- * SIGKILL at any instant leaves a file that covers every segment that left
- * the host. Each slot has two copies, written in turn: a record torn by a
+ * binary record per flow slot, stored (into a shared mapping of the file,
+ * or with pwrite) only when that flow changed, before the verdicts of the
+ * batch that changed it, so that a SIGKILL at any instant leaves a file
+ * that covers every segment that left the host. Each slot has two copies, written in turn: a record torn by a
  * crash (its checksum fails) leaves the previous one. Every record carries
  * a generation, unique and increasing across workers and restarts, so the
  * newest record of a connection wins wherever it is. No fsync: the file
