@@ -6,8 +6,9 @@
  * binary record per flow slot, stored (into a shared mapping of the file,
  * or with pwrite) only when that flow changed, before the verdicts of the
  * batch that changed it, so that a SIGKILL at any instant leaves a file
- * that covers every segment that left the host. Each slot has two copies, written in turn: a record torn by a
- * crash (its checksum fails) leaves the previous one. Every record carries
+ * that covers every segment that left the host. Each slot has two
+ * copies, written in turn: a record torn by a crash (its checksum fails)
+ * leaves the previous one. Every record carries
  * a generation, unique and increasing across workers and restarts, so the
  * newest record of a connection wins wherever it is. No fsync: the file
  * has to survive the daemon's death, which the page cache does; a kernel
