@@ -14,11 +14,21 @@
  * - Passive opens have no socket yet at raw PREROUTING: SYN-RECV flows
  *   hold at most a quarter of the table (SYN_RECV_SHARE); past it the
  *   oldest SYN-RECV flow makes room.
- * - When the table is full, a flow that may take a slot evicts the
- *   oldest CLOSED flow, then the oldest SYN-RECV, then (root and the
- *   kernel only) the oldest TIME-WAIT. Synchronized flows are never
- *   evicted. Refusals and evictions are counted and logged, at most
- *   once a second.
+ * - When the table is full, a flow that may take a slot evicts a flow
+ *   that is over before one that may still become a connection: the
+ *   CLOSED flow that closed first, else (root, the kernel and verified
+ *   passive opens) the first TIME-WAIT flow, else the oldest SYN-RECV.
+ *   A busy server's table fills with TIME-WAIT flows (120 s each); as
+ *   Linux when its TIME-WAIT buckets overflow, it then keeps fewer of
+ *   them rather than refuse new connections. A passive open is verified
+ *   before it asks for a slot, so only a holder of the key, or a replay
+ *   of a SYN it sent, evicts a TIME-WAIT flow; replays stay within the
+ *   SYN-RECV share, and what an evicted TIME-WAIT flow loses is the
+ *   signing of late segments of a connection that is over (its 4-tuple
+ *   then has no flow: whatever comes for it unsigned or of no ISN is
+ *   dropped, as before). Synchronized flows are never evicted, nor
+ *   TIME-WAIT flows for a non-root uid. Refusals and evictions are
+ *   counted and logged, at most once a second.
  */
 #include <arpa/inet.h>
 
@@ -62,11 +72,15 @@ static void limit_log(struct worker *w, const char *what,
 			w->flows.cap, what, uid, addr, key->rport);
 }
 
-static bool evict(struct worker *w, unsigned int mask,
+/* Frees the slot of the oldest flow of the first of states[] that has
+ * one. */
+static bool evict(struct worker *w, const enum flow_state *states, size_t n,
 		  const struct flow_key *key, uint32_t uid)
 {
-	struct flow *victim = flow_oldest(&w->flows, mask);
+	struct flow *victim = NULL;
 
+	for (size_t i = 0; i < n && !victim; i++)
+		victim = flow_oldest(&w->flows, states[i]);
 	if (!victim)
 		return false;
 	worker_remove_flow(w, victim);
@@ -75,24 +89,32 @@ static bool evict(struct worker *w, unsigned int mask,
 	return true;
 }
 
-/* Makes a slot free for a flow of uid (passive: a SYN's). */
+/* The victims, in order: flows that are over first. */
+static const enum flow_state syn_recv_only[] = { FLOW_SYN_RECV };
+static const enum flow_state non_root_victims[] = { FLOW_CLOSED,
+						     FLOW_SYN_RECV };
+static const enum flow_state victims[] = { FLOW_CLOSED, FLOW_TIME_WAIT,
+					   FLOW_SYN_RECV };
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Makes a slot free for a flow of uid (passive: a verified SYN's, whose
+ * uid is FLOW_UID_NONE). */
 static bool make_room(struct worker *w, const struct flow_key *key,
 		      uint32_t uid, bool passive)
 {
 	struct flow_table *t = &w->flows;
-	unsigned int mask = BIT(FLOW_CLOSED) | BIT(FLOW_SYN_RECV);
 
 	if (passive && t->count >= share(t, SYN_RECV_SHARE) &&
 	    flow_count_states(t, BIT(FLOW_SYN_RECV)) >=
 		    share(t, SYN_RECV_SHARE))
-		return evict(w, BIT(FLOW_SYN_RECV), key, uid);
+		return evict(w, syn_recv_only, N(syn_recv_only), key, uid);
 	if (!privileged(uid) && t->count >= t->cap - share(t, ROOT_RESERVE))
-		return evict(w, mask, key, uid);
+		return evict(w, non_root_victims, N(non_root_victims), key,
+			     uid);
 	if (t->count < t->cap)
 		return true;
-	if (privileged(uid) && !passive)
-		mask |= BIT(FLOW_TIME_WAIT);
-	return evict(w, mask, key, uid);
+	return evict(w, victims, N(victims), key, uid);
 }
 
 struct flow *worker_insert_flow(struct worker *w, const struct flow_key *key,

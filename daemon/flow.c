@@ -183,18 +183,43 @@ void flow_set_uid(struct flow_table *t, struct flow *f, uint32_t uid)
 	uid_add(t, uid);
 }
 
-struct flow *flow_oldest(struct flow_table *t, unsigned int state_mask)
+/* ---- flows per state: doubly linked, in order of entry ---------------- */
+
+static void state_link(struct flow_table *t, struct flow *f)
 {
-	struct flow *old = NULL;
+	uint32_t idx = (uint32_t)(f - t->flows) + 1, s = f->counted_state;
 
-	for (uint32_t k = 0; k < t->count; k++) {
-		struct flow *f = flow_live(t, k);
+	f->state_next = 0;
+	f->state_prev = t->state_tail[s];
+	if (f->state_prev)
+		t->flows[f->state_prev - 1].state_next = idx;
+	else
+		t->state_head[s] = idx;
+	t->state_tail[s] = idx;
+	t->nstate[s]++;
+}
 
-		if ((state_mask & 1u << f->state) &&
-		    (!old || f->last_seen_ms < old->last_seen_ms))
-			old = f;
-	}
-	return old;
+static void state_unlink(struct flow_table *t, struct flow *f)
+{
+	uint32_t s = f->counted_state;
+
+	if (f->state_prev)
+		t->flows[f->state_prev - 1].state_next = f->state_next;
+	else
+		t->state_head[s] = f->state_next;
+	if (f->state_next)
+		t->flows[f->state_next - 1].state_prev = f->state_prev;
+	else
+		t->state_tail[s] = f->state_prev;
+	f->state_prev = f->state_next = 0;
+	t->nstate[s]--;
+}
+
+struct flow *flow_oldest(const struct flow_table *t, enum flow_state state)
+{
+	uint32_t i = state < FLOW_STATE_COUNT ? t->state_head[state] : 0;
+
+	return i ? &t->flows[i - 1] : NULL;
 }
 
 uint32_t flow_count_states(const struct flow_table *t, unsigned int mask)
@@ -211,9 +236,9 @@ void flow_recount(struct flow_table *t, struct flow *f)
 {
 	if (f->counted_state == f->state)
 		return;
-	t->nstate[f->counted_state]--;
-	t->nstate[f->state]++;
+	state_unlink(t, f);
 	f->counted_state = (uint8_t)f->state;
+	state_link(t, f);
 }
 
 /* ---- flows by remote address: doubly linked, so removal is O(1) even
@@ -280,7 +305,7 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
 	to_link(t, f, i);
 	f->live_at = t->count;
 	t->live[t->count++] = i - 1;
-	t->nstate[f->state]++; /* counted_state is f->state */
+	state_link(t, f); /* counted_state is f->state */
 	return f;
 }
 
@@ -298,7 +323,7 @@ void flow_remove(struct flow_table *t, struct flow *f)
 		uid_sub(t, f->uid);
 	t->live[f->live_at] = t->live[--t->count];
 	t->flows[t->live[f->live_at]].live_at = f->live_at;
-	t->nstate[f->counted_state]--;
+	state_unlink(t, f);
 	tcpao_dir_wipe(&f->tx);
 	tcpao_dir_wipe(&f->rx);
 	memset(f, 0, sizeof(*f));

@@ -73,6 +73,9 @@ struct flow {
 	uint32_t next;                    /* hash chain: index + 1, 0 ends */
 	uint32_t to_prev, to_next;        /* chain of its remote address */
 	uint32_t live_at;                 /* its place in the table's live[] */
+	/* The list of its counted_state, in order of entry: index + 1, 0
+	 * ends. */
+	uint32_t state_prev, state_next;
 	bool in_use;
 	uint8_t counted_state;            /* where nstate counts it */
 };
@@ -94,6 +97,9 @@ struct flow_table {
 	struct flow_uid *uids; /* flows per owner: open addressing, n 0 empty */
 	uint32_t nuids;        /* power of two, at least 2 * cap */
 	uint32_t nstate[FLOW_STATE_COUNT]; /* flows per state (flow_recount) */
+	/* The flows of each state, oldest entry first (index + 1, 0: none):
+	 * the eviction victim without a scan. */
+	uint32_t state_head[FLOW_STATE_COUNT], state_tail[FLOW_STATE_COUNT];
 };
 
 struct flow_uid {
@@ -127,9 +133,9 @@ void flow_remove(struct flow_table *t, struct flow *f);
 void flow_set_uid(struct flow_table *t, struct flow *f, uint32_t uid);
 /* How many flows the owner uid holds. */
 uint32_t flow_uid_count(const struct flow_table *t, uint32_t uid);
-/* The flow in one of the states of mask (1 << state) idle the longest,
- * or NULL: the victim when the table is full. A scan of the table. */
-struct flow *flow_oldest(struct flow_table *t, unsigned int state_mask);
+/* The flow that entered state first of those in it (as last recounted),
+ * or NULL: the victim when the table is full. Constant time. */
+struct flow *flow_oldest(const struct flow_table *t, enum flow_state state);
 /* How many flows are in one of the states of mask, as last recounted. */
 uint32_t flow_count_states(const struct flow_table *t, unsigned int mask);
 /* Brings the per-state counts in step after f->state moved: called where

@@ -3,11 +3,12 @@
  * The state file: what a restarted tcpaod needs to carry on with every
  * connection: each flow's ISNs, SNE both ways, TCP state, key selection
  * and the keys it uses. Each worker owns state-dir/flows-N: one fixed-size
- * binary record per flow slot, written with pwrite only when that flow
- * changed, before the verdicts of the batch that changed it, so that a
- * SIGKILL at any instant leaves a file that covers every segment that left
- * the host. Each slot has two copies, written in turn: a record torn by a
- * crash (its checksum fails) leaves the previous one. Every record carries
+ * binary record per flow slot, stored (into a shared mapping of the file,
+ * or with pwrite) only when that flow changed, before the verdicts of the
+ * batch that changed it, so that a SIGKILL at any instant leaves a file
+ * that covers every segment that left the host. Each slot has two
+ * copies, written in turn: a record torn by a crash (its checksum fails)
+ * leaves the previous one. Every record carries
  * a generation, unique and increasing across workers and restarts, so the
  * newest record of a connection wins wherever it is. No fsync: the file
  * has to survive the daemon's death, which the page cache does; a kernel
@@ -36,6 +37,12 @@ struct state_file {
 	struct flow_key *disk_key;  /* per slot: the flow on disk there */
 	uint32_t *dirty;            /* slots to write, each once */
 	uint32_t ndirty;
+	/* The file mapped (MAP_SHARED), NULL: written with pwrite. A page is
+	 * given its blocks (fallocate) before it is first written, so that
+	 * a full file system fails that call rather than fault (SIGBUS). */
+	uint8_t *map;
+	size_t map_len;
+	uint8_t *backed;            /* per page of map: 1 once allocated */
 };
 
 int state_file_open(struct state_file *sf, const char *dir,

@@ -5,11 +5,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -392,29 +392,56 @@ static void flow_gone(struct flow *f, void *arg)
 	state_mark(&w->state, flow_slot(w, f));
 }
 
+/* The worker's descriptors in one epoll set, data.u32 their place: the
+ * queues 0-2, the call eventfd 3. poll() put each on its wait queue and
+ * took it off again on every wake-up (four per packet batch). */
+#define CALL_EVENT 3
+
+static int epoll_open(struct worker *w)
+{
+	const int fds[4] = { w->egress.fd, w->ingress.fd, w->icmp.fd,
+			     w->call_fd };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0)
+		return -errno;
+	for (uint32_t i = 0; i < 4; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+
+		if (fds[i] >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev)) {
+			int rc = -errno;
+
+			close(ep);
+			return rc;
+		}
+	}
+	return ep;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct queue *qs[3] = { &w->egress, &w->ingress, &w->icmp };
 	handler_fn fns[3] = { egress_packet, ingress_packet, icmp_packet };
-	struct pollfd pfd[4];
 	uint64_t next_gc = 0;
 
-	for (int i = 0; i < 3; i++)
-		pfd[i] = (struct pollfd){ .fd = qs[i]->fd, .events = POLLIN };
-	pfd[3] = (struct pollfd){ .fd = w->call_fd, .events = POLLIN };
 	while (!atomic_load(&w->stop)) {
-		int ready = poll(pfd, 4, GC_INTERVAL_MS);
+		struct epoll_event evs[4];
+		int ready = epoll_wait(w->epoll_fd, evs, 4, GC_INTERVAL_MS);
+		unsigned int mask = 0;
 
 		w->now_ms = monotonic_ms();
 		if (ready < 0 && errno != EINTR) {
-			log_msg(LOG_ERR, "worker %u: poll: %m", w->index);
+			log_msg(LOG_ERR, "worker %u: epoll_wait: %m", w->index);
 			break;
 		}
-		for (int i = 0; i < 3 && ready > 0; i++) {
+		for (int i = 0; i < ready; i++)
+			mask |= 1u << evs[i].data.u32;
+		/* Egress, ingress, ICMP: the order poll() gave them. */
+		for (int i = 0; i < 3; i++) {
 			int n;
 
-			if (!(pfd[i].revents & POLLIN))
+			if (!(mask & 1u << i))
 				continue;
 			n = queue_recv(qs[i]);
 			if (n < 0) {
@@ -427,7 +454,7 @@ static void *worker_main(void *arg)
 			save_if_dirty(w);
 			queue_flush(qs[i]);
 		}
-		if (ready > 0 && (pfd[3].revents & POLLIN))
+		if (mask & 1u << CALL_EVENT)
 			run_call(w);
 		if (w->now_ms >= next_gc) {
 			flow_gc(&w->flows, w->now_ms, flow_gone, w);
@@ -479,7 +506,14 @@ static int worker_open(struct worker *w, unsigned int index,
 				errlen);
 	if (!rc && index == 0)
 		rc = queue_open(&w->icmp, cfg->icmp_queue, err, errlen);
-	return rc;
+	if (rc)
+		return rc;
+	w->epoll_fd = epoll_open(w);
+	if (w->epoll_fd < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(-w->epoll_fd));
+		return w->epoll_fd;
+	}
+	return 0;
 }
 
 int workers_open(const struct workers_config *cfg,
@@ -497,6 +531,7 @@ int workers_open(const struct workers_config *cfg,
 	nworkers = cfg->count;
 	for (unsigned int i = 0; i < nworkers; i++) {
 		workers[i].call_fd = workers[i].raw4 = workers[i].raw6 = -1;
+		workers[i].epoll_fd = -1;
 		workers[i].egress.fd = workers[i].ingress.fd = -1;
 		workers[i].icmp.fd = -1;
 		workers[i].state.fd = -1;
@@ -561,6 +596,8 @@ void workers_close(void)
 		tcpao_dir_wipe(&w->scratch_dir);
 		if (w->call_fd >= 0)
 			close(w->call_fd);
+		if (w->epoll_fd >= 0)
+			close(w->epoll_fd);
 		if (w->raw4 >= 0)
 			close(w->raw4);
 		if (w->raw6 >= 0)

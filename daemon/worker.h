@@ -47,6 +47,7 @@ struct worker {
 	int pkt_l3index;              /* its device's VRF (l3dev.h), 0: none */
 	/* A call from another thread (one at a time). */
 	int call_fd;                  /* eventfd */
+	int epoll_fd;                 /* the queues and call_fd */
 	pthread_mutex_t call_lock;
 	pthread_cond_t call_done;
 	void (*call_fn)(struct worker *w, void *arg);

@@ -8,6 +8,10 @@
         opens N connections at once (non-blocking), waits up to TIMEOUT
         seconds, checks each open one with an echo, prints
         "connected=K", and keeps them open HOLD seconds.
+    conns.py seq ADDR PORT N TIMEOUT
+        opens N connections one after the other, each checked with an
+        echo and closed (its flows then wait in TIME-WAIT); prints
+        "connected=K".
 """
 import selectors
 import socket
@@ -77,9 +81,26 @@ def open_many(addr, port, n, timeout, hold):
     time.sleep(float(hold))
 
 
+def one_after_another(addr, port, n, timeout):
+    good = 0
+    for _ in range(int(n)):
+        try:
+            with socket.create_connection((addr, int(port)),
+                                          float(timeout)) as s:
+                s.sendall(b"ping")
+                good += s.recv(16) == b"ping"
+                s.shutdown(socket.SHUT_WR)
+                s.recv(16)  # the server's FIN
+        except OSError:
+            pass
+    print("connected=%d" % good, flush=True)
+
+
 def main():
     if sys.argv[1] == "serve":
         serve(*sys.argv[2:5])
+    elif sys.argv[1] == "seq":
+        one_after_another(*sys.argv[2:6])
     else:
         open_many(*sys.argv[2:7])
 

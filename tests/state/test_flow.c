@@ -3,7 +3,8 @@
  * The flow table's owner accounting (daemon/flow.c): flows per uid under
  * random inserts and removals match a plain count (the backward-shift
  * deletion keeps every probe chain whole), and flow_oldest picks the
- * longest idle flow of the states asked for; the live list names every
+ * flow that entered the state first, from per-state lists that stay
+ * whole under random inserts, moves and removals; the live list names every
  * flow in use exactly once, and flow_gc frees what has idled out; the
  * walk of the flows to one remote address finds exactly those.
  */
@@ -74,32 +75,105 @@ static void test_oldest(void **state)
 	struct flow *f[4];
 	enum flow_state st[4] = { FLOW_ESTABLISHED, FLOW_SYN_RECV,
 				  FLOW_SYN_RECV, FLOW_CLOSED };
-	uint64_t seen[4] = { 1, 30, 20, 40 };
 
 	(void)state;
 	assert_int_equal(flow_table_init(&t, 8), 0);
+	/* Into their states in the order 0, 2, 1, 3. */
 	for (uint32_t i = 0; i < 4; i++) {
 		key_of(&k, i);
 		f[i] = flow_insert(&t, &k);
-		f[i]->state = st[i];
-		f[i]->last_seen_ms = seen[i];
-		flow_recount(&t, f[i]);
 	}
-	assert_ptr_equal(flow_oldest(&t, 1u << FLOW_SYN_RECV), f[2]);
-	assert_ptr_equal(flow_oldest(&t, 1u << FLOW_SYN_RECV |
-					 1u << FLOW_CLOSED), f[2]);
-	assert_ptr_equal(flow_oldest(&t, 1u << FLOW_CLOSED), f[3]);
-	assert_null(flow_oldest(&t, 1u << FLOW_TIME_WAIT));
+	for (uint32_t i = 0; i < 4; i++) {
+		uint32_t j = i == 1 ? 2 : i == 2 ? 1 : i;
+
+		f[j]->state = st[j];
+		flow_recount(&t, f[j]);
+	}
+	assert_ptr_equal(flow_oldest(&t, FLOW_SYN_RECV), f[2]);
+	assert_ptr_equal(flow_oldest(&t, FLOW_CLOSED), f[3]);
+	assert_null(flow_oldest(&t, FLOW_TIME_WAIT));
+	assert_null(flow_oldest(&t, FLOW_STATE_COUNT));
 	assert_int_equal(flow_count_states(&t, 1u << FLOW_SYN_RECV), 2);
 	assert_int_equal(flow_count_states(&t, 1u << FLOW_SYN_RECV |
 					       1u << FLOW_ESTABLISHED), 3);
-	f[1]->state = FLOW_ESTABLISHED;
-	flow_recount(&t, f[1]);
+	f[2]->state = FLOW_ESTABLISHED;
+	flow_recount(&t, f[2]);
+	assert_ptr_equal(flow_oldest(&t, FLOW_SYN_RECV), f[1]);
 	assert_int_equal(flow_count_states(&t, 1u << FLOW_SYN_RECV), 1);
+	/* Back into a state: the newest there. */
+	f[2]->state = FLOW_SYN_RECV;
+	flow_recount(&t, f[2]);
+	assert_ptr_equal(flow_oldest(&t, FLOW_SYN_RECV), f[1]);
+	flow_remove(&t, f[1]);
+	assert_ptr_equal(flow_oldest(&t, FLOW_SYN_RECV), f[2]);
 	flow_remove(&t, f[2]);
+	assert_null(flow_oldest(&t, FLOW_SYN_RECV));
 	assert_int_equal(flow_count_states(&t, 1u << FLOW_SYN_RECV), 0);
-	assert_int_equal(flow_count_states(&t, 1u << FLOW_ESTABLISHED), 2);
-	assert_int_equal(flow_count_states(&t, ~0u), 3);
+	assert_int_equal(flow_count_states(&t, 1u << FLOW_ESTABLISHED), 1);
+	assert_int_equal(flow_count_states(&t, ~0u), 2);
+	flow_table_free(&t);
+}
+
+/* Each state's list holds exactly its flows, in order of entry, each
+ * linked both ways, and its length is nstate[]. */
+static void assert_state_lists(const struct flow_table *t,
+			       const uint64_t *entered)
+{
+	uint32_t total = 0;
+
+	for (unsigned int s = 0; s < FLOW_STATE_COUNT; s++) {
+		uint32_t n = 0, prev = 0;
+
+		for (uint32_t i = t->state_head[s]; i;) {
+			const struct flow *f = &t->flows[i - 1];
+
+			assert_true(f->in_use);
+			assert_int_equal(f->counted_state, s);
+			assert_int_equal(f->state_prev, prev);
+			if (prev)
+				assert_true(entered[prev - 1] < entered[i - 1]);
+			prev = i;
+			i = f->state_next;
+			assert_true(++n <= t->count);
+		}
+		assert_int_equal(t->state_tail[s], prev);
+		assert_int_equal(n, t->nstate[s]);
+		total += n;
+	}
+	assert_int_equal(total, t->count);
+}
+
+static void test_state_lists(void **state)
+{
+	struct flow_table t;
+	struct flow *slot[CAP] = { 0 };
+	uint64_t entered[CAP] = { 0 };
+	struct flow_key k;
+
+	(void)state;
+	assert_int_equal(flow_table_init(&t, CAP), 0);
+	srand(5927);
+	for (int round = 1; round <= 50000; round++) {
+		uint32_t i = (uint32_t)rand() % CAP;
+		enum flow_state s = (enum flow_state)(rand() % FLOW_STATE_COUNT);
+
+		if (!slot[i]) {
+			key_of(&k, i);
+			slot[i] = flow_insert(&t, &k);
+			entered[slot[i] - t.flows] = (uint64_t)round;
+		} else if (rand() % 4 == 0) {
+			flow_remove(&t, slot[i]);
+			slot[i] = NULL;
+		} else {
+			if (slot[i]->state != s)
+				entered[slot[i] - t.flows] = (uint64_t)round;
+			slot[i]->state = s;
+			flow_recount(&t, slot[i]);
+		}
+		if (round % 499 == 0)
+			assert_state_lists(&t, entered);
+	}
+	assert_state_lists(&t, entered);
 	flow_table_free(&t);
 }
 
@@ -224,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_flows_to_a_peer),
 		cmocka_unit_test(test_uid_counts),
 		cmocka_unit_test(test_oldest),
+		cmocka_unit_test(test_state_lists),
 		cmocka_unit_test(test_live_list),
 	};
 
