@@ -3,20 +3,29 @@
  * A set of MKTs, newest first as Linux keeps them, each with a serial that
  * names its version in traffic-key caches.
  *
- * Adding is O(1) amortized: the arrays keep their spare room in front of
- * keys[0] (ring->head), so a new key goes at the head without moving the
- * others, and the sndid/rcvid clash check asks a hash index (built once a
- * ring holds INDEX_FROM keys) instead of walking every key. A listener
- * with 50,000 peers' keys is built in linear time, not quadratic.
+ * The keys sit in chunks of up to CHUNK, oldest first, listed by the
+ * ring's spans (each with the rank of its first key). Versions of a ring
+ * share chunks (counted holders): a copy takes the spans, a change copies
+ * the one chunk it writes if another version holds it, so a change to a
+ * published ring costs its spans and a chunk, not its keys (a listener
+ * with 100,000 peers' keys: 800 spans). Adjacent chunks hold more than
+ * CHUNK / 2 keys together (a delete merges them otherwise), so churn
+ * keeps the spans within 4n / CHUNK + 1.
+ *
+ * The sndid/rcvid clash check asks a hash index (built once a ring holds
+ * INDEX_FROM keys) instead of walking every key; its slots are a
+ * persistent table (ptable.h) shared the same way.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keypeers.h"
+#include "ptable.h"
 #include "tcpao.h"
 
 #define INDEX_FROM 32         /* below this, a walk is cheaper */
+#define CHUNK 128             /* keys per chunk, at most */
 #define IFX_ANY INT32_MIN     /* a key without TCPAO_MKT_IFINDEX */
 
 /* One (id, prefix) that some keys hold, and how many. */
@@ -28,9 +37,15 @@ struct idx_slot {
 	uint8_t addr[16];
 };
 
+struct tcpao_keychunk {
+	unsigned ref;               /* ring versions holding it */
+	uint32_t n, cap;
+	struct tcpao_ringkey k[];   /* oldest first */
+};
+
 struct tcpao_keyidx {
-	struct idx_slot *slots;
-	size_t cap, used;           /* cap: a power of 2 */
+	struct ptable slots;        /* slots.n: a power of 2 */
+	size_t used;
 	uint32_t lens[2][129];      /* keys per prefix length, v4 / v6 */
 	uint32_t unspec;            /* keys with no peer: they overlap all */
 	uint32_t bound;             /* keys with TCPAO_MKT_IFINDEX */
@@ -40,25 +55,31 @@ void tcpao_keyring_init(struct tcpao_keyring *ring)
 {
 	memset(ring, 0, sizeof(*ring));
 	ring->next_serial = 1;
+	ring->next_seq = 1;
 }
 
 static void idx_free(struct tcpao_keyring *ring)
 {
 	if (ring->idx)
-		free(ring->idx->slots);
+		ptable_free(&ring->idx->slots);
 	free(ring->idx);
 	ring->idx = NULL;
 }
 
+/* The last holder wipes the secrets. */
+static void chunk_put(struct tcpao_keychunk *c)
+{
+	if (!c || --c->ref)
+		return;
+	explicit_bzero(c, sizeof(*c) + c->cap * sizeof(c->k[0]));
+	free(c);
+}
+
 void tcpao_keyring_free(struct tcpao_keyring *ring)
 {
-	struct tcpao_mkt *base = ring->keys ? ring->keys - ring->head : NULL;
-
-	if (base)
-		explicit_bzero(base, ring->cap * sizeof(*base));
-	free(base);
-	free(ring->serials ? ring->serials - ring->head : NULL);
-	free(ring->tags ? ring->tags - ring->head : NULL);
+	for (size_t s = 0; s < ring->nspans; s++)
+		chunk_put(ring->spans[s].chunk);
+	free(ring->spans);
 	idx_free(ring);
 	keypeers_free(ring);
 	tcpao_keyring_init(ring);
@@ -111,34 +132,54 @@ static bool slot_same(const struct idx_slot *a, const struct idx_slot *b)
 	       !memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
-static struct idx_slot *idx_find(struct tcpao_keyidx *x, const struct idx_slot *want)
+static const struct idx_slot *idx_slot(const struct tcpao_keyidx *x, size_t i)
 {
-	size_t i = slot_hash(want) & (x->cap - 1);
-
-	while (x->slots[i].used && !slot_same(&x->slots[i], want))
-		i = (i + 1) & (x->cap - 1);
-	return &x->slots[i];
+	return ptable_get(&x->slots, i);
 }
 
+/* The slot holding want, or the empty one where it would go. */
+static size_t idx_find(const struct tcpao_keyidx *x, const struct idx_slot *want)
+{
+	size_t mask = x->slots.n - 1, i = slot_hash(want) & mask;
+
+	while (idx_slot(x, i)->used && !slot_same(idx_slot(x, i), want))
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int idx_put(struct tcpao_keyidx *x, const struct idx_slot *s)
+{
+	struct idx_slot *at = ptable_mut(&x->slots, idx_find(x, s));
+
+	if (!at)
+		return -ENOMEM;
+	*at = *s;
+	return 0;
+}
+
+/* New slots of cap entries, the live ones moved over (emptied ones go). */
 static int idx_rehash(struct tcpao_keyidx *x, size_t cap)
 {
-	struct idx_slot *old = x->slots;
-	size_t oldcap = x->cap;
+	struct ptable old = x->slots;
 
-	x->slots = calloc(cap, sizeof(*x->slots));
-	if (!x->slots) {
+	if (ptable_init(&x->slots, sizeof(struct idx_slot), cap)) {
 		x->slots = old;
 		return -ENOMEM;
 	}
-	x->cap = cap;
 	x->used = 0;
-	for (size_t i = 0; i < oldcap; i++) {
-		if (!old[i].used || !old[i].count)
-			continue; /* emptied slots go */
-		*idx_find(x, &old[i]) = old[i];
+	for (size_t i = 0; i < old.n; i++) {
+		const struct idx_slot *s = ptable_get(&old, i);
+
+		if (!s->used || !s->count)
+			continue;
+		if (idx_put(x, s)) {
+			ptable_free(&x->slots);
+			x->slots = old;
+			return -ENOMEM;
+		}
 		x->used++;
 	}
-	free(old);
+	ptable_free(&old);
 	return 0;
 }
 
@@ -148,8 +189,8 @@ static int idx_refit(struct tcpao_keyidx *x)
 {
 	size_t live = 0, cap = 64;
 
-	for (size_t i = 0; i < x->cap; i++)
-		live += x->slots[i].used && x->slots[i].count;
+	for (size_t i = 0; i < x->slots.n; i++)
+		live += idx_slot(x, i)->used && idx_slot(x, i)->count;
 	while (cap < live * 4)
 		cap *= 2;
 	return idx_rehash(x, cap);
@@ -165,20 +206,23 @@ static bool has_peer(const struct tcpao_mkt *k)
 	return k->peer.family == AF_INET || k->peer.family == AF_INET6;
 }
 
-/* Counts a key in (delta 1) or out (delta -1). */
+/* Counts a key in (delta 1) or out (delta -1). -ENOMEM leaves the index
+ * half changed: the caller drops it. */
 static int idx_count(struct tcpao_keyidx *x, const struct tcpao_mkt *k, int delta)
 {
 	if (!has_peer(k)) {
 		x->unspec += (uint32_t)delta;
 		return 0;
 	}
-	if (delta > 0 && x->used * 2 >= x->cap && idx_refit(x))
+	if (delta > 0 && x->used * 2 >= x->slots.n && idx_refit(x))
 		return -ENOMEM;
 	for (int rcv = 0; rcv < 2; rcv++) {
 		struct idx_slot want, *s;
 
 		slot_of(&want, k, rcv, k->prefixlen, ifx_of(k));
-		s = idx_find(x, &want);
+		s = ptable_mut(&x->slots, idx_find(x, &want));
+		if (!s)
+			return -ENOMEM;
 		if (!s->used) {
 			*s = want;
 			s->used = 1;
@@ -195,26 +239,27 @@ static int idx_build(struct tcpao_keyring *ring)
 {
 	struct tcpao_keyidx *x = calloc(1, sizeof(*x));
 
-	if (!x || idx_rehash(x, 64)) {
+	if (!x || ptable_init(&x->slots, sizeof(struct idx_slot), 64)) {
 		free(x);
 		return -ENOMEM;
 	}
 	ring->idx = x;
 	for (size_t i = 0; i < ring->n; i++)
-		if (idx_count(x, &ring->keys[i], 1)) {
+		if (idx_count(x, tcpao_keyring_key(ring, i), 1)) {
 			idx_free(ring);
 			return -ENOMEM;
 		}
 	return 0;
 }
 
-static bool idx_holds(struct tcpao_keyidx *x, const struct tcpao_mkt *k,
+static bool idx_holds(const struct tcpao_keyidx *x, const struct tcpao_mkt *k,
 		      bool rcv, uint8_t len, int32_t ifx)
 {
-	struct idx_slot want, *s;
+	struct idx_slot want;
+	const struct idx_slot *s;
 
 	slot_of(&want, k, rcv, len, ifx);
-	s = idx_find(x, &want);
+	s = idx_slot(x, idx_find(x, &want));
 	return s->used && s->count;
 }
 
@@ -241,6 +286,104 @@ static int idx_clash(struct tcpao_keyidx *x, const struct tcpao_mkt *k)
 	return 0;
 }
 
+/* ---- chunks and spans --------------------------------------------------- */
+
+static struct tcpao_keychunk *chunk_new(size_t cap)
+{
+	struct tcpao_keychunk *c = calloc(1, sizeof(*c) + cap * sizeof(c->k[0]));
+
+	if (c) {
+		c->ref = 1;
+		c->cap = (uint32_t)cap;
+	}
+	return c;
+}
+
+/* The span holding rank r (< n): the last whose start is <= r. */
+static size_t span_of(const struct tcpao_keyring *ring, size_t r)
+{
+	size_t lo = 0, hi = ring->nspans;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ring->spans[mid].start <= r)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct tcpao_ringkey *tcpao_keyring_at(const struct tcpao_keyring *ring, size_t i)
+{
+	size_t r = ring->n - 1 - i, s = ring->nspans == 1 ? 0 : span_of(ring, r);
+
+	return &ring->spans[s].chunk->k[r - ring->spans[s].start];
+}
+
+/* Span s's chunk, this version's own with room for need keys (a shared
+ * or small one is replaced by a copy). */
+static struct tcpao_keychunk *own_chunk(struct tcpao_keyring *ring, size_t s, size_t need)
+{
+	struct tcpao_keychunk *c = ring->spans[s].chunk, *copy;
+	size_t cap = c->n > 4 ? c->n : 4;
+
+	if (c->ref == 1 && need <= c->cap)
+		return c;
+	while (cap < need)
+		cap = cap * 2 < CHUNK ? cap * 2 : CHUNK;
+	copy = chunk_new(cap);
+	if (!copy)
+		return NULL;
+	copy->n = c->n;
+	memcpy(copy->k, c->k, c->n * sizeof(c->k[0]));
+	chunk_put(c);
+	ring->spans[s].chunk = copy;
+	return copy;
+}
+
+static int spans_reserve(struct tcpao_keyring *ring, size_t n)
+{
+	size_t cap = ring->spans_cap ? ring->spans_cap : 4;
+	struct tcpao_keyspan *v;
+
+	if (n <= ring->spans_cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	v = realloc(ring->spans, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	ring->spans = v;
+	ring->spans_cap = cap;
+	return 0;
+}
+
+static void span_remove(struct tcpao_keyring *ring, size_t s)
+{
+	ring->nspans--;
+	memmove(ring->spans + s, ring->spans + s + 1,
+		(ring->nspans - s) * sizeof(ring->spans[0]));
+}
+
+/* Spans a and a + 1 into one chunk; without memory they stay two. */
+static void merge(struct tcpao_keyring *ring, size_t a)
+{
+	struct tcpao_keychunk *x = ring->spans[a].chunk, *y = ring->spans[a + 1].chunk;
+	struct tcpao_keychunk *c = chunk_new(x->n + y->n);
+
+	if (!c)
+		return;
+	memcpy(c->k, x->k, x->n * sizeof(x->k[0]));
+	memcpy(c->k + x->n, y->k, y->n * sizeof(y->k[0]));
+	c->n = x->n + y->n;
+	chunk_put(x);
+	chunk_put(y);
+	ring->spans[a].chunk = c;
+	span_remove(ring, a + 1);
+}
+
 /* ---- adding and deleting ------------------------------------------------ */
 
 bool tcpao_keyring_clashes(struct tcpao_keyring *ring,
@@ -255,85 +398,151 @@ bool tcpao_keyring_clashes(struct tcpao_keyring *ring,
 	if (c >= 0)
 		return c;
 	for (size_t i = 0; i < ring->n; i++)
-		if (tcpao_mkt_conflicts(&ring->keys[i], mkt))
+		if (tcpao_mkt_conflicts(tcpao_keyring_key(ring, i), mkt))
 			return true;
 	return false;
 }
 
-/* New arrays with the keys at their end: room in front again. */
-static int grow(struct tcpao_keyring *ring)
+/* The chunk the next key goes to (the newest, or a new one). */
+static struct tcpao_keychunk *head_chunk(struct tcpao_keyring *ring)
 {
-	size_t cap = ring->n * 2 > 8 ? ring->n * 2 : 8, head = cap - ring->n;
-	struct tcpao_mkt *keys = calloc(cap, sizeof(*keys));
-	uint64_t *serials = calloc(cap, sizeof(*serials));
-	uint8_t *tags = calloc(cap, 1);
+	struct tcpao_keychunk *c;
 
-	if (!keys || !serials || !tags) {
-		free(keys);
-		free(serials);
-		free(tags);
-		return -ENOMEM;
+	if (ring->nspans && ring->spans[ring->nspans - 1].chunk->n < CHUNK) {
+		size_t s = ring->nspans - 1;
+
+		return own_chunk(ring, s, ring->spans[s].chunk->n + 1u);
 	}
-	if (ring->n) {
-		memcpy(keys + head, ring->keys, ring->n * sizeof(*keys));
-		memcpy(serials + head, ring->serials, ring->n * sizeof(*serials));
-		memcpy(tags + head, ring->tags, ring->n);
-	}
-	if (ring->keys)
-		explicit_bzero(ring->keys - ring->head, ring->cap * sizeof(*keys));
-	free(ring->keys ? ring->keys - ring->head : NULL);
-	free(ring->serials ? ring->serials - ring->head : NULL);
-	free(ring->tags ? ring->tags - ring->head : NULL);
-	ring->keys = keys + head;
-	ring->serials = serials + head;
-	ring->tags = tags + head;
-	ring->head = head;
-	ring->cap = cap;
-	return 0;
+	if (spans_reserve(ring, ring->nspans + 1) || !(c = chunk_new(4)))
+		return NULL;
+	ring->spans[ring->nspans++] = (struct tcpao_keyspan){ c, ring->n };
+	return c;
 }
 
 int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt)
 {
+	struct tcpao_keychunk *c;
+
 	if (tcpao_keyring_clashes(ring, mkt))
 		return -EEXIST;
-	if (!ring->head && grow(ring))
+	if (!(c = head_chunk(ring)))
 		return -ENOMEM;
 	if (ring->idx && idx_count(ring->idx, mkt, 1))
 		idx_free(ring); /* rebuilt when memory allows */
-	ring->head--;
-	ring->keys--;
-	ring->serials--;
-	ring->tags--;
-	ring->keys[0] = *mkt;
-	ring->serials[0] = ring->next_serial++;
-	ring->tags[0] = 0;
+	c->k[c->n++] = (struct tcpao_ringkey){ .mkt = *mkt, .serial = ring->next_serial++,
+					       .seq = ring->next_seq++ };
 	ring->n++;
 	keypeers_added(ring); /* no memory: lookups walk */
 	return 0;
 }
 
+static bool del_matches(const struct tcpao_mkt *k, const struct tcpao_addr *peer,
+			uint8_t prefixlen, uint8_t sndid, uint8_t rcvid)
+{
+	return k->sndid == sndid && k->rcvid == rcvid && k->prefixlen == prefixlen &&
+	       (!peer || tcpao_addr_equal(&k->peer, peer));
+}
+
+static int del_find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+		    uint8_t prefixlen, uint8_t sndid, uint8_t rcvid)
+{
+	int at = peer ? keypeers_exact(ring, peer, prefixlen, sndid, rcvid) : -2;
+
+	if (at >= -1)
+		return at;
+	for (size_t i = 0; i < ring->n; i++)
+		if (del_matches(tcpao_keyring_key(ring, i), peer, prefixlen, sndid, rcvid))
+			return (int)i;
+	return -1;
+}
+
+/* Keys of a span's chunk below CHUNK / 2 with a neighbour's: one chunk. */
+static void merge_small(struct tcpao_keyring *ring, size_t s)
+{
+	size_t n = ring->spans[s].chunk->n;
+
+	if (s > 0 && ring->spans[s - 1].chunk->n + n <= CHUNK / 2)
+		merge(ring, s - 1);
+	else if (s + 1 < ring->nspans && ring->spans[s + 1].chunk->n + n <= CHUNK / 2)
+		merge(ring, s);
+}
+
 int tcpao_keyring_del(struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		      uint8_t prefixlen, uint8_t sndid, uint8_t rcvid)
 {
-	for (size_t i = 0; i < ring->n; i++) {
-		struct tcpao_mkt *k = &ring->keys[i];
+	int i = del_find(ring, peer, prefixlen, sndid, rcvid);
+	size_t r, s, at;
+	struct tcpao_keychunk *c;
 
-		if (k->sndid != sndid || k->rcvid != rcvid ||
-		    k->prefixlen != prefixlen ||
-		    (peer && !tcpao_addr_equal(&k->peer, peer)))
-			continue;
-		if (ring->idx)
-			idx_count(ring->idx, k, -1); /* never grows */
-		keypeers_deleting(ring, i);
-		ring->n--;
-		memmove(k, k + 1, (ring->n - i) * sizeof(*k));
-		memmove(ring->serials + i, ring->serials + i + 1,
-			(ring->n - i) * sizeof(*ring->serials));
-		memmove(ring->tags + i, ring->tags + i + 1, ring->n - i);
-		explicit_bzero(&ring->keys[ring->n], sizeof(*k));
-		return 0;
+	if (i < 0)
+		return -ENOENT;
+	r = ring->n - 1 - (size_t)i;
+	s = span_of(ring, r);
+	if (!(c = own_chunk(ring, s, 0)))
+		return -ENOMEM;
+	at = r - ring->spans[s].start;
+	if (ring->idx && idx_count(ring->idx, &c->k[at].mkt, -1))
+		idx_free(ring);
+	keypeers_deleting(ring, (size_t)i);
+	c->n--;
+	memmove(c->k + at, c->k + at + 1, (c->n - at) * sizeof(c->k[0]));
+	explicit_bzero(&c->k[c->n], sizeof(c->k[0]));
+	ring->n--;
+	for (size_t t = s + 1; t < ring->nspans; t++)
+		ring->spans[t].start--;
+	if (!c->n) {
+		chunk_put(c);
+		span_remove(ring, s);
+	} else {
+		merge_small(ring, s);
 	}
-	return -ENOENT;
+	return 0;
+}
+
+int tcpao_keyring_set(struct tcpao_keyring *ring, size_t i, uint64_t serial, uint8_t tag)
+{
+	size_t r = ring->n - 1 - i, s = span_of(ring, r);
+	struct tcpao_keychunk *c = own_chunk(ring, s, 0);
+
+	if (!c)
+		return -ENOMEM;
+	c->k[r - ring->spans[s].start].serial = serial;
+	c->k[r - ring->spans[s].start].tag = tag;
+	return 0;
+}
+
+/* Seqs ascend with rank (keys enter at the newest end, in order): the
+ * key of a seq is found by two binary searches. */
+size_t keyring_index_of_seq(const struct tcpao_keyring *ring, uint64_t seq)
+{
+	size_t lo = 0, hi = ring->nspans, s;
+	const struct tcpao_keychunk *c;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ring->spans[mid].chunk->k[0].seq <= seq)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (!ring->n)
+		return SIZE_MAX;
+	s = lo;
+	c = ring->spans[s].chunk;
+	lo = 0;
+	hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->k[mid].seq == seq)
+			return ring->n - 1 - (ring->spans[s].start + mid);
+		if (c->k[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return SIZE_MAX;
 }
 
 static int find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
@@ -344,7 +553,7 @@ static int find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 	if (at >= -1)
 		return at;
 	for (size_t i = 0; i < ring->n; i++) {
-		const struct tcpao_mkt *k = &ring->keys[i];
+		const struct tcpao_mkt *k = tcpao_keyring_key(ring, i);
 
 		if ((sndid < 0 || k->sndid == sndid) &&
 		    (rcvid < 0 || k->rcvid == rcvid) &&
@@ -388,16 +597,17 @@ int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
 		return -1;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		uint64_t s = tcpao_keyring_serial(ring, mid);
 
-		if (ring->serials[mid] == serial)
+		if (s == serial)
 			return (int)mid;
-		if (ring->serials[mid] > serial)
+		if (s > serial)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	for (size_t i = 0; i < ring->n; i++)
-		if (ring->serials[i] == serial)
+		if (tcpao_keyring_serial(ring, i) == serial)
 			return (int)i;
 	return -1;
 }
@@ -406,53 +616,35 @@ int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
 
 static int idx_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
 {
-	const struct tcpao_keyidx *s = src->idx;
 	struct tcpao_keyidx *x;
-	struct idx_slot *slots;
 
 	dst->idx = NULL;
-	if (!s)
+	if (!src->idx)
 		return 0;
 	x = malloc(sizeof(*x));
-	slots = malloc(s->cap * sizeof(*s->slots));
-	if (!x || !slots) {
-		free(x);
-		free(slots);
+	if (!x)
 		return -ENOMEM;
-	}
-	*x = *s;
-	x->slots = slots;
-	memcpy(x->slots, s->slots, s->cap * sizeof(*s->slots));
+	*x = *src->idx;
+	ptable_clone(&x->slots, &src->idx->slots);
 	dst->idx = x;
 	return 0;
 }
 
-/* Same layout (room in front); only the n keys in use are copied. The
- * clash index is copied too: rebuilding it was most of a key-add to a
- * ring of many keys. */
+/* The chunks and the indexes' pages are shared: a copy costs the spans. */
 int tcpao_keyring_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
 {
-	struct tcpao_mkt *keys = src->cap ? malloc(src->cap * sizeof(*keys)) : NULL;
-	uint64_t *serials = src->cap ? malloc(src->cap * sizeof(*serials)) : NULL;
-	uint8_t *tags = src->cap ? malloc(src->cap) : NULL;
-
 	*dst = *src;
+	dst->spans = NULL;
+	dst->spans_cap = 0;
 	dst->idx = NULL;
 	dst->peers = NULL;
-	if (src->cap && (!keys || !serials || !tags)) {
-		free(keys);
-		free(serials);
-		free(tags);
+	if (spans_reserve(dst, src->nspans)) {
 		tcpao_keyring_init(dst);
 		return -ENOMEM;
 	}
-	dst->keys = keys ? keys + src->head : NULL;
-	dst->serials = serials ? serials + src->head : NULL;
-	dst->tags = tags ? tags + src->head : NULL;
-	if (src->n) {
-		memcpy(dst->keys, src->keys, src->n * sizeof(*keys));
-		memcpy(dst->serials, src->serials, src->n * sizeof(*serials));
-		memcpy(dst->tags, src->tags, src->n);
+	for (size_t s = 0; s < src->nspans; s++) {
+		dst->spans[s] = src->spans[s];
+		dst->spans[s].chunk->ref++;
 	}
 	if (idx_copy(dst, src) || keypeers_copy(dst, src)) {
 		tcpao_keyring_free(dst);
@@ -477,7 +669,7 @@ size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
 		return n;
 	n = 0;
 	for (size_t i = ring->n; i-- > 0;)
-		if (tcpao_mkt_matches(&ring->keys[i], peer, ifindex)) {
+		if (tcpao_mkt_matches(tcpao_keyring_key(ring, i), peer, ifindex)) {
 			if (n == cap)
 				return SIZE_MAX;
 			out[n++] = (int)i;
