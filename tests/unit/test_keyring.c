@@ -557,6 +557,154 @@ static void test_clash_index_under_churn(void **state)
 	tcpao_keyring_free(&ring);
 }
 
+/* ---- versions sharing chunks ------------------------------------------- */
+
+/* The model: a ring's keys newest first, as plain arrays. */
+struct model {
+	struct tcpao_mkt k[1024];
+	uint64_t serial[1024];
+	size_t n;
+};
+
+static int model_first(const struct model *m, const struct tcpao_addr *peer, int rcvid)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if ((rcvid < 0 || m->k[i].rcvid == rcvid) && tcpao_mkt_matches(&m->k[i], peer, 0))
+			return (int)i;
+	return -1;
+}
+
+/* r holds what m holds, and its lookups answer as a walk of m does. */
+static void same_as_model(const struct tcpao_keyring *r, const struct model *m,
+			  const struct tcpao_addr *probe)
+{
+	assert_int_equal(r->n, m->n);
+	assert_true(r->nspans <= 4 * r->n / 128 + 1);
+	for (size_t i = 0; i < m->n; i++) {
+		assert_memory_equal(tcpao_keyring_key(r, i), &m->k[i], sizeof(m->k[i]));
+		assert_int_equal(tcpao_keyring_serial(r, i), m->serial[i]);
+	}
+	for (size_t i = 0; i < m->n; i += 1 + m->n / 16)
+		assert_int_equal(tcpao_keyring_find_serial(r, m->serial[i]), (int)i);
+	assert_int_equal(tcpao_keyring_first(r, probe, 0), model_first(m, probe, -1));
+	for (int id = 0; id < 4; id++)
+		assert_int_equal(tcpao_keyring_find_rcvid(r, probe, 0, (uint8_t)id),
+				 model_first(m, probe, id));
+}
+
+static struct tcpao_mkt churn_key(unsigned *seed)
+{
+	unsigned x = (*seed = *seed * 1103515245 + 12345) >> 8;
+	uint8_t id = (uint8_t)(x % 4);
+	char text[64];
+
+	if (x % 97 == 0) /* now and then a prefix: the peer index steps aside */
+		return key("198.19.0.0", 24, (uint8_t)(10 + id), (uint8_t)(10 + id));
+	if (x % 3 == 0)
+		snprintf(text, sizeof(text), "fd00::%x", (x >> 4) % 300);
+	else
+		snprintf(text, sizeof(text), "198.18.%u.%u", (x >> 4) % 3, (x >> 6) % 100);
+	return key(text, strchr(text, ':') ? 128 : 32, id, id);
+}
+
+/* Random adds and deletes (most of them of keys there are) against the
+ * model, through copies: after each step the ring and every older version
+ * still held answer as their models do, so a change never shows through
+ * a chunk or an index page another version shares; the spans stay within
+ * their bound, and the heap within what the keys need. */
+static void model_add(struct model *m, const struct tcpao_mkt *k, uint64_t serial)
+{
+	memmove(m->k + 1, m->k, m->n * sizeof(m->k[0]));
+	memmove(m->serial + 1, m->serial, m->n * sizeof(m->serial[0]));
+	m->k[0] = *k;
+	m->serial[0] = serial;
+	m->n++;
+}
+
+/* 0, or -ENOENT when the model holds no such key. */
+static int model_del(struct model *m, const struct tcpao_mkt *k)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const struct tcpao_mkt *h = &m->k[i];
+
+		if (h->sndid != k->sndid || h->rcvid != k->rcvid ||
+		    h->prefixlen != k->prefixlen || !tcpao_addr_equal(&h->peer, &k->peer))
+			continue;
+		m->n--;
+		memmove(m->k + i, m->k + i + 1, (m->n - i) * sizeof(m->k[0]));
+		memmove(m->serial + i, m->serial + i + 1, (m->n - i) * sizeof(m->serial[0]));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static bool model_clashes(const struct model *m, const struct tcpao_mkt *k)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (tcpao_mkt_conflicts(&m->k[i], k))
+			return true;
+	return false;
+}
+
+/* Random adds and deletes (most of them of keys there are) against the
+ * model, through copies: after each step the ring and an older version
+ * still held answer as their models do, so a change never shows through
+ * a chunk or an index page another version shares; the spans stay within
+ * their bound, and the heap within what the keys need. */
+static void test_churn_against_model(void **state)
+{
+	static struct model now, then;
+	struct tcpao_keyring r, old;
+	unsigned seed = 11;
+	size_t before = 0, most = 0;
+	bool held = false;
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	for (int step = 0; step < 20000; step++) {
+		struct tcpao_mkt m = churn_key(&seed);
+		struct tcpao_addr probe = churn_key(&seed).peer;
+		bool grow = step < 8000 ? seed % 4 != 0 : seed % 2 == 0;
+
+		if (step % 97 == 0) { /* a published version, held for a while */
+			if (held) {
+				same_as_model(&old, &then, &probe);
+				tcpao_keyring_free(&old);
+			}
+			assert_int_equal(tcpao_keyring_copy(&old, &r), 0);
+			then = now;
+			held = true;
+		}
+		if (grow && r.n < 1000) {
+			bool clash = model_clashes(&now, &m);
+
+			assert_int_equal(tcpao_keyring_add(&r, &m), clash ? -EEXIST : 0);
+			if (!clash) {
+				assert_true(!now.n || tcpao_keyring_serial(&r, 0) > now.serial[0]);
+				model_add(&now, &m, tcpao_keyring_serial(&r, 0));
+			}
+		} else {
+			if (now.n && seed % 8) /* one that is there */
+				m = now.k[(seed >> 3) % now.n];
+			assert_int_equal(tcpao_keyring_del(&r, &m.peer, m.prefixlen, m.sndid,
+							   m.rcvid), model_del(&now, &m));
+		}
+		same_as_model(&r, &now, &probe);
+		if (held && step % 7 == 0)
+			same_as_model(&old, &then, &probe);
+		most = r.nspans > most ? r.nspans : most;
+		if (step == 10000)
+			before = heap_bytes();
+	}
+	assert_true(most >= 4); /* the keys spread over chunks */
+	assert_non_null(r.peers);
+	/* The second half churns at about the same size: no growth. */
+	assert_true(heap_bytes() < before + 512 * 1024);
+	if (held)
+		tcpao_keyring_free(&old);
+	tcpao_keyring_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_find_serial_any_order),
 		cmocka_unit_test(test_peer_index_same_as_walk),
 		cmocka_unit_test(test_clash_index_under_churn),
+		cmocka_unit_test(test_churn_against_model),
 	};
 
 	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
