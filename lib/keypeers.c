@@ -70,7 +70,7 @@ static int put(struct tcpao_keypeers *x, uint8_t family, const uint8_t addr[16],
 	size_t mask = x->slots.n - 1, i = hash_of(family, addr) & mask;
 	struct kp_slot *at;
 
-	while (slot(x, i)->seq && slot(x, i)->seq != DEAD)
+	for (const struct kp_slot *e = slot(x, i); e->seq && e->seq != DEAD; e = slot(x, i))
 		i = (i + 1) & mask;
 	if (!(at = ptable_mut(&x->slots, i)))
 		return -ENOMEM;
@@ -170,7 +170,7 @@ void keypeers_deleting(struct tcpao_keyring *ring, size_t i)
 		struct kp_slot *e;
 
 		if (slot(x, s)->seq != k->seq)
-			continue;
+			continue; /* seqs are unique: no need to compare addresses */
 		if (!(e = ptable_mut(&x->slots, s))) {
 			keypeers_free(ring);
 			return;
@@ -208,17 +208,17 @@ static bool ids_match(const struct tcpao_mkt *k, int sndid, int rcvid)
 	return (sndid < 0 || k->sndid == sndid) && (rcvid < 0 || k->rcvid == rcvid);
 }
 
-/* Calls fn for the index of each key whose peer is `peer` until it
+/* Calls fn for each key whose peer is `peer` (and its index) until it
  * returns true; -2 when the index cannot tell (others: keys of other
  * prefix lengths, which it does not hold, count), else 0. */
 static int each_of(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		   bool others,
-		   bool (*fn)(const struct tcpao_keyring *ring, int i, void *arg),
-		   void *arg)
+		   bool (*fn)(const struct tcpao_mkt *k, int i, void *arg), void *arg)
 {
 	const struct tcpao_keypeers *x = ring->peers;
 	struct tcpao_addr p = *peer;
 	uint8_t family, addr[16];
+	const struct kp_slot *e;
 	size_t mask;
 
 	if (!x || (others && x->others))
@@ -228,16 +228,16 @@ static int each_of(const struct tcpao_keyring *ring, const struct tcpao_addr *pe
 		return 0; /* no host key holds it */
 	slot_key(&p, &family, addr);
 	mask = x->slots.n - 1;
-	for (size_t s = hash_of(family, addr) & mask; slot(x, s)->seq; s = (s + 1) & mask) {
-		const struct kp_slot *e = slot(x, s);
+	for (size_t s = hash_of(family, addr) & mask; (e = slot(x, s))->seq;
+	     s = (s + 1) & mask) {
+		const struct tcpao_ringkey *k;
 		size_t i;
 
 		if (e->seq == DEAD || e->family != family || memcmp(e->addr, addr, 16))
 			continue;
-		i = keyring_index_of_seq(ring, e->seq);
-		if (i == SIZE_MAX)
+		if (!(k = keyring_seq_key(ring, e->seq, &i)))
 			return -2; /* not the ring it indexes: never seen */
-		if (fn(ring, (int)i, arg))
+		if (fn(&k->mkt, (int)i, arg))
 			break;
 	}
 	return 0;
@@ -248,12 +248,12 @@ struct want {
 	int ifindex, sndid, rcvid, best;
 };
 
-static bool better(const struct tcpao_keyring *ring, int i, void *arg)
+static bool better(const struct tcpao_mkt *k, int i, void *arg)
 {
 	struct want *w = arg;
 
-	if ((w->best < 0 || i < w->best) && ids_match(tcpao_keyring_key(ring, (size_t)i), w->sndid, w->rcvid) &&
-	    tcpao_mkt_matches(tcpao_keyring_key(ring, (size_t)i), w->peer, w->ifindex))
+	if ((w->best < 0 || i < w->best) && ids_match(k, w->sndid, w->rcvid) &&
+	    tcpao_mkt_matches(k, w->peer, w->ifindex))
 		w->best = i;
 	return false;
 }
@@ -266,9 +266,9 @@ int keypeers_find(const struct tcpao_keyring *ring, const struct tcpao_addr *pee
 	return each_of(ring, peer, true, better, &w) ? -2 : w.best;
 }
 
-static bool any(const struct tcpao_keyring *ring, int i, void *arg)
+static bool any(const struct tcpao_mkt *k, int i, void *arg)
 {
-	(void)ring;
+	(void)k;
 	(void)i;
 	*(bool *)arg = true;
 	return true;
@@ -288,11 +288,11 @@ struct matching {
 	size_t cap, n;
 };
 
-static bool collect(const struct tcpao_keyring *ring, int i, void *arg)
+static bool collect(const struct tcpao_mkt *k, int i, void *arg)
 {
 	struct matching *m = arg;
 
-	if (!tcpao_mkt_matches(tcpao_keyring_key(ring, (size_t)i), m->peer, m->ifindex))
+	if (!tcpao_mkt_matches(k, m->peer, m->ifindex))
 		return false;
 	if (m->n < m->cap)
 		m->out[m->n] = i;
@@ -322,10 +322,9 @@ struct exact {
 	int at;
 };
 
-static bool same(const struct tcpao_keyring *ring, int i, void *arg)
+static bool same(const struct tcpao_mkt *k, int i, void *arg)
 {
 	struct exact *e = arg;
-	const struct tcpao_mkt *k = tcpao_keyring_key(ring, (size_t)i);
 
 	if (k->sndid != e->sndid || k->rcvid != e->rcvid || k->prefixlen != e->prefixlen ||
 	    !tcpao_addr_equal(&k->peer, e->peer))

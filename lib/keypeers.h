@@ -14,8 +14,9 @@
 
 #include "tcpao.h"
 
-/* The index of the key whose seq is seq (keyring.c); SIZE_MAX if none. */
-size_t keyring_index_of_seq(const struct tcpao_keyring *ring, uint64_t seq);
+/* The key whose seq is seq and its index (keyring.c); NULL if none. */
+const struct tcpao_ringkey *keyring_seq_key(const struct tcpao_keyring *ring,
+					    uint64_t seq, size_t *index);
 
 /* After keys[0] was added (ring->n counts it); -ENOMEM drops the index. */
 int keypeers_added(struct tcpao_keyring *ring);

@@ -13,15 +13,14 @@
  * keeps the spans within 4n / CHUNK + 1.
  *
  * The sndid/rcvid clash check asks a hash index (built once a ring holds
- * INDEX_FROM keys) instead of walking every key; its slots are a
- * persistent table (ptable.h) shared the same way.
+ * INDEX_FROM keys) instead of walking every key. Only changes read it, so
+ * it is not copied: a copy takes it over (see struct tcpao_keyidx).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keypeers.h"
-#include "ptable.h"
 #include "tcpao.h"
 
 #define INDEX_FROM 32         /* below this, a walk is cheaper */
@@ -43,27 +42,47 @@ struct tcpao_keychunk {
 	struct tcpao_ringkey k[];   /* oldest first */
 };
 
+/* Held by the ring it was built on and its copies (ref), but kept up to
+ * date by one of them only, the last copy made (owner: its id), which is
+ * the one that changes next; the others build their own if they change. */
 struct tcpao_keyidx {
-	struct ptable slots;        /* slots.n: a power of 2 */
-	size_t used;
+	unsigned ref;
+	uint64_t owner;
+	struct idx_slot *slots;
+	size_t cap, used;           /* cap: a power of 2 */
 	uint32_t lens[2][129];      /* keys per prefix length, v4 / v6 */
 	uint32_t unspec;            /* keys with no peer: they overlap all */
 	uint32_t bound;             /* keys with TCPAO_MKT_IFINDEX */
 };
+
+static uint64_t ring_ids; /* names rings for their clash index */
 
 void tcpao_keyring_init(struct tcpao_keyring *ring)
 {
 	memset(ring, 0, sizeof(*ring));
 	ring->next_serial = 1;
 	ring->next_seq = 1;
+	ring->id = __atomic_add_fetch(&ring_ids, 1, __ATOMIC_RELAXED);
 }
 
 static void idx_free(struct tcpao_keyring *ring)
 {
-	if (ring->idx)
-		ptable_free(&ring->idx->slots);
-	free(ring->idx);
+	struct tcpao_keyidx *x = ring->idx;
+
 	ring->idx = NULL;
+	if (!x || --x->ref)
+		return;
+	free(x->slots);
+	free(x);
+}
+
+/* The ring's clash index if it keeps it up to date, else none (a stale
+ * one let go). */
+static struct tcpao_keyidx *idx_own(struct tcpao_keyring *ring)
+{
+	if (ring->idx && ring->idx->owner != ring->id)
+		idx_free(ring);
+	return ring->idx;
 }
 
 /* The last holder wipes the secrets. */
@@ -132,54 +151,34 @@ static bool slot_same(const struct idx_slot *a, const struct idx_slot *b)
 	       !memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
-static const struct idx_slot *idx_slot(const struct tcpao_keyidx *x, size_t i)
+static struct idx_slot *idx_find(struct tcpao_keyidx *x, const struct idx_slot *want)
 {
-	return ptable_get(&x->slots, i);
+	size_t i = slot_hash(want) & (x->cap - 1);
+
+	while (x->slots[i].used && !slot_same(&x->slots[i], want))
+		i = (i + 1) & (x->cap - 1);
+	return &x->slots[i];
 }
 
-/* The slot holding want, or the empty one where it would go. */
-static size_t idx_find(const struct tcpao_keyidx *x, const struct idx_slot *want)
-{
-	size_t mask = x->slots.n - 1, i = slot_hash(want) & mask;
-
-	while (idx_slot(x, i)->used && !slot_same(idx_slot(x, i), want))
-		i = (i + 1) & mask;
-	return i;
-}
-
-static int idx_put(struct tcpao_keyidx *x, const struct idx_slot *s)
-{
-	struct idx_slot *at = ptable_mut(&x->slots, idx_find(x, s));
-
-	if (!at)
-		return -ENOMEM;
-	*at = *s;
-	return 0;
-}
-
-/* New slots of cap entries, the live ones moved over (emptied ones go). */
 static int idx_rehash(struct tcpao_keyidx *x, size_t cap)
 {
-	struct ptable old = x->slots;
+	struct idx_slot *old = x->slots;
+	size_t oldcap = x->cap;
 
-	if (ptable_init(&x->slots, sizeof(struct idx_slot), cap)) {
+	x->slots = calloc(cap, sizeof(*x->slots));
+	if (!x->slots) {
 		x->slots = old;
 		return -ENOMEM;
 	}
+	x->cap = cap;
 	x->used = 0;
-	for (size_t i = 0; i < old.n; i++) {
-		const struct idx_slot *s = ptable_get(&old, i);
-
-		if (!s->used || !s->count)
-			continue;
-		if (idx_put(x, s)) {
-			ptable_free(&x->slots);
-			x->slots = old;
-			return -ENOMEM;
-		}
+	for (size_t i = 0; i < oldcap; i++) {
+		if (!old[i].used || !old[i].count)
+			continue; /* emptied slots go */
+		*idx_find(x, &old[i]) = old[i];
 		x->used++;
 	}
-	ptable_free(&old);
+	free(old);
 	return 0;
 }
 
@@ -189,8 +188,8 @@ static int idx_refit(struct tcpao_keyidx *x)
 {
 	size_t live = 0, cap = 64;
 
-	for (size_t i = 0; i < x->slots.n; i++)
-		live += idx_slot(x, i)->used && idx_slot(x, i)->count;
+	for (size_t i = 0; i < x->cap; i++)
+		live += x->slots[i].used && x->slots[i].count;
 	while (cap < live * 4)
 		cap *= 2;
 	return idx_rehash(x, cap);
@@ -206,23 +205,21 @@ static bool has_peer(const struct tcpao_mkt *k)
 	return k->peer.family == AF_INET || k->peer.family == AF_INET6;
 }
 
-/* Counts a key in (delta 1) or out (delta -1). -ENOMEM leaves the index
- * half changed: the caller drops it. */
+/* Counts a key in (delta 1) or out (delta -1); -ENOMEM leaves it as it
+ * was. */
 static int idx_count(struct tcpao_keyidx *x, const struct tcpao_mkt *k, int delta)
 {
 	if (!has_peer(k)) {
 		x->unspec += (uint32_t)delta;
 		return 0;
 	}
-	if (delta > 0 && x->used * 2 >= x->slots.n && idx_refit(x))
+	if (delta > 0 && x->used * 2 >= x->cap && idx_refit(x))
 		return -ENOMEM;
 	for (int rcv = 0; rcv < 2; rcv++) {
 		struct idx_slot want, *s;
 
 		slot_of(&want, k, rcv, k->prefixlen, ifx_of(k));
-		s = ptable_mut(&x->slots, idx_find(x, &want));
-		if (!s)
-			return -ENOMEM;
+		s = idx_find(x, &want);
 		if (!s->used) {
 			*s = want;
 			s->used = 1;
@@ -239,10 +236,12 @@ static int idx_build(struct tcpao_keyring *ring)
 {
 	struct tcpao_keyidx *x = calloc(1, sizeof(*x));
 
-	if (!x || ptable_init(&x->slots, sizeof(struct idx_slot), 64)) {
+	if (!x || idx_rehash(x, 64)) {
 		free(x);
 		return -ENOMEM;
 	}
+	x->ref = 1;
+	x->owner = ring->id;
 	ring->idx = x;
 	for (size_t i = 0; i < ring->n; i++)
 		if (idx_count(x, tcpao_keyring_key(ring, i), 1)) {
@@ -252,14 +251,13 @@ static int idx_build(struct tcpao_keyring *ring)
 	return 0;
 }
 
-static bool idx_holds(const struct tcpao_keyidx *x, const struct tcpao_mkt *k,
+static bool idx_holds(struct tcpao_keyidx *x, const struct tcpao_mkt *k,
 		      bool rcv, uint8_t len, int32_t ifx)
 {
-	struct idx_slot want;
-	const struct idx_slot *s;
+	struct idx_slot want, *s;
 
 	slot_of(&want, k, rcv, len, ifx);
-	s = idx_slot(x, idx_find(x, &want));
+	s = idx_find(x, &want);
 	return s->used && s->count;
 }
 
@@ -299,25 +297,41 @@ static struct tcpao_keychunk *chunk_new(size_t cap)
 	return c;
 }
 
-/* The span holding rank r (< n): the last whose start is <= r. */
+/* The last span whose field at off (start, first_seq or first_serial:
+ * ascending) is <= v, or the first: a binary search without branches to
+ * mispredict. */
+static size_t span_search(const struct tcpao_keyring *ring, size_t off, uint64_t v)
+{
+	const struct tcpao_keyspan *base = ring->spans;
+	size_t len = ring->nspans;
+
+	while (len > 1) {
+		size_t half = len / 2;
+		uint64_t x;
+
+		memcpy(&x, (const char *)&base[half] + off, sizeof(x));
+		base = x <= v ? base + half : base;
+		len -= half;
+	}
+	return (size_t)(base - ring->spans);
+}
+
+/* The span holding rank r (< n). */
 static size_t span_of(const struct tcpao_keyring *ring, size_t r)
 {
-	size_t lo = 0, hi = ring->nspans;
+	return span_search(ring, offsetof(struct tcpao_keyspan, start), r);
+}
 
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ring->spans[mid].start <= r)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
+/* After span s's chunk changed: what the spans keep of its first key. */
+static void span_sync(struct tcpao_keyring *ring, size_t s)
+{
+	ring->spans[s].first_seq = ring->spans[s].chunk->k[0].seq;
+	ring->spans[s].first_serial = ring->spans[s].chunk->k[0].serial;
 }
 
 const struct tcpao_ringkey *tcpao_keyring_at(const struct tcpao_keyring *ring, size_t i)
 {
-	size_t r = ring->n - 1 - i, s = ring->nspans == 1 ? 0 : span_of(ring, r);
+	size_t r = ring->n - 1 - i, s = span_of(ring, r);
 
 	return &ring->spans[s].chunk->k[r - ring->spans[s].start];
 }
@@ -391,7 +405,7 @@ bool tcpao_keyring_clashes(struct tcpao_keyring *ring,
 {
 	int c = -1;
 
-	if (!ring->idx && ring->n >= INDEX_FROM)
+	if (!idx_own(ring) && ring->n >= INDEX_FROM)
 		idx_build(ring); /* no memory: the walk below still answers */
 	if (ring->idx)
 		c = idx_clash(ring->idx, mkt);
@@ -415,7 +429,7 @@ static struct tcpao_keychunk *head_chunk(struct tcpao_keyring *ring)
 	}
 	if (spans_reserve(ring, ring->nspans + 1) || !(c = chunk_new(4)))
 		return NULL;
-	ring->spans[ring->nspans++] = (struct tcpao_keyspan){ c, ring->n };
+	ring->spans[ring->nspans++] = (struct tcpao_keyspan){ .chunk = c, .start = ring->n };
 	return c;
 }
 
@@ -427,11 +441,12 @@ int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt)
 		return -EEXIST;
 	if (!(c = head_chunk(ring)))
 		return -ENOMEM;
-	if (ring->idx && idx_count(ring->idx, mkt, 1))
+	if (idx_own(ring) && idx_count(ring->idx, mkt, 1))
 		idx_free(ring); /* rebuilt when memory allows */
 	c->k[c->n++] = (struct tcpao_ringkey){ .mkt = *mkt, .serial = ring->next_serial++,
 					       .seq = ring->next_seq++ };
 	ring->n++;
+	span_sync(ring, ring->nspans - 1);
 	keypeers_added(ring); /* no memory: lookups walk */
 	return 0;
 }
@@ -481,8 +496,8 @@ int tcpao_keyring_del(struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 	if (!(c = own_chunk(ring, s, 0)))
 		return -ENOMEM;
 	at = r - ring->spans[s].start;
-	if (ring->idx && idx_count(ring->idx, &c->k[at].mkt, -1))
-		idx_free(ring);
+	if (idx_own(ring))
+		idx_count(ring->idx, &c->k[at].mkt, -1); /* never grows */
 	keypeers_deleting(ring, (size_t)i);
 	c->n--;
 	memmove(c->k + at, c->k + at + 1, (c->n - at) * sizeof(c->k[0]));
@@ -494,6 +509,7 @@ int tcpao_keyring_del(struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		chunk_put(c);
 		span_remove(ring, s);
 	} else {
+		span_sync(ring, s);
 		merge_small(ring, s);
 	}
 	return 0;
@@ -508,41 +524,48 @@ int tcpao_keyring_set(struct tcpao_keyring *ring, size_t i, uint64_t serial, uin
 		return -ENOMEM;
 	c->k[r - ring->spans[s].start].serial = serial;
 	c->k[r - ring->spans[s].start].tag = tag;
+	span_sync(ring, s);
 	return 0;
 }
 
 /* Seqs ascend with rank (keys enter at the newest end, in order): the
- * key of a seq is found by two binary searches. */
-size_t keyring_index_of_seq(const struct tcpao_keyring *ring, uint64_t seq)
+ * key of a seq is found by two binary searches, one in the spans. */
+/* The key of a chunk whose seq is seq, or none: a binary search
+ * without branches. */
+static const struct tcpao_ringkey *chunk_seq(const struct tcpao_keychunk *c, uint64_t seq)
 {
-	size_t lo = 0, hi = ring->nspans, s;
-	const struct tcpao_keychunk *c;
+	const struct tcpao_ringkey *base = c->k;
+	size_t len = c->n, guess = (size_t)(seq - c->k[0].seq);
 
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
+	/* Where it is unless keys before it in the chunk were deleted. */
+	if (guess < len && c->k[guess].seq == seq)
+		return &c->k[guess];
 
-		if (ring->spans[mid].chunk->k[0].seq <= seq)
-			lo = mid;
-		else
-			hi = mid;
+	while (len > 1) {
+		size_t half = len / 2;
+
+		base = base[half].seq <= seq ? base + half : base;
+		len -= half;
 	}
+	return base->seq == seq ? base : NULL;
+}
+
+/* Seqs ascend with rank (keys enter at the newest end, in order): the
+ * key of a seq is found by two binary searches, one in the spans. */
+const struct tcpao_ringkey *keyring_seq_key(const struct tcpao_keyring *ring,
+					    uint64_t seq, size_t *index)
+{
+	const struct tcpao_ringkey *k;
+	size_t s;
+
 	if (!ring->n)
-		return SIZE_MAX;
-	s = lo;
-	c = ring->spans[s].chunk;
-	lo = 0;
-	hi = c->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->k[mid].seq == seq)
-			return ring->n - 1 - (ring->spans[s].start + mid);
-		if (c->k[mid].seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return SIZE_MAX;
+		return NULL;
+	s = span_search(ring, offsetof(struct tcpao_keyspan, first_seq), seq);
+	k = chunk_seq(ring->spans[s].chunk, seq);
+	if (k)
+		*index = ring->n - 1 - (ring->spans[s].start +
+					(size_t)(k - ring->spans[s].chunk->k));
+	return k;
 }
 
 static int find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
@@ -584,27 +607,32 @@ int tcpao_keyring_first(const struct tcpao_keyring *ring,
 }
 
 /* Serials are unique in a ring and nearly always descending (each key
- * added at the head takes a higher serial): a binary search finds them;
- * a ring whose serials were given out of order (a reload keeps old
- * serials for unchanged keys) falls back to the linear walk. Serial 0
- * names no key. */
+ * added at the head takes a higher serial): a binary search of the spans,
+ * then of a chunk, finds them; a ring whose serials were given out of
+ * order (a reload keeps old serials for unchanged keys) falls back to the
+ * linear walk. Serial 0 names no key. */
 int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
 			      uint64_t serial)
 {
-	size_t lo = 0, hi = ring->n;
+	size_t s, at;
+	const struct tcpao_keychunk *c;
 
-	if (!serial)
+	if (!serial || !ring->n)
 		return -1;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		uint64_t s = tcpao_keyring_serial(ring, mid);
+	s = span_search(ring, offsetof(struct tcpao_keyspan, first_serial), serial);
+	c = ring->spans[s].chunk;
+	at = (size_t)(serial - c->k[0].serial); /* where keys added in a row put it */
+	if (at < c->n && c->k[at].serial == serial)
+		return (int)(ring->n - 1 - (ring->spans[s].start + at));
+	for (size_t l = 0, h = c->n; l < h;) {
+		size_t mid = l + (h - l) / 2;
 
-		if (s == serial)
-			return (int)mid;
-		if (s > serial)
-			lo = mid + 1;
+		if (c->k[mid].serial == serial)
+			return (int)(ring->n - 1 - (ring->spans[s].start + mid));
+		if (c->k[mid].serial < serial)
+			l = mid + 1;
 		else
-			hi = mid;
+			h = mid;
 	}
 	for (size_t i = 0; i < ring->n; i++)
 		if (tcpao_keyring_serial(ring, i) == serial)
@@ -614,26 +642,24 @@ int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
 
 /* ---- copies ------------------------------------------------------------- */
 
-static int idx_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
+/* The clash index goes with the copy: the copy is the version that
+ * changes next (the original is published, read by lookups that never
+ * ask it). */
+static void idx_pass(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
 {
-	struct tcpao_keyidx *x;
-
-	dst->idx = NULL;
-	if (!src->idx)
-		return 0;
-	x = malloc(sizeof(*x));
-	if (!x)
-		return -ENOMEM;
-	*x = *src->idx;
-	ptable_clone(&x->slots, &src->idx->slots);
-	dst->idx = x;
-	return 0;
+	dst->idx = src->idx;
+	if (!dst->idx)
+		return;
+	dst->idx->ref++;
+	dst->idx->owner = dst->id;
 }
 
-/* The chunks and the indexes' pages are shared: a copy costs the spans. */
+/* The chunks and the peer index's pages are shared: a copy costs the
+ * spans. */
 int tcpao_keyring_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
 {
 	*dst = *src;
+	dst->id = __atomic_add_fetch(&ring_ids, 1, __ATOMIC_RELAXED);
 	dst->spans = NULL;
 	dst->spans_cap = 0;
 	dst->idx = NULL;
@@ -646,10 +672,11 @@ int tcpao_keyring_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *sr
 		dst->spans[s] = src->spans[s];
 		dst->spans[s].chunk->ref++;
 	}
-	if (idx_copy(dst, src) || keypeers_copy(dst, src)) {
+	if (keypeers_copy(dst, src)) {
 		tcpao_keyring_free(dst);
 		return -ENOMEM;
 	}
+	idx_pass(dst, src);
 	return 0;
 }
 

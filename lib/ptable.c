@@ -32,9 +32,14 @@ static const struct pvec_ops page_ops = { page_ref, page_unref };
 
 int ptable_init(struct ptable *t, size_t size, size_t n)
 {
-	*t = (struct ptable){ .size = size, .per_page = PTABLE_PAGE / size, .n = n };
+	size_t per_page;
+
+	*t = (struct ptable){ .size = size, .n = n };
+	while ((size_t)2 << t->shift <= PTABLE_PAGE / size)
+		t->shift++;
+	per_page = (size_t)1 << t->shift;
 	pvec_init(&t->pages, &page_ops);
-	if (pvec_resize(&t->pages, (n + t->per_page - 1) / t->per_page))
+	if (pvec_resize(&t->pages, (n + per_page - 1) / per_page))
 		return -ENOMEM;
 	for (size_t i = 0; i < t->pages.n; i++) {
 		struct page *p = calloc(1, sizeof(*p));
@@ -63,14 +68,14 @@ void ptable_free(struct ptable *t)
 
 const void *ptable_get(const struct ptable *t, size_t i)
 {
-	const struct page *p = (const struct page *)pvec_get(&t->pages, i / t->per_page);
+	const struct page *p = (const struct page *)pvec_get(&t->pages, i >> t->shift);
 
-	return p->data + (i % t->per_page) * t->size;
+	return p->data + (i & (((size_t)1 << t->shift) - 1)) * t->size;
 }
 
 void *ptable_mut(struct ptable *t, size_t i)
 {
-	uintptr_t *slot = pvec_slot(&t->pages, i / t->per_page);
+	uintptr_t *slot = pvec_slot(&t->pages, i >> t->shift);
 	struct page *p = slot ? (struct page *)*slot : NULL;
 
 	if (p && p->ref > 1) {
@@ -84,5 +89,5 @@ void *ptable_mut(struct ptable *t, size_t i)
 		*slot = (uintptr_t)c;
 		p = c;
 	}
-	return p ? p->data + (i % t->per_page) * t->size : NULL;
+	return p ? p->data + (i & (((size_t)1 << t->shift) - 1)) * t->size : NULL;
 }

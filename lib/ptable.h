@@ -21,7 +21,8 @@
 
 struct ptable {
 	struct pvec pages;
-	size_t size, per_page, n; /* element size, elements per page, count */
+	size_t size, n;     /* element size, count */
+	unsigned shift;     /* 1 << shift elements per page: no division */
 };
 
 /* n elements of size bytes (size <= PTABLE_PAGE), all zero; -ENOMEM. */

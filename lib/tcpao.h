@@ -402,10 +402,11 @@ struct tcpao_ringkey {
 };
 
 struct tcpao_keychunk;
-/* A chunk of a ring and the rank (from the oldest key) of its first key. */
+/* A chunk of a ring, and of its first key: the rank (from the oldest
+ * key), seq and serial, which the lookups search the spans by. */
 struct tcpao_keyspan {
 	struct tcpao_keychunk *chunk;
-	size_t start;
+	uint64_t start, first_seq, first_serial;
 };
 
 /* A set of MKTs, as a socket or a policy holds them. Keys added later come
@@ -420,8 +421,9 @@ struct tcpao_keyring {
 	size_t nspans, spans_cap;
 	size_t n;
 	uint64_t next_serial, next_seq;
+	uint64_t id;              /* this ring's, not its copies' */
 	/* Clash index (keyring.c), NULL until needed; never read by lookups
-	 * (it may be built on a ring that others read). */
+	 * (it may be built on a ring that others read), passed on to copies. */
 	struct tcpao_keyidx *idx;
 	/* Host keys by peer address (keypeers.c), from 32 keys on: kept by
 	 * add and del, shared with copies, read by the lookups. */
