@@ -18,9 +18,9 @@
 const struct tcpao_ringkey *keyring_seq_key(const struct tcpao_keyring *ring,
 					    uint64_t seq, size_t *index);
 
-/* After keys[0] was added (ring->n counts it); -ENOMEM drops the index. */
+/* After key 0 was added (ring->n counts it); -ENOMEM drops the index. */
 int keypeers_added(struct tcpao_keyring *ring);
-/* Before keys[i] is deleted. */
+/* Before key i is deleted. */
 void keypeers_deleting(struct tcpao_keyring *ring, size_t i);
 int keypeers_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src);
 void keypeers_free(struct tcpao_keyring *ring);

@@ -528,19 +528,16 @@ int tcpao_keyring_set(struct tcpao_keyring *ring, size_t i, uint64_t serial, uin
 	return 0;
 }
 
-/* Seqs ascend with rank (keys enter at the newest end, in order): the
- * key of a seq is found by two binary searches, one in the spans. */
-/* The key of a chunk whose seq is seq, or none: a binary search
- * without branches. */
+/* The key of a chunk whose seq is seq, or none: first where it is when
+ * no key before it in the chunk was deleted, then a binary search without
+ * branches. */
 static const struct tcpao_ringkey *chunk_seq(const struct tcpao_keychunk *c, uint64_t seq)
 {
 	const struct tcpao_ringkey *base = c->k;
 	size_t len = c->n, guess = (size_t)(seq - c->k[0].seq);
 
-	/* Where it is unless keys before it in the chunk were deleted. */
 	if (guess < len && c->k[guess].seq == seq)
 		return &c->k[guess];
-
 	while (len > 1) {
 		size_t half = len / 2;
 
