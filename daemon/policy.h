@@ -27,8 +27,7 @@
  *  - A clone records which entries it changed (policy_changes()): the
  *    audit, the peer sets and the key-age stamps look at those only.
  *  - Every key carries a serial (tcpao_keyring_serial()), unique within a
- *    policy
- *    and across its clones and reloads (policy_adopt_serials()). A serial
+ *    policy and across its clones and reloads (policy_adopt_serials()). A serial
  *    names one version of one key: a traffic-key cache entry or a flow's
  *    tcpao_keysel stays valid exactly as long as its serial is still
  *    present (tcpao_keyring_find_serial()). A deleted key's serial is never
