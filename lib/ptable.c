@@ -12,7 +12,7 @@
 
 struct page {
 	unsigned ref;
-	unsigned char data[PTABLE_PAGE];
+	_Alignas(16) unsigned char data[PTABLE_PAGE];
 };
 
 static void page_ref(uintptr_t w)
