@@ -407,7 +407,9 @@ struct tcpao_keychunk;
 struct tcpao_keyspan {
 	struct tcpao_keychunk *chunk;
 	uint64_t start, first_seq, first_serial;
+	uint32_t id;              /* the chunk's in the holder counts */
 };
+struct tcpao_keyrefs;
 
 /* A set of MKTs, as a socket or a policy holds them. Keys added later come
  * first, as in Linux: key i is the i-th newest (tcpao_keyring_key()).
@@ -422,6 +424,8 @@ struct tcpao_keyring {
 	size_t n;
 	uint64_t next_serial, next_seq;
 	uint64_t id;              /* this ring's, not its copies' */
+	/* Holder counts of the chunks, shared with copies (keyring.c). */
+	struct tcpao_keyrefs *refs;
 	/* Clash index (keyring.c), NULL until needed; never read by lookups
 	 * (it may be built on a ring that others read), passed on to copies. */
 	struct tcpao_keyidx *idx;
