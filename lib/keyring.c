@@ -728,7 +728,8 @@ int tcpao_keyring_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *sr
 		tcpao_keyring_init(dst);
 		return -ENOMEM;
 	}
-	memcpy(dst->spans, src->spans, src->nspans * sizeof(src->spans[0]));
+	if (src->nspans)
+		memcpy(dst->spans, src->spans, src->nspans * sizeof(src->spans[0]));
 	if ((dst->refs = src->refs)) {
 		dst->refs->ref++;
 		for (size_t s = 0; s < src->nspans; s++)
