@@ -258,7 +258,7 @@ static void diff_key(void *arg, const char *what, const struct policy_peer *p, s
 
 	if (p->sock_cookie) /* sockets say their own changes (sockets.c) */
 		return;
-	diff_line(arg, p, what, p->keys.keys[k].sndid, p->keys.keys[k].rcvid, NULL,
+	diff_line(arg, p, what, (*tcpao_keyring_key(&p->keys, k)).sndid, (*tcpao_keyring_key(&p->keys, k)).rcvid, NULL,
 		  policy_key_origin(p, k, origin, sizeof(origin)));
 }
 

@@ -216,7 +216,7 @@ static void reply_peer(struct control_reply *out, const struct policy *policy,
 /* Which key new connections would use: the preference, else the newest. */
 static bool preferred(const struct policy_peer *p, size_t k, int pref, bool by_sndid)
 {
-	const struct tcpao_mkt *key = &p->keys.keys[k];
+	const struct tcpao_mkt *key = tcpao_keyring_key(&p->keys, k);
 
 	if (pref < 0)
 		return k == 0;
@@ -225,7 +225,7 @@ static bool preferred(const struct policy_peer *p, size_t k, int pref, bool by_s
 
 static void reply_key(struct control_reply *out, const struct policy_peer *p, size_t k)
 {
-	const struct tcpao_mkt *key = &p->keys.keys[k];
+	const struct tcpao_mkt *key = tcpao_keyring_key(&p->keys, k);
 	char origin[96];
 
 	control_reply_record(out, "key");
@@ -246,7 +246,7 @@ static void reply_key(struct control_reply *out, const struct policy_peer *p, si
 		control_reply_int(out, "ifindex", key->ifindex);
 	control_reply_str(out, "current", preferred(p, k, p->current_sndid, true) ? "yes" : "no");
 	control_reply_str(out, "rnext", preferred(p, k, p->rnext_rcvid, false) ? "yes" : "no");
-	control_reply_u64(out, "serial", p->keys.serials[k]);
+	control_reply_u64(out, "serial", tcpao_keyring_serial(&p->keys, k));
 	control_reply_str(out, "origin", policy_key_origin(p, k, origin, sizeof(origin)));
 }
 

@@ -486,7 +486,7 @@ const struct tcpao_mkt *flow_current_key(const struct flow *f,
 	if (i < 0)
 		return NULL;
 	*serial = f->sel.current;
-	return &f->peer->keys.keys[i];
+	return tcpao_keyring_key(&f->peer->keys, i);
 }
 
 int flow_rnext_rcvid(const struct flow *f)
@@ -496,5 +496,5 @@ int flow_rnext_rcvid(const struct flow *f)
 	if (!f->peer)
 		return -1;
 	i = tcpao_keyring_find_serial(&f->peer->keys, f->sel.rnext);
-	return i < 0 ? -1 : f->peer->keys.keys[i].rcvid;
+	return i < 0 ? -1 : (*tcpao_keyring_key(&f->peer->keys, i)).rcvid;
 }

@@ -261,7 +261,7 @@ static unsigned int ao_room(const struct flow *f,
 	if (!mkt && peer) {
 		i = tcpao_keyring_first(&peer->keys, remote, l3index);
 		if (i >= 0)
-			mkt = &peer->keys.keys[i];
+			mkt = tcpao_keyring_key(&peer->keys, i);
 	}
 	return mkt ? (TCPAO_OPT_HDRLEN + mkt->maclen + 3u) & ~3u
 		   : TCPAO_OPT_HDRLEN + TCPAO_DEFAULT_MACLEN;

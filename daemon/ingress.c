@@ -31,7 +31,7 @@ static int find_key(const struct flow *f, uint8_t keyid)
 	const struct tcpao_keyring *ring = &f->peer->keys;
 	int i = tcpao_keyring_find_serial(ring, f->sel.rnext);
 
-	if (i >= 0 && ring->keys[i].rcvid == keyid)
+	if (i >= 0 && tcpao_keyring_key(ring, i)->rcvid == keyid)
 		return i;
 	return tcpao_keyring_find_rcvid(ring, &f->key.remote, f->l3index, keyid);
 }
@@ -48,9 +48,9 @@ static size_t syn_ao_room(const struct policy_peer *p,
 	size_t room = 0;
 
 	for (size_t i = 0; i < ring->n; i++) {
-		size_t r = tcpao_ao_room(ring->keys[i].maclen);
+		size_t r = tcpao_ao_room(tcpao_keyring_key(ring, i)->maclen);
 
-		if (r > room && tcpao_mkt_matches(&ring->keys[i], remote, l3index))
+		if (r > room && tcpao_mkt_matches(tcpao_keyring_key(ring, i), remote, l3index))
 			room = r;
 	}
 	return room;
@@ -118,7 +118,7 @@ static enum tcpao_result verify(struct worker *w, struct flow *f,
 	i = find_key(f, seg->opts.keyid);
 	if (i < 0)
 		return TCPAO_KEY_NOT_FOUND;
-	*serial = ring->serials[i];
+	*serial = tcpao_keyring_serial(ring, i);
 	/* A SYN on an established flow (a late retransmission, or a replay)
 	 * is checked with the SYN's key but must not reset the flow's ISN
 	 * and SNE: verify it on a copy. */
@@ -126,7 +126,7 @@ static enum tcpao_result verify(struct worker *w, struct flow *f,
 		w->scratch_dir = f->rx;
 		dir = &w->scratch_dir;
 	}
-	return tcpao_dir_verify(dir, &ring->keys[i], ring->serials[i], seg,
+	return tcpao_dir_verify(dir, tcpao_keyring_key(ring, i), tcpao_keyring_serial(ring, i), seg,
 				&w->pool);
 }
 
@@ -239,16 +239,16 @@ static enum queue_verdict passive_open(struct worker *w,
 	}
 	snd = tcpao_keyring_find_sndid(ring, &key->remote, w->pkt_l3index,
 				       seg->opts.rnext);
-	sel.rnext = ring->serials[rcv];
+	sel.rnext = tcpao_keyring_serial(ring, rcv);
 	/* No key with sndid == RNextKeyID: Linux sends no SYN-ACK; we keep
 	 * the flow keyless, so egress drops the SYN-ACK the same way. */
-	sel.current = snd >= 0 ? ring->serials[snd] : 0;
+	sel.current = snd >= 0 ? tcpao_keyring_serial(ring, snd) : 0;
 	/* Verified before anything changes: a forged SYN (a KeyID and a
 	 * 4-tuple are on the wire) must not end the flow it names. */
 	flow_rx_start(&w->scratch_dir, key);
-	r = tcpao_dir_verify(&w->scratch_dir, &ring->keys[rcv],
-			     ring->serials[rcv], seg, &w->pool);
-	count_for_socket(w, peer, ring->serials[rcv], r);
+	r = tcpao_dir_verify(&w->scratch_dir, tcpao_keyring_key(ring, rcv),
+			     tcpao_keyring_serial(ring, rcv), seg, &w->pool);
+	count_for_socket(w, peer, tcpao_keyring_serial(ring, rcv), r);
 	if (r != TCPAO_GOOD) {
 		tcpao_dir_wipe(&w->scratch_dir);
 		worker_count_drop(w, old, r, seg);

@@ -51,8 +51,8 @@ static bool record_of(const struct policy_peer *p, struct age_record *r)
 	r->scope.local_len = p->scope.local_len;
 	r->scope.local_port = p->scope.local_port;
 	r->scope.remote_port = p->scope.remote_port;
-	r->sndid = p->keys.keys[k].sndid;
-	r->rcvid = p->keys.keys[k].rcvid;
+	r->sndid = (*tcpao_keyring_key(&p->keys, k)).sndid;
+	r->rcvid = (*tcpao_keyring_key(&p->keys, k)).rcvid;
 	r->since = p->current_since;
 	return true;
 }
@@ -161,11 +161,11 @@ void keyage_restore(const char *dir, struct policy *policy)
 		if (!p || p->sock_cookie || r[i].since <= 0 || r[i].since > now)
 			continue;
 		k = policy_current_key(p);
-		if (k < 0 || p->keys.keys[k].sndid != r[i].sndid ||
-		    p->keys.keys[k].rcvid != r[i].rcvid ||
+		if (k < 0 || (*tcpao_keyring_key(&p->keys, k)).sndid != r[i].sndid ||
+		    (*tcpao_keyring_key(&p->keys, k)).rcvid != r[i].rcvid ||
 		    !(own = policy_peer_find_mut(policy, &r[i].scope)))
 			continue;
-		own->current_serial = own->keys.serials[k];
+		own->current_serial = tcpao_keyring_serial(&own->keys, k);
 		own->current_since = r[i].since;
 	}
 	free(r);

@@ -281,7 +281,7 @@ static void plan_key(void *arg, const char *what, const struct policy_peer *p,
 		     size_t k)
 {
 	struct plan *pl = arg;
-	const struct tcpao_mkt *m = &p->keys.keys[k];
+	const struct tcpao_mkt *m = tcpao_keyring_key(&p->keys, k);
 	char origin[96];
 
 	pl->adds += what[0] == 'a';
@@ -298,7 +298,7 @@ static void plan_key(void *arg, const char *what, const struct policy_peer *p,
 			}
 		}
 		if (pl->ndropped < pl->cap)
-			pl->dropped[pl->ndropped++] = p->keys.serials[k];
+			pl->dropped[pl->ndropped++] = tcpao_keyring_serial(&p->keys, k);
 	}
 	if (!pl->out)
 		return;

@@ -612,11 +612,11 @@ static int check_clash(struct policy *policy, const struct policy_scope *scope,
 			continue;
 		/* Rare: a walk to name the key. */
 		for (size_t k = 0; k < p->keys.n; k++)
-			if (tcpao_mkt_conflicts(&p->keys.keys[k], mkt))
+			if (tcpao_mkt_conflicts(tcpao_keyring_key(&p->keys, k), mkt))
 				return tcpao_errf(err, errlen, -EEXIST,
 					    "key sndid %u rcvid %u clashes with key sndid %u rcvid %u of peer %s (%s)",
 					    mkt->sndid, mkt->rcvid,
-					    p->keys.keys[k].sndid, p->keys.keys[k].rcvid,
+					    (*tcpao_keyring_key(&p->keys, k)).sndid, (*tcpao_keyring_key(&p->keys, k)).rcvid,
 					    policy_prefix_str(&p->scope.peer, p->scope.peer_len,
 							      text, sizeof(text)),
 					    p->origin);
@@ -690,8 +690,7 @@ static int insert_key(struct policy *policy, struct policy_peer *peer,
 
 	if (rc)
 		return tcpao_errf(err, errlen, rc, "cannot add key: %s", strerror(-rc));
-	peer->keys.serials[0] = policy->next_serial++;
-	peer->keys.tags[0] = tag;
+	tcpao_keyring_set(&peer->keys, 0, policy->next_serial++, tag); /* key 0: cannot fail */
 	if (set_current)
 		peer->current_sndid = key->sndid;
 	if (set_rnext)
@@ -810,7 +809,7 @@ const char *policy_key_origin(const struct policy_peer *p, size_t k, char *buf,
 		snprintf(buf, buflen, "socket:uid=%u:cookie=%llu", p->uid,
 			 (unsigned long long)p->sock_cookie);
 	else
-		snprintf(buf, buflen, "%s", p->keys.tags[k] == POLICY_KEY_RUNTIME ?
+		snprintf(buf, buflen, "%s", tcpao_keyring_tag(&p->keys, k) == POLICY_KEY_RUNTIME ?
 			 "runtime" : "file");
 	return buf;
 }
@@ -824,8 +823,8 @@ int policy_add_key(struct policy *policy, const struct tcpao_mkt *mkt,
 static int find_key(const struct policy_peer *p, int sndid, int rcvid)
 {
 	for (size_t i = 0; i < p->keys.n; i++)
-		if ((sndid < 0 || p->keys.keys[i].sndid == sndid) &&
-		    (rcvid < 0 || p->keys.keys[i].rcvid == rcvid))
+		if ((sndid < 0 || (*tcpao_keyring_key(&p->keys, i)).sndid == sndid) &&
+		    (rcvid < 0 || (*tcpao_keyring_key(&p->keys, i)).rcvid == rcvid))
 			return (int)i;
 	return -1;
 }
@@ -836,11 +835,11 @@ static int check_del(const struct policy_peer *p, const struct policy_key_ref *r
 {
 	int cur = new_current >= 0 ? find_key(p, new_current, -1) : -1;
 	int rn = new_rnext >= 0 ? find_key(p, -1, new_rnext) : -1;
-	const struct tcpao_mkt *victim = &p->keys.keys[find_key(p, ref->sndid, ref->rcvid)];
+	const struct tcpao_mkt *victim = tcpao_keyring_key(&p->keys, find_key(p, ref->sndid, ref->rcvid));
 
-	if (new_current >= 0 && (cur < 0 || &p->keys.keys[cur] == victim))
+	if (new_current >= 0 && (cur < 0 || tcpao_keyring_key(&p->keys, cur) == victim))
 		return tcpao_errf(err, errlen, -ENOENT, "no other key with sndid %d to make current", new_current);
-	if (new_rnext >= 0 && (rn < 0 || &p->keys.keys[rn] == victim))
+	if (new_rnext >= 0 && (rn < 0 || tcpao_keyring_key(&p->keys, rn) == victim))
 		return tcpao_errf(err, errlen, -ENOENT, "no other key with rcvid %d to make rnext", new_rnext);
 	if (new_current < 0 && p->current_sndid == victim->sndid)
 		return tcpao_errf(err, errlen, -EBUSY,
@@ -960,8 +959,8 @@ bool policy_listener_serves(const struct policy_peer *p,
 		return held;
 	tcpao_addr_unmap(&r);
 	for (size_t k = 0; k < p->keys.n; k++) {
-		struct tcpao_addr peer = p->keys.keys[k].peer;
-		uint8_t len = p->keys.keys[k].prefixlen;
+		struct tcpao_addr peer = (*tcpao_keyring_key(&p->keys, k)).peer;
+		uint8_t len = (*tcpao_keyring_key(&p->keys, k)).prefixlen;
 
 		if (peer.family == AF_UNSPEC)
 			return true;
@@ -1058,8 +1057,8 @@ size_t policy_entry_prefixes(const struct policy_peer *p,
 		return 1;
 	}
 	for (size_t k = 0; k < p->keys.n; k++) {
-		struct tcpao_addr a = p->keys.keys[k].peer;
-		uint8_t len = p->keys.keys[k].prefixlen;
+		struct tcpao_addr a = (*tcpao_keyring_key(&p->keys, k)).peer;
+		uint8_t len = (*tcpao_keyring_key(&p->keys, k)).prefixlen;
 
 		if (!policy_key_prefix(p, &a, &len))
 			continue;
@@ -1112,12 +1111,12 @@ int policy_peer_keysel(const struct policy_peer *peer,
 	if (peer->current_sndid >= 0) {
 		i = tcpao_keyring_find_sndid(ring, remote, ifindex, (uint8_t)peer->current_sndid);
 		if (i >= 0)
-			sel->current = ring->serials[i];
+			sel->current = tcpao_keyring_serial(ring, i);
 	}
 	if (peer->rnext_rcvid >= 0) {
 		i = tcpao_keyring_find_rcvid(ring, remote, ifindex, (uint8_t)peer->rnext_rcvid);
 		if (i >= 0)
-			sel->rnext = ring->serials[i];
+			sel->rnext = tcpao_keyring_serial(ring, i);
 	}
 	return 0;
 }
@@ -1163,7 +1162,7 @@ static void stamp(struct policy *policy, size_t slot, int64_t now)
 {
 	const struct policy_peer *p = policy_entry(policy, slot);
 	int k = p ? policy_current_key(p) : -1;
-	uint64_t serial = k >= 0 ? p->keys.serials[k] : 0;
+	uint64_t serial = k >= 0 ? tcpao_keyring_serial(&p->keys, k) : 0;
 	struct policy_peer *m;
 
 	if (!p || (serial == p->current_serial && p->current_since))
@@ -1196,8 +1195,8 @@ static bool same_key(const struct tcpao_mkt *a, const struct tcpao_mkt *b)
 static uint64_t old_serial(const struct policy_peer *old, const struct tcpao_mkt *key)
 {
 	for (size_t i = 0; old && i < old->keys.n; i++)
-		if (same_key(&old->keys.keys[i], key))
-			return old->keys.serials[i];
+		if (same_key(tcpao_keyring_key(&old->keys, i), key))
+			return tcpao_keyring_serial(&old->keys, i);
 	return 0;
 }
 
@@ -1210,9 +1209,12 @@ void policy_adopt_serials(struct policy *fresh, const struct policy *old)
 		const struct policy_peer *o = p ? policy_peer_find(old, &p->scope) : NULL;
 
 		for (size_t k = 0; p && k < p->keys.n; k++) {
-			uint64_t s = old_serial(o, &p->keys.keys[k]);
+			uint64_t s = old_serial(o, tcpao_keyring_key(&p->keys, k));
 
-			p->keys.serials[k] = s ? s : next++;
+			/* A fresh entry's chunks are its own: no copy, no failure
+			 * (as policy_entry_mut() above, memory is not checked). */
+			tcpao_keyring_set(&p->keys, k, s ? s : next++,
+					  tcpao_keyring_tag(&p->keys, k));
 		}
 		if (o) {
 			p->current_serial = o->current_serial;
@@ -1257,21 +1259,21 @@ static int keep_runtime_keys(struct policy *fresh, const struct policy_peer *o,
 
 	/* Oldest first, so that they keep their order at the head. */
 	for (size_t k = o->keys.n; k-- > 0;) {
-		const struct tcpao_mkt *key = &o->keys.keys[k];
+		const struct tcpao_mkt *key = tcpao_keyring_key(&o->keys, k);
 
-		if (o->keys.tags[k] != POLICY_KEY_RUNTIME)
+		if (tcpao_keyring_tag(&o->keys, k) != POLICY_KEY_RUNTIME)
 			continue;
 		if (!e && !(e = policy_peer_get(fresh, &o->scope, NULL, &rc, NULL, 0)))
 			return rc;
-		if (has_serial(e, o->keys.serials[k]))
+		if (has_serial(e, tcpao_keyring_serial(&o->keys, k)))
 			continue; /* the file now has the same key */
 		if (check_clash(fresh, &e->scope, key, NULL, 0) ||
 		    tcpao_keyring_add(&e->keys, key)) {
 			(*clashes)++;
 			continue;
 		}
-		e->keys.serials[0] = o->keys.serials[k];
-		e->keys.tags[0] = POLICY_KEY_RUNTIME;
+		tcpao_keyring_set(&e->keys, 0, tcpao_keyring_serial(&o->keys, k),
+				  POLICY_KEY_RUNTIME); /* key 0: cannot fail */
 		keep_preference(e, o, key);
 	}
 	if (e) { /* as policy_adopt_serials(): same preference, same epoch */
@@ -1342,7 +1344,7 @@ static uint64_t *serials_of(const struct policy *p, const struct slot_set *set, 
 		const struct policy_peer *e = set_entry(set, p, i);
 
 		for (size_t k = 0; e && k < e->keys.n; k++)
-			v[at++] = e->keys.serials[k];
+			v[at++] = tcpao_keyring_serial(&e->keys, k);
 	}
 	if (v)
 		qsort(v, at, sizeof(*v), cmp_serial);
@@ -1366,7 +1368,7 @@ static bool has_ids(const struct policy *policy, const struct policy_peer *p,
 
 	/* The same ids bound to another VRF are another key. */
 	for (size_t i = 0; q && i < q->keys.n; i++) {
-		const struct tcpao_mkt *o = &q->keys.keys[i];
+		const struct tcpao_mkt *o = tcpao_keyring_key(&q->keys, i);
 
 		if (o->sndid == k->sndid && o->rcvid == k->rcvid &&
 		    ((o->flags & TCPAO_MKT_IFINDEX) ? o->ifindex : -1) == kifx)
@@ -1390,16 +1392,16 @@ static void diff_set(const struct policy *old, const struct policy *fresh,
 		const struct policy_peer *o = set_entry(set, old, i);
 
 		for (size_t k = 0; o && k < o->keys.n; k++)
-			if (!in_sorted(vfresh, nfresh, o->keys.serials[k]) &&
-			    !has_ids(fresh, o, &o->keys.keys[k]))
+			if (!in_sorted(vfresh, nfresh, tcpao_keyring_serial(&o->keys, k)) &&
+			    !has_ids(fresh, o, tcpao_keyring_key(&o->keys, k)))
 				fn(arg, "drop", o, k);
 	}
 	for (size_t i = 0; i < set_len(set, fresh); i++) {
 		const struct policy_peer *p = set_entry(set, fresh, i);
 
 		for (size_t k = 0; p && k < p->keys.n; k++)
-			if (!in_sorted(vold, nold, p->keys.serials[k]))
-				fn(arg, has_ids(old, p, &p->keys.keys[k]) ? "change" : "add", p, k);
+			if (!in_sorted(vold, nold, tcpao_keyring_serial(&p->keys, k)))
+				fn(arg, has_ids(old, p, tcpao_keyring_key(&p->keys, k)) ? "change" : "add", p, k);
 	}
 	free(vold);
 	free(vfresh);
@@ -1478,10 +1480,11 @@ static size_t sock_scope_taken(const struct policy *policy,
 static int copy_sock_key(struct policy *policy, struct policy_peer *e,
 			 const struct tcpao_keyring *src, size_t i, bool keep_serials)
 {
-	int rc = tcpao_keyring_add(&e->keys, &src->keys[i]);
+	int rc = tcpao_keyring_add(&e->keys, tcpao_keyring_key(src, i));
 
-	if (!rc)
-		e->keys.serials[0] = keep_serials ? src->serials[i] : policy->next_serial++;
+	if (!rc) /* key 0: cannot fail */
+		tcpao_keyring_set(&e->keys, 0, keep_serials ? tcpao_keyring_serial(src, i)
+							    : policy->next_serial++, 0);
 	return rc;
 }
 
@@ -1498,7 +1501,7 @@ static int copy_sock_keys(struct policy *policy, struct policy_peer *e,
 	for (size_t k = 0; n != SIZE_MAX && k < n && !rc; k++)
 		rc = copy_sock_key(policy, e, src, (size_t)at[k], keep_serials);
 	for (size_t i = src->n; n == SIZE_MAX && i-- > 0 && !rc;)
-		if (!only_peer || tcpao_mkt_matches(&src->keys[i], only_peer, l3index))
+		if (!only_peer || tcpao_mkt_matches(tcpao_keyring_key(src, i), only_peer, l3index))
 			rc = copy_sock_key(policy, e, src, i, keep_serials);
 	return rc;
 }
@@ -1559,7 +1562,7 @@ int policy_sock_add_key(struct policy *policy, uint64_t cookie,
 	int rc = e ? tcpao_keyring_add(&e->keys, mkt) : -ENOENT;
 
 	if (!rc) {
-		e->keys.serials[0] = policy->next_serial++;
+		tcpao_keyring_set(&e->keys, 0, policy->next_serial++, 0); /* cannot fail */
 		note_key(e, &mkt->peer, mkt->prefixlen, 1);
 	}
 	return rc;

@@ -26,8 +26,8 @@
  *    versions is freed, its secrets wiped, when the last one lets go.
  *  - A clone records which entries it changed (policy_changes()): the
  *    audit, the peer sets and the key-age stamps look at those only.
- *  - Every key carries a serial (keys.serials[i]), unique within a policy
- *    and across its clones and reloads (policy_adopt_serials()). A serial
+ *  - Every key carries a serial (tcpao_keyring_serial()), unique within a
+ *    policy and across its clones and reloads (policy_adopt_serials()). A serial
  *    names one version of one key: a traffic-key cache entry or a flow's
  *    tcpao_keysel stays valid exactly as long as its serial is still
  *    present (tcpao_keyring_find_serial()). A deleted key's serial is never
@@ -71,8 +71,9 @@ enum policy_from {
 	POLICY_FROM_SOCKET,  /* a program's socket (the socket API) */
 };
 
-/* keys.tags[i] of a host entry: where that key came from (a runtime key
- * may join an entry of the file). A socket's keys are all the socket's. */
+/* A key's tag (tcpao_keyring_tag()) in a host entry: where that key came
+ * from (a runtime key may join an entry of the file). A socket's keys are
+ * all the socket's. */
 #define POLICY_KEY_FILE 0
 #define POLICY_KEY_RUNTIME 1
 

@@ -28,9 +28,9 @@ uint64_t rollover_move_count(void) { return atomic_load(&moves); }
 static int ring_index(const struct policy_peer *p, const struct tcpao_mkt *m)
 {
 	for (size_t i = 0; i < p->keys.n; i++)
-		if (p->keys.keys[i].sndid == m->sndid &&
-		    p->keys.keys[i].rcvid == m->rcvid &&
-		    p->keys.tags[i] == POLICY_KEY_FILE)
+		if ((*tcpao_keyring_key(&p->keys, i)).sndid == m->sndid &&
+		    (*tcpao_keyring_key(&p->keys, i)).rcvid == m->rcvid &&
+		    tcpao_keyring_tag(&p->keys, i) == POLICY_KEY_FILE)
 			return (int)i;
 	return -1;
 }

@@ -299,7 +299,7 @@ static void socket_scope(const struct sock_id *id, const struct sock_rec *r,
 	    memcmp(id->local.bytes, (uint8_t[16]){ 0 }, tcpao_addr_len(&id->local)))
 		host_prefix(&s->local, &s->local_len, &id->local);
 	if (r->listener) {
-		s->peer.family = keys->n ? keys->keys[0].peer.family : (sa_family_t)id->family;
+		s->peer.family = keys->n ? tcpao_keyring_key(keys, 0)->peer.family : (sa_family_t)id->family;
 		if (s->peer.family == AF_UNSPEC)
 			s->peer.family = (sa_family_t)id->family;
 		s->peer_len = 0;
@@ -333,7 +333,7 @@ static void entry_summary(const struct policy_peer *e, char *buf, size_t len)
 
 	for (size_t k = 0; k < e->keys.n && at > 0 && (size_t)at < len; k++)
 		at += snprintf(buf + at, len - (size_t)at, k < 8 ? "%s%u/%u" : ",...",
-			       k ? "," : "", e->keys.keys[k].sndid, e->keys.keys[k].rcvid);
+			       k ? "," : "", (*tcpao_keyring_key(&e->keys, k)).sndid, (*tcpao_keyring_key(&e->keys, k)).rcvid);
 	if (!e->keys.n)
 		snprintf(buf + at, len - (size_t)at, "none");
 }
@@ -616,10 +616,10 @@ static void reply_key_counts(struct daemon_ctx *d, struct sock_rec *r,
 	/* Only the keys that counted something: a key without a record has
 	 * counted nothing (a listener may hold thousands of keys). */
 	for (size_t i = 0; e && ncounted && i < e->keys.n; i++) {
-		const struct tcpao_mkt *m = &e->keys.keys[i];
+		const struct tcpao_mkt *m = tcpao_keyring_key(&e->keys, i);
 		uint64_t good, bad;
 
-		c = bsearch(&(struct key_count){ .serial = e->keys.serials[i] },
+		c = bsearch(&(struct key_count){ .serial = tcpao_keyring_serial(&e->keys, i) },
 			    counted, ncounted, sizeof(*counted), by_serial);
 		good = c ? c->good : 0;
 		bad = c ? c->bad : 0;

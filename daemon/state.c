@@ -238,13 +238,13 @@ static uint8_t key_from(const struct policy_peer *p, int i)
 {
 	if (p->sock_cookie)
 		return REC_FROM_SOCKET;
-	return p->keys.tags[i] == POLICY_KEY_RUNTIME ? REC_FROM_RUNTIME : REC_FROM_FILE;
+	return tcpao_keyring_tag(&p->keys, i) == POLICY_KEY_RUNTIME ? REC_FROM_RUNTIME : REC_FROM_FILE;
 }
 
 static void put_flow(struct record *r, const struct flow *f)
 {
 	int cur = key_index(f, f->sel.current), nxt = key_index(f, f->sel.rnext);
-	const struct tcpao_mkt *keys = f->peer ? f->peer->keys.keys : NULL;
+	const struct tcpao_keyring *keys = f->peer ? &f->peer->keys : NULL;
 
 	if (f->peer && f->peer->sock_cookie) {
 		r->from = REC_FROM_SOCKET;
@@ -262,15 +262,15 @@ static void put_flow(struct record *r, const struct flow *f)
 	r->fin_in_seq = f->fin_in_seq;
 	put_dir(&r->tx, &f->tx);
 	put_dir(&r->rx, &f->rx);
-	r->current = cur >= 0 ? keys[cur].sndid : -1;
-	r->rnext = nxt >= 0 ? keys[nxt].rcvid : -1;
+	r->current = cur >= 0 ? tcpao_keyring_key(keys, (size_t)cur)->sndid : -1;
+	r->rnext = nxt >= 0 ? tcpao_keyring_key(keys, (size_t)nxt)->rcvid : -1;
 	r->peer_rnext = f->peer_rnext;
 	if (cur >= 0) {
-		put_mkt(&r->mkt[0], &keys[cur], key_from(f->peer, cur));
+		put_mkt(&r->mkt[0], tcpao_keyring_key(keys, (size_t)cur), key_from(f->peer, cur));
 		r->has_mkt |= REC_HAS_CURRENT;
 	}
 	if (nxt >= 0 && nxt != cur) {
-		put_mkt(&r->mkt[1], &keys[nxt], key_from(f->peer, nxt));
+		put_mkt(&r->mkt[1], tcpao_keyring_key(keys, (size_t)nxt), key_from(f->peer, nxt));
 		r->has_mkt |= REC_HAS_RNEXT;
 	}
 }
@@ -810,7 +810,7 @@ static uint64_t serial_of(const struct policy_peer *p,
 		return 0;
 	i = snd ? tcpao_keyring_find_sndid(&p->keys, remote, l3index, (uint8_t)id)
 		: tcpao_keyring_find_rcvid(&p->keys, remote, l3index, (uint8_t)id);
-	return i < 0 ? 0 : p->keys.serials[i];
+	return i < 0 ? 0 : tcpao_keyring_serial(&p->keys, i);
 }
 
 static int by_key(const void *a, const void *b)

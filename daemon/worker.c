@@ -645,7 +645,7 @@ static const struct tcpao_mkt *key_of(const struct policy_peer *p,
 {
 	int i = p ? tcpao_keyring_find_serial(&p->keys, serial) : -1;
 
-	return i >= 0 ? &p->keys.keys[i] : NULL;
+	return i >= 0 ? tcpao_keyring_key(&p->keys, i) : NULL;
 }
 
 static bool same_key(const struct tcpao_mkt *a, const struct tcpao_mkt *b)
@@ -867,7 +867,7 @@ static int key_id(const struct flow *f, uint64_t serial, bool snd)
 	i = tcpao_keyring_find_serial(&f->peer->keys, serial);
 	if (i < 0)
 		return -1;
-	return snd ? f->peer->keys.keys[i].sndid : f->peer->keys.keys[i].rcvid;
+	return snd ? (*tcpao_keyring_key(&f->peer->keys, i)).sndid : (*tcpao_keyring_key(&f->peer->keys, i)).rcvid;
 }
 
 static void info_of(const struct worker *w, const struct flow *f,

@@ -4,19 +4,23 @@
  * lookups (keyring.c's own; not part of the engine's API). A listener
  * with one key per peer finds a SYN's keys without walking them all.
  *
- * It is kept up to date by every add and del of the ring, and copied with
- * it, so a ring that is only read (a published policy's) has a complete
+ * It is kept up to date by every add and del of the ring, and shared with
+ * its copies (a change copies the page it writes), so a ring that is only read (a published policy's) has a complete
  * index that nothing changes: workers read it without a lock. It holds
- * addresses and ranks, no secret.
+ * addresses and seqs, no secret.
  */
 #ifndef TCPAO_KEYPEERS_H
 #define TCPAO_KEYPEERS_H
 
 #include "tcpao.h"
 
-/* After keys[0] was added (ring->n counts it); -ENOMEM drops the index. */
+/* The key whose seq is seq and its index (keyring.c); NULL if none. */
+const struct tcpao_ringkey *keyring_seq_key(const struct tcpao_keyring *ring,
+					    uint64_t seq, size_t *index);
+
+/* After key 0 was added (ring->n counts it); -ENOMEM drops the index. */
 int keypeers_added(struct tcpao_keyring *ring);
-/* Before keys[i] is deleted. */
+/* Before key i is deleted. */
 void keypeers_deleting(struct tcpao_keyring *ring, size_t i);
 int keypeers_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src);
 void keypeers_free(struct tcpao_keyring *ring);
@@ -24,6 +28,11 @@ void keypeers_free(struct tcpao_keyring *ring);
  * any); -1 when none, -2 when the index cannot tell (walk instead). */
 int keypeers_find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		  int ifindex, int sndid, int rcvid);
+/* The key with exactly this peer, prefix length and ids (as
+ * tcpao_keyring_del() wants it), -1 when none, -2 when the index cannot
+ * tell (it holds no such key: walk). */
+int keypeers_exact(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+		   uint8_t prefixlen, uint8_t sndid, uint8_t rcvid);
 /* 1 when a key's peer is remote (ids and ifindex aside), 0 when none,
  * -1 when the index cannot tell. */
 int keypeers_holds(const struct tcpao_keyring *ring, const struct tcpao_addr *remote);

@@ -3,11 +3,18 @@
  * A set of MKTs, newest first as Linux keeps them, each with a serial that
  * names its version in traffic-key caches.
  *
- * Adding is O(1) amortized: the arrays keep their spare room in front of
- * keys[0] (ring->head), so a new key goes at the head without moving the
- * others, and the sndid/rcvid clash check asks a hash index (built once a
- * ring holds INDEX_FROM keys) instead of walking every key. A listener
- * with 50,000 peers' keys is built in linear time, not quadratic.
+ * The keys sit in chunks of up to CHUNK, oldest first, listed by the
+ * ring's spans (each with the rank of its first key). Versions of a ring
+ * share chunks (counted holders): a copy takes the spans, a change copies
+ * the one chunk it writes if another version holds it, so a change to a
+ * published ring costs its spans and a chunk, not its keys (a listener
+ * with 100,000 peers' keys: 800 spans). Adjacent chunks hold more than
+ * CHUNK / 2 keys together (a delete merges them otherwise), so churn
+ * keeps the spans within 4n / CHUNK + 1.
+ *
+ * The sndid/rcvid clash check asks a hash index (built once a ring holds
+ * INDEX_FROM keys) instead of walking every key. Only changes read it, so
+ * it is not copied: a copy takes it over (see struct tcpao_keyidx).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +24,7 @@
 #include "tcpao.h"
 
 #define INDEX_FROM 32         /* below this, a walk is cheaper */
+#define CHUNK 128             /* keys per chunk, at most */
 #define IFX_ANY INT32_MIN     /* a key without TCPAO_MKT_IFINDEX */
 
 /* One (id, prefix) that some keys hold, and how many. */
@@ -28,7 +36,28 @@ struct idx_slot {
 	uint8_t addr[16];
 };
 
+struct tcpao_keychunk {
+	uint32_t n, cap;
+	struct tcpao_ringkey k[];   /* oldest first */
+};
+
+/* How many ring versions hold each chunk of a ring and of the copies
+ * made from it, by chunk id: a copy or a free counts every chunk's holders
+ * in this one small array instead of touching every chunk (at 100,000
+ * keys, 800 cache misses per change). */
+struct tcpao_keyrefs {
+	unsigned ref;               /* rings sharing it */
+	uint32_t n, cap, nfree;     /* ids given, room, ids to give again */
+	uint32_t *holders;          /* per id */
+	uint32_t *free;
+};
+
+/* Held by the ring it was built on and its copies (ref), but kept up to
+ * date by one of them only, the last copy made (owner: its id), which is
+ * the one that changes next; the others build their own if they change. */
 struct tcpao_keyidx {
+	unsigned ref;
+	uint64_t owner;
 	struct idx_slot *slots;
 	size_t cap, used;           /* cap: a power of 2 */
 	uint32_t lens[2][129];      /* keys per prefix length, v4 / v6 */
@@ -36,29 +65,67 @@ struct tcpao_keyidx {
 	uint32_t bound;             /* keys with TCPAO_MKT_IFINDEX */
 };
 
+static uint64_t ring_ids; /* names rings for their clash index */
+
 void tcpao_keyring_init(struct tcpao_keyring *ring)
 {
 	memset(ring, 0, sizeof(*ring));
 	ring->next_serial = 1;
+	ring->next_seq = 1;
+	ring->id = __atomic_add_fetch(&ring_ids, 1, __ATOMIC_RELAXED);
 }
 
 static void idx_free(struct tcpao_keyring *ring)
 {
-	if (ring->idx)
-		free(ring->idx->slots);
-	free(ring->idx);
+	struct tcpao_keyidx *x = ring->idx;
+
 	ring->idx = NULL;
+	if (!x || --x->ref)
+		return;
+	free(x->slots);
+	free(x);
+}
+
+/* The ring's clash index if it keeps it up to date, else none (a stale
+ * one let go). */
+static struct tcpao_keyidx *idx_own(struct tcpao_keyring *ring)
+{
+	if (ring->idx && ring->idx->owner != ring->id)
+		idx_free(ring);
+	return ring->idx;
+}
+
+/* A version lets go of chunk c (of this id); the last holder wipes the
+ * secrets. */
+static void chunk_put(struct tcpao_keyring *ring, struct tcpao_keychunk *c, uint32_t id)
+{
+	struct tcpao_keyrefs *t = ring->refs;
+
+	if (--t->holders[id])
+		return;
+	t->free[t->nfree++] = id;
+	explicit_bzero(c, sizeof(*c) + c->cap * sizeof(c->k[0]));
+	free(c);
+}
+
+static void refs_put(struct tcpao_keyring *ring)
+{
+	struct tcpao_keyrefs *t = ring->refs;
+
+	ring->refs = NULL;
+	if (!t || --t->ref)
+		return;
+	free(t->holders);
+	free(t->free);
+	free(t);
 }
 
 void tcpao_keyring_free(struct tcpao_keyring *ring)
 {
-	struct tcpao_mkt *base = ring->keys ? ring->keys - ring->head : NULL;
-
-	if (base)
-		explicit_bzero(base, ring->cap * sizeof(*base));
-	free(base);
-	free(ring->serials ? ring->serials - ring->head : NULL);
-	free(ring->tags ? ring->tags - ring->head : NULL);
+	for (size_t s = 0; s < ring->nspans; s++)
+		chunk_put(ring, ring->spans[s].chunk, ring->spans[s].id);
+	free(ring->spans);
+	refs_put(ring);
 	idx_free(ring);
 	keypeers_free(ring);
 	tcpao_keyring_init(ring);
@@ -165,7 +232,8 @@ static bool has_peer(const struct tcpao_mkt *k)
 	return k->peer.family == AF_INET || k->peer.family == AF_INET6;
 }
 
-/* Counts a key in (delta 1) or out (delta -1). */
+/* Counts a key in (delta 1) or out (delta -1); -ENOMEM leaves it as it
+ * was. */
 static int idx_count(struct tcpao_keyidx *x, const struct tcpao_mkt *k, int delta)
 {
 	if (!has_peer(k)) {
@@ -199,9 +267,11 @@ static int idx_build(struct tcpao_keyring *ring)
 		free(x);
 		return -ENOMEM;
 	}
+	x->ref = 1;
+	x->owner = ring->id;
 	ring->idx = x;
 	for (size_t i = 0; i < ring->n; i++)
-		if (idx_count(x, &ring->keys[i], 1)) {
+		if (idx_count(x, tcpao_keyring_key(ring, i), 1)) {
 			idx_free(ring);
 			return -ENOMEM;
 		}
@@ -241,6 +311,153 @@ static int idx_clash(struct tcpao_keyidx *x, const struct tcpao_mkt *k)
 	return 0;
 }
 
+/* ---- chunks and spans --------------------------------------------------- */
+
+/* An id for a new chunk, with one holder. */
+static int refs_new_id(struct tcpao_keyring *ring, uint32_t *id)
+{
+	struct tcpao_keyrefs *t = ring->refs;
+
+	if (!t && !(t = ring->refs = calloc(1, sizeof(*t))))
+		return -ENOMEM;
+	t->ref += !t->ref;
+	if (t->nfree) {
+		*id = t->free[--t->nfree];
+	} else {
+		if (t->n == t->cap) {
+			uint32_t cap = t->cap ? 2 * t->cap : 16, *h, *f;
+
+			if (!(h = realloc(t->holders, cap * sizeof(*h))))
+				return -ENOMEM;
+			t->holders = h;
+			if (!(f = realloc(t->free, cap * sizeof(*f))))
+				return -ENOMEM;
+			t->free = f;
+			t->cap = cap;
+		}
+		*id = t->n++;
+	}
+	t->holders[*id] = 1;
+	return 0;
+}
+
+static struct tcpao_keychunk *chunk_new(struct tcpao_keyring *ring, size_t cap, uint32_t *id)
+{
+	struct tcpao_keychunk *c = calloc(1, sizeof(*c) + cap * sizeof(c->k[0]));
+
+	if (!c)
+		return NULL;
+	if (refs_new_id(ring, id)) {
+		free(c);
+		return NULL;
+	}
+	c->cap = (uint32_t)cap;
+	return c;
+}
+
+/* The last span whose field at off (start, first_seq or first_serial:
+ * ascending) is <= v, or the first: a binary search without branches to
+ * mispredict. */
+static size_t span_search(const struct tcpao_keyring *ring, size_t off, uint64_t v)
+{
+	const struct tcpao_keyspan *base = ring->spans;
+	size_t len = ring->nspans;
+
+	while (len > 1) {
+		size_t half = len / 2;
+		uint64_t x;
+
+		memcpy(&x, (const char *)&base[half] + off, sizeof(x));
+		base = x <= v ? base + half : base;
+		len -= half;
+	}
+	return (size_t)(base - ring->spans);
+}
+
+/* The span holding rank r (< n). */
+static size_t span_of(const struct tcpao_keyring *ring, size_t r)
+{
+	return span_search(ring, offsetof(struct tcpao_keyspan, start), r);
+}
+
+/* After span s's chunk changed: what the spans keep of its first key. */
+static void span_sync(struct tcpao_keyring *ring, size_t s)
+{
+	ring->spans[s].first_seq = ring->spans[s].chunk->k[0].seq;
+	ring->spans[s].first_serial = ring->spans[s].chunk->k[0].serial;
+}
+
+const struct tcpao_ringkey *tcpao_keyring_at(const struct tcpao_keyring *ring, size_t i)
+{
+	size_t r = ring->n - 1 - i, s = span_of(ring, r);
+
+	return &ring->spans[s].chunk->k[r - ring->spans[s].start];
+}
+
+/* Span s's chunk, this version's own with room for need keys (a shared
+ * or small one is replaced by a copy). */
+static struct tcpao_keychunk *own_chunk(struct tcpao_keyring *ring, size_t s, size_t need)
+{
+	struct tcpao_keychunk *c = ring->spans[s].chunk, *copy;
+	size_t cap = c->n > 4 ? c->n : 4;
+	uint32_t id = ring->spans[s].id;
+
+	if (ring->refs->holders[id] == 1 && need <= c->cap)
+		return c;
+	while (cap < need)
+		cap = cap * 2 < CHUNK ? cap * 2 : CHUNK;
+	copy = chunk_new(ring, cap, &ring->spans[s].id);
+	if (!copy)
+		return NULL;
+	copy->n = c->n;
+	memcpy(copy->k, c->k, c->n * sizeof(c->k[0]));
+	chunk_put(ring, c, id);
+	ring->spans[s].chunk = copy;
+	return copy;
+}
+
+static int spans_reserve(struct tcpao_keyring *ring, size_t n)
+{
+	size_t cap = ring->spans_cap ? ring->spans_cap : 4;
+	struct tcpao_keyspan *v;
+
+	if (n <= ring->spans_cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	v = realloc(ring->spans, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	ring->spans = v;
+	ring->spans_cap = cap;
+	return 0;
+}
+
+static void span_remove(struct tcpao_keyring *ring, size_t s)
+{
+	ring->nspans--;
+	memmove(ring->spans + s, ring->spans + s + 1,
+		(ring->nspans - s) * sizeof(ring->spans[0]));
+}
+
+/* Spans a and a + 1 into one chunk; without memory they stay two. */
+static void merge(struct tcpao_keyring *ring, size_t a)
+{
+	struct tcpao_keychunk *x = ring->spans[a].chunk, *y = ring->spans[a + 1].chunk, *c;
+	uint32_t id;
+
+	if (!(c = chunk_new(ring, x->n + y->n, &id)))
+		return;
+	memcpy(c->k, x->k, x->n * sizeof(x->k[0]));
+	memcpy(c->k + x->n, y->k, y->n * sizeof(y->k[0]));
+	c->n = x->n + y->n;
+	chunk_put(ring, x, ring->spans[a].id);
+	chunk_put(ring, y, ring->spans[a + 1].id);
+	ring->spans[a].chunk = c;
+	ring->spans[a].id = id;
+	span_remove(ring, a + 1);
+}
+
 /* ---- adding and deleting ------------------------------------------------ */
 
 bool tcpao_keyring_clashes(struct tcpao_keyring *ring,
@@ -248,92 +465,166 @@ bool tcpao_keyring_clashes(struct tcpao_keyring *ring,
 {
 	int c = -1;
 
-	if (!ring->idx && ring->n >= INDEX_FROM)
+	if (!idx_own(ring) && ring->n >= INDEX_FROM)
 		idx_build(ring); /* no memory: the walk below still answers */
 	if (ring->idx)
 		c = idx_clash(ring->idx, mkt);
 	if (c >= 0)
 		return c;
 	for (size_t i = 0; i < ring->n; i++)
-		if (tcpao_mkt_conflicts(&ring->keys[i], mkt))
+		if (tcpao_mkt_conflicts(tcpao_keyring_key(ring, i), mkt))
 			return true;
 	return false;
 }
 
-/* New arrays with the keys at their end: room in front again. */
-static int grow(struct tcpao_keyring *ring)
+/* The chunk the next key goes to (the newest, or a new one). */
+static struct tcpao_keychunk *head_chunk(struct tcpao_keyring *ring)
 {
-	size_t cap = ring->n * 2 > 8 ? ring->n * 2 : 8, head = cap - ring->n;
-	struct tcpao_mkt *keys = calloc(cap, sizeof(*keys));
-	uint64_t *serials = calloc(cap, sizeof(*serials));
-	uint8_t *tags = calloc(cap, 1);
+	struct tcpao_keychunk *c;
+	uint32_t id;
 
-	if (!keys || !serials || !tags) {
-		free(keys);
-		free(serials);
-		free(tags);
-		return -ENOMEM;
+	if (ring->nspans && ring->spans[ring->nspans - 1].chunk->n < CHUNK) {
+		size_t s = ring->nspans - 1;
+
+		return own_chunk(ring, s, ring->spans[s].chunk->n + 1u);
 	}
-	if (ring->n) {
-		memcpy(keys + head, ring->keys, ring->n * sizeof(*keys));
-		memcpy(serials + head, ring->serials, ring->n * sizeof(*serials));
-		memcpy(tags + head, ring->tags, ring->n);
-	}
-	if (ring->keys)
-		explicit_bzero(ring->keys - ring->head, ring->cap * sizeof(*keys));
-	free(ring->keys ? ring->keys - ring->head : NULL);
-	free(ring->serials ? ring->serials - ring->head : NULL);
-	free(ring->tags ? ring->tags - ring->head : NULL);
-	ring->keys = keys + head;
-	ring->serials = serials + head;
-	ring->tags = tags + head;
-	ring->head = head;
-	ring->cap = cap;
-	return 0;
+	if (spans_reserve(ring, ring->nspans + 1) || !(c = chunk_new(ring, 4, &id)))
+		return NULL;
+	ring->spans[ring->nspans++] = (struct tcpao_keyspan){ .chunk = c, .start = ring->n,
+							      .id = id };
+	return c;
 }
 
 int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt)
 {
+	struct tcpao_keychunk *c;
+
 	if (tcpao_keyring_clashes(ring, mkt))
 		return -EEXIST;
-	if (!ring->head && grow(ring))
+	if (!(c = head_chunk(ring)))
 		return -ENOMEM;
-	if (ring->idx && idx_count(ring->idx, mkt, 1))
+	if (idx_own(ring) && idx_count(ring->idx, mkt, 1))
 		idx_free(ring); /* rebuilt when memory allows */
-	ring->head--;
-	ring->keys--;
-	ring->serials--;
-	ring->tags--;
-	ring->keys[0] = *mkt;
-	ring->serials[0] = ring->next_serial++;
-	ring->tags[0] = 0;
+	c->k[c->n++] = (struct tcpao_ringkey){ .mkt = *mkt, .serial = ring->next_serial++,
+					       .seq = ring->next_seq++ };
 	ring->n++;
+	span_sync(ring, ring->nspans - 1);
 	keypeers_added(ring); /* no memory: lookups walk */
 	return 0;
+}
+
+static bool del_matches(const struct tcpao_mkt *k, const struct tcpao_addr *peer,
+			uint8_t prefixlen, uint8_t sndid, uint8_t rcvid)
+{
+	return k->sndid == sndid && k->rcvid == rcvid && k->prefixlen == prefixlen &&
+	       (!peer || tcpao_addr_equal(&k->peer, peer));
+}
+
+static int del_find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+		    uint8_t prefixlen, uint8_t sndid, uint8_t rcvid)
+{
+	int at = peer ? keypeers_exact(ring, peer, prefixlen, sndid, rcvid) : -2;
+
+	if (at >= -1)
+		return at;
+	for (size_t i = 0; i < ring->n; i++)
+		if (del_matches(tcpao_keyring_key(ring, i), peer, prefixlen, sndid, rcvid))
+			return (int)i;
+	return -1;
+}
+
+/* Keys of a span's chunk below CHUNK / 2 with a neighbour's: one chunk. */
+static void merge_small(struct tcpao_keyring *ring, size_t s)
+{
+	size_t n = ring->spans[s].chunk->n;
+
+	if (s > 0 && ring->spans[s - 1].chunk->n + n <= CHUNK / 2)
+		merge(ring, s - 1);
+	else if (s + 1 < ring->nspans && ring->spans[s + 1].chunk->n + n <= CHUNK / 2)
+		merge(ring, s);
 }
 
 int tcpao_keyring_del(struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		      uint8_t prefixlen, uint8_t sndid, uint8_t rcvid)
 {
-	for (size_t i = 0; i < ring->n; i++) {
-		struct tcpao_mkt *k = &ring->keys[i];
+	int i = del_find(ring, peer, prefixlen, sndid, rcvid);
+	size_t r, s, at;
+	struct tcpao_keychunk *c;
 
-		if (k->sndid != sndid || k->rcvid != rcvid ||
-		    k->prefixlen != prefixlen ||
-		    (peer && !tcpao_addr_equal(&k->peer, peer)))
-			continue;
-		if (ring->idx)
-			idx_count(ring->idx, k, -1); /* never grows */
-		keypeers_deleting(ring, i);
-		ring->n--;
-		memmove(k, k + 1, (ring->n - i) * sizeof(*k));
-		memmove(ring->serials + i, ring->serials + i + 1,
-			(ring->n - i) * sizeof(*ring->serials));
-		memmove(ring->tags + i, ring->tags + i + 1, ring->n - i);
-		explicit_bzero(&ring->keys[ring->n], sizeof(*k));
-		return 0;
+	if (i < 0)
+		return -ENOENT;
+	r = ring->n - 1 - (size_t)i;
+	s = span_of(ring, r);
+	if (!(c = own_chunk(ring, s, 0)))
+		return -ENOMEM;
+	at = r - ring->spans[s].start;
+	if (idx_own(ring))
+		idx_count(ring->idx, &c->k[at].mkt, -1); /* never grows */
+	keypeers_deleting(ring, (size_t)i);
+	c->n--;
+	memmove(c->k + at, c->k + at + 1, (c->n - at) * sizeof(c->k[0]));
+	explicit_bzero(&c->k[c->n], sizeof(c->k[0]));
+	ring->n--;
+	for (size_t t = s + 1; t < ring->nspans; t++)
+		ring->spans[t].start--;
+	if (!c->n) {
+		chunk_put(ring, c, ring->spans[s].id);
+		span_remove(ring, s);
+	} else {
+		span_sync(ring, s);
+		merge_small(ring, s);
 	}
-	return -ENOENT;
+	return 0;
+}
+
+int tcpao_keyring_set(struct tcpao_keyring *ring, size_t i, uint64_t serial, uint8_t tag)
+{
+	size_t r = ring->n - 1 - i, s = span_of(ring, r);
+	struct tcpao_keychunk *c = own_chunk(ring, s, 0);
+
+	if (!c)
+		return -ENOMEM;
+	c->k[r - ring->spans[s].start].serial = serial;
+	c->k[r - ring->spans[s].start].tag = tag;
+	span_sync(ring, s);
+	return 0;
+}
+
+/* The key of a chunk whose seq is seq, or none: first where it is when
+ * no key before it in the chunk was deleted, then a binary search without
+ * branches. */
+static const struct tcpao_ringkey *chunk_seq(const struct tcpao_keychunk *c, uint64_t seq)
+{
+	const struct tcpao_ringkey *base = c->k;
+	size_t len = c->n, guess = (size_t)(seq - c->k[0].seq);
+
+	if (guess < len && c->k[guess].seq == seq)
+		return &c->k[guess];
+	while (len > 1) {
+		size_t half = len / 2;
+
+		base = base[half].seq <= seq ? base + half : base;
+		len -= half;
+	}
+	return base->seq == seq ? base : NULL;
+}
+
+/* Seqs ascend with rank (keys enter at the newest end, in order): the
+ * key of a seq is found by two binary searches, one in the spans. */
+const struct tcpao_ringkey *keyring_seq_key(const struct tcpao_keyring *ring,
+					    uint64_t seq, size_t *index)
+{
+	const struct tcpao_ringkey *k;
+	size_t s;
+
+	if (!ring->n)
+		return NULL;
+	s = span_search(ring, offsetof(struct tcpao_keyspan, first_seq), seq);
+	k = chunk_seq(ring->spans[s].chunk, seq);
+	if (k)
+		*index = ring->n - 1 - (ring->spans[s].start +
+					(size_t)(k - ring->spans[s].chunk->k));
+	return k;
 }
 
 static int find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
@@ -344,7 +635,7 @@ static int find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 	if (at >= -1)
 		return at;
 	for (size_t i = 0; i < ring->n; i++) {
-		const struct tcpao_mkt *k = &ring->keys[i];
+		const struct tcpao_mkt *k = tcpao_keyring_key(ring, i);
 
 		if ((sndid < 0 || k->sndid == sndid) &&
 		    (rcvid < 0 || k->rcvid == rcvid) &&
@@ -375,89 +666,80 @@ int tcpao_keyring_first(const struct tcpao_keyring *ring,
 }
 
 /* Serials are unique in a ring and nearly always descending (each key
- * added at the head takes a higher serial): a binary search finds them;
- * a ring whose serials were given out of order (a reload keeps old
- * serials for unchanged keys) falls back to the linear walk. Serial 0
- * names no key. */
+ * added at the head takes a higher serial): a binary search of the spans,
+ * then of a chunk, finds them; a ring whose serials were given out of
+ * order (a reload keeps old serials for unchanged keys) falls back to the
+ * linear walk. Serial 0 names no key. */
 int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
 			      uint64_t serial)
 {
-	size_t lo = 0, hi = ring->n;
+	size_t s, at;
+	const struct tcpao_keychunk *c;
 
-	if (!serial)
+	if (!serial || !ring->n)
 		return -1;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	s = span_search(ring, offsetof(struct tcpao_keyspan, first_serial), serial);
+	c = ring->spans[s].chunk;
+	at = (size_t)(serial - c->k[0].serial); /* where keys added in a row put it */
+	if (at < c->n && c->k[at].serial == serial)
+		return (int)(ring->n - 1 - (ring->spans[s].start + at));
+	for (size_t l = 0, h = c->n; l < h;) {
+		size_t mid = l + (h - l) / 2;
 
-		if (ring->serials[mid] == serial)
-			return (int)mid;
-		if (ring->serials[mid] > serial)
-			lo = mid + 1;
+		if (c->k[mid].serial == serial)
+			return (int)(ring->n - 1 - (ring->spans[s].start + mid));
+		if (c->k[mid].serial < serial)
+			l = mid + 1;
 		else
-			hi = mid;
+			h = mid;
 	}
 	for (size_t i = 0; i < ring->n; i++)
-		if (ring->serials[i] == serial)
+		if (tcpao_keyring_serial(ring, i) == serial)
 			return (int)i;
 	return -1;
 }
 
 /* ---- copies ------------------------------------------------------------- */
 
-static int idx_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
+/* The clash index goes with the copy: the copy is the version that
+ * changes next (the original is published, read by lookups that never
+ * ask it). */
+static void idx_pass(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
 {
-	const struct tcpao_keyidx *s = src->idx;
-	struct tcpao_keyidx *x;
-	struct idx_slot *slots;
-
-	dst->idx = NULL;
-	if (!s)
-		return 0;
-	x = malloc(sizeof(*x));
-	slots = malloc(s->cap * sizeof(*s->slots));
-	if (!x || !slots) {
-		free(x);
-		free(slots);
-		return -ENOMEM;
-	}
-	*x = *s;
-	x->slots = slots;
-	memcpy(x->slots, s->slots, s->cap * sizeof(*s->slots));
-	dst->idx = x;
-	return 0;
+	dst->idx = src->idx;
+	if (!dst->idx)
+		return;
+	dst->idx->ref++;
+	dst->idx->owner = dst->id;
 }
 
-/* Same layout (room in front); only the n keys in use are copied. The
- * clash index is copied too: rebuilding it was most of a key-add to a
- * ring of many keys. */
+/* The chunks and the peer index's pages are shared: a copy costs the
+ * spans. */
 int tcpao_keyring_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
 {
-	struct tcpao_mkt *keys = src->cap ? malloc(src->cap * sizeof(*keys)) : NULL;
-	uint64_t *serials = src->cap ? malloc(src->cap * sizeof(*serials)) : NULL;
-	uint8_t *tags = src->cap ? malloc(src->cap) : NULL;
-
 	*dst = *src;
+	dst->id = __atomic_add_fetch(&ring_ids, 1, __ATOMIC_RELAXED);
+	dst->spans = NULL;
+	dst->spans_cap = 0;
+	dst->refs = NULL;
 	dst->idx = NULL;
 	dst->peers = NULL;
-	if (src->cap && (!keys || !serials || !tags)) {
-		free(keys);
-		free(serials);
-		free(tags);
+	if (spans_reserve(dst, src->nspans)) {
 		tcpao_keyring_init(dst);
 		return -ENOMEM;
 	}
-	dst->keys = keys ? keys + src->head : NULL;
-	dst->serials = serials ? serials + src->head : NULL;
-	dst->tags = tags ? tags + src->head : NULL;
-	if (src->n) {
-		memcpy(dst->keys, src->keys, src->n * sizeof(*keys));
-		memcpy(dst->serials, src->serials, src->n * sizeof(*serials));
-		memcpy(dst->tags, src->tags, src->n);
+	if (src->nspans)
+		memcpy(dst->spans, src->spans, src->nspans * sizeof(src->spans[0]));
+	if ((dst->refs = src->refs)) {
+		dst->refs->ref++;
+		for (size_t s = 0; s < src->nspans; s++)
+			dst->refs->holders[src->spans[s].id]++;
 	}
-	if (idx_copy(dst, src) || keypeers_copy(dst, src)) {
+	if (keypeers_copy(dst, src)) {
 		tcpao_keyring_free(dst);
 		return -ENOMEM;
 	}
+	idx_pass(dst, src);
 	return 0;
 }
 
@@ -477,7 +759,7 @@ size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
 		return n;
 	n = 0;
 	for (size_t i = ring->n; i-- > 0;)
-		if (tcpao_mkt_matches(&ring->keys[i], peer, ifindex)) {
+		if (tcpao_mkt_matches(tcpao_keyring_key(ring, i), peer, ifindex)) {
 			if (n == cap)
 				return SIZE_MAX;
 			out[n++] = (int)i;

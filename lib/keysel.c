@@ -12,7 +12,7 @@ int tcpao_keysel_default(struct tcpao_keysel *sel,
 
 	if (i < 0)
 		return -ENOENT;
-	sel->current = sel->rnext = ring->serials[i];
+	sel->current = sel->rnext = tcpao_keyring_serial(ring, i);
 	return 0;
 }
 
@@ -24,9 +24,9 @@ void tcpao_keysel_follow_peer(struct tcpao_keysel *sel,
 	int cur = tcpao_keyring_find_serial(ring, sel->current);
 	int want;
 
-	if (cur >= 0 && ring->keys[cur].sndid == rnext)
+	if (cur >= 0 && tcpao_keyring_key(ring, cur)->sndid == rnext)
 		return;
 	want = tcpao_keyring_find_sndid(ring, peer, ifindex, rnext);
 	if (want >= 0)
-		sel->current = ring->serials[want];
+		sel->current = tcpao_keyring_serial(ring, want);
 }

@@ -393,28 +393,70 @@ enum tcpao_result tcpao_dir_sign(struct tcpao_dir *dir,
 
 /* ---- key selection (keysel.c) ------------------------------------------ */
 
+/* One key of a ring, and what its owner keeps with it. */
+struct tcpao_ringkey {
+	struct tcpao_mkt mkt;
+	uint64_t serial;          /* names this key's version */
+	uint64_t seq;             /* order of adds: the peer index names keys by it */
+	uint8_t tag;              /* for the owner (0 on add) */
+};
+
+struct tcpao_keychunk;
+/* A chunk of a ring, and of its first key: the rank (from the oldest
+ * key), seq and serial, which the lookups search the spans by. */
+struct tcpao_keyspan {
+	struct tcpao_keychunk *chunk;
+	uint64_t start, first_seq, first_serial;
+	uint32_t id;              /* the chunk's in the holder counts */
+};
+struct tcpao_keyrefs;
+
 /* A set of MKTs, as a socket or a policy holds them. Keys added later come
- * first, as in Linux. Serials identify each key's version. */
+ * first, as in Linux: key i is the i-th newest (tcpao_keyring_key()).
+ * Serials identify each key's version.
+ *
+ * The keys sit in chunks of up to 128, oldest first, that versions of a
+ * ring share (copy on write, keyring.c): a copy costs its spans, a change
+ * the chunk it touches. Read only through the accessors below. */
 struct tcpao_keyring {
-	struct tcpao_mkt *keys;   /* keys[0..n), newest first */
-	uint64_t *serials;
-	uint8_t *tags;            /* one byte per key for the owner (0 on add) */
-	size_t n, cap;
-	uint64_t next_serial;
-	/* keys - head is the allocation: room to add at the head in O(1). */
-	size_t head;
+	struct tcpao_keyspan *spans; /* oldest chunk first; this version's own */
+	size_t nspans, spans_cap;
+	size_t n;
+	uint64_t next_serial, next_seq;
+	uint64_t id;              /* this ring's, not its copies' */
+	/* Holder counts of the chunks, shared with copies (keyring.c). */
+	struct tcpao_keyrefs *refs;
 	/* Clash index (keyring.c), NULL until needed; never read by lookups
-	 * (it may be built on a ring that others read). */
+	 * (it may be built on a ring that others read), passed on to copies. */
 	struct tcpao_keyidx *idx;
 	/* Host keys by peer address (keypeers.c), from 32 keys on: kept by
-	 * add and del, copied with the ring, read by the lookups. */
+	 * add and del, shared with copies, read by the lookups. */
 	struct tcpao_keypeers *peers;
 };
 
+/* Key i (< n), newest first. */
+const struct tcpao_ringkey *tcpao_keyring_at(const struct tcpao_keyring *ring, size_t i);
+static inline const struct tcpao_mkt *tcpao_keyring_key(const struct tcpao_keyring *ring,
+							size_t i)
+{
+	return &tcpao_keyring_at(ring, i)->mkt;
+}
+static inline uint64_t tcpao_keyring_serial(const struct tcpao_keyring *ring, size_t i)
+{
+	return tcpao_keyring_at(ring, i)->serial;
+}
+static inline uint8_t tcpao_keyring_tag(const struct tcpao_keyring *ring, size_t i)
+{
+	return tcpao_keyring_at(ring, i)->tag;
+}
+/* Sets key i's serial and tag (a chunk shared with another version is
+ * copied first): -ENOMEM. Never fails on key 0 after an add. */
+int tcpao_keyring_set(struct tcpao_keyring *ring, size_t i, uint64_t serial, uint8_t tag);
+
 void tcpao_keyring_init(struct tcpao_keyring *ring);
 void tcpao_keyring_free(struct tcpao_keyring *ring); /* wipes the secrets */
-/* dst (not initialized) becomes a deep copy of src, indexes included;
- * -ENOMEM leaves dst empty. */
+/* dst (not initialized) becomes a copy of src, indexes included, sharing
+ * src's chunks and index pages (O(chunks)); -ENOMEM leaves dst empty. */
 int tcpao_keyring_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src);
 /* Does some key's peer prefix hold remote (any ids, any ifindex)? 1 or
  * 0 from the ring's peer index, -1 when it cannot tell (walk the keys). */

@@ -111,23 +111,23 @@ static void test_good(void **state)
 	assert_string_equal(e->origin, "test.conf:2");
 	assert_int_equal(e->keys.n, 2);
 	/* The last key listed is the newest, as if added in file order. */
-	assert_int_equal(e->keys.keys[0].sndid, 3);
-	assert_int_equal(e->keys.keys[0].alg, TCPAO_ALG_CMAC_AES128);
-	assert_int_equal(e->keys.keys[0].keylen, 16);
-	assert_int_equal(e->keys.keys[0].key[15], 0xff);
-	assert_int_equal(e->keys.keys[1].sndid, 1);
-	assert_int_equal(e->keys.keys[1].rcvid, 2);
-	assert_int_equal(e->keys.keys[1].keylen, 13);
-	assert_memory_equal(e->keys.keys[1].key, "correct horse", 13);
-	assert_int_equal(e->keys.keys[1].flags, TCPAO_MKT_EXCLUDE_OPT);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 0)).sndid, 3);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 0)).alg, TCPAO_ALG_CMAC_AES128);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 0)).keylen, 16);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 0)).key[15], 0xff);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 1)).sndid, 1);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 1)).rcvid, 2);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 1)).keylen, 13);
+	assert_memory_equal((*tcpao_keyring_key(&e->keys, 1)).key, "correct horse", 13);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 1)).flags, TCPAO_MKT_EXCLUDE_OPT);
 
 	e = policy_entry(p, 1);
 	assert_int_equal(e->scope.peer.family, AF_INET6);
 	assert_false(e->ao_required);
 	assert_true(e->accept_icmps);
-	assert_int_equal(e->keys.keys[0].alg, TCPAO_ALG_HMAC_SHA256);
-	assert_int_equal(e->keys.keys[0].keylen, 5);
-	assert_int_equal(e->keys.keys[0].key[4], 5);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 0)).alg, TCPAO_ALG_HMAC_SHA256);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 0)).keylen, 5);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 0)).key[4], 5);
 
 	e = policy_entry(p, 2);
 	assert_int_equal(e->scope.peer.family, AF_INET); /* mapped → IPv4 */
@@ -189,7 +189,7 @@ static void test_alg_names(void **state)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if (parse(t[i].conf, &p))
 			fail_msg("%s: %s", t[i].conf, err);
-		assert_int_equal(policy_entry(p, 0)->keys.keys[0].alg, t[i].alg);
+		assert_int_equal(tcpao_keyring_key(&policy_entry(p, 0)->keys, 0)->alg, t[i].alg);
 		policy_free(p);
 	}
 	assert_int_equal(parse("peer 198.18.0.2 { key id 1 alg hmac sha3 secret x; }", &p), -ENOENT);
@@ -342,7 +342,7 @@ static void test_load_modes(void **state)
 	write_file("b.conf", file_secret, 0644);
 	write_file("k.key", "topsecret\n", 0600);
 	assert_int_equal(load("b.conf", &p), 0);
-	assert_int_equal(policy_entry(p, 0)->keys.keys[0].keylen, 9);
+	assert_int_equal(tcpao_keyring_key(&policy_entry(p, 0)->keys, 0)->keylen, 9);
 	policy_free(p);
 	write_file("k.key", "topsecret\n", 0604);
 	assert_int_equal(load("b.conf", &p), -EACCES);

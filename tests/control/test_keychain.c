@@ -193,7 +193,7 @@ static void test_config_chain(void **state)
 static int key_at(const struct policy_peer *e, uint8_t sndid)
 {
 	for (size_t i = 0; i < e->keys.n; i++)
-		if (e->keys.keys[i].sndid == sndid)
+		if ((*tcpao_keyring_key(&e->keys, i)).sndid == sndid)
 			return (int)i;
 	return -1;
 }
@@ -220,7 +220,7 @@ static void test_apply(void **state)
 	assert_int_equal(policy_entry(p, 0)->current_sndid, 1);
 	assert_int_equal(policy_entry(p, 0)->rnext_rcvid, 1);
 	epoch = policy_entry(p, 0)->current_epoch;
-	serial1 = policy_entry(p, 0)->keys.serials[key_at(policy_entry(p, 0), 1)];
+	serial1 = tcpao_keyring_serial(&policy_entry(p, 0)->keys, key_at(policy_entry(p, 0), 1));
 	/* Same time again: nothing moves. */
 	assert_int_equal(rollover_apply(p, T0 + 50, &r), 0);
 	assert_false(r.changed);
@@ -233,7 +233,7 @@ static void test_apply(void **state)
 	assert_int_equal(policy_entry(q, 0)->rnext_rcvid, 2);
 	assert_int_equal(policy_entry(q, 0)->current_epoch, epoch + 1);
 	/* Key 1 stays, with its serial: flows using it are untouched. */
-	assert_int_equal(policy_entry(q, 0)->keys.serials[key_at(policy_entry(q, 0), 1)], serial1);
+	assert_int_equal(tcpao_keyring_serial(&policy_entry(q, 0)->keys, key_at(policy_entry(q, 0), 1)), serial1);
 	/* Key 1's accept window (T0+110) plus the tolerance: gone at T0+115. */
 	assert_int_equal(rollover_apply(q, T0 + 115, &r), 0);
 	assert_false(has_key(policy_entry(q, 0), 1));
@@ -293,10 +293,10 @@ static void test_reload_keeps_serials(void **state)
 	assert_int_equal(clashes, 0);
 	assert_int_equal(policy_entry(fresh, 0)->keys.n, policy_entry(old, 0)->keys.n);
 	for (size_t i = 0; i < policy_entry(old, 0)->keys.n; i++) {
-		int k = key_at(policy_entry(fresh, 0), policy_entry(old, 0)->keys.keys[i].sndid);
+		int k = key_at(policy_entry(fresh, 0), tcpao_keyring_key(&policy_entry(old, 0)->keys, i)->sndid);
 
 		assert_true(k >= 0);
-		assert_int_equal(policy_entry(fresh, 0)->keys.serials[k], policy_entry(old, 0)->keys.serials[i]);
+		assert_int_equal(tcpao_keyring_serial(&policy_entry(fresh, 0)->keys, k), tcpao_keyring_serial(&policy_entry(old, 0)->keys, i));
 	}
 	assert_int_equal(policy_entry(fresh, 0)->current_epoch, policy_entry(old, 0)->current_epoch);
 	assert_int_equal(policy_entry(fresh, 0)->rnext_epoch, policy_entry(old, 0)->rnext_epoch);

@@ -87,11 +87,11 @@ static void test_match_most_specific(void **state)
 	assert_non_null(m);
 	assert_int_equal(m->scope.peer_len, 32); /* longest peer prefix first */
 	m = match(p, "198.18.1.9", 5000, "198.18.0.7", 179);
-	assert_int_equal(m->keys.keys[0].sndid, 1); /* local does not match 3, 4 */
+	assert_int_equal((*tcpao_keyring_key(&m->keys, 0)).sndid, 1); /* local does not match 3, 4 */
 	m = match(p, "198.18.1.1", 5000, "198.18.0.7", 80);
-	assert_int_equal(m->keys.keys[0].sndid, 3); /* local beats none */
+	assert_int_equal((*tcpao_keyring_key(&m->keys, 0)).sndid, 3); /* local beats none */
 	m = match(p, "198.18.1.1", 5000, "198.18.0.7", 179);
-	assert_int_equal(m->keys.keys[0].sndid, 4); /* a port beats none */
+	assert_int_equal((*tcpao_keyring_key(&m->keys, 0)).sndid, 4); /* a port beats none */
 	assert_null(match(p, "198.18.1.1", 5000, "198.19.0.7", 179));
 	assert_null(match(p, "fd00::1", 5000, "fd00::2", 179));
 	policy_free(p);
@@ -107,8 +107,8 @@ static void test_match_mapped_and_v6(void **state)
 	assert_int_equal(add(p, "::ffff:198.18.0.0/120", 1, 1), 0);
 	assert_int_equal(policy_entry(p, 0)->scope.peer.family, AF_INET);
 	assert_int_equal(policy_entry(p, 0)->scope.peer_len, 24);
-	assert_int_equal(policy_entry(p, 0)->keys.keys[0].peer.family, AF_INET);
-	assert_int_equal(policy_entry(p, 0)->keys.keys[0].prefixlen, 24);
+	assert_int_equal(tcpao_keyring_key(&policy_entry(p, 0)->keys, 0)->peer.family, AF_INET);
+	assert_int_equal(tcpao_keyring_key(&policy_entry(p, 0)->keys, 0)->prefixlen, 24);
 	m = match(p, "::ffff:198.18.1.1", 1, "::ffff:198.18.0.9", 2);
 	assert_ptr_equal(m, policy_entry(p, 0));
 
@@ -152,9 +152,9 @@ static void test_add_defaults(void **state)
 	assert_int_equal(e->rnext_rcvid, -1);
 	assert_string_equal(e->origin, "runtime");
 	assert_int_equal(e->keys.n, 2);
-	assert_int_equal(e->keys.keys[0].sndid, 3); /* newest first */
-	assert_int_equal(e->keys.keys[0].maclen, TCPAO_DEFAULT_MACLEN);
-	assert_true(e->keys.serials[0] > e->keys.serials[1]);
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 0)).sndid, 3); /* newest first */
+	assert_int_equal((*tcpao_keyring_key(&e->keys, 0)).maclen, TCPAO_DEFAULT_MACLEN);
+	assert_true(tcpao_keyring_serial(&e->keys, 0) > tcpao_keyring_serial(&e->keys, 1));
 	policy_free(p);
 }
 
@@ -226,8 +226,8 @@ static void test_add_joins_every_entry_of_prefix(void **state)
 	assert_int_equal(p->n, 2);
 	assert_int_equal(policy_entry(p, 0)->keys.n, 2);
 	assert_int_equal(policy_entry(p, 1)->keys.n, 2);
-	assert_int_equal(policy_entry(p, 0)->keys.keys[0].sndid, 2);
-	assert_int_not_equal(policy_entry(p, 0)->keys.serials[0], policy_entry(p, 1)->keys.serials[0]);
+	assert_int_equal(tcpao_keyring_key(&policy_entry(p, 0)->keys, 0)->sndid, 2);
+	assert_int_not_equal(tcpao_keyring_serial(&policy_entry(p, 0)->keys, 0), tcpao_keyring_serial(&policy_entry(p, 1)->keys, 0));
 	assert_ptr_equal(match(p, "198.18.0.9", 5000, "198.18.0.2", 179), policy_entry(p, 0));
 	/* A clash in one of them: none gets the key. */
 	assert_int_equal(add_to(p, scope("198.18.0.2/32", NULL, 0, 646), NULL, 3, 3), 0);
@@ -257,8 +257,8 @@ static void test_add_set_current(void **state)
 	assert_int_equal(policy_entry(p, 0)->current_epoch, 1);
 	assert_int_equal(policy_entry(p, 0)->rnext_epoch, 0);
 	assert_int_equal(policy_peer_keysel(policy_entry(p, 0), &r, 0, &sel), 0);
-	assert_int_equal(sel.current, policy_entry(p, 0)->keys.serials[1]); /* key 7 */
-	assert_int_equal(sel.rnext, policy_entry(p, 0)->keys.serials[0]);   /* newest: 3/4 */
+	assert_int_equal(sel.current, tcpao_keyring_serial(&policy_entry(p, 0)->keys, 1)); /* key 7 */
+	assert_int_equal(sel.rnext, tcpao_keyring_serial(&policy_entry(p, 0)->keys, 0));   /* newest: 3/4 */
 	policy_free(p);
 }
 
@@ -282,7 +282,7 @@ static void test_del(void **state)
 	(void)state;
 	assert_int_equal(add(p, "198.18.0.2", 100, 100), 0);
 	assert_int_equal(add(p, "198.18.0.2", 200, 200), 0);
-	kept = policy_entry(p, 0)->keys.serials[1];
+	kept = tcpao_keyring_serial(&policy_entry(p, 0)->keys, 1);
 	r = ref("198.18.0.2", 101, 100);
 	assert_int_equal(policy_del_key(p, &r, -1, -1, err, sizeof(err)), -ENOENT);
 	r = ref("198.18.0.3", 100, 100);
@@ -291,7 +291,7 @@ static void test_del(void **state)
 	r = ref("198.18.0.2", 200, 200);
 	assert_int_equal(policy_del_key(p, &r, -1, -1, err, sizeof(err)), 0);
 	assert_int_equal(policy_entry(p, 0)->keys.n, 1);
-	assert_int_equal(policy_entry(p, 0)->keys.serials[0], kept);
+	assert_int_equal(tcpao_keyring_serial(&policy_entry(p, 0)->keys, 0), kept);
 	/* Deleting the last key keeps the entry (fail closed). */
 	r = ref(NULL, 100, 100);
 	assert_int_equal(policy_del_key(p, &r, -1, -1, err, sizeof(err)), 0);
@@ -374,8 +374,8 @@ static void test_keysel_default_and_missing(void **state)
 	assert_int_equal(add(p, "198.18.0.2", 1, 1), 0);
 	assert_int_equal(add(p, "198.18.0.2", 2, 2), 0);
 	assert_int_equal(policy_peer_keysel(policy_entry(p, 0), &r, 0, &sel), 0);
-	assert_int_equal(sel.current, policy_entry(p, 0)->keys.serials[0]);
-	assert_int_equal(sel.rnext, policy_entry(p, 0)->keys.serials[0]);
+	assert_int_equal(sel.current, tcpao_keyring_serial(&policy_entry(p, 0)->keys, 0));
+	assert_int_equal(sel.rnext, tcpao_keyring_serial(&policy_entry(p, 0)->keys, 0));
 	policy_entry_mut(p, 0)->keys.n = 0; /* as after deleting every key */
 	assert_int_equal(policy_peer_keysel(policy_entry(p, 0), &r, 0, &sel), -ENOENT);
 	policy_entry_mut(p, 0)->keys.n = 2;
@@ -428,7 +428,7 @@ static void test_clone_shares_until_changed(void **state)
 	assert_non_null(c);
 	assert_int_equal(c->n, 2);
 	assert_int_equal(c->next_serial, p->next_serial);
-	assert_int_equal(policy_entry(c, 0)->keys.serials[0], policy_entry(p, 0)->keys.serials[0]);
+	assert_int_equal(tcpao_keyring_serial(&policy_entry(c, 0)->keys, 0), tcpao_keyring_serial(&policy_entry(p, 0)->keys, 0));
 	assert_true(policy_entry(c, 1)->accept_icmps);
 	assert_ptr_equal(policy_entry(c, 0), policy_entry(p, 0));
 	/* Changing the clone leaves the original alone: the entry changed
@@ -436,12 +436,12 @@ static void test_clone_shares_until_changed(void **state)
 	assert_int_equal(add(c, "198.18.0.2", 2, 2), 0);
 	assert_int_equal(add(c, "198.18.0.4", 1, 1), 0);
 	assert_ptr_not_equal(policy_entry(c, 0), policy_entry(p, 0));
-	assert_ptr_not_equal(policy_entry(c, 0)->keys.keys, policy_entry(p, 0)->keys.keys);
+	assert_ptr_not_equal(policy_entry(c, 0)->keys.spans[0].chunk, policy_entry(p, 0)->keys.spans[0].chunk);
 	assert_ptr_equal(policy_entry(c, 1), policy_entry(p, 1));
 	assert_int_equal(policy_entry(p, 0)->keys.n, 1);
 	assert_int_equal(p->n, 2);
 	/* Serials stay unique across clones. */
-	assert_true(policy_entry(c, 0)->keys.serials[0] >= p->next_serial);
+	assert_true(tcpao_keyring_serial(&policy_entry(c, 0)->keys, 0) >= p->next_serial);
 	policy_free(p);
 	assert_int_equal(policy_entry(c, 0)->keys.n, 2);
 	policy_free(c);
@@ -487,8 +487,8 @@ static void test_adopt_serials(void **state)
 	assert_int_equal(add(old, "198.18.0.2", 1, 1), 0);
 	assert_int_equal(add(old, "198.18.0.2", 2, 2), 0);
 	assert_int_equal(policy_set_keysel(old, &peer, 32, 2, 2, err, sizeof(err)), 0);
-	s1 = policy_entry(old, 0)->keys.serials[1];
-	s2 = policy_entry(old, 0)->keys.serials[0];
+	s1 = tcpao_keyring_serial(&policy_entry(old, 0)->keys, 1);
+	s2 = tcpao_keyring_serial(&policy_entry(old, 0)->keys, 0);
 	/* The file again: key 1 unchanged, key 2 with a new secret, key 3 new. */
 	assert_int_equal(add(fresh, "198.18.0.2", 1, 1), 0);
 	memcpy(changed.key, "other!", 6);
@@ -497,12 +497,12 @@ static void test_adopt_serials(void **state)
 	policy_entry_mut(fresh, 0)->current_sndid = 2;
 	policy_entry_mut(fresh, 0)->rnext_rcvid = 2;
 	policy_adopt_serials(fresh, old);
-	assert_int_equal(policy_entry(fresh, 0)->keys.serials[2], s1);
-	assert_true(policy_entry(fresh, 0)->keys.serials[1] != s2);
-	assert_true(policy_entry(fresh, 0)->keys.serials[1] >= old->next_serial);
-	assert_true(policy_entry(fresh, 0)->keys.serials[0] >= old->next_serial);
-	assert_true(policy_entry(fresh, 0)->keys.serials[0] != policy_entry(fresh, 0)->keys.serials[1]);
-	assert_true(fresh->next_serial > policy_entry(fresh, 0)->keys.serials[0]);
+	assert_int_equal(tcpao_keyring_serial(&policy_entry(fresh, 0)->keys, 2), s1);
+	assert_true(tcpao_keyring_serial(&policy_entry(fresh, 0)->keys, 1) != s2);
+	assert_true(tcpao_keyring_serial(&policy_entry(fresh, 0)->keys, 1) >= old->next_serial);
+	assert_true(tcpao_keyring_serial(&policy_entry(fresh, 0)->keys, 0) >= old->next_serial);
+	assert_true(tcpao_keyring_serial(&policy_entry(fresh, 0)->keys, 0) != tcpao_keyring_serial(&policy_entry(fresh, 0)->keys, 1));
+	assert_true(fresh->next_serial > tcpao_keyring_serial(&policy_entry(fresh, 0)->keys, 0));
 	assert_int_equal(policy_entry(fresh, 0)->current_epoch, policy_entry(old, 0)->current_epoch);
 	assert_int_equal(policy_entry(fresh, 0)->rnext_epoch, policy_entry(old, 0)->rnext_epoch);
 	policy_free(old);
@@ -773,8 +773,8 @@ static void test_reload_keeps_runtime_and_socket_keys(void **state)
 	assert_int_equal(policy_set_keysel(old, &f1.peer, 32, 2, 2, err, sizeof(err)), 0);
 	assert_int_equal(add(old, "198.18.0.9/32", 3, 3), 0);
 	sock_entry(old, 0x42, 65534, true, scope("0.0.0.0/0", NULL, 4179, 0), "198.18.0.3", 4);
-	runtime_serial = policy_peer_find(old, &s2)->keys.serials[0];
-	sock_serial = policy_sock_entry(old, 0x42)->keys.serials[0];
+	runtime_serial = tcpao_keyring_serial(&policy_peer_find(old, &s2)->keys, 0);
+	sock_serial = tcpao_keyring_serial(&policy_sock_entry(old, 0x42)->keys, 0);
 	/* The file still has key 1. */
 	assert_int_equal(policy_add_key_from(fresh, NULL, &f1, POLICY_FROM_FILE, false,
 					     false, err, sizeof(err)), 0);
@@ -784,15 +784,15 @@ static void test_reload_keeps_runtime_and_socket_keys(void **state)
 	e = policy_peer_find(fresh, &s2);
 	assert_non_null(e);
 	assert_int_equal(e->keys.n, 2);
-	assert_int_equal(e->keys.serials[0], runtime_serial);
-	assert_int_equal(e->keys.tags[0], POLICY_KEY_RUNTIME);
+	assert_int_equal(tcpao_keyring_serial(&e->keys, 0), runtime_serial);
+	assert_int_equal(tcpao_keyring_tag(&e->keys, 0), POLICY_KEY_RUNTIME);
 	assert_int_equal(e->current_sndid, 2);
 	oe = policy_peer_find(old, &s2);
 	assert_int_equal(e->current_epoch, oe->current_epoch);
 	assert_non_null(policy_peer_find(fresh, &(struct policy_scope){
 		.peer = addr("198.18.0.9"), .peer_len = 32 }));
 	assert_non_null(policy_sock_entry(fresh, 0x42));
-	assert_int_equal(policy_sock_entry(fresh, 0x42)->keys.serials[0], sock_serial);
+	assert_int_equal(tcpao_keyring_serial(&policy_sock_entry(fresh, 0x42)->keys, 0), sock_serial);
 	assert_true(fresh->next_serial >= old->next_serial);
 	policy_diff(old, fresh, diff_count, &c);
 	assert_int_equal(c.add + c.change + c.drop, 0);
@@ -821,8 +821,8 @@ static void fingerprint(const struct policy *p, char *buf, size_t len)
 		at += (size_t)snprintf(buf + at, len - at, "|%zu:", i);
 		for (size_t k = 0; e && k < e->keys.n && at < len; k++)
 			at += (size_t)snprintf(buf + at, len - at, "%llu/%u.%u,",
-					       (unsigned long long)e->keys.serials[k],
-					       e->keys.keys[k].sndid, e->current_sndid + 1);
+					       (unsigned long long)tcpao_keyring_serial(&e->keys, k),
+					       (*tcpao_keyring_key(&e->keys, k)).sndid, e->current_sndid + 1);
 	}
 }
 
@@ -857,7 +857,7 @@ static void test_versions_stay_valid(void **state)
 		assert_null(policy_sock_entry(fresh, 0x51));
 		assert_int_equal(policy_entry(old, 7)->keys.n, 1);
 		assert_int_equal(policy_entry(fresh, 7)->keys.n, 1);
-		assert_int_equal(policy_entry(fresh, 7)->keys.keys[0].sndid, 2);
+		assert_int_equal(tcpao_keyring_key(&policy_entry(fresh, 7)->keys, 0)->sndid, 2);
 		assert_ptr_equal(policy_entry(old, 8), policy_entry(fresh, 8));
 		fingerprint(fresh, after, sizeof(after));
 		policy_free(first ? fresh : old);

@@ -183,8 +183,8 @@ static void test_round_trip_with_key(void **state)
 	p = policy_match(fresh, &k.local, k.lport, &k.remote, k.rport);
 	assert_non_null(p);
 	assert_int_equal(p->keys.n, 1);
-	assert_int_equal(p->keys.keys[0].sndid, 7);
-	assert_memory_equal(p->keys.keys[0].key, "secret", 6);
+	assert_int_equal((*tcpao_keyring_key(&p->keys, 0)).sndid, 7);
+	assert_memory_equal((*tcpao_keyring_key(&p->keys, 0)).key, "secret", 6);
 	/* Claimed once only. */
 	assert_false(state_claim(&k, fresh, &(struct flow){ 0 }, 0));
 	policy_free(r.policy);
@@ -389,7 +389,7 @@ static void test_socket_key_never_promoted(void **state)
 	assert_non_null(p);
 	assert_int_equal(p->sock_cookie, 0);
 	assert_int_equal(p->keys.n, 1);
-	assert_int_equal(p->keys.keys[0].sndid, 7);
+	assert_int_equal((*tcpao_keyring_key(&p->keys, 0)).sndid, 7);
 	assert_null(policy_sock_entry(fresh, ps.cookie));
 	policy_free(old);
 	policy_free(fresh);

@@ -22,18 +22,27 @@
 void __real_free(void *p);
 void __wrap_free(void *p);
 
-static const void *watched;      /* the key array expected to be freed */
-static size_t watched_len;
+static const void *watched;      /* the key chunk expected to be freed */
 static int watched_freed, watched_dirty;
+
+/* A key of key() below: 16 bytes of 0xa0 | sndid. */
+static bool key_at(const uint8_t *b)
+{
+	for (int i = 0; i < 16; i++)
+		if ((b[i] & 0xf0) != 0xa0 || b[i] != b[0])
+			return false;
+	return true;
+}
 
 void __wrap_free(void *p)
 {
 	if (p && p == watched) {
 		const uint8_t *b = p;
+		size_t len = malloc_usable_size(p);
 
 		watched_freed++;
-		for (size_t i = 0; i < watched_len; i++)
-			watched_dirty += b[i] != 0;
+		for (size_t i = 0; i + 16 <= len; i++)
+			watched_dirty += key_at(b + i);
 		watched = NULL;
 	}
 	__real_free(p);
@@ -80,17 +89,17 @@ static void test_add_order(void **state)
 	assert_int_equal(add(&r, "198.18.0.1", 32, 3, 13), 0);
 	assert_int_equal(r.n, 3);
 	/* Newest first, serials in order of addition, never reused. */
-	assert_int_equal(r.keys[0].sndid, 3);
-	assert_int_equal(r.keys[1].sndid, 2);
-	assert_int_equal(r.keys[2].sndid, 1);
-	assert_true(r.serials[0] > r.serials[1] && r.serials[1] > r.serials[2]);
-	assert_true(r.serials[2] > 0);
+	assert_int_equal(tcpao_keyring_key(&r, 0)->sndid, 3);
+	assert_int_equal(tcpao_keyring_key(&r, 1)->sndid, 2);
+	assert_int_equal(tcpao_keyring_key(&r, 2)->sndid, 1);
+	assert_true(tcpao_keyring_serial(&r, 0) > tcpao_keyring_serial(&r, 1) && tcpao_keyring_serial(&r, 1) > tcpao_keyring_serial(&r, 2));
+	assert_true(tcpao_keyring_serial(&r, 2) > 0);
 	/* The key is copied: secret and all. */
-	assert_int_equal(r.keys[0].keylen, 16);
-	assert_int_equal(r.keys[0].key[0], 0xa3);
+	assert_int_equal(tcpao_keyring_key(&r, 0)->keylen, 16);
+	assert_int_equal(tcpao_keyring_key(&r, 0)->key[0], 0xa3);
 	tcpao_keyring_free(&r);
 	assert_int_equal(r.n, 0);
-	assert_null(r.keys);
+	assert_null(r.spans);
 }
 
 static void test_add_conflicts(void **state)
@@ -100,7 +109,7 @@ static void test_add_conflicts(void **state)
 	(void)state;
 	tcpao_keyring_init(&r);
 	assert_int_equal(add(&r, "198.18.0.1", 32, 100, 100), 0);
-	uint64_t serial = r.serials[0];
+	uint64_t serial = tcpao_keyring_serial(&r, 0);
 	/* The selftest's duplicates: all EEXIST, the ring unchanged. */
 	assert_int_equal(add(&r, "198.18.0.1", 32, 100, 100), -EEXIST);
 	assert_int_equal(add(&r, "0.0.0.0", 0, 100, 100), -EEXIST);
@@ -108,7 +117,7 @@ static void test_add_conflicts(void **state)
 	assert_int_equal(add(&r, "198.18.0.1", 32, 100, 101), -EEXIST);
 	assert_int_equal(add(&r, "198.18.0.1", 32, 101, 100), -EEXIST);
 	assert_int_equal(r.n, 1);
-	assert_int_equal(r.serials[0], serial);
+	assert_int_equal(tcpao_keyring_serial(&r, 0), serial);
 	/* Other ids, or peers that do not overlap: fine. */
 	assert_int_equal(add(&r, "198.18.0.1", 32, 101, 101), 0);
 	assert_int_equal(add(&r, "198.18.0.2", 32, 100, 100), 0);
@@ -139,12 +148,12 @@ static void test_grow(void **state)
 				     (uint8_t)(100 + i)), 0);
 	assert_int_equal(r.n, 40);
 	for (int i = 0; i < 40; i++) {
-		assert_int_equal(r.keys[i].sndid, 39 - i);
-		assert_int_equal(r.keys[i].key[0], 0xa0 | ((39 - i) & 15));
+		assert_int_equal(tcpao_keyring_key(&r, i)->sndid, 39 - i);
+		assert_int_equal(tcpao_keyring_key(&r, i)->key[0], 0xa0 | ((39 - i) & 15));
 		assert_int_equal(tcpao_keyring_find_sndid(&r, &p, 0, (uint8_t)i), 39 - i);
 		assert_int_equal(tcpao_keyring_find_rcvid(&r, &p, 0, (uint8_t)(100 + i)),
 				 39 - i);
-		assert_int_equal(tcpao_keyring_find_serial(&r, r.serials[i]), i);
+		assert_int_equal(tcpao_keyring_find_serial(&r, tcpao_keyring_serial(&r, i)), i);
 	}
 	tcpao_keyring_free(&r);
 }
@@ -163,7 +172,7 @@ static void test_find_serial_any_order(void **state)
 		assert_int_equal(add(&r, "198.18.0.0", 24, (uint8_t)i,
 				     (uint8_t)(100 + i)), 0);
 	for (size_t i = 0; i < n; i++)
-		r.serials[i] = given[i];
+		assert_int_equal(tcpao_keyring_set(&r, i, given[i], 0), 0);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(tcpao_keyring_find_serial(&r, given[i]), (int)i);
 	assert_int_equal(tcpao_keyring_find_serial(&r, 4), -1);
@@ -179,14 +188,13 @@ static void test_del(void **state)
 	struct tcpao_keyring r;
 	struct tcpao_addr peer = addr("198.18.0.1"), other = addr("198.18.0.2");
 	struct tcpao_addr net = addr("198.18.0.0");
-	static const struct tcpao_mkt zero;
 
 	(void)state;
 	tcpao_keyring_init(&r);
 	assert_int_equal(add(&r, "198.18.0.1", 32, 1, 1), 0);
 	assert_int_equal(add(&r, "198.18.0.0", 24, 2, 2), 0);
 	assert_int_equal(add(&r, "198.18.0.1", 32, 3, 3), 0);
-	uint64_t s1 = r.serials[2], s3 = r.serials[0];
+	uint64_t s1 = tcpao_keyring_serial(&r, 2), s3 = tcpao_keyring_serial(&r, 0);
 	/* Everything must match exactly. */
 	assert_int_equal(tcpao_keyring_del(&r, &peer, 32, 2, 2), -ENOENT);
 	assert_int_equal(tcpao_keyring_del(&r, &net, 16, 2, 2), -ENOENT);
@@ -194,28 +202,24 @@ static void test_del(void **state)
 	assert_int_equal(tcpao_keyring_del(&r, &peer, 32, 1, 2), -ENOENT);
 	assert_int_equal(tcpao_keyring_del(&r, &peer, 32, 2, 1), -ENOENT);
 	assert_int_equal(r.n, 3);
-	/* The middle one: the others keep their order and serials, and the
-	 * slot vacated at the end holds nothing. */
+	/* The middle one: the others keep their order and serials. */
 	assert_int_equal(tcpao_keyring_del(&r, &net, 24, 2, 2), 0);
 	assert_int_equal(r.n, 2);
-	assert_int_equal(r.keys[0].sndid, 3);
-	assert_int_equal(r.keys[1].sndid, 1);
-	assert_int_equal(r.serials[0], s3);
-	assert_int_equal(r.serials[1], s1);
-	assert_memory_equal(&r.keys[2], &zero, sizeof(zero));
+	assert_int_equal(tcpao_keyring_key(&r, 0)->sndid, 3);
+	assert_int_equal(tcpao_keyring_key(&r, 1)->sndid, 1);
+	assert_int_equal(tcpao_keyring_serial(&r, 0), s3);
+	assert_int_equal(tcpao_keyring_serial(&r, 1), s1);
 	assert_int_equal(tcpao_keyring_del(&r, &net, 24, 2, 2), -ENOENT);
 	/* A NULL peer matches any address. */
 	assert_int_equal(tcpao_keyring_del(&r, NULL, 32, 3, 3), 0);
 	assert_int_equal(r.n, 1);
-	assert_int_equal(r.keys[0].sndid, 1);
-	assert_memory_equal(&r.keys[1], &zero, sizeof(zero));
+	assert_int_equal(tcpao_keyring_key(&r, 0)->sndid, 1);
 	assert_int_equal(tcpao_keyring_del(&r, &peer, 32, 1, 1), 0);
 	assert_int_equal(r.n, 0);
-	assert_memory_equal(&r.keys[0], &zero, sizeof(zero));
 	assert_int_equal(tcpao_keyring_del(&r, &peer, 32, 1, 1), -ENOENT);
 	/* Deleted ids may be added again, with new serials. */
 	assert_int_equal(add(&r, "198.18.0.1", 32, 1, 1), 0);
-	assert_true(r.serials[0] > s3);
+	assert_true(tcpao_keyring_serial(&r, 0) > s3);
 	tcpao_keyring_free(&r);
 }
 
@@ -256,7 +260,7 @@ static void test_lookups(void **state)
 	assert_int_equal(tcpao_keyring_first(&r, &mapped, 0), 1);
 	assert_int_equal(tcpao_keyring_find_rcvid(&r, &mapped, 0, 2), 2);
 	/* By serial. */
-	assert_int_equal(tcpao_keyring_find_serial(&r, r.serials[1]), 1);
+	assert_int_equal(tcpao_keyring_find_serial(&r, tcpao_keyring_serial(&r, 1)), 1);
 	assert_int_equal(tcpao_keyring_find_serial(&r, 0), -1);
 	assert_int_equal(tcpao_keyring_find_serial(&r, 9999), -1);
 	tcpao_keyring_free(&r);
@@ -302,11 +306,11 @@ static void test_keysel_default(void **state)
 				     (uint8_t)(i + 50)), 0);
 	assert_int_equal(add(&r, "198.18.0.2", 32, 99, 99), 0);
 	assert_int_equal(tcpao_keysel_default(&sel, &r, &a, 0), 0);
-	assert_int_equal(sel.current, r.serials[1]);
-	assert_int_equal(sel.rnext, r.serials[1]);
-	assert_int_equal(r.keys[1].sndid, 19);
+	assert_int_equal(sel.current, tcpao_keyring_serial(&r, 1));
+	assert_int_equal(sel.rnext, tcpao_keyring_serial(&r, 1));
+	assert_int_equal(tcpao_keyring_key(&r, 1)->sndid, 19);
 	assert_int_equal(tcpao_keysel_default(&sel, &r, &b, 0), 0);
-	assert_int_equal(sel.current, r.serials[0]);
+	assert_int_equal(sel.current, tcpao_keyring_serial(&r, 0));
 	struct tcpao_addr none = addr("198.18.0.3");
 	assert_int_equal(tcpao_keysel_default(&sel, &r, &none, 0), -ENOENT);
 	tcpao_keyring_free(&r);
@@ -326,11 +330,11 @@ static void test_keysel_follow_peer(void **state)
 	assert_int_equal(add(&r, "198.18.0.2", 32, 4, 104), 0);
 	assert_int_equal(tcpao_keysel_default(&sel, &r, &a, 0), 0);
 	uint64_t k3 = sel.current, rnext = sel.rnext;
-	assert_int_equal(r.keys[tcpao_keyring_find_serial(&r, k3)].sndid, 3);
+	assert_int_equal(tcpao_keyring_key(&r, tcpao_keyring_find_serial(&r, k3))->sndid, 3);
 
 	/* The peer asks for key 1: current follows, rnext stays. */
 	tcpao_keysel_follow_peer(&sel, &r, &a, 0, 1);
-	assert_int_equal(r.keys[tcpao_keyring_find_serial(&r, sel.current)].sndid, 1);
+	assert_int_equal(tcpao_keyring_key(&r, tcpao_keyring_find_serial(&r, sel.current))->sndid, 1);
 	assert_int_equal(sel.rnext, rnext);
 	/* Asking for what is current changes nothing. */
 	uint64_t k1 = sel.current;
@@ -349,7 +353,7 @@ static void test_keysel_follow_peer(void **state)
 		uint8_t want = (uint8_t)(i % 3 + 1);
 
 		tcpao_keysel_follow_peer(&sel, &r, &a, 0, want);
-		assert_int_equal(r.keys[tcpao_keyring_find_serial(&r, sel.current)].sndid,
+		assert_int_equal(tcpao_keyring_key(&r, tcpao_keyring_find_serial(&r, sel.current))->sndid,
 				 want);
 	}
 	/* The current key deleted: the peer's choice is still honoured. */
@@ -363,35 +367,60 @@ static void test_keysel_follow_peer(void **state)
 
 /* ---- secrets are wiped --------------------------------------------------- */
 
+static void watch(const struct tcpao_keyring *r, size_t span)
+{
+	watched = r->spans[span].chunk;
+	watched_freed = watched_dirty = 0;
+}
+
+/* A chunk let go by its last holder (grown, copied away, merged, freed
+ * with its ring) holds no key any more. */
 static void test_free_wipes(void **state)
 {
-	struct tcpao_keyring r;
+	struct tcpao_keyring r, c;
 
 	(void)state;
 	tcpao_keyring_init(&r);
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 4; i++)
 		assert_int_equal(add(&r, "198.18.0.1", 32, (uint8_t)i, (uint8_t)i), 0);
-	assert_int_equal(r.cap, 8);
-	/* Growing frees the old array: wiped first. */
-	watched = r.keys - r.head; /* the allocation */
-	watched_len = r.cap * sizeof(*r.keys);
-	watched_freed = watched_dirty = 0;
-	assert_int_equal(add(&r, "198.18.0.1", 32, 8, 8), 0);
+	/* Growing the chunk frees the old one: wiped first. */
+	watch(&r, 0);
+	assert_int_equal(add(&r, "198.18.0.1", 32, 4, 4), 0);
 	assert_int_equal(watched_freed, 1);
 	assert_int_equal(watched_dirty, 0);
-	/* And so does freeing the ring. */
-	watched = r.keys - r.head; /* the allocation */
-	watched_len = r.cap * sizeof(*r.keys);
-	watched_freed = watched_dirty = 0;
+	/* A copy shares the chunk; its change copies it; the original's free
+	 * lets go of the last holder. */
+	assert_int_equal(tcpao_keyring_copy(&c, &r), 0);
+	watch(&r, 0);
+	assert_int_equal(tcpao_keyring_del(&c, NULL, 32, 4, 4), 0);
+	assert_int_equal(watched_freed, 0);
+	assert_ptr_not_equal(c.spans[0].chunk, r.spans[0].chunk);
 	tcpao_keyring_free(&r);
 	assert_int_equal(watched_freed, 1);
 	assert_int_equal(watched_dirty, 0);
 	assert_int_equal(r.n, 0);
-	assert_int_equal(r.cap, 0);
-	assert_null(r.keys);
-	assert_null(r.serials);
+	assert_null(r.spans);
+	/* Two small chunks merged: the ones merged are wiped. */
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(add(&c, "198.18.0.2", 32, (uint8_t)i, (uint8_t)i), 0);
+	assert_int_equal(c.nspans, 2);
+	watch(&c, 1);
+	for (int i = 0; i < 60; i++)
+		assert_int_equal(tcpao_keyring_del(&c, NULL, 32, (uint8_t)(199 - i),
+						   (uint8_t)(199 - i)), 0);
+	assert_int_equal(c.nspans, 2);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(tcpao_keyring_del(&c, NULL, 32, (uint8_t)i, (uint8_t)i), 0);
+	assert_int_equal(c.nspans, 1);
+	assert_int_equal(watched_freed, 1);
+	assert_int_equal(watched_dirty, 0);
+	/* And so does freeing the ring. */
+	watch(&c, 0);
+	tcpao_keyring_free(&c);
+	assert_int_equal(watched_freed, 1);
+	assert_int_equal(watched_dirty, 0);
 	/* Freeing an empty or freed ring is harmless. */
-	tcpao_keyring_free(&r);
+	tcpao_keyring_free(&c);
 }
 
 /* ---- many keys --------------------------------------------------------- */
@@ -433,8 +462,8 @@ static int walk(const struct tcpao_keyring *r, const struct tcpao_addr *peer,
 		int ifindex, int rcvid)
 {
 	for (size_t i = 0; i < r->n; i++)
-		if ((rcvid < 0 || r->keys[i].rcvid == rcvid) &&
-		    tcpao_mkt_matches(&r->keys[i], peer, ifindex))
+		if ((rcvid < 0 || tcpao_keyring_key(r, i)->rcvid == rcvid) &&
+		    tcpao_mkt_matches(tcpao_keyring_key(r, i), peer, ifindex))
 			return (int)i;
 	return -1;
 }
@@ -473,7 +502,7 @@ static void test_peer_index_same_as_walk(void **state)
 
 			assert_int_not_equal(n, SIZE_MAX);
 			for (size_t i = r.n; i-- > 0;)
-				if (tcpao_mkt_matches(&r.keys[i], &a, 3))
+				if (tcpao_mkt_matches(tcpao_keyring_key(&r, i), &a, 3))
 					assert_int_equal(at[k++], (int)i);
 			assert_int_equal(k, (int)n);
 		}
@@ -528,6 +557,154 @@ static void test_clash_index_under_churn(void **state)
 	tcpao_keyring_free(&ring);
 }
 
+/* ---- versions sharing chunks ------------------------------------------- */
+
+/* The model: a ring's keys newest first, as plain arrays. */
+struct model {
+	struct tcpao_mkt k[1024];
+	uint64_t serial[1024];
+	size_t n;
+};
+
+static int model_first(const struct model *m, const struct tcpao_addr *peer, int rcvid)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if ((rcvid < 0 || m->k[i].rcvid == rcvid) && tcpao_mkt_matches(&m->k[i], peer, 0))
+			return (int)i;
+	return -1;
+}
+
+/* r holds what m holds, and its lookups answer as a walk of m does. */
+static void same_as_model(const struct tcpao_keyring *r, const struct model *m,
+			  const struct tcpao_addr *probe)
+{
+	assert_int_equal(r->n, m->n);
+	assert_true(r->nspans <= 4 * r->n / 128 + 1);
+	for (size_t i = 0; i < m->n; i++) {
+		assert_memory_equal(tcpao_keyring_key(r, i), &m->k[i], sizeof(m->k[i]));
+		assert_int_equal(tcpao_keyring_serial(r, i), m->serial[i]);
+	}
+	for (size_t i = 0; i < m->n; i += 1 + m->n / 16)
+		assert_int_equal(tcpao_keyring_find_serial(r, m->serial[i]), (int)i);
+	assert_int_equal(tcpao_keyring_first(r, probe, 0), model_first(m, probe, -1));
+	for (int id = 0; id < 4; id++)
+		assert_int_equal(tcpao_keyring_find_rcvid(r, probe, 0, (uint8_t)id),
+				 model_first(m, probe, id));
+}
+
+static struct tcpao_mkt churn_key(unsigned *seed)
+{
+	unsigned x = (*seed = *seed * 1103515245 + 12345) >> 8;
+	uint8_t id = (uint8_t)(x % 4);
+	char text[64];
+
+	if (x % 97 == 0) /* now and then a prefix: the peer index steps aside */
+		return key("198.19.0.0", 24, (uint8_t)(10 + id), (uint8_t)(10 + id));
+	if (x % 3 == 0)
+		snprintf(text, sizeof(text), "fd00::%x", (x >> 4) % 300);
+	else
+		snprintf(text, sizeof(text), "198.18.%u.%u", (x >> 4) % 3, (x >> 6) % 100);
+	return key(text, strchr(text, ':') ? 128 : 32, id, id);
+}
+
+/* Random adds and deletes (most of them of keys there are) against the
+ * model, through copies: after each step the ring and every older version
+ * still held answer as their models do, so a change never shows through
+ * a chunk or an index page another version shares; the spans stay within
+ * their bound, and the heap within what the keys need. */
+static void model_add(struct model *m, const struct tcpao_mkt *k, uint64_t serial)
+{
+	memmove(m->k + 1, m->k, m->n * sizeof(m->k[0]));
+	memmove(m->serial + 1, m->serial, m->n * sizeof(m->serial[0]));
+	m->k[0] = *k;
+	m->serial[0] = serial;
+	m->n++;
+}
+
+/* 0, or -ENOENT when the model holds no such key. */
+static int model_del(struct model *m, const struct tcpao_mkt *k)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const struct tcpao_mkt *h = &m->k[i];
+
+		if (h->sndid != k->sndid || h->rcvid != k->rcvid ||
+		    h->prefixlen != k->prefixlen || !tcpao_addr_equal(&h->peer, &k->peer))
+			continue;
+		m->n--;
+		memmove(m->k + i, m->k + i + 1, (m->n - i) * sizeof(m->k[0]));
+		memmove(m->serial + i, m->serial + i + 1, (m->n - i) * sizeof(m->serial[0]));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static bool model_clashes(const struct model *m, const struct tcpao_mkt *k)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (tcpao_mkt_conflicts(&m->k[i], k))
+			return true;
+	return false;
+}
+
+/* Random adds and deletes (most of them of keys there are) against the
+ * model, through copies: after each step the ring and an older version
+ * still held answer as their models do, so a change never shows through
+ * a chunk or an index page another version shares; the spans stay within
+ * their bound, and the heap within what the keys need. */
+static void test_churn_against_model(void **state)
+{
+	static struct model now, then;
+	struct tcpao_keyring r, old;
+	unsigned seed = 11;
+	size_t before = 0, most = 0;
+	bool held = false;
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	for (int step = 0; step < 20000; step++) {
+		struct tcpao_mkt m = churn_key(&seed);
+		struct tcpao_addr probe = churn_key(&seed).peer;
+		bool grow = step < 8000 ? seed % 4 != 0 : seed % 2 == 0;
+
+		if (step % 97 == 0) { /* a published version, held for a while */
+			if (held) {
+				same_as_model(&old, &then, &probe);
+				tcpao_keyring_free(&old);
+			}
+			assert_int_equal(tcpao_keyring_copy(&old, &r), 0);
+			then = now;
+			held = true;
+		}
+		if (grow && r.n < 1000) {
+			bool clash = model_clashes(&now, &m);
+
+			assert_int_equal(tcpao_keyring_add(&r, &m), clash ? -EEXIST : 0);
+			if (!clash) {
+				assert_true(!now.n || tcpao_keyring_serial(&r, 0) > now.serial[0]);
+				model_add(&now, &m, tcpao_keyring_serial(&r, 0));
+			}
+		} else {
+			if (now.n && seed % 8) /* one that is there */
+				m = now.k[(seed >> 3) % now.n];
+			assert_int_equal(tcpao_keyring_del(&r, &m.peer, m.prefixlen, m.sndid,
+							   m.rcvid), model_del(&now, &m));
+		}
+		same_as_model(&r, &now, &probe);
+		if (held && step % 7 == 0)
+			same_as_model(&old, &then, &probe);
+		most = r.nspans > most ? r.nspans : most;
+		if (step == 10000)
+			before = heap_bytes();
+	}
+	assert_true(most >= 4); /* the keys spread over chunks */
+	assert_non_null(r.peers);
+	/* The second half churns at about the same size: no growth. */
+	assert_true(heap_bytes() < before + 512 * 1024);
+	if (held)
+		tcpao_keyring_free(&old);
+	tcpao_keyring_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -544,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_find_serial_any_order),
 		cmocka_unit_test(test_peer_index_same_as_walk),
 		cmocka_unit_test(test_clash_index_under_churn),
+		cmocka_unit_test(test_churn_against_model),
 	};
 
 	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A persistent table of fixed-size elements (a hash table's slots), in
+ * pages of PTABLE_PAGE bytes reached through a pvec: a copy shares every
+ * page (O(1)), a change copies the page it writes and the pvec nodes on
+ * its path, so a published version and the one being changed are both
+ * valid and a reader of the old one sees nothing move.
+ *
+ * Same contract as pvec: one thread changes a version, any number read
+ * versions no one changes. The elements hold no secret (pages are freed
+ * without wiping).
+ */
+#ifndef TCPAO_PTABLE_H
+#define TCPAO_PTABLE_H
+
+#include <stddef.h>
+
+#include "pvec.h"
+
+#define PTABLE_PAGE 4096
+
+struct ptable {
+	struct pvec pages;
+	size_t size, n;     /* element size, count */
+	unsigned shift;     /* 1 << shift elements per page: no division */
+};
+
+/* n elements of size bytes (size <= PTABLE_PAGE), all zero; -ENOMEM. */
+int ptable_init(struct ptable *t, size_t size, size_t n);
+void ptable_clone(struct ptable *dst, const struct ptable *src);
+void ptable_free(struct ptable *t);
+const void *ptable_get(const struct ptable *t, size_t i);
+/* Element i in a page of this version only; NULL without memory. */
+void *ptable_mut(struct ptable *t, size_t i);
+
+#endif
