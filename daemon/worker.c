@@ -392,48 +392,63 @@ static void flow_gone(struct flow *f, void *arg)
 	state_mark(&w->state, flow_slot(w, f));
 }
 
+/* One round: the queues poll() found ready, then a control call. Returns
+ * whether packets were handled. */
+static bool serve_ready(struct worker *w, struct pollfd *pfd, int ready)
+{
+	struct queue *qs[3] = { &w->egress, &w->ingress, &w->icmp };
+	handler_fn fns[3] = { egress_packet, ingress_packet, icmp_packet };
+	bool handled = false;
+
+	for (int i = 0; i < 3 && ready > 0; i++) {
+		int n;
+
+		if (!(pfd[i].revents & POLLIN))
+			continue;
+		n = queue_recv(qs[i]);
+		if (n < 0) {
+			log_msg(LOG_ERR, "worker %u: queue %u: %s",
+				w->index, qs[i]->num, strerror(-n));
+			continue;
+		}
+		handled |= n > 0;
+		handle_batch(w, qs[i], n, fns[i]);
+		/* The state file covers every packet released. */
+		save_if_dirty(w);
+		queue_flush(qs[i]);
+	}
+	if (ready > 0 && (pfd[3].revents & POLLIN))
+		run_call(w);
+	return handled;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct queue *qs[3] = { &w->egress, &w->ingress, &w->icmp };
-	handler_fn fns[3] = { egress_packet, ingress_packet, icmp_packet };
 	struct pollfd pfd[4];
 	uint64_t next_gc = 0;
 
-	for (int i = 0; i < 3; i++)
-		pfd[i] = (struct pollfd){ .fd = qs[i]->fd, .events = POLLIN };
+	pfd[0] = (struct pollfd){ .fd = w->egress.fd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = w->ingress.fd, .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = w->icmp.fd, .events = POLLIN };
 	pfd[3] = (struct pollfd){ .fd = w->call_fd, .events = POLLIN };
 	while (!atomic_load(&w->stop)) {
-		int ready = poll(pfd, 4, GC_INTERVAL_MS);
+		int ready = poll(pfd, 4, busy_poll_timeout(&w->busy, GC_INTERVAL_MS));
+		uint64_t woke_ns = w->busy.window_ns ? busy_poll_now() : 0;
+		bool handled;
 
 		w->now_ms = monotonic_ms();
 		if (ready < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, "worker %u: poll: %m", w->index);
 			break;
 		}
-		for (int i = 0; i < 3 && ready > 0; i++) {
-			int n;
-
-			if (!(pfd[i].revents & POLLIN))
-				continue;
-			n = queue_recv(qs[i]);
-			if (n < 0) {
-				log_msg(LOG_ERR, "worker %u: queue %u: %s",
-					w->index, qs[i]->num, strerror(-n));
-				continue;
-			}
-			handle_batch(w, qs[i], n, fns[i]);
-			/* The state file covers every packet released. */
-			save_if_dirty(w);
-			queue_flush(qs[i]);
-		}
-		if (ready > 0 && (pfd[3].revents & POLLIN))
-			run_call(w);
+		handled = serve_ready(w, pfd, ready);
 		if (w->now_ms >= next_gc) {
 			flow_gc(&w->flows, w->now_ms, flow_gone, w);
 			save_if_dirty(w);
 			next_gc = w->now_ms + GC_INTERVAL_MS;
 		}
+		busy_poll_after(&w->busy, woke_ns, handled);
 	}
 	return NULL;
 }
@@ -449,6 +464,7 @@ static int worker_open(struct worker *w, unsigned int index,
 	w->index = index;
 	w->policy = policy;
 	w->policy_epoch = 1; /* a new flow's 0: checked on its first segment */
+	busy_poll_init(&w->busy, cfg->busy_poll_usec, cfg->busy_poll_adaptive);
 	w->egress.fd = w->ingress.fd = w->icmp.fd = -1;
 	w->raw4 = open_raw(AF_INET);
 	w->raw6 = open_raw(AF_INET6);
