@@ -70,6 +70,15 @@ exchanges() {
 	done
 }
 
+ts_log "options"
+"$TCPAOD" --help | grep -q -- "--busy-poll USEC" || ts_fail "--help does not name --busy-poll"
+for bad in "--busy-poll-adaptive" "--busy-poll 100001" "--busy-poll -1" "--busy-poll x"; do
+	# shellcheck disable=SC2086
+	out=$("$TCPAOD" $bad 2>&1)
+	rc=$?
+	ts_expect '[ "$rc" = 2 ]' "tcpaod $bad refused (exit $rc: $out)"
+done
+
 ts_log "without --busy-poll"
 start_daemons "" ""
 exchanges 6001 "$B4"
