@@ -7,16 +7,17 @@
 
 #include "busypoll.h"
 
-/* Adaptive: spin while score >= SCORE_MIN, score an average of recent
- * batches (weight 1/8), each worth SCORE_HIT when it came within the
- * window: at least one batch in eight, about. */
+/* Adaptive: a queue's score is an average over its recent batches
+ * (weight 1/8), each worth SCORE_HIT when another batch followed within
+ * the window; spin while it is at least SCORE_MIN: one batch in eight,
+ * about. */
 #define SCORE_HIT 32u
 #define SCORE_MIN 32u
 
 void busy_poll_init(struct busy_poll *b, unsigned int usec, bool adaptive)
 {
 	*b = (struct busy_poll){ .window_ns = (uint64_t)usec * 1000,
-				 .adaptive = adaptive };
+				 .adaptive = adaptive, .last_queue = -1 };
 }
 
 uint64_t busy_poll_now(void)
@@ -27,26 +28,34 @@ uint64_t busy_poll_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static bool worth_spinning(struct busy_poll *b, uint64_t woke_ns)
+static void score(unsigned int *s, bool hit)
 {
-	bool near = b->last_ns && woke_ns - b->last_ns <= b->window_ns;
-
-	if (!b->adaptive)
-		return true;
-	b->score = b->score - b->score / 8 + (near ? SCORE_HIT : 0);
-	return b->score >= SCORE_MIN;
+	*s = *s - *s / 8 + (hit ? SCORE_HIT : 0);
 }
 
-void busy_poll_after(struct busy_poll *b, uint64_t woke_ns, bool handled)
+/* A batch of queue came (woke at woke_ns): whether to spin after it. */
+static bool worth_spinning(struct busy_poll *b, uint64_t woke_ns, int queue)
+{
+	if (!b->adaptive)
+		return true;
+	if (b->last_queue >= 0)
+		score(&b->score[b->last_queue],
+		      woke_ns - b->last_ns <= b->window_ns);
+	return b->score[queue] >= SCORE_MIN;
+}
+
+void busy_poll_after(struct busy_poll *b, uint64_t woke_ns, int queue)
 {
 	uint64_t now;
 
 	if (!b->window_ns)
 		return;
 	now = busy_poll_now();
-	if (handled) {
-		b->until_ns = worth_spinning(b, woke_ns) ? now + b->window_ns : 0;
+	if (queue >= 0 && queue < BUSY_POLL_QUEUES) {
+		b->until_ns = worth_spinning(b, woke_ns, queue)
+			? now + b->window_ns : 0;
 		b->last_ns = now;
+		b->last_queue = queue;
 		return;
 	}
 	if (!b->until_ns)

@@ -393,12 +393,12 @@ static void flow_gone(struct flow *f, void *arg)
 }
 
 /* One round: the queues poll() found ready, then a control call. Returns
- * whether packets were handled. */
-static bool serve_ready(struct worker *w, struct pollfd *pfd, int ready)
+ * the last queue whose packets were handled (its index in pfd), or -1. */
+static int serve_ready(struct worker *w, struct pollfd *pfd, int ready)
 {
 	struct queue *qs[3] = { &w->egress, &w->ingress, &w->icmp };
 	handler_fn fns[3] = { egress_packet, ingress_packet, icmp_packet };
-	bool handled = false;
+	int handled = -1;
 
 	for (int i = 0; i < 3 && ready > 0; i++) {
 		int n;
@@ -411,7 +411,8 @@ static bool serve_ready(struct worker *w, struct pollfd *pfd, int ready)
 				w->index, qs[i]->num, strerror(-n));
 			continue;
 		}
-		handled |= n > 0;
+		if (n > 0)
+			handled = i;
 		handle_batch(w, qs[i], n, fns[i]);
 		/* The state file covers every packet released. */
 		save_if_dirty(w);
@@ -435,7 +436,7 @@ static void *worker_main(void *arg)
 	while (!atomic_load(&w->stop)) {
 		int ready = poll(pfd, 4, busy_poll_timeout(&w->busy, GC_INTERVAL_MS));
 		uint64_t woke_ns = w->busy.window_ns ? busy_poll_now() : 0;
-		bool handled;
+		int handled;
 
 		w->now_ms = monotonic_ms();
 		if (ready < 0 && errno != EINTR) {

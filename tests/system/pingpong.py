@@ -3,11 +3,13 @@
 """Request/response exchanges of 64 bytes on one connection (tests only).
 
     pingpong.py serve ADDR PORT [--timeout S]
-    pingpong.py send  ADDR PORT --count N [--timeout S]
+    pingpong.py send  ADDR PORT --count N [--interval MS] [--timeout S]
 
 The sender sends message i (64 bytes, each byte (i + j) % 251), waits for
-the server's echo and checks it, N times; then closes. Prints "ok count=N
-us_per_exchange=X" and exits 0, or says what went wrong and exits 1.
+the server's echo and checks it, N times (--interval: pausing MS between
+exchanges); then closes. Prints "ok count=N us_per_exchange=X p50_us=Y"
+(the first over the whole run, pauses included) and exits 0, or says
+what went wrong and exits 1.
 """
 import argparse
 import socket
@@ -59,15 +61,22 @@ def serve(a):
 def send(a):
     with socket.create_connection((a.addr, a.port), timeout=a.timeout) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        times = []
         t0 = time.monotonic()
         for i in range(a.count):
             m = message(i)
+            t1 = time.monotonic()
             s.sendall(m)
             if recv_exact(s, SIZE) != m:
                 print("exchange %d: wrong or short answer" % i)
                 return 1
+            times.append(time.monotonic() - t1)
+            if a.interval:
+                time.sleep(a.interval / 1000)
         t = time.monotonic() - t0
-    print("ok count=%d us_per_exchange=%.1f" % (a.count, t * 1e6 / a.count))
+    times.sort()
+    print("ok count=%d us_per_exchange=%.1f p50_us=%.1f" % (
+        a.count, t * 1e6 / a.count, times[len(times) // 2] * 1e6))
     return 0
 
 
@@ -77,6 +86,7 @@ def main():
     p.add_argument("addr")
     p.add_argument("port", type=int)
     p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--interval", type=float, default=0)
     p.add_argument("--timeout", type=float, default=20)
     a = p.parse_args()
     try:
