@@ -56,7 +56,10 @@ exchanges() {
 	srv=$TS_LAST_PID
 	ts_wait_listen "$NS_B" "$port"
 	i=0
-	for ns in "$NS_A" "$NS_B"; do s0[$i]=$(sleeps "$ns") p0[$i]=$(packets "$ns"); i=$((i + 1)); done
+	for ns in "$NS_A" "$NS_B"; do
+		s0[i]=$(sleeps "$ns") p0[i]=$(packets "$ns")
+		i=$((i + 1))
+	done
 	out=$(ts_in "$NS_A" "$PY" "$TS_DIR/pingpong.py" send "$dst" "$port" --count $EXCHANGES) ||
 		ts_fail "exchanges to $dst: $out"
 	wait "$srv" || ts_fail "exchange server on $dst"
