@@ -61,6 +61,8 @@ struct options {
 	unsigned int queues;
 	uint16_t queue_base;
 	uint32_t max_flows;
+	unsigned int busy_poll_usec;
+	bool busy_poll_adaptive;
 	const char *state_dir;
 	const char *pidfile;
 	bool daemonize;
@@ -97,6 +99,11 @@ static void usage(FILE *out)
 		"  --queues N          worker threads (default 1)\n"
 		"  --queue-base N      first NFQUEUE number (default %d)\n"
 		"  --max-flows N       flows per worker (default %d)\n"
+		"  --busy-poll USEC    after packets, keep polling the queues for up\n"
+		"                      to USEC microseconds before sleeping: lower\n"
+		"                      latency for CPU time (default 0: off)\n"
+		"  --busy-poll-adaptive\n"
+		"                      spin only while packets come close together\n"
 		"  --state-dir DIR     state files (default "
 		TCPAO_RUNDIR "/netns-<cookie>)\n"
 		"  --pidfile FILE      write the pid there\n"
@@ -148,7 +155,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum { O_KEY = 256, O_AOREQ, O_NOAOREQ, O_ICMPS, O_QUEUES, O_QBASE,
 	       O_MAXFLOWS, O_STATE, O_PID, O_DAEMON, O_VERBOSE, O_HELP,
 	       O_CONFIG, O_CONTROL, O_AUTOSTARTED, O_VERSION, O_CHECK, O_MARK,
-	       O_REMOVE, O_TESTCLOCK };
+	       O_REMOVE, O_TESTCLOCK, O_BUSY, O_BUSYADAPT };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "ao-required", no_argument, NULL, O_AOREQ },
@@ -157,6 +164,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "queues", required_argument, NULL, O_QUEUES },
 		{ "queue-base", required_argument, NULL, O_QBASE },
 		{ "max-flows", required_argument, NULL, O_MAXFLOWS },
+		{ "busy-poll", required_argument, NULL, O_BUSY },
+		{ "busy-poll-adaptive", no_argument, NULL, O_BUSYADAPT },
 		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "pidfile", required_argument, NULL, O_PID },
 		{ "daemon", no_argument, NULL, O_DAEMON },
@@ -214,6 +223,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 				goto bad;
 			o->max_flows = (uint32_t)v;
 			break;
+		case O_BUSY:
+			if (!parse_uint(optarg, 0, BUSY_POLL_MAX_USEC, &v))
+				goto bad;
+			o->busy_poll_usec = (unsigned int)v;
+			break;
+		case O_BUSYADAPT:
+			o->busy_poll_adaptive = true;
+			break;
 		case O_STATE:
 			o->state_dir = optarg;
 			break;
@@ -265,6 +282,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (optind < argc) {
 		fprintf(stderr, "tcpaod: unexpected argument '%s'\n",
 			argv[optind]);
+		return -1;
+	}
+	if (o->busy_poll_adaptive && !o->busy_poll_usec) {
+		fprintf(stderr, "tcpaod: --busy-poll-adaptive needs "
+			"--busy-poll USEC\n");
 		return -1;
 	}
 	return 0;
@@ -661,6 +683,8 @@ int main(int argc, char **argv)
 	wc = (struct workers_config){
 		.count = o.queues, .max_flows = o.max_flows,
 		.state_dir = o.state_dir,
+		.busy_poll_usec = o.busy_poll_usec,
+		.busy_poll_adaptive = o.busy_poll_adaptive,
 	};
 	/* Devices' VRFs known before the first packet (VRF-bound keys). */
 	d.l3dev = l3dev_open();
@@ -719,6 +743,10 @@ int main(int argc, char **argv)
 			"entries, %d flow(s) restored, state in %s",
 			o.queues, rules.egress_base, rules.icmp_queue,
 			d.policy->n, restored, o.state_dir);
+		if (o.busy_poll_usec)
+			log_msg(LOG_INFO, "busy polling: up to %u us after "
+				"packets%s", o.busy_poll_usec,
+				o.busy_poll_adaptive ? ", adaptive" : "");
 		notify_send("READY=1");
 		idle = main_loop(sigfd, ctl, &d, o.autostarted);
 		notify_send("STOPPING=1");

@@ -418,17 +418,51 @@ static int epoll_open(struct worker *w)
 	return ep;
 }
 
+/* One round: the queues epoll found ready (mask: 1 << their place), then
+ * a control call. Returns the last queue whose packets were handled, or
+ * -1 (busy polling's cue). */
+static int serve_ready(struct worker *w, unsigned int mask)
+{
+	struct queue *qs[3] = { &w->egress, &w->ingress, &w->icmp };
+	handler_fn fns[3] = { egress_packet, ingress_packet, icmp_packet };
+	int handled = -1;
+
+	/* Egress, ingress, ICMP: the order poll() gave them. */
+	for (int i = 0; i < 3; i++) {
+		int n;
+
+		if (!(mask & 1u << i))
+			continue;
+		n = queue_recv(qs[i]);
+		if (n < 0) {
+			log_msg(LOG_ERR, "worker %u: queue %u: %s",
+				w->index, qs[i]->num, strerror(-n));
+			continue;
+		}
+		if (n > 0)
+			handled = i;
+		handle_batch(w, qs[i], n, fns[i]);
+		/* The state file covers every packet released. */
+		save_if_dirty(w);
+		queue_flush(qs[i]);
+	}
+	if (mask & 1u << CALL_EVENT)
+		run_call(w);
+	return handled;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct queue *qs[3] = { &w->egress, &w->ingress, &w->icmp };
-	handler_fn fns[3] = { egress_packet, ingress_packet, icmp_packet };
 	uint64_t next_gc = 0;
 
 	while (!atomic_load(&w->stop)) {
 		struct epoll_event evs[4];
-		int ready = epoll_wait(w->epoll_fd, evs, 4, GC_INTERVAL_MS);
+		int ready = epoll_wait(w->epoll_fd, evs, 4,
+				       busy_poll_timeout(&w->busy, GC_INTERVAL_MS));
+		uint64_t woke_ns = w->busy.window_ns ? busy_poll_now() : 0;
 		unsigned int mask = 0;
+		int handled;
 
 		w->now_ms = monotonic_ms();
 		if (ready < 0 && errno != EINTR) {
@@ -437,30 +471,13 @@ static void *worker_main(void *arg)
 		}
 		for (int i = 0; i < ready; i++)
 			mask |= 1u << evs[i].data.u32;
-		/* Egress, ingress, ICMP: the order poll() gave them. */
-		for (int i = 0; i < 3; i++) {
-			int n;
-
-			if (!(mask & 1u << i))
-				continue;
-			n = queue_recv(qs[i]);
-			if (n < 0) {
-				log_msg(LOG_ERR, "worker %u: queue %u: %s",
-					w->index, qs[i]->num, strerror(-n));
-				continue;
-			}
-			handle_batch(w, qs[i], n, fns[i]);
-			/* The state file covers every packet released. */
-			save_if_dirty(w);
-			queue_flush(qs[i]);
-		}
-		if (mask & 1u << CALL_EVENT)
-			run_call(w);
+		handled = serve_ready(w, mask);
 		if (w->now_ms >= next_gc) {
 			flow_gc(&w->flows, w->now_ms, flow_gone, w);
 			save_if_dirty(w);
 			next_gc = w->now_ms + GC_INTERVAL_MS;
 		}
+		busy_poll_after(&w->busy, woke_ns, handled);
 	}
 	return NULL;
 }
@@ -476,6 +493,7 @@ static int worker_open(struct worker *w, unsigned int index,
 	w->index = index;
 	w->policy = policy;
 	w->policy_epoch = 1; /* a new flow's 0: checked on its first segment */
+	busy_poll_init(&w->busy, cfg->busy_poll_usec, cfg->busy_poll_adaptive);
 	w->egress.fd = w->ingress.fd = w->icmp.fd = -1;
 	w->raw4 = open_raw(AF_INET);
 	w->raw6 = open_raw(AF_INET6);

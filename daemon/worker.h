@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "busypoll.h"
 #include "flow.h"
 #include "policy.h"
 #include "queue.h"
@@ -55,6 +56,7 @@ struct worker {
 	bool call_pending;
 	uint8_t pkt[QUEUE_MSG_MAX + TCPAO_TCP_OPTSPACE];
 	struct tcpao_dir scratch_dir; /* verifying without side effects */
+	struct busy_poll busy;        /* --busy-poll (busypoll.h) */
 };
 
 struct workers_config {
@@ -62,6 +64,8 @@ struct workers_config {
 	uint16_t egress_base, ingress_base, icmp_queue;
 	uint32_t max_flows;           /* per worker */
 	const char *state_dir;
+	unsigned int busy_poll_usec;  /* 0: sleep in poll() at once */
+	bool busy_poll_adaptive;
 };
 
 int workers_open(const struct workers_config *cfg,
