@@ -104,28 +104,14 @@ for ns in "$NS_A" "$NS_B"; do
 		"$ns with busy polling sleeps rarely during exchanges (${SLEEPS_PER_100[$ns]}/100)"
 done
 exchanges 6003 "$B6"
-BYTES=1000000
-port=6010
-for dst in $B4 $B6; do
-	port=$((port + 1))
-	ts_log "echo transfer to $dst port $port"
-	ts_start ts_in "$NS_B" "$PY" "$TS_DIR/xfer.py" serve "$dst" $port \
-		--bytes $BYTES --echo --timeout 20
-	srv=$TS_LAST_PID
-	ts_wait_listen "$NS_B" $port
-	ts_in "$NS_A" "$PY" "$TS_DIR/xfer.py" send "$dst" $port --bytes $BYTES \
-		--echo --timeout 20 || ts_fail "sender to $dst"
-	wait $srv || ts_fail "server on $dst"
-done
+ts_echo_transfer "$B4" 6011 1000000
+ts_echo_transfer "$B6" 6012 1000000
 ts_capture_stop
 
 for ns in "$NS_A" "$NS_B"; do
 	echo "$ns: $(ts_stats "$ns")"
-	for c in TCPAOBad TCPAOKeyNotFound TCPAORequired TCPAOMalformedDropped \
-		TCPAONoFlowDropped TCPAOEgressDropped; do
-		v=$(ts_stat "$ns" $c)
-		ts_expect '[ "$v" = 0 ]' "$ns $c"
-	done
+	ts_expect_zero "$ns" TCPAOBad TCPAOKeyNotFound TCPAORequired \
+		TCPAOMalformedDropped TCPAONoFlowDropped TCPAOEgressDropped
 done
 ts_expect '[ "$(ts_stat "$NS_A" TCPAOSigned)" = "$(ts_stat "$NS_B" TCPAOGood)" ]' "A signed = B good"
 ts_expect '[ "$(ts_stat "$NS_B" TCPAOSigned)" = "$(ts_stat "$NS_A" TCPAOGood)" ]' "B signed = A good"

@@ -15,19 +15,8 @@ ts_daemon "$NS_A" --key "$KEY,peer=$B4/32" --key "$KEY,peer=$B6/128"
 ts_daemon "$NS_B" --key "$RKEY,peer=$A4/32" --key "$RKEY,peer=$A6/128"
 ts_capture "$NS_A" "$TS_TMP/connect.pcap"
 
-BYTES=1000000
-port=6000
-for dst in $B4 $B6; do
-	port=$((port + 1))
-	ts_log "$ALG to $dst port $port"
-	ts_start ts_in "$NS_B" "$PY" "$TS_DIR/xfer.py" serve "$dst" $port \
-		--bytes $BYTES --echo --timeout 20
-	srv=$TS_LAST_PID
-	ts_wait_listen "$NS_B" $port
-	ts_in "$NS_A" "$PY" "$TS_DIR/xfer.py" send "$dst" $port --bytes $BYTES \
-		--echo --timeout 20 || ts_fail "sender to $dst"
-	wait $srv || ts_fail "server on $dst"
-done
+ts_echo_transfer "$B4" 6001 1000000
+ts_echo_transfer "$B6" 6002 1000000
 ts_capture_stop
 
 for ns in "$NS_A" "$NS_B"; do

@@ -267,6 +267,20 @@ print(" ".join("%s=%s" % (k, v) for k, v in s.items() if k != "error"))')
 	echo "  verify: $line"
 }
 
+# ts_echo_transfer DST PORT BYTES: BYTES sent from NS_A to a server on
+# DST:PORT in NS_B and echoed back, every byte checked (xfer.py).
+ts_echo_transfer() {
+	local dst=$1 port=$2 bytes=$3 srv
+	ts_log "echo transfer of $bytes bytes to $dst port $port"
+	ts_start ts_in "$NS_B" "$PY" "$TS_DIR/xfer.py" serve "$dst" "$port" \
+		--bytes "$bytes" --echo --timeout 20
+	srv=$TS_LAST_PID
+	ts_wait_listen "$NS_B" "$port"
+	ts_in "$NS_A" "$PY" "$TS_DIR/xfer.py" send "$dst" "$port" --bytes "$bytes" \
+		--echo --timeout 20 || ts_fail "sender to $dst"
+	wait "$srv" || ts_fail "server on $dst"
+}
+
 # ts_expect_zero NS COUNTER...: each of the daemon's COUNTERs in NS is 0.
 ts_expect_zero() {
 	local ns=$1 c v
