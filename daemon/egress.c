@@ -160,9 +160,11 @@ enum queue_verdict egress_packet(struct worker *w, size_t *len)
 		return sign(w, f, &seg, len);
 	/* A connection we signed for whose entry is gone (its socket's keys
 	 * were dropped, the policy changed): its peer takes nothing
-	 * unsigned, as a Linux socket never loses AO. Only the RST of a
-	 * socket that is gone may leave unsigned, as Linux sends it. */
-	if (f && !(seg.flags & TCPAO_TH_RST)) {
+	 * unsigned, as a Linux socket never loses AO. Only a RST to a plain
+	 * segment may leave unsigned, as Linux sends it when the socket is
+	 * gone; to an AO segment (e.g. a SYN that passed just before a
+	 * listener's keys went) Linux sends none. */
+	if (f && !((seg.flags & TCPAO_TH_RST) && f->answers_plain)) {
 		stats_inc(&w->stats, STAT_EGRESS_DROPPED);
 		return QUEUE_DROP;
 	}

@@ -52,6 +52,11 @@ struct flow {
 	uint32_t uid;
 	enum flow_state state;
 	bool fin_out, fin_in;             /* FIN sent / received */
+	/* The peer's last segment we let through carried no AO (its entry
+	 * was gone): the kernel's RST to it may leave unsigned, as Linux
+	 * answers a plain segment of no socket. To an AO segment Linux
+	 * sends no RST at all. */
+	bool answers_plain;
 	bool fin_out_acked, fin_in_acked;
 	uint32_t fin_out_seq, fin_in_seq; /* sequence number of each FIN */
 	struct tcpao_dir tx;              /* what we send */

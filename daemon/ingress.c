@@ -302,6 +302,8 @@ static enum queue_verdict no_flow(struct worker *w, struct flow *old,
 			 * sends nothing unsigned for it). */
 			if (old && is_syn(seg))
 				worker_remove_flow(w, old);
+			else if (old)
+				old->answers_plain = true;
 			return QUEUE_ACCEPT;
 		}
 		worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, seg);
