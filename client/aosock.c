@@ -766,9 +766,7 @@ static void fill_entry(struct tcp_ao_getsockopt *e, const struct aosock *s,
 	e->maclen = m->maclen;
 	e->keylen = m->keylen;
 	memcpy(e->key, m->key, m->keylen);
-	e->ifindex = m->ifindex;
-	e->pkt_good = k->pkt_good;
-	e->pkt_bad = k->pkt_bad;
+	e->ifindex = m->ifindex; /* pkt_good, pkt_bad: the daemon's */
 	strncpy(e->alg_name, tcpao_alg_name(m->alg), sizeof(e->alg_name) - 1);
 }
 

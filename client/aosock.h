@@ -33,7 +33,6 @@ enum {
 struct aosock_key {
 	struct tcpao_mkt mkt; /* peer unmapped; CMAC keys reduced to 16 bytes */
 	uint32_t uid;         /* names this key for current/rnext */
-	uint64_t pkt_good, pkt_bad;
 };
 
 /* A TCP-MD5 key the socket holds (tracked from TCP_MD5SIG[_EXT]). */

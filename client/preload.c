@@ -248,7 +248,7 @@ static void read_env(int fd, const struct psock *p, struct aosock_env *env,
 	}
 	env->dp_current = env->dp_rnext = -1;
 	if (want_counters && p && p->registered)
-		sockctl_info(fd, env->cnt, &env->dp_current, &env->dp_rnext, NULL);
+		sockctl_info(fd, env->cnt, &env->dp_current, &env->dp_rnext);
 }
 
 /* ---- user memory: EFAULT instead of a crash ---------------------------- */
@@ -540,13 +540,6 @@ static int get_keys(int fd, struct psock *p, void *optval, socklen_t *optlen)
 
 	if (!p || !p->ao.has_info)
 		return -ENOENT;
-	if (p->registered) {
-		uint64_t cnt[5];
-		int cur, next;
-
-		/* Per-key pkt_good / pkt_bad are the daemon's. */
-		sockctl_info(fd, cnt, &cur, &next, &p->ao);
-	}
 	if (copy_from_user(&user_len, optlen, sizeof(user_len)))
 		return -EFAULT;
 	if (user_len <= 0)
@@ -559,6 +552,8 @@ static int get_keys(int fd, struct psock *p, void *optval, socklen_t *optlen)
 	free(req);
 	if (matched < 0)
 		return matched;
+	if (p->registered && written) /* per-key counters are the daemon's */
+		sockctl_key_counts(fd, entries, written);
 	rc = 0;
 	for (size_t i = 0; !rc && i < written; i++)
 		rc = copy_to_user((uint8_t *)optval + i * (size_t)user_len, &entries[i],

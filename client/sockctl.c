@@ -225,33 +225,46 @@ int sockctl_accept(int fd, int *syn_keyid, int *syn_rnext)
 	return 0;
 }
 
-/* A "key" record of sock-info: the per-key counters of the key it names. */
-static void key_counts(struct aosock *s, const struct tcpao_ctl_record *rec)
+static void entry_addr(const struct tcp_ao_getsockopt *e, struct tcpao_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (e->addr.ss_family == AF_INET) {
+		a->family = AF_INET;
+		a->v4 = ((const struct sockaddr_in *)&e->addr)->sin_addr;
+	} else if (e->addr.ss_family == AF_INET6) {
+		a->family = AF_INET6;
+		a->v6 = ((const struct sockaddr_in6 *)&e->addr)->sin6_addr;
+		tcpao_addr_unmap(a);
+	}
+}
+
+/* A "key" record of sock-info: its counters go to the entries naming
+ * its key (those TCP_AO_GET_KEYS returns, not every key of a listener). */
+static void key_counts(struct tcp_ao_getsockopt *e, size_t n,
+		       const struct tcpao_ctl_record *rec)
 {
 	const char *peer = tcpao_ctl_field(rec, "peer");
 	long sndid = field_long(rec, "sndid", -1), rcvid = field_long(rec, "rcvid", -1);
 	uint64_t good = strtoull(tcpao_ctl_field(rec, "good") ?: "0", NULL, 10);
 	uint64_t bad = strtoull(tcpao_ctl_field(rec, "bad") ?: "0", NULL, 10);
-	struct tcpao_addr addr = { 0 };
+	struct tcpao_addr addr, ea;
 	uint8_t len = 0;
 
-	if (!peer || (strcmp(peer, "any") && tcpao_addr_parse(peer, &addr, &len)))
-		return;
+	if (!peer || tcpao_addr_parse(peer, &addr, &len))
+		return; /* "any": no socket key has no family */
 	tcpao_addr_unmap(&addr);
-	for (size_t i = 0; i < s->n; i++) {
-		struct aosock_key *k = &s->keys[i];
-
-		if (k->mkt.sndid == sndid && k->mkt.rcvid == rcvid &&
-		    k->mkt.prefixlen == len && k->mkt.peer.family == addr.family &&
-		    tcpao_addr_equal(&k->mkt.peer, &addr)) {
-			k->pkt_good = good;
-			k->pkt_bad = bad;
+	for (size_t i = 0; i < n; i++) {
+		entry_addr(&e[i], &ea);
+		if (e[i].sndid == sndid && e[i].rcvid == rcvid && e[i].prefix == len &&
+		    ea.family == addr.family && tcpao_addr_equal(&ea, &addr)) {
+			e[i].pkt_good = good;
+			e[i].pkt_bad = bad;
 		}
 	}
 }
 
-int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
-		 struct aosock *keys)
+static int info(int fd, const char *req, uint64_t cnt[5], int *current_sndid,
+		int *rnext_rcvid, struct tcp_ao_getsockopt *e, size_t n)
 {
 	static const char *const names[5] = { "good", "bad", "key-not-found",
 					      "ao-required", "dropped-icmps" };
@@ -260,18 +273,14 @@ int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
 	char *cur;
 	int rc;
 
-	*current_sndid = *rnext_rcvid = -1;
-	/* Without keys to fill, the per-key records are not wanted: a
-	 * listener may hold thousands. */
-	rc = call(ctl_open(), keys ? "sock-info" : "sock-info keys=0", fd,
-		  &reply);
+	rc = call(ctl_open(), req, fd, &reply);
 	if (rc)
 		return rc;
 	cur = reply.body;
 	while (tcpao_ctl_next_record(&cur, &rec)) {
-		if (!strcmp(rec.type, "key") && keys)
-			key_counts(keys, &rec);
-		if (strcmp(rec.type, "sock"))
+		if (!strcmp(rec.type, "key"))
+			key_counts(e, n, &rec);
+		if (strcmp(rec.type, "sock") || !cnt)
 			continue;
 		for (int i = 0; i < 5; i++) {
 			const char *v = tcpao_ctl_field(&rec, names[i]);
@@ -283,6 +292,18 @@ int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
 	}
 	tcpao_ctl_reply_free(&reply);
 	return 0;
+}
+
+int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid)
+{
+	*current_sndid = *rnext_rcvid = -1;
+	/* The per-key records are not wanted: a listener may hold thousands. */
+	return info(fd, "sock-info keys=0", cnt, current_sndid, rnext_rcvid, NULL, 0);
+}
+
+int sockctl_key_counts(int fd, struct tcp_ao_getsockopt *e, size_t n)
+{
+	return info(fd, "sock-info", NULL, NULL, NULL, e, n);
 }
 
 int sockctl_sync(void)

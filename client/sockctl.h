@@ -28,10 +28,10 @@ int sockctl_set(int fd, const struct aosock *s);
  * tells which keys the SYN asked for (-1: unknown). */
 int sockctl_accept(int fd, int *syn_keyid, int *syn_rnext);
 /* The socket's five counters (TCP_AO_INFO order) and its current keys as
- * the datapath uses them now (-1: none); with keys, their per-key pkt_good
- * and pkt_bad. */
-int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid,
-		 struct aosock *keys);
+ * the datapath uses them now (-1: none). */
+int sockctl_info(int fd, uint64_t cnt[5], int *current_sndid, int *rnext_rcvid);
+/* pkt_good and pkt_bad of these TCP_AO_GET_KEYS entries, the daemon's. */
+int sockctl_key_counts(int fd, struct tcp_ao_getsockopt *e, size_t n);
 /* Returns once the daemon has handled every segment queued so far: what
  * a closed socket sent, what arrived for an open one. Never starts one. */
 int sockctl_sync(void);

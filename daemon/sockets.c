@@ -23,8 +23,10 @@
  *
  * Entries of sockets that are gone are dropped when sock_diag says the
  * socket was destroyed (and no TIME-WAIT socket is left of it), and
- * otherwise when sockets_gc() no longer finds its SO_COOKIE: before each
- * sock-commit, and when notifications were lost.
+ * otherwise when sockets_gc() no longer finds its SO_COOKIE: when
+ * notifications were lost, when a user's quota is reached, and once a
+ * second in an autostarted daemon. Not per request: a sock_diag dump walks
+ * the whole established hash table (milliseconds on a large host).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -597,40 +599,31 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	return 0;
 }
 
-/* One "key" record per key of the socket's entry: TCP_AO_GET_KEYS's
- * pkt_good / pkt_bad, named by ids and peer. */
-static int by_serial(const void *a, const void *b)
-{
-	const struct key_count *x = a, *y = b;
-
-	return x->serial < y->serial ? -1 : x->serial > y->serial;
-}
-
+/* One "key" record per counting key of the socket's entry:
+ * TCP_AO_GET_KEYS's pkt_good / pkt_bad, named by ids and peer. */
 static void reply_key_counts(struct daemon_ctx *d, struct sock_rec *r,
 			     struct control_reply *out)
 {
 	const struct policy_peer *e = entry_of(d->policy, r->cookie);
-	struct key_count *counted, *c;
+	struct key_count *counted;
 	size_t ncounted = keycount_snapshot(&r->keycnt, &counted);
 
-	/* Only the keys that counted something: a key without a record has
-	 * counted nothing (a listener may hold thousands of keys). */
-	for (size_t i = 0; e && ncounted && i < e->keys.n; i++) {
-		const struct tcpao_mkt *m = tcpao_keyring_key(&e->keys, i);
-		uint64_t good, bad;
+	/* Only the keys that counted something, each found by its serial: a
+	 * listener may hold thousands of keys, a few of them counting. */
+	for (size_t i = 0; e && i < ncounted; i++) {
+		const struct key_count *c = &counted[i];
+		int at = tcpao_keyring_find_serial(&e->keys, c->serial);
+		const struct tcpao_mkt *m;
 
-		c = bsearch(&(struct key_count){ .serial = tcpao_keyring_serial(&e->keys, i) },
-			    counted, ncounted, sizeof(*counted), by_serial);
-		good = c ? c->good : 0;
-		bad = c ? c->bad : 0;
-		if (!good && !bad)
-			continue;
+		if (at < 0 || (!c->good && !c->bad))
+			continue; /* a deleted key's count */
+		m = tcpao_keyring_key(&e->keys, (size_t)at);
 		control_reply_record(out, "key");
 		control_reply_int(out, "sndid", m->sndid);
 		control_reply_int(out, "rcvid", m->rcvid);
 		control_reply_prefix(out, "peer", &m->peer, m->prefixlen);
-		control_reply_u64(out, "good", good);
-		control_reply_u64(out, "bad", bad);
+		control_reply_u64(out, "good", c->good);
+		control_reply_u64(out, "bad", c->bad);
 	}
 	free(counted);
 }
@@ -1045,7 +1038,7 @@ static size_t destroyed(const char *buf, size_t len, struct sock_rec **gone,
 
 void sockets_watch_read(struct daemon_ctx *d, int fd)
 {
-	struct sock_rec **gone = calloc(nsocks + 1, sizeof(*gone));
+	struct sock_rec **gone = NULL;
 	size_t ngone = 0;
 	bool lost = false;
 	char buf[16384];
@@ -1059,6 +1052,8 @@ void sockets_watch_read(struct daemon_ctx *d, int fd)
 		}
 		if (n <= 0)
 			break;
+		if (!gone && !(gone = calloc(nsocks + 1, sizeof(*gone))))
+			lost = true; /* sockets_gc() finds them instead */
 		if (gone)
 			ngone = destroyed(buf, (size_t)n, gone, ngone);
 	}
@@ -1066,7 +1061,7 @@ void sockets_watch_read(struct daemon_ctx *d, int fd)
 		forget_records(d, gone, ngone);
 	free(gone);
 	/* Notifications were lost: ask sock_diag about every socket. */
-	if (lost || !gone)
+	if (lost)
 		sockets_gc(d);
 }
 
@@ -1080,6 +1075,15 @@ bool sockets_idle(struct daemon_ctx *d)
 		if (policy_entry(d->policy, i) && policy_entry(d->policy, i)->keys.n)
 			return false;
 	return true;
+}
+
+/* A user at a quota may hold sockets that are gone, their destroy
+ * notifications not read yet: sock_diag decides before a refusal. */
+static bool at_quota(const struct control_client *who)
+{
+	return who && !who->privileged &&
+	       (uid_sockets(who->uid) >= SOCKETS_PER_UID ||
+		uid_keys(who->uid) >= SOCKETS_KEYS_PER_UID);
 }
 
 /* A socket's 4-tuple while it is connected (sock_rec.seen). */
@@ -1106,14 +1110,16 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 	if (rc)
 		return control_reply_error(out, rc, "not a TCP socket");
 	remember_tuple(&id);
+	if (watch_fd >= 0)
+		sockets_watch_read(d, watch_fd); /* what is queued, no dump */
+	if (at_quota(control_reply_client(out)))
+		sockets_gc(d);
 	if (!strcmp(argv[0], "sock-begin"))
 		return sock_begin(&id, argc, argv, out);
 	if (!strcmp(argv[0], "sock-key"))
 		return sock_key(&id, argc, argv, out);
-	if (!strcmp(argv[0], "sock-commit")) {
-		sockets_gc(d);
+	if (!strcmp(argv[0], "sock-commit"))
 		return sock_commit(d, &id, argc, argv, out);
-	}
 	if (!strcmp(argv[0], "sock-accept"))
 		return sock_accept(d, &id, out);
 	if (!strcmp(argv[0], "sock-watch"))

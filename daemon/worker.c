@@ -631,30 +631,58 @@ void workers_close(void)
 }
 
 /* Runs fn(w, arg) on w's thread (or here, when not started). */
-static void call_one(struct worker *w, void (*fn)(struct worker *w, void *arg),
-		     void *arg)
+static void call_post(struct worker *w, void (*fn)(struct worker *w, void *arg),
+		      void *arg)
 {
 	uint64_t one = 1;
 
-	if (!w->running) {
-		fn(w, arg);
-		return;
-	}
 	pthread_mutex_lock(&w->call_lock);
 	w->call_fn = fn;
 	w->call_arg = arg;
 	w->call_pending = true;
 	if (write(w->call_fd, &one, sizeof(one)) < 0)
 		log_msg(LOG_ERR, "waking worker %u: %m", w->index);
+	pthread_mutex_unlock(&w->call_lock);
+}
+
+static void call_wait(struct worker *w)
+{
+	pthread_mutex_lock(&w->call_lock);
 	while (w->call_pending)
 		pthread_cond_wait(&w->call_done, &w->call_lock);
 	pthread_mutex_unlock(&w->call_lock);
 }
 
+static void call_one(struct worker *w, void (*fn)(struct worker *w, void *arg),
+		     void *arg)
+{
+	if (!w->running) {
+		fn(w, arg);
+		return;
+	}
+	call_post(w, fn, arg);
+	call_wait(w);
+}
+
+/* One worker after another: fn may gather into arg. */
 void workers_call(void (*fn)(struct worker *w, void *arg), void *arg)
 {
 	for (unsigned int i = 0; i < nworkers; i++)
 		call_one(&workers[i], fn, arg);
+}
+
+/* Every worker at once, then the wait: a publish or a sync costs one
+ * wake-up, not one per worker in turn. fn touches only its worker. */
+static void workers_call_each(void (*fn)(struct worker *w, void *arg), void *arg)
+{
+	for (unsigned int i = 0; i < nworkers; i++)
+		if (workers[i].running)
+			call_post(&workers[i], fn, arg);
+		else
+			fn(&workers[i], arg);
+	for (unsigned int i = 0; i < nworkers; i++)
+		if (workers[i].running)
+			call_wait(&workers[i]);
 }
 
 /* The key of an entry with this serial, as a flow's record holds it. */
@@ -818,14 +846,14 @@ static void drain_worker(struct worker *w, void *arg)
 
 void workers_drain(void)
 {
-	workers_call(drain_worker, NULL);
+	workers_call_each(drain_worker, NULL);
 }
 
 const struct policy *workers_set_policy(const struct policy *policy)
 {
 	const struct policy *old = nworkers ? workers[0].policy : NULL;
 
-	workers_call(adopt_policy, (void *)policy);
+	workers_call_each(adopt_policy, (void *)policy);
 	return old;
 }
 

@@ -505,6 +505,10 @@ int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt)
 		return -ENOMEM;
 	if (idx_own(ring) && idx_count(ring->idx, mkt, 1))
 		idx_free(ring); /* rebuilt when memory allows */
+	/* Above every serial given (set ones too): in order, and unique. */
+	if (ring->next_serial <= ring->max_serial)
+		ring->next_serial = ring->max_serial + 1;
+	ring->max_serial = ring->next_serial;
 	c->k[c->n++] = (struct tcpao_ringkey){ .mkt = *mkt, .serial = ring->next_serial++,
 					       .seq = ring->next_seq++ };
 	ring->n++;
@@ -584,6 +588,11 @@ int tcpao_keyring_set(struct tcpao_keyring *ring, size_t i, uint64_t serial, uin
 
 	if (!c)
 		return -ENOMEM;
+	if ((i > 0 && tcpao_keyring_serial(ring, i - 1) <= serial) ||
+	    (i + 1 < ring->n && tcpao_keyring_serial(ring, i + 1) >= serial))
+		ring->serials_unordered = true;
+	if (serial > ring->max_serial)
+		ring->max_serial = serial;
 	c->k[r - ring->spans[s].start].serial = serial;
 	c->k[r - ring->spans[s].start].tag = tag;
 	span_sync(ring, s);
@@ -667,7 +676,7 @@ int tcpao_keyring_first(const struct tcpao_keyring *ring,
 
 /* Serials are unique in a ring and nearly always descending (each key
  * added at the head takes a higher serial): a binary search of the spans,
- * then of a chunk, finds them; a ring whose serials were given out of
+ * then of a chunk, finds them; only a ring whose serials were set out of
  * order (a reload keeps old serials for unchanged keys) falls back to the
  * linear walk. Serial 0 names no key. */
 int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
@@ -693,7 +702,7 @@ int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
 		else
 			h = mid;
 	}
-	for (size_t i = 0; i < ring->n; i++)
+	for (size_t i = 0; ring->serials_unordered && i < ring->n; i++)
 		if (tcpao_keyring_serial(ring, i) == serial)
 			return (int)i;
 	return -1;

@@ -422,7 +422,10 @@ struct tcpao_keyring {
 	struct tcpao_keyspan *spans; /* oldest chunk first; this version's own */
 	size_t nspans, spans_cap;
 	size_t n;
-	uint64_t next_serial, next_seq;
+	uint64_t next_serial, next_seq, max_serial;
+	/* A serial was set out of the order of adds (a reload keeps old
+	 * serials): tcpao_keyring_find_serial() must then walk. */
+	bool serials_unordered;
 	uint64_t id;              /* this ring's, not its copies' */
 	/* Holder counts of the chunks, shared with copies (keyring.c). */
 	struct tcpao_keyrefs *refs;

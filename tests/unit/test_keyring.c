@@ -183,6 +183,48 @@ static void test_find_serial_any_order(void **state)
 	assert_int_equal(tcpao_keyring_find_serial(&r, 1), -1);
 }
 
+/* The policy's pattern: each key added, then given a serial from a
+ * counter of its own (larger than the ring's). Keys added after that, with
+ * no serial set, come above them; every key is found by its serial
+ * without the walk, through deletes too; a missing serial is not found. */
+static void test_find_serial_set_in_order(void **state)
+{
+	struct tcpao_keyring r;
+	uint64_t serial = 1000, gone;
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	for (int i = 0; i < 300; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "198.18.%d.%d", i / 256, i % 256);
+		assert_int_equal(add(&r, a, 32, 1, 2), 0);
+		if (i < 200)
+			assert_int_equal(tcpao_keyring_set(&r, 0, serial++, 0), 0);
+		else
+			assert_true(tcpao_keyring_serial(&r, 0) > tcpao_keyring_serial(&r, 1));
+	}
+	assert_false(r.serials_unordered);
+	gone = tcpao_keyring_serial(&r, 0); /* deleted first */
+	for (size_t i = 0; i < r.n; i += 2) {
+		struct tcpao_mkt k = *tcpao_keyring_key(&r, i);
+
+		assert_int_equal(tcpao_keyring_del(&r, &k.peer, k.prefixlen, k.sndid,
+						   k.rcvid), 0);
+	}
+	for (size_t i = 0; i < r.n; i++)
+		assert_int_equal(tcpao_keyring_find_serial(&r, tcpao_keyring_serial(&r, i)),
+				 (int)i);
+	assert_int_equal(tcpao_keyring_find_serial(&r, 999), -1);
+	assert_int_equal(tcpao_keyring_find_serial(&r, gone), -1);
+	assert_false(r.serials_unordered);
+	/* One serial out of order: found by the walk. */
+	assert_int_equal(tcpao_keyring_set(&r, 5, 1, 0), 0);
+	assert_true(r.serials_unordered);
+	assert_int_equal(tcpao_keyring_find_serial(&r, 1), 5);
+	tcpao_keyring_free(&r);
+}
+
 static void test_del(void **state)
 {
 	struct tcpao_keyring r;
@@ -719,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_keysel_follow_peer),
 		cmocka_unit_test(test_free_wipes),
 		cmocka_unit_test(test_find_serial_any_order),
+		cmocka_unit_test(test_find_serial_set_in_order),
 		cmocka_unit_test(test_peer_index_same_as_walk),
 		cmocka_unit_test(test_clash_index_under_churn),
 		cmocka_unit_test(test_churn_against_model),
