@@ -15,6 +15,9 @@
  *            --egress accept: as ingress (one queue round trip per
  *            segment and nothing else: the floor of any design).
  *
+ * --busy-poll USEC [--busy-poll-adaptive]: spin after packets as tcpaod
+ * does with the same options (daemon/busypoll.c).
+ *
  * Accepted packets get the tcpao mark, as tcpaod's verdicts give it (the
  * rules bench/throughput installs pass marked packets). The rules are the
  * script's business, not ours. Counters go to stderr when it stops
@@ -30,6 +33,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "busypoll.h"
 #include "queue.h"
 
 enum { EGRESS, INGRESS, NQUEUES };
@@ -55,6 +59,7 @@ static void usage(FILE *to)
 	fprintf(to,
 		"usage: nfqfloor --egress-queue N --ingress-queue N "
 		"[--egress copy|accept]\n"
+		"                [--busy-poll USEC [--busy-poll-adaptive]]\n"
 		"Accepts every queued packet with the least work NFQUEUE allows\n"
 		"(bench/throughput --floor). Egress default: copy.\n");
 }
@@ -96,7 +101,8 @@ static void serve_batch(struct queue *q, int n, bool copy, struct counts *c,
 	}
 }
 
-static void serve_queue(struct queue *q, bool copy, struct counts *c,
+/* Returns whether packets came. */
+static bool serve_queue(struct queue *q, bool copy, struct counts *c,
 			int which)
 {
 	int n = queue_recv(q);
@@ -104,15 +110,16 @@ static void serve_queue(struct queue *q, bool copy, struct counts *c,
 	if (n < 0) {
 		fprintf(stderr, "nfqfloor: queue %u: %s\n", q->num,
 			strerror(-n));
-		return;
+		return false;
 	}
 	if (n == 0)
-		return;
+		return false;
 	c->receives[which]++;
 	serve_batch(q, n, copy, c, which);
 	if (q->txlen || q->run_len)
 		c->sends[which]++;
 	queue_flush(q);
+	return true;
 }
 
 static int epoll_of(struct queue qs[NQUEUES])
@@ -135,7 +142,8 @@ static int epoll_of(struct queue qs[NQUEUES])
 }
 
 /* The worker's loop: egress before ingress, as tcpaod serves them. */
-static int serve(struct queue qs[NQUEUES], bool copy_egress, struct counts *c)
+static int serve(struct queue qs[NQUEUES], bool copy_egress,
+		 struct busy_poll *busy, struct counts *c)
 {
 	int ep = epoll_of(qs);
 
@@ -145,8 +153,11 @@ static int serve(struct queue qs[NQUEUES], bool copy_egress, struct counts *c)
 	}
 	while (!stop) {
 		struct epoll_event evs[NQUEUES];
-		int ready = epoll_wait(ep, evs, NQUEUES, 1000);
+		int ready = epoll_wait(ep, evs, NQUEUES,
+				       busy_poll_timeout(busy, 1000));
+		uint64_t woke_ns = busy->window_ns ? busy_poll_now() : 0;
 		unsigned int mask = 0;
+		int handled = -1;
 
 		if (ready < 0) {
 			if (errno == EINTR)
@@ -161,10 +172,13 @@ static int serve(struct queue qs[NQUEUES], bool copy_egress, struct counts *c)
 				mask |= 1u << evs[i].data.u32;
 		if (mask)
 			c->wakeups++;
-		if (mask & 1u << EGRESS)
-			serve_queue(&qs[EGRESS], copy_egress, c, EGRESS);
-		if (mask & 1u << INGRESS)
-			serve_queue(&qs[INGRESS], false, c, INGRESS);
+		if ((mask & 1u << EGRESS) &&
+		    serve_queue(&qs[EGRESS], copy_egress, c, EGRESS))
+			handled = EGRESS;
+		if ((mask & 1u << INGRESS) &&
+		    serve_queue(&qs[INGRESS], false, c, INGRESS))
+			handled = INGRESS;
+		busy_poll_after(busy, woke_ns, handled);
 	}
 	close(ep);
 	return 0;
@@ -199,12 +213,18 @@ int main(int argc, char **argv)
 		{ "egress-queue", required_argument, NULL, 'e' },
 		{ "ingress-queue", required_argument, NULL, 'i' },
 		{ "egress", required_argument, NULL, 'm' },
+		{ "busy-poll", required_argument, NULL, 'b' },
+		{ "busy-poll-adaptive", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct queue qs[NQUEUES];
 	struct counts c = { 0 };
+	struct busy_poll busy;
+	unsigned long busy_usec = 0;
+	bool adaptive = false;
+	char *end;
 	uint16_t num[NQUEUES];
 	bool have[NQUEUES] = { false }, copy = true;
 	char err[256];
@@ -227,6 +247,18 @@ int main(int argc, char **argv)
 			}
 			copy = !strcmp(optarg, "copy");
 			break;
+		case 'b':
+			errno = 0;
+			busy_usec = strtoul(optarg, &end, 10);
+			if (errno || !*optarg || *end || busy_usec > BUSY_POLL_MAX_USEC) {
+				fprintf(stderr, "nfqfloor: --busy-poll 0 to %u\n",
+					BUSY_POLL_MAX_USEC);
+				return 2;
+			}
+			break;
+		case 'a':
+			adaptive = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -236,7 +268,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !have[EGRESS] || !have[INGRESS] ||
-	    num[EGRESS] == num[INGRESS]) {
+	    num[EGRESS] == num[INGRESS] || (adaptive && !busy_usec)) {
 		usage(stderr);
 		return 2;
 	}
@@ -251,9 +283,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	fprintf(stderr, "nfqfloor: egress queue %u (%s), ingress queue %u (batch accept)\n",
-		num[EGRESS], copy ? "copy back" : "batch accept", num[INGRESS]);
-	rc = serve(qs, copy, &c);
+	busy_poll_init(&busy, (unsigned int)busy_usec, adaptive);
+	fprintf(stderr, "nfqfloor: egress queue %u (%s), ingress queue %u (batch accept), "
+		"busy-poll %lu us%s\n", num[EGRESS], copy ? "copy back" : "batch accept",
+		num[INGRESS], busy_usec, adaptive ? " adaptive" : "");
+	rc = serve(qs, copy, &busy, &c);
 	report(qs, &c);
 	for (int i = 0; i < NQUEUES; i++)
 		queue_close(&qs[i]);
