@@ -30,32 +30,6 @@ void aosock_free(struct aosock *s)
 	explicit_bzero(s, sizeof(*s));
 }
 
-int aosock_clone(struct aosock *dst, const struct aosock *src)
-{
-	*dst = *src;
-	dst->keys = NULL;
-	dst->md5 = NULL;
-	dst->cap = src->n;
-	if (src->n) {
-		dst->keys = malloc(src->n * sizeof(*dst->keys));
-		if (!dst->keys)
-			goto nomem;
-		memcpy(dst->keys, src->keys, src->n * sizeof(*dst->keys));
-	}
-	if (src->n_md5) {
-		dst->md5 = malloc(src->n_md5 * sizeof(*dst->md5));
-		if (!dst->md5)
-			goto nomem;
-		memcpy(dst->md5, src->md5, src->n_md5 * sizeof(*dst->md5));
-	}
-	return 0;
-nomem:
-	free(dst->keys);
-	dst->keys = NULL;
-	dst->n = dst->cap = 0;
-	return -ENOMEM;
-}
-
 int aosock_copy_in(void *dst, size_t ksize, const void *src, size_t usize)
 {
 	const uint8_t *extra = (const uint8_t *)src + ksize;
@@ -555,7 +529,7 @@ static int del_addr(const struct aosock *s, const struct tcp_ao_del *cmd,
 }
 
 int aosock_del(struct aosock *s, const struct aosock_env *env,
-	       const void *buf, size_t optlen)
+	       const void *buf, size_t optlen, struct tcpao_mkt *gone)
 {
 	struct aosock_key *new_cur = NULL, *new_next = NULL, *k = NULL;
 	struct tcp_ao_del cmd;
@@ -604,6 +578,7 @@ int aosock_del(struct aosock *s, const struct aosock_env *env,
 			s->current = 0;
 		if (s->rnext == k->uid)
 			s->rnext = 0;
+		*gone = k->mkt;
 		unlink_key(s, k);
 		return 0;
 	}
@@ -615,6 +590,7 @@ int aosock_del(struct aosock *s, const struct aosock_env *env,
 		move_to_head(s, k);
 		return -EBUSY;
 	}
+	*gone = k->mkt;
 	unlink_key(s, k);
 	return 0;
 }

@@ -79,8 +79,6 @@ struct aosock_env {
 
 void aosock_init(struct aosock *s, int family);
 void aosock_free(struct aosock *s); /* wipes the secrets */
-/* A deep copy (accept: the listener's keys). 0 or -ENOMEM. */
-int aosock_clone(struct aosock *dst, const struct aosock *src);
 
 /* copy_struct_from_user(): usize < ksize zero-fills; larger is -E2BIG
  * unless the extra bytes are zero. */
@@ -90,8 +88,10 @@ int aosock_copy_in(void *dst, size_t ksize, const void *src, size_t usize);
  * holds optlen bytes of the caller's optval. 0 or a negative errno. */
 int aosock_add(struct aosock *s, const struct aosock_env *env,
 	       const void *buf, size_t optlen, struct aosock_key **added);
+/* DEL_KEY: on 0, the key removed is copied to *gone (wipe it after);
+ * -EBUSY moved it to the head and removed none. */
 int aosock_del(struct aosock *s, const struct aosock_env *env,
-	       const void *buf, size_t optlen);
+	       const void *buf, size_t optlen, struct tcpao_mkt *gone);
 int aosock_set_info(struct aosock *s, const struct aosock_env *env,
 		    const void *buf, size_t optlen);
 /* The gate of do_tcp_setsockopt for ADD/DEL/INFO: -EISCONN or 0. */

@@ -242,23 +242,40 @@ int tcpao_ctl_request(int fd, const char *request,
 	return tcpao_ctl_request_fd(fd, request, -1, reply);
 }
 
-int tcpao_ctl_request_fd(int fd, const char *request, int passfd,
-			 struct tcpao_ctl_reply *reply)
+int tcpao_ctl_send_fd(int fd, const char *request, int passfd)
 {
 	size_t len = strlen(request);
-	int rc;
 
-	memset(reply, 0, sizeof(*reply));
 	if (len > TCPAO_CTL_REQUEST_MAX)
 		return -EMSGSIZE;
 	if (send_request(fd, request, len, passfd) != (ssize_t)len)
 		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	return 0;
+}
+
+int tcpao_ctl_read_reply(int fd, struct tcpao_ctl_reply *reply)
+{
+	int rc;
+
+	memset(reply, 0, sizeof(*reply));
 	rc = read_frames(fd, reply);
 	if (!rc)
 		rc = parse_status(reply);
 	if (rc)
 		tcpao_ctl_reply_free(reply);
 	return rc;
+}
+
+int tcpao_ctl_request_fd(int fd, const char *request, int passfd,
+			 struct tcpao_ctl_reply *reply)
+{
+	int rc = tcpao_ctl_send_fd(fd, request, passfd);
+
+	if (rc) {
+		memset(reply, 0, sizeof(*reply));
+		return rc;
+	}
+	return tcpao_ctl_read_reply(fd, reply);
 }
 
 void tcpao_ctl_reply_free(struct tcpao_ctl_reply *reply)

@@ -53,6 +53,10 @@ int tcpao_ctl_request(int fd, const char *request,
  * socket is named to the daemon (sock-* requests). */
 int tcpao_ctl_request_fd(int fd, const char *request, int passfd,
 			 struct tcpao_ctl_reply *reply);
+/* Its two halves, for requests sent ahead of their replies (the daemon
+ * answers in order): 0 or a negative errno. */
+int tcpao_ctl_send_fd(int fd, const char *request, int passfd);
+int tcpao_ctl_read_reply(int fd, struct tcpao_ctl_reply *reply);
 void tcpao_ctl_reply_free(struct tcpao_ctl_reply *reply);
 
 /* One record of a reply body: "TYPE name=value ...", values unescaped. */

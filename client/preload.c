@@ -348,24 +348,15 @@ static int ao_setsockopt(int fd, int family, int opt, const void *optval,
 				rc = sync_add(fd, p, added);
 			break;
 		case TCP_AO_DEL_KEY: {
-			struct aosock before;
+			struct tcpao_mkt gone;
 
-			if (p->registered && aosock_clone(&before, &p->ao))
-				rc = -ENOMEM;
-			else
-				rc = aosock_del(&p->ao, &env, buf, optlen);
-			if (p->registered) {
-				/* The other keys keep their order: only one out of
-				 * step can be gone (a listener may hold thousands). */
-				for (size_t i = 0, j = 0; (!rc || rc == -EBUSY) && i < before.n; i++)
-					if (j < p->ao.n && p->ao.keys[j].uid == before.keys[i].uid)
-						j++;
-					else if (!aosock_find_uid(&p->ao, before.keys[i].uid))
-						rc = sockctl_key_del(fd, &p->ao, &before.keys[i].mkt);
-				if (rc == -EBUSY)
-					sockctl_set(fd, &p->ao);
-				aosock_free(&before);
-			}
+			rc = aosock_del(&p->ao, &env, buf, optlen, &gone);
+			if (!rc && p->registered)
+				rc = sockctl_key_del(fd, &p->ao, &gone);
+			else if (rc == -EBUSY && p->registered)
+				sockctl_set(fd, &p->ao);
+			if (!rc)
+				tcpao_mkt_wipe(&gone);
 			break;
 		}
 		case TCP_AO_INFO:

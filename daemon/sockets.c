@@ -410,19 +410,22 @@ static int parse_key(const char *spec, struct tcpao_mkt *mkt,
 	return 0;
 }
 
+/* sock-key SPEC...: staged in order, up to the first refused. */
 static int sock_key(struct sock_id *id, int argc, char **argv,
 		    struct control_reply *out)
 {
 	struct sock_rec *r = rec_find(id->cookie);
 	struct tcpao_mkt mkt;
-	int rc;
+	int rc = 0;
 
 	if (!r || argc < 2)
 		return control_reply_error(out, -EINVAL, "sock-begin first");
-	rc = parse_key(argv[1], &mkt, out) ?: key_quota(r, 1);
-	if (!rc)
-		rc = tcpao_keyring_add(&r->staged, &mkt);
-	tcpao_mkt_wipe(&mkt);
+	for (int i = 1; i < argc && !rc; i++) {
+		rc = parse_key(argv[i], &mkt, out) ?: key_quota(r, 1);
+		if (!rc)
+			rc = tcpao_keyring_add(&r->staged, &mkt);
+		tcpao_mkt_wipe(&mkt);
+	}
 	return rc;
 }
 
@@ -1110,16 +1113,17 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 	if (rc)
 		return control_reply_error(out, rc, "not a TCP socket");
 	remember_tuple(&id);
-	if (watch_fd >= 0)
-		sockets_watch_read(d, watch_fd); /* what is queued, no dump */
 	if (at_quota(control_reply_client(out)))
 		sockets_gc(d);
 	if (!strcmp(argv[0], "sock-begin"))
 		return sock_begin(&id, argc, argv, out);
 	if (!strcmp(argv[0], "sock-key"))
 		return sock_key(&id, argc, argv, out);
-	if (!strcmp(argv[0], "sock-commit"))
+	if (!strcmp(argv[0], "sock-commit")) {
+		if (watch_fd >= 0)
+			sockets_watch_read(d, watch_fd); /* what is queued, no dump */
 		return sock_commit(d, &id, argc, argv, out);
+	}
 	if (!strcmp(argv[0], "sock-accept"))
 		return sock_accept(d, &id, out);
 	if (!strcmp(argv[0], "sock-watch"))
