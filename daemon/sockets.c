@@ -10,8 +10,8 @@
  *   connected: peer address and port, local address and port
  *
  * Requests: sock-begin role=listen|connect [peer=ADDR port=N] flags,
- * sock-key SPEC (repeated), sock-commit: the whole state at listen() /
- * connect(); sock-key-add SPEC, sock-key-del KEY, sock-set flags: later
+ * sock-key SPEC... (repeated), sock-commit: the whole state at listen()
+ * / connect(); sock-key-add SPEC, sock-key-del KEY, sock-set flags: later
  * changes; sock-accept: an accepted socket gets the listener's keys that
  * match its peer, with their serials (the flow keeps its keys); sock-info:
  * the counters (and the flow's ISNs and SNEs, for TCP_AO_REPAIR);
