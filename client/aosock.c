@@ -21,13 +21,147 @@ void aosock_init(struct aosock *s, int family)
 	s->next_uid = 1;
 }
 
+static void idx_clear(struct aosock *s)
+{
+	hostidx_free(&s->hosts);
+	free(s->wide);
+	s->wide = NULL;
+	s->n_wide = s->cap_wide = 0;
+	s->idx_lost = false;
+}
+
 void aosock_free(struct aosock *s)
 {
 	if (s->keys)
 		explicit_bzero(s->keys, s->cap * sizeof(*s->keys));
 	free(s->keys);
 	free(s->md5);
+	idx_clear(s);
 	explicit_bzero(s, sizeof(*s));
+}
+
+/* ---- keys by peer ------------------------------------------------------ */
+
+static bool is_host(const struct tcpao_addr *a, unsigned prefixlen)
+{
+	return (a->family == AF_INET && prefixlen == 32) ||
+	       (a->family == AF_INET6 && prefixlen == 128);
+}
+
+static void idx_add(struct aosock *s, const struct aosock_key *k)
+{
+	if (s->idx_lost)
+		return;
+	if (is_host(&k->mkt.peer, k->mkt.prefixlen)) {
+		s->idx_lost = hostidx_add(&s->hosts, &k->mkt.peer, k->uid) != 0;
+		return;
+	}
+	if (s->n_wide == s->cap_wide) {
+		size_t cap = s->cap_wide ? s->cap_wide * 2 : 8;
+		uint32_t *v = realloc(s->wide, cap * sizeof(*v));
+
+		if (!v) {
+			s->idx_lost = true;
+			return;
+		}
+		s->wide = v;
+		s->cap_wide = cap;
+	}
+	s->wide[s->n_wide++] = k->uid;
+}
+
+static void idx_del(struct aosock *s, const struct aosock_key *k)
+{
+	if (s->idx_lost)
+		return;
+	if (is_host(&k->mkt.peer, k->mkt.prefixlen)) {
+		hostidx_del(&s->hosts, &k->mkt.peer, k->uid);
+		return;
+	}
+	for (size_t i = 0; i < s->n_wide; i++) {
+		if (s->wide[i] == k->uid) {
+			memmove(&s->wide[i], &s->wide[i + 1],
+				(--s->n_wide - i) * sizeof(s->wide[0]));
+			return;
+		}
+	}
+}
+
+/* Where the key of this uid is (keys[] is in uid order), or SIZE_MAX. */
+static size_t pos_of(const struct aosock *s, uint32_t uid)
+{
+	for (size_t l = 0, h = s->n; l < h;) {
+		size_t mid = l + (h - l) / 2;
+
+		if (s->keys[mid].uid == uid)
+			return mid;
+		if (s->keys[mid].uid < uid)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	return SIZE_MAX;
+}
+
+static int by_pos_desc(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The keys that may concern one peer address, newest first: its host
+ * keys and every wider key; or, without an index or past the room here,
+ * every key. */
+struct keyscan {
+	size_t at[128];
+	size_t n, j;
+	bool all;
+};
+
+static size_t candidates(const struct aosock *s, const struct tcpao_addr *peer,
+			 size_t *at, size_t max)
+{
+	uint32_t uids[64];
+	struct tcpao_addr a = *peer;
+	size_t n, total = 0;
+
+	tcpao_addr_unmap(&a);
+	if (s->idx_lost || (a.family != AF_INET && a.family != AF_INET6))
+		return SIZE_MAX;
+	n = hostidx_get(&s->hosts, &a, uids, 64);
+	if (n > 64 || n + s->n_wide > max)
+		return SIZE_MAX;
+	for (size_t i = 0; i < n + s->n_wide; i++) {
+		at[total] = pos_of(s, i < n ? uids[i] : s->wide[i - n]);
+		if (at[total++] == SIZE_MAX)
+			return SIZE_MAX;
+	}
+	qsort(at, total, sizeof(*at), by_pos_desc);
+	return total;
+}
+
+/* peer NULL: every key. The keys must not change during the scan. */
+static void scan_begin(struct keyscan *sc, const struct aosock *s,
+		       const struct tcpao_addr *peer)
+{
+	sc->j = 0;
+	sc->n = peer ? candidates(s, peer, sc->at, sizeof(sc->at) / sizeof(sc->at[0]))
+		     : SIZE_MAX;
+	sc->all = sc->n == SIZE_MAX;
+	if (sc->all)
+		sc->n = s->n;
+}
+
+static struct aosock_key *scan_next(struct keyscan *sc, const struct aosock *s)
+{
+	size_t i;
+
+	if (sc->j >= sc->n)
+		return NULL;
+	i = sc->all ? s->n - 1 - sc->j : sc->at[sc->j];
+	sc->j++;
+	return &s->keys[i];
 }
 
 int aosock_copy_in(void *dst, size_t ksize, const void *src, size_t usize)
@@ -57,10 +191,9 @@ static int copy_cmd(void *cmd, size_t size, const void *buf, size_t optlen)
 
 const struct aosock_key *aosock_find_uid(const struct aosock *s, uint32_t uid)
 {
-	for (size_t i = 0; uid && i < s->n; i++)
-		if (s->keys[i].uid == uid)
-			return &s->keys[i];
-	return NULL;
+	size_t i = uid ? pos_of(s, uid) : SIZE_MAX;
+
+	return i == SIZE_MAX ? NULL : &s->keys[i];
 }
 
 /* ---- addresses --------------------------------------------------------- */
@@ -313,8 +446,12 @@ int aosock_gate(const struct aosock *s, const struct aosock_env *env)
 
 static bool id_conflict(const struct aosock *s, const struct tcpao_mkt *mkt)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (tcpao_mkt_conflicts(&s->keys[i].mkt, mkt))
+	struct keyscan sc;
+	const struct aosock_key *k;
+
+	scan_begin(&sc, s, is_host(&mkt->peer, mkt->prefixlen) ? &mkt->peer : NULL);
+	while ((k = scan_next(&sc, s)))
+		if (tcpao_mkt_conflicts(&k->mkt, mkt))
 			return true;
 	return false;
 }
@@ -385,6 +522,7 @@ static int link_key(struct aosock *s, const struct tcpao_mkt *mkt,
 	memset(k, 0, sizeof(*k));
 	k->mkt = *mkt;
 	k->uid = s->next_uid++;
+	idx_add(s, k);
 	if (added)
 		*added = k;
 	return 0;
@@ -495,20 +633,30 @@ static void unlink_key(struct aosock *s, struct aosock_key *k)
 {
 	size_t i = (size_t)(k - s->keys);
 
+	idx_del(s, k);
 	explicit_bzero(k, sizeof(*k));
 	memmove(&s->keys[i], &s->keys[i + 1], (s->n - i - 1) * sizeof(*k));
 	s->n--;
 	explicit_bzero(&s->keys[s->n], sizeof(*k));
 }
 
-/* Re-linked at the head (tcp_ao_delete_key()'s EBUSY path). */
+/* Re-linked at the head (tcp_ao_delete_key()'s EBUSY path), with a new
+ * uid: keys[] stays in uid order. */
 static void move_to_head(struct aosock *s, struct aosock_key *k)
 {
 	struct aosock_key copy = *k;
 	size_t i = (size_t)(k - s->keys);
+	uint32_t old = k->uid;
 
+	idx_del(s, k);
 	memmove(&s->keys[i], &s->keys[i + 1], (s->n - i - 1) * sizeof(*k));
+	copy.uid = s->next_uid++;
+	if (s->current == old)
+		s->current = copy.uid;
+	if (s->rnext == old)
+		s->rnext = copy.uid;
 	s->keys[s->n - 1] = copy;
+	idx_add(s, &s->keys[s->n - 1]);
 	explicit_bzero(&copy, sizeof(copy));
 }
 
@@ -532,6 +680,7 @@ int aosock_del(struct aosock *s, const struct aosock_env *env,
 	       const void *buf, size_t optlen, struct tcpao_mkt *gone)
 {
 	struct aosock_key *new_cur = NULL, *new_next = NULL, *k = NULL;
+	struct keyscan sc;
 	struct tcp_ao_del cmd;
 	struct tcpao_addr addr;
 	int l3index, rc;
@@ -559,8 +708,8 @@ int aosock_del(struct aosock *s, const struct aosock_env *env,
 	rc = del_addr(s, &cmd, &addr);
 	if (rc)
 		return rc;
-	for (size_t i = s->n; !k && i-- > 0;) {
-		struct aosock_key *c = &s->keys[i];
+	scan_begin(&sc, s, is_host(&addr, cmd.prefix) ? &addr : NULL);
+	for (struct aosock_key *c; !k && (c = scan_next(&sc, s));) {
 		const struct tcpao_mkt *m = &c->mkt;
 
 		if (m->sndid == cmd.sndid && m->rcvid == cmd.rcvid &&
@@ -750,6 +899,7 @@ int aosock_get_keys(const struct aosock *s, const void *req, size_t len,
 		    struct tcp_ao_getsockopt **outp, size_t *written)
 {
 	struct tcp_ao_getsockopt in, *out;
+	struct keyscan sc;
 	struct tcpao_addr addr;
 	bool matching = true, given;
 	size_t matched = 0;
@@ -781,9 +931,8 @@ int aosock_get_keys(const struct aosock *s, const void *req, size_t len,
 	out = calloc(in.nkeys < s->n ? in.nkeys + 1 : s->n + 1, sizeof(*out));
 	if (!out)
 		return -ENOMEM;
-	for (size_t i = s->n; i-- > 0;) {
-		const struct aosock_key *k = &s->keys[i];
-
+	scan_begin(&sc, s, matching && given && is_host(&addr, in.prefix) ? &addr : NULL);
+	for (const struct aosock_key *k; (k = scan_next(&sc, s));) {
 		if (in.get_all) {
 			/* every key */
 		} else if (in.is_current || in.is_rnext) {
@@ -812,6 +961,7 @@ static void drop_ao(struct aosock *s)
 	free(s->keys);
 	s->keys = NULL;
 	s->n = s->cap = 0;
+	idx_clear(s);
 	s->current = s->rnext = 0;
 	s->has_info = false;
 	s->ao_required = s->accept_icmps = false;
@@ -821,16 +971,15 @@ static void drop_ao(struct aosock *s)
 
 int aosock_connect(struct aosock *s, const struct tcpao_addr *peer, int l3index)
 {
-	const struct aosock_key *first = NULL;
+	const struct aosock_key *first = NULL, *m;
 	bool ao_match = false;
+	struct keyscan sc;
 
 	if (!s->has_info)
 		return 0;
-	for (size_t i = s->n; i-- > 0;)
-		if (tcpao_mkt_matches(&s->keys[i].mkt, peer, l3index)) {
-			ao_match = true;
-			break;
-		}
+	scan_begin(&sc, s, peer);
+	while (!ao_match && (m = scan_next(&sc, s)))
+		ao_match = tcpao_mkt_matches(&m->mkt, peer, l3index);
 	/* tcp_connect(): an MD5 key for the peer makes it an MD5 connection,
 	 * unless AO is wanted too (ambiguous: refused); without one, AO needs
 	 * a key for the peer. */
@@ -867,6 +1016,7 @@ int aosock_accept(struct aosock *child, const struct aosock *listener,
 		  int syn_rnext)
 {
 	const struct aosock_key *cur = NULL, *next = NULL;
+	struct keyscan sc;
 
 	aosock_init(child, listener->family);
 	child->ao_required = listener->ao_required;
@@ -883,12 +1033,13 @@ int aosock_accept(struct aosock *child, const struct aosock *listener,
 	child->has_info = true;
 	/* tcp_ao_copy_all_matching(): head insertion reverses the order, so
 	 * the child's newest key is the listener's oldest match. */
-	for (size_t i = listener->n; i-- > 0;) {
+	scan_begin(&sc, listener, peer);
+	for (const struct aosock_key *l; (l = scan_next(&sc, listener));) {
 		struct aosock_key *k;
 
-		if (!tcpao_mkt_matches(&listener->keys[i].mkt, peer, l3index))
+		if (!tcpao_mkt_matches(&l->mkt, peer, l3index))
 			continue;
-		if (link_key(child, &listener->keys[i].mkt, &k))
+		if (link_key(child, &l->mkt, &k))
 			return -ENOMEM;
 	}
 	if (!child->n)

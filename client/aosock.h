@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "hostidx.h"
 #include "tcpao.h"
 #include "tcpao/uapi.h"
 
@@ -56,6 +57,13 @@ struct aosock {
 	struct tcp_ao_repair repair;
 	struct aosock_md5 *md5;
 	size_t n_md5;
+	/* The keys by peer: host keys in hosts, the other keys' uids in wide
+	 * (ascending). keys[] stays in uid order, so a uid's key is found by
+	 * bisection. idx_lost: an allocation failed, lookups walk all keys. */
+	struct hostidx hosts;
+	uint32_t *wide;
+	size_t n_wide, cap_wide;
+	bool idx_lost;
 };
 
 /* What the rules need to know about the kernel socket, read by the caller. */
