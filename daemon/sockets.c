@@ -1081,12 +1081,20 @@ bool sockets_idle(struct daemon_ctx *d)
 }
 
 /* A user at a quota may hold sockets that are gone, their destroy
- * notifications not read yet: sock_diag decides before a refusal. */
-static bool at_quota(const struct control_client *who)
+ * notifications not read yet: sock_diag decides before a refusal, at most
+ * every 100 ms (a dump walks the whole established hash table: a user
+ * must not make the daemon do that per request). */
+static bool gc_for_quota(const struct control_client *who)
 {
-	return who && !who->privileged &&
-	       (uid_sockets(who->uid) >= SOCKETS_PER_UID ||
-		uid_keys(who->uid) >= SOCKETS_KEYS_PER_UID);
+	static uint64_t last_ms;
+	uint64_t now = control_now_ms();
+
+	if (!who || who->privileged || now - last_ms < 100 ||
+	    (uid_sockets(who->uid) < SOCKETS_PER_UID &&
+	     uid_keys(who->uid) < SOCKETS_KEYS_PER_UID))
+		return false;
+	last_ms = now;
+	return true;
 }
 
 /* A socket's 4-tuple while it is connected (sock_rec.seen). */
@@ -1113,7 +1121,7 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 	if (rc)
 		return control_reply_error(out, rc, "not a TCP socket");
 	remember_tuple(&id);
-	if (at_quota(control_reply_client(out)))
+	if (gc_for_quota(control_reply_client(out)))
 		sockets_gc(d);
 	if (!strcmp(argv[0], "sock-begin"))
 		return sock_begin(&id, argc, argv, out);
