@@ -1121,17 +1121,17 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 	if (rc)
 		return control_reply_error(out, rc, "not a TCP socket");
 	remember_tuple(&id);
+	/* The notifications queued so far (not per key of a registration). */
+	if (strcmp(argv[0], "sock-key") && watch_fd >= 0)
+		sockets_watch_read(d, watch_fd);
 	if (gc_for_quota(control_reply_client(out)))
 		sockets_gc(d);
 	if (!strcmp(argv[0], "sock-begin"))
 		return sock_begin(&id, argc, argv, out);
 	if (!strcmp(argv[0], "sock-key"))
 		return sock_key(&id, argc, argv, out);
-	if (!strcmp(argv[0], "sock-commit")) {
-		if (watch_fd >= 0)
-			sockets_watch_read(d, watch_fd); /* what is queued, no dump */
+	if (!strcmp(argv[0], "sock-commit"))
 		return sock_commit(d, &id, argc, argv, out);
-	}
 	if (!strcmp(argv[0], "sock-accept"))
 		return sock_accept(d, &id, out);
 	if (!strcmp(argv[0], "sock-watch"))
