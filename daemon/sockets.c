@@ -333,11 +333,13 @@ static void entry_summary(const struct policy_peer *e, char *buf, size_t len)
 	int at = snprintf(buf, len, "keys=%zu current=%d rnext=%d ids=", e->keys.n,
 			  e->current_sndid, e->rnext_rcvid);
 
-	for (size_t k = 0; k < e->keys.n && at > 0 && (size_t)at < len; k++)
-		at += snprintf(buf + at, len - (size_t)at, k < 8 ? "%s%u/%u" : ",...",
-			       k ? "," : "", (*tcpao_keyring_key(&e->keys, k)).sndid, (*tcpao_keyring_key(&e->keys, k)).rcvid);
-	if (!e->keys.n)
-		snprintf(buf + at, len - (size_t)at, "none");
+	for (size_t k = 0; k < e->keys.n && k < 8 && at > 0 && (size_t)at < len; k++)
+		at += snprintf(buf + at, len - (size_t)at, "%s%u/%u", k ? "," : "",
+			       tcpao_keyring_key(&e->keys, k)->sndid,
+			       tcpao_keyring_key(&e->keys, k)->rcvid);
+	if (at > 0 && (size_t)at < len)
+		snprintf(buf + at, len - (size_t)at, "%s",
+			 !e->keys.n ? "none" : e->keys.n > 8 ? ",..." : "");
 }
 
 /* One line per request that changed the socket's entry e; by the client
