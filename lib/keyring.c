@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "keypeers.h"
 #include "tcpao.h"
@@ -187,12 +188,31 @@ static struct idx_slot *idx_find(struct tcpao_keyidx *x, const struct idx_slot *
 	return &x->slots[i];
 }
 
+/* A clash index of 100,000 keys is 32 MB, probed at random: on 4 KB
+ * pages nearly every probe misses the TLB (measured: 3-25 µs more per
+ * add at 100,000 keys in a VM). Large tables ask for huge pages. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static struct idx_slot *slots_alloc(size_t cap)
+{
+	size_t bytes = cap * sizeof(struct idx_slot);
+	void *p;
+
+	if (bytes < HUGE_PAGE)
+		return calloc(cap, sizeof(struct idx_slot));
+	p = aligned_alloc(HUGE_PAGE, bytes); /* cap: a power of two */
+	if (!p)
+		return NULL;
+	madvise(p, bytes, MADV_HUGEPAGE); /* a hint: 4 KB pages still work */
+	return memset(p, 0, bytes);
+}
+
 static int idx_rehash(struct tcpao_keyidx *x, size_t cap)
 {
 	struct idx_slot *old = x->slots;
 	size_t oldcap = x->cap;
 
-	x->slots = calloc(cap, sizeof(*x->slots));
+	x->slots = slots_alloc(cap);
 	if (!x->slots) {
 		x->slots = old;
 		return -ENOMEM;
