@@ -197,8 +197,8 @@ int sockctl_register(int fd, const struct aosock *s, const char *role,
 		}
 		pipe_send(&p, req);
 	}
-	/* Committed only once every key was taken: never a part of them. */
-	pipe_reap(&p, 0);
+	/* The daemon refuses the commit after a refused key: never a part
+	 * of them committed. */
 	snprintf(req, sizeof(req), "sock-commit %s", args);
 	pipe_send(&p, req);
 	pipe_reap(&p, 0);

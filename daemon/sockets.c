@@ -57,6 +57,7 @@ struct sock_rec {
 	_Atomic uint64_t cnt[5];
 	struct keycount keycnt;      /* per key, by serial */
 	struct tcpao_keyring staged; /* sock-begin .. sock-commit */
+	int staged_rc;               /* a refused sock-begin / sock-key: no commit */
 	int family;
 	struct tcpao_addr dest;      /* connect()'s peer */
 	uint16_t dport;
@@ -385,6 +386,7 @@ static int sock_begin(struct sock_id *id, int argc, char **argv,
 		return control_reply_error(out, rc, "sock-begin: %s", strerror(-rc));
 	tcpao_keyring_free(&r->staged);
 	tcpao_keyring_init(&r->staged);
+	r->staged_rc = 0;
 	r->listener = role && !strcmp(role, "listen");
 	r->keycnt.listener = r->listener;
 	r->family = id->family;
@@ -394,7 +396,7 @@ static int sock_begin(struct sock_id *id, int argc, char **argv,
 		uint8_t len;
 
 		if (tcpao_addr_parse(peer, &r->dest, &len))
-			return control_reply_error(out, -EINVAL, "bad peer");
+			return control_reply_error(out, r->staged_rc = -EINVAL, "bad peer");
 		tcpao_addr_unmap(&r->dest);
 	}
 	return 0;
@@ -422,11 +424,19 @@ static int sock_key(struct sock_id *id, int argc, char **argv,
 
 	if (!r || argc < 2)
 		return control_reply_error(out, -EINVAL, "sock-begin first");
+	if (r->staged_rc) /* requests sent ahead of the refusal */
+		return control_reply_error(out, r->staged_rc, "sock-key: an earlier key was refused");
 	for (int i = 1; i < argc && !rc; i++) {
 		rc = parse_key(argv[i], &mkt, out) ?: key_quota(r, 1);
 		if (!rc)
 			rc = tcpao_keyring_add(&r->staged, &mkt);
 		tcpao_mkt_wipe(&mkt);
+	}
+	if (rc && !r->staged_rc)
+		r->staged_rc = rc;
+	if (rc) { /* nothing of it will be committed: off the quota now */
+		tcpao_keyring_free(&r->staged);
+		tcpao_keyring_init(&r->staged);
 	}
 	return rc;
 }
@@ -445,6 +455,13 @@ static int sock_commit(struct daemon_ctx *d, struct sock_id *id, int argc,
 
 	if (!r)
 		return control_reply_error(out, -EINVAL, "sock-begin first");
+	/* Requests come ahead of their replies (client/sockctl.c): a key
+	 * refused before this commit fails it, never a part committed. */
+	if (r->staged_rc) {
+		rc = r->staged_rc;
+		r->staged_rc = 0;
+		return control_reply_error(out, rc, "sock-commit: a key was refused");
+	}
 	parse_flags(argc, argv, &f);
 	socket_scope(id, r, &r->staged, &scope);
 	fresh = policy_clone(d->policy);

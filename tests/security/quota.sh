@@ -15,6 +15,27 @@ ts_daemon "$NS_B" --key "id=1,alg=hmac(sha1),secret=root-secret,peer=$A4/32"
 ts_start ts_in "$NS_B" "$PY" "$SEC_DIR/usersock.py" echo $B4 8179 0 - >/dev/null 2>&1
 ts_wait_listen "$NS_B" 8179
 
+ts_log "nobody: a listener with 1100 keys given before listen(): refused whole"
+# One registration, its requests sent ahead of their replies: the daemon
+# refuses key 1025 and then the commit, so no part of the socket's keys is
+# taken, and the refused ones stop counting while that socket lives on:
+# 1000 keys on another socket then register.
+ts_in "$NS_A" sysctl -qw net.core.optmem_max=1000000 # the preload's own per-socket limit
+ts_start as_nobody "$NS_A" "$PY" "$ATK/usersock.py" register $A4 19000 1100 4 3 >"$TS_TMP/r.out" 2>&1
+held=$TS_LAST_PID
+sec_wait_line "$TS_TMP/r.out" "^listen" 60 || ts_die "register: $(cat "$TS_TMP/r.out")"
+out=$(cat "$TS_TMP/r.out")
+echo "nobody, 1100 keys (the socket kept open): $out"
+ts_expect '[ "$out" = "listen ENOMEM" ]' "listen() of 1100 keys fails with ENOMEM ($out)"
+ts_expect '! sec_keylist "$NS_A" | grep -q "sndid=4"' "no key of the refused socket in tcpaod"
+out=$(as_nobody "$NS_A" "$PY" "$ATK/usersock.py" register $A4 19001 1000 5 0 2>&1)
+echo "nobody, 1000 keys: $out"
+ts_expect '[ "$out" = "listen ok" ]' "then 1000 keys register ($out)"
+wait "$held"
+v=$(sec_keylist "$NS_A" | grep -c "sndid=5")
+ts_expect '[ "$v" = 0 ]' "the registered socket's keys left with it ($v)"
+ts_in "$NS_A" sysctl -qw net.core.optmem_max=131072
+
 ts_log "nobody: 2000 keys on one listener, then 300 listeners"
 ts_start as_nobody "$NS_A" "$PY" "$ATK/usersock.py" quota $A4 20000 2000 300 60 >"$TS_TMP/q.out" 2>&1
 sec_wait_line "$TS_TMP/q.out" "^keys" 180 || ts_die "quota run: $(cat "$TS_TMP/q.out")"

@@ -21,6 +21,10 @@ shell test checks, flushed.
                                                    (a key each), then up to
                                                    KEYS keys in all on them;
                                                    holds HOLD seconds
+    usersock.py register ADDR PORT KEYS ID HOLD    a socket given KEYS keys
+                                                   (key ID) before listen():
+                                                   "listen ok" or "listen
+                                                   ERRNO"; holds HOLD seconds
 """
 import errno
 import socket
@@ -167,9 +171,27 @@ def quota(addr, port, keys, sockets, hold):
     return 0
 
 
+def register(addr, port, keys, keyid, hold):
+    """The socket's keys all go to the daemon at listen(), in one
+    registration (client/sockctl.c sends them ahead of the replies)."""
+    t = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((addr, int(port)))
+    for i in range(1, int(keys) + 1):
+        peer = "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255)
+        t.setsockopt(socket.IPPROTO_TCP, TCP_AO_ADD_KEY, ao_add(peer, int(keyid)))
+    try:
+        t.listen(1)
+        say("listen ok")
+    except OSError as e:
+        say("listen %s" % errno.errorcode.get(e.errno, str(e.errno)))
+    time.sleep(float(hold))
+    return 0
+
+
 def main(argv):
     cmds = {"listen": (listen, 5), "listen-required": (listen, 5), "echo": (echo, 4), "talk": (talk, 4),
-            "plain": (plain, 2), "quota": (quota, 5)}
+            "plain": (plain, 2), "quota": (quota, 5), "register": (register, 5)}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2
