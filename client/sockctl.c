@@ -2,7 +2,6 @@
 /* sock-* requests to tcpaod, each carrying the socket's descriptor. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,28 +358,8 @@ int sockctl_key_counts(int fd, struct tcp_ao_getsockopt *e, size_t n)
 	return info(fd, "sock-info", NULL, NULL, NULL, e, n);
 }
 
-/* No packet of the namespace waits for a verdict in any NFQUEUE queue
- * (queue_total, the third field of each line, counts a packet until its
- * verdict): then every segment queued so far has been handled, and a sync
- * would only wait for the daemon to say so. False when unsure. */
-static bool queues_idle(void)
-{
-	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	unsigned int num, portid, total;
-	char line[256];
-	bool idle = f != NULL;
-
-	while (idle && fgets(line, sizeof(line), f))
-		idle = sscanf(line, "%u %u %u", &num, &portid, &total) == 3 && !total;
-	if (f)
-		fclose(f);
-	return idle;
-}
-
 int sockctl_sync(void)
 {
-	if (queues_idle())
-		return 0;
 	return one(tcpao_ctl_connect(ctl_name(), CTL_TIMEOUT_MS), "sync", -1);
 }
 
