@@ -192,19 +192,6 @@ static bool is_l3mdev(int ifindex)
 	return !rc && (ifr.ifr_flags & IFF_MASTER);
 }
 
-static void sockaddr_to(struct tcpao_addr *a, const struct sockaddr_storage *ss)
-{
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET) {
-		a->family = AF_INET;
-		a->v4 = ((const struct sockaddr_in *)ss)->sin_addr;
-	} else if (ss->ss_family == AF_INET6) {
-		a->family = AF_INET6;
-		a->v6 = ((const struct sockaddr_in6 *)ss)->sin6_addr;
-		tcpao_addr_unmap(a);
-	}
-}
-
 /* Per network namespace since Linux 6.9: read from this thread's view. */
 static long read_optmem_max(void)
 {
@@ -241,7 +228,7 @@ static void read_env(int fd, const struct psock *p, struct aosock_env *env,
 	l = sizeof(ss);
 	if (!getpeername(fd, (struct sockaddr *)&ss, &l)) {
 		env->has_daddr = true;
-		sockaddr_to(&env->daddr, &ss);
+		tcpao_addr_from_sockaddr(&env->daddr, &ss);
 	} else if (p && p->connecting) {
 		env->has_daddr = true;
 		env->daddr = p->dest;
@@ -433,7 +420,7 @@ static int register_restored(int fd, struct psock *p)
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &l))
 		return -errno;
-	sockaddr_to(&peer, &ss);
+	tcpao_addr_from_sockaddr(&peer, &ss);
 	rc = sockctl_register(fd, &p->ao, "connect", &peer,
 			      ntohs(ss.ss_family == AF_INET
 					    ? ((struct sockaddr_in *)&ss)->sin_port
@@ -712,7 +699,7 @@ static int prepare_connect(int fd, struct psock *p, const struct sockaddr *sa,
 	int rc;
 
 	memcpy(&ss, sa, len < sizeof(ss) ? len : sizeof(ss));
-	sockaddr_to(&p->dest, &ss);
+	tcpao_addr_from_sockaddr(&p->dest, &ss);
 	read_env(fd, p, &env, false);
 	if (env.state != AOSOCK_CLOSE || p->dest.family == AF_UNSPEC)
 		return 0; /* the kernel gives the errno (EISCONN, EALREADY...) */
@@ -838,7 +825,7 @@ static void adopt_child(int lfd, int fd)
 
 	if (!l || !l->ao.has_info || getpeername(fd, (struct sockaddr *)&ss, &sl))
 		return;
-	sockaddr_to(&peer, &ss);
+	tcpao_addr_from_sockaddr(&peer, &ss);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return;

@@ -277,19 +277,6 @@ int sockctl_accept(int fd, int *syn_keyid, int *syn_rnext)
 	return 0;
 }
 
-static void entry_addr(const struct tcp_ao_getsockopt *e, struct tcpao_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (e->addr.ss_family == AF_INET) {
-		a->family = AF_INET;
-		a->v4 = ((const struct sockaddr_in *)&e->addr)->sin_addr;
-	} else if (e->addr.ss_family == AF_INET6) {
-		a->family = AF_INET6;
-		a->v6 = ((const struct sockaddr_in6 *)&e->addr)->sin6_addr;
-		tcpao_addr_unmap(a);
-	}
-}
-
 /* A "key" record of sock-info: its counters go to the entries naming
  * its key (those TCP_AO_GET_KEYS returns, not every key of a listener). */
 static void key_counts(struct tcp_ao_getsockopt *e, size_t n,
@@ -306,7 +293,7 @@ static void key_counts(struct tcp_ao_getsockopt *e, size_t n,
 		return; /* "any": no socket key has no family */
 	tcpao_addr_unmap(&addr);
 	for (size_t i = 0; i < n; i++) {
-		entry_addr(&e[i], &ea);
+		tcpao_addr_from_sockaddr(&ea, &e[i].addr);
 		if (e[i].sndid == sndid && e[i].rcvid == rcvid && e[i].prefix == len &&
 		    ea.family == addr.family && tcpao_addr_equal(&ea, &addr)) {
 			e[i].pkt_good = good;

@@ -92,22 +92,10 @@ struct sock_id {
 static void from_sockaddr(const struct sockaddr_storage *ss,
 			  struct tcpao_addr *a, uint16_t *port)
 {
-	memset(a, 0, sizeof(*a));
-	*port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)ss;
-
-		a->family = AF_INET;
-		a->v4 = sin->sin_addr;
-		*port = ntohs(sin->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)ss;
-
-		a->family = AF_INET6;
-		a->v6 = sin6->sin6_addr;
-		*port = ntohs(sin6->sin6_port);
-		tcpao_addr_unmap(a);
-	}
+	tcpao_addr_from_sockaddr(a, ss);
+	*port = ss->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)ss)->sin_port)
+		: ss->ss_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)ss)->sin6_port)
+		: 0;
 }
 
 static int identify(int fd, struct sock_id *id)

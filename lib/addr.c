@@ -62,6 +62,21 @@ int tcpao_addr_parse(const char *text, struct tcpao_addr *addr,
 	return 0;
 }
 
+void tcpao_addr_from_sockaddr(struct tcpao_addr *addr, const void *ss)
+{
+	const struct sockaddr_storage *s = ss;
+
+	memset(addr, 0, sizeof(*addr));
+	if (s->ss_family == AF_INET) {
+		addr->family = AF_INET;
+		addr->v4 = ((const struct sockaddr_in *)ss)->sin_addr;
+	} else if (s->ss_family == AF_INET6) {
+		addr->family = AF_INET6;
+		addr->v6 = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+		tcpao_addr_unmap(addr);
+	}
+}
+
 bool tcpao_addr_equal(const struct tcpao_addr *a, const struct tcpao_addr *b)
 {
 	return a->family == b->family &&

@@ -148,6 +148,9 @@ int tcpao_addr_parse(const char *text, struct tcpao_addr *addr,
 		     uint8_t *prefixlen);
 /* IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes IPv4; others are unchanged. */
 void tcpao_addr_unmap(struct tcpao_addr *addr);
+/* The address of a struct sockaddr_in / sockaddr_in6 (ss), unmapped;
+ * family AF_UNSPEC for any other family. */
+void tcpao_addr_from_sockaddr(struct tcpao_addr *addr, const void *ss);
 bool tcpao_addr_equal(const struct tcpao_addr *a, const struct tcpao_addr *b);
 bool tcpao_addr_in_prefix(const struct tcpao_addr *addr,
 			  const struct tcpao_addr *prefix, uint8_t prefixlen);
