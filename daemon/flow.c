@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "flow.h"
+#include "hash.h"
 
 /* How long a flow outlives its last segment, by state (milliseconds). */
 #define HANDSHAKE_IDLE_MS (75 * 1000)
@@ -67,13 +68,6 @@ void flow_table_free(struct flow_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	h *= 0xff51afd7ed558ccdull;
-	return h ^ (h >> 33);
-}
-
 static uint32_t key_hash(const struct flow_table *t, const struct flow_key *k)
 {
 	uint64_t w[4], h = t->seed;
@@ -81,8 +75,8 @@ static uint32_t key_hash(const struct flow_table *t, const struct flow_key *k)
 	memcpy(w, k->local.bytes, 16);
 	memcpy(w + 2, k->remote.bytes, 16);
 	for (int i = 0; i < 4; i++)
-		h = mix(h, w[i]);
-	h = mix(h, (uint64_t)k->lport << 16 | k->rport |
+		h = hash_mix(h, w[i]);
+	h = hash_mix(h, (uint64_t)k->lport << 16 | k->rport |
 		       (uint64_t)k->local.family << 32);
 	return (uint32_t)h & (t->nbuckets - 1);
 }
@@ -93,7 +87,7 @@ static uint32_t remote_hash(const struct flow_table *t,
 	uint64_t w[2] = { 0 }, h = t->seed ^ a->family;
 
 	memcpy(w, a->bytes, tcpao_addr_len(a)); /* the bytes equality reads */
-	h = mix(mix(h, w[0]), w[1]);
+	h = hash_mix(hash_mix(h, w[0]), w[1]);
 	return (uint32_t)h & (t->nbuckets - 1);
 }
 
@@ -125,7 +119,7 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key)
 
 static uint32_t uid_home(const struct flow_table *t, uint32_t uid)
 {
-	return (uint32_t)mix(t->seed, uid) & (t->nuids - 1);
+	return (uint32_t)hash_mix(t->seed, uid) & (t->nuids - 1);
 }
 
 /* The slot of uid, or the empty slot where it would go. */

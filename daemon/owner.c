@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "hash.h"
 #include "owner.h"
 
 /* A slot: the pair's hash above the low byte (the tag), worker + 1 in
@@ -33,19 +34,12 @@ void owner_index_free(struct owner_index *ix)
 	memset(ix, 0, sizeof(*ix));
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v;
-	h *= 0x9fb21c651e98df25ull;
-	return h ^ (h >> 29);
-}
-
 static uint64_t addr_hash(uint64_t seed, const struct tcpao_addr *a)
 {
 	uint64_t w[2] = { 0 };
 
 	memcpy(w, a->bytes, a->family == AF_INET6 ? 16 : 4);
-	return mix(mix(mix(seed, (uint64_t)a->family), w[0]), w[1]);
+	return hash_mix(hash_mix(hash_mix(seed, (uint64_t)a->family), w[0]), w[1]);
 }
 
 /* The same for {a, b} and {b, a}: the kernel's queue is the same for
@@ -56,7 +50,7 @@ static uint64_t pair_hash(const struct owner_index *ix,
 {
 	uint64_t x = addr_hash(ix->seed, a), y = addr_hash(ix->seed, b);
 
-	return mix(mix(ix->seed, x < y ? x : y), x < y ? y : x);
+	return hash_mix(hash_mix(ix->seed, x < y ? x : y), x < y ? y : x);
 }
 
 void owner_note(struct owner_index *ix, const struct tcpao_addr *a,

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
+#include "hash.h"
 #include "keychain.h"
 #include "peerindex.h"
 #include "policy.h"
@@ -48,6 +50,21 @@ static void entry_unref(uintptr_t w)
 static const struct pvec_ops entry_ops = { entry_ref, entry_unref };
 
 static uint64_t generations;
+static uint64_t conn_seed; /* conn_key() */
+
+static void indexes_init(struct policy_indexes *ix)
+{
+	peer_index_init(&ix->prefix);
+	peer_index_init(&ix->cookie);
+	peer_index_init(&ix->conn);
+}
+
+static void indexes_free(struct policy_indexes *ix)
+{
+	peer_index_free(&ix->prefix);
+	peer_index_free(&ix->cookie);
+	peer_index_free(&ix->conn);
+}
 
 struct policy *policy_new(void)
 {
@@ -57,9 +74,11 @@ struct policy *policy_new(void)
 		return NULL;
 	policy->next_serial = 1;
 	policy->gen = ++generations;
+	/* Before any worker reads a policy: set once, on the first. */
+	if (!conn_seed && getrandom(&conn_seed, sizeof(conn_seed), 0) != sizeof(conn_seed))
+		conn_seed = (uint64_t)(uintptr_t)policy ^ 0x9e3779b97f4a7c15ull;
 	pvec_init(&policy->entries, &entry_ops);
-	peer_index_init(&policy->index);
-	peer_index_init(&policy->cookies);
+	indexes_init(&policy->ix);
 	return policy;
 }
 
@@ -68,8 +87,7 @@ void policy_free(struct policy *policy)
 	if (!policy)
 		return;
 	pvec_free(&policy->entries);
-	peer_index_free(&policy->index);
-	peer_index_free(&policy->cookies);
+	indexes_free(&policy->ix);
 	free(policy->changed);
 	keychains_unref(policy->chains);
 	free(policy);
@@ -184,31 +202,79 @@ static struct tcpao_addr cookie_key(uint64_t cookie)
 	return a;
 }
 
-/* Slot's entry p joins the indexes (by prefix, by cookie). */
-static int index_in(struct peer_index *ix, struct peer_index *cookies,
-		    const struct policy_peer *p, size_t slot)
+/* A connection's socket entry: found by its peer and ports, not among
+ * the entries of its peer's prefix (policy_match() looks in both). */
+static bool conn_scope(const struct policy_scope *s)
 {
-	struct tcpao_addr c = cookie_key(p->sock_cookie);
+	return s->local_port && s->remote_port &&
+	       s->peer_len == 8 * tcpao_addr_len(&s->peer);
+}
 
-	if (peer_index_add(ix, &p->scope.peer, p->scope.peer_len, (uint32_t)slot))
+static bool conn_entry(const struct policy_peer *p)
+{
+	return p->sock_cookie && conn_scope(&p->scope);
+}
+
+/* A keyed hash of a peer and ports written as an IPv6 /128 (as
+ * cookie_key()): keyed, so that no local user can pile its sockets'
+ * entries onto another's. Candidates are checked against their scope. */
+static struct tcpao_addr conn_key(const struct tcpao_addr *peer,
+				  uint16_t lport, uint16_t rport)
+{
+	struct tcpao_addr a = { .family = AF_INET6 };
+	uint64_t w[2] = { 0 }, h[2];
+
+	memcpy(w, peer->bytes, tcpao_addr_len(peer));
+	h[0] = hash_mix(hash_mix(hash_mix(conn_seed, peer->family), w[0]), w[1]);
+	h[1] = hash_mix(h[0], (uint64_t)lport << 16 | rport);
+	memcpy(a.bytes, h, sizeof(h));
+	return a;
+}
+
+/* Where p is found by its scope: its peer's prefix, or its connection. */
+static struct peer_index *scope_index(struct policy_indexes *ix,
+				      const struct policy_peer *p,
+				      struct tcpao_addr *key, uint8_t *len)
+{
+	if (conn_entry(p)) {
+		*key = conn_key(&p->scope.peer, p->scope.local_port, p->scope.remote_port);
+		*len = 128;
+		return &ix->conn;
+	}
+	*key = p->scope.peer;
+	*len = p->scope.peer_len;
+	return &ix->prefix;
+}
+
+/* Slot's entry p joins the indexes (by scope, by cookie). */
+static int index_in(struct policy_indexes *ix, const struct policy_peer *p,
+		    size_t slot)
+{
+	struct tcpao_addr c = cookie_key(p->sock_cookie), k;
+	uint8_t len;
+	struct peer_index *by_scope = scope_index(ix, p, &k, &len);
+
+	if (peer_index_add(by_scope, &k, len, (uint32_t)slot))
 		return -ENOMEM;
-	if (p->sock_cookie && peer_index_add(cookies, &c, 128, (uint32_t)slot)) {
-		peer_index_del(ix, &p->scope.peer, p->scope.peer_len, (uint32_t)slot);
+	if (p->sock_cookie && peer_index_add(&ix->cookie, &c, 128, (uint32_t)slot)) {
+		peer_index_del(by_scope, &k, len, (uint32_t)slot);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static int index_out(struct peer_index *ix, struct peer_index *cookies,
-		     const struct policy_peer *p, size_t slot)
+static int index_out(struct policy_indexes *ix, const struct policy_peer *p,
+		     size_t slot)
 {
-	struct tcpao_addr c = cookie_key(p->sock_cookie);
+	struct tcpao_addr c = cookie_key(p->sock_cookie), k;
+	uint8_t len;
+	struct peer_index *by_scope = scope_index(ix, p, &k, &len);
 
-	if (p->sock_cookie && peer_index_del(cookies, &c, 128, (uint32_t)slot))
+	if (p->sock_cookie && peer_index_del(&ix->cookie, &c, 128, (uint32_t)slot))
 		return -ENOMEM;
-	if (peer_index_del(ix, &p->scope.peer, p->scope.peer_len, (uint32_t)slot)) {
+	if (peer_index_del(by_scope, &k, len, (uint32_t)slot)) {
 		if (p->sock_cookie)
-			peer_index_add(cookies, &c, 128, (uint32_t)slot);
+			peer_index_add(&ix->cookie, &c, 128, (uint32_t)slot);
 		return -ENOMEM;
 	}
 	return 0;
@@ -228,7 +294,7 @@ static int entry_push(struct policy *policy, struct policy_peer *p)
 		pvec_resize(&policy->entries, slot);
 		return -ENOMEM;
 	}
-	if (index_in(&policy->index, &policy->cookies, p, slot)) {
+	if (index_in(&policy->ix, p, slot)) {
 		pvec_resize(&policy->entries, slot); /* drops p */
 		return -ENOMEM;
 	}
@@ -257,13 +323,12 @@ static struct policy_peer *entry_append(struct policy *policy,
  * whole, when removed entries are half the slots. */
 static void compact(struct policy *policy)
 {
-	struct peer_index ix, cookies;
+	struct policy_indexes ix;
 	struct pvec v;
 	size_t n = 0;
 
 	pvec_init(&v, &entry_ops);
-	peer_index_init(&ix);
-	peer_index_init(&cookies);
+	indexes_init(&ix);
 	if (pvec_resize(&v, policy->n - policy->holes))
 		goto fail;
 	for (size_t i = 0; i < policy->n; i++) {
@@ -271,7 +336,7 @@ static void compact(struct policy *policy)
 
 		if (!p)
 			continue;
-		if (index_in(&ix, &cookies, p, n))
+		if (index_in(&ix, p, n))
 			goto fail;
 		entry_ref((uintptr_t)p);
 		if (pvec_set(&v, n++, (uintptr_t)p)) {
@@ -280,19 +345,16 @@ static void compact(struct policy *policy)
 		}
 	}
 	pvec_free(&policy->entries);
-	peer_index_free(&policy->index);
-	peer_index_free(&policy->cookies);
+	indexes_free(&policy->ix);
 	policy->entries = v;
-	policy->index = ix;
-	policy->cookies = cookies;
+	policy->ix = ix;
 	policy->n = n;
 	policy->holes = 0;
 	policy->base = 0; /* slots renumbered: compared whole */
 	return;
 fail: /* no memory: the holes stay */
 	pvec_free(&v);
-	peer_index_free(&ix);
-	peer_index_free(&cookies);
+	indexes_free(&ix);
 }
 
 static void entry_remove(struct policy *policy, size_t slot)
@@ -303,10 +365,10 @@ static void entry_remove(struct policy *policy, size_t slot)
 		return;
 	note_change(policy, slot);
 	/* Unindexed, it may leave; else it stays (no memory). */
-	if (index_out(&policy->index, &policy->cookies, p, slot))
+	if (index_out(&policy->ix, p, slot))
 		return;
 	if (pvec_set(&policy->entries, slot, 0)) {
-		index_in(&policy->index, &policy->cookies, p, slot);
+		index_in(&policy->ix, p, slot);
 		return;
 	}
 	policy->holes++;
@@ -327,10 +389,10 @@ struct policy *policy_clone(const struct policy *policy)
 		return NULL;
 	pvec_clone(&copy->entries, &policy->entries);
 	copy->entries.ops = &entry_ops;
-	peer_index_free(&copy->index);
-	peer_index_clone(&copy->index, &policy->index);
-	peer_index_free(&copy->cookies);
-	peer_index_clone(&copy->cookies, &policy->cookies);
+	indexes_free(&copy->ix);
+	peer_index_clone(&copy->ix.prefix, &policy->ix.prefix);
+	peer_index_clone(&copy->ix.cookie, &policy->ix.cookie);
+	peer_index_clone(&copy->ix.conn, &policy->ix.conn);
 	copy->n = policy->n;
 	copy->holes = policy->holes;
 	copy->next_serial = policy->next_serial;
@@ -471,7 +533,7 @@ static size_t next_of_prefix(const struct policy *policy,
 			     size_t *it)
 {
 	size_t n;
-	const uint32_t *ids = peer_index_ids(&policy->index, prefix, len, &n);
+	const uint32_t *ids = peer_index_ids(&policy->ix.prefix, prefix, len, &n);
 
 	return next_live(policy, ids, n, it);
 }
@@ -559,8 +621,8 @@ struct prefix_walk {
 static void walk_length(const struct policy *policy, const struct tcpao_addr *addr,
 			struct prefix_walk *w, int below)
 {
-	w->len = peer_index_len_below(&policy->index, addr->family, below);
-	w->ids = w->len < 0 ? NULL : peer_index_ids(&policy->index, addr, (uint8_t)w->len, &w->nids);
+	w->len = peer_index_len_below(&policy->ix.prefix, addr->family, below);
+	w->ids = w->len < 0 ? NULL : peer_index_ids(&policy->ix.prefix, addr, (uint8_t)w->len, &w->nids);
 	w->nids = w->ids ? w->nids : 0;
 	w->at = 0;
 }
@@ -601,7 +663,7 @@ static int check_clash(struct policy *policy, const struct policy_scope *scope,
 
 	/* The prefix's ancestors, unless some prefix is longer than it:
 	 * then its descendants too, and every entry is walked. */
-	w.every = peer_index_len_below(&policy->index, scope->peer.family, 129) > scope->peer_len;
+	w.every = peer_index_len_below(&policy->ix.prefix, scope->peer.family, 129) > scope->peer_len;
 	while ((slot = next_containing(policy, &scope->peer, scope->peer_len, &w)) != SIZE_MAX) {
 		const struct policy_peer *p = policy_entry(policy, slot);
 
@@ -980,41 +1042,57 @@ static unsigned specificity(const struct policy_scope *s)
 	return (unsigned)s->peer_len << 16 | local << 2 | ports;
 }
 
+/* The best entry so far for one connection (policy_match()). */
+struct match {
+	const struct tcpao_addr *local, *remote;
+	uint16_t lport, rport;
+	const struct policy_peer *best, *listener;
+	unsigned best_spec;
+};
+
+static void consider(struct match *m, const struct policy_peer *p)
+{
+	unsigned spec;
+
+	if (!scope_matches(&p->scope, m->local, m->lport, m->remote, m->rport))
+		return;
+	/* A listener is every peer's on its port (Linux: its ao_required
+	 * refuses, its counters count them all), but any other entry for
+	 * this peer comes first: a user's listener never overrides root's
+	 * policy for a peer. */
+	if (p->sock_listener && !policy_listener_serves(p, m->remote)) {
+		if (!m->listener || specificity(&p->scope) > specificity(&m->listener->scope))
+			m->listener = p;
+		return;
+	}
+	spec = specificity(&p->scope) | (p->sock_cookie ? 1u << 31 : 0);
+	if (!m->best || spec > m->best_spec) {
+		m->best = p;
+		m->best_spec = spec;
+	}
+}
+
 const struct policy_peer *policy_match(const struct policy *policy,
 				       const struct tcpao_addr *local,
 				       uint16_t lport,
 				       const struct tcpao_addr *remote,
 				       uint16_t rport)
 {
-	const struct policy_peer *best = NULL, *listener = NULL, *p;
-	struct tcpao_addr l = *local, r = *remote;
+	struct tcpao_addr l = *local, r = *remote, k;
+	struct match m = { .local = &l, .remote = &r, .lport = lport, .rport = rport };
 	struct prefix_walk w = { 0 };
-	unsigned best_spec = 0;
+	const uint32_t *ids;
+	size_t n, at = 0;
 
 	tcpao_addr_unmap(&l);
 	tcpao_addr_unmap(&r);
-	for (size_t slot; (slot = next_containing(policy, &r, 128, &w)) != SIZE_MAX;) {
-		unsigned spec;
-
-		p = policy_entry(policy, slot);
-		if (!scope_matches(&p->scope, &l, lport, &r, rport))
-			continue;
-		/* A listener is every peer's on its port (Linux: its
-		 * ao_required refuses, its counters count them all), but
-		 * any other entry for this peer comes first: a user's
-		 * listener never overrides root's policy for a peer. */
-		if (p->sock_listener && !policy_listener_serves(p, &r)) {
-			if (!listener || specificity(&p->scope) > specificity(&listener->scope))
-				listener = p;
-			continue;
-		}
-		spec = specificity(&p->scope) | (p->sock_cookie ? 1u << 31 : 0);
-		if (!best || spec > best_spec) {
-			best = p;
-			best_spec = spec;
-		}
-	}
-	return best ? best : listener;
+	k = conn_key(&r, lport, rport);
+	ids = peer_index_ids(&policy->ix.conn, &k, 128, &n);
+	for (size_t slot; (slot = next_live(policy, ids, n, &at)) != SIZE_MAX;)
+		consider(&m, policy_entry(policy, slot));
+	for (size_t slot; (slot = next_containing(policy, &r, 128, &w)) != SIZE_MAX;)
+		consider(&m, policy_entry(policy, slot));
+	return m.best ? m.best : m.listener;
 }
 
 bool policy_covers(const struct policy *policy, const struct tcpao_addr *addr)
@@ -1119,26 +1197,6 @@ int policy_peer_keysel(const struct policy_peer *peer,
 			sel->rnext = tcpao_keyring_serial(ring, i);
 	}
 	return 0;
-}
-
-bool policy_next_prefix(const struct policy *policy, size_t *cursor,
-			struct tcpao_addr *prefix, uint8_t *prefix_len)
-{
-	for (size_t i = *cursor; i < policy->n; i++) {
-		const struct policy_peer *p = policy_entry(policy, i);
-		size_t it = 0;
-
-		/* Said once, at the first slot of its prefix. */
-		if (!p || p->sock_listener ||
-		    next_of_prefix(policy, &p->scope.peer, p->scope.peer_len, &it) != i)
-			continue;
-		*prefix = p->scope.peer;
-		*prefix_len = p->scope.peer_len;
-		*cursor = i + 1;
-		return true;
-	}
-	*cursor = policy->n;
-	return false;
 }
 
 /* ---- the current key's age --------------------------------------------- */
@@ -1431,7 +1489,7 @@ static size_t sock_slot(const struct policy *policy, uint64_t cookie)
 {
 	struct tcpao_addr c = cookie_key(cookie);
 	size_t n, at = 0, slot;
-	const uint32_t *ids = cookie ? peer_index_ids(&policy->cookies, &c, 128, &n) : NULL;
+	const uint32_t *ids = cookie ? peer_index_ids(&policy->ix.cookie, &c, 128, &n) : NULL;
 
 	while (ids && (slot = next_live(policy, ids, n, &at)) != SIZE_MAX)
 		if (policy_entry(policy, slot)->sock_cookie == cookie)
@@ -1468,9 +1526,13 @@ bool policy_sock_remove(struct policy *policy, uint64_t cookie)
 static size_t sock_scope_taken(const struct policy *policy,
 			       const struct policy_scope *s)
 {
-	size_t it = 0, slot;
+	struct tcpao_addr k = conn_key(&s->peer, s->local_port, s->remote_port);
+	size_t n = 0, it = 0, slot;
+	const uint32_t *ids = conn_scope(s) ? peer_index_ids(&policy->ix.conn, &k, 128, &n)
+					    : NULL;
 
-	while ((slot = next_of_prefix(policy, &s->peer, s->peer_len, &it)) != SIZE_MAX)
+	while ((slot = ids ? next_live(policy, ids, n, &it)
+			   : next_of_prefix(policy, &s->peer, s->peer_len, &it)) != SIZE_MAX)
 		if (policy_entry(policy, slot)->sock_cookie &&
 		    scope_equal(&policy_entry(policy, slot)->scope, s))
 			return slot;

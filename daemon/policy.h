@@ -136,6 +136,10 @@ struct policy_peer {
 	unsigned chain;
 };
 
+struct policy_indexes {
+	struct peer_index prefix, cookie, conn;
+};
+
 struct policy {
 	/* The entries by slot (struct policy_peer *; 0 where one was
 	 * removed): read them with policy_entry(), change them through
@@ -143,9 +147,13 @@ struct policy {
 	struct pvec entries;
 	size_t n;     /* slots */
 	size_t holes; /* removed entries' slots, until renumbered */
-	/* Slots by peer prefix (peerindex.h), and sockets' by cookie;
-	 * always complete. */
-	struct peer_index index, cookies;
+	/* Slots by peer prefix (peerindex.h), sockets' by cookie, and a
+	 * connection's socket entry (a host peer and both ports: a server's
+	 * sockets to one peer may be thousands, TIME-WAIT ones included) by
+	 * its peer and ports instead of its prefix (policy_match() looks in
+	 * both).
+	 * Always complete. */
+	struct policy_indexes ix;
 	uint64_t next_serial; /* the next key serial to hand out */
 	/* This version, the version it was cloned from (0: none, or the
 	 * slots were renumbered), and the slots changed since (repeats). */
@@ -346,11 +354,6 @@ size_t policy_entry_prefixes(const struct policy_peer *p,
  * duplicates are the caller's business. Returns how many there are. */
 size_t policy_required_ports(const struct policy *policy, uint16_t *out,
 			     size_t cap);
-
-/* Iterates over the distinct remote prefixes (for the ipset / nft set).
- * Start with *cursor = 0; returns false when done. */
-bool policy_next_prefix(const struct policy *policy, size_t *cursor,
-			struct tcpao_addr *prefix, uint8_t *prefix_len);
 
 /* After a reload: every key of `fresh` that is identical to a key of the
  * same scope in `old` (ids, algorithm, secret, maclen, flags, ifindex)

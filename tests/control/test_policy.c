@@ -451,22 +451,17 @@ static void test_clone_shares_until_changed(void **state)
 	policy_free(NULL);
 }
 
-static void test_prefixes(void **state)
+static void test_covers(void **state)
 {
 	struct policy *p = policy_new();
-	struct tcpao_addr pfx, a;
-	uint8_t len;
-	size_t cursor = 0, n = 0;
+	struct tcpao_addr a;
 
 	(void)state;
-	assert_false(policy_next_prefix(p, &cursor, &pfx, &len));
+	a = addr("198.18.0.77");
+	assert_false(policy_covers(p, &a));
 	assert_int_equal(add(p, "198.18.0.0/24", 1, 1), 0);
 	assert_int_equal(add_to(p, scope("198.18.0.0/24", NULL, 0, 179), NULL, 2, 2), 0);
 	assert_int_equal(add(p, "fd00::/64", 1, 1), 0);
-	cursor = 0;
-	while (policy_next_prefix(p, &cursor, &pfx, &len))
-		n++;
-	assert_int_equal(n, 2); /* the /24 once */
 	a = addr("198.18.0.77");
 	assert_true(policy_covers(p, &a));
 	a = addr("::ffff:198.18.0.77");
@@ -944,6 +939,9 @@ static void test_index_random_changes(void **state)
 		default:
 			if (r >> 26 & 1)
 				policy_sock_remove(next, 1 + (r >> 8 & 127));
+			else if (len == 32 && r >> 28 & 1) /* a connection's */
+				sock_entry(next, 1 + (r >> 8 & 127), 1000, false,
+					   scope(text, NULL, 179, 40000 + (r >> 29 & 3)), text, 1);
 			else
 				sock_entry(next, 1 + (r >> 8 & 127), 1000, r >> 27 & 1,
 					   scope(text, NULL, 179, 0), text, 1);
@@ -959,14 +957,50 @@ static void test_index_random_changes(void **state)
 			memcpy(remote.bytes, &be, 4);
 			policy_prefix_str(&remote, 32, text, sizeof(text));
 			text[strlen(text) - 3] = '\0';
-			assert_ptr_equal(match(p, "198.18.255.254", 179, text, 40000),
-					 walk_match(p, "198.18.255.254", 179, text, 40000));
+			for (uint16_t rport = 39999; rport < 40004; rport++)
+				assert_ptr_equal(match(p, "198.18.255.254", 179, text, rport),
+						 walk_match(p, "198.18.255.254", 179, text, rport));
 		}
 		for (size_t i = 0; i < p->n; i++)
 			if (policy_entry(p, i) && !policy_entry(p, i)->sock_cookie)
 				assert_ptr_equal(policy_peer_find(p, &policy_entry(p, i)->scope),
 						 policy_entry(p, i));
 	}
+	policy_free(p);
+}
+
+/* A server's connections to one peer (TIME-WAIT ones too) may be
+ * thousands: each is found by its ports, never among its peer's entries,
+ * so a change or a lookup costs the same at any number of them. */
+static void test_connections_of_one_peer(void **state)
+{
+	struct policy *p = policy_new();
+	struct tcpao_addr host = addr("198.18.0.9");
+	size_t n;
+
+	(void)state;
+	assert_int_equal(add(p, "198.18.0.0/24", 1, 1), 0);
+	for (uint16_t port = 1; port <= 3000; port++) {
+		struct policy *next = policy_clone(p);
+
+		sock_entry(next, port, 1000, false, scope("198.18.0.9/32", NULL, port, 179),
+			   "198.18.0.9", 2);
+		policy_free(p);
+		p = next;
+	}
+	assert_null(peer_index_ids(&p->ix.prefix, &host, 32, &n));
+	for (uint16_t port = 1; port <= 3000; port += 7) {
+		assert_int_equal(match(p, "198.18.0.1", port, "198.18.0.9", 179)->sock_cookie, port);
+		assert_ptr_equal(match(p, "198.18.0.1", port, "198.18.0.9", 180), policy_entry(p, 0));
+	}
+	/* The same scope again: the gone socket's entry makes way. */
+	sock_entry(p, 5000, 1000, false, scope("198.18.0.9/32", NULL, 7, 179), "198.18.0.9", 2);
+	assert_null(policy_sock_entry(p, 7));
+	assert_int_equal(match(p, "198.18.0.1", 7, "198.18.0.9", 179)->sock_cookie, 5000);
+	for (uint64_t c = 1; c <= 3000; c++)
+		policy_sock_remove(p, c);
+	assert_int_equal(match(p, "198.18.0.1", 7, "198.18.0.9", 179)->sock_cookie, 5000);
+	assert_ptr_equal(match(p, "198.18.0.1", 8, "198.18.0.9", 179), policy_entry(p, 0));
 	policy_free(p);
 }
 
@@ -1028,7 +1062,8 @@ int main(void)
 		cmocka_unit_test(test_changes_recorded),
 		cmocka_unit_test(test_index_random_changes),
 		cmocka_unit_test(test_holes_renumbered),
-		cmocka_unit_test(test_prefixes),
+		cmocka_unit_test(test_covers),
+		cmocka_unit_test(test_connections_of_one_peer),
 		cmocka_unit_test(test_adopt_serials),
 	};
 
