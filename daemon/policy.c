@@ -1082,15 +1082,17 @@ const struct policy_peer *policy_match(const struct policy *policy,
 	struct match m = { .local = &l, .remote = &r, .lport = lport, .rport = rport };
 	struct prefix_walk w = { 0 };
 	const uint32_t *ids;
-	size_t n, at = 0;
+	size_t n, at = 0, slot;
 
 	tcpao_addr_unmap(&l);
 	tcpao_addr_unmap(&r);
-	k = conn_key(&r, lport, rport);
-	ids = peer_index_ids(&policy->ix.conn, &k, 128, &n);
-	for (size_t slot; (slot = next_live(policy, ids, n, &at)) != SIZE_MAX;)
-		consider(&m, policy_entry(policy, slot));
-	for (size_t slot; (slot = next_containing(policy, &r, 128, &w)) != SIZE_MAX;)
+	if (peer_index_len_below(&policy->ix.conn, AF_INET6, 129) == 128) {
+		k = conn_key(&r, lport, rport);
+		ids = peer_index_ids(&policy->ix.conn, &k, 128, &n);
+		while ((slot = next_live(policy, ids, n, &at)) != SIZE_MAX)
+			consider(&m, policy_entry(policy, slot));
+	}
+	while ((slot = next_containing(policy, &r, 128, &w)) != SIZE_MAX)
 		consider(&m, policy_entry(policy, slot));
 	return m.best ? m.best : m.listener;
 }
