@@ -38,11 +38,13 @@ int flow_table_init(struct flow_table *t, uint32_t cap)
 	/* calloc'd pages stay untouched (and unbacked) until used. */
 	t->flows = calloc(cap, sizeof(*t->flows));
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	t->to_buckets = calloc(t->nbuckets, sizeof(*t->to_buckets));
+	for (int c = 0; c < FLOW_BY_COUNT; c++)
+		t->by_buckets[c] = calloc(t->nbuckets, sizeof(*t->by_buckets[c]));
 	t->live = calloc(cap ? cap : 1, sizeof(*t->live));
 	t->nuids = t->nbuckets * 2;
 	t->uids = calloc(t->nuids, sizeof(*t->uids));
-	if (!t->flows || !t->buckets || !t->to_buckets || !t->live || !t->uids) {
+	if (!t->flows || !t->buckets || !t->by_buckets[FLOW_BY_REMOTE] ||
+	    !t->by_buckets[FLOW_BY_CONN] || !t->live || !t->uids) {
 		flow_table_free(t);
 		return -ENOMEM;
 	}
@@ -62,7 +64,8 @@ void flow_table_free(struct flow_table *t)
 		explicit_bzero(t->flows, (size_t)t->cap * sizeof(*t->flows));
 	free(t->flows);
 	free(t->buckets);
-	free(t->to_buckets);
+	for (int c = 0; c < FLOW_BY_COUNT; c++)
+		free(t->by_buckets[c]);
 	free(t->live);
 	free(t->uids);
 	memset(t, 0, sizeof(*t));
@@ -81,14 +84,34 @@ static uint32_t key_hash(const struct flow_table *t, const struct flow_key *k)
 	return (uint32_t)h & (t->nbuckets - 1);
 }
 
-static uint32_t remote_hash(const struct flow_table *t,
-			    const struct tcpao_addr *a)
-{
-	uint64_t w[2] = { 0 }, h = t->seed ^ a->family;
+/* What a chain other than the 4-tuple's is keyed by (enum flow_by). */
+struct by_key {
+	enum flow_by by;
+	const struct tcpao_addr *remote;
+	uint16_t lport, rport;
+};
 
-	memcpy(w, a->bytes, tcpao_addr_len(a)); /* the bytes equality reads */
+static struct by_key by_key_of(const struct flow *f, enum flow_by by)
+{
+	return (struct by_key){ by, &f->key.remote, f->key.lport, f->key.rport };
+}
+
+static uint32_t by_hash(const struct flow_table *t, const struct by_key *k)
+{
+	uint64_t w[2] = { 0 }, h = t->seed ^ k->remote->family;
+
+	memcpy(w, k->remote->bytes, tcpao_addr_len(k->remote)); /* the bytes equality reads */
 	h = hash_mix(hash_mix(h, w[0]), w[1]);
+	if (k->by == FLOW_BY_CONN)
+		h = hash_mix(h, (uint64_t)k->lport << 16 | k->rport);
 	return (uint32_t)h & (t->nbuckets - 1);
+}
+
+static bool by_matches(const struct flow *f, const struct by_key *k)
+{
+	return tcpao_addr_equal(&f->key.remote, k->remote) &&
+	       (k->by == FLOW_BY_REMOTE ||
+		(f->key.lport == k->lport && f->key.rport == k->rport));
 }
 
 static bool key_equal(const struct flow_key *a, const struct flow_key *b)
@@ -235,49 +258,81 @@ void flow_recount(struct flow_table *t, struct flow *f)
 	state_link(t, f);
 }
 
-/* ---- flows by remote address: doubly linked, so removal is O(1) even
- * when one peer holds most of the table ---------------------------------- */
+/* ---- flows by remote address (and ports): doubly linked, so removal is
+ * O(1) even when one peer holds most of the table ----------------------- */
 
-static void to_link(struct flow_table *t, struct flow *f, uint32_t idx)
+static void by_link(struct flow_table *t, struct flow *f, uint32_t idx)
 {
-	uint32_t *head = &t->to_buckets[remote_hash(t, &f->key.remote)];
+	for (int c = 0; c < FLOW_BY_COUNT; c++) {
+		struct by_key k = by_key_of(f, c);
+		uint32_t *head = &t->by_buckets[c][by_hash(t, &k)];
 
-	f->to_prev = 0;
-	f->to_next = *head;
-	if (*head)
-		t->flows[*head - 1].to_prev = idx;
-	*head = idx;
+		f->by_prev[c] = 0;
+		f->by_next[c] = *head;
+		if (*head)
+			t->flows[*head - 1].by_prev[c] = idx;
+		*head = idx;
+	}
 }
 
-static void to_unlink(struct flow_table *t, struct flow *f)
+static void by_unlink(struct flow_table *t, struct flow *f)
 {
-	if (f->to_prev)
-		t->flows[f->to_prev - 1].to_next = f->to_next;
-	else
-		t->to_buckets[remote_hash(t, &f->key.remote)] = f->to_next;
-	if (f->to_next)
-		t->flows[f->to_next - 1].to_prev = f->to_prev;
+	for (int c = 0; c < FLOW_BY_COUNT; c++) {
+		struct by_key k = by_key_of(f, c);
+
+		if (f->by_prev[c])
+			t->flows[f->by_prev[c] - 1].by_next[c] = f->by_next[c];
+		else
+			t->by_buckets[c][by_hash(t, &k)] = f->by_next[c];
+		if (f->by_next[c])
+			t->flows[f->by_next[c] - 1].by_prev[c] = f->by_prev[c];
+	}
 }
 
-/* From chain link i on, the first flow to remote. */
-static struct flow *to_from(const struct flow_table *t, uint32_t i,
-			    const struct tcpao_addr *remote)
+/* From chain link i on, the first flow of k. */
+static struct flow *by_from(const struct flow_table *t, uint32_t i,
+			    const struct by_key *k)
 {
-	for (; i; i = t->flows[i - 1].to_next)
-		if (tcpao_addr_equal(&t->flows[i - 1].key.remote, remote))
+	for (; i; i = t->flows[i - 1].by_next[k->by])
+		if (by_matches(&t->flows[i - 1], k))
 			return &t->flows[i - 1];
 	return NULL;
+}
+
+static struct flow *by_first(const struct flow_table *t, const struct by_key *k)
+{
+	return by_from(t, t->by_buckets[k->by][by_hash(t, k)], k);
 }
 
 struct flow *flow_first_to(const struct flow_table *t,
 			   const struct tcpao_addr *remote)
 {
-	return to_from(t, t->to_buckets[remote_hash(t, remote)], remote);
+	struct by_key k = { FLOW_BY_REMOTE, remote, 0, 0 };
+
+	return by_first(t, &k);
 }
 
 struct flow *flow_next_to(const struct flow_table *t, const struct flow *f)
 {
-	return to_from(t, f->to_next, &f->key.remote);
+	struct by_key k = by_key_of(f, FLOW_BY_REMOTE);
+
+	return by_from(t, f->by_next[FLOW_BY_REMOTE], &k);
+}
+
+struct flow *flow_first_conn(const struct flow_table *t,
+			     const struct tcpao_addr *remote, uint16_t lport,
+			     uint16_t rport)
+{
+	struct by_key k = { FLOW_BY_CONN, remote, lport, rport };
+
+	return by_first(t, &k);
+}
+
+struct flow *flow_next_conn(const struct flow_table *t, const struct flow *f)
+{
+	struct by_key k = by_key_of(f, FLOW_BY_CONN);
+
+	return by_from(t, f->by_next[FLOW_BY_CONN], &k);
 }
 
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
@@ -296,7 +351,7 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
 	f->peer_rnext = -1;
 	f->next = t->buckets[b];
 	t->buckets[b] = i;
-	to_link(t, f, i);
+	by_link(t, f, i);
 	f->live_at = t->count;
 	t->live[t->count++] = i - 1;
 	state_link(t, f); /* counted_state is f->state */
@@ -312,7 +367,7 @@ void flow_remove(struct flow_table *t, struct flow *f)
 		link = &t->flows[*link - 1].next;
 	if (*link)
 		*link = f->next;
-	to_unlink(t, f);
+	by_unlink(t, f);
 	if (f->uid != FLOW_UID_NONE)
 		uid_sub(t, f->uid);
 	t->live[f->live_at] = t->live[--t->count];

@@ -44,6 +44,10 @@ const char *flow_state_name(enum flow_state state);
  * the accepted socket sends) and for restored flows. */
 #define FLOW_UID_NONE UINT32_MAX
 
+/* The chains a flow is on besides its 4-tuple's (flow_first_to(),
+ * flow_first_conn()). */
+enum flow_by { FLOW_BY_REMOTE, FLOW_BY_CONN, FLOW_BY_COUNT };
+
 struct flow {
 	struct flow_key key;
 	/* Its VRF (l3dev.h), fixed when the flow starts: the keys it may use
@@ -76,7 +80,7 @@ struct flow {
 	uint32_t pmtu_gen;                /* pmtu.h: generation seen, */
 	uint32_t kernel_mtu;              /* and the kernel's MTU, or 0 */
 	uint32_t next;                    /* hash chain: index + 1, 0 ends */
-	uint32_t to_prev, to_next;        /* chain of its remote address */
+	uint32_t by_prev[FLOW_BY_COUNT], by_next[FLOW_BY_COUNT]; /* flow_by chains */
 	uint32_t live_at;                 /* its place in the table's live[] */
 	/* The list of its counted_state, in order of entry: index + 1, 0
 	 * ends. */
@@ -95,9 +99,10 @@ struct flow_table {
 	uint32_t *buckets;   /* index + 1 of the first flow; 0: empty */
 	uint32_t nbuckets;   /* power of two */
 	uint32_t free_head;  /* index + 1 of a free flow; chained by next */
-	/* The flows by remote address alone (index + 1, chained by to_next,
-	 * nbuckets of them): what a change of a one-address entry touches. */
-	uint32_t *to_buckets;
+	/* The flows by remote address alone, and by remote address and
+	 * ports (index + 1, chained by by_next, nbuckets each): what a change
+	 * of a one-address entry touches, or of one connection's. */
+	uint32_t *by_buckets[FLOW_BY_COUNT];
 	uint64_t seed;
 	struct flow_uid *uids; /* flows per owner: open addressing, n 0 empty */
 	uint32_t nuids;        /* power of two, at least 2 * cap */
@@ -128,6 +133,12 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key);
 struct flow *flow_first_to(const struct flow_table *t,
 			   const struct tcpao_addr *remote);
 struct flow *flow_next_to(const struct flow_table *t, const struct flow *f);
+/* The same for the flows to one remote address with these ports, whatever
+ * their local address: flow_first_conn(), then flow_next_conn(). */
+struct flow *flow_first_conn(const struct flow_table *t,
+			     const struct tcpao_addr *remote, uint16_t lport,
+			     uint16_t rport);
+struct flow *flow_next_conn(const struct flow_table *t, const struct flow *f);
 /* TIME-WAIT or CLOSED: a new SYN on its 4-tuple starts a new connection. */
 bool flow_over(const struct flow *f);
 /* A fresh, zeroed flow for key (which must not be present); NULL when the

@@ -722,54 +722,78 @@ static bool flow_touched(const struct flow *f, const struct policy *old,
 	return false;
 }
 
-/* The one remote address an entry's flows can have: a /32 or /128 peer
- * that is not a listener's (whose scope is its keys' prefixes). */
-static bool entry_host(const struct policy_peer *p, struct tcpao_addr *a)
+/* The flows a changed entry can have: those to one remote address, and
+ * when both its ports are set, with those ports (ports 0: any). */
+struct target {
+	struct tcpao_addr remote;
+	uint16_t lport, rport;
+};
+
+/* A /32 or /128 peer that is not a listener's (whose scope is its keys'
+ * prefixes) has its flows to that address only. */
+static bool entry_target(const struct policy_peer *p, struct target *t)
 {
 	const struct policy_scope *s = &p->scope;
 
-	*a = s->peer;
-	tcpao_addr_unmap(a);
-	return !p->sock_listener && a->family != AF_UNSPEC &&
-	       a->family == s->peer.family &&
-	       s->peer_len == 8 * tcpao_addr_len(a);
+	t->remote = s->peer;
+	tcpao_addr_unmap(&t->remote);
+	if (p->sock_listener || t->remote.family == AF_UNSPEC ||
+	    t->remote.family != s->peer.family ||
+	    s->peer_len != 8 * tcpao_addr_len(&t->remote))
+		return false;
+	t->lport = s->local_port && s->remote_port ? s->local_port : 0;
+	t->rport = t->lport ? s->remote_port : 0;
+	return true;
 }
 
-static bool host_add(struct tcpao_addr *hosts, size_t *n,
-		     const struct policy_peer *p)
+static bool target_add(struct target *ts, size_t *n, const struct policy_peer *p)
 {
-	struct tcpao_addr a;
+	struct target t;
 
 	if (!p)
 		return true;
-	if (!entry_host(p, &a))
+	if (!entry_target(p, &t))
 		return false;
 	for (size_t i = 0; i < *n; i++)
-		if (tcpao_addr_equal(&hosts[i], &a))
+		if (tcpao_addr_equal(&ts[i].remote, &t.remote) &&
+		    ts[i].lport == t.lport && ts[i].rport == t.rport)
 			return true;
-	hosts[(*n)++] = a;
+	ts[(*n)++] = t;
 	return true;
 }
 
 /* When every changed entry names one address, before and after, the flows
- * to those addresses are all a change can touch (a flow's entry always
- * scopes its remote address: policy_match()); hosts holds them, at most
- * 2 * n. False when some entry is wider: then every flow is looked at. */
-static bool changed_hosts(const struct policy *old, const struct policy *fresh,
-			  const size_t *slots, size_t n,
-			  struct tcpao_addr *hosts, size_t *nhosts)
+ * to those addresses (with the entry's ports, when it has both) are all a
+ * change can touch (a flow's entry always scopes it: policy_match());
+ * targets holds them, at most 2 * n. False when some entry is wider: then
+ * every flow is looked at. */
+static bool changed_targets(const struct policy *old, const struct policy *fresh,
+			    const size_t *slots, size_t n,
+			    struct target *targets, size_t *ntargets)
 {
-	*nhosts = 0;
+	*ntargets = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct policy_peer *was = slots[i] < old->n
 			? policy_entry(old, slots[i]) : NULL;
 		const struct policy_peer *is = slots[i] < fresh->n
 			? policy_entry(fresh, slots[i]) : NULL;
 
-		if (!host_add(hosts, nhosts, was) || !host_add(hosts, nhosts, is))
+		if (!target_add(targets, ntargets, was) || !target_add(targets, ntargets, is))
 			return false;
 	}
 	return true;
+}
+
+static struct flow *target_first(const struct flow_table *ft, const struct target *t)
+{
+	return t->lport ? flow_first_conn(ft, &t->remote, t->lport, t->rport)
+			: flow_first_to(ft, &t->remote);
+}
+
+static struct flow *target_next(const struct flow_table *ft, const struct target *t,
+				const struct flow *f)
+{
+	return t->lport ? flow_next_conn(ft, f) : flow_next_to(ft, f);
 }
 
 static void rematch(struct worker *w, struct flow *f)
@@ -795,15 +819,15 @@ void worker_adopt_policy(struct worker *w, const struct policy *policy)
 	bool some = old && policy_changes(policy, old, &slots, &n) &&
 		    n <= ADOPT_CHANGED_MAX;
 
-	struct tcpao_addr hosts[2 * ADOPT_CHANGED_MAX];
-	size_t nhosts;
+	struct target targets[2 * ADOPT_CHANGED_MAX];
+	size_t ntargets;
 
 	w->policy = policy;
 	w->policy_epoch++;
-	if (some && changed_hosts(old, policy, slots, n, hosts, &nhosts)) {
-		for (size_t h = 0; h < nhosts; h++)
-			for (struct flow *f = flow_first_to(&w->flows, &hosts[h]);
-			     f; f = flow_next_to(&w->flows, f))
+	if (some && changed_targets(old, policy, slots, n, targets, &ntargets)) {
+		for (size_t t = 0; t < ntargets; t++)
+			for (struct flow *f = target_first(&w->flows, &targets[t]);
+			     f; f = target_next(&w->flows, &targets[t], f))
 				if (flow_touched(f, old, policy, slots, n))
 					rematch(w, f);
 	} else {

@@ -261,6 +261,27 @@ static void assert_walks_whole(const struct flow_table *t)
 		}
 		assert_int_equal(got, want);
 	}
+	/* By ports too: the flows of one remote address and ports, from any
+	 * local address. */
+	for (uint32_t k = 0; k < t->count; k += 3) {
+		const struct flow *g = flow_live(t, k);
+		uint32_t want = 0, got = 0;
+
+		for (uint32_t j = 0; j < t->count; j++) {
+			const struct flow *f = flow_live(t, j);
+
+			want += tcpao_addr_equal(&f->key.remote, &g->key.remote) &&
+				f->key.lport == g->key.lport && f->key.rport == g->key.rport;
+		}
+		for (struct flow *f = flow_first_conn(t, &g->key.remote, g->key.lport, g->key.rport);
+		     f; f = flow_next_conn(t, f)) {
+			assert_true(f->in_use);
+			assert_true(tcpao_addr_equal(&f->key.remote, &g->key.remote));
+			assert_true(f->key.lport == g->key.lport && f->key.rport == g->key.rport);
+			assert_true(++got <= want);
+		}
+		assert_int_equal(got, want);
+	}
 }
 
 static void test_flows_to_a_peer(void **state)
@@ -282,6 +303,9 @@ static void test_flows_to_a_peer(void **state)
 			key_of(&k, i);
 			remote_of(&k.remote, r % 2 ? (r >> 1) % (2 * PEERS) : 0);
 			k.local.family = k.remote.family;
+			/* Few ports, each from many local addresses. */
+			k.lport = (uint16_t)(1000 + (r >> 8) % 3);
+			k.local.bytes[3] = (uint8_t)i;
 			slot[i] = flow_insert(&t, &k);
 			assert_non_null(slot[i]);
 		}
