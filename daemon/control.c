@@ -45,6 +45,7 @@ struct conn {
 	struct control_client who;
 	char *out; /* a reply not yet fully sent */
 	size_t out_len, out_off;
+	bool waits_out; /* watched for EPOLLOUT, not EPOLLIN */
 	uint64_t active_ms; /* last request or reply progress */
 };
 
@@ -658,6 +659,16 @@ static int conn_watch(struct control *ctl, struct conn *c, int op, uint32_t even
 	return epoll_ctl(ctl->epfd, op, c->fd, &ev) ? -errno : 0;
 }
 
+/* Requests are read again once the client takes the reply it could not:
+ * changed only then, not after every reply. */
+static int conn_wait_out(struct control *ctl, struct conn *c, bool out)
+{
+	if (c->waits_out == out)
+		return 0;
+	c->waits_out = out;
+	return conn_watch(ctl, c, EPOLL_CTL_MOD, out ? EPOLLOUT : EPOLLIN);
+}
+
 /* Sends what is left of c->out; 0 when done or waiting, <0 to drop c. */
 static int conn_flush(struct control *ctl, struct conn *c)
 {
@@ -672,7 +683,7 @@ static int conn_flush(struct control *ctl, struct conn *c)
 		memcpy(ctl->frame + 1, c->out + c->out_off, chunk);
 		n = send(c->fd, ctl->frame, chunk + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return conn_watch(ctl, c, EPOLL_CTL_MOD, EPOLLOUT);
+			return conn_wait_out(ctl, c, true);
 		if (n < 0)
 			return -errno;
 		c->out_off += chunk;
@@ -681,7 +692,7 @@ static int conn_flush(struct control *ctl, struct conn *c)
 	free(c->out);
 	c->out = NULL;
 	c->out_len = c->out_off = 0;
-	return conn_watch(ctl, c, EPOLL_CTL_MOD, EPOLLIN);
+	return conn_wait_out(ctl, c, false);
 }
 
 /* The reply text: status line, then the records. Takes out's buffer. */

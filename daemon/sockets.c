@@ -98,7 +98,9 @@ static void from_sockaddr(const struct sockaddr_storage *ss,
 		: 0;
 }
 
-static int identify(int fd, struct sock_id *id)
+/* The socket behind fd: its cookie alone when that is all the request
+ * needs (sock-key finds what sock-begin recorded). */
+static int identify(int fd, struct sock_id *id, bool cookie_only)
 {
 	struct sockaddr_storage ss;
 	socklen_t l = sizeof(id->cookie);
@@ -107,6 +109,8 @@ static int identify(int fd, struct sock_id *id)
 	memset(id, 0, sizeof(*id));
 	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &id->cookie, &l))
 		return -errno;
+	if (cookie_only)
+		return 0;
 	l = sizeof(proto);
 	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) || proto != IPPROTO_TCP)
 		return -ENOTSOCK;
@@ -1122,14 +1126,15 @@ int sockets_request(void *ctx, int fd, int argc, char **argv,
 		    struct control_reply *out)
 {
 	struct daemon_ctx *d = ctx;
+	bool key = !strcmp(argv[0], "sock-key");
 	struct sock_id id;
-	int rc = identify(fd, &id);
+	int rc = identify(fd, &id, key);
 
 	if (rc)
 		return control_reply_error(out, rc, "not a TCP socket");
 	remember_tuple(&id);
 	/* The notifications queued so far (not per key of a registration). */
-	if (strcmp(argv[0], "sock-key") && watch_fd >= 0)
+	if (!key && watch_fd >= 0)
 		sockets_watch_read(d, watch_fd);
 	if (gc_for_quota(control_reply_client(out)))
 		sockets_gc(d);
