@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "cookiemap.h"
 #include "keycount.h"
 #include "log.h"
 #include "ops.h"
@@ -66,10 +67,14 @@ struct sock_rec {
 	bool seen;
 	struct tcpao_addr seen_local, seen_remote;
 	uint16_t seen_lport, seen_rport;
+	size_t at;                   /* its place in socks[] */
 };
 
 static struct sock_rec **socks;
 static size_t nsocks;
+/* The records by cookie: a request or a destroy notification finds its
+ * record at any number of them (TIME-WAIT sockets keep theirs). */
+static struct cookiemap by_cookie;
 static int watch_fd = -1; /* sock_diag destroy notifications */
 static bool watch_joined;
 static unsigned int nworkers = 1; /* the writers of each keycount */
@@ -131,10 +136,21 @@ static int identify(int fd, struct sock_id *id, bool cookie_only)
 
 static struct sock_rec *rec_find(uint64_t cookie)
 {
-	for (size_t i = 0; i < nsocks; i++)
-		if (socks[i]->cookie == cookie)
-			return socks[i];
-	return NULL;
+	return cookiemap_find(&by_cookie, cookie);
+}
+
+static uint64_t rec_cookie(const void *r)
+{
+	return ((const struct sock_rec *)r)->cookie;
+}
+
+/* Record socks[i] leaves (the caller frees it). */
+static void rec_drop(size_t i)
+{
+	cookiemap_del(&by_cookie, socks[i]);
+	socks[i] = socks[--nsocks];
+	if (i < nsocks)
+		socks[i]->at = i;
 }
 
 /* ---- per-uid quotas (sockets.h) --------------------------------------- */
@@ -206,20 +222,24 @@ static struct sock_rec *rec_get(uint64_t cookie, const struct control_client *wh
 		*rc = -ENOBUFS;
 		return NULL;
 	}
+	if (!by_cookie.key)
+		cookiemap_init(&by_cookie, rec_cookie);
 	r = calloc(1, sizeof(*r));
 	grown = realloc(socks, (nsocks + 1) * sizeof(*socks));
-	if (!r || !grown) {
+	if (r)
+		r->cookie = cookie;
+	if (!r || !grown || cookiemap_add(&by_cookie, r)) {
 		free(r);
 		if (grown)
 			socks = grown;
 		return NULL;
 	}
 	socks = grown;
-	r->cookie = cookie;
 	r->uid = who ? who->uid : 0;
 	r->limited = limited;
 	tcpao_keyring_init(&r->staged);
 	keycount_init(&r->keycnt, false, nworkers);
+	r->at = nsocks;
 	socks[nsocks++] = r;
 	watch_follow();
 	return r;
@@ -867,7 +887,7 @@ void sockets_gc(struct daemon_ctx *d)
 		if (!fresh && !(fresh = policy_clone(d->policy)))
 			break;
 		forget_entry(d, fresh, r);
-		socks[i] = socks[--nsocks];
+		rec_drop(i);
 		gone[ngone++] = r;
 	}
 	if (fresh) {
@@ -1009,11 +1029,7 @@ static void forget_records(struct daemon_ctx *d, struct sock_rec **gone,
 		forget_entry(d, fresh, gone[i]);
 		log_msg(LOG_DEBUG, "socket %llx destroyed: its entry goes",
 			(unsigned long long)gone[i]->cookie);
-		for (size_t j = 0; j < nsocks; j++)
-			if (socks[j] == gone[i]) {
-				socks[j] = socks[--nsocks];
-				break;
-			}
+		rec_drop(gone[i]->at);
 	}
 	daemon_publish(d, fresh, err, sizeof(err));
 	for (size_t i = 0; i < ngone; i++) {
