@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -458,25 +459,30 @@ static void *worker_main(void *arg)
 
 	while (!atomic_load(&w->stop)) {
 		struct epoll_event evs[4];
+		/* Asleep, run_lock free: a call runs on the caller's
+		 * thread. w->busy and the locals are this thread's only. */
 		int ready = epoll_wait(w->epoll_fd, evs, 4,
 				       busy_poll_timeout(&w->busy, GC_INTERVAL_MS));
 		uint64_t woke_ns = w->busy.window_ns ? busy_poll_now() : 0;
 		unsigned int mask = 0;
 		int handled;
 
-		w->now_ms = monotonic_ms();
 		if (ready < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, "worker %u: epoll_wait: %m", w->index);
 			break;
 		}
 		for (int i = 0; i < ready; i++)
 			mask |= 1u << evs[i].data.u32;
+		pthread_mutex_lock(&w->run_lock);
+		w->now_ms = monotonic_ms();
 		handled = serve_ready(w, mask);
 		if (w->now_ms >= next_gc) {
 			flow_gc(&w->flows, w->now_ms, flow_gone, w);
 			save_if_dirty(w);
 			next_gc = w->now_ms + GC_INTERVAL_MS;
 		}
+		pthread_mutex_unlock(&w->run_lock);
+		/* Unlocked: the yield between busy polls lets a call in. */
 		busy_poll_after(&w->busy, woke_ns, handled);
 	}
 	return NULL;
@@ -507,6 +513,7 @@ static int worker_open(struct worker *w, unsigned int index,
 		return -errno;
 	pthread_mutex_init(&w->call_lock, NULL);
 	pthread_cond_init(&w->call_done, NULL);
+	pthread_mutex_init(&w->run_lock, NULL);
 	rc = flow_table_init(&w->flows, cfg->max_flows);
 	if (rc) {
 		snprintf(err, errlen, "flow table: %s", strerror(-rc));
@@ -622,6 +629,7 @@ void workers_close(void)
 			close(w->raw6);
 		pthread_mutex_destroy(&w->call_lock);
 		pthread_cond_destroy(&w->call_done);
+		pthread_mutex_destroy(&w->run_lock);
 	}
 	free(workers);
 	workers = NULL;
@@ -630,7 +638,7 @@ void workers_close(void)
 	repair_free();
 }
 
-/* Runs fn(w, arg) on w's thread (or here, when not started). */
+/* Runs fn(w, arg) on w's thread. */
 static void call_post(struct worker *w, void (*fn)(struct worker *w, void *arg),
 		      void *arg)
 {
@@ -653,13 +661,48 @@ static void call_wait(struct worker *w)
 	pthread_mutex_unlock(&w->call_lock);
 }
 
-static void call_one(struct worker *w, void (*fn)(struct worker *w, void *arg),
-		     void *arg)
+/* Packets wait in w's queues (it is about to wake for them). */
+static bool queued(const struct worker *w)
+{
+	struct pollfd fds[3] = {
+		{ .fd = w->egress.fd, .events = POLLIN },
+		{ .fd = w->ingress.fd, .events = POLLIN },
+		{ .fd = w->icmp.fd, .events = POLLIN }, /* -1: ignored */
+	};
+
+	return poll(fds, 3, 0) != 0;
+}
+
+/* Runs fn(w, arg) here when w is not started, or asleep in epoll_wait
+ * with no packet queued: waking it would cost two context switches each
+ * way for the same work. False when w is awake (it holds run_lock) or
+ * packets wait: post the call, which w runs after them, as it always did
+ * (a closed socket's RST queued before the publish that drops its entry
+ * is still signed). */
+static bool call_here(struct worker *w,
+		      void (*fn)(struct worker *w, void *arg), void *arg)
 {
 	if (!w->running) {
 		fn(w, arg);
-		return;
+		return true;
 	}
+	if (pthread_mutex_trylock(&w->run_lock))
+		return false;
+	if (queued(w)) {
+		pthread_mutex_unlock(&w->run_lock);
+		return false;
+	}
+	w->now_ms = monotonic_ms(); /* the worker's may be a second old */
+	fn(w, arg);
+	pthread_mutex_unlock(&w->run_lock);
+	return true;
+}
+
+static void call_one(struct worker *w, void (*fn)(struct worker *w, void *arg),
+		     void *arg)
+{
+	if (call_here(w, fn, arg))
+		return;
 	call_post(w, fn, arg);
 	call_wait(w);
 }
@@ -671,15 +714,21 @@ void workers_call(void (*fn)(struct worker *w, void *arg), void *arg)
 		call_one(&workers[i], fn, arg);
 }
 
-/* Every worker at once, then the wait: a publish or a sync costs one
- * wake-up, not one per worker in turn. fn touches only its worker. */
-static void workers_call_each(void (*fn)(struct worker *w, void *arg), void *arg)
+/* Every worker at once, then the wait: a publish costs one wake-up of
+ * the busy ones, not one per worker in turn. fn touches only its worker.
+ * here: run it on the sleeping workers from this thread (call_here). */
+static void workers_call_each(void (*fn)(struct worker *w, void *arg),
+			      void *arg, bool here)
 {
-	for (unsigned int i = 0; i < nworkers; i++)
-		if (workers[i].running)
-			call_post(&workers[i], fn, arg);
-		else
-			fn(&workers[i], arg);
+	for (unsigned int i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+
+		if (!w->running)
+			fn(w, arg);
+		else if (!here || !call_here(w, fn, arg))
+			call_post(w, fn, arg);
+	}
+	/* Returns at once for a call run here (none pending). */
 	for (unsigned int i = 0; i < nworkers; i++)
 		if (workers[i].running)
 			call_wait(&workers[i]);
@@ -842,8 +891,8 @@ void worker_adopt_policy(struct worker *w, const struct policy *policy)
 	save_if_dirty(w);
 }
 
-/* On the worker. (The old snapshot is freed only after every worker
- * adopted the new.) */
+/* A call on each worker. (The old snapshot is freed only after every
+ * worker adopted the new.) */
 static void adopt_policy(struct worker *w, void *arg)
 {
 	worker_adopt_policy(w, arg);
@@ -868,16 +917,19 @@ static void drain_worker(struct worker *w, void *arg)
 	}
 }
 
+/* Always posted and waited for, even to a sleeping worker: a sync that
+ * returned sooner made Linux's rst selftest fail under load (the peer's
+ * RST may still be in the kernel's backlog; 9ecbf93, BENCHMARKS.md). */
 void workers_drain(void)
 {
-	workers_call_each(drain_worker, NULL);
+	workers_call_each(drain_worker, NULL, false);
 }
 
 const struct policy *workers_set_policy(const struct policy *policy)
 {
 	const struct policy *old = nworkers ? workers[0].policy : NULL;
 
-	workers_call_each(adopt_policy, (void *)policy);
+	workers_call_each(adopt_policy, (void *)policy, true);
 	return old;
 }
 
@@ -985,7 +1037,7 @@ struct find {
 	bool found;
 };
 
-/* On the worker: its table's lookup, nothing else. */
+/* A call on the worker: its table's lookup, nothing else. */
 static void find_on(struct worker *w, void *arg)
 {
 	struct find *ff = arg;

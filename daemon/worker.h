@@ -6,8 +6,10 @@
  * directions of a connection reach the same worker.
  *
  * Everything that changes a worker's state from outside (a new policy, a
- * snapshot for `tcpao show`) is a call run on the worker's own thread
- * between two batches: message passing, no lock on the packet path.
+ * snapshot for `tcpao show`) is a call run between two batches: by the
+ * caller itself while the worker sleeps (it holds run_lock whenever it is
+ * awake), else posted to the worker's own thread. No lock is taken per
+ * packet: one per wake-up of the worker.
  */
 #ifndef TCPAOD_WORKER_H
 #define TCPAOD_WORKER_H
@@ -46,6 +48,9 @@ struct worker {
 	uint64_t limit_log_ms;        /* admit.c: table full, quota */
 	uint32_t pkt_uid;             /* the packet's socket owner, or none */
 	int pkt_l3index;              /* its device's VRF (l3dev.h), 0: none */
+	/* Held by the worker's thread whenever it is awake (all but its
+	 * epoll_wait); a caller that gets it runs the call itself. */
+	pthread_mutex_t run_lock;
 	/* A call from another thread (one at a time). */
 	int call_fd;                  /* eventfd */
 	int epoll_fd;                 /* the queues and call_fd */
@@ -74,8 +79,9 @@ int workers_start(char *err, size_t errlen);
 void workers_stop(void);
 void workers_close(void);
 
-/* Runs fn(w, arg) on every worker's thread (or here, when not started)
- * and returns when all are done. */
+/* Runs fn(w, arg) on every worker's state, one after another, and returns
+ * when all are done: here while the worker sleeps (or is not started),
+ * else on its thread. */
 void workers_call(void (*fn)(struct worker *w, void *arg), void *arg);
 /* Returns once every worker has handled the packets queued before the
  * call (a socket's last segments, e.g. the RST of an abortive close). */
@@ -84,8 +90,8 @@ void workers_drain(void);
  * worker uses any more: the caller frees it. */
 const struct policy *workers_set_policy(const struct policy *policy);
 
-/* On w's thread: adopt a new snapshot (a new policy epoch) and move every
- * flow to its entry and keys. workers_set_policy() runs it on each. */
+/* As a call on w: adopt a new snapshot (a new policy epoch) and move
+ * every flow to its entry and keys. workers_set_policy() runs it on each. */
 void worker_adopt_policy(struct worker *w, const struct policy *policy);
 
 /* ---- the packet handlers (egress.c, ingress.c, icmp.c) ----------------- */
