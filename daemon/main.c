@@ -758,6 +758,7 @@ int main(int argc, char **argv)
 	 * stop leaves rules and guard: closed until the next daemon. */
 	if (idle)
 		remove_everything();
+	rules_free(&rules);
 	guard_close();
 	workers_close();
 	l3dev_close(d.l3dev);

@@ -205,6 +205,11 @@ void rules_remove(struct rules *r)
 	for (size_t i = 0; i < 4; i++)
 		remove_family(all[i]);
 	destroy_sets();
+	rules_free(r);
+}
+
+void rules_free(struct rules *r)
+{
 	free(r->members);
 	r->members = NULL;
 	r->nmembers = 0;

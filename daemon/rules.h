@@ -99,5 +99,8 @@ int rules_restore(struct rules *r, const struct policy *policy,
 		  char *err, size_t errlen);
 /* Removes chains, jumps and sets. Safe to call twice. */
 void rules_remove(struct rules *r);
+/* Frees what r holds in memory, nothing in the kernel: a daemon that stops
+ * leaves its rules and sets (closed until the next one). */
+void rules_free(struct rules *r);
 
 #endif
