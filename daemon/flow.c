@@ -31,6 +31,8 @@ const char *flow_state_name(enum flow_state state)
 
 int flow_table_init(struct flow_table *t, uint32_t cap)
 {
+	bool chains = true;
+
 	memset(t, 0, sizeof(*t));
 	t->nbuckets = 64;
 	while (t->nbuckets < cap)
@@ -43,8 +45,9 @@ int flow_table_init(struct flow_table *t, uint32_t cap)
 	t->live = calloc(cap ? cap : 1, sizeof(*t->live));
 	t->nuids = t->nbuckets * 2;
 	t->uids = calloc(t->nuids, sizeof(*t->uids));
-	if (!t->flows || !t->buckets || !t->by_buckets[FLOW_BY_REMOTE] ||
-	    !t->by_buckets[FLOW_BY_CONN] || !t->live || !t->uids) {
+	for (int c = 0; c < FLOW_BY_COUNT; c++)
+		chains &= t->by_buckets[c] != NULL;
+	if (!t->flows || !t->buckets || !chains || !t->live || !t->uids) {
 		flow_table_free(t);
 		return -ENOMEM;
 	}
@@ -98,10 +101,12 @@ static struct by_key by_key_of(const struct flow *f, enum flow_by by)
 
 static uint32_t by_hash(const struct flow_table *t, const struct by_key *k)
 {
-	uint64_t w[2] = { 0 }, h = t->seed ^ k->remote->family;
+	uint64_t w[2] = { 0 }, h = t->seed;
 
+	if (k->by == FLOW_BY_LPORT)
+		return (uint32_t)hash_mix(h, k->lport) & (t->nbuckets - 1);
 	memcpy(w, k->remote->bytes, tcpao_addr_len(k->remote)); /* the bytes equality reads */
-	h = hash_mix(hash_mix(h, w[0]), w[1]);
+	h = hash_mix(hash_mix(h ^ k->remote->family, w[0]), w[1]);
 	if (k->by == FLOW_BY_CONN)
 		h = hash_mix(h, (uint64_t)k->lport << 16 | k->rport);
 	return (uint32_t)h & (t->nbuckets - 1);
@@ -109,9 +114,15 @@ static uint32_t by_hash(const struct flow_table *t, const struct by_key *k)
 
 static bool by_matches(const struct flow *f, const struct by_key *k)
 {
-	return tcpao_addr_equal(&f->key.remote, k->remote) &&
-	       (k->by == FLOW_BY_REMOTE ||
-		(f->key.lport == k->lport && f->key.rport == k->rport));
+	switch (k->by) {
+	case FLOW_BY_REMOTE:
+		return tcpao_addr_equal(&f->key.remote, k->remote);
+	case FLOW_BY_CONN:
+		return tcpao_addr_equal(&f->key.remote, k->remote) &&
+		       f->key.lport == k->lport && f->key.rport == k->rport;
+	default:
+		return f->key.lport == k->lport;
+	}
 }
 
 static bool key_equal(const struct flow_key *a, const struct flow_key *b)
@@ -258,8 +269,8 @@ void flow_recount(struct flow_table *t, struct flow *f)
 	state_link(t, f);
 }
 
-/* ---- flows by remote address (and ports): doubly linked, so removal is
- * O(1) even when one peer holds most of the table ----------------------- */
+/* ---- flows by remote address, connection, local port: doubly linked, so
+ * removal is O(1) even when one peer holds most of the table ------------ */
 
 static void by_link(struct flow_table *t, struct flow *f, uint32_t idx)
 {
@@ -299,40 +310,21 @@ static struct flow *by_from(const struct flow_table *t, uint32_t i,
 	return NULL;
 }
 
-static struct flow *by_first(const struct flow_table *t, const struct by_key *k)
+struct flow *flow_first_by(const struct flow_table *t, enum flow_by by,
+			   const struct tcpao_addr *remote, uint16_t lport,
+			   uint16_t rport)
 {
-	return by_from(t, t->by_buckets[k->by][by_hash(t, k)], k);
+	struct by_key k = { by, remote, lport, rport };
+
+	return by_from(t, t->by_buckets[by][by_hash(t, &k)], &k);
 }
 
-struct flow *flow_first_to(const struct flow_table *t,
-			   const struct tcpao_addr *remote)
+struct flow *flow_next_by(const struct flow_table *t, enum flow_by by,
+			  const struct flow *f)
 {
-	struct by_key k = { FLOW_BY_REMOTE, remote, 0, 0 };
+	struct by_key k = by_key_of(f, by);
 
-	return by_first(t, &k);
-}
-
-struct flow *flow_next_to(const struct flow_table *t, const struct flow *f)
-{
-	struct by_key k = by_key_of(f, FLOW_BY_REMOTE);
-
-	return by_from(t, f->by_next[FLOW_BY_REMOTE], &k);
-}
-
-struct flow *flow_first_conn(const struct flow_table *t,
-			     const struct tcpao_addr *remote, uint16_t lport,
-			     uint16_t rport)
-{
-	struct by_key k = { FLOW_BY_CONN, remote, lport, rport };
-
-	return by_first(t, &k);
-}
-
-struct flow *flow_next_conn(const struct flow_table *t, const struct flow *f)
-{
-	struct by_key k = by_key_of(f, FLOW_BY_CONN);
-
-	return by_from(t, f->by_next[FLOW_BY_CONN], &k);
+	return by_from(t, f->by_next[by], &k);
 }
 
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)

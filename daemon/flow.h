@@ -44,9 +44,10 @@ const char *flow_state_name(enum flow_state state);
  * the accepted socket sends) and for restored flows. */
 #define FLOW_UID_NONE UINT32_MAX
 
-/* The chains a flow is on besides its 4-tuple's (flow_first_to(),
- * flow_first_conn()). */
-enum flow_by { FLOW_BY_REMOTE, FLOW_BY_CONN, FLOW_BY_COUNT };
+/* The chains a flow is on besides its 4-tuple's (flow_first_by()): what a
+ * change of an entry for one address touches, of one connection's, of a
+ * listener's (its local port). */
+enum flow_by { FLOW_BY_REMOTE, FLOW_BY_CONN, FLOW_BY_LPORT, FLOW_BY_COUNT };
 
 struct flow {
 	struct flow_key key;
@@ -99,9 +100,8 @@ struct flow_table {
 	uint32_t *buckets;   /* index + 1 of the first flow; 0: empty */
 	uint32_t nbuckets;   /* power of two */
 	uint32_t free_head;  /* index + 1 of a free flow; chained by next */
-	/* The flows by remote address alone, and by remote address and
-	 * ports (index + 1, chained by by_next, nbuckets each): what a change
-	 * of a one-address entry touches, or of one connection's. */
+	/* The flows by each enum flow_by (index + 1, chained by by_next,
+	 * nbuckets each). */
 	uint32_t *by_buckets[FLOW_BY_COUNT];
 	uint64_t seed;
 	struct flow_uid *uids; /* flows per owner: open addressing, n 0 empty */
@@ -127,18 +127,16 @@ static inline struct flow *flow_live(const struct flow_table *t, uint32_t k)
 void flow_table_free(struct flow_table *t);
 
 struct flow *flow_lookup(struct flow_table *t, const struct flow_key *key);
-/* The flows to one remote address (unmapped, as in flow keys), in no
- * order: for (f = flow_first_to(t, a); f; f = flow_next_to(t, f)). The
- * table must not change during the walk. */
-struct flow *flow_first_to(const struct flow_table *t,
-			   const struct tcpao_addr *remote);
-struct flow *flow_next_to(const struct flow_table *t, const struct flow *f);
-/* The same for the flows to one remote address with these ports, whatever
- * their local address: flow_first_conn(), then flow_next_conn(). */
-struct flow *flow_first_conn(const struct flow_table *t,
-			     const struct tcpao_addr *remote, uint16_t lport,
-			     uint16_t rport);
-struct flow *flow_next_conn(const struct flow_table *t, const struct flow *f);
+/* The flows to one remote address (unmapped, as in flow keys: FLOW_BY_REMOTE),
+ * to one remote address from and to these ports (FLOW_BY_CONN, any local
+ * address), or on one local port (FLOW_BY_LPORT; remote NULL), in no
+ * order: for (f = flow_first_by(t, by, ...); f; f = flow_next_by(t, by, f)).
+ * The table must not change during the walk. */
+struct flow *flow_first_by(const struct flow_table *t, enum flow_by by,
+			   const struct tcpao_addr *remote, uint16_t lport,
+			   uint16_t rport);
+struct flow *flow_next_by(const struct flow_table *t, enum flow_by by,
+			  const struct flow *f);
 /* TIME-WAIT or CLOSED: a new SYN on its 4-tuple starts a new connection. */
 bool flow_over(const struct flow *f);
 /* A fresh, zeroed flow for key (which must not be present); NULL when the

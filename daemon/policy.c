@@ -1050,26 +1050,46 @@ struct match {
 	unsigned best_spec;
 };
 
+/* Among entries that are not a fallback, the larger wins: a socket's
+ * over the host policy, then the more specific. */
+static unsigned rank(const struct policy_peer *p)
+{
+	return specificity(&p->scope) | (p->sock_cookie ? 1u << 31 : 0);
+}
+
+/* A listener is every peer's on its port (Linux: its ao_required refuses,
+ * its counters count them all), but any other entry for this peer comes
+ * first: a user's listener never overrides root's policy for a peer. */
+static bool fallback(const struct policy_peer *p, const struct tcpao_addr *remote)
+{
+	return p->sock_listener && !policy_listener_serves(p, remote);
+}
+
 static void consider(struct match *m, const struct policy_peer *p)
 {
-	unsigned spec;
-
 	if (!scope_matches(&p->scope, m->local, m->lport, m->remote, m->rport))
 		return;
-	/* A listener is every peer's on its port (Linux: its ao_required
-	 * refuses, its counters count them all), but any other entry for
-	 * this peer comes first: a user's listener never overrides root's
-	 * policy for a peer. */
-	if (p->sock_listener && !policy_listener_serves(p, m->remote)) {
+	if (fallback(p, m->remote)) {
 		if (!m->listener || specificity(&p->scope) > specificity(&m->listener->scope))
 			m->listener = p;
 		return;
 	}
-	spec = specificity(&p->scope) | (p->sock_cookie ? 1u << 31 : 0);
-	if (!m->best || spec > m->best_spec) {
+	if (!m->best || rank(p) > m->best_spec) {
 		m->best = p;
-		m->best_spec = spec;
+		m->best_spec = rank(p);
 	}
+}
+
+bool policy_prefers(const struct policy_peer *a, const struct policy_peer *b,
+		    const struct tcpao_addr *remote)
+{
+	bool fa = fallback(a, remote), fb = fallback(b, remote);
+
+	if (fa != fb)
+		return fb;
+	if (fa)
+		return specificity(&a->scope) > specificity(&b->scope);
+	return rank(a) > rank(b);
 }
 
 const struct policy_peer *policy_match(const struct policy *policy,

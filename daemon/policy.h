@@ -310,6 +310,11 @@ const struct policy_peer *policy_match(const struct policy *policy,
 				       uint16_t lport,
 				       const struct tcpao_addr *remote,
 				       uint16_t rport);
+/* policy_match() would take a over b for a connection from remote (not
+ * IPv4-mapped) that both scope; false when it cannot tell (a tie goes to
+ * the entry found first). */
+bool policy_prefers(const struct policy_peer *a, const struct policy_peer *b,
+		    const struct tcpao_addr *remote);
 /* Whether entry p's scope takes in this connection: only such entries,
  * changed, can change what policy_match() returns for it. */
 bool policy_entry_scopes(const struct policy_peer *p,

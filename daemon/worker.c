@@ -758,40 +758,52 @@ static bool flow_touched(const struct flow *f, const struct policy *old,
 			 const struct policy *fresh, const size_t *slots,
 			 size_t n)
 {
+	/* Its entry changed, or went. */
+	for (size_t i = 0; i < n; i++)
+		if (slots[i] < old->n && policy_entry(old, slots[i]) == f->peer)
+			return true;
+	/* A changed entry takes it in, unless the entry it has (the same
+	 * in both versions) wins over that one: a listener's change leaves
+	 * its accepted sockets' flows alone. */
 	for (size_t i = 0; i < n; i++) {
 		const struct policy_peer *p = slots[i] < fresh->n
 			? policy_entry(fresh, slots[i]) : NULL;
 
-		if (slots[i] < old->n && policy_entry(old, slots[i]) == f->peer)
-			return true;
 		if (p && policy_entry_scopes(p, &f->key.local, f->key.lport,
-					     &f->key.remote, f->key.rport))
+					     &f->key.remote, f->key.rport) &&
+		    !(f->peer && policy_prefers(f->peer, p, &f->key.remote)))
 			return true;
 	}
 	return false;
 }
 
-/* The flows a changed entry can have: those to one remote address, and
- * when both its ports are set, with those ports (ports 0: any). */
+/* The flows a changed entry can have (flow_first_by()): a listener's, on
+ * its local port; a /32 or /128 peer's, to that address, from and to its
+ * ports when it has both (one connection's). */
 struct target {
+	enum flow_by by;
 	struct tcpao_addr remote;
 	uint16_t lport, rport;
 };
 
-/* A /32 or /128 peer that is not a listener's (whose scope is its keys'
- * prefixes) has its flows to that address only. */
 static bool entry_target(const struct policy_peer *p, struct target *t)
 {
 	const struct policy_scope *s = &p->scope;
 
+	memset(t, 0, sizeof(*t));
+	if (p->sock_listener) {
+		t->by = FLOW_BY_LPORT;
+		t->lport = s->local_port;
+		return s->local_port;
+	}
 	t->remote = s->peer;
 	tcpao_addr_unmap(&t->remote);
-	if (p->sock_listener || t->remote.family == AF_UNSPEC ||
-	    t->remote.family != s->peer.family ||
+	if (t->remote.family == AF_UNSPEC || t->remote.family != s->peer.family ||
 	    s->peer_len != 8 * tcpao_addr_len(&t->remote))
 		return false;
-	t->lport = s->local_port && s->remote_port ? s->local_port : 0;
-	t->rport = t->lport ? s->remote_port : 0;
+	t->by = s->local_port && s->remote_port ? FLOW_BY_CONN : FLOW_BY_REMOTE;
+	t->lport = t->by == FLOW_BY_CONN ? s->local_port : 0;
+	t->rport = t->by == FLOW_BY_CONN ? s->remote_port : 0;
 	return true;
 }
 
@@ -804,18 +816,17 @@ static bool target_add(struct target *ts, size_t *n, const struct policy_peer *p
 	if (!entry_target(p, &t))
 		return false;
 	for (size_t i = 0; i < *n; i++)
-		if (tcpao_addr_equal(&ts[i].remote, &t.remote) &&
+		if (ts[i].by == t.by && tcpao_addr_equal(&ts[i].remote, &t.remote) &&
 		    ts[i].lport == t.lport && ts[i].rport == t.rport)
 			return true;
 	ts[(*n)++] = t;
 	return true;
 }
 
-/* When every changed entry names one address, before and after, the flows
- * to those addresses (with the entry's ports, when it has both) are all a
- * change can touch (a flow's entry always scopes it: policy_match());
- * targets holds them, at most 2 * n. False when some entry is wider: then
- * every flow is looked at. */
+/* When every changed entry has its target, before and after, the flows
+ * of those targets are all a change can touch (a flow's entry always
+ * scopes it: policy_match()); targets holds them, at most 2 * n. False
+ * when some entry is wider: then every flow is looked at. */
 static bool changed_targets(const struct policy *old, const struct policy *fresh,
 			    const size_t *slots, size_t n,
 			    struct target *targets, size_t *ntargets)
@@ -835,14 +846,7 @@ static bool changed_targets(const struct policy *old, const struct policy *fresh
 
 static struct flow *target_first(const struct flow_table *ft, const struct target *t)
 {
-	return t->lport ? flow_first_conn(ft, &t->remote, t->lport, t->rport)
-			: flow_first_to(ft, &t->remote);
-}
-
-static struct flow *target_next(const struct flow_table *ft, const struct target *t,
-				const struct flow *f)
-{
-	return t->lport ? flow_next_conn(ft, f) : flow_next_to(ft, f);
+	return flow_first_by(ft, t->by, &t->remote, t->lport, t->rport);
 }
 
 static void rematch(struct worker *w, struct flow *f)
@@ -876,7 +880,7 @@ void worker_adopt_policy(struct worker *w, const struct policy *policy)
 	if (some && changed_targets(old, policy, slots, n, targets, &ntargets)) {
 		for (size_t t = 0; t < ntargets; t++)
 			for (struct flow *f = target_first(&w->flows, &targets[t]);
-			     f; f = target_next(&w->flows, &targets[t], f))
+			     f; f = flow_next_by(&w->flows, targets[t].by, f))
 				if (flow_touched(f, old, policy, slots, n))
 					rematch(w, f);
 	} else {

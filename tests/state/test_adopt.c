@@ -193,11 +193,111 @@ static void test_unrelated_change_keeps_entries(void **state)
 	free_worker(w);
 }
 
+static void sock_set(struct policy *p, uint64_t cookie, bool listener,
+		     struct policy_scope scope, const char *key_peer)
+{
+	struct policy_sock sock = { .cookie = cookie, .listener = listener };
+	struct tcpao_keyring ring;
+	struct tcpao_mkt m = key_for(key_peer, 9);
+	char err[256];
+	int rc;
+
+	tcpao_keyring_init(&ring);
+	assert_int_equal(tcpao_keyring_add(&ring, &m), 0);
+	assert_non_null(policy_sock_set(p, &sock, &scope, &ring, false, NULL, 0,
+					&rc, err, sizeof(err)));
+	tcpao_keyring_free(&ring);
+}
+
+#define LISTENER 88
+#define ACCEPTED 10
+
+/* A listener on port 179 and ACCEPTED connections to it from 198.18.0.50..
+ * (the even ones with an accepted socket's entry of their own), and a flow
+ * on another port. */
+static struct worker *listener_worker(void)
+{
+	struct policy *p = policy_new();
+	struct policy_scope any = { .local_port = 179 };
+	struct worker *w = calloc(1, sizeof(*w));
+
+	assert_non_null(p);
+	assert_non_null(w);
+	add(p, "198.18.0.0/24", 1);
+	any.peer.family = AF_INET;
+	sock_set(p, LISTENER, true, any, "198.18.0.50/32");
+	w->state.fd = -1;
+	w->policy = p;
+	w->policy_epoch = 1;
+	assert_int_equal(flow_table_init(&w->flows, 2 * NFLOWS), 0);
+	for (int i = 0; i <= ACCEPTED; i++) {
+		struct flow_key fk = { .lport = i < ACCEPTED ? 179 : 4179,
+				       .rport = (uint16_t)(40000 + i) };
+		char remote[32];
+		struct flow *f;
+
+		snprintf(remote, sizeof(remote), "198.18.0.%d", 50 + i);
+		tcpao_addr_parse("198.18.0.1", &fk.local, NULL);
+		tcpao_addr_parse(remote, &fk.remote, NULL);
+		if (i < ACCEPTED && i % 2 == 0) {
+			struct policy_scope own = { .peer = fk.remote, .peer_len = 32,
+						    .local_port = 179, .remote_port = fk.rport };
+
+			sock_set(p, 100 + (uint64_t)i, false, own, remote);
+		}
+		f = flow_insert(&w->flows, &fk);
+		assert_non_null(f);
+	}
+	for (uint32_t k = 0; k < w->flows.count; k++) {
+		struct flow *f = flow_live(&w->flows, k);
+
+		f->peer = worker_policy_peer(w, &f->key);
+		worker_refresh_keysel(w, f);
+	}
+	return w;
+}
+
+static void listener_key(struct policy *p)
+{
+	struct tcpao_mkt m = key_for("198.18.0.53/32", 9);
+
+	assert_int_equal(policy_sock_add_key(p, LISTENER, &m), 0);
+}
+
+/* A listener's key changes: the flows on its port whose own entry wins
+ * (accepted sockets') keep theirs, unlooked at; the others follow a full
+ * match, the listener's port only. */
+static void test_listener_change_leaves_accepted(void **state)
+{
+	struct worker *w = listener_worker();
+	const struct policy *old = w->policy;
+	struct policy *fresh = policy_clone(old);
+	uint64_t epoch = w->policy_epoch;
+
+	(void)state;
+	assert_non_null(fresh);
+	listener_key(fresh);
+	worker_adopt_policy(w, fresh);
+	policy_free((struct policy *)old);
+	for (uint32_t k = 0; k < w->flows.count; k++) {
+		struct flow *f = flow_live(&w->flows, k);
+		bool own = f->key.lport == 179 && (f->key.rport - 40000) % 2 == 0;
+
+		assert_ptr_equal(f->peer, worker_policy_peer(w, &f->key));
+		if (own || f->key.lport != 179)
+			assert_int_equal(f->policy_epoch, epoch); /* not matched again */
+		if (f->key.rport == 40003) /* the key it gained serves it */
+			assert_int_equal(f->peer->sock_cookie, LISTENER);
+	}
+	free_worker(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_change_rematches_what_it_touches),
 		cmocka_unit_test(test_unrelated_change_keeps_entries),
+		cmocka_unit_test(test_listener_change_leaves_accepted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -245,6 +245,13 @@ static void remote_of(struct tcpao_addr *a, uint32_t peer)
 	a->bytes[3] = (uint8_t)(peer / 2);
 }
 
+static bool same_by(const struct flow *f, const struct flow *g, enum flow_by by)
+{
+	return f->key.lport == g->key.lport &&
+	       (by == FLOW_BY_LPORT ||
+		(tcpao_addr_equal(&f->key.remote, &g->key.remote) && f->key.rport == g->key.rport));
+}
+
 static void assert_walks_whole(const struct flow_table *t)
 {
 	for (uint32_t p = 0; p < 2 * PEERS; p++) {
@@ -254,7 +261,8 @@ static void assert_walks_whole(const struct flow_table *t)
 		remote_of(&a, p);
 		for (uint32_t k = 0; k < t->count; k++)
 			want += tcpao_addr_equal(&flow_live(t, k)->key.remote, &a);
-		for (struct flow *f = flow_first_to(t, &a); f; f = flow_next_to(t, f)) {
+		for (struct flow *f = flow_first_by(t, FLOW_BY_REMOTE, &a, 0, 0); f;
+		     f = flow_next_by(t, FLOW_BY_REMOTE, f)) {
 			assert_true(f->in_use);
 			assert_true(tcpao_addr_equal(&f->key.remote, &a));
 			assert_true(++got <= want);
@@ -262,25 +270,24 @@ static void assert_walks_whole(const struct flow_table *t)
 		assert_int_equal(got, want);
 	}
 	/* By ports too: the flows of one remote address and ports, from any
-	 * local address. */
+	 * local address; the flows on one local port. */
 	for (uint32_t k = 0; k < t->count; k += 3) {
 		const struct flow *g = flow_live(t, k);
-		uint32_t want = 0, got = 0;
 
-		for (uint32_t j = 0; j < t->count; j++) {
-			const struct flow *f = flow_live(t, j);
+		for (enum flow_by by = FLOW_BY_CONN; by <= FLOW_BY_LPORT; by++) {
+			uint32_t want = 0, got = 0;
 
-			want += tcpao_addr_equal(&f->key.remote, &g->key.remote) &&
-				f->key.lport == g->key.lport && f->key.rport == g->key.rport;
+			for (uint32_t j = 0; j < t->count; j++)
+				want += same_by(flow_live(t, j), g, by);
+			for (struct flow *f = flow_first_by(t, by, &g->key.remote, g->key.lport,
+							    g->key.rport);
+			     f; f = flow_next_by(t, by, f)) {
+				assert_true(f->in_use);
+				assert_true(same_by(f, g, by));
+				assert_true(++got <= want);
+			}
+			assert_int_equal(got, want);
 		}
-		for (struct flow *f = flow_first_conn(t, &g->key.remote, g->key.lport, g->key.rport);
-		     f; f = flow_next_conn(t, f)) {
-			assert_true(f->in_use);
-			assert_true(tcpao_addr_equal(&f->key.remote, &g->key.remote));
-			assert_true(f->key.lport == g->key.lport && f->key.rport == g->key.rport);
-			assert_true(++got <= want);
-		}
-		assert_int_equal(got, want);
 	}
 }
 
