@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "policy.h"
 
 #define NSIZES 4
@@ -29,29 +30,6 @@
 
 static const size_t sizes[NSIZES] = { 1, 1000, 10000, 60000 };
 static const char *const op_names[NOPS] = { "commit", "close", "lookup" };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench-conns: %s\n", what);
-	exit(1);
-}
-
-static struct tcpao_addr v4(uint32_t host)
-{
-	struct tcpao_addr a = { .family = AF_INET };
-	uint32_t be = htonl(host);
-
-	memcpy(a.bytes, &be, 4);
-	return a;
-}
 
 #define PEER 0xc6120009u  /* 198.18.0.9 */
 #define LOCAL 0xc6120001u /* 198.18.0.1 */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "flow.h"
 #include "policy.h"
 #include "worker.h"
@@ -25,28 +26,10 @@
 #define PEERS 10000
 #define MAX_FLOWS 65536
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench-publish: %s\n", what);
-	exit(1);
-}
-
 /* Peer i of 198.18.0.0/15. */
 static struct tcpao_addr peer_of(uint32_t i)
 {
-	struct tcpao_addr a = { .family = AF_INET };
-	uint32_t be = htonl(0xc6120000u + i);
-
-	memcpy(a.bytes, &be, 4);
-	return a;
+	return v4(0xc6120000u + i);
 }
 
 static void add_key(struct policy *p, uint32_t peer, int id)

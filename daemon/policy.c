@@ -1106,7 +1106,7 @@ const struct policy_peer *policy_match(const struct policy *policy,
 
 	tcpao_addr_unmap(&l);
 	tcpao_addr_unmap(&r);
-	if (peer_index_len_below(&policy->ix.conn, AF_INET6, 129) == 128) {
+	if (peer_index_len_below(&policy->ix.conn, AF_INET6, 129) == 128) { /* not empty */
 		k = conn_key(&r, lport, rport);
 		ids = peer_index_ids(&policy->ix.conn, &k, 128, &n);
 		while ((slot = next_live(policy, ids, n, &at)) != SIZE_MAX)

@@ -844,11 +844,6 @@ static bool changed_targets(const struct policy *old, const struct policy *fresh
 	return true;
 }
 
-static struct flow *target_first(const struct flow_table *ft, const struct target *t)
-{
-	return flow_first_by(ft, t->by, &t->remote, t->lport, t->rport);
-}
-
 static void rematch(struct worker *w, struct flow *f)
 {
 	const struct tcpao_mkt *cur = key_of(f->peer, f->sel.current),
@@ -879,7 +874,8 @@ void worker_adopt_policy(struct worker *w, const struct policy *policy)
 	w->policy_epoch++;
 	if (some && changed_targets(old, policy, slots, n, targets, &ntargets)) {
 		for (size_t t = 0; t < ntargets; t++)
-			for (struct flow *f = target_first(&w->flows, &targets[t]);
+			for (struct flow *f = flow_first_by(&w->flows, targets[t].by, &targets[t].remote,
+							    targets[t].lport, targets[t].rport);
 			     f; f = flow_next_by(&w->flows, targets[t].by, f))
 				if (flow_touched(f, old, policy, slots, n))
 					rematch(w, f);
