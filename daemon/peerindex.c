@@ -264,8 +264,19 @@ int peer_index_len_below(const struct peer_index *ix, sa_family_t family,
 {
 	int f = family_slot(family);
 
-	for (int len = below - 1; f >= 0 && len >= 0; len--)
-		if (ix->lens[f][len / 64] & 1ull << (len % 64))
-			return len;
+	if (f < 0 || below <= 0)
+		return -1;
+	if (below > 129)
+		below = 129;
+	/* Word by word from the top, each masked to the lengths below. */
+	for (int w = (below - 1) / 64; w >= 0; w--) {
+		int top = below - 1 - w * 64;
+		uint64_t bits = ix->lens[f][w];
+
+		if (top < 63)
+			bits &= (2ull << top) - 1;
+		if (bits)
+			return w * 64 + 63 - __builtin_clzll(bits);
+	}
 	return -1;
 }

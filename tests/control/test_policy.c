@@ -451,6 +451,43 @@ static void test_clone_shares_until_changed(void **state)
 	policy_free(NULL);
 }
 
+/* The lengths present, found word by word, against one bit at a time:
+ * random sets of IPv4 and IPv6 lengths, every `below` from -1 to 130. */
+static void test_len_below(void **state)
+{
+	(void)state;
+	srand(7);
+	for (int round = 0; round < 200; round++) {
+		struct peer_index ix;
+		bool on[2][129] = { { false } };
+
+		peer_index_init(&ix);
+		for (int f = 0; f < 2; f++) {
+			struct tcpao_addr a = { .family = f ? AF_INET6 : AF_INET };
+			int max = f ? 128 : 32;
+
+			for (int len = 0; len <= max; len++) {
+				on[f][len] = rand() % 8 == 0;
+				if (on[f][len])
+					assert_int_equal(peer_index_add(&ix, &a, (uint8_t)len, 1), 0);
+			}
+		}
+		for (int f = 0; f < 2; f++)
+			for (int below = -1; below <= 130; below++) {
+				int want = -1;
+
+				for (int len = below > 129 ? 128 : below - 1; len >= 0; len--)
+					if (on[f][len]) {
+						want = len;
+						break;
+					}
+				assert_int_equal(peer_index_len_below(&ix, f ? AF_INET6 : AF_INET,
+								      below), want);
+			}
+		peer_index_free(&ix);
+	}
+}
+
 static void test_covers(void **state)
 {
 	struct policy *p = policy_new();
@@ -1062,6 +1099,7 @@ int main(void)
 		cmocka_unit_test(test_changes_recorded),
 		cmocka_unit_test(test_index_random_changes),
 		cmocka_unit_test(test_holes_renumbered),
+		cmocka_unit_test(test_len_below),
 		cmocka_unit_test(test_covers),
 		cmocka_unit_test(test_connections_of_one_peer),
 		cmocka_unit_test(test_adopt_serials),
