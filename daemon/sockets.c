@@ -53,6 +53,7 @@ struct sock_rec {
 	uint64_t cookie;
 	uint32_t uid;                /* who registered it: quotas, origin */
 	bool limited;                /* not root: quotas apply */
+	struct sock_rec *uid_next, *uid_prev; /* a limited uid's records */
 	size_t committed;            /* keys in its policy entry */
 	bool listener;
 	_Atomic uint64_t cnt[5];
@@ -144,34 +145,89 @@ static uint64_t rec_cookie(const void *r)
 	return ((const struct sock_rec *)r)->cookie;
 }
 
-/* Record socks[i] leaves (the caller frees it). */
-static void rec_drop(size_t i)
+/* ---- per-uid quotas (sockets.h) --------------------------------------- */
+
+/* The records of each limited uid, chained: a quota counts the user's own
+ * records (at most SOCKETS_PER_UID), however many others hold. */
+struct uid_chain {
+	uint32_t uid;
+	size_t n;
+	struct sock_rec *first;
+};
+
+static struct uid_chain *uids; /* the uids with a record: a few */
+static size_t nuids;
+
+static struct uid_chain *uid_chain(uint32_t uid)
 {
-	cookiemap_del(&by_cookie, socks[i]);
-	socks[i] = socks[--nsocks];
-	if (i < nsocks)
-		socks[i]->at = i;
+	for (size_t i = 0; i < nuids; i++)
+		if (uids[i].uid == uid)
+			return &uids[i];
+	return NULL;
 }
 
-/* ---- per-uid quotas (sockets.h) --------------------------------------- */
+static int uid_link(struct sock_rec *r)
+{
+	struct uid_chain *c = uid_chain(r->uid);
+
+	if (!c) {
+		struct uid_chain *grown = realloc(uids, (nuids + 1) * sizeof(*uids));
+
+		if (!grown)
+			return -ENOMEM;
+		uids = grown;
+		c = &uids[nuids++];
+		*c = (struct uid_chain){ .uid = r->uid };
+	}
+	r->uid_prev = NULL;
+	r->uid_next = c->first;
+	if (c->first)
+		c->first->uid_prev = r;
+	c->first = r;
+	c->n++;
+	return 0;
+}
+
+static void uid_unlink(struct sock_rec *r)
+{
+	struct uid_chain *c = uid_chain(r->uid);
+
+	if (r->uid_next)
+		r->uid_next->uid_prev = r->uid_prev;
+	if (r->uid_prev)
+		r->uid_prev->uid_next = r->uid_next;
+	else
+		c->first = r->uid_next;
+	if (!--c->n)
+		*c = uids[--nuids];
+}
 
 static size_t uid_sockets(uint32_t uid)
 {
-	size_t n = 0;
+	const struct uid_chain *c = uid_chain(uid);
 
-	for (size_t i = 0; i < nsocks; i++)
-		n += socks[i]->limited && socks[i]->uid == uid;
-	return n;
+	return c ? c->n : 0;
 }
 
 static size_t uid_keys(uint32_t uid)
 {
+	const struct uid_chain *c = uid_chain(uid);
 	size_t n = 0;
 
-	for (size_t i = 0; i < nsocks; i++)
-		if (socks[i]->limited && socks[i]->uid == uid)
-			n += socks[i]->staged.n + socks[i]->committed;
+	for (const struct sock_rec *r = c ? c->first : NULL; r; r = r->uid_next)
+		n += r->staged.n + r->committed;
 	return n;
+}
+
+/* Record socks[i] leaves (the caller frees it). */
+static void rec_drop(size_t i)
+{
+	if (socks[i]->limited)
+		uid_unlink(socks[i]);
+	cookiemap_del(&by_cookie, socks[i]);
+	socks[i] = socks[--nsocks];
+	if (i < nsocks)
+		socks[i]->at = i;
 }
 
 /* Room for `more` keys of this socket's owner? Linux's key allocation
@@ -226,17 +282,22 @@ static struct sock_rec *rec_get(uint64_t cookie, const struct control_client *wh
 		cookiemap_init(&by_cookie, rec_cookie);
 	r = calloc(1, sizeof(*r));
 	grown = realloc(socks, (nsocks + 1) * sizeof(*socks));
-	if (r)
+	if (r) {
 		r->cookie = cookie;
+		r->uid = who ? who->uid : 0;
+		r->limited = limited;
+	}
+	if (grown)
+		socks = grown;
 	if (!r || !grown || cookiemap_add(&by_cookie, r)) {
 		free(r);
-		if (grown)
-			socks = grown;
 		return NULL;
 	}
-	socks = grown;
-	r->uid = who ? who->uid : 0;
-	r->limited = limited;
+	if (limited && uid_link(r)) {
+		cookiemap_del(&by_cookie, r);
+		free(r);
+		return NULL;
+	}
 	tcpao_keyring_init(&r->staged);
 	keycount_init(&r->keycnt, false, nworkers);
 	r->at = nsocks;

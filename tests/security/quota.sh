@@ -38,6 +38,7 @@ ts_in "$NS_A" sysctl -qw net.core.optmem_max=131072
 
 ts_log "nobody: 2000 keys on one listener, then 300 listeners"
 ts_start as_nobody "$NS_A" "$PY" "$ATK/usersock.py" quota $A4 20000 2000 300 60 >"$TS_TMP/q.out" 2>&1
+quota_pid=$TS_LAST_PID
 sec_wait_line "$TS_TMP/q.out" "^keys" 180 || ts_die "quota run: $(cat "$TS_TMP/q.out")"
 cat "$TS_TMP/q.out"
 keys=$(awk '/^keys/ { print $2 }' "$TS_TMP/q.out")
@@ -59,4 +60,12 @@ ts_in "$NS_A" "$PY" "$ATK/usersock.py" plain $B4 8179 | grep -q connected || ts_
 echo "root's connect took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 good=$(ts_stat "$NS_B" TCPAOGood)
 ts_expect '[ "${good:-0}" -gt 0 ]' "B verified root's segments ($good)"
+
+ts_log "nobody's quota comes back when its sockets go"
+# as_nobody runs in a subshell: its child is the program (every step execs).
+for pid in $(pgrep -P "$quota_pid"); do kill -TERM "$pid"; done
+wait "$quota_pid" 2>/dev/null
+out=$(as_nobody "$NS_A" "$PY" "$ATK/usersock.py" quota $A4 21000 10 256 0 2>&1)
+echo "nobody again: $out"
+ts_expect '[[ "$out" == *"sockets 256 error none"* ]]' "nobody registers 256 sockets again"
 ts_end
