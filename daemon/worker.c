@@ -375,9 +375,11 @@ static void run_call(struct worker *w)
 	if (w->call_pending) {
 		w->call_fn(w, w->call_arg);
 		w->call_pending = false;
-		pthread_cond_broadcast(&w->call_done);
 	}
 	pthread_mutex_unlock(&w->call_lock);
+	/* Signalled unlocked: the waiter it wakes finds the lock free
+	 * instead of sleeping on it again (two switches each way, not six). */
+	pthread_cond_broadcast(&w->call_done);
 }
 
 static void save_if_dirty(struct worker *w)
@@ -648,9 +650,10 @@ static void call_post(struct worker *w, void (*fn)(struct worker *w, void *arg),
 	w->call_fn = fn;
 	w->call_arg = arg;
 	w->call_pending = true;
+	pthread_mutex_unlock(&w->call_lock);
+	/* Woken unlocked: w may run at once, and takes the lock free. */
 	if (write(w->call_fd, &one, sizeof(one)) < 0)
 		log_msg(LOG_ERR, "waking worker %u: %m", w->index);
-	pthread_mutex_unlock(&w->call_lock);
 }
 
 static void call_wait(struct worker *w)
