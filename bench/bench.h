@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What the in-process benches of one file share. */
+/* What the in-process benches share. */
 #ifndef BENCH_BENCH_H
 #define BENCH_BENCH_H
 

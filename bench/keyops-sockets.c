@@ -81,9 +81,9 @@ static void ask(struct sockbench *b, const char *request, int fd)
 static void netns_up(void)
 {
 	if (unshare(CLONE_NEWNET))
-		die("unshare (bench-keyops needs root)");
+		die_errno("unshare (bench-keyops needs root)");
 	if (system("ip link set lo up && ip route add local 198.18.0.0/15 dev lo"))
-		die("ip route add local 198.18.0.0/15 dev lo");
+		die_errno("ip route add local 198.18.0.0/15 dev lo");
 }
 
 static int listener_up(void)
@@ -93,7 +93,7 @@ static int listener_up(void)
 
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 128))
-		die("listener");
+		die_errno("listener");
 	return fd;
 }
 
@@ -126,7 +126,7 @@ static void setup(struct sockbench *b, size_t keys)
 	b->ctx = (struct daemon_ctx){ .policy = policy_new(), .rules = &b->rules,
 				      .chain_timer = -1 };
 	if (!b->ctx.policy)
-		die("policy_new");
+		die_errno("policy_new");
 	if (rules_update_sets(&b->rules, b->ctx.policy, err, sizeof(err))) {
 		fprintf(errout, "bench-keyops: peer sets: %s\n", err);
 		exit(1);
@@ -134,7 +134,7 @@ static void setup(struct sockbench *b, size_t keys)
 	b->ctl = control_new(&daemon_ops, &b->ctx);
 	if (!b->ctl || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) ||
 	    control_adopt(b->ctl, sv[1], &bench_root))
-		die("control");
+		die_errno("control");
 	b->client = sv[0];
 	b->listener = listener_up();
 	register_listener(b);
@@ -211,10 +211,10 @@ static double sock_accept(struct sockbench *b)
 
 	if (c < 0 || bind(c, (struct sockaddr *)&from, sizeof(from)) ||
 	    connect(c, (struct sockaddr *)&to, sizeof(to)))
-		die("connect");
+		die_errno("connect");
 	a = accept4(b->listener, NULL, NULL, SOCK_CLOEXEC);
 	if (a < 0)
-		die("accept");
+		die_errno("accept");
 	t0 = now_s();
 	ask(b, "sock-accept", a);
 	t0 = now_s() - t0;
@@ -266,11 +266,11 @@ static void spawn(struct kid *k, int n, size_t keys, int batch)
 	int cmd[2], res[2];
 
 	if (pipe(cmd) || pipe(res))
-		die("pipe");
+		die_errno("pipe");
 	fflush(NULL);
 	k[n].pid = fork();
 	if (k[n].pid < 0)
-		die("fork");
+		die_errno("fork");
 	if (!k[n].pid) {
 		for (int i = 0; i < n; i++)
 			close(k[i].cmd), close(k[i].res);
@@ -283,14 +283,14 @@ static void spawn(struct kid *k, int n, size_t keys, int batch)
 	k[n].cmd = cmd[1];
 	k[n].res = res[0];
 	if (read(k[n].res, &k[n].fill_s, sizeof(k[n].fill_s)) != sizeof(k[n].fill_s))
-		die("a size's setup failed");
+		die_errno("a size's setup failed");
 }
 
 static void round_of(struct kid *k, double got[NSOPS])
 {
 	if (write(k->cmd, "m", 1) != 1 ||
 	    read(k->res, got, sizeof(double) * NSOPS) != (ssize_t)(sizeof(double) * NSOPS))
-		die("a size's round failed");
+		die_errno("a size's round failed");
 }
 
 static void print(const size_t *sizes, int nsizes, const struct kid *k,

@@ -57,15 +57,7 @@ struct daemon_under_test {
 const struct control_client bench_root = { .pid = 1, .uid = 0, .privileged = true };
 FILE *errout;
 
-double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void die(const char *what)
+void die_errno(const char *what)
 {
 	fprintf(errout, "bench-keyops: %s: %s\n", what, strerror(errno));
 	exit(1);
@@ -73,11 +65,7 @@ void die(const char *what)
 
 void peer_of(uint32_t i, struct tcpao_addr *a)
 {
-	uint32_t be = htonl(0xc6120000u + i);
-
-	memset(a, 0, sizeof(*a));
-	a->family = AF_INET;
-	memcpy(a->bytes, &be, 4);
+	*a = v4(0xc6120000u + i);
 }
 
 static struct policy *policy_of(size_t n)
@@ -88,7 +76,7 @@ static struct policy *policy_of(size_t n)
 	char err[256];
 
 	if (!p)
-		die("policy_new");
+		die_errno("policy_new");
 	for (size_t i = 0; i < n; i++) {
 		peer_of((uint32_t)i, &m.peer);
 		if (policy_add_key(p, &m, err, sizeof(err))) {
@@ -102,7 +90,7 @@ static struct policy *policy_of(size_t n)
 static void enter(const struct daemon_under_test *t)
 {
 	if (setns(t->netns, CLONE_NEWNET))
-		die("setns");
+		die_errno("setns");
 }
 
 static void start(struct daemon_under_test *t, size_t keys)
@@ -113,10 +101,10 @@ static void start(struct daemon_under_test *t, size_t keys)
 	t->keys = keys;
 	t->fresh = 0;
 	if (unshare(CLONE_NEWNET))
-		die("unshare (bench-keyops needs root)");
+		die_errno("unshare (bench-keyops needs root)");
 	t->netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (t->netns < 0)
-		die("open netns");
+		die_errno("open netns");
 	rules_init(&t->rules, 100, 1);
 	t->fill_s = now_s();
 	t->ctx = (struct daemon_ctx){ .policy = policy_of(keys), .rules = &t->rules,
@@ -129,7 +117,7 @@ static void start(struct daemon_under_test *t, size_t keys)
 	t->ctl = control_new(&daemon_ops, &t->ctx);
 	if (!t->ctl || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) ||
 	    control_adopt(t->ctl, sv[1], &bench_root))
-		die("control");
+		die_errno("control");
 	t->client = sv[0];
 }
 
@@ -164,14 +152,14 @@ void ask_ctl(struct control *ctl, int client, const char *request, int passfd)
 		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &passfd, sizeof(int));
 	}
 	if (sendmsg(client, &msg, 0) < 0)
-		die("send");
+		die_errno("send");
 	for (;;) {
 		control_handle(ctl);
 		n = recv(client, frame, sizeof(frame) - 1, MSG_DONTWAIT);
 		if (n < 0 && errno == EAGAIN)
 			continue;
 		if (n <= 0)
-			die("recv");
+			die_errno("recv");
 		frame[n] = '\0';
 		if (first && strncmp(frame + 1, "ok", 2)) {
 			fprintf(errout, "bench-keyops: %s: %s\n", request, frame + 1);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bench.h"
 #include "control.h"
 #include "tcpao.h"
 
@@ -15,8 +16,8 @@ extern const struct control_client bench_root;
  * change) go to /dev/null: their cost is measured, not their text. */
 extern FILE *errout;
 
-double now_s(void);
-void die(const char *what);
+/* Exits with what and errno's text, on errout. */
+void die_errno(const char *what);
 /* Peer i of 198.18.0.0/15 (131,072 addresses). */
 void peer_of(uint32_t i, struct tcpao_addr *a);
 /* One request served, with a socket in SCM_RIGHTS when passfd >= 0;
