@@ -17,23 +17,31 @@
 #define SO_NETNS_COOKIE 71
 #endif
 
-unsigned long long tcpao_netns_cookie(void)
+static unsigned long long netns_cookie_of(int fd)
 {
 	unsigned long long cookie = 0;
 	socklen_t len = sizeof(cookie);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	return cookie;
+}
+
+unsigned long long tcpao_netns_cookie(void)
+{
+	unsigned long long cookie = 0;
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd >= 0) {
-		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
-			cookie = 0;
+		cookie = netns_cookie_of(fd);
 		close(fd);
 	}
 	return cookie;
 }
 
-int tcpao_ctl_rundir_path(const char *suffix, char *out, size_t outlen)
+static int rundir_path(unsigned long long cookie, const char *suffix, char *out,
+		       size_t outlen)
 {
-	unsigned long long cookie = tcpao_netns_cookie();
 	struct stat st;
 	int n;
 
@@ -48,11 +56,23 @@ int tcpao_ctl_rundir_path(const char *suffix, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
 }
 
-const char *tcpao_ctl_default(char *buf, size_t len)
+int tcpao_ctl_rundir_path(const char *suffix, char *out, size_t outlen)
+{
+	return rundir_path(tcpao_netns_cookie(), suffix, out, outlen);
+}
+
+static const char *env_path(void)
 {
 	const char *env = secure_getenv("TCPAO_CTL");
 
-	if (env && *env)
+	return env && *env ? env : NULL;
+}
+
+const char *tcpao_ctl_default(char *buf, size_t len)
+{
+	const char *env = env_path();
+
+	if (env)
 		return env;
 	if (tcpao_ctl_rundir_path(".sock", buf, len))
 		return NULL;
@@ -104,25 +124,38 @@ static int check_server(int fd)
 	return cred.uid == 0 ? 0 : -EPERM;
 }
 
+/* The namespace's socket path, fd's namespace (the caller's: fd is new). */
+static int default_addr(int fd, struct sockaddr_un *sun, socklen_t *len)
+{
+	char buf[sizeof(sun->sun_path)];
+	const char *path = env_path();
+	int rc = 0;
+
+	if (!path) {
+		rc = rundir_path(netns_cookie_of(fd), ".sock", buf, sizeof(buf));
+		path = buf;
+	}
+	if (!rc)
+		rc = path_addr(path, sun, len);
+	return rc ? rc : tcpao_ctl_check_dir(sun->sun_path);
+}
+
 int tcpao_ctl_connect(const char *path, int timeout_ms)
 {
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct sockaddr_un sun;
 	socklen_t len;
 	int fd, rc;
 
-	path = path ? path : tcpao_ctl_default(buf, sizeof(buf));
-	if (!path)
-		return -ENAMETOOLONG;
-	rc = path_addr(path, &sun, &len);
-	if (!rc)
-		rc = tcpao_ctl_check_dir(path);
-	if (rc)
-		return rc;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	if (path)
+		rc = path_addr(path, &sun, &len) ?: tcpao_ctl_check_dir(path);
+	else
+		rc = default_addr(fd, &sun, &len);
+	if (rc)
+		goto out;
 	if (timeout_ms > 0 &&
 	    (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
 	     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))))
@@ -130,13 +163,12 @@ int tcpao_ctl_connect(const char *path, int timeout_ms)
 	if (connect(fd, (struct sockaddr *)&sun, len))
 		goto fail;
 	rc = check_server(fd);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	return fd;
+	if (!rc)
+		return fd;
+	goto out;
 fail:
 	rc = -errno;
+out:
 	close(fd);
 	return rc;
 }
@@ -214,26 +246,26 @@ static int parse_status(struct tcpao_ctl_reply *reply)
 	return 0;
 }
 
-/* One request message, with a descriptor in SCM_RIGHTS when passfd >= 0. */
-static ssize_t send_request(int fd, const char *request, size_t len, int passfd)
-{
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctrl;
-	struct iovec iov = { .iov_base = (void *)request, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+/* The descriptor a request passes (SCM_RIGHTS), none when passfd < 0. */
+union passed_fd {
+	struct cmsghdr h;
+	char buf[CMSG_SPACE(sizeof(int))];
+};
 
-	if (passfd >= 0) {
-		memset(&ctrl, 0, sizeof(ctrl));
-		msg.msg_control = ctrl.buf;
-		msg.msg_controllen = sizeof(ctrl.buf);
-		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
-		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
-		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &passfd, sizeof(int));
-	}
-	return sendmsg(fd, &msg, MSG_NOSIGNAL);
+static void request_msg(struct msghdr *msg, struct iovec *iov, union passed_fd *ctrl,
+			const char *request, int passfd)
+{
+	*iov = (struct iovec){ .iov_base = (void *)request, .iov_len = strlen(request) };
+	*msg = (struct msghdr){ .msg_iov = iov, .msg_iovlen = 1 };
+	if (passfd < 0)
+		return;
+	memset(ctrl, 0, sizeof(*ctrl));
+	msg->msg_control = ctrl->buf;
+	msg->msg_controllen = sizeof(ctrl->buf);
+	CMSG_FIRSTHDR(msg)->cmsg_level = SOL_SOCKET;
+	CMSG_FIRSTHDR(msg)->cmsg_type = SCM_RIGHTS;
+	CMSG_FIRSTHDR(msg)->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(CMSG_FIRSTHDR(msg)), &passfd, sizeof(int));
 }
 
 int tcpao_ctl_request(int fd, const char *request,
@@ -242,14 +274,32 @@ int tcpao_ctl_request(int fd, const char *request,
 	return tcpao_ctl_request_fd(fd, request, -1, reply);
 }
 
-int tcpao_ctl_send_fd(int fd, const char *request, int passfd)
+int tcpao_ctl_send_many(int fd, const char *const requests[], size_t n, int passfd)
 {
-	size_t len = strlen(request);
+	struct mmsghdr msgs[TCPAO_CTL_SEND_MAX];
+	struct iovec iov[TCPAO_CTL_SEND_MAX];
+	union passed_fd ctrl[TCPAO_CTL_SEND_MAX];
+	size_t done = 0;
 
-	if (len > TCPAO_CTL_REQUEST_MAX)
-		return -EMSGSIZE;
-	if (send_request(fd, request, len, passfd) != (ssize_t)len)
-		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	if (n > TCPAO_CTL_SEND_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(requests[i]) > TCPAO_CTL_REQUEST_MAX)
+			return -EMSGSIZE;
+		request_msg(&msgs[i].msg_hdr, &iov[i], &ctrl[i], requests[i], passfd);
+	}
+	while (done < n) { /* a full buffer may take part of them */
+		int sent = sendmmsg(fd, msgs + done, (unsigned int)(n - done), MSG_NOSIGNAL);
+
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent <= 0)
+			return sent < 0 && errno == EAGAIN ? -ETIMEDOUT : sent < 0 ? -errno : -EIO;
+		for (int i = 0; i < sent; i++)
+			if (msgs[done + i].msg_len != iov[done + i].iov_len)
+				return -EIO;
+		done += (size_t)sent;
+	}
 	return 0;
 }
 
@@ -269,7 +319,7 @@ int tcpao_ctl_read_reply(int fd, struct tcpao_ctl_reply *reply)
 int tcpao_ctl_request_fd(int fd, const char *request, int passfd,
 			 struct tcpao_ctl_reply *reply)
 {
-	int rc = tcpao_ctl_send_fd(fd, request, passfd);
+	int rc = tcpao_ctl_send_many(fd, &request, 1, passfd);
 
 	if (rc) {
 		memset(reply, 0, sizeof(*reply));

@@ -54,8 +54,10 @@ int tcpao_ctl_request(int fd, const char *request,
 int tcpao_ctl_request_fd(int fd, const char *request, int passfd,
 			 struct tcpao_ctl_reply *reply);
 /* Its two halves, for requests sent ahead of their replies (the daemon
- * answers in order): 0 or a negative errno. */
-int tcpao_ctl_send_fd(int fd, const char *request, int passfd);
+ * answers in order): up to TCPAO_CTL_SEND_MAX requests in one sendmmsg(),
+ * each passing passfd when >= 0; 0 or a negative errno. */
+#define TCPAO_CTL_SEND_MAX 16
+int tcpao_ctl_send_many(int fd, const char *const requests[], size_t n, int passfd);
 int tcpao_ctl_read_reply(int fd, struct tcpao_ctl_reply *reply);
 void tcpao_ctl_reply_free(struct tcpao_ctl_reply *reply);
 

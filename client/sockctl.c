@@ -119,15 +119,19 @@ static void keysel_args(const struct aosock *s, char *out, size_t len)
 /* Requests sent ahead of their replies, up to a window: registering a
  * socket with n keys costs n / window round trips, not n + 2. Within
  * what the client's receive buffer holds of replies, so the daemon
- * never waits for us while we wait for it. */
-#define PIPELINE_WINDOW 32
+ * never waits for us while we wait for it. They go in batches of
+ * TCPAO_CTL_SEND_MAX, each in one sendmmsg(): the daemon wakes once for
+ * a batch and answers it at once (daemon/control.c). */
+#define PIPELINE_WINDOW (2 * TCPAO_CTL_SEND_MAX)
 /* Seven specs (each under 330 bytes) and the word: within the 8 words
  * and 4096 bytes of a request. */
 #define SOCK_KEYS_PER_REQUEST 7
 
 struct pipeline {
 	int ctl, sock;
-	unsigned int pending;
+	unsigned int pending; /* sent, reply not read */
+	char *batch[TCPAO_CTL_SEND_MAX]; /* not sent yet (they hold secrets) */
+	unsigned int nbatch;
 	int rc; /* the first error */
 };
 
@@ -150,20 +154,43 @@ static void pipe_reap(struct pipeline *p, unsigned int keep)
 	}
 }
 
-static void pipe_send(struct pipeline *p, const char *req)
+static void pipe_drop_batch(struct pipeline *p)
+{
+	for (unsigned int i = 0; i < p->nbatch; i++) {
+		explicit_bzero(p->batch[i], strlen(p->batch[i]));
+		free(p->batch[i]);
+	}
+	p->nbatch = 0;
+}
+
+/* The batch goes once the replies before it leave room in the window. */
+static void pipe_flush(struct pipeline *p)
 {
 	int rc;
 
+	if (!p->rc && p->nbatch)
+		pipe_reap(p, PIPELINE_WINDOW - p->nbatch);
+	if (!p->rc && p->nbatch) {
+		rc = tcpao_ctl_send_many(p->ctl, (const char *const *)p->batch, p->nbatch, p->sock);
+		if (rc)
+			p->rc = rc;
+		else
+			p->pending += p->nbatch;
+	}
+	pipe_drop_batch(p);
+}
+
+static void pipe_send(struct pipeline *p, const char *req)
+{
 	if (p->rc)
 		return;
-	pipe_reap(p, PIPELINE_WINDOW - 1);
-	if (p->rc)
+	p->batch[p->nbatch] = strdup(req);
+	if (!p->batch[p->nbatch]) {
+		p->rc = -ENOMEM;
 		return;
-	rc = tcpao_ctl_send_fd(p->ctl, req, p->sock);
-	if (rc)
-		p->rc = rc;
-	else
-		p->pending++;
+	}
+	if (++p->nbatch == TCPAO_CTL_SEND_MAX)
+		pipe_flush(p);
 }
 
 int sockctl_register(int fd, const struct aosock *s, const char *role,
@@ -200,6 +227,7 @@ int sockctl_register(int fd, const struct aosock *s, const char *role,
 	 * of them committed. */
 	snprintf(req, sizeof(req), "sock-commit %s", args);
 	pipe_send(&p, req);
+	pipe_flush(&p);
 	pipe_reap(&p, 0);
 	explicit_bzero(req, sizeof(req));
 	close(p.ctl);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * tcpaod's control socket: accepts clients, reads one request message at a
- * time, checks it, calls the daemon's callback, sends the reply in frames.
- * Never blocks: a client that does not read its reply gets it later
- * (EPOLLOUT) and sends nothing meanwhile.
+ * tcpaod's control socket: accepts clients, reads the request messages
+ * each has queued, checks each, calls the daemon's callback, and sends the
+ * replies in frames, all in one sendmmsg(). Never blocks: a client that
+ * does not read its replies gets them later (EPOLLOUT) and sends nothing
+ * meanwhile.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -27,7 +28,13 @@
 
 #define CONTROL_MAX_ARGS 8
 #define CONTROL_EVENTS_PER_CALL 64
-#define CONTROL_ACCEPT_PER_CALL 64
+/* The listening socket's epoll tag; a connection's is its tag below. */
+#define LISTEN_TAG UINT64_MAX
+/* Requests served before their replies go (the client's pipeline window,
+ * client/sockctl.c), and the frames of one sendmmsg(). */
+#define CONTROL_BATCH 32
+/* No further request is read once this much reply text waits. */
+#define CONTROL_BATCH_BYTES (64u << 10)
 /* Records, leaving room for the status line within the client's limit. */
 #define CONTROL_BODY_MAX (TCPAO_CTL_REPLY_MAX - 1024)
 
@@ -42,9 +49,12 @@ struct control_reply {
 
 struct conn {
 	int fd;
+	uint64_t tag; /* its epoll events' data: fd and a serial */
 	struct control_client who;
-	char *out; /* a reply not yet fully sent */
+	char *out; /* the replies not yet fully sent, one after another */
 	size_t out_len, out_off;
+	size_t ends[CONTROL_BATCH]; /* where each of them ends in out */
+	unsigned int nreplies, reply; /* queued; the one being sent */
 	bool waits_out; /* watched for EPOLLOUT, not EPOLLIN */
 	uint64_t active_ms; /* last request or reply progress */
 };
@@ -56,8 +66,10 @@ struct control {
 	void *ctx;
 	struct conn **conns; /* grown on demand; NULL entries are free */
 	size_t nconns;
+	uint32_t serial; /* of the last connection adopted */
 	char *path; /* the socket file we bound, removed on close */
-	char frame[TCPAO_CTL_FRAME_MAX];
+	struct mmsghdr frames[CONTROL_BATCH];
+	struct iovec frame_iov[CONTROL_BATCH][2];
 	char request[TCPAO_CTL_REQUEST_MAX + 1];
 };
 
@@ -633,10 +645,12 @@ static int dispatch(struct control *ctl, char *text, size_t n, int fd,
 
 /* ---- connections ------------------------------------------------------- */
 
-static struct conn **conn_slot(struct control *ctl, int fd)
+/* The connection an event is for: none when it closed since, even if a
+ * new one took its descriptor (events come in batches). */
+static struct conn **conn_slot(struct control *ctl, uint64_t tag)
 {
 	for (size_t i = 0; i < ctl->nconns; i++)
-		if (ctl->conns[i] && ctl->conns[i]->fd == fd)
+		if (ctl->conns[i] && ctl->conns[i]->tag == tag)
 			return &ctl->conns[i];
 	return NULL;
 }
@@ -654,7 +668,7 @@ static void conn_close(struct control *ctl, struct conn **slot)
 
 static int conn_watch(struct control *ctl, struct conn *c, int op, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.fd = c->fd };
+	struct epoll_event ev = { .events = events, .data.u64 = c->tag };
 
 	return epoll_ctl(ctl->epfd, op, c->fd, &ev) ? -errno : 0;
 }
@@ -669,37 +683,85 @@ static int conn_wait_out(struct control *ctl, struct conn *c, bool out)
 	return conn_watch(ctl, c, EPOLL_CTL_MOD, out ? EPOLLOUT : EPOLLIN);
 }
 
+/* The frames of what is left of c->out, up to CONTROL_BATCH: each a
+ * flag ('+' more follows, '.' the reply's last) and up to
+ * TCPAO_CTL_FRAME_MAX - 1 bytes of its reply. */
+static unsigned int frames_fill(struct control *ctl, const struct conn *c)
+{
+	static char more = '+', last = '.';
+	size_t off = c->out_off;
+	unsigned int n = 0;
+
+	for (unsigned int r = c->reply; r < c->nreplies && n < CONTROL_BATCH; n++) {
+		size_t chunk = c->ends[r] - off;
+		bool ends = chunk <= TCPAO_CTL_FRAME_MAX - 1;
+		struct iovec *iov = ctl->frame_iov[n];
+
+		if (!ends)
+			chunk = TCPAO_CTL_FRAME_MAX - 1;
+		iov[0] = (struct iovec){ ends ? &last : &more, 1 };
+		iov[1] = (struct iovec){ c->out + off, chunk };
+		ctl->frames[n] = (struct mmsghdr){ .msg_hdr = { .msg_iov = iov, .msg_iovlen = 2 } };
+		off += chunk;
+		r += ends;
+	}
+	return n;
+}
+
+/* Moves c past n frames that were sent. */
+static void frames_sent(struct control *ctl, struct conn *c, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		c->out_off += ctl->frame_iov[i][1].iov_len;
+		c->reply += *(const char *)ctl->frame_iov[i][0].iov_base == '.';
+	}
+}
+
 /* Sends what is left of c->out; 0 when done or waiting, <0 to drop c. */
 static int conn_flush(struct control *ctl, struct conn *c)
 {
-	while (c->out_off < c->out_len) {
-		size_t chunk = c->out_len - c->out_off;
-		bool last = chunk <= TCPAO_CTL_FRAME_MAX - 1;
-		ssize_t n;
+	while (c->reply < c->nreplies) {
+		unsigned int n = frames_fill(ctl, c);
+		int sent = sendmmsg(c->fd, ctl->frames, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 
-		if (!last)
-			chunk = TCPAO_CTL_FRAME_MAX - 1;
-		ctl->frame[0] = last ? '.' : '+';
-		memcpy(ctl->frame + 1, c->out + c->out_off, chunk);
-		n = send(c->fd, ctl->frame, chunk + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return conn_wait_out(ctl, c, true);
-		if (n < 0)
+		if (sent < 0)
 			return -errno;
-		c->out_off += chunk;
+		frames_sent(ctl, c, (unsigned int)sent);
 		c->active_ms = control_now_ms();
 	}
 	free(c->out);
 	c->out = NULL;
 	c->out_len = c->out_off = 0;
+	c->nreplies = c->reply = 0;
 	return conn_wait_out(ctl, c, false);
 }
 
-/* The reply text: status line, then the records. Takes out's buffer. */
-static void finish_reply(struct conn *c, struct control_reply *out, int rc)
+/* Appends text to c->out as one more reply. */
+static int conn_queue(struct conn *c, const char *head, size_t hlen,
+		      const char *body, size_t blen)
+{
+	char *grown = realloc(c->out, c->out_len + hlen + blen);
+
+	if (!grown)
+		return -ENOMEM;
+	memcpy(grown + c->out_len, head, hlen);
+	if (blen)
+		memcpy(grown + c->out_len + hlen, body, blen);
+	c->out = grown;
+	c->out_len += hlen + blen;
+	c->ends[c->nreplies++] = c->out_len;
+	return 0;
+}
+
+/* The reply text, status line then the records, queued on c. Takes
+ * out's buffer. */
+static int finish_reply(struct conn *c, struct control_reply *out, int rc)
 {
 	char head[320];
 	size_t hlen;
+	int err;
 
 	if (!rc && out->overflow)
 		rc = control_reply_error(out, -EMSGSIZE, "reply larger than %u bytes",
@@ -722,23 +784,13 @@ static void finish_reply(struct conn *c, struct control_reply *out, int rc)
 		hlen = sizeof(head) - 1;
 	if (out->len)
 		put(out, "\n", 1);
-	c->out = malloc(hlen + out->len + 1);
-	if (!c->out) { /* last resort: the status line alone */
-		c->out = strdup(rc ? "error 12 out of memory\n" : "ok\n");
-		out->len = 0;
-		hlen = c->out ? strlen(c->out) : 0;
-		if (c->out)
-			memcpy(head, c->out, hlen);
-	}
-	if (c->out) {
-		memcpy(c->out, head, hlen);
-		if (out->len)
-			memcpy(c->out + hlen, out->buf, out->len);
-		c->out_len = hlen + out->len;
-		c->out_off = 0;
-	}
+	err = conn_queue(c, head, hlen, out->buf, out->len);
+	if (err) /* last resort: the status line alone */
+		err = rc ? conn_queue(c, "error 12 out of memory\n", 23, NULL, 0)
+			 : conn_queue(c, "ok\n", 3, NULL, 0);
 	free(out->buf);
 	out->buf = NULL;
+	return err;
 }
 
 /* recv() that also takes one descriptor passed with the message (any
@@ -776,7 +828,9 @@ static ssize_t recv_request(int fd, char *buf, size_t len, int *passed)
 	return n;
 }
 
-static int conn_serve(struct control *ctl, struct conn *c)
+/* One request of c: 1 when its reply is queued, 0 when none waits, <0
+ * to drop c. */
+static int conn_serve_one(struct control *ctl, struct conn *c)
 {
 	struct control_reply out = { .who = &c->who };
 	int passed;
@@ -804,11 +858,24 @@ static int conn_serve(struct control *ctl, struct conn *c)
 	if (passed >= 0)
 		close(passed); /* the daemon never keeps a client's socket */
 	explicit_bzero(ctl->request, sizeof(ctl->request));
-	finish_reply(c, &out, rc);
-	if (!c->out)
-		return -ENOMEM;
-	rc = conn_flush(ctl, c);
+	rc = finish_reply(c, &out, rc);
 	return rc ? rc : 1;
+}
+
+/* The requests c has queued, then all their replies at once: a client
+ * that sent several (a registration) wakes once, not once per reply. */
+static int conn_serve(struct control *ctl, struct conn *c)
+{
+	int rc = 0, served = 0;
+
+	while (c->nreplies < CONTROL_BATCH && c->out_len < CONTROL_BATCH_BYTES &&
+	       (rc = conn_serve_one(ctl, c)) > 0)
+		served++;
+	/* A client gone after its requests: nobody reads the replies. */
+	if (rc < 0)
+		return rc;
+	rc = conn_flush(ctl, c);
+	return rc ? rc : served > 0;
 }
 
 uint64_t control_now_ms(void)
@@ -902,6 +969,7 @@ int control_adopt(struct control *ctl, int fd, const struct control_client *who)
 		return -ENOMEM;
 	}
 	c->fd = fd;
+	c->tag = (uint64_t)++ctl->serial << 32 | (uint32_t)fd;
 	c->who = *who;
 	c->active_ms = control_now_ms();
 	rc = conn_watch(ctl, c, EPOLL_CTL_ADD, EPOLLIN);
@@ -914,26 +982,25 @@ int control_adopt(struct control *ctl, int fd, const struct control_client *who)
 	return 0;
 }
 
-static void accept_clients(struct control *ctl)
+/* One client per event: another waiting reports the socket again. */
+static void accept_client(struct control *ctl)
 {
-	for (int i = 0; i < CONTROL_ACCEPT_PER_CALL; i++) {
-		struct control_client who = {0};
-		struct ucred cred;
-		socklen_t len = sizeof(cred);
-		int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct control_client who = {0};
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0)
-			return;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-			close(fd);
-			continue;
-		}
-		who.pid = cred.pid;
-		who.uid = cred.uid;
-		who.gid = cred.gid;
-		who.privileged = peercred_privileged(fd, &cred);
-		control_adopt(ctl, fd, &who); /* closes fd when full */
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		close(fd);
+		return;
 	}
+	who.pid = cred.pid;
+	who.uid = cred.uid;
+	who.gid = cred.gid;
+	who.privileged = peercred_privileged(fd, &cred);
+	control_adopt(ctl, fd, &who); /* closes fd when full */
 }
 
 /* Only the holder of the namespace's lock calls this: a socket file left
@@ -969,7 +1036,7 @@ fail:
 
 int control_listen(struct control *ctl, const char *path, char *err, size_t errlen)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = -1 };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = LISTEN_TAG };
 	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int fd, rc;
 
@@ -1031,25 +1098,24 @@ size_t control_client_count(const struct control *ctl)
 
 int control_handle(struct control *ctl)
 {
+	struct epoll_event evs[CONTROL_EVENTS_PER_CALL];
+	int n = epoll_wait(ctl->epfd, evs, CONTROL_EVENTS_PER_CALL, 0);
 	int served = 0;
 
-	for (int i = 0; i < CONTROL_EVENTS_PER_CALL; i++) {
-		struct epoll_event ev;
+	for (int i = 0; i < n; i++) {
 		struct conn **slot;
 		int rc;
 
-		if (epoll_wait(ctl->epfd, &ev, 1, 0) != 1)
-			break;
-		if (ev.data.fd < 0) {
-			accept_clients(ctl);
+		if (evs[i].data.u64 == LISTEN_TAG) {
+			accept_client(ctl);
 			continue;
 		}
-		slot = conn_slot(ctl, ev.data.fd);
+		slot = conn_slot(ctl, evs[i].data.u64);
 		if (!slot)
 			continue;
 		if ((*slot)->out)
 			rc = conn_flush(ctl, *slot);
-		else if (ev.events & EPOLLIN)
+		else if (evs[i].events & EPOLLIN)
 			rc = conn_serve(ctl, *slot);
 		else
 			rc = -ECONNRESET; /* hang-up or error with nothing to read */

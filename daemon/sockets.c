@@ -120,12 +120,10 @@ static int identify(int fd, struct sock_id *id, bool cookie_only)
 	l = sizeof(proto);
 	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) || proto != IPPROTO_TCP)
 		return -ENOTSOCK;
-	l = sizeof(id->family);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &id->family, &l))
-		return -errno;
 	l = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &l))
 		return -errno;
+	id->family = ss.ss_family; /* the socket's, bound or not */
 	from_sockaddr(&ss, &id->local, &id->lport);
 	l = sizeof(ss);
 	if (!getpeername(fd, (struct sockaddr *)&ss, &l)) {
