@@ -748,7 +748,9 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	init();
 	pthread_mutex_lock(&table_lock);
 	p = lookup(fd);
-	if (sa && emulating() && in_repair(fd))
+	if (sa && len >= sizeof(sa_family_t) &&
+	    (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+	    emulating() && in_repair(fd))
 		mark_restored(fd, p);
 	if (p && p->ao.has_info && !p->registered && sa && emulating())
 		rc = prepare_connect(fd, p, sa, len);

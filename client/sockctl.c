@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "autostart.h"
@@ -35,18 +36,11 @@ static int ctl_open(void)
 	return fd;
 }
 
-static int request(int ctl, const char *req, int sock,
-		   struct tcpao_ctl_reply *reply)
+/* Nothing more will be sent on ctl: the daemon, seeing the end with the
+ * requests, closes its side as it replies instead of waking again for it. */
+static void sent_all(int ctl)
 {
-	int rc = tcpao_ctl_request_fd(ctl, req, sock, reply);
-
-	if (rc)
-		return rc;
-	if (reply->status) {
-		rc = reply->status;
-		tcpao_ctl_reply_free(reply);
-	}
-	return rc;
+	shutdown(ctl, SHUT_WR);
 }
 
 /* One request on a connection of its own (ctl, or the error opening it);
@@ -58,8 +52,17 @@ static int call(int ctl, const char *req, int sock,
 
 	if (ctl < 0)
 		return ctl;
-	rc = request(ctl, req, sock, reply);
+	memset(reply, 0, sizeof(*reply));
+	rc = tcpao_ctl_send_many(ctl, &req, 1, sock);
+	if (!rc) {
+		sent_all(ctl);
+		rc = tcpao_ctl_read_reply(ctl, reply);
+	}
 	close(ctl);
+	if (!rc && reply->status) {
+		rc = reply->status;
+		tcpao_ctl_reply_free(reply);
+	}
 	return rc;
 }
 
@@ -228,6 +231,7 @@ int sockctl_register(int fd, const struct aosock *s, const char *role,
 	snprintf(req, sizeof(req), "sock-commit %s", args);
 	pipe_send(&p, req);
 	pipe_flush(&p);
+	sent_all(p.ctl);
 	pipe_reap(&p, 0);
 	explicit_bzero(req, sizeof(req));
 	close(p.ctl);

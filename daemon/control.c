@@ -56,6 +56,7 @@ struct conn {
 	size_t ends[CONTROL_BATCH]; /* where each of them ends in out */
 	unsigned int nreplies, reply; /* queued; the one being sent */
 	bool waits_out; /* watched for EPOLLOUT, not EPOLLIN */
+	bool ended; /* the client sends no more: closed once its replies went */
 	uint64_t active_ms; /* last request or reply progress */
 };
 
@@ -871,10 +872,13 @@ static int conn_serve(struct control *ctl, struct conn *c)
 	while (c->nreplies < CONTROL_BATCH && c->out_len < CONTROL_BATCH_BYTES &&
 	       (rc = conn_serve_one(ctl, c)) > 0)
 		served++;
-	/* A client gone after its requests: nobody reads the replies. */
-	if (rc < 0)
+	if (rc == -ECONNRESET && served)
+		c->ended = true; /* shut down after its requests: they get replies */
+	else if (rc < 0)
 		return rc;
 	rc = conn_flush(ctl, c);
+	if (!rc && c->ended && !c->out)
+		rc = -ECONNRESET; /* all said: no wake-up for its end */
 	return rc ? rc : served > 0;
 }
 
@@ -1113,9 +1117,11 @@ int control_handle(struct control *ctl)
 		slot = conn_slot(ctl, evs[i].data.u64);
 		if (!slot)
 			continue;
-		if ((*slot)->out)
+		if ((*slot)->out) {
 			rc = conn_flush(ctl, *slot);
-		else if (evs[i].events & EPOLLIN)
+			if (!rc && (*slot)->ended && !(*slot)->out)
+				rc = -ECONNRESET;
+		} else if (evs[i].events & EPOLLIN)
 			rc = conn_serve(ctl, *slot);
 		else
 			rc = -ECONNRESET; /* hang-up or error with nothing to read */

@@ -11,11 +11,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -500,23 +500,60 @@ static void save_key_ages(struct daemon_ctx *d, uint64_t now, bool force)
 			strerror(-rc));
 }
 
+/* The loop's descriptors in one epoll set, data.u32 their place: poll()
+ * put each on its wait queue and took it off again on every wake-up. */
+enum { WAIT_SIGNAL, WAIT_CONTROL, WAIT_WATCH, WAIT_NFT, WAIT_TIMER, WAIT_L3DEV, WAIT_N };
+
+static int wait_open(const int fds[WAIT_N])
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	for (uint32_t i = 0; ep >= 0 && i < WAIT_N; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+
+		if (fds[i] >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev)) {
+			close(ep);
+			ep = -1;
+		}
+	}
+	return ep < 0 ? -errno : ep;
+}
+
+/* The places ready within timeout_ms, as bits; -1 on error. */
+static long wait_ready(int ep, int timeout_ms)
+{
+	struct epoll_event evs[WAIT_N];
+	int n = epoll_wait(ep, evs, WAIT_N, timeout_ms);
+	long ready = 0;
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	for (int i = 0; i < n; i++)
+		ready |= 1L << evs[i].data.u32;
+	return ready;
+}
+
 /* Serves the control socket; SIGHUP reloads; SIGTERM / SIGINT stop. */
 static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		      bool autostarted)
 {
 	uint64_t idle_since = monotonic_ms();
 	int watch = sockets_watch_open(), nft = watch_open();
+	const int fds[WAIT_N] = {
+		[WAIT_SIGNAL] = sigfd, [WAIT_CONTROL] = ctl ? control_fd(ctl) : -1,
+		[WAIT_WATCH] = watch, [WAIT_NFT] = nft,
+		[WAIT_TIMER] = d->chain_timer, [WAIT_L3DEV] = d->l3dev,
+	};
+	int ep = wait_open(fds);
 	bool idle = false;
 
-	struct pollfd pfd[6] = {
-		{ .fd = sigfd, .events = POLLIN },
-		{ .fd = ctl ? control_fd(ctl) : -1, .events = POLLIN },
-		{ .fd = watch, .events = POLLIN },
-		{ .fd = nft, .events = POLLIN },
-		{ .fd = d->chain_timer, .events = POLLIN },
-		{ .fd = d->l3dev, .events = POLLIN },
-	};
-
+	if (ep < 0) {
+		log_msg(LOG_ERR, "epoll: %s", strerror(-ep));
+		sockets_watch_close(watch);
+		if (nft >= 0)
+			close(nft);
+		return false;
+	}
 	if (watch < 0)
 		log_msg(LOG_WARNING, "sock_diag destroy notifications: %s "
 			"(closed sockets are found by polling)", strerror(-watch));
@@ -527,10 +564,11 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 	for (;;) {
 		struct signalfd_siginfo si;
 		char err[512];
+		long ready = wait_ready(ep, WATCH_PERIOD_MS / 2);
 
-		if (poll(pfd, 6, WATCH_PERIOD_MS / 2) < 0 && errno != EINTR)
+		if (ready < 0)
 			break;
-		if ((pfd[0].revents & POLLIN) &&
+		if ((ready & 1L << WAIT_SIGNAL) &&
 		    read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 				log_msg(LOG_INFO, "signal %u: stopping",
@@ -550,17 +588,17 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 				notify_send("READY=1");
 			}
 		}
-		if (ctl && (pfd[1].revents & POLLIN))
+		if (ready & 1L << WAIT_CONTROL)
 			control_handle(ctl);
-		if (pfd[2].revents & POLLIN)
+		if (ready & 1L << WAIT_WATCH)
 			sockets_watch_read(d, watch);
-		if (pfd[3].revents & POLLIN)
+		if (ready & 1L << WAIT_NFT)
 			watch_read(nft);
-		if (pfd[5].revents & POLLIN)
+		if (ready & 1L << WAIT_L3DEV)
 			l3dev_read(d->l3dev);
 		watch_tick(d->rules, d->policy, monotonic_ms());
 		/* A boundary, or a clock step (the timer is cancelled). */
-		if ((pfd[4].revents & POLLIN) && rollover_timer_read(d->chain_timer))
+		if ((ready & 1L << WAIT_TIMER) && rollover_timer_read(d->chain_timer))
 			daemon_rollover(d);
 		state_expire(monotonic_ms());
 		if (ctl)
@@ -574,6 +612,7 @@ static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 			break;
 		}
 	}
+	close(ep);
 	sockets_watch_close(watch);
 	if (nft >= 0)
 		close(nft);

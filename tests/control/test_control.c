@@ -532,6 +532,97 @@ static void test_slow_reader_does_not_block(void **state)
 	unpair(&p);
 }
 
+/* The status lines of the replies waiting on the client, in order
+ * (each reply one frame here), without waiting for more. */
+static size_t queued_replies(int client, char status[][8], size_t max)
+{
+	char frame[512];
+	size_t n = 0;
+	ssize_t len;
+
+	while (n < max && (len = recv(client, frame, sizeof(frame) - 1, MSG_DONTWAIT)) > 0) {
+		frame[len] = '\0';
+		assert_int_equal(frame[0], '.');
+		snprintf(status[n++], 8, "%.*s", (int)strcspn(frame + 1, " \n"), frame + 1);
+	}
+	return n;
+}
+
+/* Requests queued together are served in one pass, their replies in
+ * order; no more than a batch at once. */
+static void test_queued_requests_one_pass(void **state)
+{
+	struct conn_pair p = pair(&nobody);
+	const char *reqs[] = { "ping", "nonsense", "stat", "key-add x", "ping" };
+	const char *want[] = { "ok", "error", "ok", "error", "ok" };
+	char status[64][8];
+
+	(void)state;
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(send(p.client, reqs[i], strlen(reqs[i]), 0),
+				 (ssize_t)strlen(reqs[i]));
+	control_handle(p.ctl);
+	assert_int_equal(queued_replies(p.client, status, 64), 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(status[i], want[i]);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(send(p.client, "ping", 4, 0), 4);
+	control_handle(p.ctl);
+	assert_int_equal(queued_replies(p.client, status, 64), 32);
+	control_handle(p.ctl);
+	assert_int_equal(queued_replies(p.client, status, 64), 8);
+	assert_int_equal(control_client_count(p.ctl), 1);
+	unpair(&p);
+}
+
+/* A client that shuts down writing after its requests gets every reply,
+ * then the end: the server closes as it replies. */
+static void test_requests_then_shutdown(void **state)
+{
+	struct conn_pair p = pair(&nobody);
+	char status[8][8], byte;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(send(p.client, "ping", 4, 0), 4);
+	assert_int_equal(shutdown(p.client, SHUT_WR), 0);
+	control_handle(p.ctl);
+	assert_int_equal(control_client_count(p.ctl), 0);
+	assert_int_equal(queued_replies(p.client, status, 8), 3);
+	assert_string_equal(status[2], "ok");
+	assert_int_equal(recv(p.client, &byte, 1, MSG_DONTWAIT), 0);
+	unpair(&p);
+}
+
+/* A big reply stops the reading: the request after it is answered after
+ * it, once the client has read it. */
+static void test_big_reply_then_request(void **state)
+{
+	struct conn_pair p = pair(&nobody);
+	char *frame = malloc(TCPAO_CTL_FRAME_MAX);
+	size_t replies = 0;
+	ssize_t n;
+
+	(void)state;
+	assert_non_null(frame);
+	fake.show_records = 50000;
+	assert_int_equal(send(p.client, "show", 4, 0), 4);
+	assert_int_equal(send(p.client, "ping", 4, 0), 4);
+	while (replies < 2) {
+		for (int i = 0; i < 10; i++)
+			control_handle(p.ctl);
+		n = recv(p.client, frame, TCPAO_CTL_FRAME_MAX, 0);
+		assert_true(n > 0);
+		if (frame[0] == '.')
+			replies++;
+	}
+	/* The last frame is ping's whole reply, after show's. */
+	assert_true(n >= 4 && n < 100);
+	assert_memory_equal(frame, ".ok\n", 4);
+	free(frame);
+	unpair(&p);
+}
+
 /* ---- hostile messages -------------------------------------------------- */
 
 static void test_malformed(void **state)
@@ -816,6 +907,9 @@ int main(void)
 		cmocka_unit_test(test_large_reply_in_frames),
 		cmocka_unit_test(test_reply_too_large),
 		cmocka_unit_test(test_slow_reader_does_not_block),
+		cmocka_unit_test(test_queued_requests_one_pass),
+		cmocka_unit_test(test_requests_then_shutdown),
+		cmocka_unit_test(test_big_reply_then_request),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_random_messages),
 		cmocka_unit_test(test_client_goes_away),
