@@ -77,6 +77,8 @@ static size_t nsocks;
  * record at any number of them (TIME-WAIT sockets keep theirs). */
 static struct cookiemap by_cookie;
 static int watch_fd = -1; /* sock_diag destroy notifications */
+static int diag_fd = -1; /* lingers()'s, kept: a lookup per destroyed socket */
+static uint32_t diag_seq;
 static bool watch_joined;
 static unsigned int nworkers = 1; /* the writers of each keycount */
 
@@ -1038,6 +1040,9 @@ int sockets_watch_open(void)
 
 void sockets_watch_close(int fd)
 {
+	if (diag_fd >= 0)
+		close(diag_fd);
+	diag_fd = -1;
 	if (fd < 0)
 		return;
 	close(fd);
@@ -1055,23 +1060,27 @@ static bool lingers(const struct inet_diag_msg *m)
 		struct inet_diag_req_v2 req;
 	} msg = {
 		.nlh = { .nlmsg_len = sizeof(msg), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			 .nlmsg_flags = NLM_F_REQUEST },
+			 .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = ++diag_seq },
 		.req = { .sdiag_family = m->idiag_family, .sdiag_protocol = IPPROTO_TCP,
 			 .idiag_states = ~0u, .id = m->id },
 	};
 	char buf[2048];
 	struct nlmsghdr *h = (struct nlmsghdr *)buf;
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	ssize_t n = -1;
+	ssize_t n;
 
-	if (fd < 0)
+	if (diag_fd < 0)
+		diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (diag_fd < 0 || send(diag_fd, &msg, sizeof(msg), 0) != sizeof(msg))
 		return true; /* cannot tell: sockets_gc() decides later */
-	if (send(fd, &msg, sizeof(msg), 0) == sizeof(msg))
-		n = recv(fd, buf, sizeof(buf), 0);
-	close(fd);
-	if (n < 0)
+	do /* one reply, after any an earlier failure left */
+		n = recv(diag_fd, buf, sizeof(buf), 0);
+	while (n > 0 && NLMSG_OK(h, (size_t)n) && h->nlmsg_seq != diag_seq);
+	if (n < 0 || !NLMSG_OK(h, (size_t)n)) {
+		close(diag_fd); /* out of step: a fresh one next time */
+		diag_fd = -1;
 		return true;
-	return NLMSG_OK(h, (size_t)n) && h->nlmsg_type == SOCK_DIAG_BY_FAMILY;
+	}
+	return h->nlmsg_type == SOCK_DIAG_BY_FAMILY;
 }
 
 /* Drops the records and their entries: one publish, then the records

@@ -28,12 +28,25 @@ ts_require() {
 	done
 }
 
+# ts_descendants PID: the processes PID started, theirs, and so on (a
+# ts_start of a shell function is a subshell: what it runs is its child).
+ts_descendants() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		ts_descendants "$c"
+		echo "$c"
+	done
+}
+
 ts_cleanup() {
-	local pid ns
+	local pid ns all=()
 	for pid in "${TS_PIDS[@]}"; do
+		all+=($(ts_descendants "$pid") "$pid")
+	done
+	for pid in "${all[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
-	for pid in "${TS_PIDS[@]}"; do
+	for pid in "${all[@]}"; do
 		# Bounded: a daemon gets 5 s to remove its rules.
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$pid" 2>/dev/null
