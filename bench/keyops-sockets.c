@@ -10,7 +10,8 @@
  *   connect      a worker's key selection for a connection under the
  *                listener's entry (policy_match() + policy_peer_keysel())
  *   accept       a worker's lookup for a SYN from a covered peer
- *                (policy_match() and the keys of its KeyID / RNextKeyID)
+ *                (policy_match(), the keys of its KeyID / RNextKeyID and
+ *                the room its MSS leaves for the peer's longest option)
  *   sock-accept  the request that registers an accepted socket (the
  *                listener's keys for its peer copied to its own entry)
  *
@@ -178,7 +179,8 @@ static bool lookup(const struct policy *policy, const struct tcpao_addr *peer,
 	if (!passive)
 		return !policy_peer_keysel(p, peer, 0, &sel);
 	return tcpao_keyring_find_rcvid(&p->keys, peer, 0, 100) >= 0 &&
-	       tcpao_keyring_find_sndid(&p->keys, peer, 0, 100) >= 0;
+	       tcpao_keyring_find_sndid(&p->keys, peer, 0, 100) >= 0 &&
+	       tcpao_keyring_ao_room(&p->keys, peer, 0) > 0;
 }
 
 static void lookups(struct sockbench *b, int batch, double out[NSOPS])

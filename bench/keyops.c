@@ -14,8 +14,9 @@
  *            leaves it, and so does its member)
  *   connect  the lookup an outgoing SYN of no flow costs a worker
  *            (policy_match() and the default key selection, egress.c)
- *   accept   the lookup an incoming SYN costs (policy_match() and the
- *            keys of its KeyID and RNextKeyID, ingress.c passive_open())
+ *   accept   the lookup an incoming SYN costs (policy_match(), the keys
+ *            of its KeyID and RNextKeyID and the room its MSS leaves for
+ *            the peer's longest option: ingress.c passive_open())
  *
  * Sizes are interleaved round by round and the best round of each kept
  * (the machine is shared), so the ratios against 1 key are measured in one
@@ -192,7 +193,8 @@ static bool syn_lookup(const struct policy *policy, const struct tcpao_addr *loc
 	if (!passive)
 		return !policy_peer_keysel(p, peer, 0, &sel);
 	return tcpao_keyring_find_rcvid(&p->keys, peer, 0, 1) >= 0 &&
-	       tcpao_keyring_find_sndid(&p->keys, peer, 0, 1) >= 0;
+	       tcpao_keyring_find_sndid(&p->keys, peer, 0, 1) >= 0 &&
+	       tcpao_keyring_ao_room(&p->keys, peer, 0) > 0;
 }
 
 /* Seconds per operation, one batch of each on t. */

@@ -36,26 +36,6 @@ static int find_key(const struct flow *f, uint8_t keyid)
 	return tcpao_keyring_find_rcvid(ring, &f->key.remote, f->l3index, keyid);
 }
 
-/* Linux counts the AO option of the key in use in every segment's size;
- * our kernel only knows the MSS of the SYN it is handed. That MSS leaves
- * room for the longest AO option among the keys for the peer, so that a
- * full-size segment still fits the path after Current moves to the key
- * with the longest MAC (docs/INTEROP.md, Differences). */
-static size_t syn_ao_room(const struct policy_peer *p,
-			  const struct tcpao_addr *remote, int l3index)
-{
-	const struct tcpao_keyring *ring = &p->keys;
-	size_t room = 0;
-
-	for (size_t i = 0; i < ring->n; i++) {
-		size_t r = tcpao_ao_room(tcpao_keyring_key(ring, i)->maclen);
-
-		if (r > room && tcpao_mkt_matches(tcpao_keyring_key(ring, i), remote, l3index))
-			room = r;
-	}
-	return room;
-}
-
 /* May a verified segment reach the stack with its AO option? Linux's
  * TCP without TCP-AO skips kind 29 on a full socket, but drops it on a
  * request socket (tcp_inbound_hash(): TCPAOBad), so only a flow whose
@@ -84,7 +64,7 @@ static enum queue_verdict deliver(struct worker *w, struct flow *f,
 	}
 	before = tcpao_seg_header_sum(seg);
 	if (seg->flags & TCPAO_TH_SYN)
-		room = syn_ao_room(f->peer, &f->key.remote, f->l3index);
+		room = tcpao_keyring_ao_room(&f->peer->keys, &f->key.remote, f->l3index);
 	*len = tcpao_seg_strip_ao_room(seg, room);
 	tcpao_seg_update_checksum(seg, before);
 	return QUEUE_ACCEPT_MODIFIED;
@@ -270,8 +250,8 @@ static enum queue_verdict passive_open(struct worker *w,
 	tcpao_dir_set_disn(&f->tx, seg->seq);
 	worker_flow_changed(w, f);
 	before = tcpao_seg_header_sum(seg);
-	*len = tcpao_seg_strip_ao_room(seg, syn_ao_room(peer, &key->remote,
-							w->pkt_l3index));
+	*len = tcpao_seg_strip_ao_room(seg, tcpao_keyring_ao_room(&peer->keys, &key->remote,
+								   w->pkt_l3index));
 	drop_timestamps_with_sack(seg);
 	tcpao_seg_update_checksum(seg, before);
 	return QUEUE_ACCEPT_MODIFIED;

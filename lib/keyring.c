@@ -795,3 +795,24 @@ size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
 		}
 	return n;
 }
+
+/* Linux counts the AO option of the key in use in every segment's size;
+ * our kernel only knows the MSS of the SYN it is handed. That MSS leaves
+ * room for the longest AO option among the keys for the peer, so that a
+ * full-size segment still fits the path after Current moves to the key
+ * with the longest MAC (docs/INTEROP.md, Differences). */
+size_t tcpao_keyring_ao_room(const struct tcpao_keyring *ring,
+			     const struct tcpao_addr *peer, int ifindex)
+{
+	int at[16]; /* a listener of one key per peer has one or two */
+	size_t n = tcpao_keyring_matching(ring, peer, ifindex, at, 16), room = 0;
+	bool walk = n == SIZE_MAX; /* more than 16 match */
+
+	for (size_t i = 0; i < (walk ? ring->n : n); i++) {
+		const struct tcpao_mkt *k = tcpao_keyring_key(ring, walk ? i : (size_t)at[i]);
+
+		if (tcpao_ao_room(k->maclen) > room && (!walk || tcpao_mkt_matches(k, peer, ifindex)))
+			room = tcpao_ao_room(k->maclen);
+	}
+	return room;
+}

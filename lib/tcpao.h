@@ -473,6 +473,12 @@ int tcpao_keyring_holds_peer(const struct tcpao_keyring *ring,
 size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
 			      const struct tcpao_addr *peer, int ifindex,
 			      int *out, size_t cap);
+/* The room of the longest AO option among the keys matching a peer
+ * (tcpao_ao_room()): what a SYN's MSS leaves for the keys Current may
+ * move to. By the peer index: a listener's thousands of keys are not
+ * walked per SYN. */
+size_t tcpao_keyring_ao_room(const struct tcpao_keyring *ring,
+			     const struct tcpao_addr *peer, int ifindex);
 /* -EEXIST on a sndid/rcvid clash with an overlapping key, -ENOMEM. */
 int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt);
 /* Would adding mkt clash (sndid or rcvid of an overlapping key)? O(1) for

@@ -510,6 +510,19 @@ static int walk(const struct tcpao_keyring *r, const struct tcpao_addr *peer,
 	return -1;
 }
 
+/* The longest AO option among the keys matching peer, by walking. */
+static size_t walk_room(const struct tcpao_keyring *r, const struct tcpao_addr *peer,
+			int ifindex)
+{
+	size_t room = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (tcpao_mkt_matches(tcpao_keyring_key(r, i), peer, ifindex) &&
+		    tcpao_ao_room(tcpao_keyring_key(r, i)->maclen) > room)
+			room = tcpao_ao_room(tcpao_keyring_key(r, i)->maclen);
+	return room;
+}
+
 static void test_peer_index_same_as_walk(void **state)
 {
 	static const char *const peers[] = { "198.18.0.1", "198.18.0.2", "fd00::1",
@@ -529,6 +542,7 @@ static void test_peer_index_same_as_walk(void **state)
 			m.flags |= TCPAO_MKT_IFINDEX;
 			m.ifindex = 3;
 		}
+		m.maclen = (uint8_t[]){ 4, 12, 16 }[(seed >> 20) % 3];
 		if ((seed >> 12) % 3)
 			tcpao_keyring_add(&r, &m);
 		else
@@ -537,6 +551,7 @@ static void test_peer_index_same_as_walk(void **state)
 			assert_int_equal(tcpao_keyring_find_rcvid(&r, &a, ifx, id),
 					 walk(&r, &a, ifx, id));
 			assert_int_equal(tcpao_keyring_first(&r, &a, ifx), walk(&r, &a, ifx, -1));
+			assert_int_equal(tcpao_keyring_ao_room(&r, &a, ifx), walk_room(&r, &a, ifx));
 		}
 		{
 			int at[256], k = 0;
