@@ -77,7 +77,7 @@ struct aosock_env {
 	uint64_t cnt[5];       /* the daemon's counters for this socket */
 	int dp_current;        /* the datapath's current sndid / rnext rcvid */
 	int dp_rnext;          /* on a live connection; -1: none, unknown */
-	long optmem_max;       /* net.core.optmem_max; <= 0: no limit */
+	long optmem_max;       /* net.core.optmem_max (read for ADD_KEY); <= 0: no limit */
 };
 
 /* What a key costs against optmem_max, as Linux's sock_kmalloc() of a

@@ -216,8 +216,7 @@ static void read_env(int fd, const struct psock *p, struct aosock_env *env,
 	int v = 0;
 
 	memset(env, 0, sizeof(*env));
-	env->is_l3mdev = is_l3mdev;
-	env->optmem_max = read_optmem_max();
+	env->is_l3mdev = is_l3mdev; /* optmem_max: only an added key needs it */
 	env->state = real_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) ? AOSOCK_CLOSE
 									: ti.tcpi_state;
 	l = sizeof(v);
@@ -314,6 +313,8 @@ static int ao_setsockopt(int fd, int family, int opt, const void *optval,
 		read_env(fd, p, &env, opt == TCP_AO_INFO || opt == TCP_AO_DEL_KEY);
 		aosock_follow_datapath(&p->ao, &env);
 	}
+	if (opt == TCP_AO_ADD_KEY)
+		env.optmem_max = read_optmem_max();
 	if (opt != TCP_AO_REPAIR) {
 		rc = aosock_gate(p ? &p->ao : &probe, &env);
 		if (rc)
