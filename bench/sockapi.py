@@ -7,6 +7,14 @@ application (bench/sockapi runs it in a namespace, under the preload).
                                       its key: connect() (the preload
                                       registers the socket), the handshake,
                                       getsockopt(SO_ERROR)
+    sockapi.py listen ADDR PORT K PEER
+                                      a listener holding K keys (PEER's
+                                      and K - 1 others) that accepts and
+                                      closes; prints "ready" once it
+                                      listens
+    sockapi.py connect DST PORT N NAME
+                                      the same N connections, printing
+                                      only "NAME total"
     sockapi.py keys ADDR SIZES N      per size K: a listener holding K keys,
                                       N times TCP_AO_DEL_KEY of one key and
                                       TCP_AO_ADD_KEY of it back (then
@@ -69,7 +77,21 @@ def peer_ip(i):
     return "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, i & 255)
 
 
-def connect(dst, port, n):
+def listen(addr, port, k, peer):
+    lsk = socket.socket()
+    lsk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsk.bind((addr, port))
+    lsk.setsockopt(socket.IPPROTO_TCP, TCP_AO_ADD_KEY, ao_add(peer))
+    for i in range(1, k):
+        lsk.setsockopt(socket.IPPROTO_TCP, TCP_AO_ADD_KEY, ao_add(peer_ip(i)))
+    lsk.listen(128)
+    print("ready", flush=True)
+    while True:
+        c, _ = lsk.accept()
+        c.close()
+
+
+def connect(dst, port, n, name=None):
     t = {"connect": [], "handshake": [], "so_error": [], "total": []}
     for _ in range(n):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -93,6 +115,9 @@ def connect(dst, port, n):
                      ("so_error", t3 - t2), ("total", t3 - t0)):
             t[k].append(v)
         time.sleep(0.001)
+    if name:
+        print("%s %.1f" % (name, median(t["total"])))
+        return
     for k, v in t.items():
         print("%s %.1f" % (k, median(v)))
 
@@ -131,7 +156,10 @@ def keys(addr, sizes, n):
 
 def main():
     if sys.argv[1] == "connect":
-        connect(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        connect(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+                sys.argv[5] if len(sys.argv) > 5 else None)
+    elif sys.argv[1] == "listen":
+        listen(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     elif sys.argv[1] == "keys":
         keys(sys.argv[2], [int(x) for x in sys.argv[3].split(",")], int(sys.argv[4]))
     else:
