@@ -316,6 +316,29 @@ size_t keypeers_matching(const struct tcpao_keyring *ring, const struct tcpao_ad
 	return m.n;
 }
 
+struct room {
+	const struct tcpao_addr *peer;
+	int ifindex;
+	size_t room;
+};
+
+static bool widest(const struct tcpao_mkt *k, int i, void *arg)
+{
+	struct room *r = arg;
+
+	if (tcpao_ao_room(k->maclen) > r->room && tcpao_mkt_matches(k, r->peer, r->ifindex))
+		r->room = tcpao_ao_room(k->maclen);
+	return false;
+}
+
+size_t keypeers_ao_room(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+			int ifindex)
+{
+	struct room r = { peer, ifindex, 0 };
+
+	return each_of(ring, peer, true, widest, &r) ? SIZE_MAX : r.room;
+}
+
 struct exact {
 	const struct tcpao_addr *peer;
 	uint8_t prefixlen, sndid, rcvid;

@@ -804,14 +804,15 @@ size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
 size_t tcpao_keyring_ao_room(const struct tcpao_keyring *ring,
 			     const struct tcpao_addr *peer, int ifindex)
 {
-	int at[16]; /* a listener of one key per peer has one or two */
-	size_t n = tcpao_keyring_matching(ring, peer, ifindex, at, 16), room = 0;
-	bool walk = n == SIZE_MAX; /* more than 16 match */
+	size_t room = keypeers_ao_room(ring, peer, ifindex);
 
-	for (size_t i = 0; i < (walk ? ring->n : n); i++) {
-		const struct tcpao_mkt *k = tcpao_keyring_key(ring, walk ? i : (size_t)at[i]);
+	if (room != SIZE_MAX)
+		return room;
+	room = 0;
+	for (size_t i = 0; i < ring->n; i++) {
+		const struct tcpao_mkt *k = tcpao_keyring_key(ring, i);
 
-		if (tcpao_ao_room(k->maclen) > room && (!walk || tcpao_mkt_matches(k, peer, ifindex)))
+		if (tcpao_ao_room(k->maclen) > room && tcpao_mkt_matches(k, peer, ifindex))
 			room = tcpao_ao_room(k->maclen);
 	}
 	return room;
