@@ -61,22 +61,23 @@ int tcpao_ctl_rundir_path(const char *suffix, char *out, size_t outlen)
 	return rundir_path(tcpao_netns_cookie(), suffix, out, outlen);
 }
 
-static const char *env_path(void)
+/* $TCPAO_CTL, else the namespace's socket: fd's namespace, or the
+ * caller's when fd < 0. NULL when the path does not fit. */
+static const char *ctl_path(int fd, char *buf, size_t len)
 {
 	const char *env = secure_getenv("TCPAO_CTL");
 
-	return env && *env ? env : NULL;
+	if (env && *env)
+		return env;
+	if (rundir_path(fd >= 0 ? netns_cookie_of(fd) : tcpao_netns_cookie(), ".sock",
+			buf, len))
+		return NULL;
+	return buf;
 }
 
 const char *tcpao_ctl_default(char *buf, size_t len)
 {
-	const char *env = env_path();
-
-	if (env)
-		return env;
-	if (tcpao_ctl_rundir_path(".sock", buf, len))
-		return NULL;
-	return buf;
+	return ctl_path(-1, buf, len);
 }
 
 int tcpao_ctl_check_dir(const char *path)
@@ -124,25 +125,10 @@ static int check_server(int fd)
 	return cred.uid == 0 ? 0 : -EPERM;
 }
 
-/* The namespace's socket path, fd's namespace (the caller's: fd is new). */
-static int default_addr(int fd, struct sockaddr_un *sun, socklen_t *len)
-{
-	char buf[sizeof(sun->sun_path)];
-	const char *path = env_path();
-	int rc = 0;
-
-	if (!path) {
-		rc = rundir_path(netns_cookie_of(fd), ".sock", buf, sizeof(buf));
-		path = buf;
-	}
-	if (!rc)
-		rc = path_addr(path, sun, len);
-	return rc ? rc : tcpao_ctl_check_dir(sun->sun_path);
-}
-
 int tcpao_ctl_connect(const char *path, int timeout_ms)
 {
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct sockaddr_un sun;
 	socklen_t len;
 	int fd, rc;
@@ -150,10 +136,11 @@ int tcpao_ctl_connect(const char *path, int timeout_ms)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (path)
-		rc = path_addr(path, &sun, &len) ?: tcpao_ctl_check_dir(path);
-	else
-		rc = default_addr(fd, &sun, &len);
+	/* The cookie of our new socket's namespace: no socket of its own. */
+	path = path ? path : ctl_path(fd, buf, sizeof(buf));
+	rc = path ? path_addr(path, &sun, &len) : -ENAMETOOLONG;
+	if (!rc)
+		rc = tcpao_ctl_check_dir(path);
 	if (rc)
 		goto out;
 	if (timeout_ms > 0 &&

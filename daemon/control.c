@@ -718,7 +718,8 @@ static void frames_sent(struct control *ctl, struct conn *c, unsigned int n)
 	}
 }
 
-/* Sends what is left of c->out; 0 when done or waiting, <0 to drop c. */
+/* Sends what is left of c->out; 0 when done or waiting, <0 to drop c
+ * (also once all is said to a client that ended: no wake-up for its end). */
 static int conn_flush(struct control *ctl, struct conn *c)
 {
 	while (c->reply < c->nreplies) {
@@ -736,7 +737,7 @@ static int conn_flush(struct control *ctl, struct conn *c)
 	c->out = NULL;
 	c->out_len = c->out_off = 0;
 	c->nreplies = c->reply = 0;
-	return conn_wait_out(ctl, c, false);
+	return c->ended ? -ECONNRESET : conn_wait_out(ctl, c, false);
 }
 
 /* Appends text to c->out as one more reply. */
@@ -877,8 +878,6 @@ static int conn_serve(struct control *ctl, struct conn *c)
 	else if (rc < 0)
 		return rc;
 	rc = conn_flush(ctl, c);
-	if (!rc && c->ended && !c->out)
-		rc = -ECONNRESET; /* all said: no wake-up for its end */
 	return rc ? rc : served > 0;
 }
 
@@ -1117,11 +1116,9 @@ int control_handle(struct control *ctl)
 		slot = conn_slot(ctl, evs[i].data.u64);
 		if (!slot)
 			continue;
-		if ((*slot)->out) {
+		if ((*slot)->out)
 			rc = conn_flush(ctl, *slot);
-			if (!rc && (*slot)->ended && !(*slot)->out)
-				rc = -ECONNRESET;
-		} else if (evs[i].events & EPOLLIN)
+		else if (evs[i].events & EPOLLIN)
 			rc = conn_serve(ctl, *slot);
 		else
 			rc = -ECONNRESET; /* hang-up or error with nothing to read */

@@ -336,7 +336,10 @@ size_t keypeers_ao_room(const struct tcpao_keyring *ring, const struct tcpao_add
 {
 	struct room r = { peer, ifindex, 0 };
 
-	return each_of(ring, peer, true, widest, &r) ? SIZE_MAX : r.room;
+	if (each_of(ring, peer, true, widest, &r)) /* the index cannot tell: walk */
+		for (size_t i = 0; i < ring->n; i++)
+			widest(tcpao_keyring_key(ring, i), (int)i, &r);
+	return r.room;
 }
 
 struct exact {

@@ -42,7 +42,7 @@ int keypeers_holds(const struct tcpao_keyring *ring, const struct tcpao_addr *re
 size_t keypeers_matching(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 			 int ifindex, int *out, size_t cap);
 /* The room of the longest AO option among the keys matching peer and
- * ifindex (tcpao_ao_room()); SIZE_MAX when the index cannot tell. */
+ * ifindex (tcpao_ao_room()): by the index, or a walk when it cannot tell. */
 size_t keypeers_ao_room(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 			int ifindex);
 

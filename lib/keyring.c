@@ -804,16 +804,5 @@ size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
 size_t tcpao_keyring_ao_room(const struct tcpao_keyring *ring,
 			     const struct tcpao_addr *peer, int ifindex)
 {
-	size_t room = keypeers_ao_room(ring, peer, ifindex);
-
-	if (room != SIZE_MAX)
-		return room;
-	room = 0;
-	for (size_t i = 0; i < ring->n; i++) {
-		const struct tcpao_mkt *k = tcpao_keyring_key(ring, i);
-
-		if (tcpao_ao_room(k->maclen) > room && tcpao_mkt_matches(k, peer, ifindex))
-			room = tcpao_ao_room(k->maclen);
-	}
-	return room;
+	return keypeers_ao_room(ring, peer, ifindex);
 }
