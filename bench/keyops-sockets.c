@@ -164,36 +164,19 @@ static void add_del(struct sockbench *b, int batch, double out[NSOPS])
 	out[S_DEL] /= batch;
 }
 
-/* A worker's lookups for peer `peer` of the listener; false when none. */
-static bool lookup(const struct policy *policy, const struct tcpao_addr *peer,
-		   bool passive)
-{
-	struct tcpao_addr local;
-	const struct policy_peer *p;
-	struct tcpao_keysel sel;
-
-	peer_of(LOCAL_PEER, &local);
-	p = policy_match(policy, &local, LPORT, peer, 40000);
-	if (!p)
-		return false;
-	if (!passive)
-		return !policy_peer_keysel(p, peer, 0, &sel);
-	return tcpao_keyring_find_rcvid(&p->keys, peer, 0, 100) >= 0 &&
-	       tcpao_keyring_find_sndid(&p->keys, peer, 0, 100) >= 0 &&
-	       tcpao_keyring_ao_room(&p->keys, peer, 0) > 0;
-}
-
 static void lookups(struct sockbench *b, int batch, double out[NSOPS])
 {
-	struct tcpao_addr peer;
+	struct tcpao_addr peer, local;
 	volatile size_t found = 0;
 
 	peer_of((uint32_t)(b->keys / 2), &peer);
+	peer_of(LOCAL_PEER, &local);
 	for (int o = S_CONNECT; o <= S_ACCEPT; o++) {
 		double t0 = now_s();
 
 		for (int i = 0; i < batch * 100; i++)
-			found += lookup(b->ctx.policy, &peer, o == S_ACCEPT);
+			found += syn_lookup(b->ctx.policy, &local, LPORT, &peer, 40000, 100,
+					    o == S_ACCEPT);
 		out[o] = (now_s() - t0) / (batch * 100);
 	}
 	if (found != (size_t)batch * 200) {

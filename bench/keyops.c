@@ -180,21 +180,20 @@ static void ask(struct daemon_under_test *t, const char *request)
 enum op { OP_ADD, OP_DEL, OP_CONNECT, OP_ACCEPT, NOPS };
 static const char *const op_names[NOPS] = { "add", "del", "connect", "accept" };
 
-/* What a worker does for a SYN of no flow; false when the peer has no key. */
-static bool syn_lookup(const struct policy *policy, const struct tcpao_addr *local,
-		       const struct tcpao_addr *peer, bool passive)
+bool syn_lookup(const struct policy *policy, const struct tcpao_addr *local,
+		uint16_t lport, const struct tcpao_addr *peer, uint16_t pport, uint8_t id,
+		bool passive)
 {
-	const struct policy_peer *p = policy_match(policy, local, passive ? 179 : 40000,
-						   peer, passive ? 40000 : 179);
+	const struct policy_peer *p = policy_match(policy, local, lport, peer, pport);
+	struct tcpao_synkeys keys;
 	struct tcpao_keysel sel;
 
 	if (!p)
 		return false;
 	if (!passive)
 		return !policy_peer_keysel(p, peer, 0, &sel);
-	return tcpao_keyring_find_rcvid(&p->keys, peer, 0, 1) >= 0 &&
-	       tcpao_keyring_find_sndid(&p->keys, peer, 0, 1) >= 0 &&
-	       tcpao_keyring_ao_room(&p->keys, peer, 0) > 0;
+	tcpao_keyring_syn(&p->keys, peer, 0, id, id, &keys);
+	return keys.rcv >= 0 && keys.snd >= 0 && keys.room > 0;
 }
 
 /* Seconds per operation, one batch of each on t. */
@@ -228,7 +227,9 @@ static void measure(struct daemon_under_test *t, int batch, double out[NOPS])
 	for (int o = OP_CONNECT; o <= OP_ACCEPT; o++) {
 		t0 = now_s();
 		for (int i = 0; i < batch * 100; i++)
-			found += syn_lookup(t->ctx.policy, &local, &peer, o == OP_ACCEPT);
+			found += o == OP_ACCEPT ?
+				 syn_lookup(t->ctx.policy, &local, 179, &peer, 40000, 1, true) :
+				 syn_lookup(t->ctx.policy, &local, 40000, &peer, 179, 1, false);
 		out[o] = (now_s() - t0) / (batch * 100);
 	}
 	if (found != (size_t)batch * 200) {

@@ -201,34 +201,33 @@ static enum queue_verdict passive_open(struct worker *w,
 				       struct tcpao_seg *seg, size_t *len)
 {
 	const struct tcpao_keyring *ring = &peer->keys;
+	const struct tcpao_ringkey *rcv;
 	struct tcpao_keysel sel = { 0 };
+	struct tcpao_synkeys keys;
 	enum tcpao_result r;
 	struct flow *f;
 	uint16_t before;
-	int rcv, snd;
 
-	rcv = tcpao_keyring_find_rcvid(ring, &key->remote, w->pkt_l3index,
-				       seg->opts.keyid);
 	if (seg->opts.md5_off) {
 		worker_count_drop(w, NULL, TCPAO_AO_MD5, seg);
 		return QUEUE_DROP;
 	}
-	if (rcv < 0) {
+	tcpao_keyring_syn(ring, &key->remote, w->pkt_l3index, seg->opts.keyid,
+			  seg->opts.rnext, &keys);
+	if (keys.rcv < 0) {
 		worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, seg);
 		return QUEUE_DROP;
 	}
-	snd = tcpao_keyring_find_sndid(ring, &key->remote, w->pkt_l3index,
-				       seg->opts.rnext);
-	sel.rnext = tcpao_keyring_serial(ring, rcv);
+	rcv = tcpao_keyring_at(ring, (size_t)keys.rcv);
+	sel.rnext = rcv->serial;
 	/* No key with sndid == RNextKeyID: Linux sends no SYN-ACK; we keep
 	 * the flow keyless, so egress drops the SYN-ACK the same way. */
-	sel.current = snd >= 0 ? tcpao_keyring_serial(ring, snd) : 0;
+	sel.current = keys.snd >= 0 ? tcpao_keyring_serial(ring, keys.snd) : 0;
 	/* Verified before anything changes: a forged SYN (a KeyID and a
 	 * 4-tuple are on the wire) must not end the flow it names. */
 	flow_rx_start(&w->scratch_dir, key);
-	r = tcpao_dir_verify(&w->scratch_dir, tcpao_keyring_key(ring, rcv),
-			     tcpao_keyring_serial(ring, rcv), seg, &w->pool);
-	count_for_socket(w, peer, tcpao_keyring_serial(ring, rcv), r);
+	r = tcpao_dir_verify(&w->scratch_dir, &rcv->mkt, rcv->serial, seg, &w->pool);
+	count_for_socket(w, peer, rcv->serial, r);
 	if (r != TCPAO_GOOD) {
 		tcpao_dir_wipe(&w->scratch_dir);
 		worker_count_drop(w, old, r, seg);
@@ -250,8 +249,7 @@ static enum queue_verdict passive_open(struct worker *w,
 	tcpao_dir_set_disn(&f->tx, seg->seq);
 	worker_flow_changed(w, f);
 	before = tcpao_seg_header_sum(seg);
-	*len = tcpao_seg_strip_ao_room(seg, tcpao_keyring_ao_room(&peer->keys, &key->remote,
-								   w->pkt_l3index));
+	*len = tcpao_seg_strip_ao_room(seg, keys.room);
 	drop_timestamps_with_sack(seg);
 	tcpao_seg_update_checksum(seg, before);
 	return QUEUE_ACCEPT_MODIFIED;

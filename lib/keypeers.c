@@ -18,10 +18,17 @@
 #define BUILD_FROM 32          /* below this, a walk is as cheap */
 #define DEAD UINT64_MAX        /* a deleted key's slot (seq 0: empty) */
 
+/* A peer as the index names it: its address in two words (IPv4 in the
+ * low bytes of the first), built in registers so that hashing and
+ * comparing them are a few instructions. */
+struct kp_name {
+	uint64_t w[2];
+	uint64_t family;
+};
+
 struct kp_slot {
 	uint64_t seq;
-	uint8_t family;
-	uint8_t addr[16];
+	struct kp_name name;
 };
 
 struct tcpao_keypeers {
@@ -30,6 +37,8 @@ struct tcpao_keypeers {
 	size_t others;        /* keys not indexed */
 };
 
+static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
 /* A /32 or a /128 that is not IPv4-mapped: what the index holds. */
 static bool host_key(const struct tcpao_mkt *k)
 {
@@ -37,26 +46,40 @@ static bool host_key(const struct tcpao_mkt *k)
 		return k->prefixlen == 32;
 	if (k->peer.family != AF_INET6 || k->prefixlen != 128)
 		return false;
-	return memcmp(k->peer.bytes, (const uint8_t[12]){ [10] = 0xff, [11] = 0xff }, 12);
+	return memcmp(k->peer.bytes, v4_mapped, 12);
 }
 
-static size_t hash_of(uint8_t family, const uint8_t addr[16])
+/* The name of a (remote) address, an IPv4-mapped one as IPv4; false for
+ * a family no host key has. */
+static bool name_of(const struct tcpao_addr *a, struct kp_name *n)
 {
-	uint64_t a, b, h;
+	uint32_t v4;
 
-	memcpy(&a, addr, 8);
-	memcpy(&b, addr + 8, 8);
-	h = (a ^ (b * 0x9e3779b97f4a7c15ull) ^ family) * 0xff51afd7ed558ccdull;
+	if (a->family == AF_INET6 && memcmp(a->bytes, v4_mapped, 12)) {
+		memcpy(n->w, a->bytes, 16);
+		n->family = AF_INET6;
+		return true;
+	}
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return false;
+	memcpy(&v4, a->family == AF_INET ? a->bytes : a->bytes + 12, 4);
+	*n = (struct kp_name){ .w = { v4, 0 }, .family = AF_INET };
+	return true;
+}
+
+static bool name_eq(const struct kp_name *a, const struct kp_name *b)
+{
+	return a->w[0] == b->w[0] && a->w[1] == b->w[1] && a->family == b->family;
+}
+
+static size_t hash_of(const struct kp_name *n)
+{
+	uint64_t h = (n->w[0] ^ (n->w[1] * 0x9e3779b97f4a7c15ull) ^ n->family) *
+		     0xff51afd7ed558ccdull;
+
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	return (size_t)(h ^ h >> 33);
-}
-
-static void slot_key(const struct tcpao_addr *a, uint8_t *family, uint8_t addr[16])
-{
-	memset(addr, 0, 16);
-	*family = (uint8_t)a->family;
-	memcpy(addr, a->bytes, tcpao_addr_len(a));
 }
 
 static const struct kp_slot *slot(const struct tcpao_keypeers *x, size_t i)
@@ -64,19 +87,26 @@ static const struct kp_slot *slot(const struct tcpao_keypeers *x, size_t i)
 	return ptable_get(&x->slots, i);
 }
 
-static int put(struct tcpao_keypeers *x, uint8_t family, const uint8_t addr[16],
-	       uint64_t seq)
+/* The next slot of a probe: the one after e in its page, if there is one
+ * (no walk down the table's pages). */
+static const struct kp_slot *next_slot(const struct tcpao_keypeers *x,
+				       const struct kp_slot *e, size_t *s)
 {
-	size_t mask = x->slots.n - 1, i = hash_of(family, addr) & mask;
+	*s = (*s + 1) & (x->slots.n - 1);
+	return ptable_same_page(&x->slots, *s) ? e + 1 : slot(x, *s);
+}
+
+static int put(struct tcpao_keypeers *x, const struct kp_name *name, uint64_t seq)
+{
+	size_t i = hash_of(name) & (x->slots.n - 1);
 	struct kp_slot *at;
 
-	for (const struct kp_slot *e = slot(x, i); e->seq && e->seq != DEAD; e = slot(x, i))
-		i = (i + 1) & mask;
+	for (const struct kp_slot *e = slot(x, i); e->seq && e->seq != DEAD;)
+		e = next_slot(x, e, &i);
 	if (!(at = ptable_mut(&x->slots, i)))
 		return -ENOMEM;
 	x->used += !at->seq;
-	*at = (struct kp_slot){ .seq = seq, .family = family };
-	memcpy(at->addr, addr, 16);
+	*at = (struct kp_slot){ .seq = seq, .name = *name };
 	return 0;
 }
 
@@ -93,7 +123,7 @@ static int rehash(struct tcpao_keypeers *x, size_t cap)
 	for (size_t i = 0; i < old.n; i++) {
 		const struct kp_slot *e = ptable_get(&old, i);
 
-		if (e->seq && e->seq != DEAD && put(x, e->family, e->addr, e->seq)) {
+		if (e->seq && e->seq != DEAD && put(x, &e->name, e->seq)) {
 			ptable_free(&x->slots);
 			x->slots = old;
 			return -ENOMEM;
@@ -107,7 +137,7 @@ static int rehash(struct tcpao_keypeers *x, size_t cap)
  * times that, its dead slots dropped (churn does not grow it). */
 static int insert(struct tcpao_keypeers *x, const struct tcpao_ringkey *k, size_t live)
 {
-	uint8_t family, addr[16];
+	struct kp_name name;
 	size_t cap = 64;
 
 	if (!host_key(&k->mkt)) {
@@ -118,8 +148,8 @@ static int insert(struct tcpao_keypeers *x, const struct tcpao_ringkey *k, size_
 		cap *= 2;
 	if ((x->used + 1) * 2 > x->slots.n && rehash(x, cap))
 		return -ENOMEM;
-	slot_key(&k->mkt.peer, &family, addr);
-	return put(x, family, addr, k->seq);
+	name_of(&k->mkt.peer, &name);
+	return put(x, &name, k->seq);
 }
 
 static int build(struct tcpao_keyring *ring)
@@ -155,8 +185,9 @@ void keypeers_deleting(struct tcpao_keyring *ring, size_t i)
 {
 	struct tcpao_keypeers *x = ring->peers;
 	const struct tcpao_ringkey *k = tcpao_keyring_at(ring, i);
-	uint8_t family, addr[16];
-	size_t mask;
+	const struct kp_slot *e;
+	struct kp_name name;
+	size_t s;
 
 	if (!x)
 		return;
@@ -164,18 +195,18 @@ void keypeers_deleting(struct tcpao_keyring *ring, size_t i)
 		x->others--;
 		return;
 	}
-	slot_key(&k->mkt.peer, &family, addr);
-	mask = x->slots.n - 1;
-	for (size_t s = hash_of(family, addr) & mask; slot(x, s)->seq; s = (s + 1) & mask) {
-		struct kp_slot *e;
+	name_of(&k->mkt.peer, &name);
+	s = hash_of(&name) & (x->slots.n - 1);
+	for (e = slot(x, s); e->seq; e = next_slot(x, e, &s)) {
+		struct kp_slot *dead;
 
-		if (slot(x, s)->seq != k->seq)
-			continue; /* seqs are unique: no need to compare addresses */
-		if (!(e = ptable_mut(&x->slots, s))) {
+		if (e->seq != k->seq)
+			continue; /* seqs are unique: no need to compare names */
+		if (!(dead = ptable_mut(&x->slots, s))) {
 			keypeers_free(ring);
 			return;
 		}
-		e->seq = DEAD;
+		dead->seq = DEAD;
 		return;
 	}
 }
@@ -216,24 +247,20 @@ static int each_of(const struct tcpao_keyring *ring, const struct tcpao_addr *pe
 		   bool (*fn)(const struct tcpao_mkt *k, int i, void *arg), void *arg)
 {
 	const struct tcpao_keypeers *x = ring->peers;
-	struct tcpao_addr p = *peer;
-	uint8_t family, addr[16];
 	const struct kp_slot *e;
-	size_t mask;
+	struct kp_name name;
+	size_t s;
 
 	if (!x || (others && x->others))
 		return -2;
-	tcpao_addr_unmap(&p);
-	if (p.family != AF_INET && p.family != AF_INET6)
+	if (!name_of(peer, &name))
 		return 0; /* no host key holds it */
-	slot_key(&p, &family, addr);
-	mask = x->slots.n - 1;
-	for (size_t s = hash_of(family, addr) & mask; (e = slot(x, s))->seq;
-	     s = (s + 1) & mask) {
+	s = hash_of(&name) & (x->slots.n - 1);
+	for (e = slot(x, s); e->seq; e = next_slot(x, e, &s)) {
 		const struct tcpao_ringkey *k;
 		size_t i;
 
-		if (e->seq == DEAD || e->family != family || memcmp(e->addr, addr, 16))
+		if (e->seq == DEAD || !name_eq(&e->name, &name))
 			continue;
 		if (!(k = keyring_seq_key(ring, e->seq, &i)))
 			return -2; /* not the ring it indexes: never seen */
@@ -316,30 +343,43 @@ size_t keypeers_matching(const struct tcpao_keyring *ring, const struct tcpao_ad
 	return m.n;
 }
 
-struct room {
+struct syn {
 	const struct tcpao_addr *peer;
 	int ifindex;
-	size_t room;
+	uint8_t keyid, rnext;
+	struct tcpao_synkeys *out;
 };
 
-static bool widest(const struct tcpao_mkt *k, int i, void *arg)
+static void take_lower(int *at, int i)
 {
-	struct room *r = arg;
+	if (*at < 0 || i < *at)
+		*at = i;
+}
 
-	if (tcpao_ao_room(k->maclen) > r->room && tcpao_mkt_matches(k, r->peer, r->ifindex))
-		r->room = tcpao_ao_room(k->maclen);
+static bool syn_key(const struct tcpao_mkt *k, int i, void *arg)
+{
+	struct syn *w = arg;
+
+	if (!tcpao_mkt_matches(k, w->peer, w->ifindex))
+		return false;
+	if (k->rcvid == w->keyid)
+		take_lower(&w->out->rcv, i);
+	if (k->sndid == w->rnext)
+		take_lower(&w->out->snd, i);
+	if (tcpao_ao_room(k->maclen) > w->out->room)
+		w->out->room = tcpao_ao_room(k->maclen);
 	return false;
 }
 
-size_t keypeers_ao_room(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
-			int ifindex)
+void keypeers_syn(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+		  int ifindex, uint8_t keyid, uint8_t rnext, struct tcpao_synkeys *out)
 {
-	struct room r = { peer, ifindex, 0 };
+	struct syn w = { peer, ifindex, keyid, rnext, out };
 
-	if (each_of(ring, peer, true, widest, &r)) /* the index cannot tell: walk */
+	*out = (struct tcpao_synkeys){ .rcv = -1, .snd = -1 };
+	if (each_of(ring, peer, true, syn_key, &w)) /* the index cannot tell: walk */
 		for (size_t i = 0; i < ring->n; i++)
-			widest(tcpao_keyring_key(ring, i), (int)i, &r);
-	return r.room;
+			syn_key(tcpao_keyring_key(ring, i), (int)i, &w);
 }
 
 struct exact {

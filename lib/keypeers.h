@@ -41,9 +41,8 @@ int keypeers_holds(const struct tcpao_keyring *ring, const struct tcpao_addr *re
  * cannot tell or there are more than cap. */
 size_t keypeers_matching(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 			 int ifindex, int *out, size_t cap);
-/* The room of the longest AO option among the keys matching peer and
- * ifindex (tcpao_ao_room()): by the index, or a walk when it cannot tell. */
-size_t keypeers_ao_room(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
-			int ifindex);
+/* tcpao_keyring_syn(): by the index, or a walk when it cannot tell. */
+void keypeers_syn(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+		  int ifindex, uint8_t keyid, uint8_t rnext, struct tcpao_synkeys *out);
 
 #endif

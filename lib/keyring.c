@@ -801,8 +801,17 @@ size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
  * room for the longest AO option among the keys for the peer, so that a
  * full-size segment still fits the path after Current moves to the key
  * with the longest MAC (docs/INTEROP.md, Differences). */
+void tcpao_keyring_syn(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+		       int ifindex, uint8_t keyid, uint8_t rnext, struct tcpao_synkeys *out)
+{
+	keypeers_syn(ring, peer, ifindex, keyid, rnext, out);
+}
+
 size_t tcpao_keyring_ao_room(const struct tcpao_keyring *ring,
 			     const struct tcpao_addr *peer, int ifindex)
 {
-	return keypeers_ao_room(ring, peer, ifindex);
+	struct tcpao_synkeys syn;
+
+	keypeers_syn(ring, peer, ifindex, 0, 0, &syn);
+	return syn.room;
 }

@@ -33,4 +33,11 @@ const void *ptable_get(const struct ptable *t, size_t i);
 /* Element i in a page of this version only; NULL without memory. */
 void *ptable_mut(struct ptable *t, size_t i);
 
+/* Element i is in the page of element i - 1, right after it: a scan goes
+ * on without looking the page up. */
+static inline int ptable_same_page(const struct ptable *t, size_t i)
+{
+	return (i & (((size_t)1 << t->shift) - 1)) != 0;
+}
+
 #endif

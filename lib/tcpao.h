@@ -479,6 +479,15 @@ size_t tcpao_keyring_matching(const struct tcpao_keyring *ring,
  * walked per SYN. */
 size_t tcpao_keyring_ao_room(const struct tcpao_keyring *ring,
 			     const struct tcpao_addr *peer, int ifindex);
+/* What a SYN from peer with this KeyID and RNextKeyID needs, in one look
+ * at the peer's keys: the first key whose rcvid is keyid and the first
+ * whose sndid is rnext (-1: none), and tcpao_keyring_ao_room(). */
+struct tcpao_synkeys {
+	int rcv, snd;
+	size_t room;
+};
+void tcpao_keyring_syn(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+		       int ifindex, uint8_t keyid, uint8_t rnext, struct tcpao_synkeys *out);
 /* -EEXIST on a sndid/rcvid clash with an overlapping key, -ENOMEM. */
 int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt);
 /* Would adding mkt clash (sndid or rcvid of an overlapping key)? O(1) for
