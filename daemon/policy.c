@@ -1204,20 +1204,16 @@ int policy_peer_keysel(const struct policy_peer *peer,
 		       struct tcpao_keysel *sel)
 {
 	const struct tcpao_keyring *ring = &peer->keys;
-	int i;
+	const struct tcpao_ringkey *k;
 
 	if (tcpao_keysel_default(sel, ring, remote, ifindex))
 		return -ENOENT;
-	if (peer->current_sndid >= 0) {
-		i = tcpao_keyring_find_sndid(ring, remote, ifindex, (uint8_t)peer->current_sndid);
-		if (i >= 0)
-			sel->current = tcpao_keyring_serial(ring, i);
-	}
-	if (peer->rnext_rcvid >= 0) {
-		i = tcpao_keyring_find_rcvid(ring, remote, ifindex, (uint8_t)peer->rnext_rcvid);
-		if (i >= 0)
-			sel->rnext = tcpao_keyring_serial(ring, i);
-	}
+	if (peer->current_sndid >= 0 &&
+	    (k = tcpao_keyring_lookup(ring, remote, ifindex, peer->current_sndid, -1)))
+		sel->current = k->serial;
+	if (peer->rnext_rcvid >= 0 &&
+	    (k = tcpao_keyring_lookup(ring, remote, ifindex, -1, peer->rnext_rcvid)))
+		sel->rnext = k->serial;
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* IPv4 / IPv6 addresses and prefixes. */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,18 +84,30 @@ bool tcpao_addr_equal(const struct tcpao_addr *a, const struct tcpao_addr *b)
 	       !memcmp(a->bytes, b->bytes, tcpao_addr_len(a));
 }
 
+/* Bytes [at, at + 8) of an address as a number, the first byte highest. */
+static uint64_t word_at(const struct tcpao_addr *a, unsigned int at)
+{
+	uint64_t w;
+
+	memcpy(&w, a->bytes + at, 8);
+	return be64toh(w);
+}
+
+/* Compared a word at a time under the prefix's mask (a memcmp of a
+ * length known only at run time is a call, on every lookup). */
 bool tcpao_addr_in_prefix(const struct tcpao_addr *addr,
 			  const struct tcpao_addr *prefix, uint8_t prefixlen)
 {
-	unsigned int whole = prefixlen / 8, bits = prefixlen % 8;
-
 	if (addr->family != prefix->family ||
 	    prefixlen > tcpao_addr_len(addr) * 8)
 		return false;
-	if (memcmp(addr->bytes, prefix->bytes, whole))
-		return false;
-	if (!bits)
-		return true;
-	uint8_t mask = (uint8_t)(0xff00 >> bits);
-	return !((addr->bytes[whole] ^ prefix->bytes[whole]) & mask);
+	for (unsigned int at = 0; prefixlen; at += 8) {
+		unsigned int bits = prefixlen < 64 ? prefixlen : 64;
+		uint64_t mask = ~0ull << (64 - bits);
+
+		if ((word_at(addr, at) ^ word_at(prefix, at)) & mask)
+			return false;
+		prefixlen = (uint8_t)(prefixlen - bits);
+	}
+	return true;
 }

@@ -37,7 +37,18 @@ struct tcpao_keypeers {
 	size_t others;        /* keys not indexed */
 };
 
-static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+/* ::ffff:0:0/96, compared as words (memcmp is a call). */
+static bool v4_mapped(const uint8_t *b)
+{
+	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+	uint64_t w0;
+	uint32_t w1, ffff;
+
+	memcpy(&w0, b, 8);
+	memcpy(&w1, b + 8, 4);
+	memcpy(&ffff, prefix + 8, 4);
+	return !w0 && w1 == ffff;
+}
 
 /* A /32 or a /128 that is not IPv4-mapped: what the index holds. */
 static bool host_key(const struct tcpao_mkt *k)
@@ -46,7 +57,7 @@ static bool host_key(const struct tcpao_mkt *k)
 		return k->prefixlen == 32;
 	if (k->peer.family != AF_INET6 || k->prefixlen != 128)
 		return false;
-	return memcmp(k->peer.bytes, v4_mapped, 12);
+	return !v4_mapped(k->peer.bytes);
 }
 
 /* The name of a (remote) address, an IPv4-mapped one as IPv4; false for
@@ -55,7 +66,7 @@ static bool name_of(const struct tcpao_addr *a, struct kp_name *n)
 {
 	uint32_t v4;
 
-	if (a->family == AF_INET6 && memcmp(a->bytes, v4_mapped, 12)) {
+	if (a->family == AF_INET6 && !v4_mapped(a->bytes)) {
 		memcpy(n->w, a->bytes, 16);
 		n->family = AF_INET6;
 		return true;
@@ -239,32 +250,63 @@ static bool ids_match(const struct tcpao_mkt *k, int sndid, int rcvid)
 	return (sndid < 0 || k->sndid == sndid) && (rcvid < 0 || k->rcvid == rcvid);
 }
 
+/* A probe for the live slots that name a peer. */
+struct probe {
+	const struct tcpao_keypeers *x;
+	struct kp_name name;
+	const struct kp_slot *e;
+	size_t s;
+};
+
+/* Starts a probe of ring's index for peer; false when the index cannot
+ * tell (none, or others: keys of other prefix lengths, which it does not
+ * hold, count). A peer of no family a host key has probes nothing. */
+static bool probe_start(struct probe *p, const struct tcpao_keyring *ring,
+			const struct tcpao_addr *peer, bool others)
+{
+	p->x = ring->peers;
+	if (!p->x || (others && p->x->others))
+		return false;
+	p->e = NULL;
+	if (name_of(peer, &p->name)) {
+		p->s = hash_of(&p->name) & (p->x->slots.n - 1);
+		p->e = slot(p->x, p->s);
+	}
+	return true;
+}
+
+/* The probe's next slot naming its peer, NULL when no more. */
+static const struct kp_slot *probe_next(struct probe *p)
+{
+	const struct kp_slot *e;
+
+	while (p->e && p->e->seq) {
+		e = p->e;
+		p->e = next_slot(p->x, e, &p->s);
+		if (e->seq != DEAD && name_eq(&e->name, &p->name))
+			return e;
+	}
+	return NULL;
+}
+
 /* Calls fn for each key whose peer is `peer` (and its index) until it
- * returns true; -2 when the index cannot tell (others: keys of other
- * prefix lengths, which it does not hold, count), else 0. */
+ * returns true; -2 when the index cannot tell, else 0. */
 static int each_of(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		   bool others,
-		   bool (*fn)(const struct tcpao_mkt *k, int i, void *arg), void *arg)
+		   bool (*fn)(const struct tcpao_ringkey *k, int i, void *arg), void *arg)
 {
-	const struct tcpao_keypeers *x = ring->peers;
 	const struct kp_slot *e;
-	struct kp_name name;
-	size_t s;
+	struct probe p;
 
-	if (!x || (others && x->others))
+	if (!probe_start(&p, ring, peer, others))
 		return -2;
-	if (!name_of(peer, &name))
-		return 0; /* no host key holds it */
-	s = hash_of(&name) & (x->slots.n - 1);
-	for (e = slot(x, s); e->seq; e = next_slot(x, e, &s)) {
+	while ((e = probe_next(&p))) {
 		const struct tcpao_ringkey *k;
 		size_t i;
 
-		if (e->seq == DEAD || !name_eq(&e->name, &name))
-			continue;
 		if (!(k = keyring_seq_key(ring, e->seq, &i)))
 			return -2; /* not the ring it indexes: never seen */
-		if (fn(&k->mkt, (int)i, arg))
+		if (fn(k, (int)i, arg))
 			break;
 	}
 	return 0;
@@ -273,39 +315,39 @@ static int each_of(const struct tcpao_keyring *ring, const struct tcpao_addr *pe
 struct want {
 	const struct tcpao_addr *peer;
 	int ifindex, sndid, rcvid, best;
+	const struct tcpao_ringkey *key;
 };
 
-static bool better(const struct tcpao_mkt *k, int i, void *arg)
+static bool better(const struct tcpao_ringkey *rk, int i, void *arg)
 {
+	const struct tcpao_mkt *k = &rk->mkt;
 	struct want *w = arg;
 
 	if ((w->best < 0 || i < w->best) && ids_match(k, w->sndid, w->rcvid) &&
-	    tcpao_mkt_matches(k, w->peer, w->ifindex))
+	    tcpao_mkt_matches(k, w->peer, w->ifindex)) {
 		w->best = i;
+		w->key = rk;
+	}
 	return false;
 }
 
 int keypeers_find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
-		  int ifindex, int sndid, int rcvid)
+		  int ifindex, int sndid, int rcvid, const struct tcpao_ringkey **key)
 {
-	struct want w = { peer, ifindex, sndid, rcvid, -1 };
+	struct want w = { peer, ifindex, sndid, rcvid, -1, NULL };
 
-	return each_of(ring, peer, true, better, &w) ? -2 : w.best;
+	if (each_of(ring, peer, true, better, &w))
+		return -2;
+	*key = w.key;
+	return w.best;
 }
 
-static bool any(const struct tcpao_mkt *k, int i, void *arg)
-{
-	(void)k;
-	(void)i;
-	*(bool *)arg = true;
-	return true;
-}
-
+/* A slot that names the peer is a key of it: no key to look at. */
 int keypeers_holds(const struct tcpao_keyring *ring, const struct tcpao_addr *remote)
 {
-	bool found = false;
+	struct probe p;
 
-	return each_of(ring, remote, true, any, &found) ? -1 : found;
+	return probe_start(&p, ring, remote, true) ? probe_next(&p) != NULL : -1;
 }
 
 struct matching {
@@ -315,8 +357,9 @@ struct matching {
 	size_t cap, n;
 };
 
-static bool collect(const struct tcpao_mkt *k, int i, void *arg)
+static bool collect(const struct tcpao_ringkey *rk, int i, void *arg)
 {
+	const struct tcpao_mkt *k = &rk->mkt;
 	struct matching *m = arg;
 
 	if (!tcpao_mkt_matches(k, m->peer, m->ifindex))
@@ -356,8 +399,9 @@ static void take_lower(int *at, int i)
 		*at = i;
 }
 
-static bool syn_key(const struct tcpao_mkt *k, int i, void *arg)
+static bool syn_key(const struct tcpao_ringkey *rk, int i, void *arg)
 {
+	const struct tcpao_mkt *k = &rk->mkt;
 	struct syn *w = arg;
 
 	if (!tcpao_mkt_matches(k, w->peer, w->ifindex))
@@ -379,7 +423,7 @@ void keypeers_syn(const struct tcpao_keyring *ring, const struct tcpao_addr *pee
 	*out = (struct tcpao_synkeys){ .rcv = -1, .snd = -1 };
 	if (each_of(ring, peer, true, syn_key, &w)) /* the index cannot tell: walk */
 		for (size_t i = 0; i < ring->n; i++)
-			syn_key(tcpao_keyring_key(ring, i), (int)i, &w);
+			syn_key(tcpao_keyring_at(ring, i), (int)i, &w);
 }
 
 struct exact {
@@ -388,8 +432,9 @@ struct exact {
 	int at;
 };
 
-static bool same(const struct tcpao_mkt *k, int i, void *arg)
+static bool same(const struct tcpao_ringkey *rk, int i, void *arg)
 {
+	const struct tcpao_mkt *k = &rk->mkt;
 	struct exact *e = arg;
 
 	if (k->sndid != e->sndid || k->rcvid != e->rcvid || k->prefixlen != e->prefixlen ||

@@ -25,9 +25,10 @@ void keypeers_deleting(struct tcpao_keyring *ring, size_t i);
 int keypeers_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src);
 void keypeers_free(struct tcpao_keyring *ring);
 /* The first key (lowest index) matching peer, ifindex and the ids (-1:
- * any); -1 when none, -2 when the index cannot tell (walk instead). */
+ * any), and in *key the key itself; -1 when none, -2 when the index
+ * cannot tell (walk instead). */
 int keypeers_find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
-		  int ifindex, int sndid, int rcvid);
+		  int ifindex, int sndid, int rcvid, const struct tcpao_ringkey **key);
 /* The key with exactly this peer, prefix length and ids (as
  * tcpao_keyring_del() wants it), -1 when none, -2 when the index cannot
  * tell (it holds no such key: walk). */

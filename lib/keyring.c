@@ -656,22 +656,45 @@ const struct tcpao_ringkey *keyring_seq_key(const struct tcpao_keyring *ring,
 	return k;
 }
 
-static int find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
-		int ifindex, int sndid, int rcvid)
+/* The first key matching peer and the ids (-1: any), and in *key the
+ * key itself (NULL when none). */
+static int find_key(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+		    int ifindex, int sndid, int rcvid, const struct tcpao_ringkey **key)
 {
-	int at = keypeers_find(ring, peer, ifindex, sndid, rcvid);
+	int at = keypeers_find(ring, peer, ifindex, sndid, rcvid, key);
 
 	if (at >= -1)
 		return at;
 	for (size_t i = 0; i < ring->n; i++) {
-		const struct tcpao_mkt *k = tcpao_keyring_key(ring, i);
+		const struct tcpao_ringkey *k = tcpao_keyring_at(ring, i);
 
-		if ((sndid < 0 || k->sndid == sndid) &&
-		    (rcvid < 0 || k->rcvid == rcvid) &&
-		    tcpao_mkt_matches(k, peer, ifindex))
+		if ((sndid < 0 || k->mkt.sndid == sndid) &&
+		    (rcvid < 0 || k->mkt.rcvid == rcvid) &&
+		    tcpao_mkt_matches(&k->mkt, peer, ifindex)) {
+			*key = k;
 			return (int)i;
+		}
 	}
+	*key = NULL;
 	return -1;
+}
+
+static int find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
+		int ifindex, int sndid, int rcvid)
+{
+	const struct tcpao_ringkey *key;
+
+	return find_key(ring, peer, ifindex, sndid, rcvid, &key);
+}
+
+const struct tcpao_ringkey *tcpao_keyring_lookup(const struct tcpao_keyring *ring,
+						 const struct tcpao_addr *peer,
+						 int ifindex, int sndid, int rcvid)
+{
+	const struct tcpao_ringkey *key;
+
+	find_key(ring, peer, ifindex, sndid, rcvid, &key);
+	return key;
 }
 
 int tcpao_keyring_find_rcvid(const struct tcpao_keyring *ring,

@@ -8,11 +8,11 @@ int tcpao_keysel_default(struct tcpao_keysel *sel,
 			 const struct tcpao_keyring *ring,
 			 const struct tcpao_addr *peer, int ifindex)
 {
-	int i = tcpao_keyring_first(ring, peer, ifindex);
+	const struct tcpao_ringkey *k = tcpao_keyring_lookup(ring, peer, ifindex, -1, -1);
 
-	if (i < 0)
+	if (!k)
 		return -ENOENT;
-	sel->current = sel->rnext = tcpao_keyring_serial(ring, i);
+	sel->current = sel->rnext = k->serial;
 	return 0;
 }
 

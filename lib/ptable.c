@@ -10,19 +10,14 @@
 
 #include "ptable.h"
 
-struct page {
-	unsigned ref;
-	_Alignas(16) unsigned char data[PTABLE_PAGE];
-};
-
 static void page_ref(uintptr_t w)
 {
-	((struct page *)w)->ref++;
+	((struct ptable_page *)w)->ref++;
 }
 
 static void page_unref(uintptr_t w)
 {
-	struct page *p = (struct page *)w;
+	struct ptable_page *p = (struct ptable_page *)w;
 
 	if (!--p->ref)
 		free(p);
@@ -42,7 +37,7 @@ int ptable_init(struct ptable *t, size_t size, size_t n)
 	if (pvec_resize(&t->pages, (n + per_page - 1) / per_page))
 		return -ENOMEM;
 	for (size_t i = 0; i < t->pages.n; i++) {
-		struct page *p = calloc(1, sizeof(*p));
+		struct ptable_page *p = calloc(1, sizeof(*p));
 
 		if (!p || pvec_set(&t->pages, i, (uintptr_t)p)) {
 			free(p);
@@ -66,20 +61,13 @@ void ptable_free(struct ptable *t)
 	t->n = 0;
 }
 
-const void *ptable_get(const struct ptable *t, size_t i)
-{
-	const struct page *p = (const struct page *)pvec_get(&t->pages, i >> t->shift);
-
-	return p->data + (i & (((size_t)1 << t->shift) - 1)) * t->size;
-}
-
 void *ptable_mut(struct ptable *t, size_t i)
 {
 	uintptr_t *slot = pvec_slot(&t->pages, i >> t->shift);
-	struct page *p = slot ? (struct page *)*slot : NULL;
+	struct ptable_page *p = slot ? (struct ptable_page *)*slot : NULL;
 
 	if (p && p->ref > 1) {
-		struct page *c = malloc(sizeof(*c));
+		struct ptable_page *c = malloc(sizeof(*c));
 
 		if (!c)
 			return NULL;

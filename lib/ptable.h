@@ -29,7 +29,20 @@ struct ptable {
 int ptable_init(struct ptable *t, size_t size, size_t n);
 void ptable_clone(struct ptable *dst, const struct ptable *src);
 void ptable_free(struct ptable *t);
-const void *ptable_get(const struct ptable *t, size_t i);
+
+struct ptable_page {
+	unsigned ref;
+	_Alignas(16) unsigned char data[PTABLE_PAGE];
+};
+
+/* Inline: a peer index probe reads it. */
+static inline const void *ptable_get(const struct ptable *t, size_t i)
+{
+	const struct ptable_page *p =
+		(const struct ptable_page *)pvec_get(&t->pages, i >> t->shift);
+
+	return p->data + (i & (((size_t)1 << t->shift) - 1)) * t->size;
+}
 /* Element i in a page of this version only; NULL without memory. */
 void *ptable_mut(struct ptable *t, size_t i);
 

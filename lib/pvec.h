@@ -10,7 +10,8 @@
  * there. When the words are references (ops given), a leaf takes one
  * reference on each word it holds: copying a leaf refs them, freeing it
  * unrefs them, so a shared object is released exactly once, when the
- * last version that holds it lets go.
+ * last version that holds it lets go. A reference is best a pointer to
+ * an object that starts with its holder count (they are prefetched).
  *
  * Not thread-safe to change; any number of threads may read a vector no
  * one changes (pvec_get: no lock, no allocation).
@@ -29,7 +30,13 @@ struct pvec_ops {
 	void (*unref)(uintptr_t word);
 };
 
-struct pnode;
+struct pnode {
+	unsigned ref;
+	union {
+		uintptr_t word;      /* in a leaf */
+		struct pnode *child; /* above */
+	} s[PVEC_FAN];
+};
 
 struct pvec {
 	struct pnode *root;   /* NULL: every slot 0 */
@@ -44,7 +51,25 @@ void pvec_clone(struct pvec *dst, const struct pvec *src);
 /* Drops this version's hold on its nodes (and their words). */
 void pvec_free(struct pvec *v);
 
-uintptr_t pvec_get(const struct pvec *v, size_t i);
+static inline size_t pvec_slot_of(size_t i, unsigned height)
+{
+	return (i >> (height * PVEC_BITS)) & (PVEC_FAN - 1);
+}
+
+/* Inline: every lookup of a published policy and peer index walks it. */
+static inline uintptr_t pvec_get(const struct pvec *v, size_t i)
+{
+	const struct pnode *n = v->root;
+
+	if (i >= v->n)
+		return 0;
+	for (unsigned h = v->height; n; h--) {
+		if (!h)
+			return n->s[pvec_slot_of(i, 0)].word;
+		n = n->s[pvec_slot_of(i, h)].child;
+	}
+	return 0;
+}
 /* Slot i (< n) in nodes of this version only, to read or overwrite: the
  * caller unrefs a word it overwrites and hands over a reference to the
  * word it stores. NULL without memory. */

@@ -507,6 +507,11 @@ int tcpao_keyring_first(const struct tcpao_keyring *ring,
 			const struct tcpao_addr *peer, int ifindex);
 int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
 			      uint64_t serial);
+/* The first key matching a peer and the ids (-1: any), NULL when none:
+ * for a caller that wants the key, not its index (one search less). */
+const struct tcpao_ringkey *tcpao_keyring_lookup(const struct tcpao_keyring *ring,
+						 const struct tcpao_addr *peer,
+						 int ifindex, int sndid, int rcvid);
 
 /* The keys a connection uses, by serial (0: none). */
 struct tcpao_keysel {

@@ -283,6 +283,13 @@ static void test_matches_v6(void **state)
 	assert_false(matches("fd00::", 127, "fd00::2"));
 	assert_true(matches("fd00::80", 121, "fd00::ff"));
 	assert_false(matches("fd00::80", 121, "fd00::7f"));
+	/* Across the addresses' two 64-bit halves. */
+	assert_true(matches("fd00:1:2:3:8000::", 65, "fd00:1:2:3:ffff::1"));
+	assert_false(matches("fd00:1:2:3:8000::", 65, "fd00:1:2:3:7fff::1"));
+	assert_false(matches("fd00:1:2:3:8000::", 65, "fd00:1:2:2:8000::"));
+	assert_false(matches("fd00::1", 128, "fd01::1"));
+	assert_true(matches("fd00::1:0:0", 96, "fd00::1:ffff:ffff"));
+	assert_false(matches("fd00::1:0:0", 96, "fd00::2:0:0"));
 	/* ::/0: every IPv6 peer, but neither IPv4 nor v4-mapped ones (as in
 	 * Linux, where a v4-mapped peer is looked up as IPv4). */
 	assert_true(matches("::", 0, "fd00::1"));
