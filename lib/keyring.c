@@ -388,7 +388,7 @@ static size_t span_search(const struct tcpao_keyring *ring, size_t off, uint64_t
 		uint64_t x;
 
 		memcpy(&x, (const char *)&base[half] + off, sizeof(x));
-		base = x <= v ? base + half : base;
+		base += half & -(size_t)(x <= v); /* no branch: gcc made ?: one */
 		len -= half;
 	}
 	return (size_t)(base - ring->spans);
@@ -632,7 +632,7 @@ static const struct tcpao_ringkey *chunk_seq(const struct tcpao_keychunk *c, uin
 	while (len > 1) {
 		size_t half = len / 2;
 
-		base = base[half].seq <= seq ? base + half : base;
+		base += half & -(size_t)(base[half].seq <= seq);
 		len -= half;
 	}
 	return base->seq == seq ? base : NULL;
