@@ -500,14 +500,21 @@ static void test_add_many(void **state)
 /* The lookups a ring's peer index answers (lib/keypeers.c) against a
  * walk of its keys, through random adds and deletes of host keys of a few
  * peers (several keys each, some bound to an ifindex) and copies. */
-static int walk(const struct tcpao_keyring *r, const struct tcpao_addr *peer,
-		int ifindex, int rcvid)
+static int walk_ids(const struct tcpao_keyring *r, const struct tcpao_addr *peer,
+		    int ifindex, int sndid, int rcvid)
 {
 	for (size_t i = 0; i < r->n; i++)
-		if ((rcvid < 0 || tcpao_keyring_key(r, i)->rcvid == rcvid) &&
+		if ((sndid < 0 || tcpao_keyring_key(r, i)->sndid == sndid) &&
+		    (rcvid < 0 || tcpao_keyring_key(r, i)->rcvid == rcvid) &&
 		    tcpao_mkt_matches(tcpao_keyring_key(r, i), peer, ifindex))
 			return (int)i;
 	return -1;
+}
+
+static int walk(const struct tcpao_keyring *r, const struct tcpao_addr *peer,
+		int ifindex, int rcvid)
+{
+	return walk_ids(r, peer, ifindex, -1, rcvid);
 }
 
 /* The longest AO option among the keys matching peer, by walking. */
@@ -535,8 +542,10 @@ static void test_peer_index_same_as_walk(void **state)
 	for (int step = 0; step < 6000; step++) {
 		const char *p = peers[(seed = seed * 1103515245 + 12345) >> 16 & 3];
 		uint8_t id = (uint8_t)((seed >> 8) % 40), len = strchr(p, ':') ? 128 : 32;
-		struct tcpao_mkt m = key(p, len, id, id);
+		/* sndid id + 1, rcvid id: a SYN's two ids name different keys */
+		struct tcpao_mkt m = key(p, len, (uint8_t)(id + 1), id);
 		struct tcpao_addr a = addr(peers[seed % 6]);
+		struct tcpao_synkeys syn;
 
 		if ((seed >> 4) % 5 == 0) {
 			m.flags |= TCPAO_MKT_IFINDEX;
@@ -546,12 +555,23 @@ static void test_peer_index_same_as_walk(void **state)
 		if ((seed >> 12) % 3)
 			tcpao_keyring_add(&r, &m);
 		else
-			tcpao_keyring_del(&r, &m.peer, len, id, id);
+			tcpao_keyring_del(&r, &m.peer, len, (uint8_t)(id + 1), id);
 		for (int ifx = 0; ifx <= 3; ifx += 3) {
+			int first = walk(&r, &a, ifx, -1), snd = walk_ids(&r, &a, ifx, id, -1);
+
 			assert_int_equal(tcpao_keyring_find_rcvid(&r, &a, ifx, id),
 					 walk(&r, &a, ifx, id));
-			assert_int_equal(tcpao_keyring_first(&r, &a, ifx), walk(&r, &a, ifx, -1));
+			assert_int_equal(tcpao_keyring_find_sndid(&r, &a, ifx, id), snd);
+			assert_int_equal(tcpao_keyring_first(&r, &a, ifx), first);
+			assert_ptr_equal(tcpao_keyring_lookup(&r, &a, ifx, -1, -1),
+					 first < 0 ? NULL : tcpao_keyring_at(&r, (size_t)first));
+			assert_ptr_equal(tcpao_keyring_lookup(&r, &a, ifx, id, -1),
+					 snd < 0 ? NULL : tcpao_keyring_at(&r, (size_t)snd));
 			assert_int_equal(tcpao_keyring_ao_room(&r, &a, ifx), walk_room(&r, &a, ifx));
+			tcpao_keyring_syn(&r, &a, ifx, id, (uint8_t)(id + 1), &syn);
+			assert_int_equal(syn.rcv, walk(&r, &a, ifx, id));
+			assert_int_equal(syn.snd, walk_ids(&r, &a, ifx, id + 1, -1));
+			assert_int_equal(syn.room, walk_room(&r, &a, ifx));
 		}
 		{
 			int at[256], k = 0;
