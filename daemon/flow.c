@@ -51,11 +51,7 @@ int flow_table_init(struct flow_table *t, uint32_t cap)
 		flow_table_free(t);
 		return -ENOMEM;
 	}
-	t->cap = cap;
-	for (uint32_t i = cap; i > 0; i--) {
-		t->flows[i - 1].next = t->free_head;
-		t->free_head = i;
-	}
+	t->cap = cap; /* no free list to build: flows[fresh..cap) wait unused */
 	if (getrandom(&t->seed, sizeof(t->seed), 0) != sizeof(t->seed))
 		t->seed = (uint64_t)(uintptr_t)t ^ 0x9e3779b97f4a7c15ull;
 	return 0;
@@ -64,7 +60,7 @@ int flow_table_init(struct flow_table *t, uint32_t cap)
 void flow_table_free(struct flow_table *t)
 {
 	if (t->flows)
-		explicit_bzero(t->flows, (size_t)t->cap * sizeof(*t->flows));
+		explicit_bzero(t->flows, (size_t)t->fresh * sizeof(*t->flows));
 	free(t->flows);
 	free(t->buckets);
 	for (int c = 0; c < FLOW_BY_COUNT; c++)
@@ -332,10 +328,13 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *key)
 	uint32_t b = key_hash(t, key), i = t->free_head;
 	struct flow *f;
 
-	if (!i)
+	if (i)
+		t->free_head = t->flows[i - 1].next;
+	else if (t->fresh < t->cap)
+		i = ++t->fresh;
+	else
 		return NULL;
 	f = &t->flows[i - 1];
-	t->free_head = f->next;
 	memset(f, 0, sizeof(*f));
 	f->key = *key;
 	f->uid = FLOW_UID_NONE;

@@ -99,7 +99,11 @@ struct flow_table {
 	uint32_t *live;
 	uint32_t *buckets;   /* index + 1 of the first flow; 0: empty */
 	uint32_t nbuckets;   /* power of two */
-	uint32_t free_head;  /* index + 1 of a free flow; chained by next */
+	uint32_t free_head;  /* index + 1 of a freed flow; chained by next */
+	/* flows[0..fresh) have been used: the rest, calloc'd, are never
+	 * touched before they are needed (at startup, a table of 4,096
+	 * flows faulted in 13 MB: 86 ms of an autostarted daemon's start). */
+	uint32_t fresh;
 	/* The flows by each enum flow_by (index + 1, chained by by_next,
 	 * nbuckets each). */
 	uint32_t *by_buckets[FLOW_BY_COUNT];

@@ -323,9 +323,50 @@ static void test_flows_to_a_peer(void **state)
 	flow_table_free(&t);
 }
 
+/* A table hands out every one of its cap flows, each once, then none;
+ * a flow removed is handed out again; flows never needed stay unused
+ * (fresh: the table faults in no memory for them). */
+static void test_full_table(void **state)
+{
+	struct flow_table t;
+	struct flow *f[CAP];
+	struct flow_key k;
+
+	(void)state;
+	assert_int_equal(flow_table_init(&t, CAP), 0);
+	assert_int_equal(t.fresh, 0);
+	for (uint32_t round = 0; round < 3; round++) {
+		for (uint32_t i = 0; i < CAP; i++) {
+			key_of(&k, i);
+			f[i] = flow_insert(&t, &k);
+			assert_non_null(f[i]);
+			assert_true(f[i] >= t.flows && f[i] < t.flows + CAP);
+			for (uint32_t j = 0; j < i; j++)
+				assert_ptr_not_equal(f[i], f[j]);
+		}
+		key_of(&k, CAP);
+		assert_null(flow_insert(&t, &k));
+		flow_remove(&t, f[7]);
+		assert_ptr_equal(flow_insert(&t, &k), f[7]);
+		assert_null(flow_insert(&t, &k));
+		for (uint32_t i = 0; i < CAP; i++)
+			flow_remove(&t, f[i]);
+		assert_int_equal(t.count, 0);
+		assert_int_equal(t.fresh, CAP);
+	}
+	flow_table_free(&t);
+	assert_int_equal(flow_table_init(&t, CAP), 0);
+	key_of(&k, 1);
+	for (int i = 0; i < 10; i++)
+		flow_remove(&t, flow_insert(&t, &k));
+	assert_int_equal(t.fresh, 1);
+	flow_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_table),
 		cmocka_unit_test(test_flows_to_a_peer),
 		cmocka_unit_test(test_uid_counts),
 		cmocka_unit_test(test_oldest),
