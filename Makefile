@@ -53,7 +53,8 @@ demo: all
 # test), bench-keyring (about 5 s), bench-keyops (root; to 100,000 keys,
 # host policy and one socket's keys, about 10 s each with --quick;
 # without, about a minute), bench-publish (about 10 s), then bench/idle
-# (root, 10 s), bench/throughput (root, about 4 min; --quick about 75 s).
+# (root, 10 s), bench/startup (root, about 5 s), bench/throughput (root,
+# about 4 min; --quick about 75 s).
 bench: $(BUILD)/build.ninja
 	ninja -C $(BUILD) bench/bench-mac bench/bench-keyring bench/bench-keyops bench/bench-publish bench/tcpbench daemon/tcpaod cli/tcpao
 	$(BUILD)/bench/bench-mac
@@ -62,6 +63,7 @@ bench: $(BUILD)/build.ninja
 	$(BUILD)/bench/bench-keyops --sockets --quick
 	$(BUILD)/bench/bench-publish --quick
 	bench/idle $(BUILD)
+	bench/startup $(BUILD)
 	bench/throughput --profile 5 $(BUILD)
 
 # The Linux guest of the interop suite (tests/vm): kernel from Debian's
