@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Absolute paths of helper programs, looked up once (helpers.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -48,13 +52,42 @@ const char *helper_path(const char *name)
 	return path;
 }
 
-FILE *helper_popen(const char *name, const char *args)
+int helper_open(struct helper_pipe *p, const char *name, const char *args)
 {
 	const char *path = helper_path(name);
-	char cmd[256];
+	char words[128], *argv[8] = { (char *)name }, *save = NULL;
+	posix_spawn_file_actions_t fa;
+	int out[2], argc = 1, rc;
 
-	if (!path)
-		return NULL;
-	snprintf(cmd, sizeof(cmd), "%s %s 2>/dev/null", path, args);
-	return popen(cmd, "re");
+	if (!path || strlen(args) >= sizeof(words))
+		return -1;
+	strcpy(words, args);
+	for (char *w = strtok_r(words, " ", &save); w && argc < 7;
+	     w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	if (pipe2(out, O_CLOEXEC))
+		return -1;
+	rc = posix_spawn_file_actions_init(&fa);
+	if (!rc) {
+		rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1) ?:
+		     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) ?:
+		     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0) ?:
+		     posix_spawn(&p->pid, path, &fa, NULL, argv, environ);
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	close(out[1]);
+	if (rc || !(p->out = fdopen(out[0], "re"))) {
+		close(out[0]);
+		if (!rc)
+			waitpid(p->pid, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+void helper_close(struct helper_pipe *p)
+{
+	fclose(p->out);
+	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }

@@ -77,13 +77,13 @@ static bool mentions(const char *line, uint32_t mark)
 static bool scan(const char *const cmd[2], uint32_t mark, char *err,
 		 size_t errlen)
 {
-	FILE *f = helper_popen(cmd[0], cmd[1]);
+	struct helper_pipe h;
 	bool in_chain = false, found = false;
 	char line[1024];
 
-	if (!f)
+	if (helper_open(&h, cmd[0], cmd[1]))
 		return false;
-	while (!found && fgets(line, sizeof(line), f))
+	while (!found && fgets(line, sizeof(line), h.out))
 		if (!ours(line, &in_chain) && mentions(line, mark)) {
 			line[strcspn(line, "\n")] = 0;
 			snprintf(err, errlen, "mark 0x%x is already used by "
@@ -91,9 +91,9 @@ static bool scan(const char *const cmd[2], uint32_t mark, char *err,
 				 "another with --mark", mark, cmd[0], line);
 			found = true;
 		}
-	while (fgets(line, sizeof(line), f))
+	while (fgets(line, sizeof(line), h.out))
 		;
-	pclose(f);
+	helper_close(&h);
 	return found;
 }
 

@@ -431,19 +431,19 @@ static const char *const set_specs[][2] = {
 /* Which names exist now (`ipset list -n`): bit i for name i. */
 static unsigned int sets_present(const char *const *names, size_t n)
 {
-	FILE *f = helper_popen("ipset", "list -n");
+	struct helper_pipe h;
 	unsigned int bits = 0;
 	char line[64];
 
-	if (!f)
+	if (helper_open(&h, "ipset", "list -n"))
 		return 0;
-	while (fgets(line, sizeof(line), f)) {
+	while (fgets(line, sizeof(line), h.out)) {
 		line[strcspn(line, "\n")] = 0;
 		for (size_t i = 0; i < n; i++)
 			if (!strcmp(line, names[i]))
 				bits |= 1u << i;
 	}
-	pclose(f);
+	helper_close(&h);
 	return bits;
 }
 
@@ -762,11 +762,11 @@ static int jump_place(const char *text, const char *table, const char *hook,
 /* The whole output of a helper, or NULL. */
 static char *helper_output(const char *cmd)
 {
-	FILE *f = helper_popen(cmd, "");
+	struct helper_pipe h;
 	char *text = NULL;
 	size_t cap = 0, len = 0, got;
 
-	if (!f)
+	if (helper_open(&h, cmd, ""))
 		return NULL;
 	do {
 		if (cap - len < 4096) {
@@ -776,10 +776,10 @@ static char *helper_output(const char *cmd)
 				break;
 			text = more;
 		}
-		got = fread(text + len, 1, cap - len - 1, f);
+		got = fread(text + len, 1, cap - len - 1, h.out);
 		len += got;
 	} while (got);
-	pclose(f);
+	helper_close(&h);
 	if (text)
 		text[len] = '\0';
 	return text;
