@@ -8,27 +8,10 @@
 
 #include "pvec.h"
 
-static size_t slot_of(size_t i, unsigned height)
-{
-	return pvec_slot_of(i, height);
-}
-
-/* The holder counts of a node's children or words (pvec.h: at their
- * start), up to 32 in as many places: fetched together before they are
- * counted, they cost about one cache miss, not 32 (an add to a ring of
- * 100,000 keys copies and frees three nodes of its peer index). */
-static void prefetch_words(const struct pnode *n, unsigned height,
-			   const struct pvec_ops *ops)
-{
-	for (size_t k = 0; k < PVEC_FAN && (height || ops); k++)
-		__builtin_prefetch((const void *)n->s[k].word, 1);
-}
-
 static void node_put(struct pnode *n, unsigned height, const struct pvec_ops *ops)
 {
 	if (!n || --n->ref)
 		return;
-	prefetch_words(n, height, ops);
 	for (size_t k = 0; k < PVEC_FAN; k++) {
 		if (height)
 			node_put(n->s[k].child, height - 1, ops);
@@ -48,7 +31,6 @@ static struct pnode *node_copy(struct pnode *n, unsigned height,
 		return NULL;
 	*c = *n;
 	c->ref = 1;
-	prefetch_words(c, height, ops);
 	for (size_t k = 0; k < PVEC_FAN; k++) {
 		if (height && c->s[k].child)
 			c->s[k].child->ref++;
@@ -108,8 +90,8 @@ uintptr_t *pvec_slot(struct pvec *v, size_t i)
 		if (!n)
 			return NULL;
 		if (!h)
-			return &n->s[slot_of(i, 0)].word;
-		at = &n->s[slot_of(i, h)].child;
+			return &n->s[pvec_slot_of(i, 0)].word;
+		at = &n->s[pvec_slot_of(i, h)].child;
 	}
 }
 

@@ -10,8 +10,7 @@
  * there. When the words are references (ops given), a leaf takes one
  * reference on each word it holds: copying a leaf refs them, freeing it
  * unrefs them, so a shared object is released exactly once, when the
- * last version that holds it lets go. A reference is best a pointer to
- * an object that starts with its holder count (they are prefetched).
+ * last version that holds it lets go.
  *
  * Not thread-safe to change; any number of threads may read a vector no
  * one changes (pvec_get: no lock, no allocation).
