@@ -3,14 +3,17 @@
  * A set of MKTs, newest first as Linux keeps them, each with a serial that
  * names its version in traffic-key caches.
  *
- * The keys sit in chunks of up to CHUNK, oldest first, listed by the
- * ring's spans (each with the rank of its first key). Versions of a ring
- * share chunks (counted holders): a copy takes the spans, a change copies
- * the one chunk it writes if another version holds it, so a change to a
- * published ring costs its spans and a chunk, not its keys (a listener
- * with 100,000 peers' keys: 800 spans). Adjacent chunks hold more than
- * CHUNK / 2 keys together (a delete merges them otherwise), so churn
- * keeps the spans within 4n / CHUNK + 1.
+ * The keys sit in chunks of up to CHUNK, oldest first, each listed by a
+ * span (with the rank, seq and serial of its first key); the spans sit in
+ * groups of up to GROUP, listed by the ring's own array. Versions of a
+ * ring share groups (counted) and chunks (counted holders: the groups that
+ * list them): a copy takes the array of groups, a change copies the one
+ * group and the one chunk it writes if another version holds them. So a
+ * change to a published ring costs its groups, a group and a chunk, not
+ * its keys nor its spans (a listener with 100,000 peers' keys: 800 spans
+ * in 25 groups). Adjacent chunks of a group hold more than CHUNK / 2 keys
+ * together (a delete merges them otherwise), and adjacent groups more
+ * than GROUP / 2 spans, so churn keeps both linear in n.
  *
  * The sndid/rcvid clash check asks a hash index (built once a ring holds
  * INDEX_FROM keys) instead of walking every key. Only changes read it, so
@@ -25,7 +28,11 @@
 #include "tcpao.h"
 
 #define INDEX_FROM 32         /* below this, a walk is cheaper */
-#define CHUNK 128             /* keys per chunk, at most */
+#define CHUNK_SHIFT 7
+#define CHUNK (1 << CHUNK_SHIFT)    /* keys per chunk, at most */
+#define GROUP TCPAO_KEYGROUP        /* spans per group, at most (32) */
+#define GROUP_SHIFT (CHUNK_SHIFT + 5)
+_Static_assert(GROUP << CHUNK_SHIFT == 1 << GROUP_SHIFT, "keys per full group");
 #define IFX_ANY INT32_MIN     /* a key without TCPAO_MKT_IFINDEX */
 
 /* One (id, prefix) that some keys hold, and how many. */
@@ -42,10 +49,9 @@ struct tcpao_keychunk {
 	struct tcpao_ringkey k[];   /* oldest first */
 };
 
-/* How many ring versions hold each chunk of a ring and of the copies
- * made from it, by chunk id: a copy or a free counts every chunk's holders
- * in this one small array instead of touching every chunk (at 100,000
- * keys, 800 cache misses per change). */
+/* How many groups hold each chunk of a ring and of the copies made from
+ * it, by chunk id: a group's copy or free counts its chunks' holders in
+ * this one small array instead of touching every chunk. */
 struct tcpao_keyrefs {
 	unsigned ref;               /* rings sharing it */
 	uint32_t n, cap, nfree;     /* ids given, room, ids to give again */
@@ -96,7 +102,7 @@ static struct tcpao_keyidx *idx_own(struct tcpao_keyring *ring)
 	return ring->idx;
 }
 
-/* A version lets go of chunk c (of this id); the last holder wipes the
+/* A group lets go of chunk c (of this id); the last holder wipes the
  * secrets. */
 static void chunk_put(struct tcpao_keyring *ring, struct tcpao_keychunk *c, uint32_t id)
 {
@@ -121,11 +127,21 @@ static void refs_put(struct tcpao_keyring *ring)
 	free(t);
 }
 
+/* A version lets go of group g; the last one lets go of its chunks. */
+static void group_put(struct tcpao_keyring *ring, struct tcpao_keygroup *g)
+{
+	if (--g->ref)
+		return;
+	for (uint32_t j = 0; j < g->n; j++)
+		chunk_put(ring, g->s[j].chunk, g->s[j].id);
+	free(g);
+}
+
 void tcpao_keyring_free(struct tcpao_keyring *ring)
 {
-	for (size_t s = 0; s < ring->nspans; s++)
-		chunk_put(ring, ring->spans[s].chunk, ring->spans[s].id);
-	free(ring->spans);
+	for (size_t g = 0; g < ring->ngroups; g++)
+		group_put(ring, ring->groups[g].group);
+	free(ring->groups);
 	refs_put(ring);
 	idx_free(ring);
 	keypeers_free(ring);
@@ -375,127 +391,213 @@ static struct tcpao_keychunk *chunk_new(struct tcpao_keyring *ring, size_t cap, 
 	return c;
 }
 
-static uint64_t span_field(const struct tcpao_keyring *ring, size_t s, size_t off)
+static uint64_t first_of(const void *base, size_t stride, size_t i, unsigned by)
 {
-	uint64_t x;
-
-	memcpy(&x, (const char *)&ring->spans[s] + off, sizeof(x));
-	return x;
+	return ((const struct tcpao_spankeys *)((const char *)base + i * stride))->first[by];
 }
 
-/* The last span of spans[from, from + len) whose field at off is <= v,
- * or the first: a binary search without branches to mispredict. */
-static size_t span_bisect(const struct tcpao_keyring *ring, size_t off, uint64_t v,
-			  size_t from, size_t len)
+/* The last of entries [from, from + len) (each stride bytes, starting with
+ * its spankeys) whose first[by] is <= v, or the first: a binary search
+ * without branches to mispredict. */
+static size_t bisect(const void *base, size_t stride, unsigned by, uint64_t v,
+		     size_t from, size_t len)
 {
-	const struct tcpao_keyspan *base = ring->spans + from;
-
 	while (len > 1) {
 		size_t half = len / 2;
-		uint64_t x;
 
-		memcpy(&x, (const char *)&base[half] + off, sizeof(x));
-		base += half & -(size_t)(x <= v); /* no branch: gcc made ?: one */
-		len -= half;
+		from += half & -(size_t)(first_of(base, stride, from + half, by) <= v);
+		len -= half; /* no branch: gcc made ?: one */
 	}
-	return (size_t)(base - ring->spans);
+	return from;
 }
 
-/* The last span whose field at off (start, first_seq or first_serial:
- * ascending) is <= v, or the first. Chunks fill in the order of adds, so
- * the fields grow nearly evenly from span to span: a guess by
- * interpolation is right or a neighbour, and needs no chain of dependent
- * loads (a search of 800 spans is ten, most of them cache misses). A
- * wrong guess only narrows the search. */
-static size_t span_search(const struct tcpao_keyring *ring, size_t off, uint64_t v)
+/* The last of n entries (n > 0) whose first[by] is <= v, or the first.
+ * Chunks fill in the order of adds, each to CHUNK keys (and seqs), so an
+ * entry covers about 1 << shift of them: a guess from that is right for a
+ * ring filled in a row and needs no chain of dependent loads (a search of
+ * 800 spans is ten, most of them cache misses). A wrong guess (after
+ * deletes) only narrows the search. Inlined: each lookup searches twice,
+ * the groups and a group (a call each cost 2-4 ns of 5). */
+static inline __attribute__((always_inline)) size_t
+search(const void *base, size_t stride, size_t n, unsigned by, uint64_t v, unsigned shift)
 {
-	size_t n = ring->nspans, g;
-	uint64_t lo, hi;
+	uint64_t lo;
+	size_t g;
 
-	if (n <= 1 || v <= (lo = span_field(ring, 0, off)))
+	if (n <= 1 || v <= (lo = first_of(base, stride, 0, by)))
 		return 0;
-	if (v >= (hi = span_field(ring, n - 1, off)))
-		return n - 1;
-	g = (size_t)((double)(v - lo) / (double)(hi - lo) * (double)(n - 1));
+	g = (size_t)((v - lo) >> shift);
 	if (g >= n - 1)
-		g = n - 2;
-	if (span_field(ring, g, off) > v)
-		return span_bisect(ring, off, v, 0, g);
-	if (span_field(ring, g + 1, off) > v)
+		g = n - 1;
+	if (first_of(base, stride, g, by) > v)
+		return bisect(base, stride, by, v, 0, g);
+	if (g + 1 == n || first_of(base, stride, g + 1, by) > v)
 		return g;
-	return span_bisect(ring, off, v, g + 1, n - 1 - g);
+	return bisect(base, stride, by, v, g + 1, n - 1 - g);
 }
 
-/* The span holding rank r (< n). */
-static size_t span_of(const struct tcpao_keyring *ring, size_t r)
+/* A span: group g of the ring, its span j. */
+struct spanpos {
+	size_t g, j;
+};
+
+static struct tcpao_keyspan *span_at(const struct tcpao_keyring *ring, struct spanpos p)
 {
-	return span_search(ring, offsetof(struct tcpao_keyspan, start), r);
+	return &ring->groups[p.g].group->s[p.j];
 }
 
-/* After span s's chunk changed: what the spans keep of its first key. */
-static void span_sync(struct tcpao_keyring *ring, size_t s)
+/* The rank of span p's first key (a span's own is from its group's). */
+static size_t span_rank(const struct tcpao_keyring *ring, struct spanpos p)
 {
-	ring->spans[s].first_seq = ring->spans[s].chunk->k[0].seq;
-	ring->spans[s].first_serial = ring->spans[s].chunk->k[0].serial;
+	return ring->groups[p.g].at.first[TCPAO_BY_RANK] + span_at(ring, p)->at.first[TCPAO_BY_RANK];
+}
+
+/* The last span whose first[by] is <= v, or the first (ring->n > 0). */
+static struct spanpos span_find(const struct tcpao_keyring *ring, unsigned by, uint64_t v)
+{
+	const struct tcpao_groupref *gr = ring->groups;
+	struct spanpos p = { search(gr, sizeof(*gr), ring->ngroups, by, v, GROUP_SHIFT), 0 };
+	const struct tcpao_keygroup *g = gr[p.g].group;
+
+	if (by == TCPAO_BY_RANK)
+		v -= gr[p.g].at.first[TCPAO_BY_RANK];
+	p.j = search(g->s, sizeof(g->s[0]), g->n, by, v, CHUNK_SHIFT);
+	return p;
+}
+
+/* After span p's chunk changed: what its span and group keep of its
+ * first key. */
+static void span_sync(struct tcpao_keyring *ring, struct spanpos p)
+{
+	struct tcpao_keyspan *s = span_at(ring, p);
+
+	s->at.first[TCPAO_BY_SEQ] = s->chunk->k[0].seq;
+	s->at.first[TCPAO_BY_SERIAL] = s->chunk->k[0].serial;
+	if (p.j)
+		return;
+	ring->groups[p.g].at.first[TCPAO_BY_SEQ] = s->at.first[TCPAO_BY_SEQ];
+	ring->groups[p.g].at.first[TCPAO_BY_SERIAL] = s->at.first[TCPAO_BY_SERIAL];
 }
 
 const struct tcpao_ringkey *tcpao_keyring_at(const struct tcpao_keyring *ring, size_t i)
 {
-	size_t r = ring->n - 1 - i, s = span_of(ring, r);
+	size_t r = ring->n - 1 - i;
+	struct spanpos p = span_find(ring, TCPAO_BY_RANK, r);
 
-	return &ring->spans[s].chunk->k[r - ring->spans[s].start];
+	return &span_at(ring, p)->chunk->k[r - span_rank(ring, p)];
 }
 
-/* Span s's chunk, this version's own with room for need keys (a shared
- * or small one is replaced by a copy). */
-static struct tcpao_keychunk *own_chunk(struct tcpao_keyring *ring, size_t s, size_t need)
+/* An empty group with room for cap spans (most rings hold a few keys:
+ * a group grows as a chunk does). */
+static struct tcpao_keygroup *group_new(size_t cap)
 {
-	struct tcpao_keychunk *c = ring->spans[s].chunk, *copy;
-	size_t cap = c->n > 4 ? c->n : 4;
-	uint32_t id = ring->spans[s].id;
+	struct tcpao_keygroup *g = malloc(sizeof(*g) + cap * sizeof(g->s[0]));
 
+	if (g)
+		*g = (struct tcpao_keygroup){ .ref = 1, .cap = (uint32_t)cap };
+	return g;
+}
+
+/* Group g, this version's own with room for need spans (a shared or small
+ * one is replaced by a copy, whose chunks gain a holder). */
+static struct tcpao_keygroup *own_group(struct tcpao_keyring *ring, size_t g, size_t need)
+{
+	struct tcpao_keygroup *old = ring->groups[g].group, *copy;
+	size_t cap = old->n ? old->n : 1;
+
+	if (old->ref == 1 && need <= old->cap)
+		return old;
+	while (cap < need)
+		cap = cap * 2 < GROUP ? cap * 2 : GROUP;
+	if (!(copy = group_new(cap)))
+		return NULL;
+	copy->n = old->n;
+	memcpy(copy->s, old->s, old->n * sizeof(old->s[0]));
+	for (uint32_t j = 0; j < old->n; j++)
+		ring->refs->holders[old->s[j].id]++;
+	group_put(ring, old); /* its chunks are still held by the copy */
+	ring->groups[g].group = copy;
+	return copy;
+}
+
+/* Span p's chunk, this version's own (and its group) with room for need
+ * keys (a shared or small one is replaced by a copy). */
+static struct tcpao_keychunk *own_chunk(struct tcpao_keyring *ring, struct spanpos p,
+					size_t need)
+{
+	struct tcpao_keygroup *g = own_group(ring, p.g, 0);
+	struct tcpao_keychunk *c, *copy;
+	struct tcpao_keyspan *s;
+	size_t cap;
+	uint32_t id;
+
+	if (!g)
+		return NULL;
+	s = &g->s[p.j];
+	c = s->chunk;
+	id = s->id;
 	if (ring->refs->holders[id] == 1 && need <= c->cap)
 		return c;
+	cap = c->n > 4 ? c->n : 4;
 	while (cap < need)
 		cap = cap * 2 < CHUNK ? cap * 2 : CHUNK;
-	copy = chunk_new(ring, cap, &ring->spans[s].id);
+	copy = chunk_new(ring, cap, &s->id);
 	if (!copy)
 		return NULL;
 	copy->n = c->n;
 	memcpy(copy->k, c->k, c->n * sizeof(c->k[0]));
 	chunk_put(ring, c, id);
-	ring->spans[s].chunk = copy;
+	s->chunk = copy;
 	return copy;
 }
 
-static int spans_reserve(struct tcpao_keyring *ring, size_t n)
+static int groups_reserve(struct tcpao_keyring *ring, size_t n)
 {
-	size_t cap = ring->spans_cap ? ring->spans_cap : 4;
-	struct tcpao_keyspan *v;
+	size_t cap = ring->groups_cap ? ring->groups_cap : 4;
+	struct tcpao_groupref *v;
 
-	if (n <= ring->spans_cap)
+	if (n <= ring->groups_cap)
 		return 0;
 	while (cap < n)
 		cap *= 2;
-	v = realloc(ring->spans, cap * sizeof(*v));
+	v = realloc(ring->groups, cap * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	ring->spans = v;
-	ring->spans_cap = cap;
+	ring->groups = v;
+	ring->groups_cap = cap;
 	return 0;
 }
 
-static void span_remove(struct tcpao_keyring *ring, size_t s)
+static void group_remove(struct tcpao_keyring *ring, size_t g)
 {
-	ring->nspans--;
-	memmove(ring->spans + s, ring->spans + s + 1,
-		(ring->nspans - s) * sizeof(ring->spans[0]));
+	ring->ngroups--;
+	memmove(ring->groups + g, ring->groups + g + 1,
+		(ring->ngroups - g) * sizeof(ring->groups[0]));
 }
 
-/* Spans a and a + 1 into one chunk; without memory they stay two. */
-static void merge(struct tcpao_keyring *ring, size_t a)
+/* Span p goes from its group (this version's own), and the group when
+ * it was the last. */
+static void span_remove(struct tcpao_keyring *ring, struct spanpos p)
 {
-	struct tcpao_keychunk *x = ring->spans[a].chunk, *y = ring->spans[a + 1].chunk, *c;
+	struct tcpao_keygroup *g = ring->groups[p.g].group;
+
+	ring->nspans--;
+	g->n--;
+	memmove(g->s + p.j, g->s + p.j + 1, (g->n - p.j) * sizeof(g->s[0]));
+	if (!g->n) {
+		group_put(ring, g);
+		group_remove(ring, p.g);
+	} else if (!p.j) {
+		span_sync(ring, p);
+	}
+}
+
+/* Spans a and a + 1 of group g (this version's own) into one chunk;
+ * without memory they stay two. */
+static void merge(struct tcpao_keyring *ring, size_t g, size_t a)
+{
+	struct tcpao_keyspan *s = ring->groups[g].group->s;
+	struct tcpao_keychunk *x = s[a].chunk, *y = s[a + 1].chunk, *c;
 	uint32_t id;
 
 	if (!(c = chunk_new(ring, x->n + y->n, &id)))
@@ -503,11 +605,33 @@ static void merge(struct tcpao_keyring *ring, size_t a)
 	memcpy(c->k, x->k, x->n * sizeof(x->k[0]));
 	memcpy(c->k + x->n, y->k, y->n * sizeof(y->k[0]));
 	c->n = x->n + y->n;
-	chunk_put(ring, x, ring->spans[a].id);
-	chunk_put(ring, y, ring->spans[a + 1].id);
-	ring->spans[a].chunk = c;
-	ring->spans[a].id = id;
-	span_remove(ring, a + 1);
+	chunk_put(ring, x, s[a].id);
+	chunk_put(ring, y, s[a + 1].id);
+	s[a].chunk = c;
+	s[a].id = id;
+	span_remove(ring, (struct spanpos){ g, a + 1 });
+}
+
+/* Groups a and a + 1 into one; without memory they stay two. */
+static void group_merge(struct tcpao_keyring *ring, size_t a)
+{
+	struct tcpao_keygroup *x = ring->groups[a].group, *y = ring->groups[a + 1].group, *m;
+	uint64_t shift = ring->groups[a + 1].at.first[TCPAO_BY_RANK] -
+			 ring->groups[a].at.first[TCPAO_BY_RANK];
+
+	if (!(m = group_new(x->n + y->n)))
+		return;
+	m->n = x->n + y->n;
+	memcpy(m->s, x->s, x->n * sizeof(x->s[0]));
+	memcpy(m->s + x->n, y->s, y->n * sizeof(y->s[0]));
+	for (uint32_t j = 0; j < m->n; j++) {
+		m->s[j].at.first[TCPAO_BY_RANK] += j < x->n ? 0 : shift;
+		ring->refs->holders[m->s[j].id]++; /* before the groups let go */
+	}
+	group_put(ring, x);
+	group_put(ring, y);
+	ring->groups[a].group = m;
+	group_remove(ring, a + 1);
 }
 
 /* ---- adding and deleting ------------------------------------------------ */
@@ -529,22 +653,49 @@ bool tcpao_keyring_clashes(struct tcpao_keyring *ring,
 	return false;
 }
 
+/* A new group at the end, for keys from rank ring->n on. */
+static int group_append(struct tcpao_keyring *ring)
+{
+	struct tcpao_keygroup *g;
+
+	if (groups_reserve(ring, ring->ngroups + 1) || !(g = group_new(1)))
+		return -ENOMEM;
+	ring->groups[ring->ngroups++] = (struct tcpao_groupref){
+		.at.first[TCPAO_BY_RANK] = ring->n, .group = g };
+	return 0;
+}
+
+/* The newest span. */
+static struct spanpos head_span(const struct tcpao_keyring *ring)
+{
+	return (struct spanpos){ ring->ngroups - 1, ring->groups[ring->ngroups - 1].group->n - 1 };
+}
+
 /* The chunk the next key goes to (the newest, or a new one). */
 static struct tcpao_keychunk *head_chunk(struct tcpao_keyring *ring)
 {
+	struct tcpao_keygroup *g = ring->ngroups ? ring->groups[ring->ngroups - 1].group : NULL;
+	struct tcpao_groupref *last;
 	struct tcpao_keychunk *c;
 	uint32_t id;
 
-	if (ring->nspans && ring->spans[ring->nspans - 1].chunk->n < CHUNK) {
-		size_t s = ring->nspans - 1;
-
-		return own_chunk(ring, s, ring->spans[s].chunk->n + 1u);
-	}
-	if (spans_reserve(ring, ring->nspans + 1) || !(c = chunk_new(ring, 4, &id)))
+	if (g && g->s[g->n - 1].chunk->n < CHUNK)
+		return own_chunk(ring, head_span(ring), g->s[g->n - 1].chunk->n + 1u);
+	if (!(c = chunk_new(ring, 4, &id)))
 		return NULL;
-	ring->spans[ring->nspans++] = (struct tcpao_keyspan){ .chunk = c, .start = ring->n,
-							      .id = id };
+	if ((!g || g->n == GROUP) && group_append(ring))
+		goto nomem;
+	last = &ring->groups[ring->ngroups - 1];
+	if (!(g = own_group(ring, ring->ngroups - 1, last->group->n + 1u)))
+		goto nomem; /* not a new group: that one has room */
+	g->s[g->n++] = (struct tcpao_keyspan){
+		.at.first[TCPAO_BY_RANK] = ring->n - last->at.first[TCPAO_BY_RANK],
+		.chunk = c, .id = id };
+	ring->nspans++;
 	return c;
+nomem:
+	chunk_put(ring, c, id);
+	return NULL;
 }
 
 int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt)
@@ -564,7 +715,7 @@ int tcpao_keyring_add(struct tcpao_keyring *ring, const struct tcpao_mkt *mkt)
 	c->k[c->n++] = (struct tcpao_ringkey){ .mkt = *mkt, .serial = ring->next_serial++,
 					       .seq = ring->next_seq++ };
 	ring->n++;
-	span_sync(ring, ring->nspans - 1);
+	span_sync(ring, head_span(ring));
 	keypeers_added(ring); /* no memory: lookups walk */
 	return 0;
 }
@@ -589,31 +740,57 @@ static int del_find(const struct tcpao_keyring *ring, const struct tcpao_addr *p
 	return -1;
 }
 
-/* Keys of a span's chunk below CHUNK / 2 with a neighbour's: one chunk. */
-static void merge_small(struct tcpao_keyring *ring, size_t s)
+/* Keys of a span's chunk below CHUNK / 2 with a neighbour's in its group:
+ * one chunk. */
+static void merge_small(struct tcpao_keyring *ring, struct spanpos p)
 {
-	size_t n = ring->spans[s].chunk->n;
+	const struct tcpao_keygroup *g = ring->groups[p.g].group;
+	size_t n = g->s[p.j].chunk->n;
 
-	if (s > 0 && ring->spans[s - 1].chunk->n + n <= CHUNK / 2)
-		merge(ring, s - 1);
-	else if (s + 1 < ring->nspans && ring->spans[s + 1].chunk->n + n <= CHUNK / 2)
-		merge(ring, s);
+	if (p.j > 0 && g->s[p.j - 1].chunk->n + n <= CHUNK / 2)
+		merge(ring, p.g, p.j - 1);
+	else if (p.j + 1 < g->n && g->s[p.j + 1].chunk->n + n <= CHUNK / 2)
+		merge(ring, p.g, p.j);
+}
+
+/* Spans of group g below GROUP / 2 with a neighbour's: one group. */
+static void group_merge_small(struct tcpao_keyring *ring, size_t g)
+{
+	size_t n = ring->groups[g].group->n;
+
+	if (g > 0 && ring->groups[g - 1].group->n + n <= GROUP / 2)
+		group_merge(ring, g - 1);
+	else if (g + 1 < ring->ngroups && ring->groups[g + 1].group->n + n <= GROUP / 2)
+		group_merge(ring, g);
+}
+
+/* A key left span p (its group this version's own): the spans and groups
+ * after it start one rank lower. */
+static void ranks_drop(struct tcpao_keyring *ring, struct spanpos p)
+{
+	struct tcpao_keygroup *g = ring->groups[p.g].group;
+
+	for (size_t j = p.j + 1; j < g->n; j++)
+		g->s[j].at.first[TCPAO_BY_RANK]--;
+	for (size_t k = p.g + 1; k < ring->ngroups; k++)
+		ring->groups[k].at.first[TCPAO_BY_RANK]--;
 }
 
 int tcpao_keyring_del(struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		      uint8_t prefixlen, uint8_t sndid, uint8_t rcvid)
 {
 	int i = del_find(ring, peer, prefixlen, sndid, rcvid);
-	size_t r, s, at;
+	size_t r, at, spans;
 	struct tcpao_keychunk *c;
+	struct spanpos p;
 
 	if (i < 0)
 		return -ENOENT;
 	r = ring->n - 1 - (size_t)i;
-	s = span_of(ring, r);
-	if (!(c = own_chunk(ring, s, 0)))
+	p = span_find(ring, TCPAO_BY_RANK, r);
+	if (!(c = own_chunk(ring, p, 0)))
 		return -ENOMEM;
-	at = r - ring->spans[s].start;
+	at = r - span_rank(ring, p);
 	if (idx_own(ring))
 		idx_count(ring->idx, &c->k[at].mkt, -1); /* never grows */
 	keypeers_deleting(ring, (size_t)i);
@@ -621,22 +798,25 @@ int tcpao_keyring_del(struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 	memmove(c->k + at, c->k + at + 1, (c->n - at) * sizeof(c->k[0]));
 	explicit_bzero(&c->k[c->n], sizeof(c->k[0]));
 	ring->n--;
-	for (size_t t = s + 1; t < ring->nspans; t++)
-		ring->spans[t].start--;
+	ranks_drop(ring, p);
+	spans = ring->nspans;
 	if (!c->n) {
-		chunk_put(ring, c, ring->spans[s].id);
-		span_remove(ring, s);
+		chunk_put(ring, c, span_at(ring, p)->id);
+		span_remove(ring, p);
 	} else {
-		span_sync(ring, s);
-		merge_small(ring, s);
+		span_sync(ring, p);
+		merge_small(ring, p);
 	}
+	if (ring->nspans < spans && ring->ngroups)
+		group_merge_small(ring, p.g < ring->ngroups ? p.g : ring->ngroups - 1);
 	return 0;
 }
 
 int tcpao_keyring_set(struct tcpao_keyring *ring, size_t i, uint64_t serial, uint8_t tag)
 {
-	size_t r = ring->n - 1 - i, s = span_of(ring, r);
-	struct tcpao_keychunk *c = own_chunk(ring, s, 0);
+	size_t r = ring->n - 1 - i, at;
+	struct spanpos p = span_find(ring, TCPAO_BY_RANK, r);
+	struct tcpao_keychunk *c = own_chunk(ring, p, 0);
 
 	if (!c)
 		return -ENOMEM;
@@ -645,9 +825,10 @@ int tcpao_keyring_set(struct tcpao_keyring *ring, size_t i, uint64_t serial, uin
 		ring->serials_unordered = true;
 	if (serial > ring->max_serial)
 		ring->max_serial = serial;
-	c->k[r - ring->spans[s].start].serial = serial;
-	c->k[r - ring->spans[s].start].tag = tag;
-	span_sync(ring, s);
+	at = r - span_rank(ring, p);
+	c->k[at].serial = serial;
+	c->k[at].tag = tag;
+	span_sync(ring, p);
 	return 0;
 }
 
@@ -676,15 +857,16 @@ const struct tcpao_ringkey *keyring_seq_key(const struct tcpao_keyring *ring,
 					    uint64_t seq, size_t *index)
 {
 	const struct tcpao_ringkey *k;
-	size_t s;
+	const struct tcpao_keychunk *c;
+	struct spanpos p;
 
 	if (!ring->n)
 		return NULL;
-	s = span_search(ring, offsetof(struct tcpao_keyspan, first_seq), seq);
-	k = chunk_seq(ring->spans[s].chunk, seq);
+	p = span_find(ring, TCPAO_BY_SEQ, seq);
+	c = span_at(ring, p)->chunk;
+	k = chunk_seq(c, seq);
 	if (k)
-		*index = ring->n - 1 - (ring->spans[s].start +
-					(size_t)(k - ring->spans[s].chunk->k));
+		*index = ring->n - 1 - (span_rank(ring, p) + (size_t)(k - c->k));
 	return k;
 }
 
@@ -757,21 +939,23 @@ int tcpao_keyring_first(const struct tcpao_keyring *ring,
 int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
 			      uint64_t serial)
 {
-	size_t s, at;
 	const struct tcpao_keychunk *c;
+	struct spanpos p;
+	size_t at, base;
 
 	if (!serial || !ring->n)
 		return -1;
-	s = span_search(ring, offsetof(struct tcpao_keyspan, first_serial), serial);
-	c = ring->spans[s].chunk;
+	p = span_find(ring, TCPAO_BY_SERIAL, serial);
+	c = span_at(ring, p)->chunk;
+	base = ring->n - 1 - span_rank(ring, p);
 	at = (size_t)(serial - c->k[0].serial); /* where keys added in a row put it */
 	if (at < c->n && c->k[at].serial == serial)
-		return (int)(ring->n - 1 - (ring->spans[s].start + at));
+		return (int)(base - at);
 	for (size_t l = 0, h = c->n; l < h;) {
 		size_t mid = l + (h - l) / 2;
 
 		if (c->k[mid].serial == serial)
-			return (int)(ring->n - 1 - (ring->spans[s].start + mid));
+			return (int)(base - mid);
 		if (c->k[mid].serial < serial)
 			l = mid + 1;
 		else
@@ -797,28 +981,27 @@ static void idx_pass(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
 	dst->idx->owner = dst->id;
 }
 
-/* The chunks and the peer index's pages are shared: a copy costs the
- * spans. */
+/* The groups and the peer index's pages are shared: a copy costs the
+ * array of groups. */
 int tcpao_keyring_copy(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
 {
 	*dst = *src;
 	dst->id = __atomic_add_fetch(&ring_ids, 1, __ATOMIC_RELAXED);
-	dst->spans = NULL;
-	dst->spans_cap = 0;
+	dst->groups = NULL;
+	dst->groups_cap = 0;
 	dst->refs = NULL;
 	dst->idx = NULL;
 	dst->peers = NULL;
-	if (spans_reserve(dst, src->nspans)) {
+	if (groups_reserve(dst, src->ngroups)) {
 		tcpao_keyring_init(dst);
 		return -ENOMEM;
 	}
-	if (src->nspans)
-		memcpy(dst->spans, src->spans, src->nspans * sizeof(src->spans[0]));
-	if ((dst->refs = src->refs)) {
-		dst->refs->ref++;
-		for (size_t s = 0; s < src->nspans; s++)
-			dst->refs->holders[src->spans[s].id]++;
+	for (size_t g = 0; g < src->ngroups; g++) {
+		dst->groups[g] = src->groups[g];
+		dst->groups[g].group->ref++;
 	}
+	if ((dst->refs = src->refs))
+		dst->refs->ref++;
 	if (keypeers_copy(dst, src)) {
 		tcpao_keyring_free(dst);
 		return -ENOMEM;

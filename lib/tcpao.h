@@ -405,12 +405,30 @@ struct tcpao_ringkey {
 };
 
 struct tcpao_keychunk;
-/* A chunk of a ring, and of its first key: the rank (from the oldest
- * key), seq and serial, which the lookups search the spans by. */
+/* What spans and groups are searched by, of their first key: the rank
+ * (from the oldest key; a span's from its group's first), seq and
+ * serial. */
+enum { TCPAO_BY_RANK, TCPAO_BY_SEQ, TCPAO_BY_SERIAL, TCPAO_BY_N };
+struct tcpao_spankeys {
+	uint64_t first[TCPAO_BY_N];
+};
+/* A chunk of a ring's keys. */
 struct tcpao_keyspan {
+	struct tcpao_spankeys at;
 	struct tcpao_keychunk *chunk;
-	uint64_t start, first_seq, first_serial;
 	uint32_t id;              /* the chunk's in the holder counts */
+};
+#define TCPAO_KEYGROUP 32
+/* Spans of a ring, shared by the versions that hold the group (ref). */
+struct tcpao_keygroup {
+	unsigned ref;
+	uint32_t n, cap;          /* cap <= TCPAO_KEYGROUP */
+	struct tcpao_keyspan s[];
+};
+/* A group as a ring lists it (at: of its first key, the rank in the ring). */
+struct tcpao_groupref {
+	struct tcpao_spankeys at;
+	struct tcpao_keygroup *group;
 };
 struct tcpao_keyrefs;
 
@@ -418,12 +436,14 @@ struct tcpao_keyrefs;
  * first, as in Linux: key i is the i-th newest (tcpao_keyring_key()).
  * Serials identify each key's version.
  *
- * The keys sit in chunks of up to 128, oldest first, that versions of a
- * ring share (copy on write, keyring.c): a copy costs its spans, a change
- * the chunk it touches. Read only through the accessors below. */
+ * The keys sit in chunks of up to 128, oldest first, listed in groups of
+ * spans, that versions of a ring share (copy on write, keyring.c): a copy
+ * costs its array of groups, a change the group and the chunk it touches.
+ * Read only through the accessors below. */
 struct tcpao_keyring {
-	struct tcpao_keyspan *spans; /* oldest chunk first; this version's own */
-	size_t nspans, spans_cap;
+	struct tcpao_groupref *groups; /* oldest first; this version's own */
+	size_t ngroups, groups_cap;
+	size_t nspans;               /* in all groups */
 	size_t n;
 	uint64_t next_serial, next_seq, max_serial;
 	/* A serial was set out of the order of adds (a reload keeps old

@@ -436,7 +436,8 @@ static void test_clone_shares_until_changed(void **state)
 	assert_int_equal(add(c, "198.18.0.2", 2, 2), 0);
 	assert_int_equal(add(c, "198.18.0.4", 1, 1), 0);
 	assert_ptr_not_equal(policy_entry(c, 0), policy_entry(p, 0));
-	assert_ptr_not_equal(policy_entry(c, 0)->keys.spans[0].chunk, policy_entry(p, 0)->keys.spans[0].chunk);
+	assert_ptr_not_equal(policy_entry(c, 0)->keys.groups[0].group->s[0].chunk,
+			      policy_entry(p, 0)->keys.groups[0].group->s[0].chunk);
 	assert_ptr_equal(policy_entry(c, 1), policy_entry(p, 1));
 	assert_int_equal(policy_entry(p, 0)->keys.n, 1);
 	assert_int_equal(p->n, 2);

@@ -99,7 +99,7 @@ static void test_add_order(void **state)
 	assert_int_equal(tcpao_keyring_key(&r, 0)->key[0], 0xa3);
 	tcpao_keyring_free(&r);
 	assert_int_equal(r.n, 0);
-	assert_null(r.spans);
+	assert_null(r.groups);
 }
 
 static void test_add_conflicts(void **state)
@@ -409,9 +409,19 @@ static void test_keysel_follow_peer(void **state)
 
 /* ---- secrets are wiped --------------------------------------------------- */
 
+/* The chunk of a ring's span (oldest first). */
+static const struct tcpao_keychunk *chunk_of(const struct tcpao_keyring *r, size_t span)
+{
+	for (size_t g = 0; g < r->ngroups; span -= r->groups[g++].group->n)
+		if (span < r->groups[g].group->n)
+			return r->groups[g].group->s[span].chunk;
+	fail();
+	return NULL;
+}
+
 static void watch(const struct tcpao_keyring *r, size_t span)
 {
-	watched = r->spans[span].chunk;
+	watched = chunk_of(r, span);
 	watched_freed = watched_dirty = 0;
 }
 
@@ -436,12 +446,12 @@ static void test_free_wipes(void **state)
 	watch(&r, 0);
 	assert_int_equal(tcpao_keyring_del(&c, NULL, 32, 4, 4), 0);
 	assert_int_equal(watched_freed, 0);
-	assert_ptr_not_equal(c.spans[0].chunk, r.spans[0].chunk);
+	assert_ptr_not_equal(chunk_of(&c, 0), chunk_of(&r, 0));
 	tcpao_keyring_free(&r);
 	assert_int_equal(watched_freed, 1);
 	assert_int_equal(watched_dirty, 0);
 	assert_int_equal(r.n, 0);
-	assert_null(r.spans);
+	assert_null(r.groups);
 	/* Two small chunks merged: the ones merged are wiped. */
 	for (int i = 0; i < 200; i++)
 		assert_int_equal(add(&c, "198.18.0.2", 32, (uint8_t)i, (uint8_t)i), 0);
@@ -782,6 +792,135 @@ static void test_churn_against_model(void **state)
 	tcpao_keyring_free(&r);
 }
 
+/* ---- past one group of spans -------------------------------------------- */
+
+/* A big ring's model: each key named by a number (its peer), newest first. */
+struct big_model {
+	uint32_t x[16384];
+	uint64_t serial[16384];
+	uint8_t tag[16384];
+	size_t n;
+};
+
+static struct tcpao_mkt numbered(uint32_t x)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "198.18.%u.%u", x >> 8 & 0xff, x & 0xff);
+	return key(text, 32, 1, 1);
+}
+
+static void big_check_key(const struct tcpao_keyring *r, const struct big_model *m, size_t i)
+{
+	struct tcpao_mkt want = numbered(m->x[i]);
+
+	assert_memory_equal(tcpao_keyring_key(r, i)->peer.bytes, want.peer.bytes, 4);
+	assert_int_equal(tcpao_keyring_serial(r, i), m->serial[i]);
+	assert_int_equal(tcpao_keyring_at(r, i)->tag, m->tag[i]);
+}
+
+/* Every key, a sample of serials and peers, and the bounds: adjacent
+ * chunks of a group hold more than 64 keys, adjacent groups more than 16
+ * spans (but where merges stopped at a group's edge). */
+static void big_same(const struct tcpao_keyring *r, const struct big_model *m)
+{
+	assert_int_equal(r->n, m->n);
+	assert_true(r->nspans <= 4 * r->n / 128 + r->ngroups);
+	assert_true(r->ngroups <= 4 * r->nspans / TCPAO_KEYGROUP + 1);
+	for (size_t i = 0; i < m->n; i++)
+		big_check_key(r, m, i);
+	for (size_t i = 0; i < m->n; i += 1 + m->n / 64) {
+		struct tcpao_mkt k = numbered(m->x[i]);
+
+		assert_int_equal(tcpao_keyring_find_serial(r, m->serial[i]), (int)i);
+		assert_int_equal(tcpao_keyring_first(r, &k.peer, 0), (int)i);
+	}
+}
+
+static void big_add(struct tcpao_keyring *r, struct big_model *m, uint32_t x)
+{
+	struct tcpao_mkt k = numbered(x);
+
+	assert_int_equal(tcpao_keyring_add(r, &k), 0);
+	memmove(m->x + 1, m->x, m->n * sizeof(m->x[0]));
+	memmove(m->serial + 1, m->serial, m->n * sizeof(m->serial[0]));
+	memmove(m->tag + 1, m->tag, m->n * sizeof(m->tag[0]));
+	m->x[0] = x;
+	m->serial[0] = tcpao_keyring_serial(r, 0);
+	m->tag[0] = 0;
+	m->n++;
+}
+
+static void big_del(struct tcpao_keyring *r, struct big_model *m, size_t i)
+{
+	struct tcpao_mkt k = numbered(m->x[i]);
+
+	assert_int_equal(tcpao_keyring_del(r, &k.peer, 32, 1, 1), 0);
+	m->n--;
+	memmove(m->x + i, m->x + i + 1, (m->n - i) * sizeof(m->x[0]));
+	memmove(m->serial + i, m->serial + i + 1, (m->n - i) * sizeof(m->serial[0]));
+	memmove(m->tag + i, m->tag + i + 1, (m->n - i) * sizeof(m->tag[0]));
+}
+
+/* 12,000 keys (94 chunks in 3 groups), then random deletes, adds and tag
+ * changes, a shrink to 300 keys and a regrowth, through copies held for a
+ * while: the ring and every copy answer as their models do after each
+ * change (a change never shows through a group or chunk another version
+ * shares), and spans and groups stay within their bounds. */
+static void test_groups_against_model(void **state)
+{
+	static struct big_model now, then;
+	struct tcpao_keyring r, old;
+	uint32_t next = 0;
+	unsigned seed = 7;
+	bool held = false;
+	size_t most = 0;
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	while (next < 12000)
+		big_add(&r, &now, next++);
+	big_same(&r, &now);
+	for (int step = 0; step < 36000; step++) {
+		unsigned x = (seed = seed * 1103515245 + 12345) >> 8;
+		size_t target = step < 12000 ? 12000 : step < 26000 ? 300 : 8000;
+
+		if (step % 97 == 0) {
+			if (held) {
+				big_same(&old, &then);
+				tcpao_keyring_free(&old);
+			}
+			assert_int_equal(tcpao_keyring_copy(&old, &r), 0);
+			then = now;
+			held = true;
+		}
+		if (x % 10 == 0 && now.n) { /* a tag set, in place */
+			size_t i = (x >> 4) % now.n;
+
+			assert_int_equal(tcpao_keyring_set(&r, i, now.serial[i], (uint8_t)step), 0);
+			now.tag[i] = (uint8_t)step;
+		} else if (now.n > target || (now.n == target && x % 2)) {
+			big_del(&r, &now, (x >> 4) % now.n);
+		} else if (next < 65536) {
+			big_add(&r, &now, next++);
+		}
+		if (now.n)
+			big_check_key(&r, &now, (x >> 8) % now.n);
+		if (step % 500 == 0)
+			big_same(&r, &now);
+		if (step == 25999) { /* shrunk: the groups merged on the way */
+			assert_true(r.n <= 300);
+			assert_int_equal(r.ngroups, 1);
+		}
+		most = r.ngroups > most ? r.ngroups : most;
+	}
+	big_same(&r, &now);
+	assert_true(most >= 3); /* the spans spread over groups */
+	if (held)
+		tcpao_keyring_free(&old);
+	tcpao_keyring_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -800,6 +939,7 @@ int main(void)
 		cmocka_unit_test(test_peer_index_same_as_walk),
 		cmocka_unit_test(test_clash_index_under_churn),
 		cmocka_unit_test(test_churn_against_model),
+		cmocka_unit_test(test_groups_against_model),
 	};
 
 	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
