@@ -48,6 +48,21 @@ ts_expect '[ -n "$pid" ]' "the autostarted tcpaod answers on its socket"
 ts_expect 'grep -q "listening with a key" <<<"$out"' "the autostarted tcpaod took the listener"
 [ -n "$pid" ] && kill "$pid"
 
+# A daemon that never comes up (it holds the app's start for at most 5 s,
+# then goes on alone): the app is refused, not hung, and no zombie stays.
+ts_log "a daemon stuck at start"
+printf '#!/bin/sh\necho $$ >"%s"\nexec sleep 30\n' "$TS_TMP/stuck.pid" >"$TS_TMP/stuck"
+chmod 755 "$TS_TMP/stuck"
+t0=$(date +%s%N)
+out=$(victim 9804 TCPAOD="$TS_TMP/stuck")
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "$out (${ms} ms)"
+ts_expect 'grep -q "refused" <<<"$out"' "the app is refused while the daemon does not come up"
+ts_expect '[ "$ms" -lt 8000 ]' "the app waited at most 8 s ($ms ms)"
+stuck=$(cat "$TS_TMP/stuck.pid" 2>/dev/null)
+ts_expect '[ -n "$stuck" ] && kill -0 "$stuck" 2>/dev/null' "the stuck daemon went on alone"
+[ -n "$stuck" ] && kill "$stuck" 2>/dev/null
+
 sleep 0.3
 echo "squatter received: $(cat "$ATK/home/squat.log" 2>/dev/null)"
 ts_expect '! grep -q "GOT [1-9]\|[1-9] fds" "$ATK/home/squat.log" 2>/dev/null' "the squatter received nothing"
