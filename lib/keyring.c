@@ -487,6 +487,15 @@ const struct tcpao_ringkey *tcpao_keyring_at(const struct tcpao_keyring *ring, s
 	return &span_at(ring, p)->chunk->k[r - span_rank(ring, p)];
 }
 
+/* Room for need, from have doubled, at most most: chunks and groups grow
+ * alike. */
+static size_t room_for(size_t have, size_t need, size_t most)
+{
+	while (have < need)
+		have = have * 2 < most ? have * 2 : most;
+	return have;
+}
+
 /* An empty group with room for cap spans (most rings hold a few keys:
  * a group grows as a chunk does). */
 static struct tcpao_keygroup *group_new(size_t cap)
@@ -503,13 +512,10 @@ static struct tcpao_keygroup *group_new(size_t cap)
 static struct tcpao_keygroup *own_group(struct tcpao_keyring *ring, size_t g, size_t need)
 {
 	struct tcpao_keygroup *old = ring->groups[g].group, *copy;
-	size_t cap = old->n ? old->n : 1;
 
 	if (old->ref == 1 && need <= old->cap)
 		return old;
-	while (cap < need)
-		cap = cap * 2 < GROUP ? cap * 2 : GROUP;
-	if (!(copy = group_new(cap)))
+	if (!(copy = group_new(room_for(old->n ? old->n : 1, need, GROUP))))
 		return NULL;
 	copy->n = old->n;
 	memcpy(copy->s, old->s, old->n * sizeof(old->s[0]));
@@ -528,7 +534,6 @@ static struct tcpao_keychunk *own_chunk(struct tcpao_keyring *ring, struct spanp
 	struct tcpao_keygroup *g = own_group(ring, p.g, 0);
 	struct tcpao_keychunk *c, *copy;
 	struct tcpao_keyspan *s;
-	size_t cap;
 	uint32_t id;
 
 	if (!g)
@@ -538,10 +543,7 @@ static struct tcpao_keychunk *own_chunk(struct tcpao_keyring *ring, struct spanp
 	id = s->id;
 	if (ring->refs->holders[id] == 1 && need <= c->cap)
 		return c;
-	cap = c->n > 4 ? c->n : 4;
-	while (cap < need)
-		cap = cap * 2 < CHUNK ? cap * 2 : CHUNK;
-	copy = chunk_new(ring, cap, &s->id);
+	copy = chunk_new(ring, room_for(c->n > 4 ? c->n : 4, need, CHUNK), &s->id);
 	if (!copy)
 		return NULL;
 	copy->n = c->n;
