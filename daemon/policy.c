@@ -1046,8 +1046,9 @@ static unsigned specificity(const struct policy_scope *s)
 struct match {
 	const struct tcpao_addr *local, *remote;
 	uint16_t lport, rport;
-	const struct policy_peer *best, *listener;
+	const struct policy_peer *best, *listener, *only;
 	unsigned best_spec;
+	bool more; /* a second entry scopes the connection */
 };
 
 /* Among entries that are not a fallback, the larger wins: a socket's
@@ -1065,10 +1066,8 @@ static bool fallback(const struct policy_peer *p, const struct tcpao_addr *remot
 	return p->sock_listener && !policy_listener_serves(p, remote);
 }
 
-static void consider(struct match *m, const struct policy_peer *p)
+static void decide(struct match *m, const struct policy_peer *p)
 {
-	if (!scope_matches(&p->scope, m->local, m->lport, m->remote, m->rport))
-		return;
 	if (fallback(p, m->remote)) {
 		if (!m->listener || specificity(&p->scope) > specificity(&m->listener->scope))
 			m->listener = p;
@@ -1078,6 +1077,24 @@ static void consider(struct match *m, const struct policy_peer *p)
 		m->best = p;
 		m->best_spec = rank(p);
 	}
+}
+
+/* Whether a listener serves the peer (a probe of its keys) only orders
+ * it against other entries: the one entry that scopes a connection is its
+ * entry either way, so the first waits to be decided until a second
+ * comes (once per SYN to a listener of many keys). */
+static void consider(struct match *m, const struct policy_peer *p)
+{
+	if (!scope_matches(&p->scope, m->local, m->lport, m->remote, m->rport))
+		return;
+	if (!m->only) {
+		m->only = p;
+		return;
+	}
+	if (!m->more)
+		decide(m, m->only);
+	m->more = true;
+	decide(m, p);
 }
 
 bool policy_prefers(const struct policy_peer *a, const struct policy_peer *b,
@@ -1114,6 +1131,8 @@ const struct policy_peer *policy_match(const struct policy *policy,
 	}
 	while ((slot = next_containing(policy, &r, 128, &w)) != SIZE_MAX)
 		consider(&m, policy_entry(policy, slot));
+	if (!m.more)
+		return m.only;
 	return m.best ? m.best : m.listener;
 }
 
