@@ -1,24 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Open addressing on (family, length, masked address) over a persistent
- * vector of slots; a slot holds an immutable bucket (its prefix and ids),
+ * vector of slots; a slot holds an immutable bucket (its prefix's key and ids),
  * replaced by a copy on change, or a tomb where a prefix left.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
+#include "hash.h"
 #include "peerindex.h"
 
 #define TOMB ((uintptr_t)1)
 
+/* A prefix as the index hashes and compares it: the address in two words
+ * with its host bits clear, and its family and length. A few instructions
+ * per probe, where bytes cost a loop and a memcmp call (measured: most of
+ * a SYN's policy lookup). */
+struct pkey {
+	uint64_t w[2];
+	uint64_t tag; /* family << 8 | length */
+};
+
 struct bucket {
 	unsigned ref;
-	struct tcpao_addr prefix; /* host bits clear */
-	uint8_t len;
+	struct pkey key;
 	uint32_t n;
 	uint32_t ids[];
 };
+
+/* Keyed, so that no local user can pile its listener's prefixes onto the
+ * probe of another's peer. */
+static uint64_t seed;
 
 static struct bucket *bucket_of(uintptr_t w)
 {
@@ -41,46 +56,46 @@ static void bucket_unref(uintptr_t w)
 
 static const struct pvec_ops bucket_ops = { bucket_ref, bucket_unref };
 
-static void masked(const struct tcpao_addr *a, uint8_t len, struct tcpao_addr *out)
+/* The top `bits` of a word in memory order (bits 0 to 64). */
+static uint64_t top_mask(int bits)
 {
-	size_t bytes = tcpao_addr_len(a);
-
-	memset(out, 0, sizeof(*out));
-	out->family = a->family;
-	for (size_t i = 0; i < bytes && i * 8 < len; i++) {
-		uint8_t keep = len >= (i + 1) * 8 ? 0xff : (uint8_t)(0xff << (8 - (len - i * 8)));
-
-		out->bytes[i] = a->bytes[i] & keep;
-	}
+	if (bits <= 0)
+		return 0;
+	return htobe64(bits >= 64 ? ~0ull : ~(~0ull >> bits));
 }
 
-static size_t hash(const struct tcpao_addr *p, uint8_t len)
+static struct pkey key_of(const struct tcpao_addr *a, uint8_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)p->family << 8 | len);
+	struct pkey k = { .tag = (uint64_t)a->family << 8 | len };
 
-	for (size_t i = 0; i < tcpao_addr_len(p); i++)
-		h = (h ^ p->bytes[i]) * 0x100000001b3ull;
-	return (size_t)(h ^ h >> 29);
+	memcpy(k.w, a->bytes, sizeof(k.w));
+	k.w[0] &= top_mask(len);
+	k.w[1] &= top_mask(len - 64);
+	return k;
 }
 
-static bool same(const struct bucket *b, const struct tcpao_addr *p, uint8_t len)
+static size_t hash(const struct pkey *k)
 {
-	return b->len == len && b->prefix.family == p->family &&
-	       !memcmp(b->prefix.bytes, p->bytes, tcpao_addr_len(p));
+	return (size_t)hash_mix(hash_mix(hash_mix(seed, k->tag), k->w[0]), k->w[1]);
 }
 
-/* The slot of p/len (p masked) when present; else, with *free_at, where
- * it would go (the first tomb on the way, or the empty slot). */
-static size_t probe(const struct pvec *slots, const struct tcpao_addr *p,
-		    uint8_t len, bool *found, size_t *free_at)
+static bool same(const struct pkey *a, const struct pkey *b)
 {
-	size_t mask = slots->n - 1, i = hash(p, len) & mask;
+	return a->w[0] == b->w[0] && a->w[1] == b->w[1] && a->tag == b->tag;
+}
+
+/* The slot of k when present; else, with *free_at, where it would go
+ * (the first tomb on the way, or the empty slot). */
+static size_t probe(const struct pvec *slots, const struct pkey *k,
+		    bool *found, size_t *free_at)
+{
+	size_t mask = slots->n - 1, i = hash(k) & mask;
 	uintptr_t w;
 
 	*found = false;
 	*free_at = SIZE_MAX;
 	for (size_t step = 0; step < slots->n && (w = pvec_get(slots, i)); step++) {
-		if (bucket_of(w) && same(bucket_of(w), p, len)) {
+		if (bucket_of(w) && same(&bucket_of(w)->key, k)) {
 			*found = true;
 			return i;
 		}
@@ -95,6 +110,8 @@ static size_t probe(const struct pvec *slots, const struct tcpao_addr *p,
 
 void peer_index_init(struct peer_index *ix)
 {
+	if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)(uintptr_t)ix ^ 0x9e3779b97f4a7c15ull;
 	memset(ix, 0, sizeof(*ix));
 	pvec_init(&ix->slots, &bucket_ops);
 }
@@ -137,7 +154,7 @@ static int rehash(struct peer_index *ix)
 
 		if (!b)
 			continue;
-		probe(&fresh, &b->prefix, b->len, &found, &at);
+		probe(&fresh, &b->key, &found, &at);
 		bucket_ref((uintptr_t)b);
 		if (pvec_set(&fresh, at, (uintptr_t)b)) {
 			bucket_unref((uintptr_t)b);
@@ -152,8 +169,8 @@ static int rehash(struct peer_index *ix)
 }
 
 /* A copy of b (NULL: none) with id added, or removed when `drop`. */
-static struct bucket *bucket_with(const struct bucket *b, const struct tcpao_addr *p,
-				  uint8_t len, uint32_t id, bool drop)
+static struct bucket *bucket_with(const struct bucket *b, const struct pkey *key,
+				  uint32_t id, bool drop)
 {
 	uint32_t n = b ? b->n : 0, k = 0;
 	struct bucket *c = malloc(sizeof(*c) + (n + 1) * sizeof(c->ids[0]));
@@ -161,8 +178,7 @@ static struct bucket *bucket_with(const struct bucket *b, const struct tcpao_add
 	if (!c)
 		return NULL;
 	c->ref = 1;
-	c->prefix = *p;
-	c->len = len;
+	c->key = *key;
 	for (uint32_t i = 0; i < n; i++)
 		if (!drop || b->ids[i] != id)
 			c->ids[k++] = b->ids[i];
@@ -185,7 +201,7 @@ int peer_index_add(struct peer_index *ix, const struct tcpao_addr *prefix,
 		   uint8_t len, uint32_t id)
 {
 	int f = family_slot(prefix->family);
-	struct tcpao_addr p;
+	struct pkey k = key_of(prefix, len);
 	struct bucket *b;
 	size_t at;
 	bool found;
@@ -194,9 +210,8 @@ int peer_index_add(struct peer_index *ix, const struct tcpao_addr *prefix,
 		return -EINVAL;
 	if (2 * (ix->used + 1) > ix->slots.n && rehash(ix))
 		return -ENOMEM;
-	masked(prefix, len, &p);
-	at = probe(&ix->slots, &p, len, &found, &at);
-	b = bucket_with(found ? bucket_of(pvec_get(&ix->slots, at)) : NULL, &p, len, id, false);
+	at = probe(&ix->slots, &k, &found, &at);
+	b = bucket_with(found ? bucket_of(pvec_get(&ix->slots, at)) : NULL, &k, id, false);
 	if (!b)
 		return -ENOMEM;
 	if (!found && !pvec_get(&ix->slots, at))
@@ -215,20 +230,19 @@ int peer_index_del(struct peer_index *ix, const struct tcpao_addr *prefix,
 	int f = family_slot(prefix->family);
 	const struct bucket *old;
 	struct bucket *b = NULL;
-	struct tcpao_addr p;
+	struct pkey k = key_of(prefix, len);
 	size_t at;
 	bool found, had = false;
 
 	if (f < 0 || len > tcpao_addr_len(prefix) * 8 || !ix->slots.n)
 		return -ENOENT;
-	masked(prefix, len, &p);
-	at = probe(&ix->slots, &p, len, &found, &at);
+	at = probe(&ix->slots, &k, &found, &at);
 	old = found ? bucket_of(pvec_get(&ix->slots, at)) : NULL;
 	for (uint32_t i = 0; old && i < old->n; i++)
 		had |= old->ids[i] == id;
 	if (!had)
 		return -ENOENT;
-	if (old->n > 1 && !(b = bucket_with(old, &p, len, id, true)))
+	if (old->n > 1 && !(b = bucket_with(old, &k, id, true)))
 		return -ENOMEM;
 	if (pvec_set(&ix->slots, at, b ? (uintptr_t)b : TOMB)) {
 		free(b);
@@ -243,15 +257,16 @@ const uint32_t *peer_index_ids(const struct peer_index *ix,
 			       size_t *n)
 {
 	const struct bucket *b;
-	struct tcpao_addr p;
+	struct pkey k;
 	size_t at;
 	bool found;
 
 	*n = 0;
-	if (!ix->slots.n || family_slot(prefix->family) < 0)
+	if (!ix->slots.n || family_slot(prefix->family) < 0 ||
+	    len > tcpao_addr_len(prefix) * 8)
 		return NULL;
-	masked(prefix, len, &p);
-	at = probe(&ix->slots, &p, len, &found, &at);
+	k = key_of(prefix, len);
+	at = probe(&ix->slots, &k, &found, &at);
 	b = found ? bucket_of(pvec_get(&ix->slots, at)) : NULL;
 	if (!b)
 		return NULL;

@@ -489,6 +489,63 @@ static void test_len_below(void **state)
 	}
 }
 
+/* Whether a and b agree in their first len bits (the model). */
+static bool same_prefix(const struct tcpao_addr *a, const struct tcpao_addr *b, int len)
+{
+	if (a->family != b->family)
+		return false;
+	for (int i = 0; i < len; i++)
+		if ((a->bytes[i / 8] ^ b->bytes[i / 8]) & (0x80 >> (i % 8)))
+			return false;
+	return true;
+}
+
+/* Exact prefixes found by their bits only: near addresses (one bit
+ * flipped) at every length, IPv4 with bytes past its 4 set, against a
+ * bit-by-bit model; then removed again. */
+static void test_index_prefix_bits(void **state)
+{
+	enum { ADDS = 40 };
+	(void)state;
+	srand(11);
+	for (int round = 0; round < 300; round++) {
+		struct tcpao_addr base = { .family = rand() % 2 ? AF_INET6 : AF_INET }, add[ADDS];
+		int max = base.family == AF_INET ? 32 : 128, lens[ADDS];
+		struct peer_index ix;
+
+		for (size_t i = 0; i < sizeof(base.bytes); i++)
+			base.bytes[i] = (uint8_t)rand();
+		peer_index_init(&ix);
+		for (int i = 0; i < ADDS; i++) {
+			add[i] = base;
+			add[i].bytes[(rand() % max) / 8] ^= (uint8_t)(1 << rand() % 8);
+			lens[i] = rand() % (max + 1);
+			assert_int_equal(peer_index_add(&ix, &add[i], (uint8_t)lens[i], (uint32_t)i), 0);
+		}
+		for (int q = 0; q < 200; q++) {
+			struct tcpao_addr look = base;
+			int len = rand() % (max + 1);
+			size_t n, want = 0;
+
+			look.bytes[(rand() % max) / 8] ^= (uint8_t)(1 << rand() % 8);
+			if (q % 2)
+				look = add[rand() % ADDS];
+			for (int i = 0; i < ADDS; i++)
+				want += lens[i] == len && same_prefix(&add[i], &look, len);
+			peer_index_ids(&ix, &look, (uint8_t)len, &n);
+			assert_int_equal(n, want);
+		}
+		for (int i = 0; i < ADDS; i++)
+			assert_int_equal(peer_index_del(&ix, &add[i], (uint8_t)lens[i], (uint32_t)i), 0);
+		for (int i = 0; i < ADDS; i++) {
+			size_t n;
+
+			assert_null(peer_index_ids(&ix, &add[i], (uint8_t)lens[i], &n));
+		}
+		peer_index_free(&ix);
+	}
+}
+
 static void test_covers(void **state)
 {
 	struct policy *p = policy_new();
@@ -1101,6 +1158,7 @@ int main(void)
 		cmocka_unit_test(test_index_random_changes),
 		cmocka_unit_test(test_holes_renumbered),
 		cmocka_unit_test(test_len_below),
+		cmocka_unit_test(test_index_prefix_bits),
 		cmocka_unit_test(test_covers),
 		cmocka_unit_test(test_connections_of_one_peer),
 		cmocka_unit_test(test_adopt_serials),
