@@ -295,7 +295,8 @@ static const struct kp_slot *probe_next(struct probe *p)
 }
 
 /* Calls fn for each key whose peer is `peer` (and its index) until it
- * returns true; -2 when the index cannot tell, else 0. */
+ * returns true; -2 when the index cannot tell, else 0. fn's keys match
+ * the peer: only their VRF is left to check. */
 PROBE_PART int each_of(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		   bool others,
 		   bool (*fn)(const struct tcpao_ringkey *k, int i, void *arg), void *arg)
@@ -318,7 +319,6 @@ PROBE_PART int each_of(const struct tcpao_keyring *ring, const struct tcpao_addr
 }
 
 struct want {
-	const struct tcpao_addr *peer;
 	int ifindex, sndid, rcvid, best;
 	const struct tcpao_ringkey *key;
 };
@@ -329,7 +329,7 @@ static bool better(const struct tcpao_ringkey *rk, int i, void *arg)
 	struct want *w = arg;
 
 	if ((w->best < 0 || i < w->best) && ids_match(k, w->sndid, w->rcvid) &&
-	    tcpao_mkt_matches(k, w->peer, w->ifindex)) {
+	    tcpao_mkt_in_vrf(k, w->ifindex)) {
 		w->best = i;
 		w->key = rk;
 	}
@@ -339,7 +339,7 @@ static bool better(const struct tcpao_ringkey *rk, int i, void *arg)
 int keypeers_find(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		  int ifindex, int sndid, int rcvid, const struct tcpao_ringkey **key)
 {
-	struct want w = { peer, ifindex, sndid, rcvid, -1, NULL };
+	struct want w = { ifindex, sndid, rcvid, -1, NULL };
 
 	if (each_of(ring, peer, true, better, &w))
 		return -2;
@@ -356,7 +356,6 @@ int keypeers_holds(const struct tcpao_keyring *ring, const struct tcpao_addr *re
 }
 
 struct matching {
-	const struct tcpao_addr *peer;
 	int ifindex;
 	int *out;
 	size_t cap, n;
@@ -367,7 +366,7 @@ static bool collect(const struct tcpao_ringkey *rk, int i, void *arg)
 	const struct tcpao_mkt *k = &rk->mkt;
 	struct matching *m = arg;
 
-	if (!tcpao_mkt_matches(k, m->peer, m->ifindex))
+	if (!tcpao_mkt_in_vrf(k, m->ifindex))
 		return false;
 	if (m->n < m->cap)
 		m->out[m->n] = i;
@@ -383,7 +382,7 @@ static int desc(const void *a, const void *b)
 size_t keypeers_matching(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 			 int ifindex, int *out, size_t cap)
 {
-	struct matching m = { peer, ifindex, out, cap, 0 };
+	struct matching m = { ifindex, out, cap, 0 };
 
 	if (each_of(ring, peer, true, collect, &m) || m.n > cap)
 		return SIZE_MAX;
@@ -392,7 +391,6 @@ size_t keypeers_matching(const struct tcpao_keyring *ring, const struct tcpao_ad
 }
 
 struct syn {
-	const struct tcpao_addr *peer;
 	int ifindex;
 	uint8_t keyid, rnext;
 	struct tcpao_synkeys *out;
@@ -409,7 +407,7 @@ static bool syn_key(const struct tcpao_ringkey *rk, int i, void *arg)
 	const struct tcpao_mkt *k = &rk->mkt;
 	struct syn *w = arg;
 
-	if (!tcpao_mkt_matches(k, w->peer, w->ifindex))
+	if (!tcpao_mkt_in_vrf(k, w->ifindex))
 		return false;
 	if (k->rcvid == w->keyid)
 		take_lower(&w->out->rcv, i);
@@ -423,12 +421,16 @@ static bool syn_key(const struct tcpao_ringkey *rk, int i, void *arg)
 void keypeers_syn(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,
 		  int ifindex, uint8_t keyid, uint8_t rnext, struct tcpao_synkeys *out)
 {
-	struct syn w = { peer, ifindex, keyid, rnext, out };
+	struct syn w = { ifindex, keyid, rnext, out };
 
 	*out = (struct tcpao_synkeys){ .rcv = -1, .snd = -1 };
 	if (each_of(ring, peer, true, syn_key, &w)) /* the index cannot tell: walk */
-		for (size_t i = 0; i < ring->n; i++)
-			syn_key(tcpao_keyring_at(ring, i), (int)i, &w);
+		for (size_t i = 0; i < ring->n; i++) {
+			const struct tcpao_ringkey *k = tcpao_keyring_at(ring, i);
+
+			if (tcpao_mkt_matches(&k->mkt, peer, ifindex))
+				syn_key(k, (int)i, &w);
+		}
 }
 
 struct exact {

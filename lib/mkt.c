@@ -90,8 +90,7 @@ bool tcpao_mkt_matches(const struct tcpao_mkt *mkt,
 	struct tcpao_addr p = *peer;
 
 	tcpao_addr_unmap(&p);
-	/* With the flag, ifindex 0 is the default VRF, not a wildcard. */
-	if ((mkt->flags & TCPAO_MKT_IFINDEX) && mkt->ifindex != ifindex)
+	if (!tcpao_mkt_in_vrf(mkt, ifindex))
 		return false;
 	if (mkt->peer.family == AF_UNSPEC)
 		return true;

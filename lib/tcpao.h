@@ -208,6 +208,12 @@ struct tcpao_mkt {
 int tcpao_mkt_check(struct tcpao_mkt *mkt);
 bool tcpao_mkt_matches(const struct tcpao_mkt *mkt,
 		       const struct tcpao_addr *peer, int ifindex);
+/* Its VRF half: with the flag, ifindex 0 is the default VRF, not a
+ * wildcard. */
+static inline bool tcpao_mkt_in_vrf(const struct tcpao_mkt *mkt, int ifindex)
+{
+	return !(mkt->flags & TCPAO_MKT_IFINDEX) || mkt->ifindex == ifindex;
+}
 /* Two keys whose peers overlap may not share a sndid or a rcvid. a is the
  * key already held, b the one being added (ifindex rules are Linux's). */
 bool tcpao_mkt_conflicts(const struct tcpao_mkt *a, const struct tcpao_mkt *b);
