@@ -276,7 +276,7 @@ static void print(const size_t *sizes, int nsizes, const struct kid *k,
 	for (int i = 0; i < nsizes; i++) {
 		printf("%8zu %9.2f", sizes[i], k[i].fill_s);
 		for (int o = 0; o < NSOPS; o++)
-			printf(" %17.2f %6.2f", best[i][o] * 1e6, best[i][o] / best[0][o]);
+			printf(" %17.3f %6.2f", best[i][o] * 1e6, best[i][o] / best[0][o]);
 		printf("\n");
 	}
 }

@@ -333,7 +333,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nsizes; i++) {
 		printf("%8zu %9.2f", sizes[i], t[i].fill_s);
 		for (int o = 0; o < NOPS; o++)
-			printf(" %13.2f %6.2f", best[i][o] * 1e6, best[i][o] / best[0][o]);
+			printf(" %13.3f %6.2f", best[i][o] * 1e6, best[i][o] / best[0][o]);
 		printf("\n");
 	}
 	for (int i = 0; i < nsizes; i++)
