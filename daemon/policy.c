@@ -4,6 +4,7 @@
  * See policy.h for the snapshot contract.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,9 +223,13 @@ static struct tcpao_addr conn_key(const struct tcpao_addr *peer,
 				  uint16_t lport, uint16_t rport)
 {
 	struct tcpao_addr a = { .family = AF_INET6 };
-	uint64_t w[2] = { 0 }, h[2];
+	uint64_t w[2], h[2];
 
-	memcpy(w, peer->bytes, tcpao_addr_len(peer));
+	memcpy(w, peer->bytes, sizeof(w)); /* no call: a length known at build */
+	if (peer->family == AF_INET) {     /* the bytes past its 4 are not its */
+		w[0] &= htobe64(0xffffffff00000000ull);
+		w[1] = 0;
+	}
 	h[0] = hash_mix(hash_mix(hash_mix(conn_seed, peer->family), w[0]), w[1]);
 	h[1] = hash_mix(h[0], (uint64_t)lport << 16 | rport);
 	memcpy(a.bytes, h, sizeof(h));

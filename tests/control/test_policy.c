@@ -1070,7 +1070,7 @@ static void test_index_random_changes(void **state)
 static void test_connections_of_one_peer(void **state)
 {
 	struct policy *p = policy_new();
-	struct tcpao_addr host = addr("198.18.0.9");
+	struct tcpao_addr host = addr("198.18.0.9"), local;
 	size_t n;
 
 	(void)state;
@@ -1088,6 +1088,10 @@ static void test_connections_of_one_peer(void **state)
 		assert_int_equal(match(p, "198.18.0.1", port, "198.18.0.9", 179)->sock_cookie, port);
 		assert_ptr_equal(match(p, "198.18.0.1", port, "198.18.0.9", 180), policy_entry(p, 0));
 	}
+	/* An IPv4 address is its 4 bytes: what the rest holds is not looked at. */
+	memset(host.bytes + 4, 0xa5, sizeof(host.bytes) - 4);
+	local = addr("198.18.0.1");
+	assert_int_equal(policy_match(p, &local, 7, &host, 179)->sock_cookie, 7);
 	/* The same scope again: the gone socket's entry makes way. */
 	sock_entry(p, 5000, 1000, false, scope("198.18.0.9/32", NULL, 7, 179), "198.18.0.9", 2);
 	assert_null(policy_sock_entry(p, 7));
