@@ -194,7 +194,7 @@ static bool syn_lookup(const struct policy *policy, const struct tcpao_addr *loc
 	if (!passive)
 		return !policy_peer_keysel(p, peer, 0, &sel);
 	tcpao_keyring_syn(&p->keys, peer, 0, id, id, &keys);
-	return keys.rcv >= 0 && keys.snd >= 0 && keys.room > 0;
+	return keys.rcv && keys.snd && keys.room > 0;
 }
 
 double lookup_s(const struct policy *policy, const struct tcpao_addr *local,

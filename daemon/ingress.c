@@ -200,7 +200,6 @@ static enum queue_verdict passive_open(struct worker *w,
 				       const struct flow_key *key,
 				       struct tcpao_seg *seg, size_t *len)
 {
-	const struct tcpao_keyring *ring = &peer->keys;
 	const struct tcpao_ringkey *rcv;
 	struct tcpao_keysel sel = { 0 };
 	struct tcpao_synkeys keys;
@@ -212,17 +211,16 @@ static enum queue_verdict passive_open(struct worker *w,
 		worker_count_drop(w, NULL, TCPAO_AO_MD5, seg);
 		return QUEUE_DROP;
 	}
-	tcpao_keyring_syn(ring, &key->remote, w->pkt_l3index, seg->opts.keyid,
+	tcpao_keyring_syn(&peer->keys, &key->remote, w->pkt_l3index, seg->opts.keyid,
 			  seg->opts.rnext, &keys);
-	if (keys.rcv < 0) {
+	if (!(rcv = keys.rcv)) {
 		worker_count_drop(w, NULL, TCPAO_KEY_NOT_FOUND, seg);
 		return QUEUE_DROP;
 	}
-	rcv = tcpao_keyring_at(ring, (size_t)keys.rcv);
 	sel.rnext = rcv->serial;
 	/* No key with sndid == RNextKeyID: Linux sends no SYN-ACK; we keep
 	 * the flow keyless, so egress drops the SYN-ACK the same way. */
-	sel.current = keys.snd >= 0 ? tcpao_keyring_serial(ring, keys.snd) : 0;
+	sel.current = keys.snd ? keys.snd->serial : 0;
 	/* Verified before anything changes: a forged SYN (a KeyID and a
 	 * 4-tuple are on the wire) must not end the flow it names. */
 	flow_rx_start(&w->scratch_dir, key);

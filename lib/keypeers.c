@@ -396,10 +396,11 @@ struct syn {
 	struct tcpao_synkeys *out;
 };
 
-static void take_lower(int *at, int i)
+/* The first in the ring's order: the newest, the last added. */
+static void take_first(const struct tcpao_ringkey **at, const struct tcpao_ringkey *k)
 {
-	if (*at < 0 || i < *at)
-		*at = i;
+	if (!*at || k->seq > (*at)->seq)
+		*at = k;
 }
 
 static bool syn_key(const struct tcpao_ringkey *rk, int i, void *arg)
@@ -410,9 +411,9 @@ static bool syn_key(const struct tcpao_ringkey *rk, int i, void *arg)
 	if (!tcpao_mkt_in_vrf(k, w->ifindex))
 		return false;
 	if (k->rcvid == w->keyid)
-		take_lower(&w->out->rcv, i);
+		take_first(&w->out->rcv, rk);
 	if (k->sndid == w->rnext)
-		take_lower(&w->out->snd, i);
+		take_first(&w->out->snd, rk);
 	if (tcpao_ao_room(k->maclen) > w->out->room)
 		w->out->room = tcpao_ao_room(k->maclen);
 	return false;
@@ -423,7 +424,7 @@ void keypeers_syn(const struct tcpao_keyring *ring, const struct tcpao_addr *pee
 {
 	struct syn w = { ifindex, keyid, rnext, out };
 
-	*out = (struct tcpao_synkeys){ .rcv = -1, .snd = -1 };
+	*out = (struct tcpao_synkeys){ 0 };
 	if (each_of(ring, peer, true, syn_key, &w)) /* the index cannot tell: walk */
 		for (size_t i = 0; i < ring->n; i++) {
 			const struct tcpao_ringkey *k = tcpao_keyring_at(ring, i);

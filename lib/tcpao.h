@@ -507,9 +507,10 @@ size_t tcpao_keyring_ao_room(const struct tcpao_keyring *ring,
 			     const struct tcpao_addr *peer, int ifindex);
 /* What a SYN from peer with this KeyID and RNextKeyID needs, in one look
  * at the peer's keys: the first key whose rcvid is keyid and the first
- * whose sndid is rnext (-1: none), and tcpao_keyring_ao_room(). */
+ * whose sndid is rnext (NULL: none), and tcpao_keyring_ao_room(). The
+ * keys, not their indices: a passive open uses them as they are. */
 struct tcpao_synkeys {
-	int rcv, snd;
+	const struct tcpao_ringkey *rcv, *snd;
 	size_t room;
 };
 void tcpao_keyring_syn(const struct tcpao_keyring *ring, const struct tcpao_addr *peer,

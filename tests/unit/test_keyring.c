@@ -527,6 +527,11 @@ static int walk(const struct tcpao_keyring *r, const struct tcpao_addr *peer,
 	return walk_ids(r, peer, ifindex, -1, rcvid);
 }
 
+static const struct tcpao_ringkey *at_or_null(const struct tcpao_keyring *r, int i)
+{
+	return i < 0 ? NULL : tcpao_keyring_at(r, (size_t)i);
+}
+
 /* The longest AO option among the keys matching peer, by walking. */
 static size_t walk_room(const struct tcpao_keyring *r, const struct tcpao_addr *peer,
 			int ifindex)
@@ -574,13 +579,13 @@ static void test_peer_index_same_as_walk(void **state)
 			assert_int_equal(tcpao_keyring_find_sndid(&r, &a, ifx, id), snd);
 			assert_int_equal(tcpao_keyring_first(&r, &a, ifx), first);
 			assert_ptr_equal(tcpao_keyring_lookup(&r, &a, ifx, -1, -1),
-					 first < 0 ? NULL : tcpao_keyring_at(&r, (size_t)first));
+					 at_or_null(&r, first));
 			assert_ptr_equal(tcpao_keyring_lookup(&r, &a, ifx, id, -1),
-					 snd < 0 ? NULL : tcpao_keyring_at(&r, (size_t)snd));
+					 at_or_null(&r, snd));
 			assert_int_equal(tcpao_keyring_ao_room(&r, &a, ifx), walk_room(&r, &a, ifx));
 			tcpao_keyring_syn(&r, &a, ifx, id, (uint8_t)(id + 1), &syn);
-			assert_int_equal(syn.rcv, walk(&r, &a, ifx, id));
-			assert_int_equal(syn.snd, walk_ids(&r, &a, ifx, id + 1, -1));
+			assert_ptr_equal(syn.rcv, at_or_null(&r, walk(&r, &a, ifx, id)));
+			assert_ptr_equal(syn.snd, at_or_null(&r, walk_ids(&r, &a, ifx, id + 1, -1)));
 			assert_int_equal(syn.room, walk_room(&r, &a, ifx));
 		}
 		{
