@@ -39,8 +39,26 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* The app's environment but LD_PRELOAD (which must not follow the
+ * daemon), made before the fork: the child of a threaded app may make
+ * only async-signal-safe calls, and unsetenv() takes a lock that another
+ * thread may have held at the fork. The strings stay environ's. */
+static char **env_without_preload(void)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 1, sizeof(*env));
+	for (size_t i = 0; env && i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11))
+			env[k++] = environ[i];
+	return env;
+}
+
 /* Runs in the child: a new session, no inherited descriptors but 0-2. */
-static void exec_daemon(const char *path, const char *ctl_name)
+static void exec_daemon(const char *path, const char *ctl_name, char **env)
 {
 	char *argv[6];
 	int i = 0, null = open("/dev/null", O_RDWR);
@@ -60,27 +78,32 @@ static void exec_daemon(const char *path, const char *ctl_name)
 		argv[i++] = (char *)ctl_name;
 	}
 	argv[i] = NULL;
-	/* LD_PRELOAD must not follow the daemon. */
-	unsetenv("LD_PRELOAD");
-	execv(path, argv);
+	execve(path, argv, env);
 	_exit(127);
 }
 
 /* Starts the daemon detached by a double fork: no zombie for the app. */
 static int spawn(const char *ctl_name)
 {
-	pid_t pid = fork();
-	int status;
+	const char *path = daemon_path();
+	char **env = env_without_preload();
+	int status, rc = 0;
+	pid_t pid;
 
-	if (pid < 0)
-		return -errno;
+	if (!env)
+		return -ENOMEM;
+	pid = fork();
 	if (pid == 0) {
 		if (fork() == 0)
-			exec_daemon(daemon_path(), ctl_name);
+			exec_daemon(path, ctl_name, env);
 		_exit(0);
 	}
-	waitpid(pid, &status, 0);
-	return 0;
+	if (pid < 0)
+		rc = -errno;
+	else
+		waitpid(pid, &status, 0);
+	free(env);
+	return rc;
 }
 
 int tcpao_autostart(const char *ctl_name)

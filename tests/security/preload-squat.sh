@@ -51,14 +51,18 @@ ts_expect 'grep -q "listening with a key" <<<"$out"' "the autostarted tcpaod too
 # A daemon that never comes up (it holds the app's start for at most 5 s,
 # then goes on alone): the app is refused, not hung, and no zombie stays.
 ts_log "a daemon stuck at start"
-printf '#!/bin/sh\necho $$ >"%s"\nexec sleep 30\n' "$TS_TMP/stuck.pid" >"$TS_TMP/stuck"
+printf '#!/bin/sh\nenv >"%s"\necho $$ >"%s"\nexec sleep 30\n' "$TS_TMP/stuck.env" \
+	"$TS_TMP/stuck.pid" >"$TS_TMP/stuck"
 chmod 755 "$TS_TMP/stuck"
 t0=$(date +%s%N)
-out=$(victim 9804 TCPAOD="$TS_TMP/stuck")
+out=$(victim 9804 TCPAOD="$TS_TMP/stuck" TCPAO_TEST_MARK=kept)
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "$out (${ms} ms)"
 ts_expect 'grep -q "refused" <<<"$out"' "the app is refused while the daemon does not come up"
 ts_expect '[ "$ms" -lt 8000 ]' "the app waited at most 8 s ($ms ms)"
+# The daemon gets the app's environment but its preload.
+ts_expect 'grep -qx "TCPAO_TEST_MARK=kept" "$TS_TMP/stuck.env"' "the daemon has the app's environment"
+ts_expect '! grep -q "^LD_PRELOAD=" "$TS_TMP/stuck.env"' "LD_PRELOAD did not follow the daemon"
 stuck=$(cat "$TS_TMP/stuck.pid" 2>/dev/null)
 ts_expect '[ -n "$stuck" ] && kill -0 "$stuck" 2>/dev/null' "the stuck daemon went on alone"
 [ -n "$stuck" ] && kill "$stuck" 2>/dev/null
