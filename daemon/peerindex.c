@@ -90,11 +90,17 @@ static size_t probe(const struct pvec *slots, const struct pkey *k,
 		    bool *found, size_t *free_at)
 {
 	size_t mask = slots->n - 1, i = hash(k) & mask;
+	const struct pnode *leaf = NULL;
 	uintptr_t w;
 
 	*found = false;
 	*free_at = SIZE_MAX;
-	for (size_t step = 0; step < slots->n && (w = pvec_get(slots, i)); step++) {
+	for (size_t step = 0; step < slots->n; step++) {
+		/* The next slot is in the same leaf but once in PVEC_FAN. */
+		if (!step || !pvec_slot_of(i, 0))
+			leaf = pvec_leaf(slots, i);
+		if (!leaf || !(w = leaf->s[pvec_slot_of(i, 0)].word))
+			break;
 		if (bucket_of(w) && same(&bucket_of(w)->key, k)) {
 			*found = true;
 			return i;

@@ -55,19 +55,23 @@ static inline size_t pvec_slot_of(size_t i, unsigned height)
 	return (i >> (height * PVEC_BITS)) & (PVEC_FAN - 1);
 }
 
-/* Inline: every lookup of a published policy and peer index walks it. */
-static inline uintptr_t pvec_get(const struct pvec *v, size_t i)
+/* The leaf that holds slot i (< n): its PVEC_FAN words, slot i at
+ * pvec_slot_of(i, 0). NULL when there is none (its slots are all 0).
+ * Inline: every lookup of a published policy and peer index walks it. */
+static inline const struct pnode *pvec_leaf(const struct pvec *v, size_t i)
 {
 	const struct pnode *n = v->root;
 
-	if (i >= v->n)
-		return 0;
-	for (unsigned h = v->height; n; h--) {
-		if (!h)
-			return n->s[pvec_slot_of(i, 0)].word;
+	for (unsigned h = v->height; n && h; h--)
 		n = n->s[pvec_slot_of(i, h)].child;
-	}
-	return 0;
+	return n;
+}
+
+static inline uintptr_t pvec_get(const struct pvec *v, size_t i)
+{
+	const struct pnode *leaf = i < v->n ? pvec_leaf(v, i) : NULL;
+
+	return leaf ? leaf->s[pvec_slot_of(i, 0)].word : 0;
 }
 /* Slot i (< n) in nodes of this version only, to read or overwrite: the
  * caller unrefs a word it overwrites and hands over a reference to the
