@@ -973,10 +973,11 @@ int tcpao_keyring_find_serial(const struct tcpao_keyring *ring,
 
 /* The clash index goes with the copy: the copy is the version that
  * changes next (the original is published, read by lookups that never
- * ask it). */
+ * ask it). Only an index src keeps up to date: one it passed on before
+ * holds the changes of that copy, which may have been dropped since. */
 static void idx_pass(struct tcpao_keyring *dst, const struct tcpao_keyring *src)
 {
-	dst->idx = src->idx;
+	dst->idx = src->idx && src->idx->owner == src->id ? src->idx : NULL;
 	if (!dst->idx)
 		return;
 	dst->idx->ref++;

@@ -5,7 +5,8 @@
  *
  * Linked with -Wl,--wrap=free: the engine's calls to free() come through
  * __wrap_free below, which checks that the key storage handed back holds
- * no secret any more.
+ * no secret any more. And with the allocators wrapped: an
+ * allocation can be made to fail, and what is allocated is counted.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +22,54 @@
 
 void __real_free(void *p);
 void __wrap_free(void *p);
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__real_realloc(void *old, size_t n);
+void *__wrap_realloc(void *old, size_t n);
+void *__real_aligned_alloc(size_t align, size_t n);
+void *__wrap_aligned_alloc(size_t align, size_t n);
+
+static long fail_in; /* the fail_in-th allocation from now fails (0: none) */
+static long live;    /* blocks allocated and not freed */
+
+static bool failing(void)
+{
+	return fail_in && !--fail_in;
+}
+
+void *__wrap_malloc(size_t n)
+{
+	void *p = failing() ? NULL : __real_malloc(n);
+
+	live += p != NULL;
+	return p;
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	void *p = failing() ? NULL : __real_calloc(n, size);
+
+	live += p != NULL;
+	return p;
+}
+
+void *__wrap_aligned_alloc(size_t align, size_t n)
+{
+	void *p = failing() ? NULL : __real_aligned_alloc(align, n);
+
+	live += p != NULL;
+	return p;
+}
+
+void *__wrap_realloc(void *old, size_t n)
+{
+	void *p = failing() ? NULL : __real_realloc(old, n);
+
+	live += p && !old;
+	return p;
+}
 
 static const void *watched;      /* the key chunk expected to be freed */
 static int watched_freed, watched_dirty;
@@ -45,6 +94,7 @@ void __wrap_free(void *p)
 			watched_dirty += key_at(b + i);
 		watched = NULL;
 	}
+	live -= p != NULL;
 	__real_free(p);
 }
 
@@ -817,9 +867,10 @@ static struct tcpao_mkt numbered(uint32_t x)
 
 static void big_check_key(const struct tcpao_keyring *r, const struct big_model *m, size_t i)
 {
-	struct tcpao_mkt want = numbered(m->x[i]);
+	/* numbered()'s peer without its text: this runs for every key */
+	const uint8_t want[4] = { 198, 18, m->x[i] >> 8 & 0xff, m->x[i] & 0xff };
 
-	assert_memory_equal(tcpao_keyring_key(r, i)->peer.bytes, want.peer.bytes, 4);
+	assert_memory_equal(tcpao_keyring_key(r, i)->peer.bytes, want, 4);
 	assert_int_equal(tcpao_keyring_serial(r, i), m->serial[i]);
 	assert_int_equal(tcpao_keyring_at(r, i)->tag, m->tag[i]);
 }
@@ -926,6 +977,153 @@ static void test_groups_against_model(void **state)
 	tcpao_keyring_free(&r);
 }
 
+/* A copy changed and then dropped (a change that failed later on, the
+ * daemon's policy copy let go) leaves no trace in the clash checks of
+ * the next copy of the same ring: a key added there does not clash
+ * later, a key deleted there still does. */
+static void test_dropped_copy_leaves_no_clash(void **state)
+{
+	struct tcpao_mkt extra = numbered(5000), held;
+	struct tcpao_keyring r, w;
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	for (uint32_t x = 0; x < 40; x++) { /* past INDEX_FROM: the index answers */
+		struct tcpao_mkt k = numbered(x);
+
+		assert_int_equal(tcpao_keyring_add(&r, &k), 0);
+	}
+	held = numbered(7);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(tcpao_keyring_copy(&w, &r), 0);
+		assert_int_equal(tcpao_keyring_add(&w, &extra), 0);
+		tcpao_keyring_free(&w);
+		assert_int_equal(tcpao_keyring_copy(&w, &r), 0);
+		assert_int_equal(tcpao_keyring_del(&w, &held.peer, 32, 1, 1), 0);
+		tcpao_keyring_free(&w);
+		assert_int_equal(tcpao_keyring_copy(&w, &r), 0);
+		assert_int_equal(tcpao_keyring_add(&w, &held), -EEXIST);
+		assert_int_equal(tcpao_keyring_add(&w, &extra), 0);
+		tcpao_keyring_free(&w);
+	}
+	tcpao_keyring_free(&r);
+}
+
+/* ---- allocation failures ----------------------------------------------- */
+
+/* An add to a full chunk in a full group, and to a chunk with room. */
+enum { OP_ADD, OP_ADD_ROOM, OP_DEL_SPARSE, OP_DEL_FULL, OP_SET, OP_COPY, NOPS };
+
+/* Op on w, as the model m would have it after (when it succeeds). */
+static int apply(int op, struct tcpao_keyring *w, struct big_model *m)
+{
+	size_t i = op == OP_DEL_SPARSE ? m->n - 300 : 100;
+	struct tcpao_mkt k = numbered(op <= OP_ADD_ROOM ? 60000 : m->x[i]);
+	struct tcpao_keyring c;
+	int rc;
+
+	switch (op) {
+	case OP_ADD:
+	case OP_ADD_ROOM:
+		if (!(rc = tcpao_keyring_add(w, &k))) {
+			memmove(m->x + 1, m->x, m->n * sizeof(m->x[0]));
+			memmove(m->serial + 1, m->serial, m->n * sizeof(m->serial[0]));
+			memmove(m->tag + 1, m->tag, m->n * sizeof(m->tag[0]));
+			m->x[0] = 60000;
+			m->serial[0] = tcpao_keyring_serial(w, 0);
+			m->tag[0] = 0;
+			m->n++;
+		}
+		return rc;
+	case OP_SET:
+		if (!(rc = tcpao_keyring_set(w, i, m->serial[i], 77)))
+			m->tag[i] = 77;
+		return rc;
+	case OP_COPY:
+		if (!(rc = tcpao_keyring_copy(&c, w))) {
+			big_same(&c, m);
+			tcpao_keyring_free(&c);
+		} else {
+			assert_int_equal(c.n, 0); /* left empty */
+			tcpao_keyring_free(&c);
+		}
+		return rc;
+	}
+	if (!(rc = tcpao_keyring_del(w, &k.peer, 32, 1, 1))) {
+		m->n--;
+		memmove(m->x + i, m->x + i + 1, (m->n - i) * sizeof(m->x[0]));
+		memmove(m->serial + i, m->serial + i + 1, (m->n - i) * sizeof(m->serial[0]));
+		memmove(m->tag + i, m->tag + i + 1, (m->n - i) * sizeof(m->tag[0]));
+	}
+	return rc;
+}
+
+/* Each allocation of an add (a new chunk and group, or room in the
+ * newest chunk), a delete (where chunks merge, and where they are full),
+ * a tag set and a copy failed in turn, on a ring of one full group whose
+ * chunks, groups and index pages a held copy shares: the call says
+ * -ENOMEM and the ring answers as before (or, where it could do without
+ * the allocation, as after), the held copy never changes, and nothing
+ * leaks. */
+/* Op on a copy of r (the model now) with its n-th allocation failing:
+ * true while it had an n-th. */
+static bool fail_nth(int op, long n, const struct tcpao_keyring *r,
+		     const struct big_model *now, int *failures)
+{
+	static struct big_model start, want;
+	struct tcpao_keyring w;
+	bool fired;
+	int rc;
+
+	assert_int_equal(tcpao_keyring_copy(&w, r), 0);
+	start = *now;
+	if (op == OP_ADD_ROOM)
+		big_add(&w, &start, 60001);
+	want = start;
+	fail_in = n;
+	rc = apply(op, &w, &want);
+	fired = !fail_in;
+	fail_in = 0;
+	if (rc) {
+		assert_int_equal(rc, -ENOMEM);
+		assert_true(fired);
+		big_same(&w, &start);
+		++*failures;
+	} else {
+		big_same(&w, &want);
+	}
+	tcpao_keyring_free(&w);
+	return fired;
+}
+
+static void test_enomem_anywhere(void **state)
+{
+	static struct big_model now;
+	struct tcpao_keyring r, held;
+	long before = live;
+	int failures = 0;
+
+	(void)state;
+	tcpao_keyring_init(&r);
+	for (uint32_t x = 0; x < TCPAO_KEYGROUP * 128; x++)
+		big_add(&r, &now, x);
+	for (size_t k = 0; k < 450; k++) /* some of the oldest chunks half empty */
+		big_del(&r, &now, 3000 + k);
+	assert_int_equal(tcpao_keyring_copy(&held, &r), 0);
+	for (int op = 0; op < NOPS; op++) {
+		long n = 1;
+
+		while (fail_nth(op, n, &r, &now, &failures))
+			assert_true(++n < 1000);
+	}
+	big_same(&held, &now);
+	big_same(&r, &now);
+	tcpao_keyring_free(&held);
+	tcpao_keyring_free(&r);
+	assert_true(failures >= 8); /* counted when written: 10 */
+	assert_int_equal(live, before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -945,6 +1143,8 @@ int main(void)
 		cmocka_unit_test(test_clash_index_under_churn),
 		cmocka_unit_test(test_churn_against_model),
 		cmocka_unit_test(test_groups_against_model),
+		cmocka_unit_test(test_dropped_copy_leaves_no_clash),
+		cmocka_unit_test(test_enomem_anywhere),
 	};
 
 	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
