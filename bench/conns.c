@@ -95,7 +95,7 @@ static void measure(struct policy **pp, size_t conns, double out[NOPS])
 	for (int i = 0; i < BATCH; i++) {
 		struct policy *next = policy_clone(*pp);
 
-		if (!next || !policy_sock_remove(next, cookie + (uint64_t)i))
+		if (!next || policy_sock_remove(next, cookie + (uint64_t)i))
 			die("policy_sock_remove");
 		policy_free(*pp);
 		*pp = next;

@@ -362,19 +362,19 @@ fail: /* no memory: the holes stay */
 	indexes_free(&ix);
 }
 
-static void entry_remove(struct policy *policy, size_t slot)
+/* 0, or -ENOMEM: the entry stays, still indexed. No entry: 0. */
+static int entry_remove(struct policy *policy, size_t slot)
 {
 	const struct policy_peer *p = slot < policy->n ? policy_entry(policy, slot) : NULL;
 
 	if (!p)
-		return;
+		return 0;
 	note_change(policy, slot);
-	/* Unindexed, it may leave; else it stays (no memory). */
 	if (index_out(&policy->ix, p, slot))
-		return;
+		return -ENOMEM;
 	if (pvec_set(&policy->entries, slot, 0)) {
 		index_in(&policy->ix, p, slot);
-		return;
+		return -ENOMEM;
 	}
 	policy->holes++;
 	while (policy->n && !policy_entry(policy, policy->n - 1) &&
@@ -384,6 +384,7 @@ static void entry_remove(struct policy *policy, size_t slot)
 	}
 	if (policy->holes > 64 && 2 * policy->holes > policy->n)
 		compact(policy);
+	return 0;
 }
 
 struct policy *policy_clone(const struct policy *policy)
@@ -946,7 +947,9 @@ int policy_del_key(struct policy *policy, const struct policy_key_ref *ref,
 			continue;
 		if (!(p = policy_entry_mut(policy, slot)))
 			return tcpao_errf(err, errlen, -ENOMEM, "out of memory");
-		tcpao_keyring_del(&p->keys, NULL, p->scope.peer_len, ref->sndid, ref->rcvid);
+		rc = tcpao_keyring_del(&p->keys, NULL, p->scope.peer_len, ref->sndid, ref->rcvid);
+		if (rc) /* said done, the key would still sign */
+			return tcpao_errf(err, errlen, rc, "%s", strerror(-rc));
 		if (new_current >= 0)
 			p->current_sndid = new_current;
 		if (new_rnext >= 0)
@@ -1554,13 +1557,11 @@ struct policy_peer *policy_sock_entry_mut(struct policy *policy, uint64_t cookie
 	return slot == SIZE_MAX ? NULL : policy_entry_mut(policy, slot);
 }
 
-bool policy_sock_remove(struct policy *policy, uint64_t cookie)
+int policy_sock_remove(struct policy *policy, uint64_t cookie)
 {
 	size_t slot = sock_slot(policy, cookie);
 
-	if (slot != SIZE_MAX)
-		entry_remove(policy, slot);
-	return slot != SIZE_MAX;
+	return slot == SIZE_MAX ? -ENOENT : entry_remove(policy, slot);
 }
 
 /* Another socket's entry of exactly this scope (a socket that is gone and
@@ -1624,9 +1625,12 @@ struct policy_peer *policy_sock_set(struct policy *policy,
 	*rc = scope_normalize(&s, err, errlen);
 	if (*rc)
 		return NULL;
-	policy_sock_remove(policy, sock->cookie);
-	entry_remove(policy, sock_scope_taken(policy, &s));
-	e = entry_append(policy, &s, sock->cookie);
+	/* Either left behind would answer for the socket too. */
+	if (policy_sock_remove(policy, sock->cookie) == -ENOMEM ||
+	    entry_remove(policy, sock_scope_taken(policy, &s)))
+		e = NULL;
+	else
+		e = entry_append(policy, &s, sock->cookie);
 	if (!e) {
 		*rc = tcpao_errf(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
@@ -1659,12 +1663,25 @@ static void note_key(struct policy_peer *e, const struct tcpao_addr *peer,
 	e->delta_len = len;
 }
 
+/* The socket's entry, this policy's own to change: -ENOENT when there is
+ * none, -ENOMEM when it cannot be copied. */
+static int sock_entry_own(struct policy *policy, uint64_t cookie, struct policy_peer **e)
+{
+	size_t slot = sock_slot(policy, cookie);
+
+	if (slot == SIZE_MAX)
+		return -ENOENT;
+	return (*e = policy_entry_mut(policy, slot)) ? 0 : -ENOMEM;
+}
+
 int policy_sock_add_key(struct policy *policy, uint64_t cookie,
 			const struct tcpao_mkt *mkt)
 {
-	struct policy_peer *e = policy_sock_entry_mut(policy, cookie);
-	int rc = e ? tcpao_keyring_add(&e->keys, mkt) : -ENOENT;
+	struct policy_peer *e = NULL;
+	int rc = sock_entry_own(policy, cookie, &e);
 
+	if (!rc)
+		rc = tcpao_keyring_add(&e->keys, mkt);
 	if (!rc) {
 		tcpao_keyring_set(&e->keys, 0, policy->next_serial++, 0); /* cannot fail */
 		note_key(e, &mkt->peer, mkt->prefixlen, 1);
@@ -1676,9 +1693,11 @@ int policy_sock_del_key(struct policy *policy, uint64_t cookie,
 			const struct tcpao_addr *peer, uint8_t len,
 			uint8_t sndid, uint8_t rcvid)
 {
-	struct policy_peer *e = policy_sock_entry_mut(policy, cookie);
-	int rc = e ? tcpao_keyring_del(&e->keys, peer, len, sndid, rcvid) : -ENOENT;
+	struct policy_peer *e = NULL;
+	int rc = sock_entry_own(policy, cookie, &e);
 
+	if (!rc)
+		rc = tcpao_keyring_del(&e->keys, peer, len, sndid, rcvid);
 	if (!rc)
 		note_key(e, peer, len, -1);
 	return rc;

@@ -268,8 +268,9 @@ int policy_sock_del_key(struct policy *policy, uint64_t cookie,
  * current / rnext are set as given (-1: Linux's default). */
 void policy_sock_flags(struct policy_peer *e, int ao_required,
 		       int accept_icmps, int current, int rnext);
-/* Removes the socket's entry; false when it had none. */
-bool policy_sock_remove(struct policy *policy, uint64_t cookie);
+/* Removes the socket's entry: 0, -ENOENT (it had none) or -ENOMEM (it
+ * stays). */
+int policy_sock_remove(struct policy *policy, uint64_t cookie);
 
 /* Which key to delete, and optional new preferences (-1: unchanged).
  * A NULL scope in the calls below means: every entry whose peer prefix

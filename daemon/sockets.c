@@ -434,15 +434,19 @@ static void audit_sock(const struct control_reply *out, const struct sock_rec *r
 		.extra = extra, .origin = policy_key_origin(e, 0, origin, sizeof(origin)) });
 }
 
-/* Takes the entry of a socket that is gone out of fresh, saying so. */
-static void forget_entry(struct daemon_ctx *d, struct policy *fresh,
+/* Takes the entry of a socket that is gone out of fresh, saying so. False
+ * when it stays (no memory): its record must stay too, for the entry
+ * points at the record's counters. */
+static bool forget_entry(struct daemon_ctx *d, struct policy *fresh,
 			 const struct sock_rec *r)
 {
 	const struct policy_peer *e = entry_of(d->policy, r->cookie);
 
+	if (policy_sock_remove(fresh, r->cookie) == -ENOMEM)
+		return false;
 	if (e)
 		audit_sock(NULL, r, "sock-close", "unregister", e, -1, -1);
-	policy_sock_remove(fresh, r->cookie);
+	return true;
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -947,7 +951,10 @@ void sockets_gc(struct daemon_ctx *d)
 		}
 		if (!fresh && !(fresh = policy_clone(d->policy)))
 			break;
-		forget_entry(d, fresh, r);
+		if (!forget_entry(d, fresh, r)) {
+			i++; /* the next gc tries again */
+			continue;
+		}
 		rec_drop(i);
 		gone[ngone++] = r;
 	}
@@ -994,8 +1001,12 @@ int sockets_restore(struct policy *policy, uint64_t cookie, uint32_t uid,
 		return rc;
 	r->family = family;
 	scope.peer_len = scope.local_len = (uint8_t)(tcpao_addr_len(&key->remote) * 8);
-	e = policy_sock_entry_mut(policy, cookie);
-	if (!e) {
+	/* A flow's second key goes to the entry of its first (copied, or no
+	 * memory): never to a fresh one that would drop the first. */
+	if (policy_sock_entry(policy, cookie)) {
+		if (!(e = policy_sock_entry_mut(policy, cookie)))
+			return -ENOMEM;
+	} else {
 		struct policy_sock ps = sock_of(r);
 
 		e = policy_sock_set(policy, &ps, &scope, NULL, false, NULL, 0, &rc, NULL, 0);
@@ -1094,13 +1105,18 @@ static void forget_records(struct daemon_ctx *d, struct sock_rec **gone,
 	if (!fresh)
 		return; /* kept: sockets_gc() tries again */
 	for (size_t i = 0; i < ngone; i++) {
-		forget_entry(d, fresh, gone[i]);
+		if (!forget_entry(d, fresh, gone[i])) {
+			gone[i] = NULL; /* kept: sockets_gc() tries again */
+			continue;
+		}
 		log_msg(LOG_DEBUG, "socket %llx destroyed: its entry goes",
 			(unsigned long long)gone[i]->cookie);
 		rec_drop(gone[i]->at);
 	}
 	daemon_publish(d, fresh, err, sizeof(err));
 	for (size_t i = 0; i < ngone; i++) {
+		if (!gone[i])
+			continue;
 		tcpao_keyring_free(&gone[i]->staged);
 		keycount_free(&gone[i]->keycnt);
 		free(gone[i]);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Host policy (daemon/policy.c): matching, key add/del/set with Linux's
- * errno values, clones, prefixes for the ipset, serials across reloads.
+ * errno values, clones, prefixes for the ipset, serials across reloads,
+ * and every allocation of a change failed in turn (failalloc.h).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "failalloc.h"
 #include "peerindex.h"
 #include "policy.h"
 
@@ -822,7 +824,7 @@ static void test_index_clash_both_ways(void **state)
 	assert_int_equal(add(p, "198.18.1.0/24", 8, 8), 0);
 	assert_int_equal(add(p, "198.18.1.99/32", 8, 8), -EEXIST); /* under the /24 */
 	assert_int_equal(add(p, "198.18.2.1/32", 8, 8), 0);
-	assert_true(policy_sock_remove(p, 0) == false);
+	assert_int_equal(policy_sock_remove(p, 0), -ENOENT);
 	assert_int_equal(add(p, "198.18.1.1/32", 9, 9), 0);
 	assert_non_null(policy_peer_find(p, &(struct policy_scope){
 		.peer = addr("198.18.1.1"), .peer_len = 32 }));
@@ -940,7 +942,7 @@ static void test_versions_stay_valid(void **state)
 		assert_int_equal(add(fresh, "198.18.2.0/24", 1, 1), 0);
 		assert_int_equal(policy_set_keysel(fresh, &ref.peer, 32, 2, -1, err, sizeof(err)), 0);
 		assert_int_equal(policy_del_key(fresh, &ref, 2, -1, err, sizeof(err)), 0);
-		assert_true(policy_sock_remove(fresh, 0x51));
+		assert_int_equal(policy_sock_remove(fresh, 0x51), 0);
 		fingerprint(old, after, sizeof(after));
 		assert_string_equal(before, after);
 		assert_non_null(policy_sock_entry(old, 0x51));
@@ -1119,7 +1121,7 @@ static void test_holes_renumbered(void **state)
 	assert_int_equal(add(p, "198.18.3.2/32", 1, 1), 0);
 	q = policy_clone(p);
 	for (int i = 0; i < 150; i++)
-		assert_true(policy_sock_remove(q, 100 + (uint64_t)i));
+		assert_int_equal(policy_sock_remove(q, 100 + (uint64_t)i), 0);
 	assert_true(q->n <= 100); /* renumbered once, at 102 holes */
 	assert_int_equal(q->holes, 48);
 	assert_int_equal(p->n, 202);
@@ -1132,6 +1134,171 @@ static void test_holes_renumbered(void **state)
 			 policy_entry(q, q->n - 1));
 	policy_free(p);
 	policy_free(q);
+}
+
+/* ---- allocation failures ------------------------------------------------ */
+
+enum { F_ADD_NEW, F_ADD_MORE, F_DEL, F_SOCK_ADD, F_SOCK_DEL, F_SOCK_SET,
+       F_SOCK_REMOVE, F_KEYSEL, NF };
+
+#define LISTENER 9000
+#define CONN 9001
+
+/* What a published policy shows of itself: its entries and what a few
+ * connections match. */
+struct snap {
+	size_t n;
+	const struct policy_peer *e[64];
+	const struct policy_peer *m[6];
+	size_t keys[64];
+};
+
+static void snap_take(const struct policy *p, struct snap *s)
+{
+	static const char *const peers[] = { "198.18.1.5", "198.18.1.6", "198.18.2.9",
+					     "198.18.7.1", "198.18.7.77", "fd00::5" };
+
+	memset(s, 0, sizeof(*s));
+	s->n = p->n;
+	assert_true(p->n <= 64);
+	for (size_t i = 0; i < p->n; i++) {
+		s->e[i] = policy_entry(p, i);
+		s->keys[i] = s->e[i] ? s->e[i]->keys.n : 0;
+	}
+	for (size_t i = 0; i < 6; i++)
+		s->m[i] = match(p, strchr(peers[i], ':') ? "fd00::1" : "198.18.0.1", 179,
+				peers[i], 40000);
+}
+
+/* The policy a change starts from: host entries of one key and of two,
+ * a /24, an IPv6 peer, a listener with keys and a connection's entry. */
+static struct policy *published(void)
+{
+	struct policy *p = policy_new();
+	char peer[32];
+
+	for (int i = 1; i <= 20; i++) {
+		snprintf(peer, sizeof(peer), "198.18.1.%d/32", i);
+		assert_int_equal(add(p, peer, 1, 1), 0);
+	}
+	assert_int_equal(add(p, "198.18.1.5/32", 3, 3), 0);
+	assert_int_equal(add(p, "198.18.2.0/24", 1, 1), 0);
+	assert_int_equal(add(p, "fd00::5/128", 1, 1), 0);
+	sock_entry(p, LISTENER, 1000, true, scope("0.0.0.0/0", NULL, 179, 0), "198.18.7.1/32", 5);
+	sock_entry(p, CONN, 1000, false, scope("198.18.1.9/32", NULL, 40001, 179), "198.18.1.9/32", 7);
+	return p;
+}
+
+/* Op on a clone; 0, or a negative errno. */
+static int change(int op, struct policy *p)
+{
+	struct policy_sock ps = { .cookie = CONN, .uid = 1000 };
+	struct policy_scope sc = scope("198.18.1.10/32", NULL, 40002, 179);
+	struct tcpao_mkt m = key("198.18.7.77/32", 6, 6);
+	struct tcpao_addr a7 = addr("198.18.7.1");
+	struct policy_key_ref ref = { .peer = addr("198.18.1.6"), .peer_len = 32,
+				      .sndid = 1, .rcvid = 1 };
+	struct tcpao_keyring ring;
+	int rc = 0;
+
+	switch (op) {
+	case F_ADD_NEW:
+		return add(p, "198.18.9.1/32", 1, 1);
+	case F_ADD_MORE:
+		return add(p, "198.18.1.5/32", 2, 2);
+	case F_DEL:
+		return policy_del_key(p, &ref, -1, -1, err, sizeof(err));
+	case F_SOCK_ADD:
+		return policy_sock_add_key(p, LISTENER, &m);
+	case F_SOCK_DEL:
+		return policy_sock_del_key(p, LISTENER, &a7, 32, 5, 5);
+	case F_SOCK_SET:
+		tcpao_keyring_init(&ring);
+		m = key("198.18.1.10/32", 8, 8);
+		if ((rc = tcpao_keyring_add(&ring, &m)) == 0 &&
+		    !policy_sock_set(p, &ps, &sc, &ring, false, NULL, 0, &rc, err, sizeof(err)))
+			rc = rc ? rc : -ENOMEM;
+		tcpao_keyring_free(&ring);
+		return rc;
+	case F_SOCK_REMOVE:
+		return policy_sock_remove(p, CONN);
+	}
+	return policy_set_keysel(p, &ref.peer, 32, 1, 1, err, sizeof(err));
+}
+
+/* What a change that succeeded shows. */
+static void changed(int op, const struct policy *p)
+{
+	const struct policy_peer *e;
+
+	switch (op) {
+	case F_ADD_NEW:
+		assert_non_null(match(p, "198.18.0.1", 179, "198.18.9.1", 40000));
+		break;
+	case F_ADD_MORE:
+		assert_int_equal(match(p, "198.18.0.1", 179, "198.18.1.5", 40000)->keys.n, 3);
+		break;
+	case F_DEL:
+		e = match(p, "198.18.0.1", 179, "198.18.1.6", 40000);
+		assert_true(!e || e->scope.peer_len != 32 || !e->keys.n);
+		break;
+	case F_SOCK_ADD:
+	case F_SOCK_DEL:
+		e = policy_sock_entry(p, LISTENER);
+		assert_int_equal(e->keys.n, op == F_SOCK_ADD ? 2 : 0);
+		break;
+	case F_SOCK_SET: /* the socket's one entry, of its new scope */
+		for (size_t i = 0, n = 0; i < p->n; i++)
+			if (policy_entry(p, i) && policy_entry(p, i)->sock_cookie == CONN)
+				assert_int_equal(++n, 1);
+		assert_int_equal(policy_sock_entry(p, CONN)->scope.local_port, 40002);
+		break;
+	case F_SOCK_REMOVE:
+		assert_null(policy_sock_entry(p, CONN));
+		break;
+	}
+}
+
+/* Each allocation of a change to a clone of a published policy failed in
+ * turn: the change says -ENOMEM (or did without), the clone can be let
+ * go (what the daemon does with it), the published policy is unchanged
+ * and answers as before, and no block leaks. */
+static void test_enomem_anywhere(void **state)
+{
+	long before = failalloc_live();
+	struct policy *p = published();
+	struct snap was, now;
+	int failures = 0;
+
+	(void)state;
+	snap_take(p, &was);
+	for (int op = 0; op < NF; op++) {
+		bool fired = true;
+
+		for (long n = 1; fired; n++) {
+			struct policy *fresh = policy_clone(p);
+			int rc;
+
+			assert_non_null(fresh);
+			assert_true(n < 2000);
+			failalloc_arm(n);
+			rc = change(op, fresh);
+			fired = failalloc_fired();
+			if (rc) {
+				assert_int_equal(rc, -ENOMEM);
+				assert_true(fired);
+				failures++;
+			} else {
+				changed(op, fresh);
+			}
+			policy_free(fresh);
+			snap_take(p, &now);
+			assert_memory_equal(&now, &was, sizeof(was));
+		}
+	}
+	policy_free(p);
+	assert_true(failures >= NF);
+	assert_int_equal(failalloc_live(), before);
 }
 
 int main(void)
@@ -1163,6 +1330,7 @@ int main(void)
 		cmocka_unit_test(test_holes_renumbered),
 		cmocka_unit_test(test_len_below),
 		cmocka_unit_test(test_index_prefix_bits),
+		cmocka_unit_test(test_enomem_anywhere),
 		cmocka_unit_test(test_covers),
 		cmocka_unit_test(test_connections_of_one_peer),
 		cmocka_unit_test(test_adopt_serials),

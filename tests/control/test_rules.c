@@ -167,8 +167,8 @@ static void test_sets_follow_policy(void **state)
 		assert_int_equal(rules_update_sets(&r, p, err, sizeof(err)), 0);
 		set_members("tcpaoports", got, sizeof(got));
 		assert_string_equal(got, "179\n4179\n");
-		assert_true(policy_sock_remove(p, 0x51));
-		assert_true(policy_sock_remove(p, 0x52));
+		assert_int_equal(policy_sock_remove(p, 0x51), 0);
+		assert_int_equal(policy_sock_remove(p, 0x52), 0);
 		assert_int_equal(rules_update_sets(&r, p, err, sizeof(err)), 0);
 		set_members("tcpaoports", got, sizeof(got));
 		assert_string_equal(got, "");
@@ -261,8 +261,8 @@ static void test_sets_follow_changes(void **state)
 	set_members("tcpaoports", got, sizeof(got));
 	assert_string_equal(got, "4179\n4180\n");
 	q = policy_clone(p);
-	assert_true(policy_sock_remove(q, 0x61));
-	assert_true(policy_sock_remove(q, 0x62));
+	assert_int_equal(policy_sock_remove(q, 0x61), 0);
+	assert_int_equal(policy_sock_remove(q, 0x62), 0);
 	p = publish(&r, p, q);
 	assert_sets("198.18.0.0/24\n198.18.7.9\n", "");
 	set_members("tcpaoports", got, sizeof(got));

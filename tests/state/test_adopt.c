@@ -143,7 +143,7 @@ static void sock_entry(struct policy *p)
 					&rc, err, sizeof(err)));
 	tcpao_keyring_free(&ring);
 }
-static void sock_gone(struct policy *p) { assert_true(policy_sock_remove(p, 77)); }
+static void sock_gone(struct policy *p) { assert_int_equal(policy_sock_remove(p, 77), 0); }
 static void many(struct policy *p)
 {
 	char prefix[32];

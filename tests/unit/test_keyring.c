@@ -3,10 +3,10 @@
  * Key sets and key selection (lib/keyring.c, lib/keysel.c), with Linux's
  * list order: keys are added at the head, lookups take the first match.
  *
- * Linked with -Wl,--wrap=free: the engine's calls to free() come through
- * __wrap_free below, which checks that the key storage handed back holds
- * no secret any more. And with the allocators wrapped: an
- * allocation can be made to fail, and what is allocated is counted.
+ * Linked with the allocators wrapped (failalloc.h): the engine's calls to
+ * free() come through check_freed() below, which checks that the key
+ * storage handed back holds no secret any more; an allocation can be made
+ * to fail, and what is allocated is counted.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,58 +18,8 @@
 #include <cmocka.h>
 #include <malloc.h>
 
+#include "failalloc.h"
 #include "tcpao.h"
-
-void __real_free(void *p);
-void __wrap_free(void *p);
-void *__real_malloc(size_t n);
-void *__wrap_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__real_realloc(void *old, size_t n);
-void *__wrap_realloc(void *old, size_t n);
-void *__real_aligned_alloc(size_t align, size_t n);
-void *__wrap_aligned_alloc(size_t align, size_t n);
-
-static long fail_in; /* the fail_in-th allocation from now fails (0: none) */
-static long live;    /* blocks allocated and not freed */
-
-static bool failing(void)
-{
-	return fail_in && !--fail_in;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	void *p = failing() ? NULL : __real_malloc(n);
-
-	live += p != NULL;
-	return p;
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	void *p = failing() ? NULL : __real_calloc(n, size);
-
-	live += p != NULL;
-	return p;
-}
-
-void *__wrap_aligned_alloc(size_t align, size_t n)
-{
-	void *p = failing() ? NULL : __real_aligned_alloc(align, n);
-
-	live += p != NULL;
-	return p;
-}
-
-void *__wrap_realloc(void *old, size_t n)
-{
-	void *p = failing() ? NULL : __real_realloc(old, n);
-
-	live += p && !old;
-	return p;
-}
 
 static const void *watched;      /* the key chunk expected to be freed */
 static int watched_freed, watched_dirty;
@@ -83,9 +33,10 @@ static bool key_at(const uint8_t *b)
 	return true;
 }
 
-void __wrap_free(void *p)
+/* Every block the engine frees comes here (failalloc_on_free). */
+static void check_freed(void *p)
 {
-	if (p && p == watched) {
+	if (p == watched) {
 		const uint8_t *b = p;
 		size_t len = malloc_usable_size(p);
 
@@ -94,8 +45,6 @@ void __wrap_free(void *p)
 			watched_dirty += key_at(b + i);
 		watched = NULL;
 	}
-	live -= p != NULL;
-	__real_free(p);
 }
 
 static struct tcpao_addr addr(const char *text)
@@ -1080,10 +1029,9 @@ static bool fail_nth(int op, long n, const struct tcpao_keyring *r,
 	if (op == OP_ADD_ROOM)
 		big_add(&w, &start, 60001);
 	want = start;
-	fail_in = n;
+	failalloc_arm(n);
 	rc = apply(op, &w, &want);
-	fired = !fail_in;
-	fail_in = 0;
+	fired = failalloc_fired();
 	if (rc) {
 		assert_int_equal(rc, -ENOMEM);
 		assert_true(fired);
@@ -1100,7 +1048,7 @@ static void test_enomem_anywhere(void **state)
 {
 	static struct big_model now;
 	struct tcpao_keyring r, held;
-	long before = live;
+	long before = failalloc_live();
 	int failures = 0;
 
 	(void)state;
@@ -1121,7 +1069,7 @@ static void test_enomem_anywhere(void **state)
 	tcpao_keyring_free(&held);
 	tcpao_keyring_free(&r);
 	assert_true(failures >= 8); /* counted when written: 10 */
-	assert_int_equal(live, before);
+	assert_int_equal(failalloc_live(), before);
 }
 
 int main(void)
@@ -1147,5 +1095,6 @@ int main(void)
 		cmocka_unit_test(test_enomem_anywhere),
 	};
 
+	failalloc_on_free = check_freed;
 	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
 }
