@@ -40,9 +40,11 @@ static const char *peer_str(const struct policy_peer *p, char *buf, size_t len)
 	return policy_prefix_str(&p->scope.peer, p->scope.peer_len, buf, len);
 }
 
-/* Brings the entry's ring to the keys the schedule accepts. */
+/* Brings the entry's ring to the keys the schedule accepts; *retry when
+ * memory ran out (a key past its window must not wait for the next
+ * boundary to leave). */
 static bool sync_keys(struct policy *policy, size_t e, const struct keychain *c,
-		      const struct keychain_sched *s)
+		      const struct keychain_sched *s, bool *retry)
 {
 	char err[256], who[64];
 	bool changed = false;
@@ -55,17 +57,22 @@ static bool sync_keys(struct policy *policy, size_t e, const struct keychain *c,
 		struct policy_peer *own;
 
 		if (k >= 0 && !want) {
-			if (!(own = policy_entry_mut(policy, e)))
-				continue; /* no memory: at the next boundary */
-			tcpao_keyring_del(&own->keys, &own->scope.peer, own->scope.peer_len,
-					  m->sndid, m->rcvid);
+			if (!(own = policy_entry_mut(policy, e)) ||
+			    tcpao_keyring_del(&own->keys, &own->scope.peer,
+					      own->scope.peer_len, m->sndid, m->rcvid)) {
+				*retry = true;
+				continue;
+			}
 			log_msg(LOG_INFO, "peer %s key-chain %s: key %llu leaves (accept window over)",
 				peer_str(p, who, sizeof(who)), c->name,
 				(unsigned long long)c->keys[i].id);
 			changed = true;
 		} else if (k < 0 && want) {
-			if (policy_add_key_from(policy, &p->scope, m, POLICY_FROM_FILE,
-						false, false, err, sizeof(err))) {
+			int rc = policy_add_key_from(policy, &p->scope, m, POLICY_FROM_FILE,
+						     false, false, err, sizeof(err));
+
+			if (rc) {
+				*retry |= rc == -ENOMEM;
 				log_msg(LOG_ERR, "peer %s key-chain %s: key %llu: %s",
 					peer_str(p, who, sizeof(who)), c->name,
 					(unsigned long long)c->keys[i].id, err);
@@ -86,7 +93,7 @@ static bool sync_keys(struct policy *policy, size_t e, const struct keychain *c,
  * start with the new key): asked for it by our RNextKeyID, a peer that
  * holds it asks back, and the RNextKeyID rule moves each connection. */
 static bool prefer(struct policy *policy, size_t e, const struct keychain *c,
-		   const struct keychain_sched *s)
+		   const struct keychain_sched *s, bool *retry)
 {
 	const struct keychain_key *k = &c->keys[s->active];
 	const struct policy_peer *q = policy_entry(policy, e);
@@ -96,8 +103,10 @@ static bool prefer(struct policy *policy, size_t e, const struct keychain *c,
 
 	if (q->current_sndid == k->mkt.sndid && q->rnext_rcvid == k->mkt.rcvid)
 		return false;
-	if (!(p = policy_entry_mut(policy, e)))
-		return false; /* no memory: at the next boundary */
+	if (!(p = policy_entry_mut(policy, e))) {
+		*retry = true;
+		return false;
+	}
 
 	if (p->current_sndid != k->mkt.sndid) {
 		p->current_sndid = k->mkt.sndid;
@@ -121,6 +130,8 @@ static bool prefer(struct policy *policy, size_t e, const struct keychain *c,
 
 int rollover_apply(struct policy *policy, int64_t now, struct rollover_result *r)
 {
+	bool retry = false;
+
 	*r = (struct rollover_result){ .next = KEYCHAIN_NEVER };
 	for (size_t e = 0; e < policy->n; e++) {
 		const struct keychain *c = policy_entry(policy, e) ?
@@ -133,8 +144,8 @@ int rollover_apply(struct policy *policy, int64_t now, struct rollover_result *r
 		keychain_eval(c, now, &s);
 		if (s.next < r->next)
 			r->next = s.next;
-		r->changed |= sync_keys(policy, e, c, &s);
-		r->changed |= prefer(policy, e, c, &s);
+		r->changed |= sync_keys(policy, e, c, &s, &retry);
+		r->changed |= prefer(policy, e, c, &s, &retry);
 		if (!s.gap)
 			continue;
 		r->gaps++;
@@ -146,6 +157,8 @@ int rollover_apply(struct policy *policy, int64_t now, struct rollover_result *r
 		if (now + GAP_REWARN_S < r->next)
 			r->next = now + GAP_REWARN_S;
 	}
+	if (retry && now + 1 < r->next)
+		r->next = now + 1; /* no memory: again in a second */
 	return 0;
 }
 

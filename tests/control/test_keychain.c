@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Key chains: the schedule (daemon/keychain.c), the tcpao.conf grammar for
- * them (config.c), and the schedule applied to a policy (rollover.c).
+ * them (config.c), and the schedule applied to a policy (rollover.c), with
+ * its allocations failed in turn (failalloc.h).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "failalloc.h"
 #include "keychain.h"
 #include "rollover.h"
 
@@ -246,6 +248,37 @@ static void test_apply(void **state)
 	policy_free(p);
 }
 
+/* Key 1's accept window ends at T0+115 while each allocation of the
+ * schedule's step fails in turn: the key leaves, or the schedule comes
+ * back within a second (never at the next boundary, which may be days
+ * away, with the key still accepted). */
+static void test_apply_enomem(void **state)
+{
+	struct policy *p = parse_ok(chain_conf);
+	struct rollover_result r;
+	bool fired = true;
+
+	(void)state;
+	assert_int_equal(rollover_apply(p, T0 + 90, &r), 0);
+	assert_true(has_key(policy_entry(p, 0), 1));
+	for (long n = 1; fired; n++) {
+		struct policy *q = policy_clone(p);
+
+		assert_non_null(q);
+		assert_true(n < 1000);
+		failalloc_arm(n);
+		assert_int_equal(rollover_apply(q, T0 + 115, &r), 0);
+		fired = failalloc_fired();
+		if (has_key(policy_entry(q, 0), 1))
+			assert_true(r.next <= T0 + 116);
+		else
+			assert_true(r.changed);
+		policy_free(q);
+	}
+	assert_true(has_key(policy_entry(p, 0), 1)); /* the clone's, not p's */
+	policy_free(p);
+}
+
 /* rollover confirmed: the preference moves, the live connections' send
  * key does not (no current epoch bump); the RNextKeyID does. */
 static void test_apply_confirmed(void **state)
@@ -402,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_config_chain),
 		cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_apply_enomem),
 		cmocka_unit_test(test_reload_keeps_serials),
 		cmocka_unit_test(test_apply_confirmed),
 		cmocka_unit_test(test_config_errors),
