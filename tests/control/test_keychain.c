@@ -279,6 +279,46 @@ static void test_apply_enomem(void **state)
 	policy_free(p);
 }
 
+/* A reload's parse with each of its allocations failed in turn: it says
+ * -ENOMEM and gives no policy, or gives the whole policy; nothing leaks. */
+static void test_parse_enomem(void **state)
+{
+	static const char more[] =
+		"peer 198.18.0.3 { key id 7 alg hmac(sha1) secret seven; }\n"
+		"peer fd00::3 { key send-id 8 recv-id 8 alg cmac(aes128) secret eight; }\n";
+	char text[sizeof(chain_conf) + sizeof(more)];
+	struct policy *whole = NULL, *p;
+	long before = failalloc_live();
+	bool fired = true;
+
+	(void)state;
+	snprintf(text, sizeof(text), "%s%s", chain_conf, more);
+	whole = parse_ok(text);
+	for (long n = 1; fired; n++) {
+		char err[256] = "";
+		int rc;
+
+		p = NULL;
+		assert_true(n < 5000);
+		failalloc_arm(n);
+		rc = config_parse(text, strlen(text), "t.conf", NULL, &p, err, sizeof(err));
+		fired = failalloc_fired();
+		if (rc) {
+			assert_int_equal(rc, -ENOMEM);
+			assert_null(p);
+		} else {
+			assert_int_equal(p->n, whole->n);
+			for (size_t i = 0; i < p->n; i++)
+				assert_int_equal(policy_entry(p, i)->keys.n,
+						 policy_entry(whole, i)->keys.n);
+			assert_int_equal(p->chains->n, whole->chains->n);
+			policy_free(p);
+		}
+	}
+	policy_free(whole);
+	assert_int_equal(failalloc_live(), before);
+}
+
 /* rollover confirmed: the preference moves, the live connections' send
  * key does not (no current epoch bump); the RNextKeyID does. */
 static void test_apply_confirmed(void **state)
@@ -436,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_config_chain),
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_apply_enomem),
+		cmocka_unit_test(test_parse_enomem),
 		cmocka_unit_test(test_reload_keeps_serials),
 		cmocka_unit_test(test_apply_confirmed),
 		cmocka_unit_test(test_config_errors),
