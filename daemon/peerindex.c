@@ -174,21 +174,29 @@ static int rehash(struct peer_index *ix)
 	return 0;
 }
 
-/* A copy of b (NULL: none) with id added, or removed when `drop`. */
+/* A copy of b (NULL: none) with id added in its place (ids ascend: an id
+ * taken out and put back, as a failed removal does, is where it was), or
+ * removed when `drop`. */
 static struct bucket *bucket_with(const struct bucket *b, const struct pkey *key,
 				  uint32_t id, bool drop)
 {
 	uint32_t n = b ? b->n : 0, k = 0;
 	struct bucket *c = malloc(sizeof(*c) + (n + 1) * sizeof(c->ids[0]));
+	bool placed = drop;
 
 	if (!c)
 		return NULL;
 	c->ref = 1;
 	c->key = *key;
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
+		if (!placed && id < b->ids[i]) {
+			c->ids[k++] = id;
+			placed = true;
+		}
 		if (!drop || b->ids[i] != id)
 			c->ids[k++] = b->ids[i];
-	if (!drop)
+	}
+	if (!placed)
 		c->ids[k++] = id;
 	c->n = k;
 	return c;

@@ -35,15 +35,15 @@ void peer_index_free(struct peer_index *ix);
 void peer_index_clone(struct peer_index *dst, const struct peer_index *src);
 
 /* Adds id under prefix/len (an IPv4 or IPv6 prefix, host bits clear),
- * after the ids there: ids of one prefix are added in increasing order.
- * 0, -EINVAL or -ENOMEM (the index unchanged). */
+ * among the ids there in increasing order. 0, -EINVAL or -ENOMEM (the
+ * index unchanged). */
 int peer_index_add(struct peer_index *ix, const struct tcpao_addr *prefix,
 		   uint8_t len, uint32_t id);
 /* Removes id from prefix/len; 0, -ENOENT or -ENOMEM (unchanged). */
 int peer_index_del(struct peer_index *ix, const struct tcpao_addr *prefix,
 		   uint8_t len, uint32_t id);
 
-/* The ids of exactly prefix/len in the order added (*n of them; NULL when
+/* The ids of exactly prefix/len in increasing order (*n of them; NULL when
  * none). prefix's host bits past len are ignored. Valid until this
  * version of the index changes. */
 const uint32_t *peer_index_ids(const struct peer_index *ix,

@@ -275,11 +275,13 @@ static int index_out(struct policy_indexes *ix, const struct policy_peer *p,
 	uint8_t len;
 	struct peer_index *by_scope = scope_index(ix, p, &k, &len);
 
-	if (p->sock_cookie && peer_index_del(&ix->cookie, &c, 128, (uint32_t)slot))
+	/* Out of the scope's index first: an entry stuck half out (no memory
+	 * for the way back either) is then unmatched but still found by its
+	 * cookie, and a second try (-ENOENT: out already) finishes. */
+	if (peer_index_del(by_scope, &k, len, (uint32_t)slot) == -ENOMEM)
 		return -ENOMEM;
-	if (peer_index_del(by_scope, &k, len, (uint32_t)slot)) {
-		if (p->sock_cookie)
-			peer_index_add(&ix->cookie, &c, 128, (uint32_t)slot);
+	if (p->sock_cookie && peer_index_del(&ix->cookie, &c, 128, (uint32_t)slot) == -ENOMEM) {
+		peer_index_add(by_scope, &k, len, (uint32_t)slot);
 		return -ENOMEM;
 	}
 	return 0;
@@ -370,12 +372,11 @@ static int entry_remove(struct policy *policy, size_t slot)
 	if (!p)
 		return 0;
 	note_change(policy, slot);
-	if (index_out(&policy->ix, p, slot))
+	/* The slot's path made this version's first: then clearing it takes
+	 * no memory, and no failure leaves the entry in place unindexed. */
+	if (!pvec_slot(&policy->entries, slot) || index_out(&policy->ix, p, slot))
 		return -ENOMEM;
-	if (pvec_set(&policy->entries, slot, 0)) {
-		index_in(&policy->ix, p, slot);
-		return -ENOMEM;
-	}
+	pvec_set(&policy->entries, slot, 0);
 	policy->holes++;
 	while (policy->n && !policy_entry(policy, policy->n - 1) &&
 	       !pvec_resize(&policy->entries, policy->n - 1)) {

@@ -248,73 +248,88 @@ static void test_apply(void **state)
 	policy_free(p);
 }
 
-/* Key 1's accept window ends at T0+115 while each allocation of the
- * schedule's step fails in turn: the key leaves, or the schedule comes
- * back within a second (never at the next boundary, which may be days
- * away, with the key still accepted). */
+/* The schedule's step at T0+115 (key 1's accept window ends) on a clone
+ * whose n-th allocation fails (and every one after it, when and_after):
+ * the key leaves, or the schedule comes back within a second (never at
+ * the next boundary, which may be days away, with the key still
+ * accepted). True while the step had an n-th allocation. */
+static bool apply_failing(const struct policy *p, long n, bool and_after)
+{
+	struct policy *q = policy_clone(p);
+	struct rollover_result r;
+	bool fired;
+
+	assert_non_null(q);
+	failalloc_arm(n, and_after);
+	assert_int_equal(rollover_apply(q, T0 + 115, &r), 0);
+	fired = failalloc_fired();
+	if (has_key(policy_entry(q, 0), 1))
+		assert_true(r.next <= T0 + 116);
+	else
+		assert_true(r.changed);
+	policy_free(q);
+	return fired;
+}
+
 static void test_apply_enomem(void **state)
 {
 	struct policy *p = parse_ok(chain_conf);
 	struct rollover_result r;
-	bool fired = true;
 
 	(void)state;
 	assert_int_equal(rollover_apply(p, T0 + 90, &r), 0);
 	assert_true(has_key(policy_entry(p, 0), 1));
-	for (long n = 1; fired; n++) {
-		struct policy *q = policy_clone(p);
-
-		assert_non_null(q);
-		assert_true(n < 1000);
-		failalloc_arm(n);
-		assert_int_equal(rollover_apply(q, T0 + 115, &r), 0);
-		fired = failalloc_fired();
-		if (has_key(policy_entry(q, 0), 1))
-			assert_true(r.next <= T0 + 116);
-		else
-			assert_true(r.changed);
-		policy_free(q);
-	}
-	assert_true(has_key(policy_entry(p, 0), 1)); /* the clone's, not p's */
+	for (int all = 0; all < 2; all++)
+		for (long n = 1; apply_failing(p, n, all); n++)
+			assert_true(n < 1000);
+	assert_true(has_key(policy_entry(p, 0), 1)); /* the clones', not p's */
 	policy_free(p);
 }
 
-/* A reload's parse with each of its allocations failed in turn: it says
- * -ENOMEM and gives no policy, or gives the whole policy; nothing leaks. */
+/* The parse of text with its n-th allocation failing (and every one
+ * after it, when and_after): -ENOMEM and no policy, or the whole policy.
+ * True while the parse had an n-th allocation. */
+static bool parse_failing(const char *text, const struct policy *whole, long n,
+			  bool and_after)
+{
+	struct policy *p = NULL;
+	char err[256] = "";
+	bool fired;
+	int rc;
+
+	failalloc_arm(n, and_after);
+	rc = config_parse(text, strlen(text), "t.conf", NULL, &p, err, sizeof(err));
+	fired = failalloc_fired();
+	if (rc) {
+		assert_int_equal(rc, -ENOMEM);
+		assert_null(p);
+		return fired;
+	}
+	assert_int_equal(p->n, whole->n);
+	for (size_t i = 0; i < p->n; i++)
+		assert_int_equal(policy_entry(p, i)->keys.n, policy_entry(whole, i)->keys.n);
+	assert_int_equal(p->chains->n, whole->chains->n);
+	policy_free(p);
+	return fired;
+}
+
+/* A reload's parse with each of its allocations failed in turn: nothing
+ * leaks. */
 static void test_parse_enomem(void **state)
 {
 	static const char more[] =
 		"peer 198.18.0.3 { key id 7 alg hmac(sha1) secret seven; }\n"
 		"peer fd00::3 { key send-id 8 recv-id 8 alg cmac(aes128) secret eight; }\n";
 	char text[sizeof(chain_conf) + sizeof(more)];
-	struct policy *whole = NULL, *p;
 	long before = failalloc_live();
-	bool fired = true;
+	struct policy *whole;
 
 	(void)state;
 	snprintf(text, sizeof(text), "%s%s", chain_conf, more);
 	whole = parse_ok(text);
-	for (long n = 1; fired; n++) {
-		char err[256] = "";
-		int rc;
-
-		p = NULL;
-		assert_true(n < 5000);
-		failalloc_arm(n);
-		rc = config_parse(text, strlen(text), "t.conf", NULL, &p, err, sizeof(err));
-		fired = failalloc_fired();
-		if (rc) {
-			assert_int_equal(rc, -ENOMEM);
-			assert_null(p);
-		} else {
-			assert_int_equal(p->n, whole->n);
-			for (size_t i = 0; i < p->n; i++)
-				assert_int_equal(policy_entry(p, i)->keys.n,
-						 policy_entry(whole, i)->keys.n);
-			assert_int_equal(p->chains->n, whole->chains->n);
-			policy_free(p);
-		}
-	}
+	for (int all = 0; all < 2; all++)
+		for (long n = 1; parse_failing(text, whole, n, all); n++)
+			assert_true(n < 5000);
 	policy_free(whole);
 	assert_int_equal(failalloc_live(), before);
 }

@@ -15,13 +15,16 @@ void *__wrap_realloc(void *old, size_t n);
 void *__wrap_aligned_alloc(size_t align, size_t n);
 void __wrap_free(void *p);
 
-static long fail_in; /* the fail_in-th allocation from now fails (0: none) */
+static long fail_in;      /* the fail_in-th allocation from now fails (0: none) */
+static bool sticky, down; /* and every one after it */
 static long live;
 void (*failalloc_on_free)(void *p);
 
-void failalloc_arm(long n)
+void failalloc_arm(long n, bool and_after)
 {
 	fail_in = n;
+	sticky = and_after;
+	down = false;
 }
 
 bool failalloc_fired(void)
@@ -29,6 +32,7 @@ bool failalloc_fired(void)
 	bool fired = !fail_in;
 
 	fail_in = 0;
+	down = false;
 	return fired;
 }
 
@@ -39,7 +43,12 @@ long failalloc_live(void)
 
 static bool failing(void)
 {
-	return fail_in && !--fail_in;
+	if (down)
+		return true;
+	if (!fail_in || --fail_in)
+		return false;
+	down = sticky;
+	return true;
 }
 
 static void *counted(void *p)

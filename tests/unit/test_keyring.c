@@ -1007,16 +1007,9 @@ static int apply(int op, struct tcpao_keyring *w, struct big_model *m)
 	return rc;
 }
 
-/* Each allocation of an add (a new chunk and group, or room in the
- * newest chunk), a delete (where chunks merge, and where they are full),
- * a tag set and a copy failed in turn, on a ring of one full group whose
- * chunks, groups and index pages a held copy shares: the call says
- * -ENOMEM and the ring answers as before (or, where it could do without
- * the allocation, as after), the held copy never changes, and nothing
- * leaks. */
-/* Op on a copy of r (the model now) with its n-th allocation failing:
- * true while it had an n-th. */
-static bool fail_nth(int op, long n, const struct tcpao_keyring *r,
+/* Op on a copy of r (the model now) with its n-th allocation failing
+ * (and every one after it, when and_after): true while it had an n-th. */
+static bool fail_nth(int op, long n, bool and_after, const struct tcpao_keyring *r,
 		     const struct big_model *now, int *failures)
 {
 	static struct big_model start, want;
@@ -1029,7 +1022,7 @@ static bool fail_nth(int op, long n, const struct tcpao_keyring *r,
 	if (op == OP_ADD_ROOM)
 		big_add(&w, &start, 60001);
 	want = start;
-	failalloc_arm(n);
+	failalloc_arm(n, and_after);
 	rc = apply(op, &w, &want);
 	fired = failalloc_fired();
 	if (rc) {
@@ -1044,6 +1037,13 @@ static bool fail_nth(int op, long n, const struct tcpao_keyring *r,
 	return fired;
 }
 
+/* Each allocation of an add (a new chunk and group, or room in the
+ * newest chunk), a delete (where chunks merge, and where they are full),
+ * a tag set and a copy failed in turn (alone, and with every one after
+ * it), on a ring of one full group whose chunks, groups and index pages a
+ * held copy shares: the call says -ENOMEM and the ring answers as before
+ * (or, where it could do without the allocation, as after), the held
+ * copy never changes, and nothing leaks. */
 static void test_enomem_anywhere(void **state)
 {
 	static struct big_model now;
@@ -1058,17 +1058,17 @@ static void test_enomem_anywhere(void **state)
 	for (size_t k = 0; k < 450; k++) /* some of the oldest chunks half empty */
 		big_del(&r, &now, 3000 + k);
 	assert_int_equal(tcpao_keyring_copy(&held, &r), 0);
-	for (int op = 0; op < NOPS; op++) {
+	for (int op = 0; op < 2 * NOPS; op++) {
 		long n = 1;
 
-		while (fail_nth(op, n, &r, &now, &failures))
+		while (fail_nth(op % NOPS, n, op >= NOPS, &r, &now, &failures))
 			assert_true(++n < 1000);
 	}
 	big_same(&held, &now);
 	big_same(&r, &now);
 	tcpao_keyring_free(&held);
 	tcpao_keyring_free(&r);
-	assert_true(failures >= 8); /* counted when written: 10 */
+	assert_true(failures >= 16); /* counted when written: 20 */
 	assert_int_equal(failalloc_live(), before);
 }
 
