@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "hash.h"
 #include "peerindex.h"
@@ -116,8 +115,7 @@ static size_t probe(const struct pvec *slots, const struct pkey *k,
 
 void peer_index_init(struct peer_index *ix)
 {
-	if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)(uintptr_t)ix ^ 0x9e3779b97f4a7c15ull;
+	hash_seed_once(&seed);
 	memset(ix, 0, sizeof(*ix));
 	pvec_init(&ix->slots, &bucket_ops);
 }

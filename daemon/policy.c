@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "hash.h"
@@ -76,8 +75,7 @@ struct policy *policy_new(void)
 	policy->next_serial = 1;
 	policy->gen = ++generations;
 	/* Before any worker reads a policy: set once, on the first. */
-	if (!conn_seed && getrandom(&conn_seed, sizeof(conn_seed), 0) != sizeof(conn_seed))
-		conn_seed = (uint64_t)(uintptr_t)policy ^ 0x9e3779b97f4a7c15ull;
+	hash_seed_once(&conn_seed);
 	pvec_init(&policy->entries, &entry_ops);
 	indexes_init(&policy->ix);
 	return policy;
