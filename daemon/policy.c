@@ -1055,7 +1055,6 @@ struct match {
 	uint16_t lport, rport;
 	const struct policy_peer *best, *listener, *only;
 	unsigned best_spec;
-	bool more; /* a second entry scopes the connection */
 };
 
 /* Among entries that are not a fallback, the larger wins: a socket's
@@ -1098,9 +1097,8 @@ static void consider(struct match *m, const struct policy_peer *p)
 		m->only = p;
 		return;
 	}
-	if (!m->more)
+	if (!m->best && !m->listener) /* nothing decided: p is the second */
 		decide(m, m->only);
-	m->more = true;
 	decide(m, p);
 }
 
@@ -1138,7 +1136,7 @@ const struct policy_peer *policy_match(const struct policy *policy,
 	}
 	while ((slot = next_containing(policy, &r, 128, &w)) != SIZE_MAX)
 		consider(&m, policy_entry(policy, slot));
-	if (!m.more)
+	if (!m.best && !m.listener) /* one entry, or none */
 		return m.only;
 	return m.best ? m.best : m.listener;
 }
@@ -1549,11 +1547,23 @@ const struct policy_peer *policy_sock_entry(const struct policy *policy,
 	return slot == SIZE_MAX ? NULL : policy_entry(policy, slot);
 }
 
-struct policy_peer *policy_sock_entry_mut(struct policy *policy, uint64_t cookie)
+/* The socket's entry, this policy's own to change: -ENOENT when there is
+ * none, -ENOMEM when it cannot be copied. */
+static int sock_entry_own(struct policy *policy, uint64_t cookie, struct policy_peer **e)
 {
 	size_t slot = sock_slot(policy, cookie);
 
-	return slot == SIZE_MAX ? NULL : policy_entry_mut(policy, slot);
+	if (slot == SIZE_MAX)
+		return -ENOENT;
+	return (*e = policy_entry_mut(policy, slot)) ? 0 : -ENOMEM;
+}
+
+struct policy_peer *policy_sock_entry_mut(struct policy *policy, uint64_t cookie)
+{
+	struct policy_peer *e = NULL;
+
+	sock_entry_own(policy, cookie, &e);
+	return e;
 }
 
 int policy_sock_remove(struct policy *policy, uint64_t cookie)
@@ -1660,17 +1670,6 @@ static void note_key(struct policy_peer *e, const struct tcpao_addr *peer,
 	e->delta_sign = sign;
 	e->delta_peer = *peer;
 	e->delta_len = len;
-}
-
-/* The socket's entry, this policy's own to change: -ENOENT when there is
- * none, -ENOMEM when it cannot be copied. */
-static int sock_entry_own(struct policy *policy, uint64_t cookie, struct policy_peer **e)
-{
-	size_t slot = sock_slot(policy, cookie);
-
-	if (slot == SIZE_MAX)
-		return -ENOENT;
-	return (*e = policy_entry_mut(policy, slot)) ? 0 : -ENOMEM;
 }
 
 int policy_sock_add_key(struct policy *policy, uint64_t cookie,

@@ -842,11 +842,9 @@ static void big_same(const struct tcpao_keyring *r, const struct big_model *m)
 	}
 }
 
-static void big_add(struct tcpao_keyring *r, struct big_model *m, uint32_t x)
+/* The model after key x was added to r (at its head). */
+static void model_added(struct big_model *m, const struct tcpao_keyring *r, uint32_t x)
 {
-	struct tcpao_mkt k = numbered(x);
-
-	assert_int_equal(tcpao_keyring_add(r, &k), 0);
 	memmove(m->x + 1, m->x, m->n * sizeof(m->x[0]));
 	memmove(m->serial + 1, m->serial, m->n * sizeof(m->serial[0]));
 	memmove(m->tag + 1, m->tag, m->n * sizeof(m->tag[0]));
@@ -856,15 +854,28 @@ static void big_add(struct tcpao_keyring *r, struct big_model *m, uint32_t x)
 	m->n++;
 }
 
+static void model_deleted(struct big_model *m, size_t i)
+{
+	m->n--;
+	memmove(m->x + i, m->x + i + 1, (m->n - i) * sizeof(m->x[0]));
+	memmove(m->serial + i, m->serial + i + 1, (m->n - i) * sizeof(m->serial[0]));
+	memmove(m->tag + i, m->tag + i + 1, (m->n - i) * sizeof(m->tag[0]));
+}
+
+static void big_add(struct tcpao_keyring *r, struct big_model *m, uint32_t x)
+{
+	struct tcpao_mkt k = numbered(x);
+
+	assert_int_equal(tcpao_keyring_add(r, &k), 0);
+	model_added(m, r, x);
+}
+
 static void big_del(struct tcpao_keyring *r, struct big_model *m, size_t i)
 {
 	struct tcpao_mkt k = numbered(m->x[i]);
 
 	assert_int_equal(tcpao_keyring_del(r, &k.peer, 32, 1, 1), 0);
-	m->n--;
-	memmove(m->x + i, m->x + i + 1, (m->n - i) * sizeof(m->x[0]));
-	memmove(m->serial + i, m->serial + i + 1, (m->n - i) * sizeof(m->serial[0]));
-	memmove(m->tag + i, m->tag + i + 1, (m->n - i) * sizeof(m->tag[0]));
+	model_deleted(m, i);
 }
 
 /* 12,000 keys (94 chunks in 3 groups), then random deletes, adds and tag
@@ -974,36 +985,23 @@ static int apply(int op, struct tcpao_keyring *w, struct big_model *m)
 	switch (op) {
 	case OP_ADD:
 	case OP_ADD_ROOM:
-		if (!(rc = tcpao_keyring_add(w, &k))) {
-			memmove(m->x + 1, m->x, m->n * sizeof(m->x[0]));
-			memmove(m->serial + 1, m->serial, m->n * sizeof(m->serial[0]));
-			memmove(m->tag + 1, m->tag, m->n * sizeof(m->tag[0]));
-			m->x[0] = 60000;
-			m->serial[0] = tcpao_keyring_serial(w, 0);
-			m->tag[0] = 0;
-			m->n++;
-		}
+		if (!(rc = tcpao_keyring_add(w, &k)))
+			model_added(m, w, 60000);
 		return rc;
 	case OP_SET:
 		if (!(rc = tcpao_keyring_set(w, i, m->serial[i], 77)))
 			m->tag[i] = 77;
 		return rc;
 	case OP_COPY:
-		if (!(rc = tcpao_keyring_copy(&c, w))) {
+		if (!(rc = tcpao_keyring_copy(&c, w)))
 			big_same(&c, m);
-			tcpao_keyring_free(&c);
-		} else {
+		else
 			assert_int_equal(c.n, 0); /* left empty */
-			tcpao_keyring_free(&c);
-		}
+		tcpao_keyring_free(&c);
 		return rc;
 	}
-	if (!(rc = tcpao_keyring_del(w, &k.peer, 32, 1, 1))) {
-		m->n--;
-		memmove(m->x + i, m->x + i + 1, (m->n - i) * sizeof(m->x[0]));
-		memmove(m->serial + i, m->serial + i + 1, (m->n - i) * sizeof(m->serial[0]));
-		memmove(m->tag + i, m->tag + i + 1, (m->n - i) * sizeof(m->tag[0]));
-	}
+	if (!(rc = tcpao_keyring_del(w, &k.peer, 32, 1, 1)))
+		model_deleted(m, i);
 	return rc;
 }
 
