@@ -96,6 +96,15 @@ void audit_policy(const struct audit_who *who, const struct audit_rec *r)
 	emit(LOG_NOTICE, who, r);
 }
 
+void audit_refused(const struct audit_who *who, const char *op, const char *why)
+{
+	char extra[300];
+
+	snprintf(extra, sizeof(extra), "error=\"%s\"", why);
+	audit_policy(who, &(struct audit_rec){ .op = op, .change = "refused", .sndid = -1,
+					       .rcvid = -1, .extra = extra });
+}
+
 /* ---- the rate limit ---------------------------------------------------- */
 
 static bool can_take(struct audit_bucket *b, uint64_t burst, uint64_t interval,

@@ -37,11 +37,17 @@
 #define CONTROL_BATCH_BYTES (64u << 10)
 /* Records, leaving room for the status line within the client's limit. */
 #define CONTROL_BODY_MAX (TCPAO_CTL_REPLY_MAX - 1024)
+/* Room a connection's reply text keeps beyond what waits in it: a
+ * status line, so that a request whose reply cannot be queued for want
+ * of memory is still answered ("out of memory"), not hung up on. */
+#define CONN_RESERVE 64
+/* Reply text kept between replies at most; a larger buffer goes. */
+#define CONN_KEEP (16u << 10)
 
 struct control_reply {
 	char *buf;
 	size_t len, cap;
-	bool overflow;
+	bool overflow, nomem;
 	int err;
 	char msg[256];
 	const struct control_client *who;
@@ -52,7 +58,7 @@ struct conn {
 	uint64_t tag; /* its epoll events' data: fd and a serial */
 	struct control_client who;
 	char *out; /* the replies not yet fully sent, one after another */
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap;
 	size_t ends[CONTROL_BATCH]; /* where each of them ends in out */
 	unsigned int nreplies, reply; /* queued; the one being sent */
 	bool waits_out; /* watched for EPOLLOUT, not EPOLLIN */
@@ -93,7 +99,7 @@ static void put(struct control_reply *out, const char *data, size_t n)
 			cap *= 2;
 		buf = realloc(out->buf, cap);
 		if (!buf) {
-			out->overflow = true;
+			out->overflow = out->nomem = true;
 			return;
 		}
 		out->buf = buf;
@@ -101,6 +107,11 @@ static void put(struct control_reply *out, const char *data, size_t n)
 	}
 	memcpy(out->buf + out->len, data, n);
 	out->len += n;
+}
+
+bool control_reply_whole(const struct control_reply *out)
+{
+	return !out->nomem;
 }
 
 static void put_str(struct control_reply *out, const char *s)
@@ -656,6 +667,19 @@ static struct conn **conn_slot(struct control *ctl, uint64_t tag)
 	return NULL;
 }
 
+/* c->out resized to cap bytes (>= what waits in it); -ENOMEM, c->out
+ * as it was. */
+static int conn_out_size(struct conn *c, size_t cap)
+{
+	char *p = realloc(c->out, cap);
+
+	if (!p)
+		return -ENOMEM;
+	c->out = p;
+	c->out_cap = cap;
+	return 0;
+}
+
 static void conn_close(struct control *ctl, struct conn **slot)
 {
 	struct conn *c = *slot;
@@ -733,28 +757,36 @@ static int conn_flush(struct control *ctl, struct conn *c)
 		frames_sent(ctl, c, (unsigned int)sent);
 		c->active_ms = control_now_ms();
 	}
-	free(c->out);
-	c->out = NULL;
 	c->out_len = c->out_off = 0;
 	c->nreplies = c->reply = 0;
+	if (c->out_cap > CONN_KEEP)
+		conn_out_size(c, CONN_RESERVE);
 	return c->ended ? -ECONNRESET : conn_wait_out(ctl, c, false);
 }
 
-/* Appends text to c->out as one more reply. */
+/* Appends text to c->out as one more reply, keeping CONN_RESERVE free
+ * after it; a status line of the last resort (last_resort) may take the
+ * reserve instead. */
 static int conn_queue(struct conn *c, const char *head, size_t hlen,
-		      const char *body, size_t blen)
+		      const char *body, size_t blen, bool last_resort)
 {
-	char *grown = realloc(c->out, c->out_len + hlen + blen);
+	size_t need = c->out_len + hlen + blen;
 
-	if (!grown)
+	if (need + CONN_RESERVE > c->out_cap && conn_out_size(c, need + CONN_RESERVE) &&
+	    (!last_resort || need > c->out_cap))
 		return -ENOMEM;
-	memcpy(grown + c->out_len, head, hlen);
+	memcpy(c->out + c->out_len, head, hlen);
 	if (blen)
-		memcpy(grown + c->out_len + hlen, body, blen);
-	c->out = grown;
-	c->out_len += hlen + blen;
+		memcpy(c->out + c->out_len + hlen, body, blen);
+	c->out_len = need;
 	c->ends[c->nreplies++] = c->out_len;
 	return 0;
+}
+
+/* Whether a reply to one more request can be queued, memory or not. */
+static bool conn_can_answer(const struct conn *c)
+{
+	return c->out_cap - c->out_len >= CONN_RESERVE;
 }
 
 /* The reply text, status line then the records, queued on c. Takes
@@ -765,7 +797,9 @@ static int finish_reply(struct conn *c, struct control_reply *out, int rc)
 	size_t hlen;
 	int err;
 
-	if (!rc && out->overflow)
+	if (!rc && out->nomem)
+		rc = -ENOMEM;
+	else if (!rc && out->overflow)
 		rc = control_reply_error(out, -EMSGSIZE, "reply larger than %u bytes",
 					 CONTROL_BODY_MAX);
 	if (rc) {
@@ -786,10 +820,10 @@ static int finish_reply(struct conn *c, struct control_reply *out, int rc)
 		hlen = sizeof(head) - 1;
 	if (out->len)
 		put(out, "\n", 1);
-	err = conn_queue(c, head, hlen, out->buf, out->len);
+	err = conn_queue(c, head, hlen, out->buf, out->len, false);
 	if (err) /* last resort: the status line alone */
-		err = rc ? conn_queue(c, "error 12 out of memory\n", 23, NULL, 0)
-			 : conn_queue(c, "ok\n", 3, NULL, 0);
+		err = rc ? conn_queue(c, "error 12 out of memory\n", 23, NULL, 0, true)
+			 : conn_queue(c, "ok\n", 3, NULL, 0, true);
 	free(out->buf);
 	out->buf = NULL;
 	return err;
@@ -871,7 +905,7 @@ static int conn_serve(struct control *ctl, struct conn *c)
 	int rc = 0, served = 0;
 
 	while (c->nreplies < CONTROL_BATCH && c->out_len < CONTROL_BATCH_BYTES &&
-	       (rc = conn_serve_one(ctl, c)) > 0)
+	       conn_can_answer(c) && (rc = conn_serve_one(ctl, c)) > 0)
 		served++;
 	if (rc == -ECONNRESET && served)
 		c->ended = true; /* shut down after its requests: they get replies */
@@ -967,8 +1001,9 @@ int control_adopt(struct control *ctl, int fd, const struct control_client *who)
 		return rc;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c) {
+	if (!c || conn_out_size(c, CONN_RESERVE)) {
 		close(fd);
+		free(c);
 		return -ENOMEM;
 	}
 	c->fd = fd;
@@ -978,6 +1013,7 @@ int control_adopt(struct control *ctl, int fd, const struct control_client *who)
 	rc = conn_watch(ctl, c, EPOLL_CTL_ADD, EPOLLIN);
 	if (rc) {
 		close(fd);
+		free(c->out);
 		free(c);
 		return rc;
 	}
@@ -1116,7 +1152,7 @@ int control_handle(struct control *ctl)
 		slot = conn_slot(ctl, evs[i].data.u64);
 		if (!slot)
 			continue;
-		if ((*slot)->out)
+		if ((*slot)->reply < (*slot)->nreplies)
 			rc = conn_flush(ctl, *slot);
 		else if (evs[i].events & EPOLLIN)
 			rc = conn_serve(ctl, *slot);

@@ -131,6 +131,10 @@ void control_reply_u64(struct control_reply *out, const char *name,
 		       uint64_t value);
 void control_reply_int(struct control_reply *out, const char *name,
 		       long long value);
+/* Whether every record so far is in the reply (false: no memory for one;
+ * the reply then says "out of memory"). A request that changes state
+ * writes its records first, and changes nothing when they are not in. */
+bool control_reply_whole(const struct control_reply *out);
 /* "198.18.0.1" or "[fd00::1]:179" style endpoints; port 0 omits it. */
 void control_reply_addr(struct control_reply *out, const char *name,
 			const struct tcpao_addr *addr, uint16_t port);

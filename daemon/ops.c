@@ -16,8 +16,8 @@
 #include "watch.h"
 #include "worker.h"
 
-int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
-		   size_t errlen)
+static int publish(struct daemon_ctx *d, struct policy *fresh, bool shrinks,
+		   char *err, size_t errlen)
 {
 	int rc;
 
@@ -28,22 +28,43 @@ int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
 	 * before the sets shrink. */
 	workers_set_policy(fresh);
 	rc = rules_change_sets(d->rules, d->policy, fresh, err, errlen);
+	if (rc && !shrinks) { /* the sets hold the peers of the one in force */
+		log_msg(LOG_ERR, "a change refused, the policy in force stays: %s", err);
+		workers_set_policy(d->policy);
+		policy_free(fresh);
+		return rc;
+	}
 	policy_free(d->policy);
 	d->policy = fresh;
-	return rc;
+	return 0;
+}
+
+int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
+		   size_t errlen)
+{
+	return publish(d, fresh, false, err, errlen);
+}
+
+void daemon_publish_removal(struct daemon_ctx *d, struct policy *fresh)
+{
+	char err[256] = "";
+
+	publish(d, fresh, true, err, sizeof(err));
 }
 
 void daemon_rollover(struct daemon_ctx *d)
 {
 	struct rollover_result r = { .next = rollover_now() + 1 }; /* ENOMEM: retry */
+	struct audit_who who = { .by = AUDIT_BY_SCHEDULE };
 	struct policy *fresh = policy_clone(d->policy);
 	char err[256] = "";
 
 	if (fresh && !rollover_apply(fresh, rollover_now(), &r) && r.changed) {
-		audit_diff(&(struct audit_who){ .by = AUDIT_BY_SCHEDULE }, "rollover",
-			   d->policy, fresh);
-		if (daemon_publish(d, fresh, err, sizeof(err)))
-			log_msg(LOG_ERR, "key chains: %s", err);
+		audit_diff(&who, "rollover", d->policy, fresh);
+		if (daemon_publish(d, fresh, err, sizeof(err))) {
+			audit_refused(&who, "rollover", err);
+			r.next = rollover_now() + 1;
+		}
 	} else {
 		policy_free(fresh);
 	}
@@ -61,6 +82,8 @@ static int publish_or_reply(struct daemon_ctx *d, struct policy *fresh,
 
 	audit_diff(&who, op, d->policy, fresh);
 	rc = daemon_publish(d, fresh, err, sizeof(err));
+	if (rc)
+		audit_refused(&who, op, err);
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
 
@@ -392,6 +415,8 @@ static int reload(struct daemon_ctx *d, bool dry_run, struct control_reply *out,
 	}
 	audit_reload(who, d->policy, fresh, &pl, clashes);
 	rc = daemon_publish(d, fresh, err, errlen);
+	if (rc)
+		audit_refused(who, "reload", err);
 	daemon_rollover(d); /* the new chains' next boundary */
 	return rc;
 }

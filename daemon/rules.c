@@ -374,19 +374,30 @@ static int sets_of(const struct policy *policy, struct sets *w)
 
 /* A change of the sets, member by member; the guard learns the new
  * peers and ports before the sets, forgets the old ones after: in
- * between, a peer's packets are dropped, never sent in clear. */
+ * between, a peer's packets are dropped, never sent in clear. The adds
+ * all go before any delete, so that a failure leaves the sets holding
+ * every member they held (<0: the caller's policy stays in force).
+ * Failed deletes leave members no one wants, which only queue packets
+ * the workers pass: 1, the sets to be rebuilt whole next time. */
 static int apply_change(const struct ipset_change *c)
 {
+	struct ipset_change adds = *c, dels = *c;
 	int rc;
 
+	adds.ndel = adds.nport_del = 0;
+	dels.nadd = dels.nport_add = 0;
 	guard_peers(c->add, c->nadd, true);
 	guard_ports(c->port_add, c->nport_add, true);
-	rc = ipset_change(c);
-	if (!rc) {
-		guard_forget(c->del, c->ndel);
-		guard_forget_ports(c->port_del, c->nport_del);
+	rc = ipset_change(&adds);
+	if (rc)
+		return rc;
+	if (ipset_change(&dels)) {
+		log_msg(LOG_WARNING, "peer sets: members left over, rebuilt at the next change");
+		return 1;
 	}
-	return rc;
+	guard_forget(c->del, c->ndel);
+	guard_forget_ports(c->port_del, c->nport_del);
+	return 0;
 }
 
 /* The change from the loaded sets to `want` (apply_change()). */
@@ -558,7 +569,7 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 	int rc = unstale(r) ?: sets_of(policy, &want);
 
 	if (rc) {
-		r->sets_loaded = false; /* rebuilt whole next time */
+		r->sets_loaded = r->counts_ok = false; /* rebuilt whole next time */
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
@@ -569,7 +580,7 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 		return 0;
 	}
 	rc = r->sets_loaded ? change_sets(r, &want) : -EAGAIN;
-	if (rc) { /* whole: the guard first, pruned once the sets are in */
+	if (rc < 0) { /* whole: the guard first, pruned once the sets are in */
 		guard_peers(want.members, want.nmembers, true);
 		guard_ports(want.ports, want.nports, true);
 		r->sets_loaded = false;
@@ -580,11 +591,13 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 			guard_ports(want.ports, want.nports, false);
 		}
 	}
-	if (rc)
+	if (rc < 0) { /* what the sets hold is not what the counts say */
 		sets_free(&want);
+		r->counts_ok = false;
+	}
 	sets_keep(r, &want);
 	r->sets_loaded = !rc;
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 /* One changed slot's comings (sign > 0) or goings: a socket's entry
@@ -637,7 +650,9 @@ int rules_change_sets(struct rules *r, const struct policy *old,
 		rc = apply_change(&c);
 	}
 	members_delta_free(&d);
-	if (!rc)
+	if (rc > 0) /* fresh's members in, some of old's left over */
+		r->sets_loaded = false;
+	if (rc >= 0)
 		return 0;
 	if (rc != -EAGAIN) /* counts or sets of unknown worth: rebuilt whole */
 		r->sets_loaded = false;

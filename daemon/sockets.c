@@ -389,12 +389,16 @@ static void socket_scope(const struct sock_id *id, const struct sock_rec *r,
 		memset(&s->local, 0, sizeof(s->local)), s->local_len = 0;
 }
 
-static int publish(struct daemon_ctx *d, struct policy *fresh,
+/* fresh in force, or the error (audited: the change was, just before). */
+static int publish(struct daemon_ctx *d, struct policy *fresh, const char *op,
 		   struct control_reply *out)
 {
+	struct audit_who who = audit_client(control_reply_client(out));
 	char err[256] = "";
 	int rc = daemon_publish(d, fresh, err, sizeof(err));
 
+	if (rc)
+		audit_refused(&who, op, err);
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
 
@@ -528,6 +532,7 @@ static int sock_commit(struct daemon_ctx *d, struct sock_id *id, int argc,
 	struct policy *fresh;
 	struct policy_peer *e;
 	char err[256] = "";
+	size_t committed;
 	int rc;
 
 	if (!r)
@@ -552,11 +557,14 @@ static int sock_commit(struct daemon_ctx *d, struct sock_id *id, int argc,
 		return control_reply_error(out, rc ? rc : -EINVAL, "%s", err);
 	}
 	apply_flags(e, &f);
-	r->committed = e->keys.n;
+	committed = e->keys.n;
 	tcpao_keyring_free(&r->staged);
 	tcpao_keyring_init(&r->staged);
 	audit_sock(out, r, "sock-commit", "register", e, -1, -1);
-	return publish(d, fresh, out);
+	rc = publish(d, fresh, "sock-commit", out);
+	if (!rc)
+		r->committed = committed;
+	return rc;
 }
 
 /* A change to a committed entry, on a clone. */
@@ -570,6 +578,7 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 	struct sock_flags f;
 	const char *change = "set";
 	int rc = 0, sndid = -1, rcvid = -1;
+	size_t committed;
 
 	if (!r || !entry_of(d->policy, id->cookie))
 		return control_reply_error(out, -ENOENT, "socket not registered");
@@ -624,9 +633,12 @@ static int sock_change(struct daemon_ctx *d, struct sock_id *id, int argc,
 		policy_free(fresh);
 		return control_reply_error(out, rc, "%s: %s", argv[0], strerror(-rc));
 	}
-	r->committed = e->keys.n;
+	committed = e->keys.n;
 	audit_sock(out, r, argv[0], change, e, sndid, rcvid);
-	return publish(d, fresh, out);
+	rc = publish(d, fresh, argv[0], out);
+	if (!rc)
+		r->committed = committed;
+	return rc;
 }
 
 /* The flow of an accepted or connected socket, from its worker alone. */
@@ -652,6 +664,7 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	struct policy_peer *e;
 	struct sock_rec *r;
 	char err[256] = "";
+	size_t committed;
 	int rc;
 
 	if (!id->connected)
@@ -679,23 +692,25 @@ static int sock_accept(struct daemon_ctx *d, struct sock_id *id,
 	e = policy_sock_set(fresh, &ps, &scope, &l->keys, true, &id->remote,
 			    ff.found ? ff.info.l3index : 0, &rc,
 			    err, sizeof(err));
-	if (e) {
-		policy_sock_flags(e, l->ao_required, l->accept_icmps,
-				  e->current_sndid, e->rnext_rcvid);
-		r->committed = e->keys.n;
-	}
 	if (!e) {
 		policy_free(fresh);
 		return control_reply_error(out, rc ? rc : -EINVAL, "%s", err);
 	}
-	audit_sock(out, r, "sock-accept", "register", e, -1, -1);
-	rc = publish(d, fresh, out);
-	if (rc)
-		return rc;
+	policy_sock_flags(e, l->ao_required, l->accept_icmps, e->current_sndid,
+			  e->rnext_rcvid);
+	committed = e->keys.n;
 	control_reply_record(out, "sock");
 	control_reply_int(out, "syn-keyid", ff.found ? ff.info.rnext_rcvid : -1);
 	control_reply_int(out, "syn-rnext", ff.found ? ff.info.current_sndid : -1);
-	return 0;
+	if (!control_reply_whole(out)) {
+		policy_free(fresh);
+		return -ENOMEM;
+	}
+	audit_sock(out, r, "sock-accept", "register", e, -1, -1);
+	rc = publish(d, fresh, "sock-accept", out);
+	if (!rc)
+		r->committed = committed;
+	return rc;
 }
 
 /* One "key" record per counting key of the socket's entry:
@@ -958,11 +973,8 @@ void sockets_gc(struct daemon_ctx *d)
 		rec_drop(i);
 		gone[ngone++] = r;
 	}
-	if (fresh) {
-		char err[256];
-
-		daemon_publish(d, fresh, err, sizeof(err));
-	}
+	if (fresh)
+		daemon_publish_removal(d, fresh);
 	/* Published: no worker sees their counters any more. */
 	for (size_t i = 0; i < ngone; i++) {
 		tcpao_keyring_free(&gone[i]->staged);
@@ -1100,7 +1112,6 @@ static void forget_records(struct daemon_ctx *d, struct sock_rec **gone,
 			   size_t ngone)
 {
 	struct policy *fresh = policy_clone(d->policy);
-	char err[256];
 
 	if (!fresh)
 		return; /* kept: sockets_gc() tries again */
@@ -1113,7 +1124,7 @@ static void forget_records(struct daemon_ctx *d, struct sock_rec **gone,
 			(unsigned long long)gone[i]->cookie);
 		rec_drop(gone[i]->at);
 	}
-	daemon_publish(d, fresh, err, sizeof(err));
+	daemon_publish_removal(d, fresh);
 	for (size_t i = 0; i < ngone; i++) {
 		if (!gone[i])
 			continue;
