@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The socket API's requests (daemon/sockets.c, as the preload sends them)
- * through the control server, as root in a network namespace of the
- * test's own, with each allocation of a request failing in turn
- * (failalloc.h), once or with every one after it. Whatever fails:
+ * and root's host key requests (daemon/ops.c) through the control
+ * server, as root in a network namespace of the test's own, with each
+ * allocation of a request failing in turn (failalloc.h), once or with
+ * every one after it. Whatever fails:
  *
  *   - every request gets a reply, "ok" or an error;
  *   - "ok" means the change is published, an error that it is not;
@@ -90,8 +91,8 @@ static int daemon_down(void **state)
 	return 0;
 }
 
-/* One request, with fd in SCM_RIGHTS: 0 for "ok", else the error's
- * -errno (-EPIPE: the server hung up). */
+/* One request, with fd (if >= 0) in SCM_RIGHTS: 0 for "ok", else the
+ * error's -errno (-EPIPE: the server hung up). */
 static int ask(const char *request, int fd)
 {
 	union {
@@ -99,15 +100,18 @@ static int ask(const char *request, int fd)
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cm = { 0 };
 	struct iovec iov = { .iov_base = (void *)request, .iov_len = strlen(request) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	char frame[4096];
 	int rc = 1;
 
-	CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
-	CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
-	CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &fd, sizeof(int));
+	if (fd >= 0) {
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = sizeof(cm.buf);
+		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &fd, sizeof(int));
+	}
 	assert_true(sendmsg(client, &msg, 0) > 0);
 	for (int spins = 0; spins < 100000; spins++) {
 		ssize_t n;
@@ -230,13 +234,15 @@ struct scene {
 };
 
 /* What a scenario does before its requests (nothing fails), its
- * requests (their first error, or 0), and whether the change it asked
- * for is published. */
+ * requests (their first error, or 0), whether the change it asked for
+ * is published, and what takes it out again besides closing the scene's
+ * sockets (NULL: nothing). */
 struct scenario {
 	const char *name;
 	void (*before)(struct scene *s);
 	int (*requests)(struct scene *s);
 	bool (*done)(const struct scene *s);
+	void (*undo)(void);
 };
 
 static int register_listener(struct scene *s)
@@ -301,6 +307,73 @@ static bool accepted(const struct scene *s)
 }
 
 /* Closes the scene's sockets; the gc takes their entries out. */
+/* Host keys: what root's `tcpao key add` and `key del` send, for a
+ * peer of its own each run (a key-del leaves the peer's entry, without
+ * keys: a new peer's key-add makes its entry). */
+static char host_peer[INET_ADDRSTRLEN];
+
+static void next_host_peer(struct scene *s)
+{
+	static unsigned int n;
+
+	(void)s;
+	assert_true(n < 250);
+	snprintf(host_peer, sizeof(host_peer), "198.18.2.%u", ++n);
+}
+
+static int host_key_add(struct scene *s)
+{
+	char req[160];
+
+	(void)s;
+	snprintf(req, sizeof(req), "key-add sndid=3,rcvid=3,alg=hmac(sha1),"
+		 "secret=hex:0102030405,peer=%s/32", host_peer);
+	return ask(req, -1);
+}
+
+static int host_key_del(struct scene *s)
+{
+	char req[96];
+
+	(void)s;
+	snprintf(req, sizeof(req), "key-del sndid=3,rcvid=3,peer=%s/32", host_peer);
+	return ask(req, -1);
+}
+
+static struct tcpao_addr v4_of(const char *text)
+{
+	struct tcpao_addr a = { .family = AF_INET };
+
+	assert_int_equal(inet_pton(AF_INET, text, a.bytes), 1);
+	return a;
+}
+
+/* A connection from LOCAL to the host peer has a key. */
+static bool host_key_in(const struct scene *s)
+{
+	struct tcpao_addr local = v4_of(LOCAL), peer = v4_of(host_peer);
+	const struct policy_peer *e = policy_match(ctx.policy, &local, 40000, &peer, PORT);
+
+	(void)s;
+	return e && e->keys.n > 0;
+}
+
+static void host_key_gone(void)
+{
+	assert_int_equal(host_key_del(NULL), 0);
+}
+
+static void host_key_before(struct scene *s)
+{
+	next_host_peer(s);
+	assert_int_equal(host_key_add(s), 0);
+}
+
+static bool host_key_out(const struct scene *s)
+{
+	return !host_key_in(s);
+}
+
 static void scene_end(struct scene *s)
 {
 	int fds[] = { s->conn, s->acc, s->listener };
@@ -340,6 +413,8 @@ static bool run_failing(const struct scenario *sc, long n, bool and_after)
 	assert_true(sc->done(&s));
 	assert_sets_cover_policy();
 	scene_end(&s);
+	if (sc->undo)
+		sc->undo();
 	return fired;
 }
 
@@ -355,21 +430,23 @@ static void fail_each_allocation(const struct scenario *sc)
 	}
 }
 
-#define SCENARIO_TEST(fn, before_fn, requests_fn, done_fn)                        \
+#define SCENARIO_TEST(fn, before_fn, requests_fn, done_fn, undo_fn)               \
 	static void fn(void **state)                                             \
 	{                                                                        \
 		static const struct scenario sc = { #fn, before_fn, requests_fn,     \
-						    done_fn };                       \
+						    done_fn, undo_fn };              \
 		(void)state;                                                     \
 		if (client < 0)                                                  \
 			skip(); /* needs root and ipset */                       \
 		fail_each_allocation(&sc);                                       \
 	}
 
-SCENARIO_TEST(test_register_enomem, listener_only, register_listener, listener_registered)
-SCENARIO_TEST(test_key_add_enomem, listener_registered_before, key_add, key_added)
-SCENARIO_TEST(test_key_del_enomem, listener_registered_before, key_del, key_deleted)
-SCENARIO_TEST(test_accept_enomem, connected_before, accept_register, accepted)
+SCENARIO_TEST(test_register_enomem, listener_only, register_listener, listener_registered, NULL)
+SCENARIO_TEST(test_key_add_enomem, listener_registered_before, key_add, key_added, NULL)
+SCENARIO_TEST(test_key_del_enomem, listener_registered_before, key_del, key_deleted, NULL)
+SCENARIO_TEST(test_accept_enomem, connected_before, accept_register, accepted, NULL)
+SCENARIO_TEST(test_host_key_add_enomem, next_host_peer, host_key_add, host_key_in, host_key_gone)
+SCENARIO_TEST(test_host_key_del_enomem, host_key_before, host_key_del, host_key_out, NULL)
 
 int main(void)
 {
@@ -378,6 +455,8 @@ int main(void)
 		cmocka_unit_test(test_key_add_enomem),
 		cmocka_unit_test(test_key_del_enomem),
 		cmocka_unit_test(test_accept_enomem),
+		cmocka_unit_test(test_host_key_add_enomem),
+		cmocka_unit_test(test_host_key_del_enomem),
 	};
 
 	return cmocka_run_group_tests(tests, daemon_up, daemon_down);
