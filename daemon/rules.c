@@ -376,7 +376,8 @@ static int sets_of(const struct policy *policy, struct sets *w)
  * peers and ports before the sets, forgets the old ones after: in
  * between, a peer's packets are dropped, never sent in clear. The adds
  * all go before any delete, so that a failure leaves the sets holding
- * every member they held (<0: the caller's policy stays in force).
+ * every member they held (<0: the caller's policy stays in force, and
+ * the guard forgets the peers it learnt for the change).
  * Failed deletes leave members no one wants, which only queue packets
  * the workers pass: 1, the sets to be rebuilt whole next time. */
 static int apply_change(const struct ipset_change *c)
@@ -389,8 +390,11 @@ static int apply_change(const struct ipset_change *c)
 	guard_peers(c->add, c->nadd, true);
 	guard_ports(c->port_add, c->nport_add, true);
 	rc = ipset_change(&adds);
-	if (rc)
+	if (rc) { /* the policy in force stays: the guard as it was */
+		guard_forget(c->add, c->nadd);
+		guard_forget_ports(c->port_add, c->nport_add);
 		return rc;
+	}
 	if (ipset_change(&dels)) {
 		log_msg(LOG_WARNING, "peer sets: members left over, rebuilt at the next change");
 		return 1;

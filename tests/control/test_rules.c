@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "failalloc.h"
 #include "ipset.h"
 #include "members.h"
 #include "policy.h"
@@ -278,6 +279,71 @@ static void test_sets_follow_changes(void **state)
 	policy_free(p);
 }
 
+/* Each line of `lines` is a member of set (others may be too). */
+static void assert_set_holds(const char *set, const char *lines)
+{
+	char got[1024] = "\n", want[256];
+
+	set_members(set, got + 1, sizeof(got) - 1);
+	for (const char *l = lines; *l; l = strchr(l, '\n') + 1) {
+		snprintf(want, sizeof(want), "\n%.*s", (int)(strchr(l, '\n') - l + 1), l);
+		if (!strstr(got, want))
+			fail_msg("%s lacks %s", set, want + 1);
+	}
+}
+
+/* A change the sets cannot take (each allocation failing in turn, alone
+ * and with every one after it) leaves every member of the policy in
+ * force in them (rules.h): the caller keeps that policy. One that
+ * succeeds has every member of the new one. Either way, the next change
+ * leaves them exact. */
+static void test_failed_change_keeps_old(void **state)
+{
+	static const char *const old4 = "198.18.0.0/24\n198.18.7.9\n";
+	static const char *const new4 = "198.18.0.0/24\n198.18.9.0/26\n";
+	struct policy *p = policy_new(), *q;
+	struct rules r;
+
+	(void)state;
+	if (own_netns(state))
+		skip(); /* needs root and ipset */
+	rules_init(&r, 100, 1);
+	assert_int_equal(add_peer(p, "198.18.0.0/24", 1), 0);
+	listener(p, 0x61, 4179, "198.18.7.9/32");
+	assert_int_equal(rules_update_sets(&r, p, err, sizeof(err)), 0);
+	for (int and_after = 0; and_after < 2; and_after++) {
+		bool fired = true;
+
+		for (long n = 1; fired && n < 1000; n++) {
+			int rc;
+
+			q = policy_clone(p);
+			assert_int_equal(policy_sock_remove(q, 0x61), 0);
+			listener(q, 0x62, 4180, "fd00::5/128");
+			assert_int_equal(add_peer(q, "198.18.9.0/26", 3), 0);
+			failalloc_arm(n, and_after);
+			rc = rules_change_sets(&r, p, q, err, sizeof(err));
+			fired = failalloc_fired();
+			assert_set_holds("tcpao4", rc ? old4 : new4);
+			assert_set_holds("tcpao6", rc ? "" : "fd00::5\n");
+			if (rc) { /* p stays in force: the change again */
+				assert_int_equal(rules_change_sets(&r, p, q, err, sizeof(err)), 0);
+			} else { /* maybe members left over: back and forth */
+				assert_int_equal(rules_change_sets(&r, q, p, err, sizeof(err)), 0);
+				assert_sets(old4, "");
+				assert_int_equal(rules_change_sets(&r, p, q, err, sizeof(err)), 0);
+			}
+			assert_sets(new4, "fd00::5\n");
+			assert_int_equal(rules_change_sets(&r, q, p, err, sizeof(err)), 0);
+			assert_sets(old4, "");
+			policy_free(q);
+		}
+		assert_false(fired);
+	}
+	rules_remove(&r);
+	policy_free(p);
+}
+
 /* A socket's key added or deleted (twice, sometimes: then counted whole),
  * or its ao_required flipped: what sock-key-add / sock-key-del do. */
 static void sock_key_change(struct policy *q, uint64_t cookie, const char *peer,
@@ -384,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_sets_follow_policy),
 		cmocka_unit_test(test_sets_follow_changes),
 		cmocka_unit_test(test_counts_follow_changes),
+		cmocka_unit_test(test_failed_change_keeps_old),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
