@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "audit.h"
@@ -96,11 +97,12 @@ void audit_policy(const struct audit_who *who, const struct audit_rec *r)
 	emit(LOG_NOTICE, who, r);
 }
 
-void audit_refused(const struct audit_who *who, const char *op, const char *why)
+void audit_refused(const struct audit_who *who, const char *op, int err)
 {
-	char extra[300];
+	const char *name = strerrorname_np(-err);
+	char extra[64];
 
-	snprintf(extra, sizeof(extra), "error=\"%s\"", why);
+	snprintf(extra, sizeof(extra), "error=%s", name ? name : "EIO");
 	audit_policy(who, &(struct audit_rec){ .op = op, .change = "refused", .sndid = -1,
 					       .rcvid = -1, .extra = extra });
 }

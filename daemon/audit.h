@@ -75,9 +75,9 @@ void audit_socket(uint32_t owner, const struct audit_who *who,
 size_t audit_diff(const struct audit_who *who, const char *op,
 		  const struct policy *old, const struct policy *fresh);
 
-/* The change audited just before was refused, nothing of it in force:
- * one line that says why (LOG_NOTICE). */
-void audit_refused(const struct audit_who *who, const char *op, const char *why);
+/* The change audited just before was refused (err: -errno), nothing of
+ * it in force: one line, "change=refused error=ENOMEM" (LOG_NOTICE). */
+void audit_refused(const struct audit_who *who, const char *op, int err);
 
 /* Says, for each uid whose bucket allows it again, how many lines were
  * left out. Call about once a second. */

@@ -61,8 +61,10 @@ void daemon_rollover(struct daemon_ctx *d)
 
 	if (fresh && !rollover_apply(fresh, rollover_now(), &r) && r.changed) {
 		audit_diff(&who, "rollover", d->policy, fresh);
-		if (daemon_publish(d, fresh, err, sizeof(err))) {
-			audit_refused(&who, "rollover", err);
+		int rc = daemon_publish(d, fresh, err, sizeof(err));
+
+		if (rc) {
+			audit_refused(&who, "rollover", rc);
 			r.next = rollover_now() + 1;
 		}
 	} else {
@@ -83,7 +85,7 @@ static int publish_or_reply(struct daemon_ctx *d, struct policy *fresh,
 	audit_diff(&who, op, d->policy, fresh);
 	rc = daemon_publish(d, fresh, err, sizeof(err));
 	if (rc)
-		audit_refused(&who, op, err);
+		audit_refused(&who, op, rc);
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
 
@@ -416,7 +418,7 @@ static int reload(struct daemon_ctx *d, bool dry_run, struct control_reply *out,
 	audit_reload(who, d->policy, fresh, &pl, clashes);
 	rc = daemon_publish(d, fresh, err, errlen);
 	if (rc)
-		audit_refused(who, "reload", err);
+		audit_refused(who, "reload", rc);
 	daemon_rollover(d); /* the new chains' next boundary */
 	return rc;
 }

@@ -398,7 +398,7 @@ static int publish(struct daemon_ctx *d, struct policy *fresh, const char *op,
 	int rc = daemon_publish(d, fresh, err, sizeof(err));
 
 	if (rc)
-		audit_refused(&who, op, err);
+		audit_refused(&who, op, rc);
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
 

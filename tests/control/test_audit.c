@@ -4,6 +4,7 @@
  * sockets' lines (burst, refill, what was left out, uids beyond the
  * table), and the lines a host change gives, never with its secret.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -176,6 +177,24 @@ static void add_key(struct policy *p, const char *spec, bool current)
 	assert_int_equal(policy_add_key_to(p, NULL, &m, current, false, err, sizeof(err)), 0);
 }
 
+static void run_refused(void *arg)
+{
+	(void)arg;
+	audit_refused(&(struct audit_who){ .by = AUDIT_BY_CLIENT, .uid = 7, .pid = 8 },
+		      "key-add", -ENOMEM);
+}
+
+/* A change put back: a line of name=value fields like the others. */
+static void test_refused_line(void **state)
+{
+	char *log = captured(run_refused, NULL);
+
+	(void)state;
+	assert_non_null(strstr(log, "audit: op=key-add by=client uid=7 pid=8 change=refused "
+				    "error=ENOMEM\n"));
+	free(log);
+}
+
 static void test_diff_lines(void **state)
 {
 	struct change c = { .old = policy_new() };
@@ -271,6 +290,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limit_all_uids, limit_new, limit_free),
 		cmocka_unit_test_setup_teardown(test_limit_more_uids_than_slots, limit_new, limit_free),
 		cmocka_unit_test(test_diff_lines),
+		cmocka_unit_test(test_refused_line),
 		cmocka_unit_test(test_diff_record_same_as_whole),
 	};
 
