@@ -41,8 +41,9 @@
  * status line, so that a request whose reply cannot be queued for want
  * of memory is still answered ("out of memory"), not hung up on. */
 #define CONN_RESERVE 64
-/* Reply text kept between replies at most; a larger buffer goes. */
-#define CONN_KEEP (16u << 10)
+/* Reply text kept between replies at most (a batch of the socket API's
+ * replies fits); a larger buffer goes: 4,096 connections keep 16 MB. */
+#define CONN_KEEP (4u << 10)
 
 struct control_reply {
 	char *buf;
