@@ -411,9 +411,9 @@ static int reload(struct daemon_ctx *d, bool dry_run, struct control_reply *out,
 		control_reply_u64(out, "live-flows-losing-keys", pl.flows);
 		control_reply_str(out, "applied", dry_run ? "no" : "yes");
 	}
-	if (dry_run) {
+	if (dry_run || (out && !control_reply_whole(out))) { /* no reply: no change */
 		policy_free(fresh);
-		return 0;
+		return dry_run ? 0 : -ENOMEM;
 	}
 	audit_reload(who, d->policy, fresh, &pl, clashes);
 	rc = daemon_publish(d, fresh, err, errlen);

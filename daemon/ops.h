@@ -29,8 +29,6 @@ struct daemon_ctx {
 
 extern const struct control_ops daemon_ops;
 
-/* Publishes a new policy: workers adopt it, sets are refilled, the old one
- * is freed. Takes ownership of fresh. */
 /* Applies the command line's --no-ao-required / --accept-icmps. */
 void daemon_apply_flags(const struct daemon_ctx *d, struct policy *p);
 /* Reloads the config file (SIGHUP, `tcpao reload`), audited as who's. */

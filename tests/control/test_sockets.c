@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -56,6 +57,24 @@ static int client = -1;
 
 /* ---- the daemon, in-process ------------------------------------------- */
 
+static char conf_dir[] = "/tmp/tcpao-test-sockets-XXXXXX";
+static char conf_path[sizeof(conf_dir) + 16], secret_path[sizeof(conf_dir) + 16];
+
+/* tcpao.conf and the secret file of its keys, 0600 in a 0700 directory. */
+static void conf_files(void)
+{
+	FILE *f;
+
+	assert_non_null(mkdtemp(conf_dir));
+	snprintf(conf_path, sizeof(conf_path), "%s/tcpao.conf", conf_dir);
+	snprintf(secret_path, sizeof(secret_path), "%s/secret", conf_dir);
+	f = fopen(secret_path, "w");
+	assert_non_null(f);
+	fputs("a-test-secret\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(secret_path, 0600), 0);
+}
+
 static int daemon_up(void **state)
 {
 	char err[256];
@@ -67,8 +86,9 @@ static int daemon_up(void **state)
 	    system("ipset list -n >/dev/null 2>&1"))
 		return 0; /* each test skips */
 	rules_init(&rules, 100, 1);
+	conf_files();
 	ctx = (struct daemon_ctx){ .policy = policy_new(), .rules = &rules,
-				   .chain_timer = -1 };
+				   .config_path = conf_path, .chain_timer = -1 };
 	assert_non_null(ctx.policy);
 	assert_int_equal(rules_update_sets(&rules, ctx.policy, err, sizeof(err)), 0);
 	ctl = control_new(&daemon_ops, &ctx);
@@ -85,6 +105,9 @@ static int daemon_down(void **state)
 	if (client < 0)
 		return 0;
 	close(client);
+	unlink(conf_path);
+	unlink(secret_path);
+	rmdir(conf_dir);
 	control_close(ctl);
 	rules_remove(&rules);
 	policy_free(ctx.policy);
@@ -374,6 +397,43 @@ static bool host_key_out(const struct scene *s)
 	return !host_key_in(s);
 }
 
+/* tcpao.conf reloaded (`tcpao reload`): one peer, then two. */
+static void write_conf(bool second_peer)
+{
+	FILE *f = fopen(conf_path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fchmod(fileno(f), 0600), 0);
+	fprintf(f, "peer 198.18.3.1 { key id 4 alg hmac(sha1) secret-file %s; }\n", secret_path);
+	if (second_peer)
+		fprintf(f, "peer 198.18.3.2 { key id 4 alg hmac(sha1) secret-file %s; }\n",
+			secret_path);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void conf_one_peer(struct scene *s)
+{
+	(void)s;
+	write_conf(false);
+	assert_int_equal(ask("reload", -1), 0);
+	write_conf(true);
+}
+
+static int reload(struct scene *s)
+{
+	(void)s;
+	return ask("reload", -1);
+}
+
+static bool second_peer_in(const struct scene *s)
+{
+	struct tcpao_addr local = v4_of(LOCAL), peer = v4_of("198.18.3.2");
+	const struct policy_peer *e = policy_match(ctx.policy, &local, 40000, &peer, PORT);
+
+	(void)s;
+	return e && e->keys.n > 0;
+}
+
 static void scene_end(struct scene *s)
 {
 	int fds[] = { s->conn, s->acc, s->listener };
@@ -447,6 +507,7 @@ SCENARIO_TEST(test_key_del_enomem, listener_registered_before, key_del, key_dele
 SCENARIO_TEST(test_accept_enomem, connected_before, accept_register, accepted, NULL)
 SCENARIO_TEST(test_host_key_add_enomem, next_host_peer, host_key_add, host_key_in, host_key_gone)
 SCENARIO_TEST(test_host_key_del_enomem, host_key_before, host_key_del, host_key_out, NULL)
+SCENARIO_TEST(test_reload_enomem, conf_one_peer, reload, second_peer_in, NULL)
 
 int main(void)
 {
@@ -457,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_accept_enomem),
 		cmocka_unit_test(test_host_key_add_enomem),
 		cmocka_unit_test(test_host_key_del_enomem),
+		cmocka_unit_test(test_reload_enomem),
 	};
 
 	return cmocka_run_group_tests(tests, daemon_up, daemon_down);
