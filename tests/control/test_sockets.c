@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The socket API's requests (daemon/sockets.c, as the preload sends them)
- * and root's host key requests (daemon/ops.c) through the control
- * server, as root in a network namespace of the test's own, with each
- * allocation of a request failing in turn (failalloc.h), once or with
- * every one after it. Whatever fails:
+ * The socket API's requests (daemon/sockets.c, as the preload sends them),
+ * root's key requests and reload (daemon/ops.c) through the control
+ * server, and the gc of a closed socket's entry, as root in a network
+ * namespace of the test's own, with each allocation failing in turn
+ * (failalloc.h), once or with every one after it. Whatever fails:
  *
  *   - every request gets a reply, "ok" or an error;
  *   - "ok" means the change is published, an error that it is not;
