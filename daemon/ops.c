@@ -16,6 +16,8 @@
 #include "watch.h"
 #include "worker.h"
 
+static uint64_t changes_refused; /* TCPAOChangesRefused */
+
 static int publish(struct daemon_ctx *d, struct policy *fresh, bool shrinks,
 		   char *err, size_t errlen)
 {
@@ -30,6 +32,7 @@ static int publish(struct daemon_ctx *d, struct policy *fresh, bool shrinks,
 	rc = rules_change_sets(d->rules, d->policy, fresh, err, errlen);
 	if (rc && !shrinks) { /* the sets hold the peers of the one in force */
 		log_msg(LOG_ERR, "a change refused, the policy in force stays: %s", err);
+		changes_refused++;
 		workers_set_policy(d->policy);
 		policy_free(fresh);
 		return rc;
@@ -233,6 +236,7 @@ static int op_stat(void *ctx, struct control_reply *out)
 	watch_stat(out);
 	control_reply_counter(out, "TCPAOKeychainGaps", rollover_gap_count());
 	control_reply_counter(out, "TCPAOKeychainMoves", rollover_move_count());
+	control_reply_counter(out, "TCPAOChangesRefused", changes_refused);
 	return 0;
 }
 

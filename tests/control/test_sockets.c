@@ -115,8 +115,9 @@ static int daemon_down(void **state)
 }
 
 /* One request, with fd (if >= 0) in SCM_RIGHTS: 0 for "ok", else the
- * error's -errno (-EPIPE: the server hung up). */
-static int ask(const char *request, int fd)
+ * error's -errno (-EPIPE: the server hung up); the reply's text in
+ * text[len] when text is given. */
+static int ask_text(const char *request, int fd, char *text, size_t len)
 {
 	union {
 		struct cmsghdr h;
@@ -125,6 +126,7 @@ static int ask(const char *request, int fd)
 	struct iovec iov = { .iov_base = (void *)request, .iov_len = strlen(request) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	char frame[4096];
+	size_t at = 0;
 	int rc = 1;
 
 	if (fd >= 0) {
@@ -143,11 +145,11 @@ static int ask(const char *request, int fd)
 		n = recv(client, frame, sizeof(frame) - 1, MSG_DONTWAIT);
 		if (n < 0 && errno == EAGAIN)
 			continue;
-		if (n <= 0) {
-			fprintf(stderr, "DBG n=%zd errno=%d spins=%d req=%s\n", n, errno, spins, request);
+		if (n <= 0)
 			return -EPIPE;
-		}
 		frame[n] = '\0';
+		if (text && at < len)
+			at += (size_t)snprintf(text + at, len - at, "%s", frame + 1);
 		if (rc == 1)
 			rc = !strncmp(frame + 1, "ok", 2) ? 0 : -atoi(frame + 1 + strlen("error "));
 		if (frame[0] == '.')
@@ -155,6 +157,24 @@ static int ask(const char *request, int fd)
 	}
 	fail_msg("no reply to %s", request);
 	return -ETIMEDOUT;
+}
+
+static int ask(const char *request, int fd)
+{
+	return ask_text(request, fd, NULL, 0);
+}
+
+/* The daemon's counter `name` (`tcpao stat`). */
+static unsigned long long counter(const char *name)
+{
+	char text[16384], want[80];
+	const char *at;
+
+	assert_int_equal(ask_text("stat", -1, text, sizeof(text)), 0);
+	snprintf(want, sizeof(want), "name=%s value=", name);
+	at = strstr(text, want);
+	assert_non_null(at);
+	return strtoull(at + strlen(want), NULL, 10);
 }
 
 /* ---- sockets ------------------------------------------------------------ */
@@ -507,6 +527,8 @@ static bool run_failing(const struct scenario *sc, long n, bool and_after)
 
 static void fail_each_allocation(const struct scenario *sc)
 {
+	unsigned long long refused = counter("TCPAOChangesRefused");
+
 	for (int and_after = 0; and_after < 2; and_after++) {
 		long n = 1;
 
@@ -515,6 +537,11 @@ static void fail_each_allocation(const struct scenario *sc)
 		assert_true(n > 1); /* the requests allocate */
 		print_message("%s: %ld allocations\n", sc->name, n - 1);
 	}
+	/* Some were made, then put back (the peer sets could not take
+	 * them): every scenario's but the gc's, whose removals stay. */
+	refused = counter("TCPAOChangesRefused") - refused;
+	print_message("%s: %llu changes refused\n", sc->name, refused);
+	assert_true(!refused == !strcmp(sc->name, "test_gc_enomem"));
 }
 
 #define SCENARIO_TEST(fn, before_fn, requests_fn, done_fn, undo_fn)               \
