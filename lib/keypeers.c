@@ -403,19 +403,27 @@ static void take_first(const struct tcpao_ringkey **at, const struct tcpao_ringk
 		*at = k;
 }
 
-static bool syn_key(const struct tcpao_ringkey *rk, int i, void *arg)
+/* A key of the SYN's peer and VRF: what it offers the SYN. */
+static void syn_take(const struct tcpao_ringkey *rk, struct syn *w)
 {
 	const struct tcpao_mkt *k = &rk->mkt;
-	struct syn *w = arg;
 
-	if (!tcpao_mkt_in_vrf(k, w->ifindex))
-		return false;
 	if (k->rcvid == w->keyid)
 		take_first(&w->out->rcv, rk);
 	if (k->sndid == w->rnext)
 		take_first(&w->out->snd, rk);
 	if (tcpao_ao_room(k->maclen) > w->out->room)
 		w->out->room = tcpao_ao_room(k->maclen);
+}
+
+/* A key of the SYN's peer (each_of()): its VRF is left to check. */
+static bool syn_key(const struct tcpao_ringkey *rk, int i, void *arg)
+{
+	struct syn *w = arg;
+
+	(void)i;
+	if (tcpao_mkt_in_vrf(&rk->mkt, w->ifindex))
+		syn_take(rk, w);
 	return false;
 }
 
@@ -430,7 +438,7 @@ void keypeers_syn(const struct tcpao_keyring *ring, const struct tcpao_addr *pee
 			const struct tcpao_ringkey *k = tcpao_keyring_at(ring, i);
 
 			if (tcpao_mkt_matches(&k->mkt, peer, ifindex))
-				syn_key(k, (int)i, &w);
+				syn_take(k, &w);
 		}
 }
 
