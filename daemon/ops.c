@@ -452,21 +452,25 @@ static int op_reload_plan(void *ctx, struct control_reply *out)
 
 /* The test clock: a step of the chains' clock, as a settimeofday would
  * be, without stepping the machine's. */
+/* The reply first: a shift whose reply cannot be stored is not made. */
 static int op_clock(void *ctx, const int64_t *shift, struct control_reply *out)
 {
+	int64_t by = shift ? *shift : 0, now = rollover_now() + by;
 	char when[32], off[32];
 
+	control_reply_record(out, "clock");
+	control_reply_str(out, "now", keychain_time_str(now, when, sizeof(when)));
+	control_reply_u64(out, "unix", (uint64_t)now);
+	snprintf(off, sizeof(off), "%lld", (long long)(rollover_offset() + by));
+	control_reply_str(out, "offset", off);
+	if (!control_reply_whole(out))
+		return -ENOMEM;
 	if (shift) {
-		rollover_set_offset(rollover_offset() + *shift);
+		rollover_set_offset(rollover_offset() + by);
 		log_msg(LOG_NOTICE, "test clock shifted by %lld s (offset %lld s)",
-			(long long)*shift, (long long)rollover_offset());
+			(long long)by, (long long)rollover_offset());
 		daemon_rollover(ctx);
 	}
-	control_reply_record(out, "clock");
-	control_reply_str(out, "now", keychain_time_str(rollover_now(), when, sizeof(when)));
-	control_reply_u64(out, "unix", (uint64_t)rollover_now());
-	snprintf(off, sizeof(off), "%lld", (long long)rollover_offset());
-	control_reply_str(out, "offset", off);
 	return 0;
 }
 

@@ -2,9 +2,10 @@
 /*
  * The socket API's requests (daemon/sockets.c, as the preload sends them),
  * root's key requests and reload (daemon/ops.c) through the control
- * server, and the gc of a closed socket's entry, as root in a network
- * namespace of the test's own, with each allocation failing in turn
- * (failalloc.h), once or with every one after it. Whatever fails:
+ * server, the gc of a closed socket's entry and a key chain's rollover,
+ * as root in a network namespace of the test's own, with each allocation
+ * failing in turn (failalloc.h), once or with every one after it.
+ * Whatever fails:
  *
  *   - every request gets a reply, "ok" or an error;
  *   - "ok" means the change is published, an error that it is not;
@@ -36,6 +37,7 @@
 #include "failalloc.h"
 #include "ops.h"
 #include "policy.h"
+#include "rollover.h"
 #include "rules.h"
 #include "sockets.h"
 
@@ -275,6 +277,7 @@ static void assert_sets_cover_policy(void)
 struct scene {
 	int listener, conn, acc; /* -1: none */
 	uint64_t gone;           /* the cookie of acc, once closed */
+	bool shifted;            /* the test clock moved */
 };
 
 /* What a scenario does before its requests (nothing fails), its
@@ -455,6 +458,59 @@ static bool second_peer_in(const struct scene *s)
 	return e && e->keys.n > 0;
 }
 
+/* A key chain's boundary passes (the test clock, as `tcpao clock shift`
+ * moves it): the peer sends with key 2 from then on. A rollover the
+ * peer sets refuse is tried again (the chain's timer, in a second). */
+static void chain_before(struct scene *s)
+{
+	int64_t t = rollover_now();
+	FILE *f = fopen(conf_path, "w");
+
+	(void)s;
+	assert_non_null(f);
+	assert_int_equal(fchmod(fileno(f), 0600), 0);
+	fprintf(f, "key-chain c {\n"
+		"key id 1 alg hmac(sha1) secret-file %s send-lifetime %lld %lld;\n"
+		"key id 2 alg hmac(sha1) secret-file %s send-lifetime %lld infinite;\n"
+		"}\npeer 198.18.3.5 { key-chain c; }\n",
+		secret_path, (long long)t - 100, (long long)t + 30, secret_path,
+		(long long)t + 30);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(ask("reload", -1), 0);
+}
+
+static const struct policy_peer *chain_peer(void)
+{
+	struct tcpao_addr local = v4_of(LOCAL), peer = v4_of("198.18.3.5");
+
+	return policy_match(ctx.policy, &local, 40000, &peer, PORT);
+}
+
+static bool sends_key_2(const struct scene *s)
+{
+	const struct policy_peer *e = chain_peer();
+
+	(void)s;
+	return e && e->current_sndid == 2;
+}
+
+static int boundary_passes(struct scene *s)
+{
+	if (!s->shifted) {
+		int rc;
+
+		assert_non_null(chain_peer());
+		assert_int_equal(chain_peer()->current_sndid, 1);
+		rc = ask("clock shift 60", -1);
+		if (rc) /* not shifted */
+			return rc;
+		s->shifted = true;
+	} else {
+		daemon_rollover(&ctx);
+	}
+	return sends_key_2(s) ? 0 : -ENOMEM;
+}
+
 /* An accepted connection closed: the gc takes its entry out, or (no
  * memory) keeps it with its record for the next gc, which the harness's
  * retry is. Its error: the entry stays. */
@@ -500,7 +556,7 @@ static void scene_end(struct scene *s)
  * failure happened, that is when a later n may still fail. */
 static bool run_failing(const struct scenario *sc, long n, bool and_after)
 {
-	struct scene s = { -1, -1, -1, 0 };
+	struct scene s = { -1, -1, -1, 0, false };
 	bool fired;
 	int rc;
 
@@ -563,6 +619,7 @@ SCENARIO_TEST(test_host_key_add_enomem, next_host_peer, host_key_add, host_key_i
 SCENARIO_TEST(test_host_key_del_enomem, host_key_before, host_key_del, host_key_out, NULL)
 SCENARIO_TEST(test_reload_enomem, conf_one_peer, reload, second_peer_in, NULL)
 SCENARIO_TEST(test_gc_enomem, accepted_before, close_and_collect, collected, NULL)
+SCENARIO_TEST(test_rollover_enomem, chain_before, boundary_passes, sends_key_2, NULL)
 
 int main(void)
 {
@@ -575,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_host_key_del_enomem),
 		cmocka_unit_test(test_reload_enomem),
 		cmocka_unit_test(test_gc_enomem),
+		cmocka_unit_test(test_rollover_enomem),
 	};
 
 	return cmocka_run_group_tests(tests, daemon_up, daemon_down);
