@@ -934,7 +934,7 @@ static void dump_cookies(int family, struct live_cookies *lc)
 	}
 	close(fd);
 	lc->known = done && ok;
-	if (lc->known)
+	if (lc->known && lc->n) /* none: v is NULL, which qsort may not take */
 		qsort(lc->v, lc->n, sizeof(*lc->v), cmp_u64);
 }
 
@@ -945,7 +945,7 @@ static bool alive(struct live_cookies lc[2], int family, uint64_t cookie)
 
 	if (!l->dumped)
 		dump_cookies(family, l);
-	return !l->known || bsearch(&cookie, l->v, l->n, sizeof(*l->v), cmp_u64);
+	return !l->known || (l->n && bsearch(&cookie, l->v, l->n, sizeof(*l->v), cmp_u64));
 }
 
 void sockets_gc(struct daemon_ctx *d)
