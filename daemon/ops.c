@@ -18,8 +18,9 @@
 
 static uint64_t changes_refused; /* TCPAOChangesRefused */
 
-static int publish(struct daemon_ctx *d, struct policy *fresh, bool shrinks,
-		   char *err, size_t errlen)
+/* who NULL: a removal, never refused (ops.h). */
+int daemon_publish(struct daemon_ctx *d, struct policy *fresh,
+		   const struct audit_who *who, const char *op, char *err, size_t errlen)
 {
 	int rc;
 
@@ -30,8 +31,9 @@ static int publish(struct daemon_ctx *d, struct policy *fresh, bool shrinks,
 	 * before the sets shrink. */
 	workers_set_policy(fresh);
 	rc = rules_change_sets(d->rules, d->policy, fresh, err, errlen);
-	if (rc && !shrinks) { /* the sets hold the peers of the one in force */
+	if (rc && who) { /* the sets hold the peers of the one in force */
 		log_msg(LOG_ERR, "a change refused, the policy in force stays: %s", err);
+		audit_refused(who, op, rc);
 		changes_refused++;
 		workers_set_policy(d->policy);
 		policy_free(fresh);
@@ -42,17 +44,11 @@ static int publish(struct daemon_ctx *d, struct policy *fresh, bool shrinks,
 	return 0;
 }
 
-int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
-		   size_t errlen)
-{
-	return publish(d, fresh, false, err, errlen);
-}
-
 void daemon_publish_removal(struct daemon_ctx *d, struct policy *fresh)
 {
 	char err[256] = "";
 
-	publish(d, fresh, true, err, sizeof(err));
+	daemon_publish(d, fresh, NULL, NULL, err, sizeof(err));
 }
 
 void daemon_rollover(struct daemon_ctx *d)
@@ -64,12 +60,8 @@ void daemon_rollover(struct daemon_ctx *d)
 
 	if (fresh && !rollover_apply(fresh, rollover_now(), &r) && r.changed) {
 		audit_diff(&who, "rollover", d->policy, fresh);
-		int rc = daemon_publish(d, fresh, err, sizeof(err));
-
-		if (rc) {
-			audit_refused(&who, "rollover", rc);
+		if (daemon_publish(d, fresh, &who, "rollover", err, sizeof(err)))
 			r.next = rollover_now() + 1;
-		}
 	} else {
 		policy_free(fresh);
 	}
@@ -86,9 +78,7 @@ static int publish_or_reply(struct daemon_ctx *d, struct policy *fresh,
 	int rc;
 
 	audit_diff(&who, op, d->policy, fresh);
-	rc = daemon_publish(d, fresh, err, sizeof(err));
-	if (rc)
-		audit_refused(&who, op, rc);
+	rc = daemon_publish(d, fresh, &who, op, err, sizeof(err));
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
 
@@ -420,9 +410,7 @@ static int reload(struct daemon_ctx *d, bool dry_run, struct control_reply *out,
 		return dry_run ? 0 : -ENOMEM;
 	}
 	audit_reload(who, d->policy, fresh, &pl, clashes);
-	rc = daemon_publish(d, fresh, err, errlen);
-	if (rc)
-		audit_refused(who, "reload", rc);
+	rc = daemon_publish(d, fresh, who, "reload", err, errlen);
 	daemon_rollover(d); /* the new chains' next boundary */
 	return rc;
 }

@@ -42,12 +42,13 @@ void daemon_rollover(struct daemon_ctx *d);
 /* Puts fresh (taken) in force: the workers, then the peer sets. A change
  * is in force whole or not at all: when the sets cannot take fresh's
  * peers, the policy in force stays (the sets still hold its peers) and
- * fresh goes, with the error. */
-int daemon_publish(struct daemon_ctx *d, struct policy *fresh, char *err,
-		   size_t errlen);
-/* The same for a change that only takes entries out: the sets hold
- * fresh's peers whatever happens to them, so it is always in force (the
- * members left over go at the next change). */
+ * fresh goes, with the error, audited as op by who ("change=refused"). */
+int daemon_publish(struct daemon_ctx *d, struct policy *fresh,
+		   const struct audit_who *who, const char *op, char *err, size_t errlen);
+/* The same for a change that only takes entries out (who NULL in
+ * daemon_publish()): the sets hold fresh's peers whatever happens to
+ * them, so it is always in force (the members left over go at the next
+ * change). */
 void daemon_publish_removal(struct daemon_ctx *d, struct policy *fresh);
 
 #endif

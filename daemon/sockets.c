@@ -389,16 +389,14 @@ static void socket_scope(const struct sock_id *id, const struct sock_rec *r,
 		memset(&s->local, 0, sizeof(s->local)), s->local_len = 0;
 }
 
-/* fresh in force, or the error (audited: the change was, just before). */
+/* fresh in force, or the error (a refusal audited as the change was). */
 static int publish(struct daemon_ctx *d, struct policy *fresh, const char *op,
 		   struct control_reply *out)
 {
 	struct audit_who who = audit_client(control_reply_client(out));
 	char err[256] = "";
-	int rc = daemon_publish(d, fresh, err, sizeof(err));
+	int rc = daemon_publish(d, fresh, &who, op, err, sizeof(err));
 
-	if (rc)
-		audit_refused(&who, op, rc);
 	return rc ? control_reply_error(out, rc, "%s", err) : 0;
 }
 
