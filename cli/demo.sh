@@ -82,12 +82,15 @@ run() {
 }
 
 # start A|B LOG CMD...: shows the command and runs it in the background on
-# the host, output to LOG; its pid is remembered for the cleanup.
+# the host, output to LOG; its pid is remembered for the cleanup. It gets a
+# session of its own: Ctrl-C is for the demo, whose trap stops everything
+# in order; a daemon that stopped on it first would fail the step running.
+# (setsid execs in place: a background job leads no group.)
 start() {
 	local host=$1 log=$2
 	shift 2
 	printf '  %s $ %s &\n' "$host" "$(shown "$@")"
-	ip netns exec "$(ns_of "$host")" "$@" >"$log" 2>&1 &
+	ip netns exec "$(ns_of "$host")" setsid "$@" >"$log" 2>&1 &
 	PIDS+=($!)
 	LAST_PID=$!
 }
