@@ -3,7 +3,9 @@
  * The peer index of a ring (keypeers.h): open addressing by peer address,
  * one slot per host key, holding the key's seq (its place in the order of
  * adds, which no later add or delete changes: keyring.c finds the key's
- * index from it). So an add writes one slot and a delete marks one dead.
+ * index from it) and where the key sat when the slot was written (tried
+ * first: most keys never move). So an add writes one slot and a delete
+ * marks one dead.
  * The slots are a persistent table (ptable.h) shared with the ring's
  * copies: a change copies the page it writes. Keys of other prefix
  * lengths are only counted: while there are any, lookups walk.
@@ -28,13 +30,16 @@
  * comparing them are a few instructions. */
 struct kp_name {
 	uint64_t w[2];
-	uint64_t family;
+	uint32_t family;
 };
 
 struct kp_slot {
 	uint64_t seq;
-	struct kp_name name;
+	uint64_t w[2];
+	uint32_t family;
+	uint32_t where;  /* keyring_where() when written */
 };
+_Static_assert(sizeof(struct kp_slot) == 32, "two slots a cache line");
 
 struct tcpao_keypeers {
 	struct ptable slots;  /* slots.n: a power of 2 */
@@ -83,9 +88,9 @@ PROBE_PART bool name_of(const struct tcpao_addr *a, struct kp_name *n)
 	return true;
 }
 
-static bool name_eq(const struct kp_name *a, const struct kp_name *b)
+static bool names(const struct kp_slot *e, const struct kp_name *n)
 {
-	return a->w[0] == b->w[0] && a->w[1] == b->w[1] && a->family == b->family;
+	return e->w[0] == n->w[0] && e->w[1] == n->w[1] && e->family == n->family;
 }
 
 static size_t hash_of(const struct kp_name *n)
@@ -112,7 +117,8 @@ static const struct kp_slot *next_slot(const struct tcpao_keypeers *x,
 	return ptable_same_page(&x->slots, *s) ? e + 1 : slot(x, *s);
 }
 
-static int put(struct tcpao_keypeers *x, const struct kp_name *name, uint64_t seq)
+static int put(struct tcpao_keypeers *x, const struct kp_name *name, uint64_t seq,
+	       uint32_t where)
 {
 	size_t i = hash_of(name) & (x->slots.n - 1);
 	struct kp_slot *at;
@@ -122,12 +128,21 @@ static int put(struct tcpao_keypeers *x, const struct kp_name *name, uint64_t se
 	if (!(at = ptable_mut(&x->slots, i)))
 		return -ENOMEM;
 	x->used += !at->seq;
-	*at = (struct kp_slot){ .seq = seq, .name = *name };
+	*at = (struct kp_slot){ .seq = seq, .w = { name->w[0], name->w[1] },
+				.family = name->family, .where = where };
 	return 0;
 }
 
+/* Where the key of a slot is now (a rehash refreshes the hints). */
+static uint32_t where_now(const struct tcpao_keyring *ring, const struct kp_slot *e)
+{
+	size_t i;
+
+	return keyring_seq_key(ring, e->seq, e->where, &i) ? keyring_where(ring, i) : e->where;
+}
+
 /* New slots of cap entries, the live ones moved over (dead ones go). */
-static int rehash(struct tcpao_keypeers *x, size_t cap)
+static int rehash(struct tcpao_keypeers *x, const struct tcpao_keyring *ring, size_t cap)
 {
 	struct ptable old = x->slots;
 
@@ -138,8 +153,9 @@ static int rehash(struct tcpao_keypeers *x, size_t cap)
 	x->used = 0;
 	for (size_t i = 0; i < old.n; i++) {
 		const struct kp_slot *e = ptable_get(&old, i);
+		struct kp_name name = { { e->w[0], e->w[1] }, e->family };
 
-		if (e->seq && e->seq != DEAD && put(x, &e->name, e->seq)) {
+		if (e->seq && e->seq != DEAD && put(x, &name, e->seq, where_now(ring, e))) {
 			ptable_free(&x->slots);
 			x->slots = old;
 			return -ENOMEM;
@@ -149,10 +165,13 @@ static int rehash(struct tcpao_keypeers *x, size_t cap)
 	return 0;
 }
 
-/* live: the host keys with this one. A full table is rebuilt at four
- * times that, its dead slots dropped (churn does not grow it). */
-static int insert(struct tcpao_keypeers *x, const struct tcpao_ringkey *k, size_t live)
+/* Key i of ring; live: the host keys with this one. A full table is
+ * rebuilt at four times that, its dead slots dropped (churn does not
+ * grow it). */
+static int insert(struct tcpao_keypeers *x, const struct tcpao_keyring *ring, size_t i,
+		  size_t live)
 {
+	const struct tcpao_ringkey *k = tcpao_keyring_at(ring, i);
 	struct kp_name name;
 	size_t cap = 64;
 
@@ -162,10 +181,10 @@ static int insert(struct tcpao_keypeers *x, const struct tcpao_ringkey *k, size_
 	}
 	while (cap < live * 4)
 		cap *= 2;
-	if ((x->used + 1) * 2 > x->slots.n && rehash(x, cap))
+	if ((x->used + 1) * 2 > x->slots.n && rehash(x, ring, cap))
 		return -ENOMEM;
 	name_of(&k->mkt.peer, &name);
-	return put(x, &name, k->seq);
+	return put(x, &name, k->seq, keyring_where(ring, i));
 }
 
 static int build(struct tcpao_keyring *ring)
@@ -178,7 +197,7 @@ static int build(struct tcpao_keyring *ring)
 	}
 	ring->peers = x;
 	for (size_t i = 0; i < ring->n; i++)
-		if (insert(x, tcpao_keyring_at(ring, i), ring->n)) {
+		if (insert(x, ring, i, ring->n)) {
 			keypeers_free(ring);
 			return -ENOMEM;
 		}
@@ -191,7 +210,7 @@ int keypeers_added(struct tcpao_keyring *ring)
 
 	if (!ring->peers)
 		return ring->n >= BUILD_FROM ? build(ring) : 0;
-	rc = insert(ring->peers, tcpao_keyring_at(ring, 0), ring->n - ring->peers->others);
+	rc = insert(ring->peers, ring, 0, ring->n - ring->peers->others);
 	if (rc)
 		keypeers_free(ring);
 	return rc;
@@ -288,7 +307,7 @@ static const struct kp_slot *probe_next(struct probe *p)
 	while (p->e && p->e->seq) {
 		e = p->e;
 		p->e = next_slot(p->x, e, &p->s);
-		if (e->seq != DEAD && name_eq(&e->name, &p->name))
+		if (e->seq != DEAD && names(e, &p->name))
 			return e;
 	}
 	return NULL;
@@ -310,7 +329,7 @@ PROBE_PART int each_of(const struct tcpao_keyring *ring, const struct tcpao_addr
 		const struct tcpao_ringkey *k;
 		size_t i;
 
-		if (!(k = keyring_seq_key(ring, e->seq, &i)))
+		if (!(k = keyring_seq_key(ring, e->seq, e->where, &i)))
 			return -2; /* not the ring it indexes: never seen */
 		if (fn(k, (int)i, arg))
 			break;

@@ -14,9 +14,14 @@
 
 #include "tcpao.h"
 
-/* The key whose seq is seq and its index (keyring.c); NULL if none. */
+/* Where key i sits in the ring's chunks (keyring.c), for the index to
+ * keep beside its seq: a hint, which moves and deletes make stale. */
+#define KEY_NOWHERE UINT32_MAX
+uint32_t keyring_where(const struct tcpao_keyring *ring, size_t i);
+/* The key whose seq is seq and its index, looked for at where first
+ * (keyring.c); NULL if none. */
 const struct tcpao_ringkey *keyring_seq_key(const struct tcpao_keyring *ring,
-					    uint64_t seq, size_t *index);
+					    uint64_t seq, uint32_t where, size_t *index);
 
 /* After key 0 was added (ring->n counts it); -ENOMEM drops the index. */
 int keypeers_added(struct tcpao_keyring *ring);

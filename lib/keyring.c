@@ -853,17 +853,52 @@ static const struct tcpao_ringkey *chunk_seq(const struct tcpao_keychunk *c, uin
 	return base->seq == seq ? base : NULL;
 }
 
+/* A key's place, packed: its group, span and offset in the chunk. */
+#define WHERE_J CHUNK_SHIFT
+#define WHERE_G (WHERE_J + 5)
+_Static_assert(GROUP == 1 << (WHERE_G - WHERE_J), "a span's number fills its bits");
+
+uint32_t keyring_where(const struct tcpao_keyring *ring, size_t i)
+{
+	size_t r = ring->n - 1 - i;
+	struct spanpos p = span_find(ring, TCPAO_BY_RANK, r);
+
+	if (p.g >= (size_t)1 << (32 - WHERE_G))
+		return KEY_NOWHERE;
+	return (uint32_t)(p.g << WHERE_G | p.j << WHERE_J | (r - span_rank(ring, p)));
+}
+
+/* The key at where if its seq is seq: three loads instead of the searches
+ * (the bounds keep a stale place inside this version's own arrays). */
+static const struct tcpao_ringkey *key_at(const struct tcpao_keyring *ring, uint32_t where,
+					  uint64_t seq, size_t *index)
+{
+	size_t g = where >> WHERE_G, j = where >> WHERE_J & (GROUP - 1), o = where & (CHUNK - 1);
+	const struct tcpao_keygroup *gr;
+	const struct tcpao_keyspan *s;
+
+	if (g >= ring->ngroups || j >= (gr = ring->groups[g].group)->n)
+		return NULL;
+	s = &gr->s[j];
+	if (o >= s->chunk->n || s->chunk->k[o].seq != seq)
+		return NULL;
+	*index = ring->n - 1 - (ring->groups[g].at.first[TCPAO_BY_RANK] +
+				s->at.first[TCPAO_BY_RANK] + o);
+	return &s->chunk->k[o];
+}
+
 /* Seqs ascend with rank (keys enter at the newest end, in order): the
- * key of a seq is found by two binary searches, one in the spans. */
+ * key of a seq is where it was, or found by two binary searches, one in
+ * the spans. */
 const struct tcpao_ringkey *keyring_seq_key(const struct tcpao_keyring *ring,
-					    uint64_t seq, size_t *index)
+					    uint64_t seq, uint32_t where, size_t *index)
 {
 	const struct tcpao_ringkey *k;
 	const struct tcpao_keychunk *c;
 	struct spanpos p;
 
-	if (!ring->n)
-		return NULL;
+	if ((k = key_at(ring, where, seq, index)) || !ring->n)
+		return k;
 	p = span_find(ring, TCPAO_BY_SEQ, seq);
 	c = span_at(ring, p)->chunk;
 	k = chunk_seq(c, seq);
