@@ -7,6 +7,8 @@
  *
  *   add          sock-key-add of a key for a new peer (TCP_AO_ADD_KEY)
  *   del          sock-key-del of that key (TCP_AO_DEL_KEY)
+ *   match        policy_match() alone: the listener's entry, which the two
+ *                lookups below start from (what they add is its keys')
  *   connect      a worker's key selection for a connection under the
  *                listener's entry (policy_match() + policy_peer_keysel())
  *   accept       a worker's lookup for a SYN from a covered peer
@@ -37,8 +39,8 @@
 #include "policy.h"
 #include "rules.h"
 
-enum sop { S_ADD, S_DEL, S_CONNECT, S_ACCEPT, S_SOCKACCEPT, NSOPS };
-static const char *const sop_names[NSOPS] = { "add", "del", "connect", "accept",
+enum sop { S_ADD, S_DEL, S_MATCH, S_CONNECT, S_ACCEPT, S_SOCKACCEPT, NSOPS };
+static const char *const sop_names[NSOPS] = { "add", "del", "match", "connect", "accept",
 					      "sock-accept" };
 
 #define LOCAL_PEER 130000u /* the listener's address */
@@ -169,8 +171,9 @@ static void lookups(struct sockbench *b, double out[NSOPS])
 	struct tcpao_addr local;
 
 	peer_of(LOCAL_PEER, &local);
-	out[S_CONNECT] = lookup_s(b->ctx.policy, &local, LPORT, b->keys, 40000, 100, false);
-	out[S_ACCEPT] = lookup_s(b->ctx.policy, &local, LPORT, b->keys, 40000, 100, true);
+	out[S_MATCH] = lookup_s(b->ctx.policy, &local, LPORT, b->keys, 40000, 100, SYN_MATCH);
+	out[S_CONNECT] = lookup_s(b->ctx.policy, &local, LPORT, b->keys, 40000, 100, SYN_CONNECT);
+	out[S_ACCEPT] = lookup_s(b->ctx.policy, &local, LPORT, b->keys, 40000, 100, SYN_ACCEPT);
 }
 
 /* A real connection from a covered peer (its own client port each time,

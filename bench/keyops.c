@@ -12,6 +12,8 @@
  *            of the peer set)
  *   del      key-del of that key (its entry stays, empty, as tcpaod
  *            leaves it, and so does its member)
+ *   match    policy_match() alone, for an outgoing SYN: the entry the
+ *            two lookups below start from (what they add is its keys')
  *   connect  the lookup an outgoing SYN of no flow costs a worker
  *            (policy_match() and the default key selection, egress.c)
  *   accept   the lookup an incoming SYN costs (policy_match(), the keys
@@ -177,13 +179,13 @@ static void ask(struct daemon_under_test *t, const char *request)
 	ask_ctl(t->ctl, t->client, request, -1);
 }
 
-enum op { OP_ADD, OP_DEL, OP_CONNECT, OP_ACCEPT, NOPS };
-static const char *const op_names[NOPS] = { "add", "del", "connect", "accept" };
+enum op { OP_ADD, OP_DEL, OP_MATCH, OP_CONNECT, OP_ACCEPT, NOPS };
+static const char *const op_names[NOPS] = { "add", "del", "match", "connect", "accept" };
 
 /* What a worker does for a SYN of no flow; false when the peer has no key. */
 static bool syn_lookup(const struct policy *policy, const struct tcpao_addr *local,
 		       uint16_t lport, const struct tcpao_addr *peer, uint16_t pport,
-		       uint8_t id, bool passive)
+		       uint8_t id, enum syn_lookup what)
 {
 	const struct policy_peer *p = policy_match(policy, local, lport, peer, pport);
 	struct tcpao_synkeys keys;
@@ -191,14 +193,17 @@ static bool syn_lookup(const struct policy *policy, const struct tcpao_addr *loc
 
 	if (!p)
 		return false;
-	if (!passive)
+	if (what == SYN_MATCH)
+		return true;
+	if (what == SYN_CONNECT)
 		return !policy_peer_keysel(p, peer, 0, &sel);
 	tcpao_keyring_syn(&p->keys, peer, 0, id, id, &keys);
 	return keys.rcv && keys.snd && keys.room > 0;
 }
 
 double lookup_s(const struct policy *policy, const struct tcpao_addr *local,
-		uint16_t lport, size_t keys, uint16_t pport, uint8_t id, bool passive)
+		uint16_t lport, size_t keys, uint16_t pport, uint8_t id,
+		enum syn_lookup what)
 {
 	enum { SLICES = 10, PER_SLICE = 1024, PEERS = 16 };
 	struct tcpao_addr peers[PEERS];
@@ -212,7 +217,7 @@ double lookup_s(const struct policy *policy, const struct tcpao_addr *local,
 
 		for (int i = 0; i < PER_SLICE; i++)
 			found += syn_lookup(policy, local, lport, &peers[i % PEERS], pport, id,
-					    passive);
+					    what);
 		t = (now_s() - t0) / PER_SLICE;
 		best = t < best ? t : best;
 		if (found != PER_SLICE) {
@@ -249,8 +254,9 @@ static void measure(struct daemon_under_test *t, int batch, double out[NOPS])
 	out[OP_ADD] /= batch;
 	out[OP_DEL] /= batch;
 	peer_of(131071, &local);
-	out[OP_CONNECT] = lookup_s(t->ctx.policy, &local, 40000, t->keys, 179, 1, false);
-	out[OP_ACCEPT] = lookup_s(t->ctx.policy, &local, 179, t->keys, 40000, 1, true);
+	out[OP_MATCH] = lookup_s(t->ctx.policy, &local, 40000, t->keys, 179, 1, SYN_MATCH);
+	out[OP_CONNECT] = lookup_s(t->ctx.policy, &local, 40000, t->keys, 179, 1, SYN_CONNECT);
+	out[OP_ACCEPT] = lookup_s(t->ctx.policy, &local, 179, t->keys, 40000, 1, SYN_ACCEPT);
 }
 
 /* The daemon's heap as tcpaod.service gives it (transparent huge pages):

@@ -24,13 +24,17 @@ void peer_of(uint32_t i, struct tcpao_addr *a);
 /* One request served, with a socket in SCM_RIGHTS when passfd >= 0;
  * exits unless the reply is "ok". */
 void ask_ctl(struct control *ctl, int client, const char *request, int passfd);
-/* Seconds per lookup a worker does for a SYN of no flow, to or from 16
- * of the first `keys` peers in turn (passive: the listener's side; the
- * SYN's KeyID and RNextKeyID are id): the best of ten slices of 1,024.
- * Exits when a peer has no key. */
+/* A worker's lookup for a SYN of no flow: the entry (match), then from
+ * its keys the one to send with (connect) or the ones the SYN's KeyID and
+ * RNextKeyID name (accept: the listener's side). */
+enum syn_lookup { SYN_MATCH, SYN_CONNECT, SYN_ACCEPT };
+/* Seconds per lookup, to or from 16 of the first `keys` peers in turn
+ * (the SYN's ids are id): the best of ten slices of 1,024. Exits when a
+ * peer has no key. */
 struct policy;
 double lookup_s(const struct policy *policy, const struct tcpao_addr *local,
-		uint16_t lport, size_t keys, uint16_t pport, uint8_t id, bool passive);
+		uint16_t lport, size_t keys, uint16_t pport, uint8_t id,
+		enum syn_lookup what);
 /* --sockets: one listener of N keys per size (keyops-sockets.c). */
 int bench_sockets(const size_t *sizes, int nsizes, int rounds, int batch);
 
