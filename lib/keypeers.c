@@ -133,12 +133,22 @@ static int put(struct tcpao_keypeers *x, const struct kp_name *name, uint64_t se
 	return 0;
 }
 
-/* Where the key of a slot is now (a rehash refreshes the hints). */
+/* The key a slot names, where it was or by the searches; NULL if the
+ * slot is not of this ring. */
+PROBE_PART const struct tcpao_ringkey *slot_key(const struct tcpao_keyring *ring,
+						 const struct kp_slot *e, size_t *i)
+{
+	const struct tcpao_ringkey *k = keyring_key_at(ring, e->where, e->seq, i);
+
+	return k ? k : keyring_seq_key(ring, e->seq, i);
+}
+
+/* Where the key of a slot is now (a rehash refreshes the places). */
 static uint32_t where_now(const struct tcpao_keyring *ring, const struct kp_slot *e)
 {
 	size_t i;
 
-	return keyring_seq_key(ring, e->seq, e->where, &i) ? keyring_where(ring, i) : e->where;
+	return slot_key(ring, e, &i) ? keyring_where(ring, i) : e->where;
 }
 
 /* New slots of cap entries, the live ones moved over (dead ones go). */
@@ -300,7 +310,7 @@ PROBE_PART bool probe_start(struct probe *p, const struct tcpao_keyring *ring,
 }
 
 /* The probe's next slot naming its peer, NULL when no more. */
-static const struct kp_slot *probe_next(struct probe *p)
+PROBE_PART const struct kp_slot *probe_next(struct probe *p)
 {
 	const struct kp_slot *e;
 
@@ -329,7 +339,7 @@ PROBE_PART int each_of(const struct tcpao_keyring *ring, const struct tcpao_addr
 		const struct tcpao_ringkey *k;
 		size_t i;
 
-		if (!(k = keyring_seq_key(ring, e->seq, e->where, &i)))
+		if (!(k = slot_key(ring, e, &i)))
 			return -2; /* not the ring it indexes: never seen */
 		if (fn(k, (int)i, arg))
 			break;

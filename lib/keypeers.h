@@ -14,14 +14,47 @@
 
 #include "tcpao.h"
 
-/* Where key i sits in the ring's chunks (keyring.c), for the index to
- * keep beside its seq: a hint, which moves and deletes make stale. */
+/* keyring.c's chunks of keys, oldest first, up to 128, listed by spans
+ * in groups of 32 (tcpao.h): here for keyring_key_at(). */
+#define KEYRING_CHUNK_SHIFT 7
+#define KEYRING_GROUP_SHIFT (KEYRING_CHUNK_SHIFT + 5)
+struct tcpao_keychunk {
+	uint32_t n, cap;
+	struct tcpao_ringkey k[];
+};
+
+/* Where key i sits (keyring.c): its group, span and offset, packed, for
+ * the index to keep beside its seq. Moves and deletes make it stale. */
 #define KEY_NOWHERE UINT32_MAX
 uint32_t keyring_where(const struct tcpao_keyring *ring, size_t i);
-/* The key whose seq is seq and its index, looked for at where first
- * (keyring.c); NULL if none. */
+
+/* The key at where if its seq is seq, and its index; NULL if it moved.
+ * Three loads instead of keyring_seq_key()'s searches, inline in every
+ * lookup by the index; the bounds keep a stale place inside this
+ * version's own arrays. */
+static inline const struct tcpao_ringkey *
+keyring_key_at(const struct tcpao_keyring *ring, uint32_t where, uint64_t seq, size_t *index)
+{
+	size_t g = where >> KEYRING_GROUP_SHIFT,
+	       j = where >> KEYRING_CHUNK_SHIFT & (TCPAO_KEYGROUP - 1),
+	       o = where & ((1u << KEYRING_CHUNK_SHIFT) - 1);
+	const struct tcpao_keygroup *gr;
+	const struct tcpao_keyspan *s;
+
+	if (g >= ring->ngroups || j >= (gr = ring->groups[g].group)->n)
+		return NULL;
+	s = &gr->s[j];
+	if (o >= s->chunk->n || s->chunk->k[o].seq != seq)
+		return NULL;
+	*index = ring->n - 1 - (ring->groups[g].at.first[TCPAO_BY_RANK] +
+				s->at.first[TCPAO_BY_RANK] + o);
+	return &s->chunk->k[o];
+}
+
+/* The key whose seq is seq and its index, by searches (keyring.c); NULL
+ * if none. */
 const struct tcpao_ringkey *keyring_seq_key(const struct tcpao_keyring *ring,
-					    uint64_t seq, uint32_t where, size_t *index);
+					    uint64_t seq, size_t *index);
 
 /* After key 0 was added (ring->n counts it); -ENOMEM drops the index. */
 int keypeers_added(struct tcpao_keyring *ring);

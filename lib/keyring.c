@@ -28,10 +28,10 @@
 #include "tcpao.h"
 
 #define INDEX_FROM 32         /* below this, a walk is cheaper */
-#define CHUNK_SHIFT 7
+#define CHUNK_SHIFT KEYRING_CHUNK_SHIFT
 #define CHUNK (1 << CHUNK_SHIFT)    /* keys per chunk, at most */
 #define GROUP TCPAO_KEYGROUP        /* spans per group, at most (32) */
-#define GROUP_SHIFT (CHUNK_SHIFT + 5)
+#define GROUP_SHIFT KEYRING_GROUP_SHIFT
 _Static_assert(GROUP << CHUNK_SHIFT == 1 << GROUP_SHIFT, "keys per full group");
 #define IFX_ANY INT32_MIN     /* a key without TCPAO_MKT_IFINDEX */
 
@@ -42,11 +42,6 @@ struct idx_slot {
 	int32_t ifx;
 	uint32_t count;
 	uint8_t addr[16];
-};
-
-struct tcpao_keychunk {
-	uint32_t n, cap;
-	struct tcpao_ringkey k[];   /* oldest first */
 };
 
 /* How many groups hold each chunk of a ring and of the copies made from
@@ -853,52 +848,29 @@ static const struct tcpao_ringkey *chunk_seq(const struct tcpao_keychunk *c, uin
 	return base->seq == seq ? base : NULL;
 }
 
-/* A key's place, packed: its group, span and offset in the chunk. */
-#define WHERE_J CHUNK_SHIFT
-#define WHERE_G (WHERE_J + 5)
-_Static_assert(GROUP == 1 << (WHERE_G - WHERE_J), "a span's number fills its bits");
+_Static_assert(GROUP == 1 << (GROUP_SHIFT - CHUNK_SHIFT), "a key's place: a span's bits");
 
 uint32_t keyring_where(const struct tcpao_keyring *ring, size_t i)
 {
 	size_t r = ring->n - 1 - i;
 	struct spanpos p = span_find(ring, TCPAO_BY_RANK, r);
 
-	if (p.g >= (size_t)1 << (32 - WHERE_G))
+	if (p.g >= (size_t)1 << (32 - GROUP_SHIFT))
 		return KEY_NOWHERE;
-	return (uint32_t)(p.g << WHERE_G | p.j << WHERE_J | (r - span_rank(ring, p)));
-}
-
-/* The key at where if its seq is seq: three loads instead of the searches
- * (the bounds keep a stale place inside this version's own arrays). */
-static const struct tcpao_ringkey *key_at(const struct tcpao_keyring *ring, uint32_t where,
-					  uint64_t seq, size_t *index)
-{
-	size_t g = where >> WHERE_G, j = where >> WHERE_J & (GROUP - 1), o = where & (CHUNK - 1);
-	const struct tcpao_keygroup *gr;
-	const struct tcpao_keyspan *s;
-
-	if (g >= ring->ngroups || j >= (gr = ring->groups[g].group)->n)
-		return NULL;
-	s = &gr->s[j];
-	if (o >= s->chunk->n || s->chunk->k[o].seq != seq)
-		return NULL;
-	*index = ring->n - 1 - (ring->groups[g].at.first[TCPAO_BY_RANK] +
-				s->at.first[TCPAO_BY_RANK] + o);
-	return &s->chunk->k[o];
+	return (uint32_t)(p.g << GROUP_SHIFT | p.j << CHUNK_SHIFT | (r - span_rank(ring, p)));
 }
 
 /* Seqs ascend with rank (keys enter at the newest end, in order): the
- * key of a seq is where it was, or found by two binary searches, one in
- * the spans. */
+ * key of a seq is found by two binary searches, one in the spans. */
 const struct tcpao_ringkey *keyring_seq_key(const struct tcpao_keyring *ring,
-					    uint64_t seq, uint32_t where, size_t *index)
+					    uint64_t seq, size_t *index)
 {
 	const struct tcpao_ringkey *k;
 	const struct tcpao_keychunk *c;
 	struct spanpos p;
 
-	if ((k = key_at(ring, where, seq, index)) || !ring->n)
-		return k;
+	if (!ring->n)
+		return NULL;
 	p = span_find(ring, TCPAO_BY_SEQ, seq);
 	c = span_at(ring, p)->chunk;
 	k = chunk_seq(c, seq);
