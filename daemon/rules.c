@@ -318,6 +318,25 @@ static size_t sorted_minus(const void *a, size_t na, const void *b, size_t nb,
 	return k;
 }
 
+/* What is in `a` or in `b` (both sorted by cmp, unique), into out (room
+ * for na + nb), sorted and unique. */
+static size_t sorted_union(const void *a, size_t na, const void *b, size_t nb,
+			   size_t size, int (*cmp)(const void *, const void *),
+			   void *out)
+{
+	const char *pa = a, *pb = b;
+	size_t i = 0, j = 0, k = 0;
+
+	while (i < na || j < nb) {
+		int c = i == na ? 1 : j == nb ? -1 : cmp(pa + i * size, pb + j * size);
+
+		memcpy((char *)out + k++ * size, c <= 0 ? pa + i * size : pb + j * size, size);
+		i += c <= 0;
+		j += c >= 0;
+	}
+	return k;
+}
+
 /* The local ports of listeners that require AO, sorted, unique. */
 static int cmp_port(const void *a, const void *b)
 {
@@ -405,7 +424,7 @@ static int apply_change(const struct ipset_change *c)
 }
 
 /* The change from the loaded sets to `want` (apply_change()). */
-static int change_sets(const struct rules *r, const struct sets *w)
+static int change_sets(const struct sets *r, const struct sets *w)
 {
 	struct ipset_member *add = calloc(w->nmembers + 1, sizeof(*add));
 	struct ipset_member *del = calloc(r->nmembers + 1, sizeof(*del));
@@ -566,8 +585,63 @@ static int unstale(struct rules *r)
 	return 0;
 }
 
-int rules_update_sets(struct rules *r, const struct policy *policy,
-		      char *err, size_t errlen)
+/* The members and ports of a and of b, into u; -ENOMEM. */
+static int sets_union(const struct sets *a, const struct sets *b, struct sets *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (!(u->members = calloc(a->nmembers + b->nmembers + 1, sizeof(*u->members))) ||
+	    !(u->ports = calloc(a->nports + b->nports + 1, sizeof(*u->ports)))) {
+		sets_free(u);
+		return -ENOMEM;
+	}
+	u->nmembers = sorted_union(a->members, a->nmembers, b->members, b->nmembers,
+				   sizeof(*u->members), ipset_member_cmp, u->members);
+	u->nports = sorted_union(a->ports, a->nports, b->ports, b->nports, sizeof(*u->ports),
+				 cmp_port, u->ports);
+	return 0;
+}
+
+/* The sets rebuilt whole: the guard first, pruned once the sets are in.
+ * `ipset restore` is no transaction: it swaps the sets in a family at a
+ * time, and a failure stops it at some line. So they are filled with the
+ * members of the policy in force too (in_force, when the caller keeps it
+ * on failure), then pruned to want member by member; wherever the
+ * restore stops, every peer of that policy is in. 1: pruning failed,
+ * members are left over. */
+static int rebuild(struct rules *r, const struct sets *want, const struct policy *in_force,
+		   char *err, size_t errlen)
+{
+	struct sets keep = { 0 }, fill = { 0 };
+	int rc = in_force ? sets_of(in_force, &keep) ?: sets_union(want, &keep, &fill) : 0;
+
+	if (rc) {
+		sets_free(&keep);
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	guard_peers(want->members, want->nmembers, true);
+	guard_ports(want->ports, want->nports, true);
+	r->sets_loaded = false;
+	r->reloads++;
+	rc = reload_sets(in_force ? &fill : want, err, errlen);
+	if (!rc && in_force)
+		rc = change_sets(&fill, want) ? 1 : 0;
+	if (rc >= 0) {
+		guard_peers(want->members, want->nmembers, false);
+		guard_ports(want->ports, want->nports, false);
+	} else if (in_force) { /* it stays in force: the guard as it was */
+		guard_peers(keep.members, keep.nmembers, false);
+		guard_ports(keep.ports, keep.nports, false);
+	}
+	sets_free(&keep);
+	sets_free(&fill);
+	return rc;
+}
+
+/* rules_update_sets(), the policy in_force (if any) kept in the sets
+ * until the change is made. */
+static int update_sets(struct rules *r, const struct policy *policy,
+		       const struct policy *in_force, char *err, size_t errlen)
 {
 	struct sets want;
 	int rc = unstale(r) ?: sets_of(policy, &want);
@@ -583,18 +657,10 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 		sets_free(&want);
 		return 0;
 	}
-	rc = r->sets_loaded ? change_sets(r, &want) : -EAGAIN;
-	if (rc < 0) { /* whole: the guard first, pruned once the sets are in */
-		guard_peers(want.members, want.nmembers, true);
-		guard_ports(want.ports, want.nports, true);
-		r->sets_loaded = false;
-		r->reloads++;
-		rc = reload_sets(&want, err, errlen);
-		if (!rc) {
-			guard_peers(want.members, want.nmembers, false);
-			guard_ports(want.ports, want.nports, false);
-		}
-	}
+	rc = r->sets_loaded ? change_sets(&(struct sets){ r->members, r->nmembers, r->ports,
+							 r->nports }, &want) : -EAGAIN;
+	if (rc < 0)
+		rc = rebuild(r, &want, in_force, err, errlen);
 	if (rc < 0) { /* what the sets hold is not what the counts say */
 		sets_free(&want);
 		r->counts_ok = false;
@@ -602,6 +668,12 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
 	sets_keep(r, &want);
 	r->sets_loaded = !rc;
 	return rc < 0 ? rc : 0;
+}
+
+int rules_update_sets(struct rules *r, const struct policy *policy,
+		      char *err, size_t errlen)
+{
+	return update_sets(r, policy, NULL, err, errlen);
 }
 
 /* One changed slot's comings (sign > 0) or goings: a socket's entry
@@ -660,7 +732,7 @@ int rules_change_sets(struct rules *r, const struct policy *old,
 		return 0;
 	if (rc != -EAGAIN) /* counts or sets of unknown worth: rebuilt whole */
 		r->sets_loaded = false;
-	return rules_update_sets(r, fresh, err, errlen);
+	return update_sets(r, fresh, old, err, errlen);
 }
 
 static bool has_jump(const char *ipt, const char *table, const char *hook,

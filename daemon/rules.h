@@ -74,9 +74,10 @@ int rules_install(struct rules *r, const struct policy *policy,
 /* Makes the peer sets hold the policy's peer prefixes: the members that
  * changed are added, then the ones gone deleted, over netlink; the first
  * time, or when that fails, the sets are rebuilt whole (ipset restore:
- * build, then swap). Nothing to do when no prefix changed. On failure
- * (<0) no member the sets held is gone (a failed delete is no failure:
- * the member stays until the next change rebuilds the sets whole). */
+ * build, then swap). Nothing to do when no prefix changed. A failed
+ * delete is no failure: the member stays until the next change rebuilds
+ * the sets whole. On failure (<0) over netlink no member the sets held is
+ * gone; a rebuild that fails may have swapped a family's sets. */
 int rules_update_sets(struct rules *r, const struct policy *policy,
 		      char *err, size_t errlen);
 /* The same for `fresh`, a change of `old` (the policy the sets were last
@@ -84,8 +85,10 @@ int rules_update_sets(struct rules *r, const struct policy *policy,
  * changed are looked at (policy_changes()); members whose count goes
  * from 0 are added (the guard first), then those whose count comes to 0
  * deleted (the guard after), so a member some entry wants is never
- * absent. Otherwise, or when that fails, rules_update_sets(). On failure
- * (<0) the sets still hold every member of old: old can stay in force. */
+ * absent. Otherwise, or when that fails, rules_update_sets(), whose
+ * rebuild fills the sets with old's members too and prunes them once
+ * every swap is done. On failure (<0) the sets still hold every member
+ * of old, wherever the change stopped: old can stay in force. */
 int rules_change_sets(struct rules *r, const struct policy *old,
 		      const struct policy *fresh, char *err, size_t errlen);
 /* What of the installed rules is gone ("IPv4 jump", "peer set", ...), or

@@ -7,6 +7,7 @@
  * member (netlink) or whole (ipset restore, when netlink fails).
  */
 #include <errno.h>
+#include <libgen.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,16 +15,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "failalloc.h"
+#include "helpers.h"
 #include "ipset.h"
 #include "members.h"
 #include "policy.h"
 #include "rules.h"
 
 static char err[256];
+
+/* helpers.c's helper_path(), but with a stand-in for ipset when set. */
+const char *__real_helper_path(const char *name);
+const char *__wrap_helper_path(const char *name);
+static const char *ipset_stand_in;
+
+const char *__wrap_helper_path(const char *name)
+{
+	return ipset_stand_in && !strcmp(name, "ipset") ? ipset_stand_in
+							: __real_helper_path(name);
+}
 
 static struct ipset_member member(const char *text)
 {
@@ -292,6 +306,28 @@ static void assert_set_holds(const char *set, const char *lines)
 	}
 }
 
+static const char *const old4 = "198.18.0.0/24\n198.18.7.9\n";
+static const char *const new4 = "198.18.0.0/24\n198.18.9.0/26\n";
+
+/* In a namespace of the test's own, the sets of a policy with a host
+ * peer, a listener that requires AO (old4, port 4179) and `also`'s key,
+ * if any. */
+static struct policy *sets_of_old(struct rules *r, const char *also)
+{
+	struct policy *p;
+
+	if (own_netns(NULL))
+		skip(); /* needs root and ipset */
+	p = policy_new();
+	rules_init(r, 100, 1);
+	assert_int_equal(add_peer(p, "198.18.0.0/24", 1), 0);
+	if (also)
+		assert_int_equal(add_peer(p, also, 4), 0);
+	listener(p, 0x61, 4179, "198.18.7.9/32");
+	assert_int_equal(rules_update_sets(r, p, err, sizeof(err)), 0);
+	return p;
+}
+
 /* A change the sets cannot take (each allocation failing in turn, alone
  * and with every one after it) leaves every member of the policy in
  * force in them (rules.h): the caller keeps that policy. One that
@@ -299,18 +335,10 @@ static void assert_set_holds(const char *set, const char *lines)
  * leaves them exact. */
 static void test_failed_change_keeps_old(void **state)
 {
-	static const char *const old4 = "198.18.0.0/24\n198.18.7.9\n";
-	static const char *const new4 = "198.18.0.0/24\n198.18.9.0/26\n";
-	struct policy *p = policy_new(), *q;
 	struct rules r;
+	struct policy *p = sets_of_old(&r, NULL), *q;
 
 	(void)state;
-	if (own_netns(state))
-		skip(); /* needs root and ipset */
-	rules_init(&r, 100, 1);
-	assert_int_equal(add_peer(p, "198.18.0.0/24", 1), 0);
-	listener(p, 0x61, 4179, "198.18.7.9/32");
-	assert_int_equal(rules_update_sets(&r, p, err, sizeof(err)), 0);
 	for (int and_after = 0; and_after < 2; and_after++) {
 		bool fired = true;
 
@@ -342,6 +370,70 @@ static void test_failed_change_keeps_old(void **state)
 	}
 	rules_remove(&r);
 	policy_free(p);
+}
+
+/* An ipset whose restore stops before the swap numbered $TCPAO_TEST_CUT
+ * (from 0; 3: after every line) and fails, written to path. */
+static void write_cut_ipset(char *path, size_t len)
+{
+	const char *real = __real_helper_path("ipset");
+	char dir[] = "/tmp/tcpao-test-ipset-XXXXXX";
+	FILE *f;
+
+	assert_non_null(real);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, len, "%s/ipset", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\n"
+		   "[ \"$1\" = restore ] || exec %s \"$@\"\n"
+		   "awk -v n=\"$TCPAO_TEST_CUT\" '/^swap /{ if (s++ == n) exit } { print }' |\n"
+		   "\t%s restore\n"
+		   "exit 1\n", real, real);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0700), 0);
+}
+
+/* A whole rebuild (ipset restore, not a transaction: it swaps the sets in
+ * a family at a time) that stops at any of its swaps, or fails after all
+ * of them: the change is refused, and every member of the policy in
+ * force is in the sets, so that it can stay. The same change made next
+ * leaves the sets exact. */
+static void test_cut_rebuild_keeps_old(void **state)
+{
+	char stand_in[64], cut[2], got[64];
+	struct rules r;
+	struct policy *p = sets_of_old(&r, "fd00::7/128"), *q = policy_new();
+
+	(void)state;
+	/* A reload: each family and the ports change. */
+	assert_int_equal(add_peer(q, "198.18.0.0/24", 1), 0);
+	assert_int_equal(add_peer(q, "198.18.9.0/26", 3), 0);
+	assert_int_equal(add_peer(q, "fd00::8/128", 5), 0);
+	listener(q, 0x62, 4180, "fd00::5/128");
+	write_cut_ipset(stand_in, sizeof(stand_in));
+	for (int n = 0; n <= 3; n++) {
+		snprintf(cut, sizeof(cut), "%d", n);
+		setenv("TCPAO_TEST_CUT", cut, 1);
+		ipset_stand_in = stand_in;
+		r.sets_loaded = false; /* as after a failure: rebuilt whole */
+		assert_int_equal(rules_change_sets(&r, p, q, err, sizeof(err)), -EIO);
+		ipset_stand_in = NULL;
+		assert_set_holds("tcpao4", old4);
+		assert_set_holds("tcpao6", "fd00::7\n");
+		assert_set_holds("tcpaoports", "4179\n");
+		assert_int_equal(rules_change_sets(&r, p, q, err, sizeof(err)), 0);
+		assert_sets(new4, "fd00::5\nfd00::8\n");
+		set_members("tcpaoports", got, sizeof(got));
+		assert_string_equal(got, "4180\n");
+		assert_int_equal(rules_change_sets(&r, q, p, err, sizeof(err)), 0);
+		assert_sets(old4, "fd00::7\n");
+	}
+	unlink(stand_in);
+	rmdir(dirname(stand_in));
+	rules_remove(&r);
+	policy_free(p);
+	policy_free(q);
 }
 
 /* A socket's key added or deleted (twice, sometimes: then counted whole),
@@ -451,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_sets_follow_changes),
 		cmocka_unit_test(test_counts_follow_changes),
 		cmocka_unit_test(test_failed_change_keeps_old),
+		cmocka_unit_test(test_cut_rebuild_keeps_old),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
