@@ -2,7 +2,7 @@
 /*
  * A persistent vector of words: a copy costs O(1) (the two share every
  * node) and a change to one slot copies only the nodes on its path
- * (a 32-way trie: 4 nodes at a million slots). So one policy can be
+ * (a 64-way trie: 4 nodes at 16 million slots). So one policy can be
  * changed into the next without copying what did not change, and both
  * stay valid.
  *
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PVEC_BITS 5
+#define PVEC_BITS 6
 #define PVEC_FAN (1u << PVEC_BITS)
 
 struct pvec_ops {
