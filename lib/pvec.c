@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * A 32-way trie of refcounted nodes; a change copies the shared nodes on
- * its path (path copying) and changes the private ones in place.
+ * A trie of refcounted PVEC_FAN-way nodes; a change copies the shared
+ * nodes on its path (path copying) and changes the private ones in place.
  */
 #include <errno.h>
 #include <stdlib.h>
