@@ -601,6 +601,13 @@ static int sets_union(const struct sets *a, const struct sets *b, struct sets *u
 	return 0;
 }
 
+/* The guard's peers and ports made s's (add_only: added to it). */
+static void guard_sets(const struct sets *s, bool add_only)
+{
+	guard_peers(s->members, s->nmembers, add_only);
+	guard_ports(s->ports, s->nports, add_only);
+}
+
 /* The sets rebuilt whole: the guard first, pruned once the sets are in.
  * `ipset restore` is no transaction: it swaps the sets in a family at a
  * time, and a failure stops it at some line. So they are filled with the
@@ -619,20 +626,16 @@ static int rebuild(struct rules *r, const struct sets *want, const struct policy
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
-	guard_peers(want->members, want->nmembers, true);
-	guard_ports(want->ports, want->nports, true);
+	guard_sets(want, true);
 	r->sets_loaded = false;
 	r->reloads++;
 	rc = reload_sets(in_force ? &fill : want, err, errlen);
 	if (!rc && in_force)
 		rc = change_sets(&fill, want) ? 1 : 0;
-	if (rc >= 0) {
-		guard_peers(want->members, want->nmembers, false);
-		guard_ports(want->ports, want->nports, false);
-	} else if (in_force) { /* it stays in force: the guard as it was */
-		guard_peers(keep.members, keep.nmembers, false);
-		guard_ports(keep.ports, keep.nports, false);
-	}
+	if (rc >= 0)
+		guard_sets(want, false);
+	else if (in_force) /* it stays in force: the guard as it was */
+		guard_sets(&keep, false);
 	sets_free(&keep);
 	sets_free(&fill);
 	return rc;
