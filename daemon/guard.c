@@ -306,33 +306,22 @@ static void put_key(uint8_t *key, const struct ipset_member *m)
 	memcpy(key + 4, m->prefix.bytes, m->prefix.family == AF_INET ? 4 : 16);
 }
 
-/* Deletes the keys of map fd (klen bytes) that keep() refuses: those
- * collected in one walk, then deleted (a deletion ends a walk). */
+/* Deletes the keys of map fd (klen bytes) that keep() refuses, each once
+ * the walk has the key after it: no allocation, so that a guard is
+ * pruned even when memory is short. */
 static void prune(int fd, size_t klen,
 		  bool (*keep)(const uint8_t *key, const void *arg),
 		  const void *arg)
 {
-	uint8_t key[20], next[20], *gone = NULL;
-	size_t n = 0, cap = 0;
-	bool first = true;
+	uint8_t key[20], next[20];
+	bool more = !bpf_map_get_next_key(fd, NULL, key);
 
-	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
-		first = false;
+	while (more) {
+		more = !bpf_map_get_next_key(fd, key, next);
+		if (!keep(key, arg))
+			bpf_map_delete_elem(fd, key);
 		memcpy(key, next, klen);
-		if (keep(key, arg))
-			continue;
-		if (n == cap) {
-			uint8_t *more = realloc(gone, (cap = cap ? 2 * cap : 64) * klen);
-
-			if (!more)
-				break;
-			gone = more;
-		}
-		memcpy(gone + n++ * klen, key, klen);
 	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, gone + i * klen);
-	free(gone);
 }
 
 struct members {
@@ -433,6 +422,74 @@ void guard_forget(const struct ipset_member *m, size_t n)
 		put_key(key, &m[i]);
 		bpf_map_delete_elem(g.maps[m[i].prefix.family == AF_INET ? MAP_PEERS4 : MAP_PEERS6], key);
 	}
+}
+
+/* The keys of map fd (klen bytes), each made into an element of *v (esz
+ * bytes) by put(); -ENOMEM. */
+static int keys_of(int fd, size_t klen, void **v, size_t esz, size_t *n,
+		   void (*put)(void *elem, const uint8_t *key, const void *arg),
+		   const void *arg)
+{
+	uint8_t key[20], next[20];
+	size_t cap = *n;
+	bool first = true;
+
+	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
+		first = false;
+		memcpy(key, next, klen);
+		if (*n == cap) {
+			void *more = realloc(*v, (cap = cap ? 2 * cap : 16) * esz);
+
+			if (!more)
+				return -ENOMEM;
+			*v = more;
+		}
+		put((char *)*v + (*n)++ * esz, key, arg);
+	}
+	return 0;
+}
+
+static void put_member(void *elem, const uint8_t *key, const void *arg)
+{
+	struct ipset_member *m = elem;
+	uint32_t len;
+
+	memset(m, 0, sizeof(*m));
+	m->prefix.family = *(const sa_family_t *)arg;
+	memcpy(&len, key, 4);
+	m->len = (uint8_t)len;
+	memcpy(m->prefix.bytes, key + 4, tcpao_addr_len(&m->prefix));
+}
+
+static void put_port(void *elem, const uint8_t *key, const void *arg)
+{
+	(void)arg;
+	memcpy(elem, key, sizeof(uint16_t));
+}
+
+int guard_held(struct ipset_member **peers, size_t *npeers, uint16_t **ports,
+	       size_t *nports)
+{
+	static const sa_family_t v4 = AF_INET, v6 = AF_INET6;
+	void *p = NULL, *q = NULL;
+	size_t np = 0, nq = 0;
+	int rc;
+
+	if (!g.obj)
+		return -ENOENT;
+	rc = keys_of(g.maps[MAP_PEERS4], 8, &p, sizeof(**peers), &np, put_member, &v4) ?:
+	     keys_of(g.maps[MAP_PEERS6], 20, &p, sizeof(**peers), &np, put_member, &v6) ?:
+	     keys_of(g.maps[MAP_PORTS], 2, &q, sizeof(**ports), &nq, put_port, NULL);
+	if (rc) {
+		free(p);
+		free(q);
+		return rc;
+	}
+	*peers = p;
+	*npeers = np;
+	*ports = q;
+	*nports = nq;
+	return 0;
 }
 
 bool guard_check(void)

@@ -38,6 +38,10 @@ void guard_forget(const struct ipset_member *m, size_t n);
 /* The same for the ports of listeners that require AO (p sorted). */
 int guard_ports(const uint16_t *p, size_t n, bool add_only);
 void guard_forget_ports(const uint16_t *p, size_t n);
+/* The peers and ports in the guard's maps, in two arrays the caller
+ * frees (unsorted). -ENOENT without a guard, -ENOMEM. */
+int guard_held(struct ipset_member **peers, size_t *npeers, uint16_t **ports,
+	       size_t *nports);
 /* True while our guard is attached and pinned; pins removed by hand are
  * put back. */
 bool guard_check(void);

@@ -6,6 +6,7 @@
  * policy's peers after each change, whether the change went member by
  * member (netlink) or whole (ipset restore, when netlink fails).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <sched.h>
@@ -15,11 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "failalloc.h"
+#include "guard.h"
 #include "helpers.h"
 #include "ipset.h"
 #include "members.h"
@@ -328,17 +331,95 @@ static struct policy *sets_of_old(struct rules *r, const char *also)
 	return p;
 }
 
+/* A guard holding these peers and ports, its maps pinned in a bpffs of
+ * a mount namespace of the test's own: gone with the test, failed or not. */
+static void guard_of(const struct ipset_member *m, size_t n, const uint16_t *ports,
+		     size_t nports)
+{
+	assert_int_equal(unshare(CLONE_NEWNS), 0);
+	assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	assert_int_equal(mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"), 0);
+	if (guard_open(0x5a0, m, n, ports, nports, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+/* Appends "\n" line "\n" for each peer of family f (as `ipset save`
+ * writes it: a host bare) or each port. */
+static void held_lines(const struct ipset_member *m, size_t n, sa_family_t f,
+		       char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t off = strlen(out);
+
+		if (m[i].prefix.family != f)
+			continue;
+		inet_ntop(f, m[i].prefix.bytes, a, sizeof(a));
+		if (m[i].len == tcpao_addr_len(&m[i].prefix) * 8)
+			snprintf(out + off, len - off, "\n%s\n", a);
+		else
+			snprintf(out + off, len - off, "\n%s/%u\n", a, m[i].len);
+	}
+}
+
+/* Each line of `lines` is one of `in` ("\n" line "\n" each). */
+static void assert_lines_in(const char *lines, const char *in, const char *what)
+{
+	char want[256];
+
+	for (const char *l = lines; *l; l = strchr(l, '\n') + 1) {
+		if (*l == '\n')
+			continue;
+		snprintf(want, sizeof(want), "\n%.*s", (int)(strchr(l, '\n') - l + 1), l);
+		if (!strstr(in, want))
+			fail_msg("%s lacks %s", what, want + 1);
+	}
+}
+
+/* The guard drops the peers it holds unless the workers marked their
+ * segments, and only what the sets queue reaches the workers: it must
+ * hold every peer (and required port) of the policy in force, and
+ * nothing the sets do not queue (a peer with no key would be cut off). */
+static void assert_guard_between(const char *in_force4, const char *in_force6,
+				 const char *in_force_ports)
+{
+	static const struct { const char *set; sa_family_t f; } sets[3] = {
+		{ "tcpao4", AF_INET }, { "tcpao6", AF_INET6 }, { "tcpaoports", 0 } };
+	const char *in_force[3] = { in_force4, in_force6, in_force_ports };
+	struct ipset_member *m;
+	uint16_t *ports;
+	size_t n, nports;
+
+	assert_int_equal(guard_held(&m, &n, &ports, &nports), 0);
+	for (int i = 0; i < 3; i++) {
+		char held[2048] = "", queued[2048] = "\n";
+
+		if (sets[i].f)
+			held_lines(m, n, sets[i].f, held, sizeof(held));
+		for (size_t k = 0; !sets[i].f && k < nports; k++)
+			snprintf(held + strlen(held), sizeof(held) - strlen(held), "\n%u\n", ports[k]);
+		set_members(sets[i].set, queued + 1, sizeof(queued) - 1);
+		assert_lines_in(in_force[i], held, "the guard");
+		assert_lines_in(held, queued, sets[i].set);
+	}
+	free(m);
+	free(ports);
+}
+
 /* A change the sets cannot take (each allocation failing in turn, alone
  * and with every one after it) leaves every member of the policy in
  * force in them (rules.h): the caller keeps that policy. One that
  * succeeds has every member of the new one. Either way, the next change
- * leaves them exact. */
+ * leaves them exact. The guard follows: between the policy in force and
+ * the sets, whatever failed. */
 static void test_failed_change_keeps_old(void **state)
 {
 	struct rules r;
 	struct policy *p = sets_of_old(&r, NULL), *q;
 
 	(void)state;
+	guard_of(r.members, r.nmembers, r.ports, r.nports);
 	for (int and_after = 0; and_after < 2; and_after++) {
 		bool fired = true;
 
@@ -354,22 +435,61 @@ static void test_failed_change_keeps_old(void **state)
 			fired = failalloc_fired();
 			assert_set_holds("tcpao4", rc ? old4 : new4);
 			assert_set_holds("tcpao6", rc ? "" : "fd00::5\n");
+			assert_guard_between(rc ? old4 : new4, rc ? "" : "fd00::5\n",
+					     rc ? "4179\n" : "4180\n");
 			if (rc) { /* p stays in force: the change again */
 				assert_int_equal(rules_change_sets(&r, p, q, err, sizeof(err)), 0);
 			} else { /* maybe members left over: back and forth */
 				assert_int_equal(rules_change_sets(&r, q, p, err, sizeof(err)), 0);
 				assert_sets(old4, "");
+				assert_guard_between(old4, "", "4179\n");
 				assert_int_equal(rules_change_sets(&r, p, q, err, sizeof(err)), 0);
 			}
 			assert_sets(new4, "fd00::5\n");
+			assert_guard_between(new4, "fd00::5\n", "4180\n");
 			assert_int_equal(rules_change_sets(&r, q, p, err, sizeof(err)), 0);
 			assert_sets(old4, "");
+			assert_guard_between(old4, "", "4179\n");
 			policy_free(q);
 		}
 		assert_false(fired);
 	}
+	guard_remove_all();
 	rules_remove(&r);
 	policy_free(p);
+}
+
+/* The guard made to hold fewer peers and ports when no allocation
+ * succeeds: the rest go all the same (a peer left in it, with no key in
+ * force, would be cut off). */
+static void test_guard_prunes_without_memory(void **state)
+{
+	struct ipset_member m[4] = { 0 };
+	uint16_t ports[2] = { 4179, 4180 }, *held_ports;
+	struct ipset_member *held;
+	size_t n, nports;
+
+	(void)state;
+	if (own_netns(NULL))
+		skip(); /* needs root */
+	assert_int_equal(tcpao_addr_parse("198.18.0.0", &m[0].prefix, NULL), 0);
+	assert_int_equal(tcpao_addr_parse("198.18.7.9", &m[1].prefix, NULL), 0);
+	assert_int_equal(tcpao_addr_parse("198.18.9.0", &m[2].prefix, NULL), 0);
+	assert_int_equal(tcpao_addr_parse("fd00::5", &m[3].prefix, NULL), 0);
+	m[0].len = 24, m[1].len = 32, m[2].len = 26, m[3].len = 128;
+	guard_of(m, 4, ports, 2);
+	failalloc_arm(1, true);
+	guard_peers(&m[1], 1, false);
+	guard_ports(&ports[1], 1, false);
+	failalloc_fired();
+	assert_int_equal(guard_held(&held, &n, &held_ports, &nports), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ipset_member_cmp(&held[0], &m[1]), 0);
+	assert_int_equal(nports, 1);
+	assert_int_equal(held_ports[0], 4180);
+	free(held);
+	free(held_ports);
+	guard_remove_all();
 }
 
 /* An ipset whose restore stops before the swap numbered $TCPAO_TEST_CUT
@@ -406,6 +526,7 @@ static void test_cut_rebuild_keeps_old(void **state)
 	struct policy *p = sets_of_old(&r, "fd00::7/128"), *q = policy_new();
 
 	(void)state;
+	guard_of(r.members, r.nmembers, r.ports, r.nports);
 	/* A reload: each family and the ports change. */
 	assert_int_equal(add_peer(q, "198.18.0.0/24", 1), 0);
 	assert_int_equal(add_peer(q, "198.18.9.0/26", 3), 0);
@@ -422,13 +543,17 @@ static void test_cut_rebuild_keeps_old(void **state)
 		assert_set_holds("tcpao4", old4);
 		assert_set_holds("tcpao6", "fd00::7\n");
 		assert_set_holds("tcpaoports", "4179\n");
+		assert_guard_between(old4, "fd00::7\n", "4179\n");
 		assert_int_equal(rules_change_sets(&r, p, q, err, sizeof(err)), 0);
 		assert_sets(new4, "fd00::5\nfd00::8\n");
 		set_members("tcpaoports", got, sizeof(got));
 		assert_string_equal(got, "4180\n");
+		assert_guard_between(new4, "fd00::5\nfd00::8\n", "4180\n");
 		assert_int_equal(rules_change_sets(&r, q, p, err, sizeof(err)), 0);
 		assert_sets(old4, "fd00::7\n");
+		assert_guard_between(old4, "fd00::7\n", "4179\n");
 	}
+	guard_remove_all();
 	unlink(stand_in);
 	rmdir(dirname(stand_in));
 	rules_remove(&r);
@@ -544,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_counts_follow_changes),
 		cmocka_unit_test(test_failed_change_keeps_old),
 		cmocka_unit_test(test_cut_rebuild_keeps_old),
+		cmocka_unit_test(test_guard_prunes_without_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
