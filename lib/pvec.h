@@ -10,7 +10,8 @@
  * there. When the words are references (ops given), a leaf takes one
  * reference on each word it holds: copying a leaf refs them, freeing it
  * unrefs them, so a shared object is released exactly once, when the
- * last version that holds it lets go.
+ * last version that holds it lets go. (Nodes above the leaves are shared
+ * more cheaply: pvec.c.)
  *
  * Not thread-safe to change; any number of threads may read a vector no
  * one changes (pvec_get: no lock, no allocation).
@@ -31,6 +32,9 @@ struct pvec_ops {
 
 struct pnode {
 	unsigned ref;
+	uint64_t owned;          /* above: the children it holds (pvec.c) */
+	struct pnode *lender;    /* above: holds the children it does not */
+	struct pnode *borrower;  /* the copy that uses its children */
 	union {
 		uintptr_t word;      /* in a leaf */
 		struct pnode *child; /* above */
