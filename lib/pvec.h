@@ -7,11 +7,9 @@
  * stay valid.
  *
  * A word is 0 (an empty slot: fresh slots are 0) or what the owner put
- * there. When the words are references (ops given), a leaf takes one
- * reference on each word it holds: copying a leaf refs them, freeing it
- * unrefs them, so a shared object is released exactly once, when the
- * last version that holds it lets go. (Nodes above the leaves are shared
- * more cheaply: pvec.c.)
+ * there. When the words are references (ops given), the versions that
+ * share a word hold it (how: pvec.c), so a shared object is released
+ * exactly once, when the last version that holds it lets go.
  *
  * Not thread-safe to change; any number of threads may read a vector no
  * one changes (pvec_get: no lock, no allocation).
@@ -32,9 +30,9 @@ struct pvec_ops {
 
 struct pnode {
 	unsigned ref;
-	uint64_t owned;          /* above: the children it holds (pvec.c) */
-	struct pnode *lender;    /* above: holds the children it does not */
-	struct pnode *borrower;  /* the copy that uses its children */
+	uint64_t owned;          /* the children (words) it holds (pvec.c) */
+	struct pnode *lender;    /* the node that holds the others */
+	struct pnode *borrower;  /* the copy that shares its children */
 	union {
 		uintptr_t word;      /* in a leaf */
 		struct pnode *child; /* above */
@@ -77,9 +75,11 @@ static inline uintptr_t pvec_get(const struct pvec *v, size_t i)
 
 	return leaf ? leaf->s[pvec_slot_of(i, 0)].word : 0;
 }
-/* Slot i (< n) in nodes of this version only, to read or overwrite: the
- * caller unrefs a word it overwrites and hands over a reference to the
- * word it stores. NULL without memory. */
+/* Slot i (< n) in nodes of this version only, to read or overwrite; this
+ * version holds the word there (a reference of its own: more than one
+ * reference means another version holds it too). The caller unrefs a
+ * word it overwrites and hands over a reference to the word it stores.
+ * NULL without memory. */
 uintptr_t *pvec_slot(struct pvec *v, size_t i);
 /* Stores x (its reference handed over) in slot i, unrefs the old word. */
 int pvec_set(struct pvec *v, size_t i, uintptr_t x);
