@@ -138,7 +138,10 @@ static int family_slot(sa_family_t family)
 	return family == AF_INET ? 0 : family == AF_INET6 ? 1 : -1;
 }
 
-/* Rehashed into a table with room to spare, tombs left behind. */
+/* Rehashed, tombs left behind, into a table at least twice the live
+ * prefixes (a quarter to a half full: a few steps of linear probing) and
+ * no larger: a larger one costs a SYN's lookup a level of the trie
+ * sooner (4 times put 100,000 peers 4 levels deep: docs/BENCHMARKS.md). */
 static int rehash(struct peer_index *ix)
 {
 	size_t live = 0, n = 64;
@@ -146,7 +149,7 @@ static int rehash(struct peer_index *ix)
 
 	for (size_t i = 0; i < ix->slots.n; i++)
 		live += bucket_of(pvec_get(&ix->slots, i)) != NULL;
-	while (n < 4 * (live + 1))
+	while (n < 2 * (live + 1))
 		n *= 2;
 	pvec_init(&fresh, &bucket_ops);
 	if (pvec_resize(&fresh, n))
