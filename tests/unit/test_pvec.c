@@ -4,7 +4,8 @@
  * model: versions cloned from one another and changed on their own, past
  * the sizes where the trie grows a level, each read back whole after
  * every change to any of them; the references their leaves hold on
- * shared words are all released, once, when the last version goes.
+ * shared words are all released, once, when the last version that holds
+ * them goes, and no later.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -91,6 +92,20 @@ static void same_as_model(const struct version *x)
 	assert_true(pvec_get(&x->v, x->n) == 0);
 }
 
+/* A word no live version holds is gone already, not kept by a copy. */
+static void none_kept(const struct version *ver)
+{
+	static bool held[MAX_OBJS];
+
+	memset(held, 0, sizeof(held));
+	for (int k = 0; k < VERSIONS; k++)
+		for (size_t i = 0; ver[k].live && i < ver[k].n; i++)
+			if (ver[k].model[i])
+				held[(struct obj *)ver[k].model[i] - objs] = true;
+	for (size_t i = 0; i < nobjs; i++)
+		assert_true(objs[i].gone == !held[i]);
+}
+
 static void change(struct version *x)
 {
 	unsigned what = rnd(100);
@@ -135,10 +150,12 @@ static void test_versions_against_model(void **state)
 		} else if (ver[k].live) {
 			change(&ver[k]);
 		}
-		if (step % 200 == 0)
+		if (step % 200 == 0) {
 			for (int j = 0; j < VERSIONS; j++)
 				if (ver[j].live)
 					same_as_model(&ver[j]);
+			none_kept(ver);
+		}
 	}
 	for (int k = 0; k < VERSIONS; k++) {
 		if (ver[k].live) {
