@@ -533,6 +533,16 @@ static long wait_ready(int ep, int timeout_ms)
 	return ready;
 }
 
+/* A shell starts its background jobs with SIGINT ignored, so that Ctrl-C
+ * at the terminal reaches only its foreground: such a daemon leaves it
+ * so (a signalfd would take a blocked signal even when ignored). */
+static bool sigint_ignored(void)
+{
+	struct sigaction sa;
+
+	return !sigaction(SIGINT, NULL, &sa) && sa.sa_handler == SIG_IGN;
+}
+
 /* Serves the control socket; SIGHUP reloads; SIGTERM / SIGINT stop. */
 static bool main_loop(int sigfd, struct control *ctl, struct daemon_ctx *d,
 		      bool autostarted)
@@ -713,7 +723,8 @@ int main(int argc, char **argv)
 	d.ages_saved_ms = monotonic_ms();
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
+	if (!sigint_ignored())
+		sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGPIPE);
 	/* Blocked before any thread exists: only the signalfd sees them. */

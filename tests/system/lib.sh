@@ -190,7 +190,10 @@ ts_daemon() {
 	done
 	set -- "${args[@]}"
 	mkdir -p "$TS_TMP/state-$ns"
-	ts_start ip netns exec "$ns" "$TCPAOD" --state-dir "$TS_TMP/state-$ns" "$@" \
+	# TS_SIGINT=ignore or default: so (else as this shell's background
+	# jobs have it: ignored).
+	ts_start ip netns exec "$ns" env ${TS_SIGINT:+--$TS_SIGINT-signal=INT} \
+		"$TCPAOD" --state-dir "$TS_TMP/state-$ns" "$@" \
 		>>"$TS_TMP/tcpaod-$ns.log" 2>&1
 	DAEMON_PID[$ns]=$TS_LAST_PID
 	for _ in $(seq 100); do

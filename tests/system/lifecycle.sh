@@ -4,7 +4,8 @@
 # rules come with the daemon and stay when it stops (SIGTERM leaves them:
 # fail closed); `tcpaod --remove-rules` removes them; with the daemon killed, an AO peer gets nothing unsigned (fail
 # closed) while traffic of other hosts is untouched; bad options are
-# refused (2), a bad config file too (1, as --check); --queues 2 works.
+# refused (2), a bad config file too (1, as --check); --queues 2 works;
+# SIGINT stops it unless it was started with SIGINT ignored.
 source "$(dirname "$0")/lib.sh"
 ts_init lifecycle
 ts_require tcpdump
@@ -70,6 +71,21 @@ wait $srv || ts_fail "plain receiver"
 ts_capture_stop
 n=$(tcpdump -nr "$TS_TMP/closed.pcap" "src host $A4 and dst host $B4" 2>/dev/null | wc -l)
 ts_expect '[ "$n" = 0 ]' "nothing left A for the AO peer while the daemon was dead ($n packets)"
+
+ts_log "SIGINT stops the daemon, unless it came ignored (a shell's background job)"
+TS_SIGINT=ignore ts_daemon "$NS_A" --key "id=1,$K,peer=$B4/32"
+pid=${DAEMON_PID[$NS_A]}
+kill -INT "$pid"
+sleep 0.5
+ts_expect 'kill -0 "$pid" 2>/dev/null && ts_in "$NS_A" "$PY" "$TS_DIR/ctl.py" stat >/dev/null' \
+	"one started with SIGINT ignored is still serving after a SIGINT"
+ts_stop_daemon "$NS_A" TERM
+TS_SIGINT=default ts_daemon "$NS_A" --key "id=1,$K,peer=$B4/32"
+pid=${DAEMON_PID[$NS_A]}
+kill -INT "$pid"
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+ts_expect '! kill -0 "$pid" 2>/dev/null' "SIGINT stops one started without it ignored"
+ts_stop_daemon "$NS_A" KILL
 
 ts_log "SIGTERM leaves the rules; --remove-rules removes everything"
 ts_stop_daemon "$NS_B" TERM
