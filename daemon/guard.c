@@ -306,22 +306,33 @@ static void put_key(uint8_t *key, const struct ipset_member *m)
 	memcpy(key + 4, m->prefix.bytes, m->prefix.family == AF_INET ? 4 : 16);
 }
 
-/* Deletes the keys of map fd (klen bytes) that keep() refuses, each once
- * the walk has the key after it: no allocation, so that a guard is
- * pruned even when memory is short. */
-static void prune(int fd, size_t klen,
-		  bool (*keep)(const uint8_t *key, const void *arg),
-		  const void *arg)
+/* visit() on each key of map fd (klen bytes), the key after it fetched
+ * first, so that visit() may delete it; no allocation (a guard is pruned
+ * even when memory is short). Stops at visit()'s first error. */
+static int walk(int fd, size_t klen,
+		int (*visit)(int fd, const uint8_t *key, void *arg), void *arg)
 {
 	uint8_t key[20], next[20];
 	bool more = !bpf_map_get_next_key(fd, NULL, key);
+	int rc = 0;
 
-	while (more) {
+	while (more && !rc) {
 		more = !bpf_map_get_next_key(fd, key, next);
-		if (!keep(key, arg))
-			bpf_map_delete_elem(fd, key);
+		rc = visit(fd, key, arg);
 		memcpy(key, next, klen);
 	}
+	return rc;
+}
+
+static struct ipset_member member_of_key(const uint8_t *key, sa_family_t family)
+{
+	struct ipset_member m = { .prefix.family = family };
+	uint32_t len;
+
+	memcpy(&len, key, 4);
+	m.len = (uint8_t)len;
+	memcpy(m.prefix.bytes, key + 4, tcpao_addr_len(&m.prefix));
+	return m;
 }
 
 struct members {
@@ -330,16 +341,14 @@ struct members {
 	sa_family_t family;
 };
 
-static bool keep_member(const uint8_t *key, const void *arg)
+static int drop_unwanted_member(int fd, const uint8_t *key, void *arg)
 {
 	const struct members *ms = arg;
-	struct ipset_member k = { .prefix.family = ms->family };
-	uint32_t len;
+	struct ipset_member k = member_of_key(key, ms->family);
 
-	memcpy(&len, key, 4);
-	k.len = (uint8_t)len;
-	memcpy(k.prefix.bytes, key + 4, tcpao_addr_len(&k.prefix));
-	return bsearch(&k, ms->m, ms->n, sizeof(k), ipset_member_cmp) != NULL;
+	if (!bsearch(&k, ms->m, ms->n, sizeof(k), ipset_member_cmp))
+		bpf_map_delete_elem(fd, key);
+	return 0;
 }
 
 int guard_peers(const struct ipset_member *m, size_t n, bool add_only)
@@ -360,10 +369,10 @@ int guard_peers(const struct ipset_member *m, size_t n, bool add_only)
 		log_msg(LOG_ERR, "guard: adding peers to its maps: %s",
 			strerror(-rc));
 	if (!add_only) {
-		prune(g.maps[MAP_PEERS4], 8, keep_member,
-		      &(struct members){ m, n, AF_INET });
-		prune(g.maps[MAP_PEERS6], 20, keep_member,
-		      &(struct members){ m, n, AF_INET6 });
+		walk(g.maps[MAP_PEERS4], 8, drop_unwanted_member,
+		     &(struct members){ m, n, AF_INET });
+		walk(g.maps[MAP_PEERS6], 20, drop_unwanted_member,
+		     &(struct members){ m, n, AF_INET6 });
 	}
 	return rc;
 }
@@ -378,13 +387,15 @@ static int cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
-static bool keep_port(const uint8_t *key, const void *arg)
+static int drop_unwanted_port(int fd, const uint8_t *key, void *arg)
 {
 	const struct ports *ps = arg;
 	uint16_t port;
 
 	memcpy(&port, key, 2);
-	return bsearch(&port, ps->p, ps->n, sizeof(port), cmp_u16) != NULL;
+	if (!bsearch(&port, ps->p, ps->n, sizeof(port), cmp_u16))
+		bpf_map_delete_elem(fd, key);
+	return 0;
 }
 
 int guard_ports(const uint16_t *p, size_t n, bool add_only)
@@ -400,7 +411,7 @@ int guard_ports(const uint16_t *p, size_t n, bool add_only)
 	if (rc)
 		log_msg(LOG_ERR, "guard: adding ports to its map: %s", strerror(-rc));
 	if (!add_only)
-		prune(g.maps[MAP_PORTS], 2, keep_port, &(struct ports){ p, n });
+		walk(g.maps[MAP_PORTS], 2, drop_unwanted_port, &(struct ports){ p, n });
 	return rc;
 }
 
@@ -424,71 +435,72 @@ void guard_forget(const struct ipset_member *m, size_t n)
 	}
 }
 
-/* The keys of map fd (klen bytes), each made into an element of *v (esz
- * bytes) by put(); -ENOMEM. */
-static int keys_of(int fd, size_t klen, void **v, size_t esz, size_t *n,
-		   void (*put)(void *elem, const uint8_t *key, const void *arg),
-		   const void *arg)
+/* A growing array of what guard_held() reads. */
+struct list {
+	void *v;
+	size_t n, cap, size;
+	sa_family_t family; /* of the peers read next */
+};
+
+static void *list_add(struct list *l)
 {
-	uint8_t key[20], next[20];
-	size_t cap = *n;
-	bool first = true;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		void *more = realloc(l->v, cap * l->size);
 
-	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
-		first = false;
-		memcpy(key, next, klen);
-		if (*n == cap) {
-			void *more = realloc(*v, (cap = cap ? 2 * cap : 16) * esz);
-
-			if (!more)
-				return -ENOMEM;
-			*v = more;
-		}
-		put((char *)*v + (*n)++ * esz, key, arg);
+		if (!more)
+			return NULL;
+		l->v = more;
+		l->cap = cap;
 	}
+	return (char *)l->v + l->n++ * l->size;
+}
+
+static int add_member(int fd, const uint8_t *key, void *arg)
+{
+	struct list *l = arg;
+	struct ipset_member *m = list_add(l);
+
+	(void)fd;
+	if (!m)
+		return -ENOMEM;
+	*m = member_of_key(key, l->family);
 	return 0;
 }
 
-static void put_member(void *elem, const uint8_t *key, const void *arg)
+static int add_port(int fd, const uint8_t *key, void *arg)
 {
-	struct ipset_member *m = elem;
-	uint32_t len;
+	uint16_t *p = list_add(arg);
 
-	memset(m, 0, sizeof(*m));
-	m->prefix.family = *(const sa_family_t *)arg;
-	memcpy(&len, key, 4);
-	m->len = (uint8_t)len;
-	memcpy(m->prefix.bytes, key + 4, tcpao_addr_len(&m->prefix));
-}
-
-static void put_port(void *elem, const uint8_t *key, const void *arg)
-{
-	(void)arg;
-	memcpy(elem, key, sizeof(uint16_t));
+	(void)fd;
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, key, sizeof(*p));
+	return 0;
 }
 
 int guard_held(struct ipset_member **peers, size_t *npeers, uint16_t **ports,
 	       size_t *nports)
 {
-	static const sa_family_t v4 = AF_INET, v6 = AF_INET6;
-	void *p = NULL, *q = NULL;
-	size_t np = 0, nq = 0;
+	struct list m = { .size = sizeof(**peers), .family = AF_INET },
+		    p = { .size = sizeof(**ports) };
 	int rc;
 
 	if (!g.obj)
 		return -ENOENT;
-	rc = keys_of(g.maps[MAP_PEERS4], 8, &p, sizeof(**peers), &np, put_member, &v4) ?:
-	     keys_of(g.maps[MAP_PEERS6], 20, &p, sizeof(**peers), &np, put_member, &v6) ?:
-	     keys_of(g.maps[MAP_PORTS], 2, &q, sizeof(**ports), &nq, put_port, NULL);
+	rc = walk(g.maps[MAP_PEERS4], 8, add_member, &m);
+	m.family = AF_INET6;
+	rc = rc ?: walk(g.maps[MAP_PEERS6], 20, add_member, &m) ?:
+	     walk(g.maps[MAP_PORTS], 2, add_port, &p);
 	if (rc) {
-		free(p);
-		free(q);
+		free(m.v);
+		free(p.v);
 		return rc;
 	}
-	*peers = p;
-	*npeers = np;
-	*ports = q;
-	*nports = nq;
+	*peers = m.v;
+	*npeers = m.n;
+	*ports = p.v;
+	*nports = p.n;
 	return 0;
 }
 

@@ -33,6 +33,16 @@ static uint64_t bit(size_t k)
 	return (uint64_t)1 << k;
 }
 
+/* One more reference on what slot k of n (at height) holds. */
+static void ref_slot(struct pnode *n, size_t k, unsigned height,
+		     const struct pvec_ops *ops)
+{
+	if (height && n->s[k].child)
+		n->s[k].child->ref++;
+	else if (!height && n->s[k].word && ops)
+		ops->ref(n->s[k].word);
+}
+
 /* One reference on what slot k of n (at height) holds, let go. */
 static void put_slot(struct pnode *n, size_t k, unsigned height,
 		     const struct pvec_ops *ops)
@@ -109,12 +119,8 @@ static struct pnode *node_copy(struct pnode *n, unsigned height, bool held,
 	}
 	c->owned = ALL_OWNED;
 	c->lender = NULL;
-	for (size_t k = 0; k < PVEC_FAN; k++) {
-		if (height && c->s[k].child)
-			c->s[k].child->ref++;
-		else if (!height && c->s[k].word && ops)
-			ops->ref(c->s[k].word);
-	}
+	for (size_t k = 0; k < PVEC_FAN; k++)
+		ref_slot(c, k, height, ops);
 	if (held)
 		node_put(n, height, ops); /* still held by the versions that share it */
 	return c;
@@ -168,8 +174,7 @@ void pvec_free(struct pvec *v)
 static uintptr_t *hold_word(struct pnode *leaf, size_t k, const struct pvec_ops *ops)
 {
 	if (!(leaf->owned & bit(k))) {
-		if (leaf->s[k].word && ops)
-			ops->ref(leaf->s[k].word);
+		ref_slot(leaf, k, 0, ops);
 		leaf->owned |= bit(k);
 	}
 	return &leaf->s[k].word;

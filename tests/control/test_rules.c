@@ -297,16 +297,27 @@ static void test_sets_follow_changes(void **state)
 }
 
 /* Each line of `lines` is a member of set (others may be too). */
+
+/* Each line of `lines` is one of `in` ("\n" line "\n" each). */
+static void assert_lines_in(const char *lines, const char *in, const char *what)
+{
+	char want[256];
+
+	for (const char *l = lines; *l; l = strchr(l, '\n') + 1) {
+		if (*l == '\n')
+			continue;
+		snprintf(want, sizeof(want), "\n%.*s", (int)(strchr(l, '\n') - l + 1), l);
+		if (!strstr(in, want))
+			fail_msg("%s lacks %s", what, want + 1);
+	}
+}
+
 static void assert_set_holds(const char *set, const char *lines)
 {
-	char got[1024] = "\n", want[256];
+	char got[1024] = "\n";
 
 	set_members(set, got + 1, sizeof(got) - 1);
-	for (const char *l = lines; *l; l = strchr(l, '\n') + 1) {
-		snprintf(want, sizeof(want), "\n%.*s", (int)(strchr(l, '\n') - l + 1), l);
-		if (!strstr(got, want))
-			fail_msg("%s lacks %s", set, want + 1);
-	}
+	assert_lines_in(lines, got, set);
 }
 
 static const char *const old4 = "198.18.0.0/24\n198.18.7.9\n";
@@ -360,20 +371,6 @@ static void held_lines(const struct ipset_member *m, size_t n, sa_family_t f,
 			snprintf(out + off, len - off, "\n%s\n", a);
 		else
 			snprintf(out + off, len - off, "\n%s/%u\n", a, m[i].len);
-	}
-}
-
-/* Each line of `lines` is one of `in` ("\n" line "\n" each). */
-static void assert_lines_in(const char *lines, const char *in, const char *what)
-{
-	char want[256];
-
-	for (const char *l = lines; *l; l = strchr(l, '\n') + 1) {
-		if (*l == '\n')
-			continue;
-		snprintf(want, sizeof(want), "\n%.*s", (int)(strchr(l, '\n') - l + 1), l);
-		if (!strstr(in, want))
-			fail_msg("%s lacks %s", what, want + 1);
 	}
 }
 
